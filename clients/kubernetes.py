@@ -1,0 +1,234 @@
+"""Kubernetes API access for mesh-ui: list and watch the kinds the inventory stores.
+
+All Kubernetes network I/O goes through this module. It uses the official ``kubernetes`` client but asks for raw
+JSON (``_preload_content=False``) and parses it into plain dicts, which is several times faster than the client's
+model classes on large lists and keeps the rest of mesh-ui free of client types. Errors come out as
+``KubeError`` with the HTTP status (0 when the server could not be reached).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import urllib3
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from kubernetes.watch.watch import iter_resp_lines
+
+
+@dataclass(frozen=True)
+class ResourceKind:
+    """A listable Kubernetes resource: how to address it and what the inventory calls it."""
+
+    key: str  # unique name in mesh-ui, e.g. "pods", "virtualservices"
+    kind: str
+    group: str  # "" for core
+    version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def api_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+
+CORE_KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind("namespaces", "Namespace", "", "v1", "namespaces", namespaced=False),
+    ResourceKind("services", "Service", "", "v1", "services"),
+    ResourceKind("deployments", "Deployment", "apps", "v1", "deployments"),
+    ResourceKind("statefulsets", "StatefulSet", "apps", "v1", "statefulsets"),
+    ResourceKind("pods", "Pod", "", "v1", "pods"),
+)
+
+ISTIO_KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind("virtualservices", "VirtualService", "networking.istio.io", "v1", "virtualservices"),
+    ResourceKind("destinationrules", "DestinationRule", "networking.istio.io", "v1", "destinationrules"),
+    ResourceKind("gateways", "Gateway", "networking.istio.io", "v1", "gateways"),
+    ResourceKind("serviceentries", "ServiceEntry", "networking.istio.io", "v1", "serviceentries"),
+    ResourceKind("sidecars", "Sidecar", "networking.istio.io", "v1", "sidecars"),
+    ResourceKind("peerauthentications", "PeerAuthentication", "security.istio.io", "v1", "peerauthentications"),
+    ResourceKind("authorizationpolicies", "AuthorizationPolicy", "security.istio.io", "v1", "authorizationpolicies"),
+)
+
+INVENTORY_KINDS: tuple[ResourceKind, ...] = CORE_KINDS + ISTIO_KINDS
+KINDS_BY_KEY: dict[str, ResourceKind] = {kind.key: kind for kind in INVENTORY_KINDS}
+
+
+class KubeError(Exception):
+    """A failed Kubernetes call. ``status`` is the HTTP status, or 0 when the server was not reached."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+    @property
+    def gone(self) -> bool:
+        """410 Gone: the resourceVersion is too old to watch from; relist."""
+        return self.status == 410
+
+    def __str__(self) -> str:
+        return f"HTTP {self.status}: {self.message}" if self.status else self.message
+
+
+@dataclass(frozen=True)
+class ObjectList:
+    """A complete list of one kind, with the resourceVersion to start watching from."""
+
+    items: list[dict[str, Any]]
+    resource_version: str
+
+
+@dataclass(frozen=True)
+class WatchEvent:
+    """One watch event: ADDED, MODIFIED, DELETED or BOOKMARK, with the raw object."""
+
+    type: str
+    object: dict[str, Any]
+
+    @property
+    def resource_version(self) -> str:
+        return str(self.object.get("metadata", {}).get("resourceVersion", ""))
+
+
+@dataclass(frozen=True)
+class ClusterConnection:
+    """How to reach one cluster's API server."""
+
+    name: str
+    kubeconfig_path: str = ""
+    context: str = ""
+    in_cluster: bool = False
+
+
+def _status_message(exc: ApiException) -> str:
+    try:
+        body = json.loads(exc.body or "")
+        return str(body.get("message") or exc.reason)
+    except (TypeError, ValueError):
+        return str(exc.reason or exc.body)
+
+
+class KubernetesClient:
+    """List and watch inventory kinds in one cluster, with a timeout on every call."""
+
+    def __init__(self, connection: ClusterConnection, timeout: float = 10.0, page_size: int = 500) -> None:
+        self.connection = connection
+        self.timeout = timeout
+        self.page_size = page_size
+        self._api = self._build_api_client(connection)
+
+    @staticmethod
+    def _build_api_client(connection: ClusterConnection) -> k8s.ApiClient:
+        configuration = k8s.Configuration()
+        try:
+            if connection.in_cluster:
+                k8s_config.load_incluster_config(client_configuration=configuration)
+            else:
+                k8s_config.load_kube_config(
+                    config_file=connection.kubeconfig_path or None,
+                    context=connection.context or None,
+                    client_configuration=configuration,
+                    persist_config=False,
+                )
+        except (ConfigException, OSError, TypeError, ValueError) as exc:
+            raise KubeError(0, f"cannot load cluster configuration for {connection.name!r}: {exc}") from exc
+        # One connection per concurrent watch plus lists.
+        configuration.connection_pool_maxsize = 32
+        configuration.retries = 0
+        return k8s.ApiClient(configuration)
+
+    def close(self) -> None:
+        self._api.close()
+
+    def _path(self, kind: ResourceKind) -> str:
+        prefix = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        return f"{prefix}/{kind.plural}"
+
+    def _call(self, path: str, query: list[tuple[str, Any]], read_timeout: float) -> urllib3.HTTPResponse:
+        """Issue a GET and return the unread response; map every failure to ``KubeError``."""
+        try:
+            response: urllib3.HTTPResponse = self._api.call_api(
+                path,
+                "GET",
+                query_params=query,
+                header_params={"Accept": "application/json"},
+                auth_settings=["BearerToken"],
+                _preload_content=False,
+                _request_timeout=(self.timeout, read_timeout),
+            )[0]
+            return response
+        except ApiException as exc:
+            raise KubeError(exc.status or 0, _status_message(exc)) from exc
+        except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
+            raise KubeError(0, f"cannot reach the API server of {self.connection.name!r}: {exc}") from exc
+
+    def fetch_list(self, kind: ResourceKind) -> ObjectList:
+        """List every object of ``kind`` across namespaces, page by page (``limit``/``continue``)."""
+        items: list[dict[str, Any]] = []
+        token = ""
+        resource_version = ""
+        while True:
+            query: list[tuple[str, Any]] = [("limit", self.page_size)]
+            if token:
+                query.append(("continue", token))
+            response = self._call(self._path(kind), query, self.timeout)
+            try:
+                body = json.loads(response.data)
+            except ValueError as exc:
+                raise KubeError(response.status, f"invalid JSON in {kind.key} list: {exc}") from exc
+            finally:
+                response.release_conn()
+            items.extend(body.get("items") or [])
+            metadata = body.get("metadata") or {}
+            resource_version = str(metadata.get("resourceVersion", resource_version))
+            token = metadata.get("continue") or ""
+            if not token:
+                return ObjectList(items=items, resource_version=resource_version)
+
+    def watch(
+        self,
+        kind: ResourceKind,
+        resource_version: str,
+        timeout_seconds: int,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[WatchEvent]:
+        """Stream events of ``kind`` after ``resource_version`` until the server ends the watch.
+
+        Raises ``KubeError`` with status 410 when the version is too old (the caller relists), and with
+        the server's status for any other ERROR event.
+        """
+        query: list[tuple[str, Any]] = [
+            ("watch", "true"),
+            ("resourceVersion", resource_version),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", timeout_seconds),
+        ]
+        # The read timeout outlives the server-side timeout a little so a hung server cannot block us forever.
+        response = self._call(self._path(kind), query, timeout_seconds + self.timeout)
+        try:
+            for line in iter_resp_lines(response):
+                if should_stop():
+                    return
+                if not line:
+                    continue
+                event = json.loads(line)
+                event_type = event.get("type", "")
+                obj = event.get("object") or {}
+                if event_type == "ERROR":
+                    raise KubeError(int(obj.get("code") or 500), str(obj.get("message") or "watch error"))
+                yield WatchEvent(type=event_type, object=obj)
+        except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
+            if should_stop():
+                return
+            raise KubeError(0, f"watch of {kind.key} interrupted: {exc}") from exc
+        except ValueError as exc:
+            raise KubeError(0, f"invalid JSON in {kind.key} watch: {exc}") from exc
+        finally:
+            response.close()
+            response.release_conn()

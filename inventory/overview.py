@@ -1,0 +1,72 @@
+"""Read side of the inventory page: one query per table, grouped by cluster and namespace in Python."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from inventory.models import Cluster, IstioObject, Namespace, Service, SyncStatus, Workload
+
+
+@dataclass
+class NamespaceView:
+    name: str
+    injection: str = ""
+    present: bool = True  # False when objects exist but the namespace list failed or lags
+    workloads: list[Workload] = field(default_factory=list)
+    services: list[Service] = field(default_factory=list)
+    istio_objects: list[IstioObject] = field(default_factory=list)
+
+
+@dataclass
+class ClusterView:
+    cluster: Cluster
+    statuses: list[SyncStatus]
+    namespaces: list[NamespaceView]
+
+    @property
+    def failing(self) -> list[SyncStatus]:
+        return [s for s in self.statuses if s.state == SyncStatus.State.FAILED]
+
+    @property
+    def last_success(self) -> Any:
+        times = [s.last_success for s in self.statuses if s.last_success]
+        return min(times) if times else None
+
+
+def build_inventory_overview(cluster_name: str | None = None) -> dict[str, Any]:
+    clusters = list(Cluster.objects.all())
+    if cluster_name:
+        clusters = [c for c in clusters if c.name == cluster_name]
+    ids = [c.pk for c in clusters]
+    namespaces: dict[int, dict[str, NamespaceView]] = defaultdict(dict)
+
+    def namespace_view(cluster_id: int, name: str) -> NamespaceView:
+        views = namespaces[cluster_id]
+        if name not in views:
+            views[name] = NamespaceView(name=name, present=False)
+        return views[name]
+
+    for ns in Namespace.objects.filter(cluster_id__in=ids).order_by("name"):
+        namespaces[ns.cluster_id][ns.name] = NamespaceView(name=ns.name, injection=ns.injection)
+    for workload in Workload.objects.filter(cluster_id__in=ids).order_by("namespace", "name"):
+        namespace_view(workload.cluster_id, workload.namespace).workloads.append(workload)
+    for service in Service.objects.filter(cluster_id__in=ids).order_by("namespace", "name"):
+        namespace_view(service.cluster_id, service.namespace).services.append(service)
+    for obj in IstioObject.objects.filter(cluster_id__in=ids).order_by("namespace", "kind", "name"):
+        namespace_view(obj.cluster_id, obj.namespace).istio_objects.append(obj)
+    statuses: dict[int, list[SyncStatus]] = defaultdict(list)
+    for status in SyncStatus.objects.filter(cluster_id__in=ids).order_by("kind"):
+        statuses[status.cluster_id].append(status)
+    views = [
+        ClusterView(
+            cluster=c,
+            statuses=statuses[c.pk],
+            namespaces=[namespaces[c.pk][name] for name in sorted(namespaces[c.pk])],
+        )
+        for c in clusters
+    ]
+    return {"clusters": views, "all_clusters": Cluster.objects.all(), "now": timezone.now()}

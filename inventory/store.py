@@ -1,0 +1,187 @@
+"""Writes of synced Kubernetes objects into the inventory tables.
+
+``apply_full_list`` makes the stored rows of one kind equal to a complete list from the cluster; ``apply_events``
+applies watch events. Both are transactional and idempotent: applying the same list or event twice changes
+nothing the second time. Nothing here deletes rows except on the evidence of a complete, successful list or a
+DELETED event, so a failed list keeps what is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import models, transaction
+from django.db.models import Count, Q, Sum
+from django.utils import timezone
+
+from clients.kubernetes import KINDS_BY_KEY, ResourceKind, WatchEvent
+from inventory import mapping
+from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+
+Fields = dict[str, Any]
+RowKey = tuple[str, str]  # (namespace, name)
+
+
+@dataclass(frozen=True)
+class KindTable:
+    """Where one resource kind is stored and how its rows are built."""
+
+    model: type[models.Model]
+    build: Callable[[dict[str, Any]], Fields]
+    scope: dict[str, str] = field(default_factory=dict)  # extra filter when several kinds share a table
+    namespaced: bool = True
+
+    def queryset(self, cluster: Cluster) -> models.QuerySet[Any]:
+        return self.model._default_manager.filter(cluster=cluster, **self.scope)
+
+    def row_key(self, fields: Fields) -> RowKey:
+        return (fields.get("namespace", "") if self.namespaced else "", fields["name"])
+
+
+def _istio_table(kind: ResourceKind) -> KindTable:
+    def build(obj: dict[str, Any]) -> Fields:
+        return mapping.build_istio_fields(obj, kind.group, kind.version, kind.kind)
+
+    return KindTable(IstioObject, build, scope={"group": kind.group, "kind": kind.kind})
+
+
+def _workload_table(kind: str) -> KindTable:
+    def build(obj: dict[str, Any]) -> Fields:
+        return mapping.build_workload_fields(obj, kind)
+
+    return KindTable(Workload, build, scope={"kind": kind})
+
+
+TABLES: dict[str, KindTable] = {
+    "namespaces": KindTable(Namespace, mapping.build_namespace_fields, namespaced=False),
+    "services": KindTable(Service, mapping.build_service_fields),
+    "deployments": _workload_table("Deployment"),
+    "statefulsets": _workload_table("StatefulSet"),
+    "pods": KindTable(Pod, mapping.build_pod_fields),
+    **{key: _istio_table(kind) for key, kind in KINDS_BY_KEY.items() if kind.group.endswith("istio.io")},
+}
+
+_SKIP_ON_UPDATE = {"id", "cluster"}
+
+
+@dataclass
+class ApplyResult:
+    created: int = 0
+    updated: int = 0
+    deleted: int = 0
+    total: int = 0
+
+
+def _update_field_names(model: type[models.Model]) -> list[str]:
+    return [
+        f.name
+        for f in model._meta.concrete_fields
+        if f.name not in _SKIP_ON_UPDATE and not f.primary_key and f.editable
+    ]
+
+
+def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, Any]]) -> ApplyResult:
+    """Make the stored rows of ``kind_key`` in ``cluster`` match ``items``, a complete list from the cluster."""
+    table = TABLES[kind_key]
+    now = timezone.now()
+    incoming: dict[RowKey, Fields] = {}
+    for obj in items:
+        fields = table.build(obj)
+        fields["synced_at"] = now
+        incoming[table.row_key(fields)] = fields
+    result = ApplyResult(total=len(incoming))
+    update_fields = [name for name in _update_field_names(table.model) if name != "synced_at"] + ["synced_at"]
+    with transaction.atomic():
+        stored: dict[RowKey, tuple[int, str]] = {
+            ((row["namespace"] if table.namespaced else ""), row["name"]): (
+                row["pk"],
+                row["resource_version"],
+            )
+            for row in table.queryset(cluster).values(
+                "pk", "name", "resource_version", *(["namespace"] if table.namespaced else [])
+            )
+        }
+        to_create = [
+            table.model(cluster=cluster, **table.scope, **fields)
+            for key, fields in incoming.items()
+            if key not in stored
+        ]
+        to_update = []
+        for key, fields in incoming.items():
+            if key in stored and stored[key][1] != fields["resource_version"]:
+                to_update.append(table.model(pk=stored[key][0], cluster=cluster, **table.scope, **fields))
+        stale = [pk for key, (pk, _) in stored.items() if key not in incoming]
+        table.model._default_manager.bulk_create(to_create, batch_size=1000)
+        table.model._default_manager.bulk_update(to_update, update_fields, batch_size=500)
+        for start in range(0, len(stale), 1000):
+            table.model._default_manager.filter(pk__in=stale[start : start + 1000]).delete()
+        result.created, result.updated, result.deleted = len(to_create), len(to_update), len(stale)
+        if kind_key in {"pods", "deployments", "statefulsets"}:
+            refresh_sidecar_flags(cluster)
+    return result
+
+
+def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) -> int:
+    """Apply watch events of one kind in one transaction; returns how many changed a row."""
+    table = TABLES[kind_key]
+    changed = 0
+    touched_workloads: set[tuple[str, str]] = set()
+    with transaction.atomic():
+        for event in events:
+            if event.type not in {"ADDED", "MODIFIED", "DELETED"}:
+                continue
+            fields = table.build(event.object)
+            namespace, name = table.row_key(fields)
+            lookup: dict[str, Any] = {"name": name, **({"namespace": namespace} if table.namespaced else {})}
+            if event.type == "DELETED":
+                deleted, _ = table.queryset(cluster).filter(**lookup).delete()
+                changed += bool(deleted)
+            else:
+                fields["synced_at"] = timezone.now()
+                current = table.queryset(cluster).filter(**lookup).values_list("resource_version", flat=True)
+                if current and current[0] == fields["resource_version"]:
+                    continue
+                keys: dict[str, Any] = {"cluster": cluster, **table.scope, **lookup}
+                table.model._default_manager.update_or_create(defaults=fields, **keys)
+                changed += 1
+            if kind_key == "pods":
+                touched_workloads.add((namespace, fields["workload_name"]))
+            elif kind_key in {"deployments", "statefulsets"}:
+                touched_workloads.add((namespace, name))
+        if touched_workloads:
+            refresh_sidecar_flags(cluster, touched_workloads)
+    return changed
+
+
+def refresh_sidecar_flags(cluster: Cluster, workloads: set[tuple[str, str]] | None = None) -> None:
+    """Set ``Workload.sidecar_present`` from the workload's pods: true when it has pods and all run istio-proxy."""
+    pods = Pod.objects.filter(cluster=cluster)
+    targets = Workload.objects.filter(cluster=cluster)
+    if workloads is not None:
+        match = Q()
+        for namespace, name in workloads:
+            match |= Q(namespace=namespace, workload_name=name)
+        pods = pods.filter(match)
+        target_match = Q()
+        for namespace, name in workloads:
+            target_match |= Q(namespace=namespace, name=name)
+        targets = targets.filter(target_match)
+    counts = {
+        (row["namespace"], row["workload_name"]): (row["total"], row["with_sidecar"] or 0)
+        for row in pods.values("namespace", "workload_name").annotate(
+            total=Count("id"), with_sidecar=Sum(models.Case(models.When(sidecar=True, then=1), default=0))
+        )
+    }
+    flip_on: list[int] = []
+    flip_off: list[int] = []
+    for pk, namespace, name, present in targets.values_list("pk", "namespace", "name", "sidecar_present"):
+        total, with_sidecar = counts.get((namespace, name), (0, 0))
+        wanted = total > 0 and with_sidecar == total
+        if wanted != present:
+            (flip_on if wanted else flip_off).append(pk)
+    if flip_on:
+        Workload.objects.filter(pk__in=flip_on).update(sidecar_present=True)
+    if flip_off:
+        Workload.objects.filter(pk__in=flip_off).update(sidecar_present=False)

@@ -1,0 +1,323 @@
+"""Syncing one cluster's inventory: claim the cluster, list every kind, then follow watches.
+
+``sync_cluster`` is what the Celery task calls. It
+
+1. claims the cluster's lease with a conditional UPDATE, so two workers never sync the same cluster at once;
+2. lists every inventory kind (each kind on its own: a failed, timed-out or forbidden list is recorded on that
+   kind's ``SyncStatus`` and keeps the stored rows, and the other kinds go on);
+3. follows a watch per listed kind (one thread each, network only) and applies the events on the calling thread,
+   so a change in the cluster reaches the database within a second; a 410 Gone makes that kind relist;
+4. ends after ``watch_seconds`` (the safety relist interval), releasing the lease; the next beat run relists.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import socket
+import threading
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+
+from django.db import close_old_connections
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clients.kubernetes import (
+    INVENTORY_KINDS,
+    ClusterConnection,
+    KubeError,
+    KubernetesClient,
+    ObjectList,
+    ResourceKind,
+    WatchEvent,
+)
+from inventory.models import Cluster, SyncStatus
+from inventory.store import apply_events, apply_full_list
+
+log = logging.getLogger(__name__)
+
+LEASE_SECONDS = 30.0
+WATCH_RETRY_MAX_SECONDS = 10.0
+EVENT_BATCH_SECONDS = 0.1
+
+
+@dataclass
+class SyncOutcome:
+    """What one ``sync_cluster`` run did, returned by the Celery task."""
+
+    cluster: str
+    claimed: bool = True
+    listed: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    events_applied: int = 0
+    relists_after_gone: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "cluster": self.cluster,
+            "claimed": self.claimed,
+            "listed": self.listed,
+            "failed": self.failed,
+            "events_applied": self.events_applied,
+            "relists_after_gone": self.relists_after_gone,
+        }
+
+
+def new_owner_id() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+def claim_lease(cluster_id: int, owner: str, seconds: float = LEASE_SECONDS) -> bool:
+    """Take or renew the cluster's sync lease; False when another live worker holds it."""
+    now = timezone.now()
+    free = Q(sync_lease_until__isnull=True) | Q(sync_lease_until__lt=now) | Q(sync_owner=owner)
+    return (
+        Cluster.objects.filter(pk=cluster_id, enabled=True)
+        .filter(free)
+        .update(sync_owner=owner, sync_lease_until=now + timedelta(seconds=seconds))
+        == 1
+    )
+
+
+def release_lease(cluster_id: int, owner: str) -> None:
+    Cluster.objects.filter(pk=cluster_id, sync_owner=owner).update(sync_owner="", sync_lease_until=None)
+
+
+def connection_for(cluster: Cluster) -> ClusterConnection:
+    return ClusterConnection(
+        name=cluster.name,
+        kubeconfig_path=cluster.kubeconfig_path,
+        context=cluster.context,
+        in_cluster=cluster.in_cluster,
+    )
+
+
+def _status(cluster: Cluster, kind: ResourceKind) -> SyncStatus:
+    status, _ = SyncStatus.objects.get_or_create(cluster=cluster, kind=kind.key)
+    return status
+
+
+def record_failure(cluster: Cluster, kind: ResourceKind, error: KubeError, listing: bool = True) -> None:
+    """Mark a kind as failed, keeping its stored rows and its last success."""
+    now = timezone.now()
+    updates: dict[str, Any] = {"last_error": str(error), "last_error_at": now}
+    if listing:
+        updates.update(state=SyncStatus.State.FAILED, last_attempt=now, watching=False)
+    SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(**updates)
+
+
+def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) -> ObjectList | None:
+    """List one kind completely and store it; on failure record the error and return None."""
+    started = time.monotonic()
+    try:
+        listing = client.fetch_list(kind)
+    except KubeError as exc:
+        log.warning("list of %s in %s failed: %s", kind.key, cluster.name, exc)
+        record_failure(cluster, kind, exc)
+        return None
+    return store_list(cluster, kind, listing, started)
+
+
+def store_list(cluster: Cluster, kind: ResourceKind, listing: ObjectList, started: float) -> ObjectList:
+    result = apply_full_list(cluster, kind.key, listing.items)
+    now = timezone.now()
+    SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(
+        state=SyncStatus.State.OK,
+        last_attempt=now,
+        last_success=now,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        object_count=result.total,
+        resource_version=listing.resource_version,
+        relists=F("relists") + 1,
+        last_error="",
+    )
+    log.info(
+        "listed %s in %s: %d objects (+%d ~%d -%d)",
+        kind.key,
+        cluster.name,
+        result.total,
+        result.created,
+        result.updated,
+        result.deleted,
+    )
+    return listing
+
+
+class _Watcher(threading.Thread):
+    """Follows one kind's watch and hands events to the syncing thread; never touches the database.
+
+    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; on other errors
+    it reports them and retries with backoff from the last version it saw.
+    """
+
+    def __init__(
+        self,
+        client: KubernetesClient,
+        kind: ResourceKind,
+        resource_version: str,
+        deadline: float,
+        out: queue.Queue[tuple[str, ResourceKind, Any]],
+        stop: threading.Event,
+    ) -> None:
+        super().__init__(name=f"watch-{kind.key}", daemon=True)
+        self.client, self.kind, self.resource_version = client, kind, resource_version
+        self.deadline, self.out, self.stop = deadline, out, stop
+
+    def run(self) -> None:
+        backoff = 0.5
+        while not self.stop.is_set():
+            remaining = self.deadline - time.monotonic()
+            if remaining <= 0.5:
+                return
+            try:
+                for event in self.client.watch(
+                    self.kind, self.resource_version, max(1, int(min(remaining, 60))), self.stop.is_set
+                ):
+                    if event.resource_version:
+                        self.resource_version = event.resource_version
+                    if event.type != "BOOKMARK":
+                        self.out.put(("event", self.kind, event))
+                backoff = 0.5
+            except KubeError as exc:
+                if self.stop.is_set():
+                    return
+                if exc.gone:
+                    self._relist_after_gone()
+                    continue
+                self.out.put(("error", self.kind, exc))
+                self.stop.wait(backoff)
+                backoff = min(backoff * 2, WATCH_RETRY_MAX_SECONDS)
+
+    def _relist_after_gone(self) -> None:
+        started = time.monotonic()
+        try:
+            listing = self.client.fetch_list(self.kind)
+        except KubeError as exc:
+            self.out.put(("error", self.kind, exc))
+            self.stop.wait(1.0)
+            return
+        self.resource_version = listing.resource_version
+        self.out.put(("relist", self.kind, (listing, started)))
+
+
+def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None = None) -> SyncOutcome:
+    """List every kind of one cluster into the database, then follow watches for ``watch_seconds``."""
+    cluster = Cluster.objects.get(pk=cluster_id)
+    outcome = SyncOutcome(cluster=cluster.name)
+    owner = owner or new_owner_id()
+    if not claim_lease(cluster.pk, owner):
+        outcome.claimed = False
+        return outcome
+    client: KubernetesClient | None = None
+    try:
+        try:
+            from django.conf import settings
+
+            client = KubernetesClient(
+                connection_for(cluster),
+                timeout=settings.MESH_UI_KUBE_TIMEOUT,
+                page_size=settings.MESH_UI_KUBE_PAGE_SIZE,
+            )
+        except KubeError as exc:
+            for kind in INVENTORY_KINDS:
+                record_failure(cluster, kind, exc)
+                outcome.failed[kind.key] = str(exc)
+            return outcome
+        versions: dict[str, str] = {}
+        for kind in INVENTORY_KINDS:
+            listing = relist_kind(cluster, client, kind)
+            if listing is None:
+                outcome.failed[kind.key] = SyncStatus.objects.get(cluster=cluster, kind=kind.key).last_error
+            else:
+                outcome.listed.append(kind.key)
+                versions[kind.key] = listing.resource_version
+            claim_lease(cluster.pk, owner)
+        if watch_seconds > 0 and versions:
+            follow_watches(cluster, client, versions, watch_seconds, owner, outcome)
+    finally:
+        if client is not None:
+            client.close()
+        release_lease(cluster.pk, owner)
+    return outcome
+
+
+def follow_watches(
+    cluster: Cluster,
+    client: KubernetesClient,
+    versions: dict[str, str],
+    watch_seconds: float,
+    owner: str,
+    outcome: SyncOutcome,
+) -> None:
+    """Watch each kind from its version in ``versions`` and apply what arrives until ``watch_seconds`` pass."""
+    deadline = time.monotonic() + watch_seconds
+    inbox: queue.Queue[tuple[str, ResourceKind, Any]] = queue.Queue()
+    stop = threading.Event()
+    kinds = [kind for kind in INVENTORY_KINDS if kind.key in versions]
+    watchers = [_Watcher(client, kind, versions[kind.key], deadline, inbox, stop) for kind in kinds]
+    SyncStatus.objects.filter(cluster=cluster, kind__in=versions).update(watching=True)
+    for watcher in watchers:
+        watcher.start()
+    next_renewal = time.monotonic() + LEASE_SECONDS / 3
+    try:
+        while time.monotonic() < deadline:
+            try:
+                first = inbox.get(timeout=0.5)
+            except queue.Empty:
+                first = None
+            if first is not None:
+                batch = [first]
+                batch_end = time.monotonic() + EVENT_BATCH_SECONDS
+                while len(batch) < 1000 and time.monotonic() < batch_end:
+                    try:
+                        batch.append(inbox.get(timeout=max(0.0, batch_end - time.monotonic())))
+                    except queue.Empty:
+                        break
+                _handle_batch(cluster, batch, outcome)
+            if time.monotonic() >= next_renewal:
+                if not claim_lease(cluster.pk, owner):
+                    log.warning("lost the sync lease of %s; stopping", cluster.name)
+                    return
+                next_renewal = time.monotonic() + LEASE_SECONDS / 3
+    finally:
+        stop.set()
+        SyncStatus.objects.filter(cluster=cluster).update(watching=False)
+        for watcher in watchers:
+            watcher.join(timeout=2.0)
+        close_old_connections()
+
+
+def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], outcome: SyncOutcome) -> None:
+    """Apply queued watch output in arrival order, grouping consecutive events of one kind."""
+    pending: list[WatchEvent] = []
+    pending_kind: ResourceKind | None = None
+
+    def flush() -> None:
+        nonlocal pending, pending_kind
+        if pending and pending_kind is not None:
+            outcome.events_applied += apply_events(cluster, pending_kind.key, pending)
+            SyncStatus.objects.filter(cluster=cluster, kind=pending_kind.key).update(
+                last_event=timezone.now(), resource_version=pending[-1].resource_version
+            )
+        pending, pending_kind = [], None
+
+    for what, kind, payload in batch:
+        if what == "event":
+            if pending_kind is not None and pending_kind.key != kind.key:
+                flush()
+            pending_kind = kind
+            pending.append(payload)
+            continue
+        flush()
+        if what == "relist":
+            listing, started = payload
+            store_list(cluster, kind, listing, started)
+            outcome.relists_after_gone += 1
+        elif what == "error":
+            record_failure(cluster, kind, payload, listing=False)
+    flush()

@@ -1,0 +1,147 @@
+"""Typed readers for environment variables.
+
+Every setting of mesh-ui comes from the environment through these helpers. A bad value raises
+``ImproperlyConfigured`` naming the variable, so start-up stops with a clear message instead of running with a
+surprise. A secret may also be given as ``NAME_FILE`` pointing at a file that holds it.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def env_str(name: str, default: str = "") -> str:
+    """Return the variable, or the content of the file named by ``NAME_FILE``, or ``default``."""
+    file_name = os.environ.get(f"{name}_FILE")
+    if file_name:
+        try:
+            return Path(file_name).read_text().strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE: cannot read {file_name!r}: {exc}") from exc
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in _TRUE:
+        return True
+    if value in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name}: expected a boolean (1/0, true/false, yes/no), got {raw!r}")
+
+
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: expected a number, got {raw!r}") from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def env_int(name: str, default: int, minimum: int = 0) -> int:
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: expected a whole number, got {raw!r}") from exc
+    if value < minimum:
+        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {raw!r}")
+    return value
+
+
+def env_list(name: str, default: str = "") -> list[str]:
+    """A comma-separated list; blanks are dropped."""
+    return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, object]:
+    """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into a Django DATABASES entry."""
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme == "sqlite":
+        # sqlite:///relative/path (three slashes) or sqlite:////absolute/path (four).
+        raw_path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
+        if not raw_path:
+            raise ImproperlyConfigured(f"{name}: sqlite URL needs a file path, got {url!r}")
+        path = Path(raw_path)
+        if not path.is_absolute():
+            path = base_dir / path
+        return {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": str(path),
+            # WAL lets the web server read while a Celery worker writes.
+            "OPTIONS": {
+                "timeout": 20,
+                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+                "transaction_mode": "IMMEDIATE",
+            },
+            "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
+        }
+    if scheme in {"postgres", "postgresql", "pgsql"}:
+        if not parts.path.strip("/"):
+            raise ImproperlyConfigured(f"{name}: PostgreSQL URL needs a database name, got {url!r}")
+        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+        return {
+            "ENGINE": "django.db.backends.postgresql",
+            "NAME": unquote(parts.path.strip("/")),
+            "USER": unquote(parts.username or ""),
+            "PASSWORD": unquote(parts.password or ""),
+            "HOST": parts.hostname or "",
+            "PORT": str(parts.port or ""),
+            "CONN_MAX_AGE": 60,
+            "CONN_HEALTH_CHECKS": True,
+            "OPTIONS": options,
+        }
+    raise ImproperlyConfigured(f"{name}: unsupported database URL scheme {scheme!r} (use sqlite or postgres)")
+
+
+@dataclass(frozen=True)
+class ClusterSetting:
+    """One entry of ``MESH_UI_CLUSTERS``: how to reach a cluster's API server."""
+
+    name: str
+    kubeconfig: str = ""
+    context: str = ""
+    in_cluster: bool = False
+
+
+def parse_clusters(name: str, raw: str) -> list[ClusterSetting]:
+    """Parse ``name=/path/to/kubeconfig#context,other=in-cluster`` into cluster settings."""
+    clusters: list[ClusterSetting] = []
+    seen: set[str] = set()
+    for entry in (item.strip() for item in raw.split(",")):
+        if not entry:
+            continue
+        cluster_name, sep, source = entry.partition("=")
+        cluster_name, source = cluster_name.strip(), source.strip()
+        if not sep or not cluster_name or not source:
+            raise ImproperlyConfigured(
+                f"{name}: entry {entry!r} must look like NAME=/path/to/kubeconfig[#context] or NAME=in-cluster"
+            )
+        if cluster_name in seen:
+            raise ImproperlyConfigured(f"{name}: cluster {cluster_name!r} is listed twice")
+        seen.add(cluster_name)
+        if source == "in-cluster":
+            clusters.append(ClusterSetting(name=cluster_name, in_cluster=True))
+        else:
+            path, _, context = source.partition("#")
+            clusters.append(ClusterSetting(name=cluster_name, kubeconfig=path, context=context))
+    return clusters

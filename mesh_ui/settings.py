@@ -1,0 +1,145 @@
+"""Settings for mesh-ui, read only from environment variables (see ``.env.example``).
+
+With nothing set, mesh-ui runs on its embedded default: SQLite in WAL mode under ``var/``, a Celery broker on the
+file system that needs no server, and whatever clusters ``MESH_UI_CLUSTERS`` names (the demo launcher points it
+at the Bookinfo simulator).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+from mesh_ui.env import env_bool, env_float, env_int, env_list, env_str, parse_clusters, parse_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("MESH_UI_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DEBUG", False)
+SECRET_KEY = env_str("SECRET_KEY", "")
+if not SECRET_KEY:
+    if not DEBUG and env_bool("MESH_UI_REQUIRE_SECRET_KEY", False):
+        raise ImproperlyConfigured("SECRET_KEY: must be set in production (MESH_UI_REQUIRE_SECRET_KEY=1)")
+    # Good enough for the embedded default on loopback; a real deployment sets SECRET_KEY.
+    SECRET_KEY = "mesh-ui-insecure-local-key-set-SECRET_KEY-in-production"
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "rest_framework",
+    "django_celery_beat",
+    "inventory",
+    "topology",
+    "istio_config",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "mesh_ui.urls"
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+WSGI_APPLICATION = "mesh_ui.wsgi.application"
+
+DATABASES = {
+    "default": parse_database_url(
+        "DATABASE_URL", env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'mesh-ui.sqlite3'}"), BASE_DIR
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "staticfiles"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
+    "loggers": {"kubernetes": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+}
+
+REST_FRAMEWORK = {
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+}
+
+# --- Clusters and polling -------------------------------------------------------------------------------------
+MESH_UI_CLUSTERS = parse_clusters("MESH_UI_CLUSTERS", env_str("MESH_UI_CLUSTERS", ""))
+PROMETHEUS_URL = env_str("PROMETHEUS_URL", "")
+# How often beat asks for each cluster's sync; a sync already running keeps its lease and the ask is a no-op.
+MESH_UI_SYNC_INTERVAL = env_float("MESH_UI_SYNC_INTERVAL", 10.0, minimum=1.0)
+# How long one sync follows watches before it ends and the next one relists everything (the safety relist).
+MESH_UI_RELIST_INTERVAL = env_float("MESH_UI_RELIST_INTERVAL", 300.0, minimum=5.0)
+# Timeout on each Kubernetes API request (seconds).
+MESH_UI_KUBE_TIMEOUT = env_float("MESH_UI_KUBE_TIMEOUT", 10.0, minimum=0.5)
+# Page size of list calls.
+MESH_UI_KUBE_PAGE_SIZE = env_int("MESH_UI_KUBE_PAGE_SIZE", 500, minimum=1)
+
+# --- Celery ----------------------------------------------------------------------------------------------------
+_BROKER_DIR = VAR_DIR / "broker"
+CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    # kombu's file-system transport: the broker needs no server. One folder serves as both queue directions.
+    for _sub in ("queue", "processed"):
+        (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+        "data_folder_in": str(_BROKER_DIR / "queue"),
+        "data_folder_out": str(_BROKER_DIR / "queue"),
+        "processed_folder": str(_BROKER_DIR / "processed"),
+        "store_processed": False,
+        "polling_interval": 0.5,
+    }
+CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
+CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None
+CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
+CELERY_TASK_ACKS_LATE = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 60
+CELERY_TASK_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 120
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# The one place periodic work is declared.
+CELERY_BEAT_SCHEDULE = {
+    "inventory-sync-all-clusters": {
+        "task": "inventory.tasks.dispatch_cluster_syncs",
+        "schedule": MESH_UI_SYNC_INTERVAL,
+        "options": {"expires": MESH_UI_SYNC_INTERVAL},
+    },
+}

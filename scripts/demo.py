@@ -1,0 +1,128 @@
+"""The demo launcher behind ``make demo``: the whole embedded default in one command.
+
+Migrates the database, makes sure an ``admin`` user exists (printing its password), starts the Bookinfo
+simulator on loopback, a Celery worker and beat, and the web server on http://127.0.0.1:$PORT, and stops every
+child on Ctrl-C. The product never imports the simulator; only this launcher and the tests start it.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PYTHON = sys.executable
+
+
+def _run(*args: str, env: dict[str, str]) -> None:
+    subprocess.run([PYTHON, *args], cwd=ROOT, env=env, check=True)
+
+
+def _start(name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen[bytes]:
+    print(f"[demo] starting {name}: {' '.join(args)}", flush=True)
+    # Each child gets its own process group so Ctrl-C handling stays here and we stop them in order.
+    return subprocess.Popen(args, cwd=ROOT, env=env, start_new_session=True)
+
+
+def _wait_for(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                if response.status < 500:
+                    return True
+        except OSError:
+            time.sleep(0.2)
+    return False
+
+
+def main() -> int:
+    port = os.environ.get("PORT", "8000")
+    sim_port = os.environ.get("MESH_UI_SIMULATOR_PORT", "16443")
+    var_dir = Path(os.environ.get("MESH_UI_VAR_DIR", ROOT / "var"))
+    var_dir.mkdir(parents=True, exist_ok=True)
+    kubeconfig = var_dir / "simulator.kubeconfig"
+    env = dict(os.environ)
+    env.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
+    env.setdefault("MESH_UI_CLUSTERS", f"bookinfo={kubeconfig}")
+    env.setdefault("MESH_UI_RELIST_INTERVAL", "120")
+    env.setdefault("PYTHONUNBUFFERED", "1")
+
+    _run("manage.py", "migrate", "--noinput", "-v", "0", env=env)
+    _run("manage.py", "ensure_admin", env=env)
+
+    children: list[subprocess.Popen[bytes]] = []
+
+    def stop_all(*_: object) -> None:
+        for child in reversed(children):
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for child in children:
+            try:
+                child.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        print("[demo] stopped", flush=True)
+
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        children.append(
+            _start(
+                "Bookinfo simulator",
+                [
+                    PYTHON,
+                    "-m",
+                    "simulator",
+                    "serve",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    sim_port,
+                    "--kubeconfig",
+                    str(kubeconfig),
+                ],
+                env,
+            )
+        )
+        if not _wait_for(f"http://127.0.0.1:{sim_port}/readyz", 30):
+            print("[demo] the simulator did not start", file=sys.stderr)
+            return 1
+        celery = [PYTHON, "-m", "celery", "-A", "mesh_ui"]
+        children.append(_start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env))
+        children.append(_start("Celery beat", [*celery, "beat", "--loglevel", "INFO", "--pidfile", ""], env))
+        children.append(
+            _start(
+                "web server",
+                [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--insecure"],
+                env,
+            )
+        )
+        _wait_for(f"http://127.0.0.1:{port}/", 30)
+        print(
+            f"\n[demo] mesh-ui is up: http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)",
+            flush=True,
+        )
+        print(
+            f"[demo] try: {PYTHON} -m simulator --kubeconfig {kubeconfig} scale bookinfo reviews-v3 0",
+            flush=True,
+        )
+        print("[demo] Ctrl-C stops everything.", flush=True)
+        while all(child.poll() is None for child in children):
+            time.sleep(0.5)
+        failed = [child.args for child in children if child.poll() is not None]
+        print(f"[demo] a child exited: {failed}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        stop_all()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

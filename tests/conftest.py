@@ -1,0 +1,63 @@
+"""Shared fixtures: the Bookinfo simulator, a Cluster pointing at it, and checks for real services.
+
+``MESH_UI_STRICT=1`` (CI) turns a missing service (PostgreSQL, Redis, Prometheus, Chromium) into a failure;
+otherwise the tests that need it are skipped with a loud reason.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+
+STRICT = os.environ.get("MESH_UI_STRICT", "") in {"1", "true", "yes"}
+
+
+def require(condition: bool, what: str) -> None:
+    """Skip (or, in strict mode, fail) when a real service the test needs is not there."""
+    if condition:
+        return
+    if STRICT:
+        pytest.fail(f"MESH_UI_STRICT=1 and {what}", pytrace=False)
+    pytest.skip(f"SKIPPED LOUDLY: {what} (set MESH_UI_STRICT=1 to make this a failure)")
+
+
+def tcp_reachable(url: str, default_port: int) -> bool:
+    parts = urlsplit(url)
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or default_port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture
+def simulator(tmp_path: Path) -> Iterator[object]:
+    """A fresh Bookinfo simulator on a free loopback port, with a kubeconfig at ``simulator.kubeconfig_path``."""
+    from simulator import Simulator
+
+    sim = Simulator().start(host="127.0.0.1", port=0)
+    sim.kubeconfig_path = sim.write_kubeconfig(tmp_path / "simulator.kubeconfig")  # type: ignore[attr-defined]
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture
+def cluster(db: None, simulator: object):
+    """A Cluster row for the simulator."""
+    from inventory.models import Cluster
+
+    return Cluster.objects.create(name="sim", kubeconfig_path=str(simulator.kubeconfig_path))  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("MESH_UI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    require(tcp_reachable(url, 6379), f"Redis is not reachable at {url}")
+    return url

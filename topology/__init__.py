@@ -1,0 +1,1 @@
+"""Service graph and health: pure builders plus the stored time series of graph snapshots."""
