@@ -104,14 +104,14 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
             )
         }
         to_create = [
-            table.model(cluster=cluster, **table.scope, **fields)
+            table.model(cluster=cluster, **{**table.scope, **fields})
             for key, fields in incoming.items()
             if key not in stored
         ]
         to_update = []
         for key, fields in incoming.items():
             if key in stored and stored[key][1] != fields["resource_version"]:
-                to_update.append(table.model(pk=stored[key][0], cluster=cluster, **table.scope, **fields))
+                to_update.append(table.model(pk=stored[key][0], cluster=cluster, **{**table.scope, **fields}))
         stale = [pk for key, (pk, _) in stored.items() if key not in incoming]
         table.model._default_manager.bulk_create(to_create, batch_size=1000)
         table.model._default_manager.bulk_update(to_update, update_fields, batch_size=500)

@@ -23,7 +23,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from django.db import close_old_connections
 from django.db.models import F, Q
 from django.utils import timezone
 
@@ -289,7 +288,6 @@ def follow_watches(
         SyncStatus.objects.filter(cluster=cluster).update(watching=False)
         for watcher in watchers:
             watcher.join(timeout=2.0)
-        close_old_connections()
 
 
 def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], outcome: SyncOutcome) -> None:

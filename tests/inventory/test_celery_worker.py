@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from clients.kubernetes import KINDS_BY_KEY
 from inventory.models import Cluster, SyncStatus, Workload
 from tests.conftest import STRICT, require
 
@@ -100,11 +101,13 @@ def test_worker_over_redis_runs_the_sync_task(transactional_db, simulator, redis
             capture_output=True,
             timeout=60,
         )
-        done = _wait_until(lambda: Workload.objects.filter(cluster=cluster, name="reviews-v3").exists(), 60)
+        done = _wait_until(
+            lambda: SyncStatus.objects.filter(cluster=cluster, state="ok").count() == len(KINDS_BY_KEY), 60
+        )
     finally:
         output = _stop(worker, log)
     assert done, f"the worker did not sync the cluster; worker log:\n{output}"
-    assert SyncStatus.objects.filter(cluster=cluster, state="ok").count() >= 10
+    assert Workload.objects.filter(cluster=cluster, name="reviews-v3", ready_replicas=1).exists()
 
 
 def test_worker_and_beat_on_the_embedded_broker_keep_the_inventory_synced(transactional_db, simulator, tmp_path):

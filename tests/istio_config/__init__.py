@@ -1,0 +1,1 @@
+"""Tests of the istio_config package."""
