@@ -59,9 +59,21 @@ DATA_FILE = FsPath(__file__).resolve().parent / "data" / "istio-crd-schemas.json
 # Fields of ObjectMeta: kept by pruning, anything else under metadata is unknown.
 _OBJECT_META_FIELDS = frozenset(
     {
-        "name", "generateName", "namespace", "selfLink", "uid", "resourceVersion", "generation",
-        "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "labels",
-        "annotations", "ownerReferences", "finalizers", "managedFields",
+        "name",
+        "generateName",
+        "namespace",
+        "selfLink",
+        "uid",
+        "resourceVersion",
+        "generation",
+        "creationTimestamp",
+        "deletionTimestamp",
+        "deletionGracePeriodSeconds",
+        "labels",
+        "annotations",
+        "ownerReferences",
+        "finalizers",
+        "managedFields",
     }
 )
 _ROOT_FIELDS = ("apiVersion", "kind", "metadata")
@@ -246,9 +258,7 @@ def _metadata_causes(obj: dict[str, Any]) -> list[IstioCause]:
     return causes
 
 
-def validate_istio_object(
-    obj: dict[str, Any], strict: bool = False, check_metadata: bool = True
-) -> list[IstioCause]:
+def validate_istio_object(obj: dict[str, Any], strict: bool = False, check_metadata: bool = True) -> list[IstioCause]:
     """Validate one Istio object; return Kubernetes-style causes (empty list = valid).
 
     ``strict`` reports unknown fields (``fieldValidation=Strict``) as ``FieldValueInvalid``
@@ -265,9 +275,7 @@ def validate_istio_object(
     pruned = _prune(node, obj, unknown)
     causes: list[IstioCause] = []
     if strict:
-        causes.extend(
-            {"reason": INVALID, "message": f'unknown field "{path}"', "field": path} for path in unknown
-        )
+        causes.extend({"reason": INVALID, "message": f'unknown field "{path}"', "field": path} for path in unknown)
     if check_metadata:
         causes.extend(_metadata_causes(pruned))
     schema_errors: list[IstioCause] = []

@@ -280,4 +280,3 @@ def evaluate_rules(node: SchemaNode, value: Any, path: Path, errors: list[IstioC
     elif isinstance(value, list) and node.items is not None:
         for i, item in enumerate(value):
             evaluate_rules(node.items, item, (*path, i), errors)
-

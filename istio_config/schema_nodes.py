@@ -111,7 +111,9 @@ def _check_uuid(text: str) -> bool:
     return len(text) == 36
 
 
-_HOSTNAME = re.compile(r"^(?=.{1,255}$)[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$")  # noqa: E501
+_HOSTNAME = re.compile(
+    r"^(?=.{1,255}$)[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[-A-Za-z0-9]{0,61}[A-Za-z0-9])?)*\.?$"
+)
 _DURATION = re.compile(r"^(?:[-+]?(?:\d+(?:\.\d*)?|\.\d+)\s*(?:ns|us|µs|ms|s|m|h|d|w)\s*)+$")
 
 # String formats the API server enforces for custom resources (others are documentation only,
@@ -186,9 +188,7 @@ class SchemaNode:
         self.format: str | None = raw.get("format")
         self.enum: list[Any] | None = raw.get("enum")
         self.required: tuple[str, ...] = tuple(raw.get("required", ()))
-        self.properties: dict[str, SchemaNode] = {
-            k: SchemaNode(v) for k, v in (raw.get("properties") or {}).items()
-        }
+        self.properties: dict[str, SchemaNode] = {k: SchemaNode(v) for k, v in (raw.get("properties") or {}).items()}
         self.items = SchemaNode(raw["items"]) if isinstance(raw.get("items"), dict) else None
         additional = raw.get("additionalProperties")
         self.additional: SchemaNode | bool | None = (
@@ -292,16 +292,12 @@ class SchemaNode:
             errors.append(make_cause(TYPE_INVALID, field, value, detail))
 
     def _validate_number(self, value: float, path: Path, errors: list[IstioCause]) -> None:
-        if self.maximum is not None and (
-            value > self.maximum or (self.exclusive_max and value == self.maximum)
-        ):
+        if self.maximum is not None and (value > self.maximum or (self.exclusive_max and value == self.maximum)):
             field = path_string(path)
             op = "less than" if self.exclusive_max else "less than or equal to"
             detail = f"{field} in body should be {op} {go_value(self.maximum)}"
             errors.append(make_cause(INVALID, field, value, detail))
-        if self.minimum is not None and (
-            value < self.minimum or (self.exclusive_min and value == self.minimum)
-        ):
+        if self.minimum is not None and (value < self.minimum or (self.exclusive_min and value == self.minimum)):
             field = path_string(path)
             op = "greater than" if self.exclusive_min else "greater than or equal to"
             detail = f"{field} in body should be {op} {go_value(self.minimum)}"

@@ -93,7 +93,9 @@ def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, object]
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
             },
-            "TEST": {"NAME": str(path.with_name(path.stem + "-test.sqlite3"))},
+            # A file (not memory) so Celery worker processes started by tests see the test database; per
+            # process so concurrent test runs do not share it.
+            "TEST": {"NAME": str(path.with_name(f"{path.stem}-test-{os.getpid()}.sqlite3"))},
         }
     if scheme in {"postgres", "postgresql", "pgsql"}:
         if not parts.path.strip("/"):

@@ -58,10 +58,16 @@ def main() -> int:
 
     children: list[subprocess.Popen[bytes]] = []
 
-    def stop_all(*_: object) -> None:
+    def stop_all() -> None:
+        # A second Ctrl-C or SIGTERM must not interrupt the shutdown itself.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         for child in reversed(children):
             if child.poll() is None:
-                os.killpg(child.pid, signal.SIGTERM)
+                # SIGQUIT is a cold shutdown for Celery (a sync following watches is safe to cut: it is
+                # idempotent and its lease expires); SIGTERM for the rest.
+                is_celery = "celery" in list(child.args)  # type: ignore[arg-type]
+                os.killpg(child.pid, signal.SIGQUIT if is_celery else signal.SIGTERM)
         deadline = time.monotonic() + 10
         for child in children:
             try:
@@ -70,7 +76,10 @@ def main() -> int:
                 os.killpg(child.pid, signal.SIGKILL)
         print("[demo] stopped", flush=True)
 
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    def interrupt(*_: object) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
     try:
         children.append(
             _start(

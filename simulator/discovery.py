@@ -1,0 +1,162 @@
+"""Request routing and discovery of the simulated Kubernetes API server.
+
+Parses resource URLs (``/api[s]/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/{sub}]]``)
+into :class:`ApiRequest` objects, and builds the discovery documents (``/api``,
+``/apis``, ``/apis/{group}``, resource lists) and ``/version`` from the resource catalogue.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from simulator.errors import NotFound
+from simulator.resources import RESOURCE_TYPES, Obj, ResourceType, api_version, resource_type
+
+
+class ApiRequest:
+    """A parsed resource request: ``/api[s]/{group}/{version}[/namespaces/{ns}]/{plural}[/{name}[/{sub}]]``."""
+
+    def __init__(
+        self,
+        rt: ResourceType,
+        version: str,
+        namespace: str | None,
+        name: str | None,
+        subresource: str | None,
+        query: dict[str, str],
+    ) -> None:
+        self.rt, self.version, self.namespace, self.name = rt, version, namespace, name
+        self.subresource, self.query = subresource, query
+
+    @property
+    def api_version(self) -> str:
+        return api_version(self.rt.group, self.version)
+
+    @property
+    def dry_run(self) -> bool:
+        return self.query.get("dryRun") == "All"
+
+    def present(self, obj: Obj) -> Obj:
+        """``obj`` as served at the requested version."""
+        return {**obj, "apiVersion": self.api_version}
+
+
+def parse_resource_path(path: str, query: dict[str, str]) -> ApiRequest | None:
+    """Parse a resource path; None for discovery paths; raises NotFound for unknown resources."""
+    segments = [s for s in path.split("/") if s]
+    if not segments or segments[0] not in ("api", "apis"):
+        raise NotFound("the server could not find the requested resource")
+    if segments[0] == "api":
+        if len(segments) < 3:
+            return None
+        group, version, rest = "", segments[1], segments[2:]
+    else:
+        if len(segments) < 4:
+            return None
+        group, version, rest = segments[1], segments[2], segments[3:]
+    namespace: str | None = None
+    if (
+        rest[0] == "namespaces"
+        and len(rest) >= 3
+        and not (group == "" and len(rest) == 3 and rest[2] in ("status", "finalize"))
+    ):
+        namespace, rest = rest[1], rest[2:]
+    if len(rest) > 3:
+        raise NotFound("the server could not find the requested resource")
+    rt = resource_type(group, rest[0])
+    if rt is None or version not in rt.versions or (namespace is not None and not rt.namespaced):
+        raise NotFound("the server could not find the requested resource")
+    name = rest[1] if len(rest) > 1 else None
+    if rt.namespaced and namespace is None and name is not None:
+        raise NotFound("the server could not find the requested resource")
+    subresource = rest[2] if len(rest) > 2 else None
+    if subresource not in (None, "status") and not (subresource == "scale" and rt.kind == "Deployment"):
+        raise NotFound("the server could not find the requested resource")
+    return ApiRequest(rt, version, namespace, name, subresource, query)
+
+
+def discovery(path: str, host: str) -> Obj:
+    """``/api``, ``/apis``, ``/apis/{group}`` and resource-list discovery documents."""
+    segments = [s for s in path.split("/") if s]
+    groups: OrderedDict[str, list[str]] = OrderedDict()
+    for rt in RESOURCE_TYPES:
+        if rt.group:
+            versions = groups.setdefault(rt.group, [])
+            versions.extend(v for v in rt.versions if v not in versions)
+    if segments == ["api"]:
+        return {
+            "kind": "APIVersions",
+            "versions": ["v1"],
+            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": host}],
+        }
+
+    def group_doc(name: str, versions: list[str]) -> Obj:
+        gvs = [{"groupVersion": f"{name}/{v}", "version": v} for v in versions]
+        return {"name": name, "versions": gvs, "preferredVersion": gvs[0]}
+
+    if segments == ["apis"]:
+        return {"kind": "APIGroupList", "apiVersion": "v1", "groups": [group_doc(g, vs) for g, vs in groups.items()]}
+    if len(segments) == 2 and segments[1] in groups:
+        return {"kind": "APIGroup", "apiVersion": "v1", **group_doc(segments[1], groups[segments[1]])}
+    group, version = (
+        ("", segments[1])
+        if segments[0] == "api" and len(segments) == 2
+        else (segments[1], segments[2])
+        if len(segments) == 3
+        else ("?", "?")
+    )
+    resources = []
+    for rt in RESOURCE_TYPES:
+        if rt.group == group and version in rt.versions:
+            resources.append(
+                {
+                    "name": rt.plural,
+                    "singularName": rt.kind.lower(),
+                    "namespaced": rt.namespaced,
+                    "kind": rt.kind,
+                    "shortNames": list(rt.short_names),
+                    "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                }
+            )
+            resources.append(
+                {
+                    "name": f"{rt.plural}/status",
+                    "singularName": "",
+                    "namespaced": rt.namespaced,
+                    "kind": rt.kind,
+                    "verbs": ["get", "patch", "update"],
+                }
+            )
+            if rt.kind == "Deployment":
+                resources.append(
+                    {
+                        "name": "deployments/scale",
+                        "singularName": "",
+                        "namespaced": True,
+                        "group": "autoscaling",
+                        "version": "v1",
+                        "kind": "Scale",
+                        "verbs": ["get", "patch", "update"],
+                    }
+                )
+    if not resources:
+        raise NotFound("the server could not find the requested resource")
+    return {
+        "kind": "APIResourceList",
+        "apiVersion": "v1",
+        "groupVersion": api_version(group, version),
+        "resources": resources,
+    }
+
+
+VERSION_INFO: Obj = {
+    "major": "1",
+    "minor": "31",
+    "gitVersion": "v1.31.0-meshsim",
+    "gitCommit": "0" * 40,
+    "gitTreeState": "clean",
+    "buildDate": "2026-01-01T00:00:00Z",
+    "goVersion": "go1.22.5",
+    "compiler": "gc",
+    "platform": "linux/amd64",
+}

@@ -1,0 +1,51 @@
+"""Fault injection of the simulated Kubernetes API server.
+
+Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would)
+and add latency to every request.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from simulator.errors import Forbidden
+from simulator.resources import ResourceType
+
+SERVICE_ACCOUNT_USER = "system:serviceaccount:mesh-ui:mesh-ui"
+
+
+class Faults:
+    """Injected failures: forbidden resources and per-request latency."""
+
+    def __init__(self) -> None:
+        self._forbidden: set[str] = set()
+        self._lock = threading.Lock()
+        self.latency = 0.0
+
+    def forbid(self, plural: str) -> None:
+        """Answer every request on ``plural`` with 403 Forbidden."""
+        with self._lock:
+            self._forbidden.add(plural)
+
+    def unforbid(self, plural: str) -> None:
+        """Stop forbidding ``plural``."""
+        with self._lock:
+            self._forbidden.discard(plural)
+
+    def clear(self) -> None:
+        """Remove every injected fault."""
+        with self._lock:
+            self._forbidden.clear()
+        self.latency = 0.0
+
+    def check(self, rt: ResourceType, verb: str, namespace: str | None) -> None:
+        """Raise :class:`Forbidden` like RBAC would if ``rt`` is forbidden."""
+        with self._lock:
+            forbidden = rt.plural in self._forbidden
+        if forbidden:
+            scope = f'in the namespace "{namespace}"' if namespace else "at the cluster scope"
+            raise Forbidden(
+                f'{rt.plural} is forbidden: User "{SERVICE_ACCOUNT_USER}" cannot {verb} resource '
+                f'"{rt.plural}" in API group "{rt.group}" {scope}',
+                {"kind": rt.plural, **({"group": rt.group} if rt.group else {})},
+            )

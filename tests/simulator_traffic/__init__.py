@@ -1,0 +1,1 @@
+"""Tests of the simulated Istio traffic and sidecar metrics."""

@@ -1,0 +1,55 @@
+"""PromQL builders: few queries, grouped by exactly the pipeline's labels, both reporters, safe input."""
+
+from __future__ import annotations
+
+import pytest
+
+from topology.graph.queries import (
+    LATENCY_LABELS,
+    REQUEST_LABELS,
+    build_graph_queries,
+    build_request_query,
+    build_scope_selectors,
+)
+from topology.graph.traffic_map import IDENTITY_LABELS
+
+
+def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
+    query = build_request_query(["bookinfo", "shop"], "5m")
+    assert query == (
+        f"sum by ({','.join(REQUEST_LABELS)}) ("
+        'rate(istio_requests_total{reporter=~"source|destination",source_workload_namespace=~"bookinfo|shop"}[5m])'
+        ' or rate(istio_requests_total{reporter=~"source|destination",'
+        'destination_service_namespace=~"bookinfo|shop",source_workload_namespace!~"bookinfo|shop"}[5m])'
+        ") > 0"
+    )
+
+
+def test_request_labels_cover_identity_and_breakdowns_only():
+    assert set(IDENTITY_LABELS) <= set(REQUEST_LABELS)
+    assert "response_code" in REQUEST_LABELS and "connection_security_policy" in REQUEST_LABELS
+    assert "source_canonical_revision" not in REQUEST_LABELS
+    assert "response_code" not in LATENCY_LABELS
+
+
+def test_cluster_filter_applies_to_each_side():
+    outgoing, incoming = build_scope_selectors(["bookinfo"], ["east.prod"])
+    assert 'source_cluster=~"east\\\\.prod"' in outgoing
+    assert 'destination_cluster=~"east\\\\.prod"' in incoming
+
+
+def test_graph_needs_a_fixed_number_of_queries():
+    queries = build_graph_queries(["bookinfo"], "10m", drop_zero=False)
+    assert "> 0" not in queries.requests
+    assert queries.tcp.sent.startswith("sum by (") and "istio_tcp_received_bytes_total" in queries.tcp.received
+    assert queries.latency.p95.startswith("histogram_quantile(0.95, sum by (")
+    assert ",le) (" in queries.latency.p95
+    assert " / " in queries.latency.avg
+
+
+@pytest.mark.parametrize(
+    ("namespaces", "window"), [(['bad"ns'], "5m"), (["ok"], "5 minutes"), ([], "5m"), (["a|b"], "5m")]
+)
+def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
+    with pytest.raises(ValueError):
+        build_request_query(namespaces, window)

@@ -1,0 +1,397 @@
+"""Pipeline steps that decorate or prune a traffic map (Kiali's appenders, as small pure classes).
+
+Each step has a ``name`` and an ``apply(tm, ctx)`` method that mutates the traffic map in place; the
+pipeline runs them in the order of :func:`topology.graph.pipeline.build_default_steps`.  Every step can be
+run alone on a literal traffic map, which is how the tests exercise them.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from topology.graph.model import (
+    UNKNOWN,
+    Edge,
+    GatewayInfo,
+    GraphOptions,
+    ResponseTimes,
+    ServiceEntryInfo,
+    ServiceName,
+    TrafficMap,
+    is_known,
+    merge_response_times,
+)
+from topology.graph.samples import (
+    IstioLabels,
+    LatencySample,
+    MeshContext,
+    RequestSample,
+    TcpSample,
+    WorkloadInfo,
+)
+from topology.graph.traffic_map import PathResolver, compute_node_rates, is_counted_row
+
+
+@dataclass
+class StepContext:
+    """Everything a step may read besides the traffic map: options, mesh facts and extra samples."""
+
+    options: GraphOptions
+    mesh: MeshContext = field(default_factory=MeshContext)
+    requests: Sequence[RequestSample] = ()
+    tcp: Sequence[TcpSample] = ()
+    latencies: Sequence[LatencySample] = ()
+    resolver: PathResolver | None = None
+
+    def get_resolver(self) -> PathResolver:
+        """Return the shared path resolver, creating it on first use."""
+        if self.resolver is None:
+            self.resolver = PathResolver(self.options)
+        return self.resolver
+
+
+class GraphStep(Protocol):
+    """A named transformation of the traffic map."""
+
+    name: str
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Decorate or prune ``tm`` in place."""
+        ...
+
+
+def edges_of_sample(tm: TrafficMap, ctx: StepContext, labels: IstioLabels, protocol: str) -> list[Edge]:
+    """Return the existing edges of ``tm`` that a sample row with ``labels`` maps onto."""
+    found = []
+    for hop in ctx.get_resolver().resolve(labels):
+        edge = tm.edges.get((hop.source.id, hop.target.id, protocol))
+        if edge is not None:
+            found.append(edge)
+    return found
+
+
+def request_protocol(labels: IstioLabels) -> str:
+    """Return the edge protocol of a request row (``http`` unless Istio reports ``grpc``)."""
+    return "grpc" if labels.get("request_protocol") == "grpc" else "http"
+
+
+class ResponseTimeStep:
+    """Attach avg/p50/p95/p99 response times (ms) from latency samples to the http/grpc edges they describe.
+
+    Rows are de-duplicated by reporter like requests.  Rows mapping onto the same edge (app graphs, service
+    nodes) merge: ``avg`` weighted by request rate, quantiles as the largest (an upper bound).
+    """
+
+    name = "responseTime"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Merge every counted latency sample into its edges."""
+        for sample in ctx.latencies:
+            if not is_counted_row(sample.labels):
+                continue
+            measured = ResponseTimes(sample.avg, sample.p50, sample.p95, sample.p99, sample.weight or 1.0)
+            for edge in edges_of_sample(tm, ctx, sample.labels, request_protocol(sample.labels)):
+                edge.response_times = merge_response_times(edge.response_times, measured)
+
+
+class SecurityStep:
+    """Compute the mTLS-secured part of each edge's traffic and the principals seen on it.
+
+    Reads the counted request and TCP rows: traffic with ``connection_security_policy="mutual_tls"`` adds to
+    the edge's ``mtls_rate`` (the wire shows ``mtls_rate / rate`` as ``isMTLS`` percent).
+    """
+
+    name = "security"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Reset and recompute ``mtls_rate`` and principals of every edge."""
+        for edge in tm.edges.values():
+            edge.mtls_rate = 0.0
+        for sample in ctx.requests:
+            self._add(tm, ctx, sample.labels, sample.rate, request_protocol(sample.labels))
+        for tcp_sample in ctx.tcp:
+            self._add(tm, ctx, tcp_sample.labels, tcp_sample.sent_bytes + tcp_sample.received_bytes, "tcp")
+
+    @staticmethod
+    def _add(tm: TrafficMap, ctx: StepContext, labels: IstioLabels, rate: float, protocol: str) -> None:
+        if rate <= 0 or not is_counted_row(labels):
+            return
+        secured = labels.get("connection_security_policy") == "mutual_tls"
+        source_principal = labels.get("source_principal") or UNKNOWN
+        dest_principal = labels.get("destination_principal") or UNKNOWN
+        for edge in edges_of_sample(tm, ctx, labels, protocol):
+            if secured:
+                edge.mtls_rate += rate
+            if source_principal != UNKNOWN:
+                edge.source_principals.add(source_principal)
+            if dest_principal != UNKNOWN:
+                edge.dest_principals.add(dest_principal)
+
+
+class ServiceGraphStep:
+    """Reduce a graph with service nodes to Kiali's service graph (service -> service edges).
+
+    A non-service node reached from service nodes is removed; its outgoing traffic is re-attributed to the
+    services in front of it, split in proportion to the traffic each service sends it (so a request is
+    never counted twice).  Nodes nobody calls through a service (gateways, ``unknown``) stay as they are.
+    """
+
+    name = "serviceGraph"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Collapse workload/app nodes behind services; no-op unless the graph type is ``service``."""
+        if ctx.options.graph_type != "service":
+            return
+        incoming_from_services: dict[str, list[Edge]] = {}
+        for edge in tm.edges.values():
+            if tm.nodes[edge.source].node_type == "service" and tm.nodes[edge.target].node_type != "service":
+                incoming_from_services.setdefault(edge.target, []).append(edge)
+        outgoing: dict[str, list[Edge]] = {}
+        for edge in tm.edges.values():
+            outgoing.setdefault(edge.source, []).append(edge)
+        reduced: list[tuple[Edge, Edge, float]] = []
+        for node_id, service_edges in incoming_from_services.items():
+            weights = [_edge_weight(e) for e in service_edges]
+            total = sum(weights)
+            for service_edge, weight in zip(service_edges, weights, strict=True):
+                share = weight / total if total > 0 else 1.0 / len(service_edges)
+                for out_edge in outgoing.get(node_id, []):
+                    if out_edge.target in incoming_from_services:
+                        continue  # workload -> workload hop without a service: dropped with its target
+                    reduced.append((service_edge, out_edge, share))
+        tm.remove_nodes(set(incoming_from_services))
+        for service_edge, out_edge, share in reduced:
+            tm.get_edge(service_edge.source, out_edge.target, out_edge.protocol).merge_from(out_edge, share)
+        compute_node_rates(tm)
+
+
+def _edge_weight(edge: Edge) -> float:
+    return edge.rate if edge.protocol != "tcp" else edge.rate / 1e9  # requests dominate bytes when mixed
+
+
+class ServiceEntryStep:
+    """Flag service nodes that are ServiceEntries or external hosts (``isServiceEntry``).
+
+    A service node is a ServiceEntry when its host is declared by one (``mesh.service_entries``), when Istio
+    could not place it in a namespace (``destination_service_namespace="unknown"``, e.g. passthrough to an
+    external host), or when its name is a host outside the cluster domain (Kubernetes service names never
+    contain a dot).
+    """
+
+    name = "serviceEntry"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``is_service_entry`` on matching service nodes."""
+        entries = ctx.mesh.service_entries
+        domain = "." + ctx.options.cluster_domain
+        for node in tm.nodes.values():
+            if node.node_type != "service":
+                continue
+            host = node.service
+            declared = entries.get(host)
+            if declared is not None:
+                node.is_service_entry = declared
+            elif node.namespace == UNKNOWN or ("." in host and not host.endswith(domain)):
+                node.is_service_entry = ServiceEntryInfo("MESH_EXTERNAL", (host,), "")
+
+
+def _workload_index(workloads: Sequence[WorkloadInfo]) -> dict[tuple[str, str, str], WorkloadInfo]:
+    return {(w.cluster, w.namespace, w.name): w for w in workloads}
+
+
+def _find_workload(
+    index: dict[tuple[str, str, str], WorkloadInfo], cluster: str, namespace: str, name: str
+) -> WorkloadInfo | None:
+    return index.get((cluster, namespace, name)) or index.get(("", namespace, name))
+
+
+class DeadNodeStep:
+    """Prune nodes that carry nothing (Kiali's DeadNode appender) and flag workloads without pods.
+
+    - A service node that is not a ServiceEntry, received no traffic and has no outgoing edge (no workload
+      behind it) is removed with its edges.
+    - A workload/app node whose inventory workloads all run 0 pods gets ``isDead``; when it also has no
+      traffic it is removed.
+    Idle nodes (added on purpose) are never pruned.
+    """
+
+    name = "deadNode"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Remove dead nodes and flag workloads without pods."""
+        has_out = {edge.source for edge in tm.edges.values()}
+        index = _workload_index(ctx.mesh.workloads)
+        dead: set[str] = set()
+        for node in tm.nodes.values():
+            if node.is_idle:
+                continue
+            has_traffic = any(value > 0 for value in node.rates.values())
+            if node.node_type == "service":
+                if node.is_service_entry is None and not has_traffic and node.id not in has_out:
+                    dead.add(node.id)
+            elif node.node_type in ("workload", "app") and index and node.workloads:
+                infos = [_find_workload(index, node.cluster, node.namespace, w) for w in node.workloads]
+                if infos and all(i is not None and i.pods == 0 for i in infos):
+                    node.is_dead = True
+                    if not has_traffic:
+                        dead.add(node.id)
+        tm.remove_nodes(dead)
+
+
+class IdleNodeStep:
+    """Add inventory workloads and services that had no traffic, flagged ``isIdle`` (optional).
+
+    Only objects in the requested namespaces (and clusters, when given) are added.  Service nodes are added
+    only when the graph shows service nodes; the service graph adds only services.
+    """
+
+    name = "idleNode"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Add the idle nodes when ``options.include_idle`` is set."""
+        options = ctx.options
+        if not options.include_idle:
+            return
+        resolver = ctx.get_resolver()
+        default_cluster = next(iter(options.clusters)) if len(options.clusters) == 1 else UNKNOWN
+
+        def in_scope(cluster: str, namespace: str) -> bool:
+            in_namespaces = not options.namespaces or namespace in options.namespaces
+            in_clusters = not options.clusters or not cluster or cluster in options.clusters
+            return in_namespaces and in_clusters
+
+        if options.graph_type != "service":
+            for workload in ctx.mesh.workloads:
+                if not in_scope(workload.cluster, workload.namespace):
+                    continue
+                cluster = workload.cluster or default_cluster
+                prototype = resolver.workload_node(
+                    cluster, workload.namespace, workload.name, workload.app, workload.version
+                )
+                node = tm.nodes.get(prototype.id)
+                if node is None:
+                    prototype.is_idle = True
+                    node = tm.add_node(prototype)
+                node.workloads.add(workload.name)
+                if node.is_idle:
+                    for service in workload.services:
+                        node.add_dest_service(ServiceName(cluster, workload.namespace, service))
+        if options.with_service_nodes:
+            for service_info in ctx.mesh.services:
+                if not in_scope(service_info.cluster, service_info.namespace):
+                    continue
+                cluster = service_info.cluster or default_cluster
+                service_node = resolver.service_node(cluster, service_info.namespace, service_info.name)
+                if service_node.id not in tm.nodes:
+                    service_node.is_idle = True
+                    tm.add_node(service_node)
+
+
+_GATEWAY_NAME = re.compile(r"(ingress|egress)-?gateway")
+
+
+class GatewayStep:
+    """Flag Istio gateway nodes (``isGateway``) from ``mesh.gateways``, workload labels or names."""
+
+    name = "gateway"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``is_gateway`` on nodes backed by a gateway workload."""
+        index = _workload_index(ctx.mesh.workloads)
+        for node in tm.nodes.values():
+            if node.node_type not in ("workload", "app"):
+                continue
+            for workload in sorted(node.workloads):
+                info = ctx.mesh.gateways.get((node.namespace, workload)) or self._detect(
+                    _find_workload(index, node.cluster, node.namespace, workload), workload, node.app
+                )
+                if info is not None:
+                    node.is_gateway = info
+                    break
+
+    @staticmethod
+    def _detect(workload: WorkloadInfo | None, name: str, app: str) -> GatewayInfo | None:
+        istio_label = workload.labels.get("istio", "") if workload else ""
+        if istio_label in ("ingressgateway", "egressgateway"):
+            return GatewayInfo("egress" if istio_label == "egressgateway" else "ingress")
+        if workload is not None and "gateway.networking.k8s.io/gateway-name" in workload.labels:
+            return GatewayInfo("ingress")
+        for candidate in (name, app):
+            match = _GATEWAY_NAME.search(candidate or "")
+            if match:
+                return GatewayInfo("egress" if match.group(1) == "egress" else "ingress")
+        return None
+
+
+class SidecarStep:
+    """Flag workload/app nodes with a workload running without an Istio sidecar (``hasMissingSC``)."""
+
+    name = "sidecarsCheck"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``has_missing_sidecar`` from ``mesh.missing_sidecars``."""
+        missing = ctx.mesh.missing_sidecars
+        if not missing:
+            return
+        for node in tm.nodes.values():
+            if node.node_type in ("workload", "app") and node.is_gateway is None:
+                node.has_missing_sidecar = any((node.namespace, w) in missing for w in node.workloads)
+
+
+def service_host_forms(name: str, namespace: str, cluster_domain: str) -> set[str]:
+    """Return the host spellings that can name a service in a VirtualService ``hosts`` list."""
+    if "." in name:
+        return {name}
+    return {name, f"{name}.{namespace}", f"{name}.{namespace}.svc", f"{name}.{namespace}.{cluster_domain}"}
+
+
+class VirtualServiceStep:
+    """Flag nodes whose service has a VirtualService (``hasVS``, with the matching hostnames)."""
+
+    name = "virtualService"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``has_vs`` on service nodes (and on destination nodes when no service nodes are drawn)."""
+        hosts = ctx.mesh.virtual_service_hosts
+        if not hosts:
+            return
+        domain = ctx.options.cluster_domain
+        for node in tm.nodes.values():
+            if node.node_type != "service" and ctx.options.with_service_nodes:
+                continue
+            matched: set[str] = set()
+            for service in node.dest_services.values():
+                matched |= service_host_forms(service.name, service.namespace, domain) & hosts
+            if matched:
+                node.has_vs = tuple(sorted(matched))
+
+
+class RootStep:
+    """Flag traffic generators (``isRoot``): nodes with outgoing edges and no incoming edge."""
+
+    name = "root"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``is_root`` on every node."""
+        targets = {edge.target for edge in tm.edges.values()}
+        sources = {edge.source for edge in tm.edges.values()}
+        for node in tm.nodes.values():
+            node.is_root = node.id in sources and node.id not in targets
+
+
+class OutsideStep:
+    """Flag nodes outside the requested namespaces or clusters (``isOutside``); never ``unknown`` ones."""
+
+    name = "outsider"
+
+    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
+        """Set ``is_outside`` from ``options.namespaces`` and ``options.clusters``."""
+        namespaces = ctx.options.namespaces
+        clusters = ctx.options.clusters
+        for node in tm.nodes.values():
+            outside_namespace = bool(namespaces) and is_known(node.namespace) and node.namespace not in namespaces
+            outside_cluster = bool(clusters) and is_known(node.cluster) and node.cluster not in clusters
+            node.is_outside = outside_namespace or outside_cluster

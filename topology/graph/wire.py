@@ -1,0 +1,243 @@
+"""Serialize a traffic map to Kiali's Cytoscape JSON shape (``docs/graph.md`` documents every field).
+
+Like Kiali, numbers are strings: rates with at least 2 decimals (more for tiny rates, so one significant
+digit shows, up to 5), percentages with 1 decimal, ``isMTLS``/``responseTime``/``throughput`` rounded.
+Flags that are false and empty fields are omitted.  Ids are SHA-256 hex digests of the readable internal
+ids (stable across runs), or the readable ids themselves with ``id_style="readable"``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from topology.graph.model import BoxNode, Edge, GraphOptions, HealthAnnotation, Node, TrafficMap
+
+NODE_RATE_KEYS: dict[str, tuple[str, ...]] = {
+    "grpc": ("grpcIn", "grpcInErr", "grpcOut"),
+    "http": ("httpIn", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpOut"),
+    "tcp": ("tcpIn", "tcpOut"),
+}
+_BOX_RANK = {"cluster": 0, "namespace": 1, "app": 2}
+
+
+def format_rate(value: float, min_precision: int = 2) -> str:
+    """Format a rate like Kiali: ``min_precision`` decimals, more (up to 5) so a significant digit shows."""
+    precision = min_precision
+    if value > 0:
+        scaled, needed = value, 0
+        while scaled < 1 and needed < 5:
+            scaled *= 10
+            needed += 1
+        precision = max(precision, needed)
+    return f"{value:.{precision}f}"
+
+
+def format_percent(value: float) -> str:
+    """Format a percentage with one decimal (Kiali's precision for ``*PercentReq``/``*PercentErr``)."""
+    return f"{value:.1f}"
+
+
+class WireIds:
+    """Maps readable internal ids to wire ids (hashed or readable), memoized."""
+
+    def __init__(self, readable: bool = False) -> None:
+        """Hash ids unless ``readable``."""
+        self.readable = readable
+        self._cache: dict[str, str] = {}
+
+    def node(self, internal_id: str) -> str:
+        """Wire id for a node or box."""
+        if self.readable:
+            return internal_id
+        wire_id = self._cache.get(internal_id)
+        if wire_id is None:
+            wire_id = hashlib.sha256(internal_id.encode()).hexdigest()
+            self._cache[internal_id] = wire_id
+        return wire_id
+
+    def edge(self, source: str, target: str, protocol: str) -> str:
+        """Wire id for an edge from the wire ids of its ends and its protocol."""
+        key = f"{source}.{target}.{protocol}"
+        if self.readable:
+            return key
+        return hashlib.sha256(key.encode()).hexdigest()
+
+
+def _health_fields(data: dict[str, Any], health: HealthAnnotation | None) -> None:
+    if health is None:
+        return
+    data["healthStatus"] = health.status
+    if health.reason:
+        data["healthReason"] = health.reason
+    if health.warnings:
+        data["healthWarnings"] = list(health.warnings)
+    if health.config:
+        data["hasHealthConfig"] = dict(health.config)
+
+
+def build_node_data(node: Node, ids: WireIds) -> dict[str, Any]:
+    """The ``data`` object of one node."""
+    data: dict[str, Any] = {
+        "id": ids.node(node.id),
+        "nodeType": node.node_type,
+        "cluster": node.cluster,
+        "namespace": node.namespace,
+    }
+    if node.parent:
+        data["parent"] = ids.node(node.parent)
+    for key, value in (("workload", node.workload), ("app", node.app), ("version", node.version)):
+        if value:
+            data[key] = value
+    if node.service:
+        data["service"] = node.service
+    if node.dest_services:
+        data["destServices"] = [
+            {"cluster": s.cluster, "namespace": s.namespace, "name": s.name}
+            for s in sorted(node.dest_services.values(), key=lambda s: (s.cluster, s.namespace, s.name))
+        ]
+    traffic = []
+    for protocol, keys in NODE_RATE_KEYS.items():
+        rates = {key: format_rate(node.rates[key]) for key in keys if node.rates.get(key, 0.0) > 0}
+        if rates:
+            traffic.append({"protocol": protocol, "rates": rates})
+    if traffic:
+        data["traffic"] = traffic
+    if node.is_gateway is not None:
+        info_key = "egressInfo" if node.is_gateway.kind == "egress" else "ingressInfo"
+        data["isGateway"] = {info_key: {"hostnames": list(node.is_gateway.hostnames)}}
+    if node.is_service_entry is not None:
+        entry = node.is_service_entry
+        data["isServiceEntry"] = {
+            "location": entry.location,
+            "hosts": list(entry.hosts),
+            "namespace": entry.namespace,
+        }
+    if node.has_vs is not None:
+        data["hasVS"] = {"hostnames": list(node.has_vs)}
+    if node.has_missing_sidecar:
+        data["hasMissingSC"] = True
+        data["isOutOfMesh"] = True
+    for key, flag in (
+        ("isDead", node.is_dead),
+        ("isIdle", node.is_idle),
+        ("isOutside", node.is_outside),
+        ("isRoot", node.is_root),
+    ):
+        if flag:
+            data[key] = True
+    _health_fields(data, node.health)
+    return data
+
+
+def build_box_data(box: BoxNode, ids: WireIds) -> dict[str, Any]:
+    """The ``data`` object of one box (compound) node."""
+    data: dict[str, Any] = {
+        "id": ids.node(box.id),
+        "nodeType": "box",
+        "cluster": box.cluster,
+        "isBox": box.box,
+    }
+    data["namespace"] = box.namespace
+    if box.app:
+        data["app"] = box.app
+    if box.parent:
+        data["parent"] = ids.node(box.parent)
+    if box.is_outside:
+        data["isOutside"] = True
+    if box.has_missing_sidecar:
+        data["hasMissingSC"] = True
+        data["isOutOfMesh"] = True
+    _health_fields(data, box.health)
+    return data
+
+
+def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOptions) -> dict[str, Any]:
+    """The ``data`` object of one edge."""
+    source, target = ids.node(edge.source), ids.node(edge.target)
+    protocol = edge.protocol
+    data: dict[str, Any] = {"id": ids.edge(source, target, protocol), "source": source, "target": target}
+    traffic: dict[str, Any] = {"protocol": protocol}
+    total = edge.rate
+    if total > 0:
+        rates: dict[str, str] = {protocol: format_rate(total)}
+        if protocol == "http":
+            for key, value in (
+                ("http3xx", edge.rate_3xx),
+                ("http4xx", edge.rate_4xx),
+                ("http5xx", edge.rate_5xx),
+            ):
+                if value > 0:
+                    rates[key] = format_rate(value)
+        elif protocol == "grpc" and edge.rate_grpc_err > 0:
+            rates["grpcErr"] = format_rate(edge.rate_grpc_err)
+        if protocol != "tcp":
+            if edge.error_rate > 0:
+                rates[protocol + "PercentErr"] = format_percent(edge.error_rate / total * 100)
+            source_out = tm.nodes[edge.source].rates.get(protocol + "Out", 0.0)
+            if source_out > 0:
+                rates[protocol + "PercentReq"] = format_percent(total / source_out * 100)
+        traffic["rates"] = rates
+        scale = 100.0 / total
+        responses: dict[str, Any] = {}
+        for code in sorted(edge.responses):
+            detail = edge.responses[code]
+            responses[code] = {
+                "flags": {f: f"{v * scale:.1f}" for f, v in sorted(detail.flags.items())},
+                "hosts": {h: f"{v * scale:.1f}" for h, v in sorted(detail.hosts.items())},
+            }
+        if responses:
+            traffic["responses"] = responses
+        if edge.mtls_rate > 0:
+            data["isMTLS"] = f"{min(edge.mtls_rate / total * 100, 100.0):.0f}"
+    data["traffic"] = traffic
+    times = edge.response_times
+    if times is not None:
+        shown = times.get(options.response_time_stat)
+        if shown is not None:
+            data["responseTime"] = f"{shown:.0f}"
+        stats = {s: f"{v:.2f}" for s in ("avg", "p50", "p95", "p99") if (v := times.get(s)) is not None}  # type: ignore[arg-type]
+        if stats:
+            data["responseTimes"] = stats
+    if edge.throughput is not None and edge.throughput > 0:
+        data["throughput"] = f"{edge.throughput:.0f}"
+    if len(edge.source_principals) == 1:
+        data["sourcePrincipal"] = next(iter(edge.source_principals))
+    if len(edge.dest_principals) == 1:
+        data["destPrincipal"] = next(iter(edge.dest_principals))
+    _health_fields(data, edge.health)
+    data.pop("hasHealthConfig", None)
+    return data
+
+
+def _node_order(data: dict[str, Any]) -> tuple[Any, ...]:
+    return (
+        _BOX_RANK.get(data.get("isBox", ""), 3),
+        data.get("cluster", ""),
+        data.get("namespace", ""),
+        data.get("app", ""),
+        data.get("version", ""),
+        data.get("service", ""),
+        data.get("workload", ""),
+        data["id"],
+    )
+
+
+def build_graph_wire(tm: TrafficMap, options: GraphOptions, timestamp: int, duration: int) -> dict[str, Any]:
+    """Serialize ``tm`` to ``{"timestamp", "duration", "graphType", "elements": {"nodes", "edges"}}``.
+
+    Nodes are sorted boxes first (cluster, namespace, app), then by cluster/namespace/app/version/service/
+    workload; edges by source, target and protocol, so equal maps give byte-identical JSON.
+    """
+    ids = WireIds(readable=options.id_style == "readable")
+    nodes = [build_node_data(node, ids) for node in tm.nodes.values()]
+    nodes += [build_box_data(box, ids) for box in tm.boxes.values()]
+    nodes.sort(key=_node_order)
+    edges = [build_edge_data(edge, tm, ids, options) for edge in tm.edges.values()]
+    edges.sort(key=lambda e: (e["source"], e["target"], e["traffic"]["protocol"]))
+    return {
+        "timestamp": int(timestamp),
+        "duration": int(duration),
+        "graphType": options.graph_type,
+        "elements": {"nodes": [{"data": n} for n in nodes], "edges": [{"data": e} for e in edges]},
+    }
