@@ -9,6 +9,7 @@ from typing import Any
 from django.utils import timezone
 
 from inventory.models import Cluster, IstioObject, Namespace, Service, SyncStatus, Workload
+from topology.page_data import EdgeRow, TrafficOverview, build_traffic_overview
 
 
 @dataclass
@@ -19,6 +20,8 @@ class NamespaceView:
     workloads: list[Workload] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
     istio_objects: list[IstioObject] = field(default_factory=list)
+    edges: list[EdgeRow] = field(default_factory=list)
+    health: dict[str, Any] | None = None
 
 
 @dataclass
@@ -26,6 +29,7 @@ class ClusterView:
     cluster: Cluster
     statuses: list[SyncStatus]
     namespaces: list[NamespaceView]
+    traffic: TrafficOverview
 
     @property
     def failing(self) -> list[SyncStatus]:
@@ -61,12 +65,14 @@ def build_inventory_overview(cluster_name: str | None = None) -> dict[str, Any]:
     statuses: dict[int, list[SyncStatus]] = defaultdict(list)
     for status in SyncStatus.objects.filter(cluster_id__in=ids).order_by("kind"):
         statuses[status.cluster_id].append(status)
-    views = [
-        ClusterView(
-            cluster=c,
-            statuses=statuses[c.pk],
-            namespaces=[namespaces[c.pk][name] for name in sorted(namespaces[c.pk])],
-        )
-        for c in clusters
-    ]
+    views = []
+    for c in clusters:
+        traffic = build_traffic_overview(c)
+        namespace_views = [namespaces[c.pk][name] for name in sorted(namespaces[c.pk])]
+        for ns_view in namespace_views:
+            ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])
+            ns_view.health = traffic.namespace_health.get(ns_view.name)
+            for workload in ns_view.workloads:
+                workload.health = traffic.workload_health.get(f"{workload.namespace}/{workload.name}")  # type: ignore[attr-defined]
+        views.append(ClusterView(cluster=c, statuses=statuses[c.pk], namespaces=namespace_views, traffic=traffic))
     return {"clusters": views, "all_clusters": Cluster.objects.all(), "now": timezone.now()}

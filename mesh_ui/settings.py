@@ -12,6 +12,16 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from mesh_ui.env import env_bool, env_float, env_int, env_list, env_str, parse_clusters, parse_database_url
+from topology.health import build_health_config
+from topology.retention import parse_duration, parse_retention
+
+
+def _seconds(name: str, text: str) -> int:
+    try:
+        return parse_duration(text)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MESH_UI_VAR_DIR", str(BASE_DIR / "var")))
@@ -35,6 +45,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "drf_spectacular",
     "django_celery_beat",
     "inventory",
     "topology",
@@ -99,6 +110,12 @@ LOGGING = {
 
 REST_FRAMEWORK = {
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "mesh-ui API",
+    "DESCRIPTION": "Service graph, health and inventory of an Istio mesh, read from stored snapshots.",
+    "VERSION": "1",
 }
 
 # --- Clusters and polling -------------------------------------------------------------------------------------
@@ -112,6 +129,35 @@ MESH_UI_RELIST_INTERVAL = env_float("MESH_UI_RELIST_INTERVAL", 300.0, minimum=5.
 MESH_UI_KUBE_TIMEOUT = env_float("MESH_UI_KUBE_TIMEOUT", 10.0, minimum=0.5)
 # Page size of list calls.
 MESH_UI_KUBE_PAGE_SIZE = env_int("MESH_UI_KUBE_PAGE_SIZE", 500, minimum=1)
+
+# --- Graph snapshots ---------------------------------------------------------------------------------------------
+# How often a graph + health snapshot is taken per cluster (seconds).
+MESH_UI_SNAPSHOT_INTERVAL = env_float("MESH_UI_SNAPSHOT_INTERVAL", 15.0, minimum=1.0)
+# Metric windows each snapshot stores graphs for, and the one health is computed over.
+MESH_UI_GRAPH_WINDOWS = sorted(
+    {_seconds("MESH_UI_GRAPH_WINDOWS", w) for w in env_list("MESH_UI_GRAPH_WINDOWS", "1m,5m,10m")}
+)
+MESH_UI_HEALTH_WINDOW = _seconds("MESH_UI_HEALTH_WINDOW", env_str("MESH_UI_HEALTH_WINDOW", "5m"))
+if MESH_UI_HEALTH_WINDOW not in MESH_UI_GRAPH_WINDOWS:
+    raise ImproperlyConfigured("MESH_UI_HEALTH_WINDOW: must be one of MESH_UI_GRAPH_WINDOWS")
+# Thinning of old snapshots: RESOLUTION:AGE tiers; nothing older than the last tier is kept.
+MESH_UI_SNAPSHOT_RETENTION = env_str("MESH_UI_SNAPSHOT_RETENTION", "15s:1h,1m:1d,1h:7d")
+try:
+    parse_retention(MESH_UI_SNAPSHOT_RETENTION)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"MESH_UI_SNAPSHOT_RETENTION: {_exc}") from _exc
+# Without Prometheus, a snapshot can read the mesh's counters straight from a metrics endpoint (the simulator's).
+MESH_UI_METRICS_URL = env_str("MESH_UI_METRICS_URL", "")
+PROMETHEUS_TOKEN = env_str("PROMETHEUS_TOKEN", "")
+PROMETHEUS_VERIFY_TLS = env_bool("PROMETHEUS_VERIFY_TLS", True)
+PROMETHEUS_CA_FILE = env_str("PROMETHEUS_CA_FILE", "")
+PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 10.0, minimum=0.5)
+# Health thresholds (Kiali's defaults): CLASS:DEGRADED:FAILURE percentages, e.g. "5xx:0:10;4xx:10:20;grpc:0:10".
+MESH_UI_HEALTH_RATE = env_str("MESH_UI_HEALTH_RATE", "")
+try:
+    MESH_UI_HEALTH_CONFIG = build_health_config({"rate": MESH_UI_HEALTH_RATE} if MESH_UI_HEALTH_RATE else None)
+except ValueError as _exc:
+    raise ImproperlyConfigured(f"MESH_UI_HEALTH_RATE: {_exc}") from _exc
 
 # --- Celery ----------------------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
@@ -141,5 +187,15 @@ CELERY_BEAT_SCHEDULE = {
         "task": "inventory.tasks.dispatch_cluster_syncs",
         "schedule": MESH_UI_SYNC_INTERVAL,
         "options": {"expires": MESH_UI_SYNC_INTERVAL},
+    },
+    "topology-snapshot-all-clusters": {
+        "task": "topology.tasks.dispatch_graph_snapshots",
+        "schedule": MESH_UI_SNAPSHOT_INTERVAL,
+        "options": {"expires": MESH_UI_SNAPSHOT_INTERVAL},
+    },
+    "topology-thin-snapshots": {
+        "task": "topology.tasks.thin_snapshots",
+        "schedule": 300.0,
+        "options": {"expires": 300.0},
     },
 }

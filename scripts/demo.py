@@ -8,6 +8,7 @@ child on Ctrl-C. The product never imports the simulator; only this launcher and
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -41,6 +42,26 @@ def _wait_for(url: str, seconds: float) -> bool:
     return False
 
 
+PROMETHEUS_CONFIG = """\
+global:
+  scrape_interval: 5s
+  evaluation_interval: 5s
+scrape_configs:
+  - job_name: bookinfo-simulator
+    metrics_path: /metrics
+    static_configs:
+      - targets: ["127.0.0.1:{sim_port}"]
+"""
+
+
+def find_prometheus() -> str | None:
+    """The Prometheus binary from PROMETHEUS_BIN or PATH (Debian: apt-get install prometheus)."""
+    configured = os.environ.get("PROMETHEUS_BIN")
+    if configured:
+        return configured if os.access(configured, os.X_OK) else None
+    return shutil.which("prometheus")
+
+
 def main() -> int:
     port = os.environ.get("PORT", "8000")
     sim_port = os.environ.get("MESH_UI_SIMULATOR_PORT", "16443")
@@ -51,6 +72,13 @@ def main() -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
     env.setdefault("MESH_UI_CLUSTERS", f"bookinfo={kubeconfig}")
     env.setdefault("MESH_UI_RELIST_INTERVAL", "120")
+    prometheus_port = os.environ.get("MESH_UI_PROMETHEUS_PORT", "19090")
+    prometheus = None if env.get("PROMETHEUS_URL") else find_prometheus()
+    if prometheus:
+        env["PROMETHEUS_URL"] = f"http://127.0.0.1:{prometheus_port}"
+    elif not env.get("PROMETHEUS_URL"):
+        # No Prometheus: read the simulator's counters directly (the page says so).
+        env.setdefault("MESH_UI_METRICS_URL", f"http://127.0.0.1:{sim_port}/metrics")
     env.setdefault("PYTHONUNBUFFERED", "1")
 
     _run("manage.py", "migrate", "--noinput", "-v", "0", env=env)
@@ -102,6 +130,30 @@ def main() -> int:
         if not _wait_for(f"http://127.0.0.1:{sim_port}/readyz", 30):
             print("[demo] the simulator did not start", file=sys.stderr)
             return 1
+        if prometheus:
+            prometheus_dir = var_dir / "prometheus"
+            prometheus_dir.mkdir(exist_ok=True)
+            config = prometheus_dir / "prometheus.yml"
+            config.write_text(PROMETHEUS_CONFIG.format(sim_port=sim_port))
+            children.append(
+                _start(
+                    "Prometheus",
+                    [
+                        prometheus,
+                        f"--config.file={config}",
+                        f"--storage.tsdb.path={prometheus_dir / 'data'}",
+                        f"--web.listen-address=127.0.0.1:{prometheus_port}",
+                        "--storage.tsdb.retention.time=1d",
+                        "--log.level=warn",
+                    ],
+                    env,
+                )
+            )
+            if not _wait_for(f"http://127.0.0.1:{prometheus_port}/-/ready", 30):
+                print("[demo] Prometheus did not become ready", file=sys.stderr)
+                return 1
+        else:
+            print("[demo] no prometheus binary found: reading the simulator's counters directly", flush=True)
         celery = [PYTHON, "-m", "celery", "-A", "mesh_ui"]
         children.append(_start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env))
         children.append(_start("Celery beat", [*celery, "beat", "--loglevel", "INFO", "--pidfile", ""], env))

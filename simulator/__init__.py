@@ -2,10 +2,14 @@
 
 The product never imports this package; the demo launcher and the tests do::
 
-    sim = Simulator(namespace="bookinfo").start(port=0)
+    sim = Simulator(namespace="bookinfo", traffic=True).start(port=0)
     sim.write_kubeconfig("var/simulator.kubeconfig")
-    ...
+    ...  # Kubernetes API at sim.url, sidecar metrics at sim.url + "/metrics"
     sim.stop()
+
+With ``traffic=True`` a :class:`~simulator.traffic.TrafficEngine` reads the live store on every tick
+(so routing applied through the API changes traffic on the next tick) and the server also answers
+the endpoints of :mod:`simulator.traffic_api`.
 """
 
 from __future__ import annotations
@@ -17,17 +21,36 @@ from simulator.bookinfo import load_bookinfo
 from simulator.controller import Controller
 from simulator.faults import Faults
 from simulator.kubeconfig import write_kubeconfig
+from simulator.resources import RESOURCE_TYPES, Obj
 from simulator.server import ApiServer, RouteHandler
 from simulator.store import ObjectStore
+from simulator.traffic import TrafficEngine
+from simulator.traffic_api import METRICS_PREFIX, SIMULATOR_API_PREFIX, TrafficApi
 
-__all__ = ["Faults", "ObjectStore", "Simulator"]
+__all__ = ["Faults", "ObjectStore", "Simulator", "TrafficEngine"]
+
+_GROUP_OF_PLURAL = {rt.plural: rt.group for rt in RESOURCE_TYPES}
 
 
 class Simulator:
-    """Store + controller + API server, seeded with the Istio control plane and Bookinfo."""
+    """Store + controller + API server (+ optional traffic), seeded with the Istio control plane and Bookinfo.
+
+    ``traffic_autostart=False`` creates the engine on :meth:`start` without its background thread,
+    so tests advance it deterministically with ``sim.traffic.step(seconds)``.
+    """
 
     def __init__(
-        self, namespace: str = "bookinfo", seed: int = 1, with_bookinfo: bool = True, bookmark_interval: float = 1.0
+        self,
+        namespace: str = "bookinfo",
+        seed: int = 1,
+        with_bookinfo: bool = True,
+        bookmark_interval: float = 1.0,
+        *,
+        traffic: bool = False,
+        rps: float = 10.0,
+        traffic_seed: int | None = None,
+        traffic_autostart: bool = True,
+        traffic_tick: float = 1.0,
     ) -> None:
         self.namespace = namespace
         self.store = ObjectStore()
@@ -36,6 +59,15 @@ class Simulator:
         self.api = ApiServer(self.store, self.controller, self.faults, bookmark_interval=bookmark_interval)
         self.host = "127.0.0.1"
         self.port = 0
+        self.traffic_enabled = traffic
+        self.traffic: TrafficEngine | None = None
+        self._rps = rps
+        self._traffic_seed = seed if traffic_seed is None else traffic_seed
+        self._traffic_autostart = traffic_autostart
+        self._traffic_tick = traffic_tick
+        traffic_api = TrafficApi(lambda: self.traffic, self.read_objects)
+        self.api.mount(METRICS_PREFIX, traffic_api.handle_metrics)
+        self.api.mount(SIMULATOR_API_PREFIX, traffic_api.handle_simulator)
         if with_bookinfo:
             load_bookinfo(self.store, namespace)
             self.controller.reconcile()
@@ -46,15 +78,28 @@ class Simulator:
         return f"http://{self.host}:{self.port}"
 
     def start(self, host: str = "127.0.0.1", port: int = 0) -> Simulator:
-        """Serve the API in background threads and start the controller loop; returns self."""
+        """Serve the API in background threads, start the controller loop and the traffic; returns self."""
+        if self.traffic_enabled and self.traffic is None:
+            self.traffic = TrafficEngine(self.read_objects, self.namespace, seed=self._traffic_seed, rps=self._rps)
         self.host, self.port = self.api.start(host, port)
         self.controller.start()
+        if self.traffic is not None and self._traffic_autostart:
+            self.traffic.start_background(tick=self._traffic_tick)
         return self
 
     def stop(self) -> None:
-        """Stop the API server (closing watches) and the controller."""
+        """Stop the traffic, the API server (closing watches) and the controller; ``traffic`` stays readable."""
+        if self.traffic is not None:
+            self.traffic.stop()
         self.api.stop()
         self.controller.stop()
+
+    def read_objects(self, plural: str) -> list[Obj]:
+        """Every stored object of ``plural`` in all namespaces (shared, read-only: the store replaces, never edits)."""
+        group = _GROUP_OF_PLURAL.get(plural)
+        if group is None:
+            return []
+        return self.store.list_refs(group, plural)[0]
 
     def __enter__(self) -> Simulator:
         return self

@@ -1,8 +1,14 @@
-"""Command line of the simulator: ``python -m simulator serve|scale|kill-pod|add-namespace|apply``."""
+"""Command line of the simulator.
+
+``python -m simulator serve|scale|kill-pod|add-namespace|apply`` (the Kubernetes side) and
+``set-profile|set-traffic`` (the traffic engine of a running ``serve``, addressed by ``--url`` or by the
+server of the kubeconfig).
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
@@ -17,7 +23,9 @@ DEFAULT_KUBECONFIG = "var/simulator.kubeconfig"
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``python -m simulator``."""
     parser = argparse.ArgumentParser(prog="python -m simulator", description="Bookinfo mesh simulator")
-    parser.add_argument("--kubeconfig", default=DEFAULT_KUBECONFIG, help="kubeconfig to write (serve) or use")
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument("--kubeconfig", default=DEFAULT_KUBECONFIG, help="kubeconfig to write (serve) or use")
+    target.add_argument("--url", default=None, help="simulator base URL for set-profile/set-traffic")
     parser.add_argument("--context", default=None, help="kubeconfig context (default: current)")
     commands = parser.add_subparsers(dest="command", required=True)
     serve = commands.add_parser("serve", help="run the simulated API server until SIGINT/SIGTERM")
@@ -25,7 +33,14 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=16443)
     serve.add_argument("--kubeconfig", dest="serve_kubeconfig", default=None)
     serve.add_argument("--namespace", default="bookinfo", help="namespace of the Bookinfo app")
-    serve.add_argument("--seed", type=int, default=1)
+    serve.add_argument("--seed", type=int, default=1, help="seed of the controller and the traffic")
+    serve.add_argument(
+        "--traffic",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="generate Bookinfo traffic and serve sidecar metrics at /metrics (default: on)",
+    )
+    serve.add_argument("--rps", type=float, default=10.0, help="user requests per second into the ingress gateway")
     serve.add_argument(
         "--synthetic", default=None, metavar="NS,SVC,PODS", help="also load a synthetic cluster, e.g. 500,2000,10000"
     )
@@ -43,12 +58,24 @@ def build_parser() -> argparse.ArgumentParser:
     apply = commands.add_parser("apply", help="create or replace the objects of a YAML file")
     apply.add_argument("file")
     apply.add_argument("--namespace", default="default")
+    profile = commands.add_parser("set-profile", help="change how a workload behaves (errors, latency)")
+    profile.add_argument("namespace")
+    profile.add_argument("workload")
+    profile.add_argument("--error-rate", type=float, default=None, help="share of requests that fail, 0-1")
+    profile.add_argument("--error-code", type=int, default=None, help="HTTP status of failures (default 503)")
+    profile.add_argument("--latency-ms", type=float, default=None, help="own processing time in milliseconds")
+    profile.add_argument("--latency-jitter", type=float, default=None, help="sigma of the log-normal jitter")
+    profile.add_argument("--response-bytes", type=int, default=None, help="size of successful responses")
+    profile.add_argument("--reset", action="store_true", help="return the workload to its default profile")
+    traffic = commands.add_parser("set-traffic", help="change the load of the traffic engine")
+    traffic.add_argument("--rps", type=float, default=None, help="user requests per second")
+    traffic.add_argument("--jason-share", type=float, default=None, help="share of requests as end-user jason, 0-1")
     return parser
 
 
 def serve(args: argparse.Namespace) -> int:
     """Run the simulator in the foreground until interrupted."""
-    sim = Simulator(namespace=args.namespace, seed=args.seed)
+    sim = Simulator(namespace=args.namespace, seed=args.seed, traffic=args.traffic, rps=args.rps)
     if args.synthetic:
         from simulator.synthetic import populate_synthetic
 
@@ -57,6 +84,8 @@ def serve(args: argparse.Namespace) -> int:
     sim.start(host=args.host, port=args.port)
     path = sim.write_kubeconfig(args.serve_kubeconfig or args.kubeconfig)
     print(f"simulator serving Kubernetes API at {sim.url} (kubeconfig: {path})", flush=True)
+    if sim.traffic is not None:
+        print(f"traffic at {args.rps:g} rps; sidecar metrics at {sim.url}/metrics", flush=True)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -71,11 +100,45 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def control_traffic(args: argparse.Namespace) -> int:
+    """``set-profile`` / ``set-traffic``: print the resulting state as JSON."""
+    try:
+        base_url = args.url or control.base_url_from_kubeconfig(args.kubeconfig, args.context)
+        if args.command == "set-traffic":
+            if args.rps is None and args.jason_share is None:
+                print("set-traffic needs --rps and/or --jason-share", file=sys.stderr)
+                return 2
+            result = control.set_traffic(base_url, rps=args.rps, jason_share=args.jason_share)
+        elif args.reset:
+            result = control.reset_profile(base_url, args.namespace, args.workload)
+        else:
+            fields = {
+                "error_rate": args.error_rate,
+                "error_code": args.error_code,
+                "latency_ms": args.latency_ms,
+                "latency_jitter": args.latency_jitter,
+                "response_bytes": args.response_bytes,
+            }
+            if all(value is None for value in fields.values()):
+                print(
+                    "set-profile needs at least one of --error-rate, --error-code, --latency-ms, ...", file=sys.stderr
+                )
+                return 2
+            result = control.set_profile(base_url, args.namespace, args.workload, **fields)
+    except control.SimulatorControlError as error:
+        print(f"simulator refused: {error.message}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, indent=2))
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
     if args.command == "serve":
         return serve(args)
+    if args.command in ("set-profile", "set-traffic"):
+        return control_traffic(args)
     api = control.api_client(args.kubeconfig, args.context)
     if args.command == "scale":
         print(

@@ -1,20 +1,36 @@
-"""Operator actions against a running simulator, through the real Kubernetes API.
+"""Operator actions against a running simulator, through HTTP.
 
-Everything goes through the official ``kubernetes`` client and a kubeconfig, so
-watchers (mesh-ui) see the changes exactly as they would on a real cluster.
+Cluster changes go through the official ``kubernetes`` client and a kubeconfig, so
+watchers (mesh-ui) see them exactly as they would on a real cluster.  Traffic changes
+(workload profiles, load) go to the simulator-only endpoints of :mod:`simulator.traffic_api`,
+so a separately running ``python -m simulator serve`` can be driven too.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import urllib.error
+import urllib.request
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import yaml
 from kubernetes import client, config
 from kubernetes.client.rest import ApiException
 
 from simulator.resources import resource_type_for
+from simulator.traffic_api import SIMULATOR_API_PREFIX
+
+
+class SimulatorControlError(RuntimeError):
+    """The simulator refused a control request (``status`` is the HTTP status, 0 when unreachable)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(f"{status}: {message}" if status else message)
+        self.status = status
+        self.message = message
 
 
 def api_client(kubeconfig: str | os.PathLike[str], context: str | None = None) -> client.ApiClient:
@@ -110,3 +126,76 @@ def apply_manifests(
         meta = obj["metadata"]
         applied.append(f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']} {action}".replace("//", "/"))
     return applied
+
+
+# --------------------------------------------------------------------------- traffic control surface
+
+
+def base_url_from_kubeconfig(kubeconfig: str | os.PathLike[str], context: str | None = None) -> str:
+    """The simulator's base URL: the server of the kubeconfig's (current) context."""
+    with api_client(kubeconfig, context) as api:
+        return str(api.configuration.host).rstrip("/")
+
+
+def _call_simulator(
+    base_url: str, method: str, path: str, payload: dict[str, Any] | None = None, timeout: float = 10.0
+) -> dict[str, Any]:
+    """One JSON request to ``/simulator/v1{path}``; raises :class:`SimulatorControlError` on any failure."""
+    data = json.dumps(payload).encode() if payload is not None else None
+    request = urllib.request.Request(
+        base_url.rstrip("/") + SIMULATOR_API_PREFIX + path,
+        data=data,
+        method=method,
+        headers={"Content-Type": "application/json", "Accept": "application/json"},
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            answer: dict[str, Any] = json.loads(response.read())
+            return answer
+    except urllib.error.HTTPError as error:
+        try:
+            message = str(json.loads(error.read()).get("error") or error.reason)
+        except ValueError:
+            message = str(error.reason)
+        raise SimulatorControlError(error.code, message) from error
+    except (urllib.error.URLError, OSError) as error:
+        raise SimulatorControlError(0, f"simulator at {base_url} unreachable: {error}") from error
+
+
+def _profile_path(namespace: str, workload: str) -> str:
+    return f"/profiles/{quote(namespace, safe='')}/{quote(workload, safe='')}"
+
+
+def get_profile(base_url: str, namespace: str, workload: str) -> dict[str, Any]:
+    """The effective profile of one workload."""
+    return _call_simulator(base_url, "GET", _profile_path(namespace, workload))
+
+
+def set_profile(base_url: str, namespace: str, workload: str, **fields: float | int | None) -> dict[str, Any]:
+    """Change the given profile fields of one workload (``None`` values are left out); returns the new profile.
+
+    Fields: ``error_rate`` (0-1), ``error_code``, ``latency_ms``, ``latency_jitter``, ``response_bytes``.
+    """
+    changes = {name: value for name, value in fields.items() if value is not None}
+    return _call_simulator(base_url, "PUT", _profile_path(namespace, workload), changes)
+
+
+def reset_profile(base_url: str, namespace: str, workload: str) -> dict[str, Any]:
+    """Return one workload to its default profile; returns it."""
+    return _call_simulator(base_url, "DELETE", _profile_path(namespace, workload))
+
+
+def list_profiles(base_url: str) -> list[dict[str, Any]]:
+    """The effective profile of every deployed (or configured) workload."""
+    return list(_call_simulator(base_url, "GET", "/profiles")["profiles"])
+
+
+def get_traffic(base_url: str) -> dict[str, Any]:
+    """The load settings and counters of the traffic engine."""
+    return _call_simulator(base_url, "GET", "/traffic")
+
+
+def set_traffic(base_url: str, rps: float | None = None, jason_share: float | None = None) -> dict[str, Any]:
+    """Change the user request rate and/or the share of ``end-user: jason`` requests; returns the new state."""
+    changes = {name: value for name, value in (("rps", rps), ("jason_share", jason_share)) if value is not None}
+    return _call_simulator(base_url, "PUT", "/traffic", changes)

@@ -10,13 +10,15 @@ This module holds the HTTP handler, the server lifecycle and the per-verb reques
 handling; URL parsing and discovery (:mod:`simulator.discovery`), patches
 (:mod:`simulator.patches`), validation (:mod:`simulator.validation`), pagination
 (:mod:`simulator.paging`), watch streams (:mod:`simulator.watch`) and fault
-injection (:mod:`simulator.faults`) live in their own modules.
+injection (:mod:`simulator.faults`) live in their own modules; non-Kubernetes endpoints
+(``/metrics``, ``/simulator/v1``) are mounted by the facade (:meth:`ApiServer.mount`).
 """
 
 from __future__ import annotations
 
 import json
 import socket
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -29,6 +31,7 @@ from simulator.errors import BadRequest, MethodNotAllowed, NotFound, StoreError,
 from simulator.faults import SERVICE_ACCOUNT_USER, Faults
 from simulator.paging import ListPager
 from simulator.patches import apply_patch, json_patch, merge_patch
+from simulator.replicas import build_scale
 from simulator.resources import RESOURCE_TYPES, Obj
 from simulator.store import ObjectStore
 from simulator.validation import invalid_error, validation_causes
@@ -38,6 +41,8 @@ if TYPE_CHECKING:
     from simulator.controller import Controller
 
 RouteHandler = Callable[[], tuple[int, str, bytes]]
+#: ``handler(method, path below the mount point, body) -> (status, content_type, body)``.
+MountHandler = Callable[[str, str, bytes], tuple[int, str, bytes]]
 
 # Public names, including those now defined in the modules above and re-exported from here.
 __all__ = [
@@ -47,6 +52,7 @@ __all__ = [
     "ApiRequest",
     "ApiServer",
     "Faults",
+    "MountHandler",
     "RouteHandler",
     "UnsupportedMediaType",
     "discovery",
@@ -65,6 +71,11 @@ class _HttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     api: ApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (a scraper's timeout, ``curl | head``) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -165,6 +176,7 @@ class ApiServer:
         self.faults = faults or Faults()
         self.bookmark_interval = bookmark_interval
         self.routes: dict[str, RouteHandler] = {}
+        self.mounts: dict[str, MountHandler] = {}
         self._httpd: _HttpServer | None = None
         self._thread: threading.Thread | None = None
         self._watch_epoch = 0
@@ -207,6 +219,10 @@ class ApiServer:
         """Serve ``GET path`` with ``handler() -> (status, content_type, body)``."""
         self.routes[path] = handler
 
+    def mount(self, prefix: str, handler: MountHandler) -> None:
+        """Serve every method on ``prefix`` and the paths below it (non-Kubernetes endpoints)."""
+        self.mounts[prefix.rstrip("/")] = handler
+
     # ------------------------------------------------------------------ dispatch
     def handle(self, http: _Handler, method: str, body: bytes) -> None:
         """Route one HTTP request."""
@@ -217,6 +233,10 @@ class ApiServer:
             code, content_type, payload = self.routes[path]()
             http.send_body(code, content_type, payload)
             return
+        for prefix, mounted in self.mounts.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                http.send_body(*mounted(method, path[len(prefix) :], body))
+                return
         if path in ("/healthz", "/readyz", "/livez"):
             http.send_body(200, "text/plain; charset=utf-8", b"ok")
             return
@@ -434,23 +454,6 @@ class ApiServer:
                         continue
 
     # ------------------------------------------------------------------ scale subresource
-    @staticmethod
-    def _scale_of(deployment: Obj) -> Obj:
-        meta = deployment["metadata"]
-        selector = ((deployment.get("spec") or {}).get("selector") or {}).get("matchLabels") or {}
-        return {
-            "kind": "Scale",
-            "apiVersion": "autoscaling/v1",
-            "metadata": {
-                k: meta[k] for k in ("name", "namespace", "uid", "resourceVersion", "creationTimestamp") if k in meta
-            },
-            "spec": {"replicas": int((deployment.get("spec") or {}).get("replicas", 1))},
-            "status": {
-                "replicas": int((deployment.get("status") or {}).get("replicas", 0)),
-                "selector": ",".join(f"{k}={v}" for k, v in sorted(selector.items())),
-            },
-        }
-
     def _handle_scale(self, http: _Handler, method: str, request: ApiRequest, body: bytes) -> None:
         assert request.name is not None
         rt = request.rt
@@ -459,7 +462,7 @@ class ApiServer:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         self.faults.check(rt, verb, request.namespace)
         deployment = self.store.get(rt.group, rt.plural, request.namespace, request.name)
-        scale = self._scale_of(deployment)
+        scale = build_scale(deployment)
         if method == "GET":
             http.send_json(200, scale)
             return
@@ -487,7 +490,7 @@ class ApiServer:
         updated = self.store.update(deployment, dry_run=request.dry_run)
         if not request.dry_run:
             self._reconcile(request.namespace)
-        http.send_json(200, self._scale_of(updated))
+        http.send_json(200, build_scale(updated))
 
     # ------------------------------------------------------------------ watch
     def _watch(self, http: _Handler, request: ApiRequest) -> None:

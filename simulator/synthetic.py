@@ -12,7 +12,7 @@ import string
 import uuid
 
 from simulator.bookinfo import deployment, namespace, service
-from simulator.controller import (
+from simulator.replicas import (
     NODES,
     build_endpoints,
     build_pod,

@@ -8,6 +8,7 @@ this graph through the Istio routing rules; swapping the data changes the applic
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from typing import Literal
 
@@ -34,6 +35,13 @@ DEFAULT_PROFILES: dict[str, WorkloadProfile] = {
 }
 FALLBACK_PROFILE = WorkloadProfile()
 EXTERNAL_PROFILE = WorkloadProfile(latency_ms=50.0, response_bytes=1024)
+
+
+def sample_latency_ms(profile: WorkloadProfile, rng: random.Random) -> float:
+    """One server processing time: ``latency_ms`` times a log-normal jitter (exact when the jitter is 0)."""
+    if profile.latency_jitter <= 0:
+        return profile.latency_ms
+    return profile.latency_ms * rng.lognormvariate(0.0, profile.latency_jitter)
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,14 @@ class IdleNodeStep:
         if not options.include_idle:
             return
         resolver = ctx.get_resolver()
-        default_cluster = next(iter(options.clusters)) if len(options.clusters) == 1 else UNKNOWN
+        # Inventory without a cluster name joins the cluster the telemetry names, when it names just one.
+        seen_clusters = {node.cluster for node in tm.nodes.values() if node.cluster and node.cluster != UNKNOWN}
+        if len(options.clusters) == 1:
+            default_cluster = next(iter(options.clusters))
+        elif len(seen_clusters) == 1:
+            default_cluster = next(iter(seen_clusters))
+        else:
+            default_cluster = UNKNOWN
 
         def in_scope(cluster: str, namespace: str) -> bool:
             in_namespaces = not options.namespaces or namespace in options.namespaces

@@ -1,0 +1,218 @@
+"""Prometheus access for mesh-ui: instant queries for the graph, through ``prometheus-api-client``.
+
+All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 8 queries of
+:func:`topology.graph.queries.build_graph_queries` concurrently on a small thread pool and returns the raw
+instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`; the graph pipeline's
+parsers turn them into samples.  Every failure (connection refused, timeout, HTTP 4xx/5xx, a body that is not
+Prometheus JSON) comes out as :class:`PrometheusError`, and every HTTP call has a timeout.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import time
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from prometheus_api_client.prometheus_connect import PrometheusConnect
+from urllib3.util.retry import Retry
+
+from topology.graph.health_step import GraphHealthInputs
+from topology.graph.pipeline import GraphInputs
+from topology.graph.queries import GraphQueries
+from topology.graph.samples import MeshContext, build_latency_samples, build_tcp_samples, parse_request_samples
+
+Row = dict[str, Any]
+
+#: Threads used by :meth:`PrometheusClient.fetch_graph_rows`: one per query of a graph snapshot.
+GRAPH_QUERY_WORKERS = 8
+
+_STATUS_MESSAGE = re.compile(r"^HTTP Status Code (\d+) \((b(?:'.*'|\".*\"))\)$", re.DOTALL)
+
+
+class PrometheusError(Exception):
+    """Any failure talking to Prometheus; the message says what went wrong (and Prometheus' own error text)."""
+
+
+@dataclass(frozen=True)
+class PrometheusSettings:
+    """Where Prometheus is and how to reach it.
+
+    ``bearer_token`` is sent as ``Authorization: Bearer ...`` when set; ``ca_file`` (a PEM bundle) replaces the
+    system CAs when set; ``verify_tls=False`` disables certificate checks; ``timeout`` (seconds) bounds every
+    HTTP call.
+    """
+
+    url: str
+    bearer_token: str = ""
+    verify_tls: bool = True
+    ca_file: str = ""
+    timeout: float = 10.0
+
+    def __post_init__(self) -> None:
+        if not self.url.startswith(("http://", "https://")):
+            raise ValueError(f"url: {self.url!r} must start with http:// or https://")
+        if self.timeout <= 0:
+            raise ValueError("timeout must be > 0 seconds")
+
+    def __repr__(self) -> str:  # never print the token
+        token = "***" if self.bearer_token else ""
+        return (
+            f"PrometheusSettings(url={self.url!r}, bearer_token={token!r}, verify_tls={self.verify_tls}, "
+            f"ca_file={self.ca_file!r}, timeout={self.timeout})"
+        )
+
+
+@dataclass(frozen=True)
+class GraphRows:
+    """The instant-vector rows of the 8 graph queries, and the wall time spent fetching them."""
+
+    requests: list[Row] = field(default_factory=list)
+    tcp_sent: list[Row] = field(default_factory=list)
+    tcp_received: list[Row] = field(default_factory=list)
+    latency_avg: list[Row] = field(default_factory=list)
+    latency_p50: list[Row] = field(default_factory=list)
+    latency_p95: list[Row] = field(default_factory=list)
+    latency_p99: list[Row] = field(default_factory=list)
+    latency_count: list[Row] = field(default_factory=list)
+    elapsed_seconds: float = 0.0
+
+    def build_inputs(self, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None) -> GraphInputs:
+        """Parse the rows into the graph pipeline's :class:`~topology.graph.pipeline.GraphInputs`."""
+        return GraphInputs(
+            requests=parse_request_samples(self.requests),
+            tcp=build_tcp_samples(self.tcp_sent, self.tcp_received),
+            latencies=build_latency_samples(
+                self.latency_avg, self.latency_p50, self.latency_p95, self.latency_p99, self.latency_count
+            ),
+            mesh=mesh or MeshContext(),
+            health=health,
+        )
+
+
+def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
+    """The 8 queries keyed by the :class:`GraphRows` field that receives their rows."""
+    return {
+        "requests": queries.requests,
+        "tcp_sent": queries.tcp.sent,
+        "tcp_received": queries.tcp.received,
+        "latency_avg": queries.latency.avg,
+        "latency_p50": queries.latency.p50,
+        "latency_p95": queries.latency.p95,
+        "latency_p99": queries.latency.p99,
+        "latency_count": queries.latency.count,
+    }
+
+
+def _status_error(exc: PrometheusApiClientException) -> PrometheusError:
+    """Turn the library's ``HTTP Status Code 400 (b'{...}')`` into a message carrying Prometheus' error text."""
+    text = str(exc)
+    match = _STATUS_MESSAGE.match(text)
+    if match is None:
+        return PrometheusError(f"Prometheus query failed: {text}")
+    status = match.group(1)
+    try:
+        body = ast.literal_eval(match.group(2))
+        payload = json.loads(body)
+        detail = f"{payload.get('errorType', 'error')}: {payload['error']}"
+    except (ValueError, SyntaxError, KeyError, TypeError, AttributeError):
+        detail = text
+    return PrometheusError(f"Prometheus answered HTTP {status}: {detail}")
+
+
+class PrometheusClient:
+    """Instant queries against one Prometheus server (thread-safe for the concurrent graph fetch)."""
+
+    def __init__(self, settings: PrometheusSettings) -> None:
+        """Prepare an HTTP session for ``settings`` (nothing is sent until a ``fetch_*`` call)."""
+        self.settings = settings
+        self._url = settings.url.rstrip("/")
+        session = requests.Session()
+        if not settings.verify_tls:
+            session.verify = False
+        elif settings.ca_file:
+            session.verify = settings.ca_file
+        headers = {"Authorization": f"Bearer {settings.bearer_token}"} if settings.bearer_token else {}
+        # One quick retry of refused connections and gateway hiccups, none of read timeouts (a slow query would only
+        # run twice): the snapshot task retries on its own schedule, so the library's default (3 retries with
+        # exponential back-off) would only make failures slow.
+        retry = Retry(total=1, read=False, backoff_factor=0, status_forcelist=(502, 503, 504), raise_on_status=False)
+        self._session = session
+        self._connect = PrometheusConnect(
+            url=self._url, headers=headers, disable_ssl=not settings.verify_tls, retry=retry, session=session
+        )
+
+    def close(self) -> None:
+        """Release the HTTP connection pool."""
+        self._connect.close()
+
+    def __enter__(self) -> PrometheusClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def fetch_instant(self, query: str, at: float | None = None) -> list[Row]:
+        """Run an instant query at ``at`` (unix seconds; now when None) and return its instant-vector rows."""
+        params = {"time": f"{at:.3f}"} if at is not None else {}
+        try:
+            result = self._connect.custom_query(query, params=params, timeout=self.settings.timeout)  # type: ignore[arg-type]
+        except PrometheusApiClientException as exc:
+            raise _status_error(exc) from exc
+        except requests.JSONDecodeError as exc:  # 200 with a body that is not JSON (a proxy's login page...)
+            raise PrometheusError(f"Prometheus at {self._url} returned an unreadable answer: {exc}") from exc
+        except requests.Timeout as exc:
+            raise PrometheusError(f"Prometheus at {self._url} did not answer within {self.settings.timeout}s") from exc
+        except requests.RequestException as exc:
+            raise PrometheusError(f"cannot reach Prometheus at {self._url}: {exc}") from exc
+        except (ValueError, KeyError, TypeError) as exc:  # 200 with a body that is not Prometheus JSON
+            raise PrometheusError(f"Prometheus at {self._url} returned an unreadable answer: {exc!r}") from exc
+        if not isinstance(result, list) or not all(isinstance(row, dict) for row in result):
+            raise PrometheusError(f"expected an instant vector from {query!r}, got {str(result)[:200]}")
+        return result
+
+    def fetch_graph_rows(self, queries: GraphQueries, at: float | None = None) -> GraphRows:
+        """Run the 8 graph queries concurrently at the same instant and collect their rows.
+
+        ``at`` defaults to now, fixed once so all 8 queries see the same instant.  The first failure cancels
+        the queries not started yet and is raised as :class:`PrometheusError`.
+        """
+        instant = time.time() if at is None else at
+        started = time.monotonic()
+        query_map = build_graph_query_map(queries)
+        with ThreadPoolExecutor(max_workers=GRAPH_QUERY_WORKERS, thread_name_prefix="prometheus") as pool:
+            futures: dict[str, Future[list[Row]]] = {
+                name: pool.submit(self.fetch_instant, query, instant) for name, query in query_map.items()
+            }
+            try:
+                rows = {name: future.result() for name, future in futures.items()}
+            except PrometheusError:
+                for future in futures.values():
+                    future.cancel()
+                raise
+        return GraphRows(**rows, elapsed_seconds=time.monotonic() - started)
+
+    def check_ready(self) -> bool:
+        """True when Prometheus answers ``/-/ready`` with 200 (never raises)."""
+        try:
+            response = self._session.get(
+                f"{self._url}/-/ready", headers=self._connect.headers, timeout=self.settings.timeout
+            )
+        except requests.RequestException:
+            return False
+        return response.status_code == 200
+
+
+__all__: list[str] = [
+    "GRAPH_QUERY_WORKERS",
+    "GraphRows",
+    "PrometheusClient",
+    "PrometheusError",
+    "PrometheusSettings",
+    "build_graph_query_map",
+]

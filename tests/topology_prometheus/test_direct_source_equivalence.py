@@ -1,0 +1,140 @@
+"""The direct source (two scrapes, no Prometheus) returns what real Prometheus returns for the same series.
+
+Two proofs: the literal Bookinfo data set read at the two ends of the window, and the simulator's
+``TrafficEngine`` scraped over HTTP by a real Prometheus while the test switches between two snapshots.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from clients.metrics_scrape import CounterSet, build_rows_between, fetch_exposition, parse_exposition
+from clients.prometheus import PrometheusClient, PrometheusSettings
+from simulator.traffic import TrafficEngine
+from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
+from tests.support.prometheus import RunningPrometheus, require_prometheus, running_prometheus
+from tests.topology_prometheus.bookinfo_series import AT, WINDOW, WINDOW_SECONDS, build_exposition_at
+from tests.topology_prometheus.rows import ROW_FIELDS, assert_same_rows
+from topology.graph import GraphOptions, build_graph, build_graph_queries
+
+pytestmark = pytest.mark.prometheus
+
+MARKER = "mesh_ui_test_snapshot"
+
+
+def test_direct_rows_equal_prometheus_rows_on_the_literal_mesh(prometheus_client: PrometheusClient) -> None:
+    from_prometheus = prometheus_client.fetch_graph_rows(build_graph_queries([NS], WINDOW), at=AT)
+    older = parse_exposition(build_exposition_at(AT - WINDOW_SECONDS))
+    newer = parse_exposition(build_exposition_at(AT))
+    direct = build_rows_between(older, newer, WINDOW_SECONDS, [NS], at=AT)
+    assert_same_rows(from_prometheus, direct)
+    options = GraphOptions(namespaces=frozenset({NS}))
+    assert build_graph(direct.build_inputs(), options, AT, WINDOW_SECONDS) == build_graph(
+        from_prometheus.build_inputs(), options, AT, WINDOW_SECONDS
+    )
+
+
+def test_direct_rows_equal_prometheus_rows_without_drop_zero(prometheus_client: PrometheusClient) -> None:
+    queries = build_graph_queries([NS], WINDOW, drop_zero=False)
+    from_prometheus = prometheus_client.fetch_graph_rows(queries, at=AT)
+    older = parse_exposition(build_exposition_at(AT - WINDOW_SECONDS))
+    newer = parse_exposition(build_exposition_at(AT))
+    direct = build_rows_between(older, newer, WINDOW_SECONDS, [NS], drop_zero=False, at=AT)
+    assert_same_rows(from_prometheus, direct)
+    assert any(row["value"][1] == "0" for row in direct.requests)  # the idle series are kept
+
+
+class _Exposition:
+    """What the tiny scrape target serves: the engine's text plus a marker gauge naming the snapshot."""
+
+    def __init__(self) -> None:
+        self.text = ""
+        self.lock = threading.Lock()
+
+    def publish(self, engine_text: str, snapshot: int) -> None:
+        with self.lock:
+            self.text = f"{engine_text}# TYPE {MARKER} gauge\n{MARKER} {snapshot}\n"
+
+    def read(self) -> str:
+        with self.lock:
+            return self.text
+
+
+@pytest.fixture
+def scrape_target() -> Iterator[tuple[str, _Exposition]]:
+    exposition = _Exposition()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = exposition.read().encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"127.0.0.1:{server.server_address[1]}", exposition
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _marker_points(server: RunningPrometheus) -> list[tuple[float, int]]:
+    data = server.fetch_api("query", query=f"{MARKER}[5m]", time=f"{time.time():.3f}")
+    assert isinstance(data, dict)
+    return [(float(ts), int(float(v))) for result in data["result"] for ts, v in result["values"]]
+
+
+def _wait_for_snapshot(server: RunningPrometheus, snapshot: int, timeout: float = 15.0) -> list[tuple[float, int]]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        points = _marker_points(server)
+        if any(value == snapshot for _, value in points):
+            return points
+        time.sleep(0.1)
+    raise AssertionError(f"Prometheus never scraped snapshot {snapshot}:\n{server.log_tail()}")
+
+
+def test_direct_rows_equal_prometheus_scraping_the_traffic_engine(scrape_target) -> None:
+    require_prometheus()
+    address, exposition = scrape_target
+    engine = TrafficEngine(FakeCluster(bookinfo(with_mongodb=True)).read_objects, namespace=NS, seed=7, rps=20.0)
+    engine.step(120)  # warm up: every series exists before the first snapshot, as Prometheus needs two samples
+    first = engine.render_metrics()
+    exposition.publish(first, 1)
+    with running_prometheus([address], scrape_interval="1s") as server:
+        _wait_for_snapshot(server, 1)
+        engine.step(30)
+        second = engine.render_metrics()
+        exposition.publish(second, 2)
+        points = _wait_for_snapshot(server, 2)
+        last_first = max(ts for ts, value in points if value == 1)
+        first_second = min(ts for ts, value in points if value == 2)
+        window_ms = round((first_second - last_first) * 1000)
+        # A window of exactly the scrape interval, ending on the second snapshot, holds one sample of each.
+        queries = build_graph_queries([NS], f"{window_ms}ms")
+        with PrometheusClient(PrometheusSettings(server.url, timeout=5)) as client:
+            from_prometheus = client.fetch_graph_rows(queries, at=first_second)
+        served = fetch_exposition(f"http://{address}/metrics", timeout=5)
+    older, newer = parse_exposition(first), parse_exposition(second)
+    assert _all_series_in(older, newer)
+    direct = build_rows_between(older, newer, window_ms / 1000, [NS], at=first_second)
+    assert_same_rows(from_prometheus, direct)
+    assert all(getattr(direct, name) for name in ROW_FIELDS)  # requests, TCP and latency rows all present
+    assert parse_exposition(served).series == newer.series
+
+
+def _all_series_in(older: CounterSet, newer: CounterSet) -> bool:
+    return all(key in older.series.get(name, {}) for name, series in newer.series.items() for key in series)

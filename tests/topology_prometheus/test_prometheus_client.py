@@ -1,0 +1,193 @@
+"""PrometheusClient: errors become PrometheusError, calls time out, the 8 graph queries run concurrently."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
+from tests.support.prometheus import RunningPrometheus, find_free_port
+from tests.topology_prometheus.bookinfo_series import AT, NS
+from topology.graph import build_graph_queries
+
+# (status, content type, body) for one request to /api/v1/query; the handler also sees the request headers.
+Reply = tuple[int, str, bytes]
+Behaviour = Callable[[str, dict[str, str]], Reply]
+
+
+def vector(*values: str) -> Reply:
+    result = [{"metric": {"reporter": "destination"}, "value": [AT, value]} for value in values]
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+    return 200, "application/json", body.encode()
+
+
+@pytest.fixture
+def fake_prometheus() -> Iterator[Callable[[Behaviour], str]]:
+    """A stand-in HTTP server whose ``/api/v1/query`` answers with a test-supplied behaviour."""
+    servers: list[ThreadingHTTPServer] = []
+
+    def start(behaviour: Behaviour) -> str:
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                if parts.path == "/-/ready":
+                    status, content_type, body = 200, "text/plain", b"Prometheus Server is Ready.\n"
+                else:
+                    query = parse_qs(parts.query).get("query", [""])[0]
+                    status, content_type, body = behaviour(query, dict(self.headers))
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+def client_for(url: str, **settings: object) -> PrometheusClient:
+    return PrometheusClient(PrometheusSettings(url, **settings))  # type: ignore[arg-type]
+
+
+def test_closed_port_is_a_prometheus_error_quickly() -> None:
+    client = client_for(f"http://127.0.0.1:{find_free_port()}", timeout=2)
+    started = time.monotonic()
+    with pytest.raises(PrometheusError, match="cannot reach Prometheus"):
+        client.fetch_instant("up")
+    assert time.monotonic() - started < 2
+    assert client.check_ready() is False
+
+
+@pytest.mark.prometheus
+def test_bad_query_carries_prometheus_message(prometheus_client: PrometheusClient) -> None:
+    with pytest.raises(PrometheusError, match=r"HTTP 400: bad_data: .*parse error") as caught:
+        prometheus_client.fetch_instant("sum(rate(istio_requests_total[5m]", at=AT)
+    assert "unclosed left parenthesis" in str(caught.value)
+
+
+@pytest.mark.prometheus
+def test_ready_real_prometheus(prometheus_client: PrometheusClient, backfilled_prometheus: RunningPrometheus) -> None:
+    assert prometheus_client.check_ready() is True
+    assert prometheus_client.fetch_instant("vector(1)", at=AT) == [{"metric": {}, "value": [AT, "1"]}]
+
+
+def test_server_errors_and_unreadable_answers_are_prometheus_errors(fake_prometheus) -> None:
+    def behaviour(query: str, headers: dict[str, str]) -> Reply:
+        if query == "html":
+            return 200, "text/html", b"<html>login</html>"
+        if query == "scalar":
+            body = {"status": "success", "data": {"resultType": "scalar", "result": [AT, "1"]}}
+            return 200, "application/json", json.dumps(body).encode()
+        if query == "shape":
+            return 200, "application/json", b'{"status": "success"}'
+        return 503, "application/json", b'{"status":"error","errorType":"unavailable","error":"TSDB not ready"}'
+
+    client = client_for(fake_prometheus(behaviour), timeout=2)
+    with pytest.raises(PrometheusError, match="unreadable"):
+        client.fetch_instant("html")
+    with pytest.raises(PrometheusError, match="expected an instant vector"):
+        client.fetch_instant("scalar")
+    with pytest.raises(PrometheusError, match="unreadable"):
+        client.fetch_instant("shape")
+    with pytest.raises(PrometheusError, match="HTTP 503: unavailable: TSDB not ready"):
+        client.fetch_instant("down")
+
+
+def test_slow_prometheus_times_out(fake_prometheus) -> None:
+    def slow(query: str, headers: dict[str, str]) -> Reply:
+        time.sleep(1.5)
+        return vector("1")
+
+    client = client_for(fake_prometheus(slow), timeout=0.3)
+    started = time.monotonic()
+    with pytest.raises(PrometheusError, match=r"did not answer within 0.3s"):
+        client.fetch_instant("up")
+    assert time.monotonic() - started < 1.4  # one quick retry at most, never the full delay twice
+
+
+def test_bearer_token_is_sent_and_never_printed(fake_prometheus) -> None:
+    seen: list[str] = []
+
+    def record(query: str, headers: dict[str, str]) -> Reply:
+        seen.append(headers.get("Authorization", ""))
+        return vector("2.5")
+
+    settings = PrometheusSettings(fake_prometheus(record), bearer_token="s3cret")
+    rows = PrometheusClient(settings).fetch_instant("up", at=AT)
+    assert rows == [{"metric": {"reporter": "destination"}, "value": [AT, "2.5"]}]
+    assert seen == ["Bearer s3cret"]
+    assert "s3cret" not in repr(settings)
+
+
+def test_settings_are_validated() -> None:
+    with pytest.raises(ValueError, match="http"):
+        PrometheusSettings("prometheus:9090")
+    with pytest.raises(ValueError, match="timeout"):
+        PrometheusSettings("http://prometheus:9090", timeout=0)
+
+
+def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus) -> None:
+    queries = build_graph_queries([NS], "5m")
+    answers = {
+        queries.requests: "1",
+        queries.tcp.sent: "2",
+        queries.tcp.received: "3",
+        queries.latency.avg: "4",
+        queries.latency.p50: "5",
+        queries.latency.p95: "6",
+        queries.latency.p99: "7",
+        queries.latency.count: "8",
+    }
+
+    def delayed(query: str, headers: dict[str, str]) -> Reply:
+        time.sleep(0.3)
+        return vector(answers[query])
+
+    client = client_for(fake_prometheus(delayed), timeout=5)
+    started = time.monotonic()
+    rows = client.fetch_graph_rows(queries, at=AT)
+    wall = time.monotonic() - started
+    assert wall < 1.2  # 8 x 0.3 s sequentially would be 2.4 s
+    assert 0.3 <= rows.elapsed_seconds <= wall
+    got = {
+        name: getattr(rows, name)[0]["value"][1] for name in GraphRows.__dataclass_fields__ if name != "elapsed_seconds"
+    }
+    assert got == {
+        "requests": "1",
+        "tcp_sent": "2",
+        "tcp_received": "3",
+        "latency_avg": "4",
+        "latency_p50": "5",
+        "latency_p95": "6",
+        "latency_p99": "7",
+        "latency_count": "8",
+    }
+
+
+def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
+    queries = build_graph_queries([NS], "5m")
+
+    def p99_broken(query: str, headers: dict[str, str]) -> Reply:
+        if query == queries.latency.p99:
+            return 422, "application/json", b'{"status":"error","errorType":"execution","error":"too many samples"}'
+        return vector("1")
+
+    with pytest.raises(PrometheusError, match="HTTP 422: execution: too many samples"):
+        client_for(fake_prometheus(p99_broken)).fetch_graph_rows(queries, at=AT)

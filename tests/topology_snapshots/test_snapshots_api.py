@@ -1,0 +1,169 @@
+"""Snapshots stored by the snapshot service and served by the REST API, with a scripted telemetry source."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from clients.prometheus import GraphRows
+from inventory.sync import sync_cluster
+from tests.topology.bookinfo import bookinfo_requests, both_reporters
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.snapshots import TelemetryError, take_snapshot, thin_snapshots
+
+pytestmark = pytest.mark.django_db
+
+
+def _rows(samples) -> GraphRows:
+    return GraphRows(requests=[{"metric": dict(s.labels), "value": [0, str(s.rate)]} for s in samples])
+
+
+@dataclass
+class ScriptedSource:
+    """Returns the rows it is given (or raises), and counts calls."""
+
+    samples: list = field(default_factory=bookinfo_requests)
+    failure: str = ""
+    kind: str = "prometheus"
+    calls: int = 0
+
+    def fetch_rows(self, namespaces, window, at):
+        self.calls += 1
+        if self.failure:
+            raise TelemetryError(self.failure)
+        return _rows(self.samples)
+
+
+@pytest.fixture
+def synced(cluster):
+    sync_cluster(cluster.pk)
+    return cluster
+
+
+def _graph(client, **params):
+    response = client.get("/api/v1/graph", params)
+    assert response.status_code == 200, response.content
+    return json.loads(response.content)
+
+
+def _node_names(graph, node_type="workload"):
+    return {n["data"].get(node_type) for n in graph["elements"]["nodes"] if n["data"].get("nodeType") == node_type}
+
+
+def test_snapshot_stores_every_graph_type_and_window_with_health(synced, settings):
+    source = ScriptedSource()
+    outcome = take_snapshot(synced.pk, source=source)
+
+    snapshot = GraphSnapshot.objects.get(pk=outcome.snapshot_id)
+    windows = settings.MESH_UI_GRAPH_WINDOWS
+    assert source.calls == len(windows)
+    assert SnapshotGraph.objects.filter(snapshot=snapshot).count() == 4 * len(windows)
+    assert snapshot.size_bytes > 0
+    assert snapshot.health["workload"]["bookinfo/reviews-v2"]["status"] == "Failure"  # 0.5 of 3 rps are 503s
+    assert snapshot.health["workload"]["bookinfo/reviews-v1"]["status"] == "Healthy"
+    # The namespace summary counts apps: app reviews sees 0.5 of 10 rps fail (5%), degraded.
+    assert snapshot.health["namespaces"]["bookinfo"]["status"] == "Degraded"
+    assert MetricsSourceStatus.objects.get(cluster=synced).last_success is not None
+
+
+def test_graph_api_serves_the_latest_snapshot_in_kiali_shape(synced, client):
+    take_snapshot(synced.pk, source=ScriptedSource())
+    graph = _graph(client, namespaces="bookinfo", graphType="workload", duration="5m")
+
+    assert graph["graphType"] == "workload" and graph["duration"] == 300
+    assert {"productpage-v1", "reviews-v1", "reviews-v2", "reviews-v3", "ratings-v1", "details-v1"} <= _node_names(
+        graph
+    )
+    gateway = [n["data"] for n in graph["elements"]["nodes"] if n["data"].get("workload") == "istio-ingressgateway"]
+    assert gateway and gateway[0].get("isOutside") is True
+    assert graph["snapshot"]["stale"] is False and graph["snapshot"]["source"] == "prometheus"
+    assert all({"id", "source", "target", "traffic"} <= set(e["data"]) for e in graph["elements"]["edges"])
+
+
+def test_idle_workloads_are_hidden_unless_asked_for(synced, client, simulator):
+    samples = [s for s in bookinfo_requests() if s.labels["destination_workload"] != "reviews-v3"]
+    samples = [s for s in samples if s.labels["source_workload"] != "reviews-v3"]
+    take_snapshot(synced.pk, source=ScriptedSource(samples=samples))
+
+    assert "reviews-v3" not in _node_names(_graph(client, graphType="workload", namespaces="bookinfo"))
+    with_idle = _graph(client, graphType="workload", namespaces="bookinfo", idleNodes="true")
+    idle = [n["data"] for n in with_idle["elements"]["nodes"] if n["data"].get("workload") == "reviews-v3"]
+    assert idle and idle[0]["isIdle"] is True
+
+
+def test_failed_source_keeps_serving_the_last_snapshot_marked_stale(synced, client):
+    take_snapshot(synced.pk, source=ScriptedSource())
+    outcome = take_snapshot(synced.pk, source=ScriptedSource(failure="connection refused"), force=True)
+
+    assert outcome.snapshot_id is None and "connection refused" in outcome.error
+    graph = _graph(client, graphType="workload")
+    assert graph["snapshot"]["stale"] is True
+    assert "connection refused" in graph["snapshot"]["sourceError"]
+    assert "reviews-v1" in _node_names(graph)
+
+
+def test_graph_api_answers_from_the_snapshot_closest_to_at_and_diffs_two(synced, client):
+    first = take_snapshot(synced.pk, source=ScriptedSource())
+    GraphSnapshot.objects.filter(pk=first.snapshot_id).update(taken_at=timezone.now() - timedelta(minutes=10))
+    only_v1 = [s for s in bookinfo_requests() if s.labels["destination_workload"] not in {"reviews-v2", "reviews-v3"}]
+    only_v1 = [s for s in only_v1 if s.labels["source_workload"] not in {"reviews-v2", "reviews-v3"}]
+    only_v1 += both_reporters("productpage", "reviews-v1", "reviews", 7.0)
+    take_snapshot(synced.pk, source=ScriptedSource(samples=only_v1), force=True)
+    older_at = (timezone.now() - timedelta(minutes=9)).timestamp()
+
+    old_graph = _graph(client, graphType="workload", at=str(older_at))
+    new_graph = _graph(client, graphType="workload")
+    assert old_graph["snapshot"]["id"] == first.snapshot_id
+    assert "reviews-v2" in _node_names(old_graph) and "reviews-v2" not in _node_names(new_graph)
+
+    diff = client.get("/api/v1/graph/diff", {"from": str(older_at), "graphType": "workload"}).json()
+    removed = {(e["sourceLabel"], e["targetLabel"]) for e in diff["removed"]}
+    assert ("bookinfo/reviews", "bookinfo/reviews-v2") in removed  # service node -> workload
+    assert any(e["targetLabel"] == "bookinfo/reviews-v1" and e["delta"] > 0 for e in diff["changed"])
+
+
+def test_health_api_returns_one_kind_for_the_namespaces(synced, client):
+    take_snapshot(synced.pk, source=ScriptedSource())
+    body = client.get("/api/v1/health", {"namespaces": "bookinfo", "type": "workload"}).json()
+
+    assert body["items"]["bookinfo/reviews-v2"]["status"] == "Failure"
+    assert "5xx" in body["items"]["bookinfo/reviews-v2"]["reason"]
+    assert set(body["namespaces"]) == {"bookinfo"}
+    assert all(key.startswith("bookinfo/") for key in body["items"])
+    assert client.get("/api/v1/health", {"type": "bogus"}).status_code == 400
+
+
+def test_graph_api_without_snapshot_or_with_bad_input_says_why(synced, client):
+    body = client.get("/api/v1/graph").json()
+    assert body["snapshot"] is None and "no snapshot" in body["warning"]
+    take_snapshot(synced.pk, source=ScriptedSource())
+    assert client.get("/api/v1/graph", {"graphType": "nope"}).status_code == 400
+    assert client.get("/api/v1/graph", {"at": "yesterday"}).status_code == 400
+    assert client.get("/api/v1/graph", {"cluster": "missing"}).status_code == 400
+
+
+def test_thinning_keeps_one_snapshot_per_slot(synced, settings):
+    settings.MESH_UI_SNAPSHOT_RETENTION = "15s:1h,1m:1d"
+    now = timezone.now()
+    ids = []
+    for age in (5, 20, 3700, 3710, 3720, 90000):
+        outcome = take_snapshot(synced.pk, source=ScriptedSource(), force=True)
+        GraphSnapshot.objects.filter(pk=outcome.snapshot_id).update(taken_at=now - timedelta(seconds=age))
+        ids.append(outcome.snapshot_id)
+
+    deleted = thin_snapshots(synced.pk)
+
+    remaining = set(GraphSnapshot.objects.values_list("id", flat=True))
+    assert ids[5] not in remaining  # older than a day
+    assert {ids[0], ids[1]} <= remaining  # the last hour keeps every 15 s slot
+    assert deleted >= 1 and len(remaining & set(ids[2:5])) in {1, 2}
+    assert not SnapshotGraph.objects.exclude(snapshot_id__in=remaining).exists()
+
+
+def test_openapi_schema_lists_the_v1_endpoints(client):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    assert {"/api/v1/graph", "/api/v1/health", "/api/v1/graph/diff", "/api/v1/snapshots"} <= set(schema["paths"])

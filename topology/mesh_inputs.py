@@ -1,0 +1,98 @@
+"""Read the inventory into the pure pipeline's inputs: mesh context (workloads, services, VirtualService hosts,
+missing sidecars, ServiceEntries) and health inputs (replicas, annotations)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, Literal
+
+from inventory.models import Cluster, IstioObject, Pod, Service, Workload
+from topology.graph import GraphHealthInputs, MeshContext, ServiceInfo, WorkloadInfo
+from topology.graph.model import ServiceEntryInfo
+from topology.health import HEALTH_RATE_ANNOTATION, HealthConfig, WorkloadReplicas
+
+CLUSTER_DOMAIN = "svc.cluster.local"
+
+
+def fqdn(host: str, namespace: str) -> str:
+    """Resolve a host as Istio does: a short name lives in the object's namespace."""
+    if "." not in host:
+        return f"{host}.{namespace}.{CLUSTER_DOMAIN}"
+    if host.count(".") == 1:
+        return f"{host}.{CLUSTER_DOMAIN}"
+    return host
+
+
+def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
+    return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
+
+
+def build_mesh_context(cluster: Cluster) -> MeshContext:
+    """The inventory facts the graph steps need, read with one query per table."""
+    services = list(Service.objects.filter(cluster=cluster).only("namespace", "name", "selector"))
+    services_by_namespace: dict[str, list[Service]] = defaultdict(list)
+    for service in services:
+        services_by_namespace[service.namespace].append(service)
+    workloads = []
+    missing_sidecars = set()
+    for workload in Workload.objects.filter(cluster=cluster):
+        selecting = tuple(
+            s.name for s in services_by_namespace[workload.namespace] if _selects(s.selector, workload.template_labels)
+        )
+        workloads.append(
+            WorkloadInfo(
+                namespace=workload.namespace,
+                name=workload.name,
+                app=workload.app or "unknown",
+                version=workload.version or "unknown",
+                services=selecting,
+                pods=workload.ready_replicas,
+                labels=workload.template_labels,
+            )
+        )
+        if not workload.sidecar_present and workload.desired_replicas > 0:
+            missing_sidecars.add((workload.namespace, workload.name))
+    vs_hosts: set[str] = set()
+    service_entries: dict[str, ServiceEntryInfo] = {}
+    for obj in IstioObject.objects.filter(cluster=cluster, kind__in=["VirtualService", "ServiceEntry"]):
+        hosts = [h for h in obj.spec.get("hosts") or [] if isinstance(h, str)]
+        if obj.kind == "VirtualService":
+            vs_hosts.update(fqdn(h, obj.namespace) for h in hosts if h != "*")
+        else:
+            location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] = (
+                "MESH_INTERNAL" if obj.spec.get("location") == "MESH_INTERNAL" else "MESH_EXTERNAL"
+            )
+            info = ServiceEntryInfo(location=location, hosts=tuple(hosts), namespace=obj.namespace)
+            for host in hosts:
+                service_entries[host] = info
+    return MeshContext(
+        workloads=workloads,
+        services=[ServiceInfo(namespace=s.namespace, name=s.name) for s in services],
+        virtual_service_hosts=frozenset(vs_hosts),
+        missing_sidecars=frozenset(missing_sidecars),
+        service_entries=service_entries,
+    )
+
+
+def build_health_inputs(cluster: Cluster, config: HealthConfig) -> GraphHealthInputs:
+    """Replica counts (desired, created pods, ready pods) and health annotations of workloads and services."""
+    pod_counts: dict[tuple[str, str], int] = defaultdict(int)
+    for namespace, workload_name in Pod.objects.filter(cluster=cluster).values_list("namespace", "workload_name"):
+        pod_counts[(namespace, workload_name)] += 1
+    replicas: dict[tuple[str, str], WorkloadReplicas] = {}
+    annotations: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for workload in Workload.objects.filter(cluster=cluster):
+        key = (workload.namespace, workload.name)
+        replicas[key] = WorkloadReplicas(
+            name=workload.name,
+            desired=workload.desired_replicas,
+            current=pod_counts.get(key, 0),
+            available=workload.available_replicas,
+            has_sidecar=workload.sidecar_present,
+        )
+        if HEALTH_RATE_ANNOTATION in workload.annotations:
+            annotations[("workload", workload.namespace, workload.name)] = workload.annotations
+    for service in Service.objects.filter(cluster=cluster).exclude(annotations={}):
+        if HEALTH_RATE_ANNOTATION in service.annotations:
+            annotations[("service", service.namespace, service.name)] = service.annotations
+    return GraphHealthInputs(config=config, replicas=replicas, annotations=annotations)

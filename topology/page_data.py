@@ -1,0 +1,106 @@
+"""What the inventory page shows of the latest snapshot: telemetry source, staleness, health and traffic edges."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+
+from inventory.models import Cluster
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.reading import SnapshotMeta, build_meta
+
+
+@dataclass(frozen=True)
+class EdgeRow:
+    """One edge of the workload graph as a table row."""
+
+    source: str
+    target: str
+    protocol: str
+    rate: float
+    percent_of_source: str
+    error_percent: float
+    p95_ms: str
+    mtls_percent: str
+    health: str
+
+
+@dataclass
+class TrafficOverview:
+    """The latest snapshot of a cluster, ready for a template."""
+
+    source_label: str
+    meta: SnapshotMeta | None = None
+    status: MetricsSourceStatus | None = None
+    workload_health: dict[str, dict[str, Any]] = field(default_factory=dict)
+    edges_by_namespace: dict[str, list[EdgeRow]] = field(default_factory=dict)
+    namespace_health: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+def describe_source(cluster: Cluster) -> str:
+    url = cluster.prometheus_url or settings.PROMETHEUS_URL
+    if url:
+        return f"Prometheus at {url}"
+    if settings.MESH_UI_METRICS_URL:
+        return f"the mesh's counters read directly from {settings.MESH_UI_METRICS_URL} (no Prometheus)"
+    return "none configured (set PROMETHEUS_URL)"
+
+
+def _label(data: dict[str, Any]) -> str:
+    if data.get("nodeType") == "service":
+        return f"{data.get('service')} (service)"
+    name = data.get("workload") or data.get("app") or data.get("nodeType", "?")
+    return str(name)
+
+
+def build_edge_rows(graph: dict[str, Any]) -> dict[str, list[EdgeRow]]:
+    """Edges grouped by the namespace of their source (or target when the source is outside the mesh)."""
+    nodes = {n["data"]["id"]: n["data"] for n in graph["elements"]["nodes"]}
+    rows: dict[str, list[EdgeRow]] = defaultdict(list)
+    for element in graph["elements"]["edges"]:
+        data = element["data"]
+        source, target = nodes.get(data["source"], {}), nodes.get(data["target"], {})
+        traffic = data.get("traffic", {})
+        protocol = traffic.get("protocol", "")
+        rates = traffic.get("rates", {})
+        rate = float(rates.get(protocol, 0) or 0)
+        if rate <= 0:
+            continue
+        namespace = target.get("namespace") if source.get("namespace") in (None, "unknown") else source["namespace"]
+        rows[str(namespace)].append(
+            EdgeRow(
+                source=_label(source),
+                target=_label(target),
+                protocol=protocol,
+                rate=rate,
+                percent_of_source=rates.get(f"{protocol}PercentReq", ""),
+                error_percent=float(rates.get(f"{protocol}PercentErr", 0) or 0),
+                p95_ms=(data.get("responseTimes") or {}).get("p95", ""),
+                mtls_percent=data.get("isMTLS", ""),
+                health=data.get("healthStatus", ""),
+            )
+        )
+    for namespace_rows in rows.values():
+        namespace_rows.sort(key=lambda r: (r.source, r.target))
+    return dict(rows)
+
+
+def build_traffic_overview(cluster: Cluster) -> TrafficOverview:
+    overview = TrafficOverview(source_label=describe_source(cluster))
+    overview.status = MetricsSourceStatus.objects.filter(cluster=cluster).first()
+    snapshot = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
+    if snapshot is None:
+        return overview
+    overview.meta = build_meta(snapshot, None)
+    overview.workload_health = snapshot.health.get("workload", {})
+    overview.namespace_health = snapshot.health.get("namespaces", {})
+    stored = SnapshotGraph.objects.filter(
+        snapshot=snapshot, graph_type="workload", window=snapshot.health_window
+    ).first()
+    if stored is not None:
+        overview.edges_by_namespace = build_edge_rows(json.loads(stored.json_bytes()))
+    return overview

@@ -1,0 +1,174 @@
+"""Read side of the snapshots: find the snapshot for a moment and shape its graph or health for a request.
+
+Requests never query Prometheus: everything here reads stored snapshots. When the metrics source is failing,
+the last good snapshot is served and marked stale.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from django.conf import settings
+from django.utils import timezone
+
+from inventory.models import Cluster
+from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+
+GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
+
+
+class SnapshotRequestError(ValueError):
+    """A request names something that does not exist (cluster, graph type, window)."""
+
+
+def pick_cluster(name: str | None) -> Cluster:
+    clusters = Cluster.objects.filter(enabled=True)
+    if name:
+        cluster = clusters.filter(name=name).first()
+        if cluster is None:
+            raise SnapshotRequestError(f"cluster {name!r} is not configured")
+        return cluster
+    cluster = clusters.order_by("name").first()
+    if cluster is None:
+        raise SnapshotRequestError("no cluster is configured")
+    return cluster
+
+
+def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None:
+    """The latest snapshot taken at or before ``at`` (default now), else the earliest after it."""
+    snapshots = GraphSnapshot.objects.filter(cluster=cluster).defer("health")
+    if at is None:
+        return snapshots.order_by("-taken_at").first()
+    before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
+    return before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+
+
+def pick_window(snapshot: GraphSnapshot, seconds: int | None) -> int:
+    """The stored window closest to the requested one (default: the health window)."""
+    windows = snapshot.windows or [snapshot.health_window]
+    if seconds is None:
+        return snapshot.health_window if snapshot.health_window in windows else windows[0]
+    return min(windows, key=lambda w: (abs(w - seconds), w))
+
+
+@dataclass(frozen=True)
+class SnapshotMeta:
+    """What a response says about the snapshot it came from."""
+
+    snapshot: GraphSnapshot
+    now: datetime
+    status: MetricsSourceStatus | None
+
+    @property
+    def age_seconds(self) -> float:
+        return max(0.0, (self.now - self.snapshot.taken_at).total_seconds())
+
+    @property
+    def stale(self) -> bool:
+        """True when the source is failing now or the newest snapshot is older than three intervals."""
+        failing = self.status is not None and self.status.failing
+        too_old = self.age_seconds > 3 * settings.MESH_UI_SNAPSHOT_INTERVAL
+        return failing or too_old
+
+    def as_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "id": self.snapshot.pk,
+            "cluster": self.snapshot.cluster.name,
+            "takenAt": self.snapshot.taken_at.isoformat(),
+            "ageSeconds": round(self.age_seconds, 1),
+            "source": self.snapshot.source,
+            "stale": self.stale,
+        }
+        if self.status is not None and self.status.failing:
+            data["sourceError"] = self.status.last_error
+        return data
+
+
+def build_meta(snapshot: GraphSnapshot, at: datetime | None) -> SnapshotMeta:
+    status = MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).first()
+    # Replaying history: age is measured from the moment asked for, and a past failure is no longer news.
+    if at is not None:
+        return SnapshotMeta(snapshot=snapshot, now=at, status=None)
+    return SnapshotMeta(snapshot=snapshot, now=timezone.now(), status=status)
+
+
+def read_graph_json(
+    snapshot: GraphSnapshot,
+    graph_type: str,
+    window: int,
+    namespaces: list[str] | None,
+    include_idle: bool,
+    box_by: list[str],
+    meta: SnapshotMeta,
+) -> bytes:
+    """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies."""
+    if graph_type not in GRAPH_TYPES:
+        raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
+    row = SnapshotGraph.objects.filter(snapshot=snapshot, graph_type=graph_type, window=window).first()
+    meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
+    if row is None:
+        empty = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+        empty["elements"] = {"nodes": [], "edges": []}
+        return json.dumps({**empty, "snapshot": meta.as_dict()}, separators=(",", ":")).encode()
+    body = row.json_bytes()
+    if graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
+        graph = filter_graph(json.loads(body), namespaces, include_idle, box_by)
+        body = json.dumps(graph, separators=(",", ":")).encode()
+    # Splice the snapshot member into the stored object instead of parsing it again.
+    return body[:-1] + b',"snapshot":' + meta_json + b"}"
+
+
+def parse_at(raw: str | None) -> datetime | None:
+    """``at`` as unix seconds or ISO 8601; None for now."""
+    if not raw:
+        return None
+    try:
+        return datetime.fromtimestamp(float(raw), tz=UTC)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise SnapshotRequestError(f"at: {raw!r} is neither unix seconds nor an ISO 8601 time") from exc
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_duration_seconds(raw: str | None) -> int | None:
+    """``duration`` as Kiali sends it (``60s``, ``5m``, or plain seconds)."""
+    if not raw:
+        return None
+    from topology.retention import parse_duration
+
+    try:
+        return int(raw) if raw.isdigit() else parse_duration(raw)
+    except ValueError as exc:
+        raise SnapshotRequestError(f"duration: {exc}") from exc
+
+
+def parse_box_by(raw: str | None) -> list[str]:
+    if raw is None:
+        return list(BOX_KINDS)
+    kinds = [k.strip() for k in raw.split(",") if k.strip() and k.strip() != "none"]
+    unknown = set(kinds) - set(BOX_KINDS)
+    if unknown:
+        raise SnapshotRequestError(f"boxBy: unknown box kinds {sorted(unknown)}; use {', '.join(BOX_KINDS)}")
+    return kinds
+
+
+def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[dict[str, Any]]:
+    """Id and time of every stored snapshot in a range (for the replay slider)."""
+    rows = (
+        GraphSnapshot.objects.filter(cluster=cluster, taken_at__gte=since, taken_at__lte=until)
+        .order_by("taken_at")
+        .values("id", "taken_at", "source")
+    )
+    return [{"id": r["id"], "takenAt": r["taken_at"].isoformat(), "source": r["source"]} for r in rows]
+
+
+def default_range() -> tuple[datetime, datetime]:
+    now = timezone.now()
+    return now - timedelta(hours=1), now

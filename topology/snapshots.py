@@ -1,0 +1,261 @@
+"""Taking graph snapshots: read telemetry for each window, build every graph type and the health, store them.
+
+``take_snapshot`` is what the Celery task calls. Telemetry comes from Prometheus when one is configured (the
+cluster's ``prometheus_url`` or ``PROMETHEUS_URL``), else straight from a metrics endpoint
+(``MESH_UI_METRICS_URL``, the simulator's counters) turned into the same rows. Everything after the rows is the
+same code. When the source fails nothing is stored and the failure is recorded, so the API serves the last good
+snapshot marked stale.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import zlib
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Protocol
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F, Q
+from django.utils import timezone
+
+from clients.metrics_scrape import (
+    CounterSet,
+    ScrapeError,
+    build_rows_between,
+    counterset_from_json,
+    counterset_to_json,
+    fetch_exposition,
+    parse_exposition,
+)
+from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
+from inventory.models import Cluster, Namespace, Workload
+from topology.graph import GraphOptions, build_graph, build_graph_queries
+from topology.health_summary import build_snapshot_health
+from topology.mesh_inputs import build_health_inputs, build_mesh_context
+from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.reading import GRAPH_TYPES
+from topology.retention import parse_retention, select_snapshots_to_delete
+
+log = logging.getLogger(__name__)
+
+STORED_BOXES = frozenset({"cluster", "namespace", "app"})
+
+
+class TelemetryError(Exception):
+    """The metrics source could not be read."""
+
+
+class TelemetrySource(Protocol):
+    @property
+    def kind(self) -> str: ...
+
+    def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows: ...
+
+
+class PrometheusSource:
+    """Rows from Prometheus' graph queries."""
+
+    kind: str = GraphSnapshot.Source.PROMETHEUS
+
+    def __init__(self, url: str) -> None:
+        self.client = PrometheusClient(
+            PrometheusSettings(
+                url=url,
+                bearer_token=settings.PROMETHEUS_TOKEN,
+                verify_tls=settings.PROMETHEUS_VERIFY_TLS,
+                ca_file=settings.PROMETHEUS_CA_FILE,
+                timeout=settings.PROMETHEUS_TIMEOUT,
+            )
+        )
+
+    def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
+        try:
+            return self.client.fetch_graph_rows(build_graph_queries(namespaces, f"{window}s"), at)
+        except PrometheusError as exc:
+            raise TelemetryError(f"Prometheus: {exc}") from exc
+
+
+class DirectScrapeSource:
+    """Rows computed from the mesh's counters scraped now and a window ago (kept in ``CounterScrape``)."""
+
+    kind: str = GraphSnapshot.Source.DIRECT
+
+    def __init__(self, cluster: Cluster, url: str) -> None:
+        self.cluster = cluster
+        self.url = url
+        self._newest: tuple[float, CounterSet] | None = None
+
+    def _scrape_now(self, at: float) -> None:
+        try:
+            counters = parse_exposition(fetch_exposition(self.url, timeout=settings.PROMETHEUS_TIMEOUT), scraped_at=at)
+        except ScrapeError as exc:
+            raise TelemetryError(f"metrics endpoint {self.url}: {exc}") from exc
+        payload = zlib.compress(json.dumps(counterset_to_json(counters), separators=(",", ":")).encode())
+        taken_at = datetime.fromtimestamp(at, tz=UTC)
+        CounterScrape.objects.create(cluster=self.cluster, taken_at=taken_at, counters=payload)
+        # Scrapes older than the longest window (plus a margin) are never needed again.
+        horizon = taken_at - timedelta(seconds=max(settings.MESH_UI_GRAPH_WINDOWS) + 120)
+        CounterScrape.objects.filter(cluster=self.cluster, taken_at__lt=horizon).delete()
+        self._newest = (at, counters)
+
+    def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
+        started = time.monotonic()
+        if self._newest is None:
+            self._scrape_now(at)
+        assert self._newest is not None
+        newest_at, newest = self._newest
+        at_dt = datetime.fromtimestamp(at, tz=UTC)
+        target = at_dt - timedelta(seconds=window)
+        older_rows = CounterScrape.objects.filter(cluster=self.cluster, taken_at__lt=at_dt)
+        # The scrape closest to a window ago; early on, the oldest there is (a shorter but honest interval).
+        older = (
+            older_rows.filter(taken_at__lte=target).order_by("-taken_at").first()
+            or older_rows.order_by("taken_at").first()
+        )
+        seconds = newest_at - older.taken_at.timestamp() if older is not None else 0.0
+        if older is None or seconds <= 0:
+            return GraphRows(elapsed_seconds=time.monotonic() - started)
+        older_counters = counterset_from_json(json.loads(older.payload()))
+        rows = build_rows_between(older_counters, newest, seconds, namespaces, at=at)
+        return replace(rows, elapsed_seconds=time.monotonic() - started)
+
+
+def telemetry_source_for(cluster: Cluster) -> TelemetrySource | None:
+    url = cluster.prometheus_url or settings.PROMETHEUS_URL
+    if url:
+        return PrometheusSource(url)
+    if settings.MESH_UI_METRICS_URL:
+        return DirectScrapeSource(cluster, settings.MESH_UI_METRICS_URL)
+    return None
+
+
+@dataclass
+class SnapshotOutcome:
+    cluster: str
+    snapshot_id: int | None = None
+    source: str = ""
+    error: str = ""
+    claimed: bool = True
+    source_ms: int = 0
+    processing_ms: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def claim_snapshot_turn(cluster: Cluster, now: datetime) -> bool:
+    """Claim this interval's snapshot of a cluster with a conditional UPDATE, so two workers never both take it."""
+    MetricsSourceStatus.objects.get_or_create(cluster=cluster)
+    recent = now - timedelta(seconds=settings.MESH_UI_SNAPSHOT_INTERVAL * 0.5)
+    free = Q(last_attempt__isnull=True) | Q(last_attempt__lt=recent)
+    return MetricsSourceStatus.objects.filter(cluster=cluster).filter(free).update(last_attempt=now) == 1
+
+
+def mesh_namespaces(cluster: Cluster) -> list[str]:
+    """Namespaces to cover: those in the inventory (all of them; the API narrows per request)."""
+    names = set(Namespace.objects.filter(cluster=cluster).values_list("name", flat=True))
+    names |= set(Workload.objects.filter(cluster=cluster).values_list("namespace", flat=True).distinct())
+    return sorted(names)
+
+
+def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force: bool = False) -> SnapshotOutcome:
+    """Read telemetry for every window, build all graph types and health, and store one snapshot."""
+    cluster = Cluster.objects.get(pk=cluster_id)
+    outcome = SnapshotOutcome(cluster=cluster.name)
+    now = timezone.now()
+    if not claim_snapshot_turn(cluster, now) and not force:
+        outcome.claimed = False
+        return outcome
+    source = source or telemetry_source_for(cluster)
+    if source is None:
+        outcome.error = "no metrics source: set PROMETHEUS_URL (or MESH_UI_METRICS_URL)"
+        _record_failure(cluster, "", outcome.error)
+        return outcome
+    outcome.source = source.kind
+    at = now.timestamp()
+    namespaces = mesh_namespaces(cluster)
+    windows = list(settings.MESH_UI_GRAPH_WINDOWS)
+    try:
+        rows_by_window = {}
+        for window in windows:
+            rows_by_window[window] = source.fetch_rows(namespaces, window, at)
+    except TelemetryError as exc:
+        outcome.error = str(exc)
+        _record_failure(cluster, source.kind, outcome.error)
+        log.warning("snapshot of %s failed: %s", cluster.name, exc)
+        return outcome
+    outcome.source_ms = int(sum(r.elapsed_seconds for r in rows_by_window.values()) * 1000)
+
+    started = time.monotonic()
+    mesh = build_mesh_context(cluster)
+    health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
+    graphs: list[SnapshotGraph] = []
+    health_graphs = {}
+    for window, rows in rows_by_window.items():
+        inputs = rows.build_inputs(mesh, health_inputs)
+        for graph_type in GRAPH_TYPES:
+            options = GraphOptions(
+                graph_type=graph_type,  # type: ignore[arg-type]
+                namespaces=frozenset(namespaces),
+                include_idle=True,
+                box_by=STORED_BOXES,
+            )
+            graph = build_graph(inputs, options, int(at), window)
+            if window == settings.MESH_UI_HEALTH_WINDOW:
+                health_graphs[graph_type] = graph
+            body = json.dumps(graph, separators=(",", ":")).encode()
+            graphs.append(
+                SnapshotGraph(
+                    graph_type=graph_type,
+                    window=window,
+                    body=SnapshotGraph.compress(body),
+                    node_count=len(graph["elements"]["nodes"]),
+                    edge_count=len(graph["elements"]["edges"]),
+                )
+            )
+    health = build_snapshot_health(health_graphs)
+    size = sum(len(g.body) for g in graphs) + len(json.dumps(health))
+    outcome.processing_ms = int((time.monotonic() - started) * 1000)
+    with transaction.atomic():
+        snapshot = GraphSnapshot.objects.create(
+            cluster=cluster,
+            taken_at=now,
+            source=source.kind,
+            namespaces=namespaces,
+            windows=windows,
+            health_window=settings.MESH_UI_HEALTH_WINDOW,
+            health=health,
+            source_ms=outcome.source_ms,
+            processing_ms=outcome.processing_ms,
+            size_bytes=size,
+        )
+        for stored in graphs:
+            stored.snapshot = snapshot
+        SnapshotGraph.objects.bulk_create(graphs)
+        MetricsSourceStatus.objects.filter(cluster=cluster).update(
+            source=source.kind, last_success=now, consecutive_failures=0
+        )
+    outcome.snapshot_id = snapshot.pk
+    return outcome
+
+
+def _record_failure(cluster: Cluster, source: str, error: str) -> None:
+    now = timezone.now()
+    MetricsSourceStatus.objects.filter(cluster=cluster).update(
+        source=source, last_error=error, last_error_at=now, consecutive_failures=F("consecutive_failures") + 1
+    )
+
+
+def thin_snapshots(cluster_id: int) -> int:
+    """Delete the snapshots the retention tiers no longer keep; returns how many."""
+    tiers = parse_retention(settings.MESH_UI_SNAPSHOT_RETENTION)
+    pairs = GraphSnapshot.objects.filter(cluster_id=cluster_id).values_list("id", "taken_at")
+    doomed = select_snapshots_to_delete(pairs, timezone.now(), tiers)
+    for start in range(0, len(doomed), 500):
+        GraphSnapshot.objects.filter(pk__in=doomed[start : start + 500]).delete()
+    return len(doomed)
