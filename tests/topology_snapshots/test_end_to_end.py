@@ -91,7 +91,7 @@ def test_live_bookinfo_graph_and_routing_change(live_mesh, settings, client):
 
     edges = _edges(client)
     split = {
-        v: float(edges[("reviews", f"reviews-{v}")]["traffic"]["rates"]["httpPercentReq"]) for v in "v1 v2 v3".split()
+        v: float(edges[("reviews", f"reviews-{v}")]["traffic"]["rates"]["httpPercentReq"]) for v in ["v1", "v2", "v3"]
     }
     assert all(abs(share - 100 / 3) < 8 for share in split.values()), split
     ratings_callers = {source for (source, target), edge in edges.items() if target == "ratings" and _rate(edge) > 0}
