@@ -7,13 +7,20 @@ PORT ?= 8000
 
 .PHONY: demo test install lint typecheck bench clean
 
+NPM_STAMP := node_modules/.mesh-ui-stamp
+
+$(NPM_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "npm is needed for the browser libraries (apt-get install npm)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+install: $(STAMP) $(NPM_STAMP)
 
 demo: install
 	PORT=$(PORT) $(BIN)/python scripts/demo.py

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "inventory",
     "topology",
     "istio_config",
+    "dashboard",
 ]
 
 MIDDLEWARE = [
@@ -96,7 +97,17 @@ USE_I18N = False
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+# Browser libraries come from npm (make installs them); only their distribution folders are served.
+NODE_MODULES = BASE_DIR / "node_modules"
+STATICFILES_DIRS: list[object] = [
+    BASE_DIR / "static",
+    ("vendor/cytoscape", NODE_MODULES / "cytoscape" / "dist"),
+    ("vendor/cytoscape-dagre", NODE_MODULES / "cytoscape-dagre"),
+    ("vendor/cytoscape-svg", NODE_MODULES / "cytoscape-svg"),
+    ("vendor/dagre", NODE_MODULES / "dagre" / "dist"),
+    ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
+    ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
+]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 
 LOGGING = {

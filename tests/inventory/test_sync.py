@@ -172,7 +172,7 @@ def test_a_leased_cluster_is_not_synced_twice(cluster):
 
 def test_inventory_page_shows_namespaces_workloads_and_sync_status(cluster, client):
     sync_cluster(cluster.pk)
-    page = client.get("/").content.decode()
+    page = client.get("/inventory/").content.decode()
     assert "istio-injection: enabled" in page
     assert 'data-workload="reviews-v3"' in page
     assert 'data-istio="VirtualService/bookinfo"' in page
@@ -184,6 +184,6 @@ def test_inventory_page_shows_a_failing_kind(cluster, simulator, client):
     sync_cluster(cluster.pk)
     simulator.faults.forbid("pods")
     sync_cluster(cluster.pk)
-    page = client.get("/?partial=1").content.decode()
+    page = client.get("/inventory/?partial=1").content.decode()
     assert "Sync failing for" in page and "pods" in page
     assert 'data-workload="reviews-v3"' in page

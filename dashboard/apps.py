@@ -1,0 +1,8 @@
+"""App configuration for the dashboard pages."""
+
+from django.apps import AppConfig
+
+
+class DashboardConfig(AppConfig):
+    name = "dashboard"
+    verbose_name = "Dashboard"

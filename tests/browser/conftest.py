@@ -1,0 +1,106 @@
+"""Browser tests: Playwright driving Debian's Chromium against Django's live server, on stored Bookinfo data.
+
+Every test gets a fresh page; console errors fail the test, and a screenshot of the final page is saved under
+``test-artifacts/screenshots/`` (git-ignored).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import require
+
+# Django's live server runs in a thread while Playwright's sync API runs an event loop in this one.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = os.environ.get("MESH_UI_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    require(os.access(CHROMIUM, os.X_OK), f"Chromium is not installed at {CHROMIUM} (apt-get install chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A 1280×800 page that records console errors and leaves a screenshot behind."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    page.console_errors = errors
+    try:
+        yield page
+    finally:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
+        try:
+            page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
+        except Exception:  # noqa: BLE001 - a failed screenshot must not hide the test's own result
+            pass
+        context.close()
+    assert not errors, f"console errors: {errors}"
+
+
+def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> Any:
+    """Advance the simulator's traffic by ``seconds`` and store a snapshot read from its counters.
+
+    The direct source rates counters between two scrapes; the previous scrape is moved back in time by
+    ``seconds`` so simulated time and wall time agree without sleeping.
+    """
+    from topology.models import CounterScrape
+    from topology.snapshots import DirectScrapeSource, take_snapshot
+
+    url = f"{simulator.url}/metrics"
+    if not CounterScrape.objects.filter(cluster=cluster).exists():
+        take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
+    simulator.traffic.step(seconds)
+    for scrape in CounterScrape.objects.filter(cluster=cluster):
+        CounterScrape.objects.filter(pk=scrape.pk).update(taken_at=scrape.taken_at - timedelta(seconds=seconds))
+    outcome = take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
+    assert outcome.snapshot_id, outcome
+    return outcome
+
+
+@pytest.fixture
+def bookinfo(transactional_db: None, tmp_path: Path) -> Iterator[Any]:
+    """The Bookinfo simulator (traffic stepped by hand), its inventory synced and one snapshot stored."""
+    from inventory.models import Cluster
+    from inventory.sync import sync_cluster
+    from simulator import Simulator
+
+    sim = Simulator(traffic=True, traffic_autostart=False, rps=20.0).start(host="127.0.0.1", port=0)
+    try:
+        kubeconfig = sim.write_kubeconfig(tmp_path / "kubeconfig")
+        cluster = Cluster.objects.create(name="bookinfo", kubeconfig_path=str(kubeconfig))
+        sync_cluster(cluster.pk)
+        take_live_snapshot(sim, cluster)
+        sim.cluster = cluster
+        yield sim
+    finally:
+        sim.stop()
