@@ -6,6 +6,7 @@ Every test gets a fresh page; console errors fail the test, and a screenshot of 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterator
@@ -47,7 +48,7 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """A 1280×800 page that records console errors and leaves a screenshot behind."""
+    """A 1280x800 page that records console errors and leaves a screenshot behind."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     page = context.new_page()
     errors: list[str] = []
@@ -59,10 +60,9 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
     finally:
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
         name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name)
-        try:
+        # A failed screenshot must not hide the test's own result.
+        with contextlib.suppress(Exception):
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
-        except Exception:  # noqa: BLE001 - a failed screenshot must not hide the test's own result
-            pass
         context.close()
     assert not errors, f"console errors: {errors}"
 
@@ -100,7 +100,7 @@ def bookinfo(transactional_db: None, tmp_path: Path) -> Iterator[Any]:
         cluster = Cluster.objects.create(name="bookinfo", kubeconfig_path=str(kubeconfig))
         sync_cluster(cluster.pk)
         take_live_snapshot(sim, cluster)
-        sim.cluster = cluster
+        sim.cluster = cluster  # type: ignore[attr-defined]
         yield sim
     finally:
         sim.stop()
