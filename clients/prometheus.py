@@ -12,6 +12,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -26,6 +27,7 @@ from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries
 from topology.graph.samples import MeshContext, build_latency_samples, build_tcp_samples, parse_request_samples
+from topology.graph.traffic_map import is_counted_row
 
 Row = dict[str, Any]
 
@@ -83,16 +85,28 @@ class GraphRows:
     elapsed_seconds: float = 0.0
 
     def build_inputs(self, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None) -> GraphInputs:
-        """Parse the rows into the graph pipeline's :class:`~topology.graph.pipeline.GraphInputs`."""
+        """Parse the rows into the graph pipeline's :class:`~topology.graph.pipeline.GraphInputs`.
+
+        Rows of the reporter the graph does not count are dropped here, before parsing: the pipeline would skip
+        them anyway (:func:`~topology.graph.traffic_map.is_counted_row`), once per graph type built.
+        """
         return GraphInputs(
-            requests=parse_request_samples(self.requests),
-            tcp=build_tcp_samples(self.tcp_sent, self.tcp_received),
+            requests=parse_request_samples(_counted(self.requests)),
+            tcp=build_tcp_samples(_counted(self.tcp_sent), _counted(self.tcp_received)),
             latencies=build_latency_samples(
-                self.latency_avg, self.latency_p50, self.latency_p95, self.latency_p99, self.latency_count
+                _counted(self.latency_avg),
+                _counted(self.latency_p50),
+                _counted(self.latency_p95),
+                _counted(self.latency_p99),
+                _counted(self.latency_count),
             ),
             mesh=mesh or MeshContext(),
             health=health,
         )
+
+
+def _counted(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if is_counted_row(row.get("metric", {}))]
 
 
 def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
@@ -143,6 +157,9 @@ class PrometheusClient:
         # exponential back-off) would only make failures slow.
         retry = Retry(total=1, read=False, backoff_factor=0, status_forcelist=(502, 503, 504), raise_on_status=False)
         self._session = session
+        # Caps the graph queries in flight across concurrent fetch_graph_rows calls (one per window): more would
+        # only make each query slower on a busy Prometheus, towards its timeout, and overflow the connection pool.
+        self._graph_slots = threading.BoundedSemaphore(GRAPH_QUERY_WORKERS)
         self._connect = PrometheusConnect(
             url=self._url, headers=headers, disable_ssl=not settings.verify_tls, retry=retry, session=session
         )
@@ -180,14 +197,15 @@ class PrometheusClient:
         """Run the 8 graph queries concurrently at the same instant and collect their rows.
 
         ``at`` defaults to now, fixed once so all 8 queries see the same instant.  The first failure cancels
-        the queries not started yet and is raised as :class:`PrometheusError`.
+        the queries not started yet and is raised as :class:`PrometheusError`.  Calls may run concurrently (one
+        per window); at most ``GRAPH_QUERY_WORKERS`` queries of this client are in flight at once.
         """
         instant = time.time() if at is None else at
         started = time.monotonic()
         query_map = build_graph_query_map(queries)
         with ThreadPoolExecutor(max_workers=GRAPH_QUERY_WORKERS, thread_name_prefix="prometheus") as pool:
             futures: dict[str, Future[list[Row]]] = {
-                name: pool.submit(self.fetch_instant, query, instant) for name, query in query_map.items()
+                name: pool.submit(self._fetch_in_slot, query, instant) for name, query in query_map.items()
             }
             try:
                 rows = {name: future.result() for name, future in futures.items()}
@@ -196,6 +214,10 @@ class PrometheusClient:
                     future.cancel()
                 raise
         return GraphRows(**rows, elapsed_seconds=time.monotonic() - started)
+
+    def _fetch_in_slot(self, query: str, at: float) -> list[Row]:
+        with self._graph_slots:
+            return self.fetch_instant(query, at)
 
     def check_ready(self) -> bool:
         """True when Prometheus answers ``/-/ready`` with 200 (never raises)."""

@@ -4,11 +4,13 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
 from topology import api as topology_api
+from topology import api_metrics
 
 urlpatterns = [
     path("graph", topology_api.GraphView.as_view(), name="graph"),
     path("graph/diff", topology_api.GraphDiffView.as_view(), name="graph-diff"),
     path("health", topology_api.HealthView.as_view(), name="health"),
     path("snapshots", topology_api.SnapshotListView.as_view(), name="snapshots"),
+    path("metrics", api_metrics.EntityMetricsView.as_view(), name="metrics"),
     path("schema", SpectacularAPIView.as_view(api_version="1"), name="schema"),
 ]

@@ -31,6 +31,9 @@ class GraphSnapshot(models.Model):
     health = models.JSONField(
         default=dict, help_text="{kind: {'namespace/name': {'status', 'reason', ...}}, 'namespaces': {...}}"
     )
+    metrics = models.JSONField(
+        default=dict, help_text="Per-entity rates and response times: {kind: {'namespace/name': {...}}}."
+    )
     source_ms = models.IntegerField(default=0, help_text="Time spent reading telemetry (Prometheus or scrape).")
     processing_ms = models.IntegerField(default=0, help_text="mesh-ui's own time building graphs and health.")
     size_bytes = models.IntegerField(default=0, help_text="Stored size of the graphs and health.")

@@ -1,0 +1,134 @@
+"""The header every page shows: cluster selector, freshness of the inventory and of the graph snapshot, and
+banners when data is stale or a source is failing.
+
+Everything is read lazily: a template that never touches ``mesh_header`` (an htmx partial) costs no query.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from functools import cached_property
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+
+from dashboard.clusters import enabled_clusters, selected_cluster
+from inventory.models import Cluster, SyncStatus
+from topology.models import GraphSnapshot, MetricsSourceStatus
+from topology.reading import SnapshotMeta
+
+
+@dataclass(frozen=True)
+class Banner:
+    """One problem the header shows: ``kind`` is ``sync``, ``metrics``, ``stale`` or ``empty``."""
+
+    kind: str
+    message: str
+    detail: str = ""
+
+
+NAV_ITEMS = (
+    ("Overview", "/"),
+    ("Graph", "/graph/"),
+    ("Applications", "/applications/"),
+    ("Workloads", "/workloads/"),
+    ("Services", "/services/"),
+    ("Istio config", "/istio/"),
+    ("Inventory", "/inventory/"),
+    ("Admin", "/admin/"),
+)
+
+
+@dataclass(frozen=True)
+class NavItem:
+    label: str
+    url: str
+    active: bool
+
+
+class MeshHeader:
+    """Header data of one request, each part queried on first use."""
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.request = request
+
+    @property
+    def nav(self) -> list[NavItem]:
+        path = self.request.path
+        return [NavItem(label, url, path == "/" if url == "/" else path.startswith(url)) for label, url in NAV_ITEMS]
+
+    @cached_property
+    def clusters(self) -> list[Cluster]:
+        return enabled_clusters(self.request)
+
+    @cached_property
+    def cluster(self) -> Cluster | None:
+        return selected_cluster(self.request)
+
+    @cached_property
+    def sync_statuses(self) -> list[SyncStatus]:
+        if self.cluster is None:
+            return []
+        return list(SyncStatus.objects.filter(cluster=self.cluster).order_by("kind"))
+
+    @cached_property
+    def failing_kinds(self) -> list[SyncStatus]:
+        return [s for s in self.sync_statuses if s.state == SyncStatus.State.FAILED]
+
+    @cached_property
+    def last_sync(self) -> datetime | None:
+        times = [s.last_success for s in self.sync_statuses if s.last_success]
+        return max(times) if times else None
+
+    @cached_property
+    def metrics_status(self) -> MetricsSourceStatus | None:
+        if self.cluster is None:
+            return None
+        return MetricsSourceStatus.objects.filter(cluster=self.cluster).first()
+
+    @cached_property
+    def snapshot(self) -> SnapshotMeta | None:
+        if self.cluster is None:
+            return None
+        latest = (
+            GraphSnapshot.objects.filter(cluster=self.cluster)
+            .only("id", "cluster_id", "taken_at", "source")
+            .order_by("-taken_at")
+            .first()
+        )
+        if latest is None:
+            return None
+        return SnapshotMeta(snapshot=latest, now=timezone.now(), status=self.metrics_status)
+
+    @cached_property
+    def banners(self) -> list[Banner]:
+        if self.cluster is None:
+            return [Banner("empty", "No cluster is configured: set MESH_UI_CLUSTERS or add one in the admin.")]
+        banners = []
+        if self.failing_kinds:
+            kinds = ", ".join(s.kind for s in self.failing_kinds)
+            detail = "; ".join(f"{s.kind}: {s.last_error}" for s in self.failing_kinds if s.last_error)
+            banners.append(Banner("sync", f"Kubernetes sync failing for {kinds}: showing stored data.", detail))
+        status = self.metrics_status
+        if status is not None and status.failing:
+            banners.append(
+                Banner(
+                    "metrics",
+                    f"Metrics source failing ({status.consecutive_failures} "
+                    f"attempt{'s' if status.consecutive_failures != 1 else ''} in a row): "
+                    "traffic and health come from the last good snapshot.",
+                    status.last_error,
+                )
+            )
+        meta = self.snapshot
+        if meta is None:
+            banners.append(Banner("stale", "No graph snapshot yet: traffic and health appear after the first one."))
+        elif meta.stale and not (status is not None and status.failing):
+            banners.append(Banner("stale", f"Graph data is stale: the last snapshot is {meta.age_seconds:.0f} s old."))
+        return banners
+
+
+def mesh_header(request: HttpRequest) -> dict[str, Any]:
+    return {"mesh_header": MeshHeader(request)}

@@ -1,0 +1,179 @@
+// Layouts. Dagre gives the clearest mesh picture but is super-linear: at 1,000 nodes / 3,000 edges it runs for
+// minutes, and even per namespace it needs ~65 ms for 10 nodes with 24 cyclic edges. Above LARGE_NODES /
+// LARGE_EDGES, "dagre" becomes a linear-time layered layout per namespace, namespaces packed on a grid.
+// dagre and cytoscape-dagre are loaded the first time a small graph needs them.
+
+import { loadScripts } from "./graph-scripts.js";
+
+export const LARGE_NODES = 300;
+export const LARGE_EDGES = 900;
+
+const OPTIONS = {
+  dagre: { name: "dagre", rankDir: "LR", nodeSep: 24, rankSep: 70, edgeSep: 10, nodeDimensionsIncludeLabels: true },
+  cose: { name: "cose", nodeDimensionsIncludeLabels: true, idealEdgeLength: 80, nodeRepulsion: 8000, numIter: 600 },
+  breadthfirst: { name: "breadthfirst", directed: true, spacingFactor: 1.1, nodeDimensionsIncludeLabels: true },
+  concentric: {
+    name: "concentric",
+    minNodeSpacing: 24,
+    concentric: (node) => node.degree(),
+    levelWidth: () => 2,
+    nodeDimensionsIncludeLabels: true,
+  },
+};
+
+export function isLarge(cy) {
+  return cy.nodes().length > LARGE_NODES || cy.edges().length > LARGE_EDGES;
+}
+
+/** The same test on an API answer, before anything is drawn. */
+export function isLargeGraph(graph) {
+  const elements = graph.elements || {};
+  return (elements.nodes || []).length > LARGE_NODES || (elements.edges || []).length > LARGE_EDGES;
+}
+
+function groupKey(node) {
+  return `${node.data("cluster") || ""}/${node.data("namespace") || ""}`;
+}
+
+/**
+ * A layered layout in O(nodes + edges), the idea of dagre without its costly ranking and crossing reduction:
+ * back edges found by a depth-first search are ignored, each node's layer is its distance from a root, and
+ * nodes in a layer are ordered by the mean position of their callers (one sweep).
+ */
+function layeredGroup(members, memberIds) {
+  const outgoing = new Map(members.map((n) => [n.id(), []]));
+  for (const n of members) {
+    n.outgoers("edge").forEach((e) => {
+      const target = e.target().id();
+      if (memberIds.has(target) && target !== n.id()) outgoing.get(n.id()).push(target);
+    });
+  }
+  // Depth-first search: post-order gives a topological order of the graph without its back edges.
+  const state = new Map();
+  const order = [];
+  const forward = new Map(members.map((n) => [n.id(), []]));
+  for (const start of members.map((n) => n.id())) {
+    if (state.has(start)) continue;
+    const stack = [[start, 0]];
+    state.set(start, 1);
+    while (stack.length) {
+      const top = stack[stack.length - 1];
+      const next = outgoing.get(top[0])[top[1]++];
+      if (next === undefined) {
+        state.set(top[0], 2);
+        order.push(top[0]);
+        stack.pop();
+      } else if (!state.has(next)) {
+        forward.get(top[0]).push(next);
+        state.set(next, 1);
+        stack.push([next, 0]);
+      } else if (state.get(next) === 2) {
+        forward.get(top[0]).push(next);
+      }
+    }
+  }
+  // Layer = distance from the nearest root (breadth-first): shallower and squarer than dagre's longest path on
+  // dense meshes, which matters when a hundred namespaces share the screen.
+  const callers = new Map();
+  for (const id of order) {
+    for (const next of forward.get(id)) {
+      if (!callers.has(next)) callers.set(next, []);
+      callers.get(next).push(id);
+    }
+  }
+  const layer = new Map();
+  const queue = order.filter((id) => !callers.has(id));
+  for (const id of queue) layer.set(id, 0);
+  for (let i = 0; i < queue.length; i++) {
+    for (const next of forward.get(queue[i])) {
+      if (!layer.has(next)) {
+        layer.set(next, layer.get(queue[i]) + 1);
+        queue.push(next);
+      }
+    }
+  }
+  const layers = [];
+  for (const id of queue) {
+    const l = layer.get(id);
+    (layers[l] ||= []).push(id);
+  }
+  const row = new Map();
+  const byId = new Map(members.map((n) => [n.id(), n]));
+  layers.forEach((ids) => {
+    const weight = (id) => {
+      const from = (callers.get(id) || []).filter((c) => row.has(c));
+      return from.length ? from.reduce((sum, c) => sum + row.get(c), 0) / from.length : 0;
+    };
+    const app = (id) => byId.get(id).data("app") || "";
+    ids.sort((a, b) => weight(a) - weight(b) || app(a).localeCompare(app(b)));
+    ids.forEach((id, i) => row.set(id, i));
+  });
+  const positions = new Map();
+  for (const [id, l] of layer) positions.set(id, { x: l * 140, y: row.get(id) * 70 });
+  const tallest = Math.max(...layers.map((ids) => ids.length));
+  return { positions, width: (layers.length - 1) * 140, height: (tallest - 1) * 70 };
+}
+
+/** A layered layout per namespace, groups packed in rows (shelf packing) to about the viewport's aspect ratio. */
+function groupedLayers(cy, nodes) {
+  const groups = new Map();
+  nodes.forEach((n) => {
+    if (n.isParent()) return;
+    const key = groupKey(n);
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key).push(n);
+  });
+  const results = [...groups.values()]
+    .map((members) => layeredGroup(members, new Set(members.map((n) => n.id()))))
+    .sort((a, b) => b.height - a.height);
+  // Gaps leave room for labels and the compound boxes' padding.
+  const GAP_X = 140;
+  const GAP_Y = 110;
+  const area = results.reduce((sum, r) => sum + (r.width + GAP_X) * (r.height + GAP_Y), 0);
+  const rowWidth = Math.max(results[0]?.width || 0, Math.sqrt(area * (cy.width() / Math.max(cy.height(), 1))));
+  const placed = new Map();
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const r of results) {
+    if (x > 0 && x + r.width > rowWidth) {
+      x = 0;
+      y += rowHeight + GAP_Y;
+      rowHeight = 0;
+    }
+    for (const [id, p] of r.positions) placed.set(id, { x: x + p.x, y: y + p.y });
+    x += r.width + GAP_X;
+    rowHeight = Math.max(rowHeight, r.height);
+  }
+  cy.batch(() => {
+    cy.nodes().forEach((n) => {
+      if (!n.isParent() && placed.has(n.id())) n.position(placed.get(n.id()));
+    });
+  });
+  cy.fit(nodes, 20);
+}
+
+let dagreScripts = [];
+
+/** Where dagre and cytoscape-dagre are served (the template knows the static URLs). */
+export function setDagreScripts(sources) {
+  dagreScripts = sources;
+}
+
+/** Runs a layout over the whole graph; resolves when positions are final. */
+export async function runLayout(cy, name) {
+  // Hidden elements keep their place; the rest is laid out as if they were gone.
+  const eles = cy.elements().not(".hidden");
+  if (eles.nodes().length === 0) return;
+  if (name === "dagre" && isLarge(cy)) {
+    groupedLayers(cy, eles.nodes());
+    return;
+  }
+  const options = { ...(OPTIONS[name] || OPTIONS.dagre), fit: true, padding: 20, animate: false };
+  if (options.name === "dagre" && !window.cytoscapeDagre) await loadScripts(dagreScripts);
+  await new Promise((resolve) => {
+    const layout = eles.layout(options);
+    layout.one("layoutstop", () => resolve());
+    layout.run();
+  });
+}

@@ -1,0 +1,196 @@
+// The side panel for a tapped node or edge. Everything from the cluster goes in through textContent.
+
+import { edgeRates, formatBytes, nodeRates } from "./graph-data.js";
+
+function el(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined && text !== null) node.textContent = String(text);
+  if (className) node.className = className;
+  return node;
+}
+
+function table(rows, headers) {
+  const t = el("table", null, "grid panel-table");
+  if (headers) {
+    const tr = t.createTHead().insertRow();
+    for (const h of headers) tr.appendChild(el("th", h));
+  }
+  const body = t.createTBody();
+  for (const row of rows) {
+    const tr = body.insertRow();
+    row.forEach((cell) => tr.appendChild(el("td", cell)));
+  }
+  return t;
+}
+
+function healthBlock(d) {
+  const status = d.healthStatus || "No health information";
+  const box = el("div", null, "panel-health");
+  const badge = el("span", status, `badge health-${status.toLowerCase().replace(/\s+/g, "-")}`);
+  badge.dataset.health = status;
+  box.appendChild(badge);
+  if (d.healthReason) box.appendChild(el("div", d.healthReason, "panel-reason"));
+  for (const warning of d.healthWarnings || []) box.appendChild(el("div", warning, "footnote"));
+  return box;
+}
+
+const enc = encodeURIComponent;
+
+/** Detail-page links for a node: its workload, service and app pages. */
+export function detailLinks(d) {
+  const links = [];
+  const ns = d.namespace;
+  if (!ns || ns === "unknown" || d.nodeType === "unknown") return links;
+  if (d.workload) links.push([`Workload ${d.workload}`, `/namespaces/${enc(ns)}/workloads/${enc(d.workload)}/`]);
+  if (d.service && !d.isServiceEntry) links.push([`Service ${d.service}`, `/namespaces/${enc(ns)}/services/${enc(d.service)}/`]);
+  for (const s of d.destServices || []) {
+    if (s.name !== d.service && s.namespace) {
+      links.push([`Service ${s.name}`, `/namespaces/${enc(s.namespace)}/services/${enc(s.name)}/`]);
+    }
+  }
+  if (d.app) links.push([`Application ${d.app}`, `/namespaces/${enc(ns)}/applications/${enc(d.app)}/`]);
+  return links;
+}
+
+function linkList(links) {
+  const ul = el("ul", null, "panel-links");
+  for (const [text, href] of links) {
+    const a = el("a", text);
+    a.href = href;
+    const li = el("li");
+    li.appendChild(a);
+    ul.appendChild(li);
+  }
+  return ul;
+}
+
+function responsesRows(edges) {
+  // Aggregate response codes over edges, weighted by each edge's request rate.
+  const totals = new Map();
+  let all = 0;
+  edges.forEach((edge) => {
+    const d = edge.data();
+    const rate = d._rps || 0;
+    for (const [code, info] of Object.entries(d.traffic?.responses || {})) {
+      let share = 0;
+      for (const pct of Object.values(info.flags || {})) share += Number(pct);
+      const value = (rate * share) / 100;
+      totals.set(code, (totals.get(code) || 0) + value);
+      all += value;
+    }
+  });
+  return [...totals.entries()]
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, value]) => [code, `${value.toFixed(2)} rps`, all ? `${((100 * value) / all).toFixed(1)}%` : "-"]);
+}
+
+function nodeTitle(d) {
+  return d.nodeType === "app" && d.version ? `${d._name} ${d.version}` : d._name;
+}
+
+function nodePanel(node) {
+  const d = node.data();
+  const frag = document.createDocumentFragment();
+  const title = el("h2", nodeTitle(d), "panel-title");
+  title.prepend(el("span", d.nodeType === "box" ? `${d.isBox} box` : d.nodeType, "badge muted"));
+  frag.appendChild(title);
+  const facts = [["Namespace", d.namespace], ["Cluster", d.cluster]];
+  if (d.app) facts.push(["App", d.app]);
+  if (d.version) facts.push(["Version", d.version]);
+  if (d.workload) facts.push(["Workload", d.workload]);
+  if (d.service) facts.push(["Service", d.service]);
+  if (d._badges) facts.push(["Badges", d._badges]);
+  frag.appendChild(table(facts.filter(([, v]) => v)));
+  frag.appendChild(el("h3", "Health"));
+  frag.appendChild(healthBlock(d));
+
+  const rates = nodeRates(d);
+  frag.appendChild(el("h3", "Traffic"));
+  const rateRows = [
+    ["Inbound", `${rates.in.toFixed(2)} rps`, `${(rates.in ? (100 * rates.errIn) / rates.in : 0).toFixed(1)}% errors`],
+    ["Outbound", `${rates.out.toFixed(2)} rps`, ""],
+  ];
+  if (rates.tcpIn || rates.tcpOut) rateRows.push(["TCP", `in ${formatBytes(rates.tcpIn)}`, `out ${formatBytes(rates.tcpOut)}`]);
+  const rateTable = table(rateRows);
+  rateTable.classList.add("panel-rates");
+  frag.appendChild(rateTable);
+
+  const incoming = node.incomers("edge");
+  const codes = responsesRows(incoming);
+  if (codes.length) {
+    frag.appendChild(el("h3", "Inbound responses"));
+    frag.appendChild(table(codes, ["Code", "Rate", "Share"]));
+  }
+  const latencyRows = [];
+  incoming.forEach((edge) => {
+    const t = edge.data().responseTimes;
+    if (t) latencyRows.push([edge.source().data("_name"), t.avg ?? "-", t.p50 ?? "-", t.p95 ?? "-", t.p99 ?? "-"]);
+  });
+  if (latencyRows.length) {
+    frag.appendChild(el("h3", "Inbound latency (ms)"));
+    frag.appendChild(table(latencyRows, ["From", "avg", "p50", "p95", "p99"]));
+  }
+  const links = detailLinks(d);
+  if (links.length) {
+    frag.appendChild(el("h3", "Details"));
+    frag.appendChild(linkList(links));
+  }
+  return frag;
+}
+
+function edgePanel(edge) {
+  const d = edge.data();
+  const frag = document.createDocumentFragment();
+  const title = el("h2", `${nodeTitle(edge.source().data())} → ${nodeTitle(edge.target().data())}`, "panel-title");
+  title.prepend(el("span", d.traffic?.protocol || "edge", "badge muted"));
+  frag.appendChild(title);
+  frag.appendChild(el("h3", "Health"));
+  frag.appendChild(healthBlock(d));
+  const rates = edgeRates(d);
+  const rows = [];
+  if (rates.protocol === "tcp") rows.push(["Throughput", formatBytes(rates.bytes)]);
+  else {
+    rows.push(["Request rate", `${rates.rps.toFixed(2)} rps`]);
+    rows.push(["Errors", `${rates.err.toFixed(1)}%`]);
+    rows.push(["Share of source's requests", `${rates.share.toFixed(1)}%`]);
+  }
+  rows.push(["mTLS", d._mtls ? `${d.isMTLS}% of traffic` : "no"]);
+  if (d.sourcePrincipal) rows.push(["Source principal", d.sourcePrincipal]);
+  if (d.destPrincipal) rows.push(["Destination principal", d.destPrincipal]);
+  frag.appendChild(el("h3", "Traffic"));
+  const rateTable = table(rows);
+  rateTable.classList.add("panel-rates");
+  frag.appendChild(rateTable);
+  const responses = Object.entries(d.traffic?.responses || {});
+  if (responses.length) {
+    frag.appendChild(el("h3", "Responses"));
+    const codeRows = [];
+    for (const [code, info] of responses) {
+      for (const [flags, pct] of Object.entries(info.flags || {})) codeRows.push([code, flags, `${pct}%`]);
+    }
+    frag.appendChild(table(codeRows, ["Code", "Flags", "Share"]));
+  }
+  if (d.responseTimes) {
+    frag.appendChild(el("h3", "Latency (ms)"));
+    const t = d.responseTimes;
+    frag.appendChild(table([[t.avg ?? "-", t.p50 ?? "-", t.p95 ?? "-", t.p99 ?? "-"]], ["avg", "p50", "p95", "p99"]));
+  }
+  const links = [...detailLinks(edge.source().data()), ...detailLinks(edge.target().data())];
+  if (links.length) {
+    frag.appendChild(el("h3", "Details"));
+    frag.appendChild(linkList(links));
+  }
+  return frag;
+}
+
+/** Shows the panel for an element (or hides it for null). */
+export function showPanel(panel, body, element) {
+  body.replaceChildren();
+  if (!element) {
+    panel.hidden = true;
+    return;
+  }
+  body.appendChild(element.isNode() ? nodePanel(element) : edgePanel(element));
+  panel.dataset.elementId = element.id();
+  panel.hidden = false;
+}

@@ -1,0 +1,76 @@
+// View state of the graph page, kept in the query string so every view is bookmarkable.
+
+export const DEFAULTS = Object.freeze({
+  cluster: "",
+  namespaces: [],
+  graphType: "versionedApp",
+  duration: "",
+  edgeLabels: "none",
+  layout: "dagre",
+  refresh: "30",
+  boxBy: "cluster,namespace,app",
+  idle: false,
+  traffic: true,
+  find: "",
+  hide: "",
+  at: "",
+});
+
+const CHOICES = {
+  graphType: ["app", "versionedApp", "workload", "service"],
+  edgeLabels: ["none", "rps", "share", "rt", "err", "throughput"],
+  layout: ["dagre", "cose", "breadthfirst", "concentric"],
+  refresh: ["0", "10", "30", "60", "300"],
+};
+
+function pick(name, value) {
+  const allowed = CHOICES[name];
+  return allowed && !allowed.includes(value) ? DEFAULTS[name] : value;
+}
+
+/** Reads the state from a query string; unknown or invalid values fall back to the defaults. */
+export function readState(search, defaults = {}) {
+  const params = new URLSearchParams(search);
+  const state = { ...DEFAULTS, ...defaults };
+  for (const key of Object.keys(DEFAULTS)) {
+    if (!params.has(key)) continue;
+    const raw = params.get(key);
+    if (key === "namespaces") state.namespaces = raw.split(",").map((s) => s.trim()).filter(Boolean);
+    else if (key === "idle" || key === "traffic") state[key] = raw === "true" || raw === "1";
+    else state[key] = pick(key, raw);
+  }
+  // "replay" is accepted as a synonym of "at".
+  if (!state.at && params.get("replay")) state.at = params.get("replay");
+  return state;
+}
+
+/** The query string for a state: only what differs from the defaults. */
+export function buildQuery(state, defaults = {}) {
+  const base = { ...DEFAULTS, ...defaults };
+  const params = new URLSearchParams();
+  for (const key of Object.keys(DEFAULTS)) {
+    const value = key === "namespaces" ? state.namespaces.join(",") : String(state[key]);
+    const fallback = key === "namespaces" ? base.namespaces.join(",") : String(base[key]);
+    if (value !== fallback) params.set(key, value);
+  }
+  // Commas and colons are legal in a query string and keep bookmarked URLs readable.
+  return params.toString().replace(/%2C/gi, ",").replace(/%3A/gi, ":");
+}
+
+/** Replaces the current history entry so reloading or bookmarking restores this view. */
+export function saveState(state, defaults = {}) {
+  const query = buildQuery(state, defaults);
+  const url = `${location.pathname}${query ? `?${query}` : ""}`;
+  if (url !== `${location.pathname}${location.search}`) history.replaceState(null, "", url);
+}
+
+/** The API query for a state (the graph endpoint's own parameter names). */
+export function graphApiQuery(state) {
+  const params = new URLSearchParams({ graphType: state.graphType, boxBy: state.boxBy || "none" });
+  if (state.namespaces.length) params.set("namespaces", state.namespaces.join(","));
+  if (state.duration) params.set("duration", state.duration);
+  if (state.idle) params.set("idleNodes", "true");
+  if (state.cluster) params.set("cluster", state.cluster);
+  if (state.at) params.set("at", state.at);
+  return params.toString();
+}

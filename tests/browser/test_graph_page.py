@@ -1,0 +1,315 @@
+"""The graph page in Chromium: Bookinfo drawn from stored snapshots, graph types, side panel, find/hide, replay,
+export, URL state and escaping of cluster strings."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.conftest import take_live_snapshot
+
+pytestmark = pytest.mark.browser
+
+READY = "window.graphReady === true"
+NODES_JS = """() => cy.nodes().filter(n => !n.isParent()).map(n => ({
+  type: n.data('nodeType'), name: n.data('_name'), version: n.data('version') || '',
+  workload: n.data('workload') || '', gateway: Boolean(n.data('isGateway')), visible: n.visible(),
+}))"""
+
+
+def open_graph(page: Any, live_server: Any, query: str = "") -> None:
+    page.goto(f"{live_server.url}/graph/{'?' + query if query else ''}")
+    page.wait_for_function(READY)
+
+
+def graph_nodes(page: Any) -> list[dict[str, Any]]:
+    return list(page.evaluate(NODES_JS))
+
+
+def wait_reloaded(page: Any) -> None:
+    page.wait_for_function(READY)
+
+
+def tap_workload(page: Any, workload: str) -> None:
+    # Return nothing: serialising a Cytoscape element back to Python takes Playwright many seconds.
+    page.evaluate(
+        "(w) => { cy.nodes().filter(n => n.data('workload') === w && !n.isParent())[0].emit('tap'); }", workload
+    )
+
+
+def test_graph_shows_bookinfo_nodes_and_edges(bookinfo, live_server, page):
+    open_graph(page, live_server)
+    nodes = graph_nodes(page)
+    versions = {(n["name"], n["version"]) for n in nodes if n["type"] == "app"}
+    assert {
+        ("reviews", "v1"),
+        ("reviews", "v2"),
+        ("reviews", "v3"),
+        ("productpage", "v1"),
+        ("ratings", "v1"),
+    } <= versions
+    assert {"reviews", "ratings", "details", "productpage"} <= {n["name"] for n in nodes if n["type"] == "service"}
+    assert page.evaluate("cy.edges().length") >= 9
+    # Shapes follow the node type, edges carry mTLS, the snapshot is named on the page.
+    assert page.evaluate("cy.nodes('[nodeType = \"service\"]')[0].style('shape')") == "triangle"
+    assert page.evaluate("cy.nodes('[nodeType = \"app\"]')[0].style('shape')") == "round-rectangle"
+    assert page.evaluate("cy.edges().filter(e => e.data('_mtls')).length") > 0
+    assert page.locator("#graph-snapshot").inner_text().startswith("Snapshot #")
+    assert page.locator("#graph-banner").is_hidden()
+    # The traffic animation paints dots on its overlay.
+    page.wait_for_function(
+        """() => { const c = document.getElementById('graph-traffic');
+                   const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   for (let i = 3; i < data.length; i += 4) if (data[i]) return true; return false; }"""
+    )
+
+
+def test_switching_graph_type_changes_the_node_set(bookinfo, live_server, page):
+    open_graph(page, live_server, "graphType=workload")
+    workloads = {n["name"] for n in graph_nodes(page) if n["type"] == "workload"}
+    assert {"reviews-v1", "reviews-v2", "reviews-v3", "ratings-v1"} <= workloads
+
+    page.select_option("#ctl-graphType", "versionedApp")
+    wait_reloaded(page)
+    nodes = graph_nodes(page)
+    assert not [n for n in nodes if n["type"] == "workload"]
+    assert {("reviews", v) for v in ("v1", "v2", "v3")} <= {(n["name"], n["version"]) for n in nodes}
+    assert "graphType=versionedApp" not in page.url  # the default is left out of the URL
+
+    page.select_option("#ctl-graphType", "service")
+    wait_reloaded(page)
+    nodes = graph_nodes(page)
+    assert "graphType=service" in page.url
+    # As in Kiali: service nodes, plus the callers nobody reaches through a service (the ingress gateway).
+    assert all(n["type"] in {"service", "unknown"} or n["gateway"] for n in nodes), nodes
+    assert {"productpage", "reviews", "ratings", "details"} <= {n["name"] for n in nodes if n["type"] == "service"}
+
+
+def test_clicking_reviews_v2_opens_the_side_panel(bookinfo, live_server, page):
+    open_graph(page, live_server)
+    tap_workload(page, "reviews-v2")
+    panel = page.locator("#graph-panel")
+    panel.wait_for(state="visible")
+    text = panel.inner_text()
+    assert "reviews" in text and "v2" in text
+    rates = page.locator("#graph-panel .panel-rates").inner_text()
+    assert "Inbound" in rates and "rps" in rates
+    expected = page.evaluate(
+        "() => cy.nodes().filter(n => n.data('workload') === 'reviews-v2' && !n.isParent())[0].data('traffic')"
+    )
+    inbound = float(expected[0]["rates"]["httpIn"])
+    assert f"{inbound:.2f} rps" in rates
+    assert "Healthy" in panel.locator(".panel-health").inner_text()
+    assert "p95" in text
+    hrefs = panel.locator("a").evaluate_all("links => links.map(a => a.getAttribute('href'))")
+    assert "/namespaces/bookinfo/workloads/reviews-v2/" in hrefs
+    assert "/namespaces/bookinfo/applications/reviews/" in hrefs
+
+    # A real click at reviews-v1's rendered position, now that the panel has narrowed the canvas.
+    x, y = page.evaluate(
+        """() => { const box = cy.container().getBoundingClientRect();
+                   const n = cy.nodes().filter(n => n.data('workload') === 'reviews-v1' && !n.isParent())[0];
+                   const p = n.renderedPosition(); return [box.left + p.x, box.top + p.y]; }"""
+    )
+    page.mouse.click(x, y)
+    page.wait_for_function("document.querySelector('#panel-body h2').textContent.endsWith('reviews v1')")
+    page.keyboard.press("Escape")
+    panel.wait_for(state="hidden")
+    tap_workload(page, "reviews-v2")
+    panel.wait_for(state="visible")
+
+    # An edge opens its own panel: rates, response codes and latencies.
+    page.evaluate("() => { cy.edges().filter(e => e.data('_rps') > 0)[0].emit('tap'); }")
+    page.wait_for_function("document.querySelector('#panel-body h2').textContent.includes('→')")
+    text = panel.inner_text()
+    assert "Request rate" in text and "200" in text and "p99" in text
+
+
+def test_find_and_hide_expressions(bookinfo, live_server, page):
+    open_graph(page, live_server, "hide=label:app%3Dratings")
+    nodes = graph_nodes(page)
+    ratings = [n for n in nodes if n["name"] == "ratings"]
+    assert ratings and not any(n["visible"] for n in ratings)
+    assert all(n["visible"] for n in nodes if n["name"] in {"reviews", "productpage"})
+    assert page.input_value("#ctl-hide") == "label:app=ratings"
+
+    page.fill("#ctl-find", "name=review* AND label:version=v2 OR name=details")
+    page.press("#ctl-find", "Enter")
+    page.wait_for_function("cy.$('.found').length > 0")
+    found = page.evaluate("cy.nodes('.found').map(n => n.data('_name') + ':' + (n.data('version') || ''))")
+    assert sorted(found) == ["details:", "details:v1", "reviews:v2"]
+    assert "find=" in page.url
+
+    page.fill("#ctl-find", "latency >> 5")
+    page.press("#ctl-find", "Enter")
+    page.wait_for_function("document.getElementById('expr-error').textContent.length > 0")
+    assert "cannot read" in page.inner_text("#expr-error")
+    assert page.get_attribute("#ctl-find", "aria-invalid") == "true"
+
+    page.fill("#ctl-find", "rt > 500 OR %error > 5 OR !healthy")
+    page.press("#ctl-find", "Enter")
+    page.wait_for_function("document.getElementById('expr-error').textContent === ''")
+    assert page.evaluate("cy.$('.found').length") == 0  # Bookinfo is fast and healthy
+
+    page.fill("#ctl-find", "rps > 1 AND healthy")
+    page.press("#ctl-find", "Enter")
+    page.wait_for_function("cy.edges('.found').length > 0")
+
+
+def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page):
+    from simulator.control import set_profile
+
+    # A second stored snapshot where ratings fails half of its requests.
+    set_profile(bookinfo.url, "bookinfo", "ratings-v1", error_rate=0.5)
+    newest = take_live_snapshot(bookinfo, bookinfo.cluster).snapshot_id
+    open_graph(page, live_server)
+    page.wait_for_function("Number(document.getElementById('ctl-replay').max) >= 1")
+    assert page.get_attribute("#graph-page", "data-snapshot-id") == str(newest)
+    failing = page.evaluate("cy.edges('[healthStatus = \"Failure\"]').map(e => e.style('line-color'))")
+    assert failing and all(colour == "rgb(201,25,11)" for colour in failing)
+    # Errors show in the traffic animation as red dots.
+    page.wait_for_function(
+        """() => { const c = document.getElementById('graph-traffic');
+                   const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+                   for (let i = 0; i < d.length; i += 4) {
+                     if (d[i] === 201 && d[i + 1] === 25 && d[i + 3] === 255) return true;
+                   }
+                   return false; }"""
+    )
+
+    page.evaluate(
+        """() => { const s = document.getElementById('ctl-replay'); s.value = '0';
+                   s.dispatchEvent(new Event('input', {bubbles: true}));
+                   s.dispatchEvent(new Event('change', {bubbles: true})); }"""
+    )
+    page.wait_for_function(f"document.getElementById('graph-page').dataset.snapshotId !== '{newest}'")
+    wait_reloaded(page)
+    assert int(page.get_attribute("#graph-page", "data-snapshot-id") or 0) < newest
+    assert "at=" in page.url
+    assert page.inner_text("#graph-snapshot").startswith("Replaying snapshot")
+    assert page.inner_text("#replay-time") != "live"
+    assert page.evaluate("cy.edges('[healthStatus = \"Failure\"]').length") == 0
+
+    page.click("#btn-live")
+    page.wait_for_function(f"document.getElementById('graph-page').dataset.snapshotId === '{newest}'")
+    assert "at=" not in page.url
+
+
+def test_export_downloads_png_svg_and_json(bookinfo, live_server, page, tmp_path: Path):
+    open_graph(page, live_server)
+    with page.expect_download() as png:
+        page.click("[data-export=png]")
+    assert Path(png.value.path()).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert png.value.suggested_filename.endswith(".png")
+
+    with page.expect_download() as svg:
+        page.click("[data-export=svg]")
+    assert b"<svg" in Path(svg.value.path()).read_bytes()[:500]
+
+    with page.expect_download() as exported:
+        page.click("[data-export=json]")
+    body = json.loads(Path(exported.value.path()).read_text())
+    assert body["graphType"] == "versionedApp"
+    assert len(body["elements"]["nodes"]) == page.evaluate("cy.nodes().length")
+    assert "snapshot" in body
+
+
+def test_url_state_round_trips(bookinfo, live_server, page):
+    query = "graphType=workload&namespaces=bookinfo&edgeLabels=rps&layout=breadthfirst&refresh=0&duration=60s&idle=true"
+    open_graph(page, live_server, query)
+    assert page.input_value("#ctl-graphType") == "workload"
+    assert page.input_value("#ctl-edgeLabels") == "rps"
+    assert page.input_value("#ctl-layout") == "breadthfirst"
+    assert page.input_value("#ctl-refresh") == "0"
+    assert page.input_value("#ctl-duration") == "60s"
+    assert page.is_checked("#ctl-idle")
+    assert page.is_checked("input[name=namespaces][value=bookinfo]")
+    assert not page.is_checked("input[name=namespaces][value=istio-system]")
+    assert "bookinfo" in page.inner_text("#ns-summary")
+    assert page.evaluate("cy.edges().filter(e => / rps$/.test(e.data('label'))).length") > 0
+    # Nothing from istio-system except the gateway that calls into bookinfo (flagged outside).
+    outside = "cy.nodes('[namespace = \"istio-system\"]').filter(n => !n.isParent()).map(n => n.data('isOutside'))"
+    assert page.evaluate(outside) == [True]
+
+    page.select_option("#ctl-edgeLabels", "rt")
+    page.wait_for_function("location.search.includes('edgeLabels=rt')")
+    assert page.evaluate("cy.edges().filter(e => / ms$/.test(e.data('label'))).length") > 0
+    page.click("#ns-summary")
+    page.check("input[name=namespaces][value=istio-system]")
+    page.wait_for_function("location.search.includes('istio-system')")
+    wait_reloaded(page)
+
+    page.goto(page.url)
+    page.wait_for_function(READY)
+    assert page.input_value("#ctl-edgeLabels") == "rt"
+    assert page.is_checked("input[name=namespaces][value=istio-system]")
+
+
+def test_cluster_strings_render_as_text(bookinfo, live_server, page):
+    from topology.models import GraphSnapshot, SnapshotGraph
+
+    hostile = "<script>alert(1)</script>"
+    latest = GraphSnapshot.objects.filter(cluster=bookinfo.cluster).order_by("-taken_at").first()
+    assert latest is not None
+    graphs = list(latest.graphs.all())
+    copy = GraphSnapshot.objects.create(
+        cluster=latest.cluster,
+        taken_at=latest.taken_at + timedelta(seconds=1),
+        source=latest.source,
+        namespaces=latest.namespaces,
+        windows=latest.windows,
+        health_window=latest.health_window,
+        health=latest.health,
+    )
+    for row in graphs:
+        graph = json.loads(row.json_bytes())
+        for node in graph["elements"]["nodes"]:
+            data = node["data"]
+            if data.get("workload") == "reviews-v2":
+                data["version"] = hostile
+                data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
+        body = json.dumps(graph).encode()
+        SnapshotGraph.objects.create(
+            snapshot=copy, graph_type=row.graph_type, window=row.window, body=SnapshotGraph.compress(body)
+        )
+    dialogs: list[str] = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    open_graph(page, live_server)
+    assert page.get_attribute("#graph-page", "data-snapshot-id") == str(copy.pk)
+    tap_workload(page, "reviews-v2")
+    page.locator("#graph-panel").wait_for(state="visible")
+    assert hostile in page.inner_text("#graph-panel")
+    assert page.locator("#graph-panel script, #graph-panel img").count() == 0
+    assert page.evaluate("cy.nodes().filter(n => n.data('workload') === 'reviews-v2')[0].data('label')").endswith(
+        hostile
+    )
+    assert dialogs == []
+
+
+def test_stale_snapshot_banner_and_narrow_window(bookinfo, live_server, page):
+    from django.utils import timezone
+
+    from topology.models import MetricsSourceStatus
+
+    MetricsSourceStatus.objects.update_or_create(
+        cluster=bookinfo.cluster,
+        defaults={
+            "consecutive_failures": 3,
+            "last_error": "prometheus: connection refused",
+            "last_error_at": timezone.now(),
+        },
+    )
+    page.set_viewport_size({"width": 600, "height": 800})
+    open_graph(page, live_server)
+    banner = page.locator("#graph-banner")
+    assert banner.is_visible()
+    assert "Stale data" in banner.inner_text() and "connection refused" in banner.inner_text()
+    assert page.evaluate("cy.width()") > 300
+    tap_workload(page, "reviews-v2")
+    page.locator("#graph-panel").wait_for(state="visible")
+    page.click("#panel-close")
+    page.locator("#graph-panel").wait_for(state="hidden")
