@@ -162,8 +162,69 @@ def test_thinning_keeps_one_snapshot_per_slot(synced, settings):
     assert {ids[0], ids[1]} <= remaining  # the last hour keeps every 15 s slot
     assert deleted >= 1 and len(remaining & set(ids[2:5])) in {1, 2}
     assert not SnapshotGraph.objects.exclude(snapshot_id__in=remaining).exists()
+    # Past the first tier only the health window's graphs stay.
+    kept_old = GraphSnapshot.objects.filter(pk__in=remaining & set(ids[2:5])).first()
+    assert kept_old.windows == [settings.MESH_UI_HEALTH_WINDOW]
+    assert set(SnapshotGraph.objects.filter(snapshot=kept_old).values_list("window", flat=True)) == {
+        settings.MESH_UI_HEALTH_WINDOW
+    }
+    recent = GraphSnapshot.objects.get(pk=ids[0])
+    assert SnapshotGraph.objects.filter(snapshot=recent).count() == 4 * len(settings.MESH_UI_GRAPH_WINDOWS)
 
 
 def test_openapi_schema_lists_the_v1_endpoints(client):
     schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
     assert {"/api/v1/graph", "/api/v1/health", "/api/v1/graph/diff", "/api/v1/snapshots"} <= set(schema["paths"])
+
+
+def _ratings_nodes(graph):
+    return [
+        n["data"]
+        for n in graph["elements"]["nodes"]
+        if n["data"].get("app") == "ratings" or n["data"].get("service") == "ratings"
+    ]
+
+
+def test_graph_api_hide_removes_matched_nodes_and_their_edges(synced, client):
+    take_snapshot(synced.pk, source=ScriptedSource())
+    # idleNodes=true and every box: the stored bytes would be sent as they are, but hide must filter them.
+    params = {"graphType": "versionedApp", "idleNodes": "true"}
+    full_response = client.get("/api/v1/graph", params)
+    hidden_response = client.get("/api/v1/graph", {**params, "hide": "label:app=ratings"})
+    assert hidden_response.status_code == 200, hidden_response.content
+    full, hidden = json.loads(full_response.content), json.loads(hidden_response.content)
+
+    assert _ratings_nodes(full) and not _ratings_nodes(hidden)
+    ids = {n["data"]["id"] for n in hidden["elements"]["nodes"]}
+    assert all(e["data"]["source"] in ids and e["data"]["target"] in ids for e in hidden["elements"]["edges"])
+    assert len(hidden["elements"]["edges"]) < len(full["elements"]["edges"])
+    assert {"reviews", "productpage"} <= {n["data"].get("app") for n in hidden["elements"]["nodes"]}
+    assert len(hidden_response.content) < len(full_response.content)
+    assert hidden["snapshot"]["id"] == full["snapshot"]["id"]
+
+    # Combined with the other filters, and AND / OR as on the page.
+    narrowed = _graph(client, graphType="workload", namespaces="bookinfo", hide="node=service OR name=reviews-v*")
+    kinds = {n["data"]["nodeType"] for n in narrowed["elements"]["nodes"]}
+    assert "service" not in kinds and not {"reviews-v1", "reviews-v2"} & _node_names(narrowed)
+    assert "productpage-v1" in _node_names(narrowed)
+    blank = _graph(client, graphType="workload", hide="  ")
+    assert blank["elements"] == _graph(client, graphType="workload")["elements"]
+
+
+def test_graph_api_refuses_hide_terms_it_cannot_evaluate_and_bad_syntax(synced, client):
+    take_snapshot(synced.pk, source=ScriptedSource())
+    response = client.get("/api/v1/graph", {"hide": "label:app=ratings OR rt>5"})
+    assert response.status_code == 400
+    assert 'hide: cannot evaluate "rt>5" on the server' in response.json()["error"]
+    response = client.get("/api/v1/graph", {"hide": "mtls"})
+    assert response.status_code == 400 and '"mtls"' in response.json()["error"]
+    response = client.get("/api/v1/graph", {"hide": "latency >> 5"})
+    assert response.status_code == 400 and 'hide: cannot read "latency >> 5"' in response.json()["error"]
+    response = client.get("/api/v1/graph", {"hide": "label:colour=red"})
+    assert response.status_code == 400 and 'unknown label "colour"' in response.json()["error"]
+
+
+def test_openapi_schema_documents_the_hide_parameter(client):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    params = {p["name"]: p for p in schema["paths"]["/api/v1/graph"]["get"]["parameters"]}
+    assert "label:app=ratings" in params["hide"]["description"]
