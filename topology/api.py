@@ -27,6 +27,16 @@ GRAPH_PARAMETERS = [
     AT,
     OpenApiParameter("idleNodes", bool, description="Include inventory nodes without traffic (default false)."),
     OpenApiParameter("boxBy", str, description="Comma-separated: cluster,namespace,app (default all), or none."),
+    OpenApiParameter(
+        "hide",
+        str,
+        description=(
+            "Hide expression as on the graph page, e.g. label:app=ratings OR node=unknown: the nodes it matches, "
+            "their edges and boxes left empty are left out. Terms: label:KEY=GLOB / label:KEY!=GLOB (app, version, "
+            "workload, service, namespace, cluster), name=GLOB, node=TYPE, healthy, !healthy, idle, !idle, joined "
+            "by AND / OR. rt, %error, rps and mtls terms are refused (400): the page applies those itself."
+        ),
+    ),
 ]
 
 
@@ -58,6 +68,7 @@ class GraphView(APIView):
             at = reading.parse_at(params.get("at"))
             duration = reading.parse_duration_seconds(params.get("duration"))
             box_by = reading.parse_box_by(params.get("boxBy"))
+            hide = reading.parse_hide(params.get("hide"))
             graph_type = params.get("graphType", "versionedApp")
             snapshot = reading.find_snapshot(cluster, at)
             if snapshot is None:
@@ -70,6 +81,7 @@ class GraphView(APIView):
                 params.get("idleNodes", "false").lower() in {"1", "true", "yes"},
                 box_by,
                 reading.build_meta(snapshot, at),
+                hide=hide,
             )
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))

@@ -15,7 +15,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from inventory.models import Cluster
-from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering
+from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
+from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering, hide_elements
 from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.wire import decode_graph_json, encode_graph_json
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
@@ -107,8 +108,12 @@ def read_graph_json(
     include_idle: bool,
     box_by: list[str],
     meta: SnapshotMeta,
+    hide: NodePredicate | None = None,
 ) -> bytes:
-    """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies."""
+    """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
+
+    ``hide`` (from :func:`parse_hide`) removes the nodes it matches, their edges and boxes left empty.
+    """
     if graph_type not in GRAPH_TYPES:
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
     row = SnapshotGraph.objects.filter(snapshot=snapshot, graph_type=graph_type, window=window).first()
@@ -118,11 +123,14 @@ def read_graph_json(
         empty["elements"] = {"nodes": [], "edges": []}
         return json.dumps({**empty, "snapshot": meta.as_dict()}, separators=(",", ":")).encode()
     body = row.json_bytes()
-    if graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
+    if hide is not None or graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         # Parsing creates ~100k acyclic objects per MB: the GC would find nothing. They are all freed again before
         # the GC is back on, or its first allocation would trigger a full pass over them.
         with pause_cyclic_gc():
-            body = encode_graph_json(filter_graph(decode_graph_json(body), namespaces, include_idle, box_by))
+            graph = filter_graph(decode_graph_json(body), namespaces, include_idle, box_by)
+            if hide is not None:
+                graph = hide_elements(graph, hide)
+            body = encode_graph_json(graph)
     # Splice the snapshot member into the stored object instead of parsing it again.
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
 
@@ -152,6 +160,16 @@ def parse_duration_seconds(raw: str | None) -> int | None:
         return int(raw) if raw.isdigit() else parse_duration(raw)
     except ValueError as exc:
         raise SnapshotRequestError(f"duration: {exc}") from exc
+
+
+def parse_hide(raw: str | None) -> NodePredicate | None:
+    """``hide``: a find/hide expression of server-evaluable terms (see ``topology.graph.expressions``)."""
+    if raw is None or not raw.strip():
+        return None
+    try:
+        return parse_hide_expression(raw)
+    except ExpressionError as exc:
+        raise SnapshotRequestError(f"hide: {exc}") from exc
 
 
 def parse_box_by(raw: str | None) -> list[str]:

@@ -5,7 +5,8 @@
 //   expr  := term { AND term } { OR term { AND term } }
 //
 // compileExpression() returns a predicate (element data, isNode) -> boolean, or throws ExpressionError with a
-// message meant for the user.
+// message meant for the user. isServerEvaluable() tells whether /api/v1/graph?hide= can apply an expression itself
+// (topology/graph/expressions.py: label:, name, node, healthy, !healthy, idle, !idle terms only).
 
 export class ExpressionError extends Error {}
 
@@ -74,12 +75,29 @@ function compileTerm(text) {
   );
 }
 
+const OR = /\s+OR\s+|\s*\|\|\s*/i;
+const AND = /\s+AND\s+|\s*&&\s*/i;
+const SERVER_KEYWORDS = ["healthy", "!healthy", "idle", "!idle"];
+const SERVER_TERMS = [/^label:[a-z]+\s*!?=\s*\S+$/i, /^name\s*!?=\s*\S+$/i, /^node\s*!?=\s*\S+$/i];
+
 /** Compiles an expression; an empty one gives null (nothing to find or hide). */
 export function compileExpression(text) {
   if (!text || !text.trim()) return null;
-  const alternatives = text.split(/\s+OR\s+|\s*\|\|\s*/i).map((part) => {
-    const terms = part.split(/\s+AND\s+|\s*&&\s*/i).map(compileTerm);
+  const alternatives = text.split(OR).map((part) => {
+    const terms = part.split(AND).map(compileTerm);
     return (d, isNode) => terms.every((t) => t(d, isNode));
   });
   return (d, isNode) => alternatives.some((alt) => alt(d, isNode));
+}
+
+/** True for a valid, non-empty expression made only of terms the server evaluates from stored data. */
+export function isServerEvaluable(text) {
+  try {
+    if (!compileExpression(text)) return false;
+  } catch (error) {
+    if (error instanceof ExpressionError) return false;
+    throw error;
+  }
+  const terms = text.split(OR).flatMap((part) => part.split(AND)).map((term) => term.trim());
+  return terms.every((term) => SERVER_KEYWORDS.includes(term.toLowerCase()) || SERVER_TERMS.some((re) => re.test(term)));
 }

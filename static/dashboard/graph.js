@@ -1,11 +1,14 @@
 // The service graph page: reads the view from the query string, fetches /api/v1/graph, draws it with Cytoscape,
 // and keeps polling (fast while the tab is visible, not at all while it is hidden or replaying).
 //
+// A hide expression made of terms the server evaluates (label:, name, node, healthy, idle) is sent as hide= so a
+// large mesh sends only what is shown; it is applied here too, as every other expression.
+//
 // Tests and the benchmark read window.cy, and window.graphReady (true once the graph is drawn and laid out; a
 // "graph:ready" event fires on document each time).
 
 import { buildElements, edgeLabel } from "./graph-data.js";
-import { ExpressionError, compileExpression } from "./graph-expr.js";
+import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
 import { isLargeGraph, runLayout, setDagreScripts } from "./graph-layout.js";
 import { showPanel } from "./graph-panel.js";
@@ -238,8 +241,16 @@ function formatAge(seconds) {
   return `${(seconds / 3600).toFixed(1)} h`;
 }
 
+/** The hide expression the API can apply itself (the payload then shrinks), else "" (applied here only). */
+function serverHide(view) {
+  return isServerEvaluable(view.hide) ? view.hide.trim() : "";
+}
+
 async function fetchGraph() {
-  const response = await fetch(`${root.dataset.apiGraph}?${graphApiQuery(state)}`, {
+  const params = new URLSearchParams(graphApiQuery(state));
+  const hide = serverHide(state);
+  if (hide) params.set("hide", hide);
+  const response = await fetch(`${root.dataset.apiGraph}?${params}`, {
     headers: { Accept: "application/json" },
   });
   return { response, text: await response.text() };
@@ -380,7 +391,8 @@ async function onControlsChanged() {
   saveState(state, defaults);
   updateNamespaceSummary();
   const changed = (key) => JSON.stringify(previous[key]) !== JSON.stringify(state[key]);
-  if (RELOAD_KEYS.some(changed)) {
+  // A hide expression the server applies changes what it sends; applyFilters() still runs on every draw.
+  if (RELOAD_KEYS.some(changed) || serverHide(previous) !== serverHide(state)) {
     await load({ relayout: true });
   } else if (changed("layout")) {
     setReady(false);

@@ -1,4 +1,4 @@
-"""Pure post-processing of a stored graph for one request: namespace scope, idle nodes and boxes.
+"""Pure post-processing of a stored graph for one request: namespace scope, idle nodes, boxes and hidden nodes.
 
 Snapshots store each graph for the whole cluster with idle nodes and every kind of box; a request narrows it.
 A node outside the requested namespaces stays when an edge links it to one inside, flagged ``isOutside`` as
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from typing import Any
+
+from topology.graph.expressions import NodePredicate
 
 BOX_KINDS = ("cluster", "namespace", "app")
 
@@ -99,4 +101,54 @@ def filter_graph(
     out_nodes.sort(key=lambda node: order[node["data"]["id"]])
     result = {key: value for key, value in graph.items() if key != "elements"}
     result["elements"] = {"nodes": out_nodes, "edges": kept_edges}
+    return result
+
+
+def hide_elements(graph: Mapping[str, Any], hide: NodePredicate) -> dict[str, Any]:
+    """Remove what a hide expression matches, as the page hides it (``applyFilters`` in graph.js).
+
+    Matched nodes go with everything inside them (a hidden box hides its members) and every edge touching them;
+    matched edges go; then boxes whose members all went, innermost first.
+    """
+    nodes = graph.get("elements", {}).get("nodes", [])
+    edges = graph.get("elements", {}).get("edges", [])
+    by_id: dict[str, Mapping[str, Any]] = {n["data"]["id"]: n["data"] for n in nodes}
+    children: dict[str, list[str]] = {}
+    for node_id, data in by_id.items():
+        parent = data.get("parent")
+        if parent in by_id:
+            children.setdefault(str(parent), []).append(node_id)
+
+    removed: set[str] = set()
+
+    def remove(node_id: str) -> None:
+        stack = [node_id]
+        while stack:
+            current = stack.pop()
+            if current not in removed:
+                removed.add(current)
+                stack.extend(children.get(current, ()))
+
+    for node_id, data in by_id.items():
+        if node_id not in removed and hide(data, True):
+            remove(node_id)
+
+    def depth(node_id: str) -> int:
+        count, parent = 0, by_id[node_id].get("parent")
+        while parent in by_id and count < len(by_id):
+            count, parent = count + 1, by_id[str(parent)].get("parent")
+        return count
+
+    for box_id in sorted(children, key=depth, reverse=True):
+        if box_id not in removed and all(child in removed for child in children[box_id]):
+            removed.add(box_id)
+    kept_edges = [
+        edge
+        for edge in edges
+        if edge["data"]["source"] not in removed
+        and edge["data"]["target"] not in removed
+        and not hide(edge["data"], False)
+    ]
+    result = {key: value for key, value in graph.items() if key != "elements"}
+    result["elements"] = {"nodes": [n for n in nodes if n["data"]["id"] not in removed], "edges": kept_edges}
     return result
