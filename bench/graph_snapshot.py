@@ -473,13 +473,22 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     retention = settings.MESH_UI_SNAPSHOT_RETENTION
     per_day, day_parts = count_retained_snapshots(retention, 86400)
     per_week, week_parts = count_retained_snapshots(retention, 7 * 86400)
+    # Past the first tier thinning keeps only the health window's graphs (plus health and metrics).
+    from topology.retention import parse_retention
+
+    first_tier = parse_retention(retention)[0]
+    recent = first_tier.max_age // first_tier.resolution
+    health_graph_bytes = sum(len(bytes(g.body)) for g in graphs if g.window == stored.health_window)
+    older_snapshot = per_snapshot - graph_bytes + health_graph_bytes
+    per_day_bytes = recent * per_snapshot + (per_day - recent) * older_snapshot
+    per_week_bytes = recent * per_snapshot + (per_week - recent) * older_snapshot
     print(f"\nstorage (retention {retention})")
     print(
         f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zlib of {mib(raw_bytes)} JSON; "
-        f"health {mib(health_bytes)})"
+        f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs only)"
     )
-    print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day * per_snapshot)}")
-    print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week * per_snapshot)}")
+    print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")
+    print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week_bytes)}")
 
 
 if __name__ == "__main__":
