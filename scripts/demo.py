@@ -85,7 +85,10 @@ def main() -> int:
     # Collected and pre-compressed static files, served by WhiteNoise with gzip.
     _run("manage.py", "collectstatic", "--noinput", "-v", "0", env=env)
     env["MESH_UI_STATIC_COLLECTED"] = "1"
-    _run("manage.py", "ensure_admin", env=env)
+    admin_line = subprocess.run(
+        [PYTHON, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+    ).stdout.strip()
+    print(f"[demo] {admin_line}", flush=True)
 
     children: list[subprocess.Popen[bytes]] = []
 
@@ -172,10 +175,12 @@ def main() -> int:
             f"\n[demo] mesh-ui is up: http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)",
             flush=True,
         )
-        print(
-            f"[demo] try: {PYTHON} -m simulator --kubeconfig {kubeconfig} scale bookinfo reviews-v3 0",
-            flush=True,
-        )
+        print(f"[demo] {admin_line}", flush=True)
+        source = env.get("PROMETHEUS_URL") or f"{env.get('MESH_UI_METRICS_URL')} (no Prometheus binary found)"
+        print(f"[demo] telemetry: {source}; graph JSON: http://127.0.0.1:{port}/api/v1/graph?namespaces=bookinfo")
+        simulator_cli = f"{PYTHON} -m simulator --kubeconfig {kubeconfig}"
+        print(f"[demo] try: {simulator_cli} scale bookinfo reviews-v3 0", flush=True)
+        print(f"[demo]      {simulator_cli} set-profile bookinfo details-v1 --error-rate 0.3", flush=True)
         print("[demo] Ctrl-C stops everything.", flush=True)
         while all(child.poll() is None for child in children):
             time.sleep(0.5)
