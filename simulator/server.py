@@ -405,9 +405,11 @@ class ApiServer:
         precondition = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
         if precondition.get("uid") and precondition["uid"] != current["metadata"]["uid"]:
             raise StoreError("Precondition failed: UID in precondition does not match")
-        if not request.dry_run and rt.kind == "Namespace":
-            self._delete_namespace_contents(request.name)
         gone = self.store.delete(rt.group, rt.plural, request.namespace, request.name, dry_run=request.dry_run)
+        if not request.dry_run and rt.kind == "Namespace":
+            # The namespace goes first, so nothing (e.g. the controller replacing pods) can be created in it
+            # while its contents are removed.
+            self._delete_namespace_contents(request.name)
         if not request.dry_run:
             self._reconcile(request.namespace)
         if rt.kind in ("Pod", "Namespace"):

@@ -232,6 +232,12 @@ class ObjectStore:
             meta.pop("namespace", None)
         elif not meta.get("namespace"):
             meta["namespace"] = "default"
+        if rt.namespaced and self._lookup(("", "namespaces", "", meta["namespace"])) is None:
+            # Namespace lifecycle, checked under the store lock: nothing is created in a missing (or just
+            # deleted) namespace, so a controller racing a namespace delete cannot leave objects behind.
+            raise NotFound(
+                f'namespaces "{meta["namespace"]}" not found', {"name": meta["namespace"], "kind": "namespaces"}
+            )
         key = self.key_of(new)
         if self._lookup(key) is not None:
             raise AlreadyExists(
