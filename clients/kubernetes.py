@@ -168,9 +168,12 @@ class KubernetesClient:
         except (TimeoutError, urllib3.exceptions.HTTPError, OSError) as exc:
             raise KubeError(0, f"cannot reach the API server of {self.connection.name!r}: {exc}") from exc
 
-    def fetch_list(self, kind: ResourceKind) -> ObjectList:
-        """List every object of ``kind`` across namespaces, page by page (``limit``/``continue``)."""
-        items: list[dict[str, Any]] = []
+    def iter_list_pages(self, kind: ResourceKind) -> Iterator[ObjectList]:
+        """List every object of ``kind`` across namespaces, yielding page by page (``limit``/``continue``).
+
+        Each page carries the list's resourceVersion; the last page's is the one to watch from. Reading pages as
+        they come keeps only one page of raw objects in memory.
+        """
         token = ""
         resource_version = ""
         while True:
@@ -184,12 +187,21 @@ class KubernetesClient:
                 raise KubeError(response.status, f"invalid JSON in {kind.key} list: {exc}") from exc
             finally:
                 response.release_conn()
-            items.extend(body.get("items") or [])
             metadata = body.get("metadata") or {}
             resource_version = str(metadata.get("resourceVersion", resource_version))
             token = metadata.get("continue") or ""
+            yield ObjectList(items=body.get("items") or [], resource_version=resource_version)
             if not token:
-                return ObjectList(items=items, resource_version=resource_version)
+                return
+
+    def fetch_list(self, kind: ResourceKind) -> ObjectList:
+        """List every object of ``kind`` across namespaces into one list."""
+        items: list[dict[str, Any]] = []
+        resource_version = ""
+        for page in self.iter_list_pages(kind):
+            items.extend(page.items)
+            resource_version = page.resource_version
+        return ObjectList(items=items, resource_version=resource_version)
 
     def watch(
         self,

@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -31,12 +32,11 @@ from clients.kubernetes import (
     ClusterConnection,
     KubeError,
     KubernetesClient,
-    ObjectList,
     ResourceKind,
     WatchEvent,
 )
 from inventory.models import Cluster, SyncStatus
-from inventory.store import apply_events, apply_full_list
+from inventory.store import ApplyResult, apply_events, apply_full_list
 
 log = logging.getLogger(__name__)
 
@@ -110,20 +110,34 @@ def record_failure(cluster: Cluster, kind: ResourceKind, error: KubeError, listi
     SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(**updates)
 
 
-def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) -> ObjectList | None:
-    """List one kind completely and store it; on failure record the error and return None."""
+def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) -> str | None:
+    """List one kind completely and store it; returns the version to watch from, or None after recording a failure.
+
+    Pages are turned into row fields as they arrive, so only one page of raw objects is held at a time; nothing is
+    written until the whole list has been read, so a list that fails half-way keeps what is stored.
+    """
     started = time.monotonic()
+    version = ""
+
+    def items() -> Iterator[dict[str, Any]]:
+        nonlocal version
+        for page in client.iter_list_pages(kind):
+            version = page.resource_version
+            yield from page.items
+
     try:
-        listing = client.fetch_list(kind)
+        result = apply_full_list(cluster, kind.key, items())
     except KubeError as exc:
         log.warning("list of %s in %s failed: %s", kind.key, cluster.name, exc)
         record_failure(cluster, kind, exc)
         return None
-    return store_list(cluster, kind, listing, started)
+    record_list_success(cluster, kind, result, version, started)
+    return version
 
 
-def store_list(cluster: Cluster, kind: ResourceKind, listing: ObjectList, started: float) -> ObjectList:
-    result = apply_full_list(cluster, kind.key, listing.items)
+def record_list_success(
+    cluster: Cluster, kind: ResourceKind, result: ApplyResult, version: str, started: float
+) -> None:
     now = timezone.now()
     SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(
         state=SyncStatus.State.OK,
@@ -131,7 +145,7 @@ def store_list(cluster: Cluster, kind: ResourceKind, listing: ObjectList, starte
         last_success=now,
         duration_ms=int((time.monotonic() - started) * 1000),
         object_count=result.total,
-        resource_version=listing.resource_version,
+        resource_version=version,
         relists=F("relists") + 1,
         last_error="",
     )
@@ -144,7 +158,6 @@ def store_list(cluster: Cluster, kind: ResourceKind, listing: ObjectList, starte
         result.updated,
         result.deleted,
     )
-    return listing
 
 
 class _Watcher(threading.Thread):
@@ -229,12 +242,12 @@ def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None 
             return outcome
         versions: dict[str, str] = {}
         for kind in INVENTORY_KINDS:
-            listing = relist_kind(cluster, client, kind)
-            if listing is None:
+            version = relist_kind(cluster, client, kind)
+            if version is None:
                 outcome.failed[kind.key] = SyncStatus.objects.get(cluster=cluster, kind=kind.key).last_error
             else:
                 outcome.listed.append(kind.key)
-                versions[kind.key] = listing.resource_version
+                versions[kind.key] = version
             claim_lease(cluster.pk, owner)
         if watch_seconds > 0 and versions:
             follow_watches(cluster, client, versions, watch_seconds, owner, outcome)
@@ -314,7 +327,8 @@ def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], 
         flush()
         if what == "relist":
             listing, started = payload
-            store_list(cluster, kind, listing, started)
+            result = apply_full_list(cluster, kind.key, listing.items)
+            record_list_success(cluster, kind, result, listing.resource_version, started)
             outcome.relists_after_gone += 1
         elif what == "error":
             record_failure(cluster, kind, payload, listing=False)

@@ -187,3 +187,25 @@ def test_inventory_page_shows_a_failing_kind(cluster, simulator, client):
     page = client.get("/inventory/?partial=1").content.decode()
     assert "Sync failing for" in page and "pods" in page
     assert 'data-workload="reviews-v3"' in page
+
+
+def test_a_list_failing_half_way_keeps_stored_rows(cluster, simulator, monkeypatch, settings):
+    sync_cluster(cluster.pk)
+    stored = set(Pod.objects.filter(cluster=cluster).values_list("name", flat=True))
+    assert len(stored) > 2
+    settings.MESH_UI_KUBE_PAGE_SIZE = 2
+    original = KubernetesClient.iter_list_pages
+
+    def fail_after_first_page(self, kind):
+        pages = original(self, kind)
+        yield next(pages)
+        if kind.key == "pods":
+            simulator.faults.forbid("pods")  # the permission goes away between two pages
+        yield from pages
+
+    monkeypatch.setattr(KubernetesClient, "iter_list_pages", fail_after_first_page)
+    outcome = sync_cluster(cluster.pk)
+
+    assert "pods" in outcome.failed
+    assert set(Pod.objects.filter(cluster=cluster).values_list("name", flat=True)) == stored
+    assert SyncStatus.objects.get(cluster=cluster, kind="pods").state == "failed"
