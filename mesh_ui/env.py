@@ -8,11 +8,15 @@ surprise. A secret may also be given as ``NAME_FILE`` pointing at a file that ho
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from django.core.exceptions import ImproperlyConfigured
+
+N = TypeVar("N", int, float)
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -41,30 +45,25 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name}: expected a boolean (1/0, true/false, yes/no), got {raw!r}")
 
 
-def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+def _env_number(name: str, default: N, minimum: N, parse: Callable[[str], N], kind: str) -> N:
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}: expected a number, got {raw!r}") from exc
+        raise ImproperlyConfigured(f"{name}: expected {kind}, got {raw!r}") from exc
     if value < minimum:
         raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {raw!r}")
     return value
+
+
+def env_float(name: str, default: float, minimum: float = 0.0) -> float:
+    return _env_number(name, default, minimum, float, "a number")
 
 
 def env_int(name: str, default: int, minimum: int = 0) -> int:
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError as exc:
-        raise ImproperlyConfigured(f"{name}: expected a whole number, got {raw!r}") from exc
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}: must be at least {minimum}, got {raw!r}")
-    return value
+    return _env_number(name, default, minimum, int, "a whole number")
 
 
 def env_list(name: str, default: str = "") -> list[str]:
