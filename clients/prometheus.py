@@ -1,9 +1,12 @@
 """Prometheus access for mesh-ui: instant queries for the graph, through ``prometheus-api-client``.
 
-All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 8 queries of
-:func:`topology.graph.queries.build_graph_queries` concurrently on a small thread pool and returns the raw
-instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`; the graph pipeline's
-parsers turn them into samples.  Every failure (connection refused, timeout, HTTP 4xx/5xx, a body that is not
+All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 6 queries of
+:func:`topology.graph.queries.build_graph_queries` concurrently on a small thread pool and returns the
+instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`: the average and
+quantile rows are derived from the bucket, sum and count rows (:func:`clients.promql_math.derive_latency_rows`),
+exactly as ``sum / count`` and ``histogram_quantile`` would return them; the graph pipeline's parsers turn the rows
+into samples.  Instant queries go through the library's HTTP session but their (large) answers are parsed with
+orjson.  Every failure (connection refused, timeout, HTTP 4xx/5xx, a body that is not
 Prometheus JSON) comes out as :class:`PrometheusError`, and every HTTP call has a timeout.
 """
 
@@ -18,11 +21,13 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
+from clients.promql_math import derive_latency_rows
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries
@@ -32,7 +37,7 @@ from topology.graph.traffic_map import is_counted_row
 Row = dict[str, Any]
 
 #: Threads used by :meth:`PrometheusClient.fetch_graph_rows`: one per query of a graph snapshot.
-GRAPH_QUERY_WORKERS = 8
+GRAPH_QUERY_WORKERS = 6
 
 _STATUS_MESSAGE = re.compile(r"^HTTP Status Code (\d+) \((b(?:'.*'|\".*\"))\)$", re.DOTALL)
 
@@ -72,7 +77,11 @@ class PrometheusSettings:
 
 @dataclass(frozen=True)
 class GraphRows:
-    """The instant-vector rows of the 8 graph queries, and the wall time spent fetching them."""
+    """The instant-vector rows a graph reads, and the wall time spent fetching them.
+
+    ``latency_avg`` and the quantile rows are what ``sum / count`` and ``histogram_quantile(q, ...)`` return over
+    the duration histogram (NaN where nothing was observed); ``latency_count`` is the request rate behind them.
+    """
 
     requests: list[Row] = field(default_factory=list)
     tcp_sent: list[Row] = field(default_factory=list)
@@ -110,17 +119,31 @@ def _counted(rows: list[Row]) -> list[Row]:
 
 
 def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
-    """The 8 queries keyed by the :class:`GraphRows` field that receives their rows."""
+    """The 6 queries keyed by what their rows are (a :class:`GraphRows` field, or ``latency_buckets``/``_sum``)."""
     return {
         "requests": queries.requests,
         "tcp_sent": queries.tcp.sent,
         "tcp_received": queries.tcp.received,
-        "latency_avg": queries.latency.avg,
-        "latency_p50": queries.latency.p50,
-        "latency_p95": queries.latency.p95,
-        "latency_p99": queries.latency.p99,
+        "latency_buckets": queries.latency.buckets,
+        "latency_sum": queries.latency.sum,
         "latency_count": queries.latency.count,
     }
+
+
+def build_graph_rows(fetched: dict[str, list[Row]], elapsed_seconds: float = 0.0) -> GraphRows:
+    """:class:`GraphRows` from the rows of :func:`build_graph_query_map`'s queries (latency rows derived)."""
+    derived = derive_latency_rows(fetched["latency_buckets"], fetched["latency_sum"], fetched["latency_count"])
+    return GraphRows(
+        requests=fetched["requests"],
+        tcp_sent=fetched["tcp_sent"],
+        tcp_received=fetched["tcp_received"],
+        latency_avg=derived["latency_avg"],
+        latency_p50=derived["latency_p50"],
+        latency_p95=derived["latency_p95"],
+        latency_p99=derived["latency_p99"],
+        latency_count=fetched["latency_count"],
+        elapsed_seconds=elapsed_seconds,
+    )
 
 
 def _status_error(exc: PrometheusApiClientException) -> PrometheusError:
@@ -175,18 +198,28 @@ class PrometheusClient:
         self.close()
 
     def fetch_instant(self, query: str, at: float | None = None) -> list[Row]:
-        """Run an instant query at ``at`` (unix seconds; now when None) and return its instant-vector rows."""
-        params = {"time": f"{at:.3f}"} if at is not None else {}
+        """Run an instant query at ``at`` (unix seconds; now when None) and return its instant-vector rows.
+
+        The request is the one ``PrometheusConnect.custom_query`` sends (same session, retries, headers and TLS
+        settings); the answer is parsed with orjson, several times faster than ``json`` on the graph's answers.
+        """
+        params = {"query": query}
+        if at is not None:
+            params["time"] = f"{at:.3f}"
         try:
-            result = self._connect.custom_query(query, params=params, timeout=self.settings.timeout)  # type: ignore[arg-type]
-        except PrometheusApiClientException as exc:
-            raise _status_error(exc) from exc
-        except requests.JSONDecodeError as exc:  # 200 with a body that is not JSON (a proxy's login page...)
-            raise PrometheusError(f"Prometheus at {self._url} returned an unreadable answer: {exc}") from exc
+            response = self._session.get(
+                f"{self._url}/api/v1/query", params=params, headers=self._connect.headers, timeout=self.settings.timeout
+            )
         except requests.Timeout as exc:
             raise PrometheusError(f"Prometheus at {self._url} did not answer within {self.settings.timeout}s") from exc
         except requests.RequestException as exc:
             raise PrometheusError(f"cannot reach Prometheus at {self._url}: {exc}") from exc
+        if response.status_code != 200:
+            raise _status_error(
+                PrometheusApiClientException(f"HTTP Status Code {response.status_code} ({response.content!r})")
+            )
+        try:
+            result = orjson.loads(response.content)["data"]["result"]
         except (ValueError, KeyError, TypeError) as exc:  # 200 with a body that is not Prometheus JSON
             raise PrometheusError(f"Prometheus at {self._url} returned an unreadable answer: {exc!r}") from exc
         if not isinstance(result, list) or not all(isinstance(row, dict) for row in result):
@@ -194,9 +227,9 @@ class PrometheusClient:
         return result
 
     def fetch_graph_rows(self, queries: GraphQueries, at: float | None = None) -> GraphRows:
-        """Run the 8 graph queries concurrently at the same instant and collect their rows.
+        """Run the 6 graph queries concurrently at the same instant and collect their rows.
 
-        ``at`` defaults to now, fixed once so all 8 queries see the same instant.  The first failure cancels
+        ``at`` defaults to now, fixed once so all queries see the same instant.  The first failure cancels
         the queries not started yet and is raised as :class:`PrometheusError`.  Calls may run concurrently (one
         per window); at most ``GRAPH_QUERY_WORKERS`` queries of this client are in flight at once.
         """
@@ -213,7 +246,7 @@ class PrometheusClient:
                 for future in futures.values():
                     future.cancel()
                 raise
-        return GraphRows(**rows, elapsed_seconds=time.monotonic() - started)
+        return build_graph_rows(rows, elapsed_seconds=time.monotonic() - started)
 
     def _fetch_in_slot(self, query: str, at: float) -> list[Row]:
         with self._graph_slots:
@@ -237,4 +270,5 @@ __all__: list[str] = [
     "PrometheusError",
     "PrometheusSettings",
     "build_graph_query_map",
+    "build_graph_rows",
 ]

@@ -1,6 +1,6 @@
 """Pure builders of the PromQL queries whose results feed the graph pipeline.
 
-A whole graph needs at most 8 queries whatever the mesh size (requests, 2 TCP, 5 latency), each one
+A whole graph needs at most 6 queries whatever the mesh size (requests, 2 TCP, 3 latency), each one
 ``sum by (...)`` over exactly the labels the pipeline reads, for both reporters.  Traffic in scope is the
 union of two disjoint selectors: traffic *from* the requested namespaces, and traffic *into* them from
 elsewhere (``source_workload_namespace!~``), so no series is fetched twice.
@@ -112,12 +112,15 @@ def build_tcp_queries(
 
 @dataclass(frozen=True, slots=True)
 class LatencyQueries:
-    """Latency queries per edge row: average, p50/p95/p99 (ms) and request count rate (merge weight)."""
+    """Latency queries per edge row: the summed bucket, sum and count rates of the duration histogram.
 
-    avg: str
-    p50: str
-    p95: str
-    p99: str
+    The average (``sum / count``) and the p50/p95/p99 (``histogram_quantile``) are derived from these rows by
+    :func:`clients.promql_math.derive_latency_rows` with Prometheus' own algorithms: one read of the bucket series
+    instead of one per quantile.  ``count`` is also the request rate used to merge rows into one edge.
+    """
+
+    buckets: str
+    sum: str
     count: str
 
 
@@ -131,14 +134,7 @@ def build_latency_queries(
     def summed(suffix: str, extra: tuple[str, ...] = ()) -> str:
         return build_sum_rate_query(f"{metric}_{suffix}", (*labels, *extra), namespaces, window, clusters, False)
 
-    buckets = summed("bucket", ("le",))
-    return LatencyQueries(
-        avg=f"{summed('sum')} / {summed('count')}",
-        p50=f"histogram_quantile(0.5, {buckets})",
-        p95=f"histogram_quantile(0.95, {buckets})",
-        p99=f"histogram_quantile(0.99, {buckets})",
-        count=summed("count"),
-    )
+    return LatencyQueries(buckets=summed("bucket", ("le",)), sum=summed("sum"), count=summed("count"))
 
 
 @dataclass(frozen=True, slots=True)
