@@ -30,7 +30,7 @@ from typing import Any, Final
 from clients.prometheus import GraphRows, Row, build_graph_rows
 from clients.promql_math import compute_histogram_quantile as compute_histogram_quantile  # re-exported
 from clients.promql_math import format_sample_value
-from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_scope_selectors
+from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_query_selectors
 
 LabelKey = tuple[tuple[str, str], ...]
 """A series' labels as a tuple of ``(name, value)`` pairs sorted by name (no empty values)."""
@@ -183,11 +183,14 @@ def parse_selector(selector: str) -> tuple[LabelMatcher, ...]:
 
 
 def build_scope_matchers(
-    namespaces: Collection[str], clusters: Collection[str] = ()
-) -> tuple[tuple[LabelMatcher, ...], tuple[LabelMatcher, ...]]:
-    """The (outgoing, incoming) matchers of the graph queries' scope, parsed from the very same selectors."""
-    outgoing, incoming = build_scope_selectors(namespaces, clusters)
-    return parse_selector(outgoing), parse_selector(incoming)
+    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = False
+) -> tuple[tuple[LabelMatcher, ...], ...]:
+    """The matchers of the graph queries' disjoint selectors, parsed from the very same selectors.
+
+    (outgoing, incoming) by default; with ``counted_only`` each side split on the counted reporter, as the
+    queries of ``build_graph_queries(..., counted_only=True)``.
+    """
+    return tuple(parse_selector(selector) for selector in build_query_selectors(namespaces, clusters, counted_only))
 
 
 def compute_increase(older: float | None, newer: float) -> float:
@@ -238,15 +241,16 @@ def build_rows_between(
     clusters: Collection[str] = (),
     drop_zero: bool = True,
     at: float | None = None,
+    counted_only: bool = True,
 ) -> GraphRows:
     """The rows the graph queries would return for the ``seconds`` between two scrapes of the same targets.
 
-    Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero)`` with a window equal to the interval
-    between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
+    Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero, counted_only)`` with a window equal to
+    the interval between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
     """
     if seconds <= 0:
         raise ValueError("seconds must be > 0")
-    scope = build_scope_matchers(namespaces, clusters)
+    scope = build_scope_matchers(namespaces, clusters, counted_only)
     instant = newer.scraped_at if at is None else at
     bucket_by = (*LATENCY_LABELS, "le")
 

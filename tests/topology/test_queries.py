@@ -15,7 +15,7 @@ from topology.graph.traffic_map import IDENTITY_LABELS
 
 
 def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
-    query = build_request_query(["bookinfo", "shop"], "5m")
+    query = build_request_query(["bookinfo", "shop"], "5m", counted_only=False)
     assert query == (
         f"sum by ({','.join(REQUEST_LABELS)}) ("
         'rate(istio_requests_total{reporter=~"source|destination",source_workload_namespace=~"bookinfo|shop"}[5m])'
@@ -54,3 +54,11 @@ def test_graph_needs_a_fixed_number_of_queries():
 def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
     with pytest.raises(ValueError):
         build_request_query(namespaces, window)
+
+
+def test_request_query_reads_only_the_counted_reporter_by_default():
+    query = build_request_query(["bookinfo"], "1m")
+    assert "source|destination" not in query and query.count("rate(") == 4
+    for side in ('source_workload_namespace=~"bookinfo"}', 'source_workload_namespace!~"bookinfo"}'):
+        assert '{reporter="destination",destination_workload!~"unknown|",' in query and side in query
+    assert '{reporter="source",destination_workload=~"unknown|",destination_service_namespace=~"bookinfo",' in query
