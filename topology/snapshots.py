@@ -78,6 +78,7 @@ class PrometheusSource:
                 verify_tls=settings.PROMETHEUS_VERIFY_TLS,
                 ca_file=settings.PROMETHEUS_CA_FILE,
                 timeout=settings.PROMETHEUS_TIMEOUT,
+                gzip=settings.PROMETHEUS_GZIP,
             )
         )
 

@@ -117,6 +117,24 @@ def build_sum_rate_query(
     return f"{query} > 0" if drop_zero else query
 
 
+_SUM_RATE = re.compile(r"^(sum by \([^)]*\) )\((rate\(.*\))\)( > 0)?$")
+
+
+def split_sum_rate_query(query: str) -> tuple[str, ...]:
+    """Split a query of :func:`build_sum_rate_query` into one ``sum by (...) (rate(...))`` query per selector.
+
+    The selectors are disjoint and every label list groups by ``reporter``, ``source_workload_namespace`` and
+    ``destination_workload`` (what tells them apart), so the parts' groups are disjoint too: the parts' rows
+    concatenated are the rows of the whole query.  Prometheus answers the parts faster than the ``or`` of them,
+    which matches every series' labels against the other operands.  A query of another shape is returned alone.
+    """
+    match = _SUM_RATE.match(query)
+    if match is None:
+        return (query,)
+    prefix, rates, drop_zero = match.group(1), match.group(2), match.group(3) or ""
+    return tuple(f"{prefix}({rate}){drop_zero}" for rate in rates.split(" or "))
+
+
 def build_request_query(
     namespaces: Collection[str],
     window: str = "5m",
