@@ -15,7 +15,6 @@ from __future__ import annotations
 import ast
 import json
 import re
-import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -186,15 +185,18 @@ class PrometheusClient:
         retry = Retry(total=1, read=False, backoff_factor=0, status_forcelist=(502, 503, 504), raise_on_status=False)
         self._session = session
         self._query_headers = {**headers, "Accept-Encoding": "gzip, deflate" if settings.gzip else "identity"}
-        # Caps the graph queries in flight across concurrent fetch_graph_rows calls (one per window): more would
-        # only make each query slower on a busy Prometheus, towards its timeout, and overflow the connection pool.
-        self._graph_slots = threading.BoundedSemaphore(GRAPH_QUERY_WORKERS)
+        # One pool for the graph queries of every fetch_graph_rows call (one per window, concurrently): it caps the
+        # queries in flight (more would only make each slower on a busy Prometheus, towards its timeout, and
+        # overflow the connection pool), and its FIFO queue answers the first window's queries first, so the
+        # caller can build that window's graphs while the others are computed.
+        self._graph_pool = ThreadPoolExecutor(max_workers=GRAPH_QUERY_WORKERS, thread_name_prefix="prometheus")
         self._connect = PrometheusConnect(
             url=self._url, headers=headers, disable_ssl=not settings.verify_tls, retry=retry, session=session
         )
 
     def close(self) -> None:
-        """Release the HTTP connection pool."""
+        """Release the HTTP connection pool and the query threads."""
+        self._graph_pool.shutdown(wait=False, cancel_futures=True)
         self._connect.close()
 
     def __enter__(self) -> PrometheusClient:
@@ -245,23 +247,19 @@ class PrometheusClient:
         started = time.monotonic()
         query_map = build_graph_query_map(queries)
         order = sorted(query_map, key=lambda name: name not in _FIRST)
-        with ThreadPoolExecutor(max_workers=GRAPH_QUERY_WORKERS, thread_name_prefix="prometheus") as pool:
-            futures: dict[str, list[Future[list[Row]]]] = {
-                name: [pool.submit(self._fetch_in_slot, p, instant) for p in split_sum_rate_query(query_map[name])]
-                for name in order
-            }
-            try:
-                rows = {name: [row for part in parts for row in part.result()] for name, parts in futures.items()}
-            except PrometheusError:
-                for parts in futures.values():
-                    for future in parts:
-                        future.cancel()
-                raise
+        pool = self._graph_pool
+        futures: dict[str, list[Future[list[Row]]]] = {
+            name: [pool.submit(self.fetch_instant, part, instant) for part in split_sum_rate_query(query_map[name])]
+            for name in order
+        }
+        try:
+            rows = {name: [row for part in parts for row in part.result()] for name, parts in futures.items()}
+        except PrometheusError:
+            for parts in futures.values():
+                for future in parts:
+                    future.cancel()
+            raise
         return build_graph_rows(rows, elapsed_seconds=time.monotonic() - started)
-
-    def _fetch_in_slot(self, query: str, at: float) -> list[Row]:
-        with self._graph_slots:
-            return self.fetch_instant(query, at)
 
     def check_ready(self) -> bool:
         """True when Prometheus answers ``/-/ready`` with 200 (never raises)."""
