@@ -64,8 +64,13 @@ def _quantile_of_sorted(q: float, merged: list[list[float]] | None) -> float:
     if merged is None:
         return math.nan
     rank = q * merged[-1][1]
-    b = next((i for i in range(len(merged) - 1) if merged[i][1] >= rank), len(merged) - 1)
-    if b == len(merged) - 1:
+    last = len(merged) - 1
+    b = last
+    for i in range(last):
+        if merged[i][1] >= rank:
+            b = i
+            break
+    if b == last:
         return merged[-2][0]
     if b == 0 and merged[0][0] <= 0:
         return merged[0][0]
@@ -125,11 +130,13 @@ def derive_latency_rows(
             bound = float(le)
         except (TypeError, ValueError):
             continue
+        value = row["value"]
         key = tuple(metric.items())
         group = groups.get(key)
         if group is None:
-            group = groups[key] = (metric, row["value"][0], [])
-        group[2].append((bound, _row_value(row)))
+            groups[key] = (metric, value[0], [(bound, float(value[1]))])
+        else:
+            group[2].append((bound, float(value[1])))
     derived: dict[str, list[Row]] = {name: [] for name, _ in LATENCY_QUANTILES}
     for metric, at, buckets in groups.values():
         prepared = _prepare_buckets(buckets)
