@@ -1,4 +1,4 @@
-"""PromQL builders: few queries, grouped by exactly the pipeline's labels, both reporters, safe input."""
+"""PromQL builders: few queries, grouped by exactly the pipeline's labels, the counted reporter, safe input."""
 
 from __future__ import annotations
 
