@@ -1,17 +1,16 @@
 """The direct telemetry source: scrape Istio metrics and compute the graph query rows without Prometheus.
 
 When no Prometheus is available (the demo), mesh-ui reads the simulator's ``/metrics`` exposition twice and turns
-the two scrapes into exactly the rows the 8 PromQL queries of :func:`topology.graph.queries.build_graph_queries`
+the two scrapes into exactly the rows the 6 PromQL queries of :func:`topology.graph.queries.build_graph_queries`
 would return over that interval, so the rest of the pipeline cannot tell the sources apart:
 
 - ``rate(x[w])`` is ``increase / seconds`` per series, with Prometheus' counter-reset rule (a value lower than
   the previous one means the counter restarted from zero);
 - the scope filters are the very label selectors of :func:`~topology.graph.queries.build_scope_selectors`,
   parsed and evaluated here, and ``sum by (...)`` uses the label lists the queries group by;
-- ``histogram_quantile`` follows Prometheus 2.x (sort, require ``+Inf``, merge equal bounds, force monotonic,
-  linear interpolation, the upper bound of the second-highest bucket when the rank falls into ``+Inf``);
-- the average is ``sum / count`` with IEEE semantics (``0/0`` is NaN), and ``> 0`` drops idle rows when
-  ``drop_zero``.
+- the average and quantiles are derived from the bucket, sum and count rows by the same code as for Prometheus'
+  rows (:func:`clients.promql_math.derive_latency_rows`: ``histogram_quantile`` as in Prometheus 2.x, ``sum /
+  count`` with IEEE semantics), and ``> 0`` drops idle rows when ``drop_zero``.
 
 The one intended difference: a series absent from the older scrape counts from zero (it was born during the
 interval), where Prometheus, given only two samples, would need both.  Label values that are empty are dropped at
@@ -24,13 +23,14 @@ import math
 import re
 import urllib.error
 import urllib.request
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
-from decimal import Decimal
 from typing import Any, Final
 
-from clients.prometheus import GraphRows, Row
-from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_scope_selectors
+from clients.prometheus import GraphRows, Row, build_graph_rows
+from clients.promql_math import compute_histogram_quantile as compute_histogram_quantile  # re-exported
+from clients.promql_math import format_sample_value
+from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_query_selectors
 
 LabelKey = tuple[tuple[str, str], ...]
 """A series' labels as a tuple of ``(name, value)`` pairs sorted by name (no empty values)."""
@@ -183,11 +183,14 @@ def parse_selector(selector: str) -> tuple[LabelMatcher, ...]:
 
 
 def build_scope_matchers(
-    namespaces: Collection[str], clusters: Collection[str] = ()
-) -> tuple[tuple[LabelMatcher, ...], tuple[LabelMatcher, ...]]:
-    """The (outgoing, incoming) matchers of the graph queries' scope, parsed from the very same selectors."""
-    outgoing, incoming = build_scope_selectors(namespaces, clusters)
-    return parse_selector(outgoing), parse_selector(incoming)
+    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = False
+) -> tuple[tuple[LabelMatcher, ...], ...]:
+    """The matchers of the graph queries' disjoint selectors, parsed from the very same selectors.
+
+    (outgoing, incoming) by default; with ``counted_only`` each side split on the counted reporter, as the
+    queries of ``build_graph_queries(..., counted_only=True)``.
+    """
+    return tuple(parse_selector(selector) for selector in build_query_selectors(namespaces, clusters, counted_only))
 
 
 def compute_increase(older: float | None, newer: float) -> float:
@@ -220,73 +223,6 @@ def build_summed_rates(
     return sums
 
 
-def compute_histogram_quantile(q: float, buckets: Iterable[tuple[float, float]]) -> float:
-    """Prometheus' ``histogram_quantile`` over ``(upper bound, cumulative count)`` pairs.
-
-    Linear interpolation inside the bucket holding the rank (from 0 for the first bucket when its bound is
-    positive); the second-highest bound when the rank falls into ``+Inf``; NaN without a ``+Inf`` bucket, with
-    fewer than two buckets or without observations.
-    """
-    if math.isnan(q):
-        return math.nan
-    if q < 0:
-        return -math.inf
-    if q > 1:
-        return math.inf
-    ordered = sorted(buckets, key=lambda bucket: bucket[0])
-    if not ordered or not math.isinf(ordered[-1][0]) or ordered[-1][0] < 0:
-        return math.nan
-    merged: list[list[float]] = []
-    for bound, count in ordered:  # merge equal bounds (e.g. "1" and "1.0")
-        if merged and merged[-1][0] == bound:
-            merged[-1][1] += count
-        else:
-            merged.append([bound, count])
-    highest = math.nan
-    for bucket in merged:  # a bucket never counts less than the one below it
-        if math.isnan(highest) or bucket[1] > highest:
-            highest = bucket[1]
-        else:
-            bucket[1] = highest
-    if len(merged) < 2:
-        return math.nan
-    observations = merged[-1][1]
-    if observations == 0:
-        return math.nan
-    rank = q * observations
-    b = next((i for i in range(len(merged) - 1) if merged[i][1] >= rank), len(merged) - 1)
-    if b == len(merged) - 1:
-        return merged[-2][0]
-    if b == 0 and merged[0][0] <= 0:
-        return merged[0][0]
-    start, end, count = 0.0, merged[b][0], merged[b][1]
-    if b > 0:
-        start = merged[b - 1][0]
-        count -= merged[b - 1][1]
-        rank -= merged[b - 1][1]
-    return start + (end - start) * _divide(rank, count)  # q=0 over an empty first bucket is NaN, as in Go
-
-
-def _divide(numerator: float, denominator: float) -> float:
-    """IEEE division as PromQL does it: x/0 is ±Inf, 0/0 is NaN."""
-    if denominator == 0:
-        if numerator == 0 or math.isnan(numerator):
-            return math.nan
-        return math.copysign(math.inf, numerator)
-    return numerator / denominator
-
-
-def format_sample_value(value: float) -> str:
-    """A sample value as Prometheus' JSON API writes it: ``NaN``, ``+Inf``, ``-Inf`` or plain decimal digits."""
-    if math.isnan(value):
-        return "NaN"
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if value == int(value) and abs(value) < 1e21:
-        return str(int(value))
-    return format(Decimal(repr(value)), "f")
-
-
 def _rows(groups: Mapping[GroupKey, float], by: tuple[str, ...], at: float, drop_zero: bool = False) -> list[Row]:
     rows: list[Row] = []
     for key, value in groups.items():
@@ -297,17 +233,6 @@ def _rows(groups: Mapping[GroupKey, float], by: tuple[str, ...], at: float, drop
     return rows
 
 
-def _quantile_rows(buckets: Mapping[GroupKey, float], q: float, at: float) -> list[Row]:
-    by_group: dict[GroupKey, list[tuple[float, float]]] = {}
-    for key, rate in buckets.items():
-        try:
-            bound = float(key[-1])
-        except ValueError:
-            continue  # Prometheus ignores buckets whose le is not a number
-        by_group.setdefault(key[:-1], []).append((bound, rate))
-    return _rows({group: compute_histogram_quantile(q, pairs) for group, pairs in by_group.items()}, LATENCY_LABELS, at)
-
-
 def build_rows_between(
     older: CounterSet,
     newer: CounterSet,
@@ -316,34 +241,32 @@ def build_rows_between(
     clusters: Collection[str] = (),
     drop_zero: bool = True,
     at: float | None = None,
+    counted_only: bool = True,
 ) -> GraphRows:
     """The rows the graph queries would return for the ``seconds`` between two scrapes of the same targets.
 
-    Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero)`` with a window equal to the interval
-    between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
+    Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero, counted_only)`` with a window equal to
+    the interval between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
     """
     if seconds <= 0:
         raise ValueError("seconds must be > 0")
-    scope = build_scope_matchers(namespaces, clusters)
+    scope = build_scope_matchers(namespaces, clusters, counted_only)
     instant = newer.scraped_at if at is None else at
     bucket_by = (*LATENCY_LABELS, "le")
 
     def summed(name: str, by: tuple[str, ...]) -> dict[GroupKey, float]:
         return build_summed_rates(older, newer, name, by, seconds, scope)
 
-    duration_sum = summed(DURATION_SUM_SERIES, LATENCY_LABELS)
-    duration_count = summed(DURATION_COUNT_SERIES, LATENCY_LABELS)
-    buckets = summed(DURATION_BUCKET_SERIES, bucket_by)
-    averages = {key: _divide(s, duration_count[key]) for key, s in duration_sum.items() if key in duration_count}
-    return GraphRows(
-        requests=_rows(summed(REQUESTS_SERIES, REQUEST_LABELS), REQUEST_LABELS, instant, drop_zero),
-        tcp_sent=_rows(summed(TCP_SENT_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
-        tcp_received=_rows(summed(TCP_RECEIVED_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
-        latency_avg=_rows(averages, LATENCY_LABELS, instant),
-        latency_p50=_quantile_rows(buckets, 0.5, instant),
-        latency_p95=_quantile_rows(buckets, 0.95, instant),
-        latency_p99=_quantile_rows(buckets, 0.99, instant),
-        latency_count=_rows(duration_count, LATENCY_LABELS, instant),
+    # The rows of the 6 queries, then the latency rows derived from them by the very code the Prometheus path uses.
+    return build_graph_rows(
+        {
+            "requests": _rows(summed(REQUESTS_SERIES, REQUEST_LABELS), REQUEST_LABELS, instant, drop_zero),
+            "tcp_sent": _rows(summed(TCP_SENT_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
+            "tcp_received": _rows(summed(TCP_RECEIVED_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
+            "latency_buckets": _rows(summed(DURATION_BUCKET_SERIES, bucket_by), bucket_by, instant),
+            "latency_sum": _rows(summed(DURATION_SUM_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
+            "latency_count": _rows(summed(DURATION_COUNT_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
+        }
     )
 
 

@@ -179,6 +179,8 @@ PROMETHEUS_TOKEN = env_str("PROMETHEUS_TOKEN", "")
 PROMETHEUS_VERIFY_TLS = env_bool("PROMETHEUS_VERIFY_TLS", True)
 PROMETHEUS_CA_FILE = env_str("PROMETHEUS_CA_FILE", "")
 PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 10.0, minimum=0.5)
+# Ask Prometheus to gzip query answers (worth it only over slow links: gzip costs Prometheus CPU).
+PROMETHEUS_GZIP = env_bool("PROMETHEUS_GZIP", False)
 # Health thresholds (Kiali's defaults): CLASS:DEGRADED:FAILURE percentages, e.g. "5xx:0:10;4xx:10:20;grpc:0:10".
 MESH_UI_HEALTH_RATE = env_str("MESH_UI_HEALTH_RATE", "")
 try:

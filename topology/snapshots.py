@@ -13,8 +13,8 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -67,7 +67,7 @@ class PrometheusSource:
     """Rows from Prometheus' graph queries."""
 
     kind: str = GraphSnapshot.Source.PROMETHEUS
-    #: The client is thread-safe, so the windows are fetched concurrently (see ``fetch_window_rows``).
+    #: The client is thread-safe, so the windows are fetched concurrently (see ``WindowRowsFetch``).
     fetches_concurrently: bool = True
 
     def __init__(self, url: str) -> None:
@@ -78,6 +78,7 @@ class PrometheusSource:
                 verify_tls=settings.PROMETHEUS_VERIFY_TLS,
                 ca_file=settings.PROMETHEUS_CA_FILE,
                 timeout=settings.PROMETHEUS_TIMEOUT,
+                gzip=settings.PROMETHEUS_GZIP,
             )
         )
 
@@ -191,23 +192,24 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
     # The rows and graphs are hundreds of thousands of acyclic objects: a cyclic GC pass would walk them all,
     # again and again, for nothing (see pause_cyclic_gc).
     with pause_cyclic_gc():
+        started = time.monotonic()
+        fetch = WindowRowsFetch(source, namespaces, windows, at)
         try:
-            rows_by_window, source_seconds = fetch_window_rows(source, namespaces, windows, at)
+            # Each window's graphs are built as soon as its rows arrive, while Prometheus still answers the others.
+            graphs, health_graphs = build_snapshot_graphs(cluster, namespaces, fetch, int(at))
         except TelemetryError as exc:
             outcome.error = str(exc)
             _record_failure(cluster, source.kind, outcome.error)
             log.warning("snapshot of %s failed: %s", cluster.name, exc)
             return outcome
-        outcome.source_ms = int(source_seconds * 1000)
-
-        started = time.monotonic()
-        graphs, health_graphs = build_snapshot_graphs(cluster, namespaces, rows_by_window, int(at))
+        outcome.source_ms = int(fetch.seconds * 1000)
         health = build_snapshot_health(health_graphs)
         metrics = build_snapshot_metrics(health_graphs)
         size = sum(len(g.body) for g in graphs) + len(json.dumps(health))
-        # Free the rows and graphs while the GC is paused, or its first allocation would walk them all.
-        del rows_by_window, health_graphs
-        outcome.processing_ms = int((time.monotonic() - started) * 1000)
+        # Free the graphs while the GC is paused, or its first allocation would walk them all.
+        del health_graphs
+        # mesh-ui's own time: everything but waiting for rows (the fetch overlaps with building).
+        outcome.processing_ms = int((time.monotonic() - started - fetch.waited) * 1000)
     with transaction.atomic():
         snapshot = GraphSnapshot.objects.create(
             cluster=cluster,
@@ -232,35 +234,69 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
     return outcome
 
 
+class WindowRowsFetch:
+    """The rows of every window, yielded as ``(window, rows)`` in the order they arrive.
+
+    A source that says it can (``fetches_concurrently``, i.e. Prometheus) is asked for all windows at once, so the
+    consumer builds one window's graphs while Prometheus answers the others' queries. ``seconds`` is then the wall
+    time until the last window's rows arrived (otherwise the sum of the source's own timings) and ``waited`` the
+    time the consumer spent blocked on rows. A :class:`TelemetryError` of any window is raised from the iteration
+    and cancels the fetches not started yet.
+    """
+
+    def __init__(self, source: TelemetrySource, namespaces: Sequence[str], windows: Sequence[int], at: float) -> None:
+        self.source = source
+        self.namespaces = namespaces
+        self.windows = list(windows)
+        self.at = at
+        self.seconds = 0.0
+        self.waited = 0.0
+
+    def __iter__(self) -> Iterator[tuple[int, GraphRows]]:
+        if not getattr(self.source, "fetches_concurrently", False) or len(self.windows) < 2:
+            for window in self.windows:
+                waiting = time.monotonic()
+                rows = self.source.fetch_rows(self.namespaces, window, self.at)
+                self.waited += time.monotonic() - waiting
+                self.seconds += rows.elapsed_seconds
+                yield window, rows
+            return
+        started = time.monotonic()
+        with ThreadPoolExecutor(max_workers=len(self.windows), thread_name_prefix="snapshot-window") as pool:
+            futures = {pool.submit(self.source.fetch_rows, self.namespaces, w, self.at): w for w in self.windows}
+            pending: set[Future[GraphRows]] = set(futures)
+            try:
+                while pending:
+                    waiting = time.monotonic()
+                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                    self.waited += time.monotonic() - waiting
+                    for future in sorted(done, key=lambda f: self.windows.index(futures[f])):
+                        rows = future.result()
+                        self.seconds = time.monotonic() - started
+                        yield futures[future], rows
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
 def fetch_window_rows(
     source: TelemetrySource, namespaces: Sequence[str], windows: Sequence[int], at: float
 ) -> tuple[dict[int, GraphRows], float]:
-    """The rows of every window and the seconds spent reading them.
-
-    A source that says it can (``fetches_concurrently``, i.e. Prometheus) is asked for all windows at once: its
-    queries then keep both ends busy instead of each window waiting for its slowest query. The time is then the
-    wall time of the whole read; otherwise the sum of the sources' own timings, as before.
-    """
-    if not getattr(source, "fetches_concurrently", False) or len(windows) < 2:
-        rows = {window: source.fetch_rows(namespaces, window, at) for window in windows}
-        return rows, sum(r.elapsed_seconds for r in rows.values())
-    started = time.monotonic()
-    with ThreadPoolExecutor(max_workers=len(windows), thread_name_prefix="snapshot-window") as pool:
-        futures = {window: pool.submit(source.fetch_rows, namespaces, window, at) for window in windows}
-        try:
-            rows = {window: future.result() for window, future in futures.items()}
-        except TelemetryError:
-            for future in futures.values():
-                future.cancel()
-            raise
-    return rows, time.monotonic() - started
+    """The rows of every window and the seconds spent reading them (see :class:`WindowRowsFetch`)."""
+    fetch = WindowRowsFetch(source, namespaces, windows, at)
+    rows = dict(fetch)
+    return {window: rows[window] for window in windows}, fetch.seconds
 
 
 def build_snapshot_graphs(
-    cluster: Cluster, namespaces: Sequence[str], rows_by_window: Mapping[int, GraphRows], timestamp: int
+    cluster: Cluster,
+    namespaces: Sequence[str],
+    rows_by_window: Mapping[int, GraphRows] | Iterable[tuple[int, GraphRows]],
+    timestamp: int,
 ) -> tuple[list[SnapshotGraph], dict[str, dict[str, Any]]]:
     """Build every graph type for every window: unsaved ``SnapshotGraph`` rows, and the health window's graphs.
 
+    ``rows_by_window`` may be a mapping or ``(window, rows)`` pairs as they arrive (a :class:`WindowRowsFetch`).
     Rows are parsed and de-duplicated once per window and shared by the four graph types. zlib releases the GIL,
     so each graph is compressed on a worker thread while the next one is built.
     """
@@ -268,10 +304,12 @@ def build_snapshot_graphs(
     health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
     graphs: list[SnapshotGraph] = []
     health_graphs: dict[str, dict[str, Any]] = {}
+    pairs = rows_by_window.items() if isinstance(rows_by_window, Mapping) else rows_by_window
     with ThreadPoolExecutor(max_workers=COMPRESS_WORKERS, thread_name_prefix="snapshot-zlib") as pool:
         pending: list[tuple[SnapshotGraph, Future[bytes]]] = []
-        for window, rows in rows_by_window.items():
+        for window, rows in pairs:
             inputs = rows.build_inputs(mesh, health_inputs)
+            del rows
             for graph_type in GRAPH_TYPES:
                 options = GraphOptions(
                     graph_type=graph_type,  # type: ignore[arg-type]
@@ -290,8 +328,11 @@ def build_snapshot_graphs(
                 )
                 pending.append((stored, pool.submit(SnapshotGraph.compress, encode_graph_json(graph))))
                 graphs.append(stored)
+                del graph
+            del inputs
         for stored, body in pending:
             stored.body = body.result()
+    graphs.sort(key=lambda g: (g.window, GRAPH_TYPES.index(g.graph_type)))
     return graphs, health_graphs
 
 

@@ -1,4 +1,4 @@
-"""PromQL builders: few queries, grouped by exactly the pipeline's labels, both reporters, safe input."""
+"""PromQL builders: few queries, grouped by exactly the pipeline's labels, the counted reporter, safe input."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from topology.graph.traffic_map import IDENTITY_LABELS
 
 
 def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
-    query = build_request_query(["bookinfo", "shop"], "5m")
+    query = build_request_query(["bookinfo", "shop"], "5m", counted_only=False)
     assert query == (
         f"sum by ({','.join(REQUEST_LABELS)}) ("
         'rate(istio_requests_total{reporter=~"source|destination",source_workload_namespace=~"bookinfo|shop"}[5m])'
@@ -42,9 +42,10 @@ def test_graph_needs_a_fixed_number_of_queries():
     queries = build_graph_queries(["bookinfo"], "10m", drop_zero=False)
     assert "> 0" not in queries.requests
     assert queries.tcp.sent.startswith("sum by (") and "istio_tcp_received_bytes_total" in queries.tcp.received
-    assert queries.latency.p95.startswith("histogram_quantile(0.95, sum by (")
-    assert ",le) (" in queries.latency.p95
-    assert " / " in queries.latency.avg
+    assert queries.latency.buckets.startswith("sum by (") and ",le) (" in queries.latency.buckets
+    assert "istio_request_duration_milliseconds_sum" in queries.latency.sum
+    assert "istio_request_duration_milliseconds_count" in queries.latency.count
+    assert "histogram_quantile" not in queries.latency.buckets  # quantiles are derived in mesh-ui
 
 
 @pytest.mark.parametrize(
@@ -53,3 +54,11 @@ def test_graph_needs_a_fixed_number_of_queries():
 def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
     with pytest.raises(ValueError):
         build_request_query(namespaces, window)
+
+
+def test_request_query_reads_only_the_counted_reporter_by_default():
+    query = build_request_query(["bookinfo"], "1m")
+    assert "source|destination" not in query and query.count("rate(") == 4
+    for side in ('source_workload_namespace=~"bookinfo"}', 'source_workload_namespace!~"bookinfo"}'):
+        assert '{reporter="destination",destination_workload!~"unknown|",' in query and side in query
+    assert '{reporter="source",destination_workload=~"unknown|",destination_service_namespace=~"bookinfo",' in query

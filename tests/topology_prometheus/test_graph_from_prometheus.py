@@ -14,6 +14,7 @@ from clients.prometheus import GraphRows, PrometheusClient
 from tests.topology_prometheus.bookinfo_series import AT, NS, WINDOW, WINDOW_SECONDS
 from tests.topology_prometheus.rows import select, total
 from topology.graph import GraphOptions, build_graph, build_graph_queries, build_traffic_graph
+from topology.graph.traffic_map import is_counted_row
 from topology.health import (
     HealthStatus,
     build_request_rates,
@@ -45,6 +46,12 @@ def rows(prometheus_client: PrometheusClient) -> GraphRows:
 
 
 @pytest.fixture
+def all_rows(prometheus_client: PrometheusClient) -> GraphRows:
+    """Both reporters' rows (``counted_only=False``): the graph is the same, the rows twice as many."""
+    return prometheus_client.fetch_graph_rows(build_graph_queries([NS], WINDOW, counted_only=False), at=AT)
+
+
+@pytest.fixture
 def options() -> GraphOptions:
     return GraphOptions(namespaces=frozenset({NS}), id_style="readable")
 
@@ -57,15 +64,27 @@ def graph(rows: GraphRows, options: GraphOptions) -> dict[str, dict[str, dict[st
     return {"nodes": nodes, "edges": edges}
 
 
-def test_request_rows_carry_exact_rates_for_both_reporters(rows: GraphRows) -> None:
-    assert len(rows.requests) == 22  # 11 active (edge, code, security) series x 2 reporters
+def test_request_rows_carry_exact_rates_for_both_reporters(all_rows: GraphRows) -> None:
+    assert len(all_rows.requests) == 22  # 11 active (edge, code, security) series x 2 reporters
     for reporter in ("source", "destination"):
-        gateway = select(rows.requests, reporter=reporter, source_workload="istio-ingressgateway")
+        gateway = select(all_rows.requests, reporter=reporter, source_workload="istio-ingressgateway")
         assert {r["metric"]["response_code"]: float(r["value"][1]) for r in gateway} == {"200": 9.5, "503": 0.5}
-        assert total(rows.requests, reporter=reporter, destination_service_name="details") == exact(10.0)
-        assert total(rows.requests, reporter=reporter, destination_service_name="reviews") == exact(11.0)
-        assert total(rows.requests, reporter=reporter, destination_service_name="ratings") == exact(8.0)
-    assert rows.elapsed_seconds > 0
+        assert total(all_rows.requests, reporter=reporter, destination_service_name="details") == exact(10.0)
+        assert total(all_rows.requests, reporter=reporter, destination_service_name="reviews") == exact(11.0)
+        assert total(all_rows.requests, reporter=reporter, destination_service_name="ratings") == exact(8.0)
+    assert all_rows.elapsed_seconds > 0
+
+
+def test_by_default_only_the_counted_reporter_is_fetched(rows: GraphRows, all_rows: GraphRows) -> None:
+    # Every Bookinfo destination is a known workload: the destination proxy's rows are the counted ones.
+    for name in ("requests", "tcp_sent", "tcp_received", "latency_avg", "latency_p50", "latency_count"):
+        counted = [r for r in getattr(all_rows, name) if is_counted_row(r["metric"])]
+        assert sorted(map(repr, getattr(rows, name))) == sorted(map(repr, counted)), name
+    assert {r["metric"]["reporter"] for r in rows.requests} == {"destination"}
+    options = GraphOptions(namespaces=frozenset({NS}))
+    assert build_graph(rows.build_inputs(), options, AT, WINDOW_SECONDS) == build_graph(
+        all_rows.build_inputs(), options, AT, WINDOW_SECONDS
+    )
 
 
 def test_idle_and_out_of_scope_series_are_not_returned(rows: GraphRows) -> None:
@@ -78,13 +97,13 @@ def test_idle_and_out_of_scope_series_are_not_returned(rows: GraphRows) -> None:
     # Latency queries keep idle rows: count 0 and NaN quantiles, which the sample parser drops.
     idle = select(rows.latency_count, source_workload="reviews-v1", reporter="destination")
     assert [r["value"][1] for r in idle] == ["0"]
-    assert [r["value"][1] for r in select(rows.latency_p95, source_workload="reviews-v1")] == ["NaN", "NaN"]
+    assert [r["value"][1] for r in select(rows.latency_p95, source_workload="reviews-v1")] == ["NaN"]
 
 
-def test_tcp_rows_are_bytes_per_second(rows: GraphRows) -> None:
+def test_tcp_rows_are_bytes_per_second(rows: GraphRows, all_rows: GraphRows) -> None:
     assert total(rows.tcp_sent, reporter="destination") == exact(1200.0)
     assert total(rows.tcp_received, reporter="destination") == exact(3000.0)
-    assert {r["metric"]["reporter"] for r in rows.tcp_sent} == {"source", "destination"}
+    assert {r["metric"]["reporter"] for r in all_rows.tcp_sent} == {"source", "destination"}
 
 
 def test_edges_have_exact_rates_percentages_and_response_codes(graph) -> None:

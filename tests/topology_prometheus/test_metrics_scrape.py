@@ -122,14 +122,21 @@ def test_the_label_lists_are_the_ones_the_queries_group_by() -> None:
 
     assert by(queries.requests) == REQUEST_LABELS
     assert by(queries.tcp.sent) == by(queries.tcp.received) == TCP_LABELS
-    assert by(queries.latency.count) == by(queries.latency.avg) == LATENCY_LABELS
-    assert by(queries.latency.p50) == (*LATENCY_LABELS, "le")
+    assert by(queries.latency.count) == by(queries.latency.sum) == LATENCY_LABELS
+    assert by(queries.latency.buckets) == (*LATENCY_LABELS, "le")
 
 
 def test_the_scope_matchers_are_parsed_from_the_query_selectors() -> None:
     outgoing, incoming = build_scope_selectors(["bookinfo", "a.b"], ["east"])
-    queries = build_graph_queries(["bookinfo", "a.b"], "5m", ["east"])
+    queries = build_graph_queries(["bookinfo", "a.b"], "5m", ["east"], counted_only=False)
     assert f"{{{outgoing}}}" in queries.requests and f"{{{incoming}}}" in queries.requests
+    counted = build_graph_queries(["bookinfo", "a.b"], "5m", ["east"]).requests
+    counted_matchers = build_scope_matchers(["bookinfo", "a.b"], ["east"], counted_only=True)
+    assert len(counted_matchers) == 4 and counted.count("rate(") == 4
+    assert [(m.name, m.op, m.value) for m in counted_matchers[1][:2]] == [
+        ("reporter", "=", "source"),
+        ("destination_workload", "=~", "unknown|"),
+    ]
     parsed_out, parsed_in = build_scope_matchers(["bookinfo", "a.b"], ["east"])
     assert [(m.name, m.op, m.value) for m in parsed_out] == [
         ("reporter", "=~", "source|destination"),

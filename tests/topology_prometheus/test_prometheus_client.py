@@ -1,4 +1,4 @@
-"""PrometheusClient: errors become PrometheusError, calls time out, the 8 graph queries run concurrently."""
+"""PrometheusClient: errors become PrometheusError, calls time out, the 6 graph queries run concurrently."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, Pro
 from tests.support.prometheus import RunningPrometheus, find_free_port
 from tests.topology_prometheus.bookinfo_series import AT, NS
 from topology.graph import build_graph_queries
+from topology.graph.queries import split_sum_rate_query
 
 # (status, content type, body) for one request to /api/v1/query; the handler also sees the request headers.
 Reply = tuple[int, str, bytes]
@@ -136,6 +137,19 @@ def test_bearer_token_is_sent_and_never_printed(fake_prometheus) -> None:
     assert "s3cret" not in repr(settings)
 
 
+def test_answers_are_not_gzipped_unless_asked(fake_prometheus) -> None:
+    seen: list[str] = []
+
+    def record(query: str, headers: dict[str, str]) -> Reply:
+        seen.append(headers.get("Accept-Encoding", ""))
+        return vector("1")
+
+    url = fake_prometheus(record)
+    client_for(url).fetch_instant("up", at=AT)
+    client_for(url, gzip=True).fetch_instant("up", at=AT)
+    assert seen == ["identity", "gzip, deflate"]
+
+
 def test_settings_are_validated() -> None:
     with pytest.raises(ValueError, match="http"):
         PrometheusSettings("prometheus:9090")
@@ -143,49 +157,59 @@ def test_settings_are_validated() -> None:
         PrometheusSettings("http://prometheus:9090", timeout=0)
 
 
+def buckets(*pairs: tuple[str, str]) -> Reply:
+    result = [{"metric": {"le": le, "reporter": "destination"}, "value": [AT, value]} for le, value in pairs]
+    body = json.dumps({"status": "success", "data": {"resultType": "vector", "result": result}})
+    return 200, "application/json", body.encode()
+
+
 def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus) -> None:
     queries = build_graph_queries([NS], "5m")
     answers = {
-        queries.requests: "1",
-        queries.tcp.sent: "2",
-        queries.tcp.received: "3",
-        queries.latency.avg: "4",
-        queries.latency.p50: "5",
-        queries.latency.p95: "6",
-        queries.latency.p99: "7",
-        queries.latency.count: "8",
+        queries.requests: vector("1"),
+        queries.tcp.sent: vector("2"),
+        queries.tcp.received: vector("3"),
+        queries.latency.buckets: buckets(("10", "1"), ("100", "3"), ("+Inf", "4")),
+        queries.latency.sum: vector("40"),
+        queries.latency.count: vector("4"),
     }
+
+    # Each query runs as its disjoint parts (one per selector): the first part answers, the others are empty.
+    first_parts = {split_sum_rate_query(query)[0]: reply for query, reply in answers.items()}
+    assert all(len(split_sum_rate_query(query)) == 4 for query in answers)
 
     def delayed(query: str, headers: dict[str, str]) -> Reply:
         time.sleep(0.3)
-        return vector(answers[query])
+        return first_parts.get(query) or vector()
 
     client = client_for(fake_prometheus(delayed), timeout=5)
     started = time.monotonic()
     rows = client.fetch_graph_rows(queries, at=AT)
     wall = time.monotonic() - started
-    assert wall < 1.2  # 8 x 0.3 s sequentially would be 2.4 s
+    assert wall < 1.5  # 24 parts x 0.3 s on 6 threads; sequentially 7.2 s
     assert 0.3 <= rows.elapsed_seconds <= wall
     got = {
         name: getattr(rows, name)[0]["value"][1] for name in GraphRows.__dataclass_fields__ if name != "elapsed_seconds"
     }
+    # avg = sum / count; p50: rank 2 in (10, 100] -> 10 + 90 * (2 - 1) / 2; p95/p99 fall into +Inf -> 100.
     assert got == {
         "requests": "1",
         "tcp_sent": "2",
         "tcp_received": "3",
-        "latency_avg": "4",
-        "latency_p50": "5",
-        "latency_p95": "6",
-        "latency_p99": "7",
-        "latency_count": "8",
+        "latency_avg": "10",
+        "latency_p50": "55",
+        "latency_p95": "100",
+        "latency_p99": "100",
+        "latency_count": "4",
     }
+    assert all(row["metric"] == {"reporter": "destination"} for row in rows.latency_p50 + rows.latency_avg)
 
 
 def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
     queries = build_graph_queries([NS], "5m")
 
     def p99_broken(query: str, headers: dict[str, str]) -> Reply:
-        if query == queries.latency.p99:
+        if query == split_sum_rate_query(queries.latency.buckets)[2]:
             return 422, "application/json", b'{"status":"error","errorType":"execution","error":"too many samples"}'
         return vector("1")
 

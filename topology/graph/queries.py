@@ -1,9 +1,12 @@
 """Pure builders of the PromQL queries whose results feed the graph pipeline.
 
-A whole graph needs at most 8 queries whatever the mesh size (requests, 2 TCP, 5 latency), each one
-``sum by (...)`` over exactly the labels the pipeline reads, for both reporters.  Traffic in scope is the
-union of two disjoint selectors: traffic *from* the requested namespaces, and traffic *into* them from
-elsewhere (``source_workload_namespace!~``), so no series is fetched twice.
+A whole graph needs at most 6 queries whatever the mesh size (requests, 2 TCP, 3 latency), each one
+``sum by (...)`` over exactly the labels the pipeline reads.  Traffic in scope is the union of two disjoint
+selectors: traffic *from* the requested namespaces, and traffic *into* them from elsewhere
+(``source_workload_namespace!~``), so no series is fetched twice.  By default (``counted_only``) each side is
+further split on the reporter the graph counts (:func:`~topology.graph.traffic_map.is_counted_row`: the
+destination proxy for traffic to a known workload, the source proxy otherwise), so the other reporter's duplicate
+rows, which the pipeline would drop, are neither computed by Prometheus nor sent.
 """
 
 from __future__ import annotations
@@ -67,6 +70,34 @@ def build_scope_selectors(namespaces: Collection[str], clusters: Collection[str]
     return ",".join(outgoing), ",".join(incoming)
 
 
+#: Both reporters, as the scope selectors start.
+ALL_REPORTERS = 'reporter=~"source|destination"'
+#: The rows :func:`~topology.graph.traffic_map.is_counted_row` keeps, as two disjoint matcher lists (a missing
+#: label reads as ``""`` in PromQL, which Istio's ``unknown`` stands for).
+COUNTED_REPORTERS: tuple[str, ...] = (
+    'reporter="destination",destination_workload!~"unknown|"',
+    'reporter="source",destination_workload=~"unknown|"',
+)
+
+
+def build_counted_scope_selectors(namespaces: Collection[str], clusters: Collection[str] = ()) -> tuple[str, ...]:
+    """The scope selectors narrowed to the counted reporter: four disjoint selectors (two per scope side)."""
+    selectors: list[str] = []
+    for scope in build_scope_selectors(namespaces, clusters):
+        rest = scope.removeprefix(ALL_REPORTERS + ",")
+        selectors += [f"{reporter},{rest}" for reporter in COUNTED_REPORTERS]
+    return tuple(selectors)
+
+
+def build_query_selectors(
+    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = True
+) -> tuple[str, ...]:
+    """The disjoint selectors whose rates the graph queries add up (see the module docstring)."""
+    if counted_only:
+        return build_counted_scope_selectors(namespaces, clusters)
+    return build_scope_selectors(namespaces, clusters)
+
+
 def build_sum_rate_query(
     metric: str,
     labels: Collection[str],
@@ -74,20 +105,47 @@ def build_sum_rate_query(
     window: str = "5m",
     clusters: Collection[str] = (),
     drop_zero: bool = True,
+    counted_only: bool = True,
 ) -> str:
-    """``sum by (labels) (rate(metric{out}[w]) or rate(metric{in}[w]))``, optionally ``> 0``."""
-    outgoing, incoming = build_scope_selectors(namespaces, clusters)
+    """``sum by (labels) (rate(metric{s1}[w]) or rate(metric{s2}[w]) ...)``, optionally ``> 0``."""
     w = _validate_window(window)
     by = ",".join(labels)
-    query = f"sum by ({by}) (rate({metric}{{{outgoing}}}[{w}]) or rate({metric}{{{incoming}}}[{w}]))"
+    rates = " or ".join(
+        f"rate({metric}{{{s}}}[{w}])" for s in build_query_selectors(namespaces, clusters, counted_only)
+    )
+    query = f"sum by ({by}) ({rates})"
     return f"{query} > 0" if drop_zero else query
 
 
+_SUM_RATE = re.compile(r"^(sum by \([^)]*\) )\((rate\(.*\))\)( > 0)?$")
+
+
+def split_sum_rate_query(query: str) -> tuple[str, ...]:
+    """Split a query of :func:`build_sum_rate_query` into one ``sum by (...) (rate(...))`` query per selector.
+
+    The selectors are disjoint and every label list groups by ``reporter``, ``source_workload_namespace`` and
+    ``destination_workload`` (what tells them apart), so the parts' groups are disjoint too: the parts' rows
+    concatenated are the rows of the whole query.  Prometheus answers the parts faster than the ``or`` of them,
+    which matches every series' labels against the other operands.  A query of another shape is returned alone.
+    """
+    match = _SUM_RATE.match(query)
+    if match is None:
+        return (query,)
+    prefix, rates, drop_zero = match.group(1), match.group(2), match.group(3) or ""
+    return tuple(f"{prefix}({rate}){drop_zero}" for rate in rates.split(" or "))
+
+
 def build_request_query(
-    namespaces: Collection[str], window: str = "5m", clusters: Collection[str] = (), drop_zero: bool = True
+    namespaces: Collection[str],
+    window: str = "5m",
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+    counted_only: bool = True,
 ) -> str:
     """Requests/s of every edge row touching the namespaces (``istio_requests_total``)."""
-    return build_sum_rate_query("istio_requests_total", REQUEST_LABELS, namespaces, window, clusters, drop_zero)
+    return build_sum_rate_query(
+        "istio_requests_total", REQUEST_LABELS, namespaces, window, clusters, drop_zero, counted_only
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,46 +157,46 @@ class TcpQueries:
 
 
 def build_tcp_queries(
-    namespaces: Collection[str], window: str = "5m", clusters: Collection[str] = (), drop_zero: bool = True
+    namespaces: Collection[str],
+    window: str = "5m",
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+    counted_only: bool = True,
 ) -> TcpQueries:
     """TCP throughput queries (``istio_tcp_sent_bytes_total`` and ``istio_tcp_received_bytes_total``)."""
-    return TcpQueries(
-        sent=build_sum_rate_query("istio_tcp_sent_bytes_total", TCP_LABELS, namespaces, window, clusters, drop_zero),
-        received=build_sum_rate_query(
-            "istio_tcp_received_bytes_total", TCP_LABELS, namespaces, window, clusters, drop_zero
-        ),
-    )
+
+    def query(metric: str) -> str:
+        return build_sum_rate_query(metric, TCP_LABELS, namespaces, window, clusters, drop_zero, counted_only)
+
+    return TcpQueries(sent=query("istio_tcp_sent_bytes_total"), received=query("istio_tcp_received_bytes_total"))
 
 
 @dataclass(frozen=True, slots=True)
 class LatencyQueries:
-    """Latency queries per edge row: average, p50/p95/p99 (ms) and request count rate (merge weight)."""
+    """Latency queries per edge row: the summed bucket, sum and count rates of the duration histogram.
 
-    avg: str
-    p50: str
-    p95: str
-    p99: str
+    The average (``sum / count``) and the p50/p95/p99 (``histogram_quantile``) are derived from these rows by
+    :func:`clients.promql_math.derive_latency_rows` with Prometheus' own algorithms: one read of the bucket series
+    instead of one per quantile.  ``count`` is also the request rate used to merge rows into one edge.
+    """
+
+    buckets: str
+    sum: str
     count: str
 
 
 def build_latency_queries(
-    namespaces: Collection[str], window: str = "5m", clusters: Collection[str] = ()
+    namespaces: Collection[str], window: str = "5m", clusters: Collection[str] = (), counted_only: bool = True
 ) -> LatencyQueries:
     """Queries over ``istio_request_duration_milliseconds`` (histogram) grouped by edge labels only."""
     metric = "istio_request_duration_milliseconds"
     labels = LATENCY_LABELS
 
     def summed(suffix: str, extra: tuple[str, ...] = ()) -> str:
-        return build_sum_rate_query(f"{metric}_{suffix}", (*labels, *extra), namespaces, window, clusters, False)
+        by = (*labels, *extra)
+        return build_sum_rate_query(f"{metric}_{suffix}", by, namespaces, window, clusters, False, counted_only)
 
-    buckets = summed("bucket", ("le",))
-    return LatencyQueries(
-        avg=f"{summed('sum')} / {summed('count')}",
-        p50=f"histogram_quantile(0.5, {buckets})",
-        p95=f"histogram_quantile(0.95, {buckets})",
-        p99=f"histogram_quantile(0.99, {buckets})",
-        count=summed("count"),
-    )
+    return LatencyQueries(buckets=summed("bucket", ("le",)), sum=summed("sum"), count=summed("count"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,11 +209,19 @@ class GraphQueries:
 
 
 def build_graph_queries(
-    namespaces: Collection[str], window: str = "5m", clusters: Collection[str] = (), drop_zero: bool = True
+    namespaces: Collection[str],
+    window: str = "5m",
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+    counted_only: bool = True,
 ) -> GraphQueries:
-    """Build all graph queries for the namespaces, window and optional cluster filter."""
+    """Build all graph queries for the namespaces, window and optional cluster filter.
+
+    ``counted_only=False`` also fetches the rows of the reporter the graph does not count (same graph, about
+    twice the rows).
+    """
     return GraphQueries(
-        requests=build_request_query(namespaces, window, clusters, drop_zero),
-        tcp=build_tcp_queries(namespaces, window, clusters, drop_zero),
-        latency=build_latency_queries(namespaces, window, clusters),
+        requests=build_request_query(namespaces, window, clusters, drop_zero, counted_only),
+        tcp=build_tcp_queries(namespaces, window, clusters, drop_zero, counted_only),
+        latency=build_latency_queries(namespaces, window, clusters, counted_only),
     )

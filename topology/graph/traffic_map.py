@@ -8,9 +8,9 @@ with thousands of edges and many response codes per edge costs one dictionary lo
 from __future__ import annotations
 
 import operator
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar
+from typing import Protocol, TypeVar, cast
 
 from topology.graph.model import (
     UNKNOWN,
@@ -58,11 +58,10 @@ def is_counted_row(labels: IstioLabels) -> bool:
     without a sidecar, requests that never reached a workload) from the source proxy's report.  Each
     request is thus counted exactly once.
     """
-    destination_workload = labels.get("destination_workload") or UNKNOWN
-    reporter = labels.get("reporter") or UNKNOWN
-    if destination_workload != UNKNOWN:
-        return reporter == "destination"
-    return reporter == "source"
+    destination_workload = labels.get("destination_workload")
+    if destination_workload and destination_workload != UNKNOWN:
+        return labels.get("reporter") == "destination"
+    return labels.get("reporter") == "source"
 
 
 def dedupe_by_reporter(samples: Iterable[SampleT]) -> list[SampleT]:
@@ -161,24 +160,25 @@ class PathResolver:
         return node
 
     def _compute(self, labels: IstioLabels) -> tuple[Hop, ...]:
-        source_workload = _get(labels, "source_workload")
+        get = cast("Callable[[str], str | None]", labels.get)
+        source_workload = get("source_workload") or UNKNOWN
         if source_workload == UNKNOWN:
             source = self.unknown_node()
         else:
             source = self.workload_node(
-                _get(labels, "source_cluster"),
-                _get(labels, "source_workload_namespace"),
+                get("source_cluster") or UNKNOWN,
+                get("source_workload_namespace") or UNKNOWN,
                 source_workload,
-                _get(labels, "source_app"),
-                _get(labels, "source_version"),
+                get("source_app") or UNKNOWN,
+                get("source_version") or UNKNOWN,
             )
 
-        dest_cluster = _get(labels, "destination_cluster")
-        svc_namespace = _get(labels, "destination_service_namespace")
-        svc_name = _get(labels, "destination_service_name")
+        dest_cluster = get("destination_cluster") or UNKNOWN
+        svc_namespace = get("destination_service_namespace") or UNKNOWN
+        svc_name = get("destination_service_name") or UNKNOWN
         if svc_name == UNKNOWN:
-            svc_name = _get(labels, "destination_service")
-        dest_workload = _get(labels, "destination_workload")
+            svc_name = get("destination_service") or UNKNOWN
+        dest_workload = get("destination_workload") or UNKNOWN
 
         if dest_workload == UNKNOWN:
             if svc_name == UNKNOWN:
@@ -187,15 +187,15 @@ class PathResolver:
                 return (Hop(source, self.unknown_node()),)
             return (Hop(source, self.service_node(dest_cluster, svc_namespace, svc_name)),)
 
-        workload_namespace = _get(labels, "destination_workload_namespace")
+        workload_namespace = get("destination_workload_namespace") or UNKNOWN
         if workload_namespace == UNKNOWN:
             workload_namespace = svc_namespace
         dest = self.workload_node(
             dest_cluster,
             workload_namespace,
             dest_workload,
-            _get(labels, "destination_app"),
-            _get(labels, "destination_version"),
+            get("destination_app") or UNKNOWN,
+            get("destination_version") or UNKNOWN,
         )
         if svc_name == UNKNOWN:
             return (Hop(source, dest),)
