@@ -213,34 +213,31 @@ def _health_decorator(health: dict[str, Any]) -> Callable[[ListRow], None]:
 HEALTH_STATUSES = ["Failure", "Degraded", "Not Ready", "Healthy", NO_HEALTH]
 
 
-def build_workload_list(cluster: Cluster, filters: ListFilters) -> ListPage:
-    base = Workload.objects.filter(cluster=cluster)
-    queryset = _narrow(base, filters, "name", ["labels", "template_labels"])
-    _, health = latest_snapshot_part(cluster, "health", "workload")
+def _build_object_list(
+    kind: str, base: QuerySet[Any], filters: ListFilters, label_fields: list[str], cluster: Cluster
+) -> ListPage:
+    """A list of one stored kind (one row per object) with health from the latest snapshot."""
+    queryset = _narrow(base, filters, "name", label_fields)
+    _, health = latest_snapshot_part(cluster, "health", kind)
     db_order = {"name": ["name", "namespace"], "namespace": ["namespace", "name"]}
     page, rows = _paginate(
         filters,
         queryset,
         db_order,
-        lambda w: ListRow(obj=w, namespace=w.namespace, name=w.name),
+        lambda obj: ListRow(obj=obj, namespace=obj.namespace, name=obj.name),
         _health_decorator(health),
     )
-    return ListPage("workloads", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
+    return ListPage(f"{kind}s", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
+
+
+def build_workload_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+    base = Workload.objects.filter(cluster=cluster)
+    return _build_object_list("workload", base, filters, ["labels", "template_labels"], cluster)
 
 
 def build_service_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     base = Service.objects.filter(cluster=cluster)
-    queryset = _narrow(base, filters, "name", ["labels"])
-    _, health = latest_snapshot_part(cluster, "health", "service")
-    db_order = {"name": ["name", "namespace"], "namespace": ["namespace", "name"]}
-    page, rows = _paginate(
-        filters,
-        queryset,
-        db_order,
-        lambda s: ListRow(obj=s, namespace=s.namespace, name=s.name),
-        _health_decorator(health),
-    )
-    return ListPage("services", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
+    return _build_object_list("service", base, filters, ["labels"], cluster)
 
 
 def build_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:

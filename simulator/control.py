@@ -82,6 +82,18 @@ def _object_path(obj: dict[str, Any], default_namespace: str) -> tuple[str, str]
     return collection, f"{collection}/{meta.get('name', '')}"
 
 
+def _send_object(api: client.ApiClient, path: str, method: str, obj: dict[str, Any]) -> None:
+    api.call_api(
+        path,
+        method,
+        body=obj,
+        response_type="object",
+        auth_settings=["BearerToken"],
+        header_params={"Content-Type": "application/json"},
+        _return_http_data_only=True,
+    )
+
+
 def apply_manifests(
     api: client.ApiClient, source: str | os.PathLike[str], default_namespace: str = "default", text: str | None = None
 ) -> list[str]:
@@ -101,28 +113,12 @@ def apply_manifests(
                 item, "GET", response_type="object", auth_settings=["BearerToken"], _return_http_data_only=True
             )
             obj["metadata"]["resourceVersion"] = current["metadata"]["resourceVersion"]
-            api.call_api(
-                item,
-                "PUT",
-                body=obj,
-                response_type="object",
-                auth_settings=["BearerToken"],
-                header_params={"Content-Type": "application/json"},
-                _return_http_data_only=True,
-            )
+            _send_object(api, item, "PUT", obj)
             action = "configured"
         except ApiException as error:
             if error.status != 404:
                 raise
-            api.call_api(
-                collection,
-                "POST",
-                body=obj,
-                response_type="object",
-                auth_settings=["BearerToken"],
-                header_params={"Content-Type": "application/json"},
-                _return_http_data_only=True,
-            )
+            _send_object(api, collection, "POST", obj)
         meta = obj["metadata"]
         applied.append(f"{obj['kind']}/{meta.get('namespace', '')}/{meta['name']} {action}".replace("//", "/"))
     return applied

@@ -37,28 +37,26 @@ class GraphHealthInputs:
     annotations: Mapping[HealthObjectKey, Mapping[str, str]] = field(default_factory=dict)
 
 
-def build_inbound_rates(node: Node) -> RequestRates:
-    """Inbound request rates of a node from its Kiali rate keys."""
+def _node_rates(node: Node, direction: str) -> RequestRates:
+    """Request rates of a node in one direction (``In`` or ``Out``) from its Kiali rate keys."""
     rates = node.rates
     return RequestRates(
-        http=rates.get("httpIn", 0.0),
-        http_4xx=rates.get("httpIn4xx", 0.0),
-        http_5xx=rates.get("httpIn5xx", 0.0),
-        grpc=rates.get("grpcIn", 0.0),
-        grpc_err=rates.get("grpcInErr", 0.0),
+        http=rates.get(f"http{direction}", 0.0),
+        http_4xx=rates.get(f"http{direction}4xx", 0.0),
+        http_5xx=rates.get(f"http{direction}5xx", 0.0),
+        grpc=rates.get(f"grpc{direction}", 0.0),
+        grpc_err=rates.get(f"grpc{direction}Err", 0.0),
     )
+
+
+def build_inbound_rates(node: Node) -> RequestRates:
+    """Inbound request rates of a node from its Kiali rate keys."""
+    return _node_rates(node, "In")
 
 
 def build_outbound_rates(node: Node) -> RequestRates:
     """Outbound request rates of a node from its rate keys."""
-    rates = node.rates
-    return RequestRates(
-        http=rates.get("httpOut", 0.0),
-        http_4xx=rates.get("httpOut4xx", 0.0),
-        http_5xx=rates.get("httpOut5xx", 0.0),
-        grpc=rates.get("grpcOut", 0.0),
-        grpc_err=rates.get("grpcOutErr", 0.0),
-    )
+    return _node_rates(node, "Out")
 
 
 def build_edge_rates(edge: Edge) -> RequestRates:
