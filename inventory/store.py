@@ -140,11 +140,14 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
                 changed += bool(deleted)
             else:
                 fields["synced_at"] = timezone.now()
-                current = table.queryset(cluster).filter(**lookup).values_list("resource_version", flat=True)
-                if current and current[0] == fields["resource_version"]:
+                # One read decides: unchanged (skip), stored (update by pk) or new (create).
+                current = table.queryset(cluster).filter(**lookup).values_list("pk", "resource_version").first()
+                if current is not None and current[1] == fields["resource_version"]:
                     continue
-                keys: dict[str, Any] = {"cluster": cluster, **table.scope, **lookup}
-                table.model._default_manager.update_or_create(defaults=fields, **keys)
+                if current is not None:
+                    table.model._default_manager.filter(pk=current[0]).update(**fields)
+                else:
+                    table.model._default_manager.create(cluster=cluster, **{**table.scope, **fields})
                 changed += 1
             if kind_key == "pods":
                 touched_workloads.add((namespace, fields["workload_name"]))
