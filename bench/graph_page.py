@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import gzip
 import hashlib
-import json
 import os
 import random
 import shutil
@@ -163,15 +162,7 @@ def store_snapshot(graph: dict[str, Any]) -> None:
         windows=[WINDOW],
         health_window=WINDOW,
     )
-    body = json.dumps(graph, separators=(",", ":")).encode()
-    SnapshotGraph.objects.create(
-        snapshot=snapshot,
-        graph_type="versionedApp",
-        window=WINDOW,
-        body=SnapshotGraph.compress(body),
-        node_count=len(graph["elements"]["nodes"]),
-        edge_count=len(graph["elements"]["edges"]),
-    )
+    SnapshotGraph.create_from_graph(graph, snapshot=snapshot, graph_type="versionedApp", window=WINDOW)
 
 
 def free_port() -> int:

@@ -95,8 +95,12 @@ class SyntheticMesh:
     edges: list[SyntheticEdge] = field(default_factory=list)
 
 
-def build_mesh(workloads: int, edges: int, seed: int) -> SyntheticMesh:
-    """``workloads / 10`` namespaces of 5 apps x 2 versions; ``edges`` distinct (source, destination) pairs."""
+def build_mesh(workloads: int, edges: int, seed: int, cross_namespace: float = 0.2) -> SyntheticMesh:
+    """``workloads / 10`` namespaces of 5 apps x 2 versions; ``edges`` distinct (source, destination) pairs.
+
+    A share ``cross_namespace`` of the edges goes to a workload in another namespace (picked at random), the rest
+    stays inside the namespace, as real meshes are clustered; 1.0 picks both ends from the whole mesh.
+    """
     rng = random.Random(seed)
     namespace_count = max(1, workloads // WORKLOADS_PER_NAMESPACE)
     namespaces = [f"ns-{index:03d}" for index in range(namespace_count)]
@@ -107,10 +111,13 @@ def build_mesh(workloads: int, edges: int, seed: int) -> SyntheticMesh:
                 mesh.workloads.append(SyntheticWorkload(namespace, f"app-{app_index}", version))
     # About 3% of workloads get no traffic at all, so idle nodes exist.
     active = [w for w in mesh.workloads if rng.random() >= 0.03]
+    by_namespace: dict[str, list[SyntheticWorkload]] = {}
+    for workload in active:
+        by_namespace.setdefault(workload.namespace, []).append(workload)
     seen: set[tuple[SyntheticWorkload, SyntheticWorkload]] = set()
     while len(mesh.edges) < edges:
-        source, destination = rng.choice(active), rng.choice(active)
-        # Mostly calls within the namespace or its neighbours, as real meshes are clustered.
+        source = rng.choice(active)
+        destination = rng.choice(active if rng.random() < cross_namespace else by_namespace[source.namespace])
         if source == destination or (source, destination) in seen:
             continue
         seen.add((source, destination))
@@ -323,6 +330,9 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--cross-namespace", type=float, default=0.2, help="share of edges to another namespace (1 = uniform)"
+    )
+    parser.add_argument(
         "--minutes", type=int, default=11, help="backfilled history (the longest window, 10 m, plus a minute)"
     )
     parser.add_argument("--runs", type=int, default=3, help="take_snapshot runs (the first one is reported apart)")
@@ -347,7 +357,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     points = args.minutes * 60 // STEP_SECONDS + 1
     at = float(T0 + STEP_SECONDS * (points - 1))
     started = time.perf_counter()
-    mesh = build_mesh(args.workloads, args.edges, args.seed)
+    mesh = build_mesh(args.workloads, args.edges, args.seed, args.cross_namespace)
     series = build_series(mesh, points)
     text = render_series(series)
     sample_count = len(series) * points
@@ -362,7 +372,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(
         f"mesh: {len(mesh.namespaces)} namespaces, {len(mesh.workloads)} workloads, {len(mesh.edges)} edges "
         f"({sum(e.protocol == 'http' for e in mesh.edges)} http, {sum(e.protocol == 'grpc' for e in mesh.edges)} grpc, "
-        f"{sum(e.protocol == 'tcp' for e in mesh.edges)} tcp), seed {args.seed}"
+        f"{sum(e.protocol == 'tcp' for e in mesh.edges)} tcp; "
+        f"{sum(e.source.namespace != e.destination.namespace for e in mesh.edges)} across namespaces), seed {args.seed}"
     )
     print(
         f"series: {sample_count // points:,} x {points} points = {sample_count:,} samples, "
@@ -377,7 +388,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.test import Client
 
     from clients.prometheus import GraphRows
-    from topology.models import GraphSnapshot, SnapshotGraph
+    from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
     from topology.snapshots import PrometheusSource, take_snapshot
 
     call_command("migrate", verbosity=0)
@@ -471,8 +482,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     stored = GraphSnapshot.objects.get(pk=results[-1][0].snapshot_id or 0)
     graphs = list(SnapshotGraph.objects.filter(snapshot=stored))
-    graph_bytes = sum(len(bytes(g.body)) for g in graphs)
+    graph_bytes = sum(g.size_bytes for g in graphs)
     raw_bytes = sum(len(g.json_bytes()) for g in graphs)
+    extras = SnapshotGraphPart.objects.filter(graph__snapshot=stored).values_list("extra", flat=True)
+    extra_bytes = sum(len(bytes(extra)) for extra in extras)
     health_bytes = len(json.dumps(stored.health))
     per_snapshot = stored.size_bytes
     retention = settings.MESH_UI_SNAPSHOT_RETENTION
@@ -483,13 +496,14 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     first_tier = parse_retention(retention)[0]
     recent = first_tier.max_age // first_tier.resolution
-    health_graph_bytes = sum(len(bytes(g.body)) for g in graphs if g.window == stored.health_window)
+    health_graph_bytes = sum(g.size_bytes for g in graphs if g.window == stored.health_window)
     older_snapshot = per_snapshot - graph_bytes + health_graph_bytes
     per_day_bytes = recent * per_snapshot + (per_day - recent) * older_snapshot
     per_week_bytes = recent * per_snapshot + (per_week - recent) * older_snapshot
     print(f"\nstorage (retention {retention})")
     print(
-        f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zlib of {mib(raw_bytes)} JSON; "
+        f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zlib of {mib(raw_bytes)} JSON, "
+        f"{mib(extra_bytes)} of it copies linking namespaces; "
         f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs only)"
     )
     print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")

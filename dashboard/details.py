@@ -6,7 +6,6 @@ Charts are not rendered here: the page's script reads ``/api/v1/metrics``.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,7 +106,8 @@ def _attach_graph(page: DetailPage, cluster: Cluster) -> None:
     if stored is None:
         return
     page.graph_window = snapshot.health_window
-    graph = json.loads(stored.json_bytes())
+    # The neighbours of one entity: only its namespace's share of the graph is read.
+    graph = stored.load_graph([page.namespace])
     page.inbound, page.outbound = find_neighbours(graph, page.kind, page.namespace, page.name)
 
 

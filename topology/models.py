@@ -8,11 +8,13 @@ namespace at that moment, so health history can be shown.
 from __future__ import annotations
 
 import zlib
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from django.db import models
 
 from inventory.models import Cluster
+from topology.graph.partition import NamespaceChunks, assemble_graph, splice_graph_json, split_graph_by_namespace
 
 
 class GraphSnapshot(models.Model):
@@ -48,14 +50,18 @@ class GraphSnapshot(models.Model):
 
 
 class SnapshotGraph(models.Model):
-    """One graph of a snapshot: a graph type over a window, as zlib-compressed JSON."""
+    """One graph of a snapshot (a graph type over a window), stored as one :class:`SnapshotGraphPart` per namespace.
+
+    A request for some namespaces reads only their parts (see :mod:`topology.graph.partition`).
+    """
 
     snapshot = models.ForeignKey(GraphSnapshot, on_delete=models.CASCADE, related_name="graphs")
     graph_type = models.CharField(max_length=20)
     window = models.IntegerField(help_text="Seconds.")
-    body = models.BinaryField()
+    head = models.JSONField(default=dict, help_text="The graph's members besides its elements: timestamp, ...")
     node_count = models.IntegerField(default=0)
     edge_count = models.IntegerField(default=0)
+    size_bytes = models.IntegerField(default=0, help_text="Stored (compressed) size of the parts.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "graph_type", "window"], name="uniq_snapshot_graph")]
@@ -63,12 +69,100 @@ class SnapshotGraph(models.Model):
     def __str__(self) -> str:
         return f"{self.snapshot} {self.graph_type}/{self.window}s"
 
-    @staticmethod
-    def compress(json_bytes: bytes) -> bytes:
-        return zlib.compress(json_bytes, 6)
+    @classmethod
+    def from_graph(cls, graph: Mapping[str, Any], **fields: Any) -> tuple[SnapshotGraph, list[SnapshotGraphPart]]:
+        """An unsaved row for ``graph`` (a wire-format dict) and its unsaved parts (see :meth:`save_with_parts`)."""
+        head, chunks = split_graph_by_namespace(graph)
+        parts = SnapshotGraphPart.pack(chunks)
+        elements = graph.get("elements", {})
+        stored = cls(
+            head=head,
+            node_count=len(elements.get("nodes", [])),
+            edge_count=len(elements.get("edges", [])),
+            size_bytes=sum(len(p.own) + len(p.extra) for p in parts),
+            **fields,
+        )
+        return stored, parts
+
+    @classmethod
+    def save_with_parts(cls, rows: Sequence[tuple[SnapshotGraph, list[SnapshotGraphPart]]]) -> None:
+        """Insert graphs and their parts (bulk)."""
+        graphs = SnapshotGraph.objects.bulk_create([graph for graph, _ in rows])
+        for graph, (_, parts) in zip(graphs, rows, strict=True):
+            for part in parts:
+                part.graph = graph
+        SnapshotGraphPart.objects.bulk_create([part for _, parts in rows for part in parts], batch_size=500)
+
+    @classmethod
+    def create_from_graph(cls, graph: Mapping[str, Any], **fields: Any) -> SnapshotGraph:
+        """Store ``graph`` with its parts."""
+        row = cls.from_graph(graph, **fields)
+        cls.save_with_parts([row])
+        return row[0]
 
     def json_bytes(self) -> bytes:
-        return zlib.decompress(bytes(self.body))
+        """The whole graph as JSON bytes, spliced from the parts without parsing."""
+        _, owns, _ = SnapshotGraphPart.read(None, pk=self.pk)
+        return splice_graph_json(self.head, owns)
+
+    def load_graph(self, namespaces: Collection[str] | None = None) -> dict[str, Any]:
+        """The graph as a dict: everything, or what a request for ``namespaces`` needs (filter it afterwards)."""
+        _, owns, extras = SnapshotGraphPart.read(namespaces, pk=self.pk)
+        return assemble_graph(self.head, owns, extras)
+
+
+class SnapshotGraphPart(models.Model):
+    """One namespace's share of a stored graph: its own elements, and copies of what links it to other namespaces.
+
+    ``own`` and ``extra`` are zlib-compressed chunks of :func:`topology.graph.partition.split_graph_by_namespace`;
+    the namespace ``""`` holds the boxes that belong to no namespace (clusters) and is read with every request.
+    """
+
+    graph = models.ForeignKey(SnapshotGraph, on_delete=models.CASCADE, related_name="parts")
+    namespace = models.CharField(max_length=253, blank=True)
+    own = models.BinaryField()
+    extra = models.BinaryField(default=b"", blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["graph", "namespace"], name="uniq_graph_part")]
+
+    def __str__(self) -> str:
+        return f"{self.graph} [{self.namespace or '-'}]"
+
+    @staticmethod
+    def pack(chunks: Mapping[str, NamespaceChunks]) -> list[SnapshotGraphPart]:
+        """Unsaved, compressed parts (zlib releases the GIL: callers run this on worker threads)."""
+        return [
+            SnapshotGraphPart(
+                namespace=namespace,
+                own=zlib.compress(chunk.own, 6),
+                extra=zlib.compress(chunk.extra, 6) if chunk.extra else b"",
+            )
+            for namespace, chunk in chunks.items()
+        ]
+
+    @classmethod
+    def read(
+        cls, namespaces: Collection[str] | None, **graph: Any
+    ) -> tuple[dict[str, Any] | None, list[bytes], list[bytes]]:
+        """One query: the head of the graph matching ``graph`` (field lookups), and its inflated chunks.
+
+        The own chunks of ``namespaces`` (None: all) and of ``""``, and when scoped their extra chunks. The head is
+        None when the graph has no parts (no such graph, or an empty one).
+        """
+        rows = cls.objects.filter(**{f"graph__{key}": value for key, value in graph.items()}).order_by("namespace")
+        if namespaces is not None:
+            rows = rows.filter(namespace__in={"", *namespaces})
+        head: dict[str, Any] | None = None
+        owns: list[bytes] = []
+        extras: list[bytes] = []
+        scoped = namespaces is not None
+        for graph_head, own, extra in rows.values_list("graph__head", "own", "extra" if scoped else "own"):
+            head = graph_head
+            owns.append(zlib.decompress(own))
+            if scoped and extra:
+                extras.append(zlib.decompress(extra))
+        return head, owns, extras
 
 
 class MetricsSourceStatus(models.Model):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
@@ -102,5 +101,5 @@ def build_traffic_overview(cluster: Cluster) -> TrafficOverview:
         snapshot=snapshot, graph_type="workload", window=snapshot.health_window
     ).first()
     if stored is not None:
-        overview.edges_by_namespace = build_edge_rows(json.loads(stored.json_bytes()))
+        overview.edges_by_namespace = build_edge_rows(stored.load_graph())
     return overview

@@ -17,9 +17,10 @@ from django.utils import timezone
 from inventory.models import Cluster
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering, hide_elements
+from topology.graph.partition import assemble_graph, splice_graph_json
 from topology.graph.pipeline import pause_cyclic_gc
-from topology.graph.wire import decode_graph_json, encode_graph_json
-from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.graph.wire import encode_graph_json
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
 
 GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 
@@ -29,7 +30,8 @@ class SnapshotRequestError(ValueError):
 
 
 def pick_cluster(name: str | None) -> Cluster:
-    clusters = Cluster.objects.filter(enabled=True)
+    """The named enabled cluster, else the first by name; its metrics source status comes in the same query."""
+    clusters = Cluster.objects.filter(enabled=True).select_related("metrics_status")
     if name:
         cluster = clusters.filter(name=name).first()
         if cluster is None:
@@ -46,9 +48,13 @@ def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None
     # The health and metrics JSON grow with the mesh (hundreds of KB); graph requests never read them.
     snapshots = GraphSnapshot.objects.filter(cluster=cluster).defer("health", "metrics")
     if at is None:
-        return snapshots.order_by("-taken_at").first()
-    before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
-    return before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+        found = snapshots.order_by("-taken_at").first()
+    else:
+        before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
+        found = before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+    if found is not None:
+        found.cluster = cluster  # the caller's instance (and what it already loaded), not another query
+    return found
 
 
 def pick_window(snapshot: GraphSnapshot, seconds: int | None) -> int:
@@ -93,7 +99,11 @@ class SnapshotMeta:
 
 
 def build_meta(snapshot: GraphSnapshot, at: datetime | None) -> SnapshotMeta:
-    status = MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).first()
+    cluster = snapshot.cluster
+    if Cluster.metrics_status.is_cached(cluster):  # loaded by pick_cluster
+        status: MetricsSourceStatus | None = getattr(cluster, "metrics_status", None)
+    else:
+        status = MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).first()
     # Replaying history: age is measured from the moment asked for, and a past failure is no longer news.
     if at is not None:
         return SnapshotMeta(snapshot=snapshot, now=at, status=None)
@@ -116,21 +126,29 @@ def read_graph_json(
     """
     if graph_type not in GRAPH_TYPES:
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
-    row = SnapshotGraph.objects.filter(snapshot=snapshot, graph_type=graph_type, window=window).first()
     meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
-    if row is None:
-        empty = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
-        empty["elements"] = {"nodes": [], "edges": []}
-        return json.dumps({**empty, "snapshot": meta.as_dict()}, separators=(",", ":")).encode()
-    body = row.json_bytes()
-    if hide is not None or graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
+    scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
+    head, owns, extras = SnapshotGraphPart.read(
+        namespaces if scoped else None, snapshot=snapshot, graph_type=graph_type, window=window
+    )
+    if head is None:  # no parts: an empty graph, or none stored
+        stored = SnapshotGraph.objects.filter(snapshot=snapshot, graph_type=graph_type, window=window)
+        head = stored.values_list("head", flat=True).first() or {
+            "timestamp": int(snapshot.taken_at.timestamp()),
+            "duration": window,
+            "graphType": graph_type,
+        }
+    if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
+        body = splice_graph_json(head, owns)
+    else:
         # Parsing creates ~100k acyclic objects per MB: the GC would find nothing. They are all freed again before
         # the GC is back on, or its first allocation would trigger a full pass over them.
         with pause_cyclic_gc():
-            graph = filter_graph(decode_graph_json(body), namespaces, include_idle, box_by)
+            graph = filter_graph(assemble_graph(head, owns, extras), namespaces, include_idle, box_by)
             if hide is not None:
                 graph = hide_elements(graph, hide)
             body = encode_graph_json(graph)
+            del graph
     # Splice the snapshot member into the stored object instead of parsing it again.
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
 

@@ -37,11 +37,11 @@ from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, Pro
 from inventory.models import Cluster, Namespace, Workload
 from topology.entity_metrics import build_snapshot_metrics
 from topology.graph import GraphOptions, build_graph, build_graph_queries
+from topology.graph.partition import split_graph_by_namespace
 from topology.graph.pipeline import pause_cyclic_gc
-from topology.graph.wire import encode_graph_json
 from topology.health_summary import build_snapshot_health
 from topology.mesh_inputs import build_health_inputs, build_mesh_context
-from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
 from topology.reading import GRAPH_TYPES
 from topology.retention import parse_retention, select_snapshots_to_delete
 
@@ -205,7 +205,7 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
         outcome.source_ms = int(fetch.seconds * 1000)
         health = build_snapshot_health(health_graphs)
         metrics = build_snapshot_metrics(health_graphs)
-        size = sum(len(g.body) for g in graphs) + len(json.dumps(health))
+        size = sum(g.size_bytes for g, _ in graphs) + len(json.dumps(health))
         # Free the graphs while the GC is paused, or its first allocation would walk them all.
         del health_graphs
         # mesh-ui's own time: everything but waiting for rows (the fetch overlaps with building).
@@ -224,9 +224,9 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
             processing_ms=outcome.processing_ms,
             size_bytes=size,
         )
-        for stored in graphs:
+        for stored, _ in graphs:
             stored.snapshot = snapshot
-        SnapshotGraph.objects.bulk_create(graphs)
+        SnapshotGraph.save_with_parts(graphs)
         MetricsSourceStatus.objects.filter(cluster=cluster).update(
             source=source.kind, last_success=now, consecutive_failures=0
         )
@@ -293,20 +293,19 @@ def build_snapshot_graphs(
     namespaces: Sequence[str],
     rows_by_window: Mapping[int, GraphRows] | Iterable[tuple[int, GraphRows]],
     timestamp: int,
-) -> tuple[list[SnapshotGraph], dict[str, dict[str, Any]]]:
-    """Build every graph type for every window: unsaved ``SnapshotGraph`` rows, and the health window's graphs.
+) -> tuple[list[tuple[SnapshotGraph, list[SnapshotGraphPart]]], dict[str, dict[str, Any]]]:
+    """Build every graph type for every window: unsaved graph rows with their parts, and the health window's graphs.
 
     ``rows_by_window`` may be a mapping or ``(window, rows)`` pairs as they arrive (a :class:`WindowRowsFetch`).
     Rows are parsed and de-duplicated once per window and shared by the four graph types. zlib releases the GIL,
-    so each graph is compressed on a worker thread while the next one is built.
+    so each graph's namespace chunks are compressed on a worker thread while the next graph is built.
     """
     mesh = build_mesh_context(cluster)
     health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
-    graphs: list[SnapshotGraph] = []
     health_graphs: dict[str, dict[str, Any]] = {}
     pairs = rows_by_window.items() if isinstance(rows_by_window, Mapping) else rows_by_window
     with ThreadPoolExecutor(max_workers=COMPRESS_WORKERS, thread_name_prefix="snapshot-zlib") as pool:
-        pending: list[tuple[SnapshotGraph, Future[bytes]]] = []
+        pending: list[tuple[SnapshotGraph, Future[list[SnapshotGraphPart]]]] = []
         for window, rows in pairs:
             inputs = rows.build_inputs(mesh, health_inputs)
             del rows
@@ -320,20 +319,24 @@ def build_snapshot_graphs(
                 graph = build_graph(inputs, options, timestamp, window)
                 if window == settings.MESH_UI_HEALTH_WINDOW:
                     health_graphs[graph_type] = graph
+                head, chunks = split_graph_by_namespace(graph)
                 stored = SnapshotGraph(
                     graph_type=graph_type,
                     window=window,
+                    head=head,
                     node_count=len(graph["elements"]["nodes"]),
                     edge_count=len(graph["elements"]["edges"]),
                 )
-                pending.append((stored, pool.submit(SnapshotGraph.compress, encode_graph_json(graph))))
-                graphs.append(stored)
+                pending.append((stored, pool.submit(SnapshotGraphPart.pack, chunks)))
                 del graph
             del inputs
-        for stored, body in pending:
-            stored.body = body.result()
-    graphs.sort(key=lambda g: (g.window, GRAPH_TYPES.index(g.graph_type)))
-    return graphs, health_graphs
+        built: list[tuple[SnapshotGraph, list[SnapshotGraphPart]]] = []
+        for stored, packed in pending:
+            parts = packed.result()
+            stored.size_bytes = sum(len(part.own) + len(part.extra) for part in parts)
+            built.append((stored, parts))
+    built.sort(key=lambda row: (row[0].window, GRAPH_TYPES.index(row[0].graph_type)))
+    return built, health_graphs
 
 
 def _record_failure(cluster: Cluster, source: str, error: str) -> None:

@@ -288,16 +288,13 @@ def test_cluster_strings_render_as_text(bookinfo, live_server, page):
         health=latest.health,
     )
     for row in graphs:
-        graph = json.loads(row.json_bytes())
+        graph = row.load_graph()
         for node in graph["elements"]["nodes"]:
             data = node["data"]
             if data.get("workload") == "reviews-v2":
                 data["version"] = hostile
                 data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
-        body = json.dumps(graph).encode()
-        SnapshotGraph.objects.create(
-            snapshot=copy, graph_type=row.graph_type, window=row.window, body=SnapshotGraph.compress(body)
-        )
+        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_graph(page, live_server)

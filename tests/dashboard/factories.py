@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from datetime import timedelta
 from typing import Any
 
@@ -89,10 +88,5 @@ def make_snapshot(
         metrics=metrics or {},
     )
     for graph_type, graph in (graphs or {}).items():
-        SnapshotGraph.objects.create(
-            snapshot=snapshot,
-            graph_type=graph_type,
-            window=300,
-            body=SnapshotGraph.compress(json.dumps(graph).encode()),
-        )
+        SnapshotGraph.create_from_graph(graph, snapshot=snapshot, graph_type=graph_type, window=300)
     return snapshot

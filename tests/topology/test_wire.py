@@ -45,7 +45,7 @@ def test_envelope_has_timestamp_duration_graph_type_and_elements():
 def test_hashed_ids_are_stable_sha256_and_edges_reference_them():
     ids = WireIds()
     assert ids.node("wl|east|bookinfo|a") == WireIds().node("wl|east|bookinfo|a")
-    assert len(ids.node("x")) == 64
+    assert len(ids.node("x")) == 32
     graph = build_graph(GraphInputs(requests=bookinfo_requests()), GraphOptions(namespaces=frozenset({NS})), 0, 60)
     node_ids = {n["data"]["id"] for n in graph["elements"]["nodes"]}
     assert all(e["data"]["source"] in node_ids and e["data"]["target"] in node_ids for e in graph["elements"]["edges"])

@@ -7,12 +7,15 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from clients.prometheus import GraphRows
 from inventory.sync import sync_cluster
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
-from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.graph.filtering import BOX_KINDS, filter_graph
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
 from topology.snapshots import TelemetryError, take_snapshot, thin_snapshots
 
 pytestmark = pytest.mark.django_db
@@ -82,6 +85,25 @@ def test_graph_api_serves_the_latest_snapshot_in_kiali_shape(synced, client):
     assert gateway and gateway[0].get("isOutside") is True
     assert graph["snapshot"]["stale"] is False and graph["snapshot"]["source"] == "prometheus"
     assert all({"id", "source", "target", "traffic"} <= set(e["data"]) for e in graph["elements"]["edges"])
+
+
+def test_scoped_graph_reads_slice_one_namespace_and_equal_the_filtered_whole(synced, client):
+    outcome = take_snapshot(synced.pk, source=ScriptedSource())
+    stored = SnapshotGraph.objects.get(snapshot_id=outcome.snapshot_id, graph_type="versionedApp", window=300)
+    whole = stored.load_graph()
+    assert json.loads(stored.json_bytes())["elements"]["edges"]  # the spliced whole graph parses
+    for namespaces in (["bookinfo"], ["istio-system"], ["bookinfo", "istio-system"], ["nowhere"]):
+        expected = filter_graph(whole, namespaces, include_idle=False, box_by=BOX_KINDS)
+        graph = _graph(client, namespaces=",".join(namespaces), graphType="versionedApp", duration="5m")
+        assert graph["elements"]["nodes"] == expected["elements"]["nodes"], namespaces
+        key = lambda e: e["data"]["id"]  # noqa: E731
+        assert sorted(graph["elements"]["edges"], key=key) == sorted(expected["elements"]["edges"], key=key)
+    # One query hands over only the asked-for namespace's part (and the cluster boxes'), not the whole graph.
+    with CaptureQueriesContext(connection) as queries:
+        head, owns, extras = SnapshotGraphPart.read(["bookinfo"], pk=stored.pk)
+    assert len(queries.captured_queries) == 1 and head == stored.head
+    assert len(owns) == SnapshotGraphPart.objects.filter(graph=stored, namespace__in=["", "bookinfo"]).count()
+    assert extras and SnapshotGraphPart.objects.filter(graph=stored).count() > len(owns)
 
 
 def test_idle_workloads_are_hidden_unless_asked_for(synced, client, simulator):

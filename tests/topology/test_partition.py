@@ -1,0 +1,112 @@
+"""Pure tests of storing a graph split by namespace: scoped reads must equal filtering the whole graph."""
+
+import itertools
+import json
+
+import pytest
+
+from tests.topology.bookinfo import bookinfo_requests, both_reporters
+from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph
+from topology.graph.filtering import filter_graph
+from topology.graph.partition import assemble_graph, splice_graph_json, split_graph_by_namespace
+
+ALL_BOXES = frozenset({"cluster", "namespace", "app"})
+GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
+
+
+def _graph(graph_type: str) -> dict:
+    """Bookinfo with the gateway in istio-system, unknown callers, and an idle workload."""
+    samples = bookinfo_requests() + both_reporters("unknown", "productpage", "productpage", 1.0)
+    mesh = MeshContext(workloads=[WorkloadInfo(namespace="bookinfo", name="reviews-v9", app="reviews", version="v9")])
+    options = GraphOptions(
+        graph_type=graph_type,  # type: ignore[arg-type]
+        namespaces=frozenset({"bookinfo", "istio-system"}),
+        include_idle=True,
+        box_by=ALL_BOXES,
+    )
+    return build_graph(GraphInputs(requests=samples, mesh=mesh), options, 1000, 60)
+
+
+def _edge_set(graph):
+    """Edges as comparable text, in any order: a scoped read lists them by namespace."""
+    return sorted(json.dumps(e, sort_keys=True) for e in graph["elements"]["edges"])
+
+
+def _chunks_for(chunks, namespaces):
+    names = sorted({"", *namespaces} & set(chunks))
+    return [chunks[n].own for n in names], [chunks[n].extra for n in names if chunks[n].extra]
+
+
+@pytest.mark.parametrize("graph_type", GRAPH_TYPES)
+def test_every_element_is_in_exactly_one_own_chunk(graph_type):
+    graph = _graph(graph_type)
+    head, chunks = split_graph_by_namespace(graph)
+    assert head == {"timestamp": 1000, "duration": 60, "graphType": graph_type}
+    assert len(chunks) >= 3  # bookinfo, istio-system, unknown (and "" for the cluster box when there is one)
+    rebuilt = assemble_graph(head, [c.own for c in chunks.values()])
+    assert rebuilt["elements"]["nodes"] == graph["elements"]["nodes"]  # same order too: the wire order
+    key = lambda e: e["data"]["id"]  # noqa: E731
+    assert sorted(rebuilt["elements"]["edges"], key=key) == sorted(graph["elements"]["edges"], key=key)
+    own_ids = [
+        element["data"]["id"]
+        for chunk in chunks.values()
+        for line in chunk.own.split(b"\n")
+        if line
+        for element in json.loads(b"[" + line + b"]")
+    ]
+    assert len(own_ids) == len(set(own_ids)) == len(graph["elements"]["nodes"]) + len(graph["elements"]["edges"])
+
+
+@pytest.mark.parametrize("graph_type", GRAPH_TYPES)
+def test_scoped_reads_equal_filtering_the_whole_graph(graph_type):
+    graph = _graph(graph_type)
+    head, chunks = split_graph_by_namespace(graph)
+    namespaces = sorted(n for n in chunks if n)
+    scopes = [list(c) for size in (1, 2) for c in itertools.combinations(namespaces, size)] + [["nowhere"]]
+    box_choices = (ALL_BOXES, frozenset(), frozenset({"namespace"}), frozenset({"app", "cluster"}))
+    checked_outside = False
+    for scope, include_idle, box_by in itertools.product(scopes, (True, False), box_choices):
+        expected = filter_graph(graph, scope, include_idle, box_by)
+        owns, extras = _chunks_for(chunks, scope)
+        actual = filter_graph(assemble_graph(head, owns, extras), scope, include_idle, box_by)
+        assert actual["elements"]["nodes"] == expected["elements"]["nodes"], (scope, include_idle, box_by)
+        assert _edge_set(actual) == _edge_set(expected), (scope, include_idle, box_by)
+        checked_outside |= any(n["data"].get("isOutside") for n in actual["elements"]["nodes"])
+    assert checked_outside  # the far ends of cross-namespace edges were really exercised
+
+
+def test_a_scoped_read_needs_only_its_namespaces_chunks():
+    graph = _graph("workload")
+    _, chunks = split_graph_by_namespace(graph)
+    bookinfo = chunks["bookinfo"]
+    gateway = b'"workload":"istio-ingressgateway"'
+    assert gateway not in bookinfo.own  # the gateway lives in istio-system's chunk...
+    assert gateway in bookinfo.extra  # ...and is copied as the far end of its edge into bookinfo
+    assert b'"namespace":"bookinfo"' in chunks["istio-system"].extra  # the gateway's callee (productpage's service)
+
+
+def test_spliced_whole_graph_has_every_element_and_parents_first():
+    graph = _graph("versionedApp")
+    head, chunks = split_graph_by_namespace(graph)
+    spliced = json.loads(splice_graph_json(head, [chunks[n].own for n in sorted(chunks)]))
+    assert {k: spliced[k] for k in head} == head
+    nodes = spliced["elements"]["nodes"]
+    assert sorted(json.dumps(n, sort_keys=True) for n in nodes) == sorted(
+        json.dumps(n, sort_keys=True) for n in graph["elements"]["nodes"]
+    )
+    seen: set[str] = set()
+    for node in nodes:
+        assert node["data"].get("parent") in seen | {None}
+        seen.add(node["data"]["id"])
+    assert len(spliced["elements"]["edges"]) == len(graph["elements"]["edges"])
+
+
+def test_empty_graph_splits_and_splices():
+    head, chunks = split_graph_by_namespace({"timestamp": 1, "duration": 60, "graphType": "app", "elements": {}})
+    assert chunks == {}
+    assert json.loads(splice_graph_json(head, [])) == {
+        "timestamp": 1,
+        "duration": 60,
+        "graphType": "app",
+        "elements": {"nodes": [], "edges": []},
+    }

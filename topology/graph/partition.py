@@ -1,0 +1,138 @@
+"""Split a stored graph by namespace so a request reads only the namespaces it asks for (pure; no Django).
+
+A snapshot graph covers the whole cluster, but most requests want one or a few namespaces. Each namespace's
+share is therefore stored as two chunks of JSON fragments (comma-joined ``{"data": ...}`` objects, one fragment
+per line):
+
+* **own**: the namespace's boxes, its other nodes, and the edges whose source is one of its nodes. The own
+  chunks of all namespaces together are the whole graph, each element exactly once.
+* **extra**: what a request scoped to the namespace needs from elsewhere: edges from other namespaces' nodes
+  into it, and the nodes at the far end of its edges (with their boxes). These are copies, read only by scoped
+  requests.
+
+Boxes without a namespace (cluster boxes) sit in the ``""`` namespace, which every read includes. A scoped read
+assembles own + extra of the requested namespaces, drops duplicates and sorts nodes as the wire format does, so
+:func:`topology.graph.filtering.filter_graph` gives exactly what it gives on the whole graph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from topology.graph.wire import decode_graph_json, encode_graph_json, node_order_key
+
+#: The graph's own members besides ``elements`` (stored once, not per namespace).
+HEAD_KEYS = ("timestamp", "duration", "graphType")
+_OWN_LINES = 3  # boxes, nodes, edges
+_EXTRA_LINES = 2  # in-edges, far-end nodes
+
+
+@dataclass(frozen=True)
+class NamespaceChunks:
+    """The encoded share of one namespace: ``own`` always, ``extra`` only when it links to other namespaces."""
+
+    own: bytes
+    extra: bytes
+
+
+def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, NamespaceChunks]]:
+    """The graph's head (timestamp, duration, graphType) and the chunks of every namespace it holds.
+
+    Each element is encoded once; the copies in other namespaces' extra chunks reuse its bytes.
+    """
+    elements = graph.get("elements", {})
+    nodes: list[dict[str, Any]] = elements.get("nodes", [])
+    edges: list[dict[str, Any]] = elements.get("edges", [])
+    namespace_of: dict[str, str] = {}
+    parent_of: dict[str, str] = {}
+    encoded: dict[str, bytes] = {}
+    boxes: dict[str, list[bytes]] = {}
+    members: dict[str, list[bytes]] = {}
+    for node in nodes:
+        data = node["data"]
+        node_id = data["id"]
+        namespace = namespace_of[node_id] = data.get("namespace") or ""
+        if "parent" in data:
+            parent_of[node_id] = data["parent"]
+        body = encoded[node_id] = encode_graph_json(node)
+        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(body)
+    own_edges: dict[str, list[bytes]] = {}
+    in_edges: dict[str, list[bytes]] = {}
+    far_ends: dict[str, dict[str, bytes]] = {}
+
+    def add_far_end(namespace: str, node_id: str) -> None:
+        # The node and its boxes up to (not including) the namespace-less cluster boxes every read has anyway.
+        wanted = far_ends.setdefault(namespace, {})
+        current: str | None = node_id
+        while current is not None and namespace_of.get(current) and current not in wanted:
+            wanted[current] = encoded[current]
+            current = parent_of.get(current)
+
+    for edge in edges:
+        data = edge["data"]
+        body = encode_graph_json(edge)
+        source_ns = namespace_of.get(data["source"], "")
+        target_ns = namespace_of.get(data["target"], "")
+        own_edges.setdefault(source_ns, []).append(body)
+        if target_ns != source_ns:
+            in_edges.setdefault(target_ns, []).append(body)
+            add_far_end(source_ns, data["target"])
+            add_far_end(target_ns, data["source"])
+
+    # Compact JSON never holds a raw newline (it is escaped inside strings), so lines separate the fragments.
+    chunks: dict[str, NamespaceChunks] = {}
+    for namespace in sorted(set(boxes) | set(members) | set(own_edges) | set(in_edges)):
+        shares = (boxes.get(namespace, ()), members.get(namespace, ()), own_edges.get(namespace, ()))
+        own = b"\n".join(b",".join(share) for share in shares)
+        incoming, far = in_edges.get(namespace, ()), far_ends.get(namespace, {}).values()
+        extra = b"\n".join((b",".join(incoming), b",".join(far))) if incoming or far else b""
+        chunks[namespace] = NamespaceChunks(own=own, extra=extra)
+    head = {key: graph[key] for key in HEAD_KEYS if key in graph}
+    return head, chunks
+
+
+def _lines(chunk: bytes, count: int) -> list[bytes]:
+    lines = chunk.split(b"\n") if chunk else []
+    return lines + [b""] * (count - len(lines))
+
+
+def splice_graph_json(head: Mapping[str, Any], owns: Iterable[bytes]) -> bytes:
+    """The whole graph as JSON bytes from every namespace's own chunk, without parsing: boxes first, then nodes."""
+    box_parts: list[bytes] = []
+    node_parts: list[bytes] = []
+    edge_parts: list[bytes] = []
+    for own in owns:
+        box_line, node_line, edge_line = _lines(own, _OWN_LINES)
+        box_parts.append(box_line)
+        node_parts.append(node_line)
+        edge_parts.append(edge_line)
+    nodes = b",".join(part for part in box_parts + node_parts if part)
+    edges = b",".join(part for part in edge_parts if part)
+    prefix = encode_graph_json(dict(head))[:-1]
+    separator = b"," if len(prefix) > 1 else b""
+    return prefix + separator + b'"elements":{"nodes":[' + nodes + b'],"edges":[' + edges + b"]}}"
+
+
+def assemble_graph(head: Mapping[str, Any], owns: Iterable[bytes], extras: Iterable[bytes] = ()) -> dict[str, Any]:
+    """The graph made of the given chunks: elements de-duplicated by id, nodes in wire order (boxes first)."""
+    node_lines: list[bytes] = []
+    edge_lines: list[bytes] = []
+    for own in owns:
+        box_line, node_line, edge_line = _lines(own, _OWN_LINES)
+        node_lines += (box_line, node_line)
+        edge_lines.append(edge_line)
+    for extra in extras:
+        in_line, far_line = _lines(extra, _EXTRA_LINES)
+        edge_lines.append(in_line)
+        node_lines.append(far_line)
+    # One parse per kind; a copy (far end, in-edge) parses to an equal element, so keeping either is right.
+    nodes = {n["data"]["id"]: n for n in decode_graph_json(b"[" + b",".join(x for x in node_lines if x) + b"]")}
+    edges = {e["data"]["id"]: e for e in decode_graph_json(b"[" + b",".join(x for x in edge_lines if x) + b"]")}
+    graph = dict(head)
+    graph["elements"] = {
+        "nodes": sorted(nodes.values(), key=lambda node: node_order_key(node["data"])),
+        "edges": list(edges.values()),
+    }
+    return graph
