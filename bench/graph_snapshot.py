@@ -457,6 +457,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         ("default (all namespaces, idle hidden)", {"graphType": "versionedApp"}),
         ("default, idleNodes=true (stored bytes)", {"graphType": "versionedApp", "idleNodes": "true"}),
         (f"namespaces={one_namespace}", {"graphType": "versionedApp", "namespaces": one_namespace}),
+        # The per-request cost that does not grow with the answer: lookups, one part read, an empty graph.
+        ("namespaces=none-such (fixed cost)", {"graphType": "versionedApp", "namespaces": "none-such"}),
         ("workload graph, default", {"graphType": "workload"}),
     ]
     api_rows = []
