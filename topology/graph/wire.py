@@ -105,6 +105,7 @@ class WireIds:
         self.readable = readable
         self._cache: dict[str, str] = {}
         self._edges: dict[str, str] = {}
+        self._ends: dict[tuple[str, str, str], tuple[str, str, str]] = {}
         self._numbers: tuple[dict[float, str], ...] = ({}, {}, {})
         self._rates: dict[float, str] = {}
 
@@ -127,6 +128,15 @@ class WireIds:
         if wire_id is None:
             wire_id = self._edges[key] = hashlib.sha256(key.encode()).hexdigest()
         return wire_id
+
+    def edge_ends(self, source: str, target: str, protocol: str) -> tuple[str, str, str]:
+        """``(edge id, source id, target id)`` on the wire for the internal ids of an edge's ends, memoized."""
+        key = (source, target, protocol)
+        ends = self._ends.get(key)
+        if ends is None:
+            source_id, target_id = self.node(source), self.node(target)
+            ends = self._ends[key] = (self.edge(source_id, target_id, protocol), source_id, target_id)
+        return ends
 
     def fixed(self, value: float, decimals: int) -> str:
         """``f"{value:.<decimals>f}"`` for 0, 1 or 2 decimals, memoized (graphs repeat the same numbers a lot)."""
@@ -238,14 +248,14 @@ def build_box_data(box: BoxNode, ids: WireIds) -> dict[str, Any]:
 
 def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOptions) -> dict[str, Any]:
     """The ``data`` object of one edge."""
-    source, target = ids.node(edge.source), ids.node(edge.target)
     protocol = edge.protocol
-    data: dict[str, Any] = {"id": ids.edge(source, target, protocol), "source": source, "target": target}
+    edge_id, source, target = ids.edge_ends(edge.source, edge.target, protocol)
+    data: dict[str, Any] = {"id": edge_id, "source": source, "target": target}
     traffic: dict[str, Any] = {"protocol": protocol}
     total = edge.rate
+    fixed = ids.fixed
     if total > 0:
         rate = ids.rate
-        fixed = ids.fixed
         rates: dict[str, str] = {protocol: rate(total)}
         if protocol == "http":
             if edge.rate_3xx > 0:
@@ -277,21 +287,30 @@ def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOpti
         if responses:
             traffic["responses"] = responses
         if edge.mtls_rate > 0:
-            data["isMTLS"] = ids.fixed(min(edge.mtls_rate / total * 100, 100.0), 0)
+            data["isMTLS"] = fixed(min(edge.mtls_rate / total * 100, 100.0), 0)
     data["traffic"] = traffic
     times = edge.response_times
     if times is not None:
         shown = getattr(times, options.response_time_stat)
         if shown is not None:
-            data["responseTime"] = ids.fixed(shown, 0)
-        stats = {}
-        for stat, value in (("avg", times.avg), ("p50", times.p50), ("p95", times.p95), ("p99", times.p99)):
-            if value is not None:
-                stats[stat] = ids.fixed(value, 2)
-        if stats:
-            data["responseTimes"] = stats
+            data["responseTime"] = fixed(shown, 0)
+        avg, p50, p95, p99 = times.avg, times.p50, times.p95, times.p99
+        if avg is not None and p50 is not None and p95 is not None and p99 is not None:  # the usual case
+            data["responseTimes"] = {
+                "avg": fixed(avg, 2),
+                "p50": fixed(p50, 2),
+                "p95": fixed(p95, 2),
+                "p99": fixed(p99, 2),
+            }
+        else:
+            stats = {}
+            for stat, value in (("avg", avg), ("p50", p50), ("p95", p95), ("p99", p99)):
+                if value is not None:
+                    stats[stat] = fixed(value, 2)
+            if stats:
+                data["responseTimes"] = stats
     if edge.throughput is not None and edge.throughput > 0:
-        data["throughput"] = ids.fixed(edge.throughput, 0)
+        data["throughput"] = fixed(edge.throughput, 0)
     if len(edge.source_principals) == 1:
         data["sourcePrincipal"] = next(iter(edge.source_principals))
     if len(edge.dest_principals) == 1:
