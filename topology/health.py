@@ -82,6 +82,11 @@ class HealthResult:
         return "; ".join(self.reasons)
 
 
+#: Shared results of the common cases (results are immutable).
+_NO_REQUESTS: Final = HealthResult(HealthStatus.NA)
+_NO_ERRORS: Final = HealthResult(HealthStatus.HEALTHY)
+
+
 @dataclass(frozen=True, slots=True)
 class RequestRates:
     """Request rates (req/s) of one entity in one direction, split into the classes health looks at."""
@@ -230,7 +235,9 @@ def compute_rate_health(
     ``direction`` (``"inbound"``/``"outbound"``) prefixes the reasons when given.
     """
     if rates.total <= 0:
-        return HealthResult(HealthStatus.NA)
+        return _NO_REQUESTS
+    if not (rates.http_5xx or rates.http_4xx or rates.grpc_err):  # the common case: no errors, no reasons
+        return _NO_ERRORS
     prefix = f"{direction} " if direction else ""
     checks: list[tuple[ErrorClass, float, float]] = [
         ("5xx", rates.http_5xx, rates.http),
@@ -255,16 +262,19 @@ def compute_rate_health(
 
 def compute_replica_health(replicas: WorkloadReplicas) -> HealthResult:
     """Pod status: Not Ready when scaled to 0, Failure when none ready, Degraded when fewer than desired."""
-    ready = f"{replicas.available}/{replicas.desired} pods ready"
     if replicas.desired <= 0:
         if replicas.current > 0:
             return HealthResult(HealthStatus.DEGRADED, (f"{replicas.name}: scaling down, {replicas.current} left",))
         return HealthResult(HealthStatus.NOT_READY, (f"{replicas.name}: scaled to 0 pods",))
     if replicas.available <= 0:
-        return HealthResult(HealthStatus.FAILURE, (f"{replicas.name}: {ready}",))
+        return HealthResult(
+            HealthStatus.FAILURE, (f"{replicas.name}: {replicas.available}/{replicas.desired} pods ready",)
+        )
     if replicas.available < replicas.desired:
-        return HealthResult(HealthStatus.DEGRADED, (f"{replicas.name}: {ready}",))
-    return HealthResult(HealthStatus.HEALTHY)
+        return HealthResult(
+            HealthStatus.DEGRADED, (f"{replicas.name}: {replicas.available}/{replicas.desired} pods ready",)
+        )
+    return _NO_ERRORS
 
 
 def _combine(parts: Sequence[HealthResult], warnings: Sequence[str] = ()) -> HealthResult:

@@ -36,9 +36,11 @@ from clients.metrics_scrape import (
 from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
 from inventory.models import Cluster, Namespace, Workload
 from topology.entity_metrics import build_snapshot_metrics
-from topology.graph import GraphOptions, build_graph, build_graph_queries
+from topology.graph import build_graph_queries
 from topology.graph.partition import split_graph_by_namespace
 from topology.graph.pipeline import pause_cyclic_gc
+from topology.graph.snapshot_build import build_window_graphs
+from topology.graph.wire import WireIds
 from topology.health_summary import build_snapshot_health
 from topology.mesh_inputs import build_health_inputs, build_mesh_context
 from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
@@ -47,7 +49,6 @@ from topology.retention import parse_retention, select_snapshots_to_delete
 
 log = logging.getLogger(__name__)
 
-STORED_BOXES = frozenset({"cluster", "namespace", "app"})
 #: Threads compressing stored graphs while the next graph is built (zlib runs without the GIL).
 COMPRESS_WORKERS = 2
 
@@ -304,19 +305,13 @@ def build_snapshot_graphs(
     health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
     health_graphs: dict[str, dict[str, Any]] = {}
     pairs = rows_by_window.items() if isinstance(rows_by_window, Mapping) else rows_by_window
+    ids = WireIds()  # hashed ids and formatted numbers, shared by every graph of the snapshot
     with ThreadPoolExecutor(max_workers=COMPRESS_WORKERS, thread_name_prefix="snapshot-zlib") as pool:
         pending: list[tuple[SnapshotGraph, Future[list[SnapshotGraphPart]]]] = []
         for window, rows in pairs:
             inputs = rows.build_inputs(mesh, health_inputs)
             del rows
-            for graph_type in GRAPH_TYPES:
-                options = GraphOptions(
-                    graph_type=graph_type,  # type: ignore[arg-type]
-                    namespaces=frozenset(namespaces),
-                    include_idle=True,
-                    box_by=STORED_BOXES,
-                )
-                graph = build_graph(inputs, options, timestamp, window)
+            for graph_type, graph in build_window_graphs(inputs, frozenset(namespaces), timestamp, window, ids):
                 if window == settings.MESH_UI_HEALTH_WINDOW:
                     health_graphs[graph_type] = graph
                 head, chunks = split_graph_by_namespace(graph)

@@ -16,6 +16,7 @@ from topology.health import (
     DEFAULT_HEALTH_CONFIG,
     HealthConfig,
     HealthResult,
+    HealthStatus,
     RequestRates,
     WorkloadReplicas,
     compute_app_health,
@@ -37,16 +38,23 @@ class GraphHealthInputs:
     annotations: Mapping[HealthObjectKey, Mapping[str, str]] = field(default_factory=dict)
 
 
+_RATE_KEYS: dict[str, tuple[str, str, str, str, str]] = {
+    direction: (
+        f"http{direction}",
+        f"http{direction}4xx",
+        f"http{direction}5xx",
+        f"grpc{direction}",
+        f"grpc{direction}Err",
+    )
+    for direction in ("In", "Out")
+}
+
+
 def _node_rates(node: Node, direction: str) -> RequestRates:
     """Request rates of a node in one direction (``In`` or ``Out``) from its Kiali rate keys."""
-    rates = node.rates
-    return RequestRates(
-        http=rates.get(f"http{direction}", 0.0),
-        http_4xx=rates.get(f"http{direction}4xx", 0.0),
-        http_5xx=rates.get(f"http{direction}5xx", 0.0),
-        grpc=rates.get(f"grpc{direction}", 0.0),
-        grpc_err=rates.get(f"grpc{direction}Err", 0.0),
-    )
+    get = node.rates.get
+    http, http_4xx, http_5xx, grpc, grpc_err = _RATE_KEYS[direction]
+    return RequestRates(get(http, 0.0), get(http_4xx, 0.0), get(http_5xx, 0.0), get(grpc, 0.0), get(grpc_err, 0.0))
 
 
 def build_inbound_rates(node: Node) -> RequestRates:
@@ -112,19 +120,48 @@ class HealthStep:
         return result
 
     def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
-        """Annotate nodes, then edges (with their target's thresholds)."""
+        """Annotate nodes, then edges (with their target's thresholds).
+
+        Annotations are immutable, so equal ones are shared (most nodes and edges are simply healthy).
+        """
         configs: dict[str, HealthConfig] = {}
+        annotations = _Annotations()
         for node in tm.nodes.values():
             config = self._config_for(node)
             configs[node.id] = config
             result = self.compute_node_health(node, config)
             if result is not None:
-                node.health = _annotation(result, config)
+                node.health = annotations.get(result, config)
+        default = self.inputs.config
         for edge in tm.edges.values():
-            if edge.protocol == "tcp" or edge.rate <= 0:
+            protocol = edge.protocol
+            if protocol == "tcp" or edge.rate <= 0:
                 continue
-            config = configs.get(edge.target, self.inputs.config)
-            edge.health = _annotation(compute_rate_health(build_edge_rates(edge), config), config)
+            config = configs.get(edge.target, default)
+            if (protocol == "http" and not (edge.rate_4xx or edge.rate_5xx)) or (
+                protocol == "grpc" and not edge.rate_grpc_err
+            ):
+                result = _HEALTHY  # what compute_rate_health says of requests without errors
+            else:
+                result = compute_rate_health(build_edge_rates(edge), config)
+            edge.health = annotations.get(result, config)
+
+
+_HEALTHY = HealthResult(HealthStatus.HEALTHY)
+
+
+class _Annotations:
+    """Health annotations memoized by result and config (the configs must outlive the memo)."""
+
+    def __init__(self) -> None:
+        self._memo: dict[tuple[HealthStatus, tuple[str, ...], tuple[str, ...], int], HealthAnnotation] = {}
+
+    def get(self, result: HealthResult, config: HealthConfig) -> HealthAnnotation:
+        key = (result.status, result.reasons, result.warnings, id(config))
+        annotation = self._memo.get(key)
+        if annotation is None:
+            annotation = self._memo[key] = _annotation(result, config)
+        return annotation
 
 
 def _annotation(result: HealthResult, config: HealthConfig) -> HealthAnnotation:

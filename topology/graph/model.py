@@ -137,16 +137,22 @@ class Edge:
         self.rate_5xx += other.rate_5xx * factor
         self.rate_grpc_err += other.rate_grpc_err * factor
         self.mtls_rate += other.mtls_rate * factor
+        responses = self.responses
         for code, detail in other.responses.items():
-            mine = self.responses.setdefault(code, ResponseDetail())
+            mine = responses.get(code)
+            if mine is None:
+                mine = responses[code] = ResponseDetail()
+            flags, hosts = mine.flags, mine.hosts
             for flag, value in detail.flags.items():
-                mine.flags[flag] = mine.flags.get(flag, 0.0) + value * factor
+                flags[flag] = flags.get(flag, 0.0) + value * factor
             for host, value in detail.hosts.items():
-                mine.hosts[host] = mine.hosts.get(host, 0.0) + value * factor
+                hosts[host] = hosts.get(host, 0.0) + value * factor
         if other.throughput is not None:
             self.throughput = (self.throughput or 0.0) + other.throughput * factor
-        self.source_principals |= other.source_principals
-        self.dest_principals |= other.dest_principals
+        if other.source_principals:
+            self.source_principals |= other.source_principals
+        if other.dest_principals:
+            self.dest_principals |= other.dest_principals
         if other.response_times is not None:
             self.response_times = merge_response_times(self.response_times, other.response_times, factor)
 

@@ -314,25 +314,40 @@ def compute_node_rates(tm: TrafficMap) -> None:
     ``grpcInErr``, ``grpcOut``, ``tcpIn``, ``tcpOut``) nodes keep ``httpOut4xx``, ``httpOut5xx`` and
     ``grpcOutErr`` for outbound health.
     """
-    for node in tm.nodes.values():
+    nodes = tm.nodes
+    for node in nodes.values():
         node.rates = {}
     for edge in tm.edges.values():
-        if edge.rate <= 0:
+        rate = edge.rate
+        if rate <= 0:
             continue
-        source = tm.nodes[edge.source].rates
-        target = tm.nodes[edge.target].rates
+        source = nodes[edge.source].rates
+        target = nodes[edge.target].rates
+        out_key, in_key = _DIRECTION_KEYS[edge.protocol]
+        source[out_key] = source.get(out_key, 0.0) + rate
+        target[in_key] = target.get(in_key, 0.0) + rate
         protocol = edge.protocol
-        _bump(source, protocol + "Out", edge.rate)
-        _bump(target, protocol + "In", edge.rate)
         if protocol == "http":
-            _bump(target, "httpIn3xx", edge.rate_3xx)
-            _bump(target, "httpIn4xx", edge.rate_4xx)
-            _bump(target, "httpIn5xx", edge.rate_5xx)
-            _bump(source, "httpOut4xx", edge.rate_4xx)
-            _bump(source, "httpOut5xx", edge.rate_5xx)
-        elif protocol == "grpc":
+            if edge.rate_3xx > 0 or edge.rate_4xx > 0 or edge.rate_5xx > 0:
+                _bump(target, "httpIn3xx", edge.rate_3xx)
+                _bump(target, "httpIn4xx", edge.rate_4xx)
+                _bump(target, "httpIn5xx", edge.rate_5xx)
+                _bump(source, "httpOut4xx", edge.rate_4xx)
+                _bump(source, "httpOut5xx", edge.rate_5xx)
+        elif protocol == "grpc" and edge.rate_grpc_err > 0:
             _bump(target, "grpcInErr", edge.rate_grpc_err)
             _bump(source, "grpcOutErr", edge.rate_grpc_err)
+
+
+class _DirectionKeys(dict[str, tuple[str, str]]):
+    """``protocol -> (protocol + "Out", protocol + "In")``, built on first use of a protocol."""
+
+    def __missing__(self, protocol: str) -> tuple[str, str]:
+        keys = self[protocol] = (protocol + "Out", protocol + "In")
+        return keys
+
+
+_DIRECTION_KEYS = _DirectionKeys()
 
 
 def _bump(rates: dict[str, float], key: str, value: float) -> None:

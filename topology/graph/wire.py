@@ -97,12 +97,20 @@ def format_percent(value: float) -> str:
 
 
 class WireIds:
-    """Maps readable internal ids to wire ids (hashed or readable), memoized."""
+    """Maps readable internal ids to wire ids (hashed or readable), memoized.
+
+    One instance may serve several graphs (the snapshot build shares one across its graph types and windows),
+    so node and edge ids are hashed once per snapshot, and so are the formatted numbers (see :meth:`fixed`).
+    """
 
     def __init__(self, readable: bool = False) -> None:
         """Hash ids unless ``readable``."""
         self.readable = readable
         self._cache: dict[str, str] = {}
+        self._edges: dict[str, str] = {}
+        self._ends: dict[tuple[str, str, str], tuple[str, str, str]] = {}
+        self._numbers: tuple[dict[float, str], ...] = ({}, {}, {})
+        self._rates: dict[float, str] = {}
 
     def node(self, internal_id: str) -> str:
         """Wire id for a node or box."""
@@ -119,7 +127,38 @@ class WireIds:
         key = f"{source}.{target}.{protocol}"
         if self.readable:
             return key
-        return hashlib.sha256(key.encode()).hexdigest()[:_ID_HEX_DIGITS]
+        wire_id = self._edges.get(key)
+        if wire_id is None:
+            wire_id = self._edges[key] = hashlib.sha256(key.encode()).hexdigest()[:_ID_HEX_DIGITS]
+        return wire_id
+
+    def edge_ends(self, source: str, target: str, protocol: str) -> tuple[str, str, str]:
+        """``(edge id, source id, target id)`` on the wire for the internal ids of an edge's ends, memoized."""
+        key = (source, target, protocol)
+        ends = self._ends.get(key)
+        if ends is None:
+            source_id, target_id = self.node(source), self.node(target)
+            ends = self._ends[key] = (self.edge(source_id, target_id, protocol), source_id, target_id)
+        return ends
+
+    def fixed(self, value: float, decimals: int) -> str:
+        """``f"{value:.<decimals>f}"`` for 0, 1 or 2 decimals, memoized (graphs repeat the same numbers a lot)."""
+        if not value:  # 0.0 and -0.0 compare equal but print differently: never cached
+            return f"{value:.{decimals}f}"
+        numbers = self._numbers[decimals]
+        text = numbers.get(value)
+        if text is None:
+            text = numbers[value] = f"{value:.{decimals}f}"
+        return text
+
+    def rate(self, value: float) -> str:
+        """:func:`format_rate` with its default precision, memoized like :meth:`fixed`."""
+        if not value:
+            return format_rate(value)
+        text = self._rates.get(value)
+        if text is None:
+            text = self._rates[value] = format_rate(value)
+        return text
 
 
 def _health_fields(data: dict[str, Any], health: HealthAnnotation | None) -> None:
@@ -156,7 +195,7 @@ def build_node_data(node: Node, ids: WireIds) -> dict[str, Any]:
         ]
     traffic = []
     for protocol, keys in NODE_RATE_KEYS.items():
-        rates = {key: format_rate(node.rates[key]) for key in keys if node.rates.get(key, 0.0) > 0}
+        rates = {key: ids.rate(node.rates[key]) for key in keys if node.rates.get(key, 0.0) > 0}
         if rates:
             traffic.append({"protocol": protocol, "rates": rates})
     if traffic:
@@ -212,29 +251,31 @@ def build_box_data(box: BoxNode, ids: WireIds) -> dict[str, Any]:
 
 def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOptions) -> dict[str, Any]:
     """The ``data`` object of one edge."""
-    source, target = ids.node(edge.source), ids.node(edge.target)
     protocol = edge.protocol
-    data: dict[str, Any] = {"id": ids.edge(source, target, protocol), "source": source, "target": target}
+    edge_id, source, target = ids.edge_ends(edge.source, edge.target, protocol)
+    data: dict[str, Any] = {"id": edge_id, "source": source, "target": target}
     traffic: dict[str, Any] = {"protocol": protocol}
     total = edge.rate
+    fixed = ids.fixed
     if total > 0:
-        rates: dict[str, str] = {protocol: format_rate(total)}
+        rate = ids.rate
+        rates: dict[str, str] = {protocol: rate(total)}
         if protocol == "http":
             if edge.rate_3xx > 0:
-                rates["http3xx"] = format_rate(edge.rate_3xx)
+                rates["http3xx"] = rate(edge.rate_3xx)
             if edge.rate_4xx > 0:
-                rates["http4xx"] = format_rate(edge.rate_4xx)
+                rates["http4xx"] = rate(edge.rate_4xx)
             if edge.rate_5xx > 0:
-                rates["http5xx"] = format_rate(edge.rate_5xx)
+                rates["http5xx"] = rate(edge.rate_5xx)
         elif protocol == "grpc" and edge.rate_grpc_err > 0:
-            rates["grpcErr"] = format_rate(edge.rate_grpc_err)
+            rates["grpcErr"] = rate(edge.rate_grpc_err)
         if protocol != "tcp":
             error_rate = edge.error_rate
             if error_rate > 0:
-                rates[protocol + "PercentErr"] = format_percent(error_rate / total * 100)
+                rates[protocol + "PercentErr"] = fixed(error_rate / total * 100, 1)
             source_out = tm.nodes[edge.source].rates.get(protocol + "Out", 0.0)
             if source_out > 0:
-                rates[protocol + "PercentReq"] = format_percent(total / source_out * 100)
+                rates[protocol + "PercentReq"] = fixed(total / source_out * 100, 1)
         traffic["rates"] = rates
         scale = 100.0 / total
         responses: dict[str, Any] = {}
@@ -243,27 +284,36 @@ def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOpti
             detail = all_responses[code]
             flags, hosts = detail.flags, detail.hosts
             responses[code] = {
-                "flags": {f: f"{flags[f] * scale:.1f}" for f in (sorted(flags) if len(flags) > 1 else flags)},
-                "hosts": {h: f"{hosts[h] * scale:.1f}" for h in (sorted(hosts) if len(hosts) > 1 else hosts)},
+                "flags": {f: fixed(flags[f] * scale, 1) for f in (sorted(flags) if len(flags) > 1 else flags)},
+                "hosts": {h: fixed(hosts[h] * scale, 1) for h in (sorted(hosts) if len(hosts) > 1 else hosts)},
             }
         if responses:
             traffic["responses"] = responses
         if edge.mtls_rate > 0:
-            data["isMTLS"] = f"{min(edge.mtls_rate / total * 100, 100.0):.0f}"
+            data["isMTLS"] = fixed(min(edge.mtls_rate / total * 100, 100.0), 0)
     data["traffic"] = traffic
     times = edge.response_times
     if times is not None:
         shown = getattr(times, options.response_time_stat)
         if shown is not None:
-            data["responseTime"] = f"{shown:.0f}"
-        stats = {}
-        for stat, value in (("avg", times.avg), ("p50", times.p50), ("p95", times.p95), ("p99", times.p99)):
-            if value is not None:
-                stats[stat] = f"{value:.2f}"
-        if stats:
-            data["responseTimes"] = stats
+            data["responseTime"] = fixed(shown, 0)
+        avg, p50, p95, p99 = times.avg, times.p50, times.p95, times.p99
+        if avg is not None and p50 is not None and p95 is not None and p99 is not None:  # the usual case
+            data["responseTimes"] = {
+                "avg": fixed(avg, 2),
+                "p50": fixed(p50, 2),
+                "p95": fixed(p95, 2),
+                "p99": fixed(p99, 2),
+            }
+        else:
+            stats = {}
+            for stat, value in (("avg", avg), ("p50", p50), ("p95", p95), ("p99", p99)):
+                if value is not None:
+                    stats[stat] = fixed(value, 2)
+            if stats:
+                data["responseTimes"] = stats
     if edge.throughput is not None and edge.throughput > 0:
-        data["throughput"] = f"{edge.throughput:.0f}"
+        data["throughput"] = fixed(edge.throughput, 0)
     if len(edge.source_principals) == 1:
         data["sourcePrincipal"] = next(iter(edge.source_principals))
     if len(edge.dest_principals) == 1:
@@ -292,13 +342,17 @@ def node_order_key(data: Mapping[str, Any]) -> tuple[Any, ...]:
     )
 
 
-def build_graph_wire(tm: TrafficMap, options: GraphOptions, timestamp: int, duration: int) -> dict[str, Any]:
+def build_graph_wire(
+    tm: TrafficMap, options: GraphOptions, timestamp: int, duration: int, ids: WireIds | None = None
+) -> dict[str, Any]:
     """Serialize ``tm`` to ``{"timestamp", "duration", "graphType", "elements": {"nodes", "edges"}}``.
 
     Nodes are sorted boxes first (cluster, namespace, app), then by cluster/namespace/app/version/service/
-    workload; edges by source, target and protocol, so equal maps give byte-identical JSON.
+    workload; edges by source, target and protocol, so equal maps give byte-identical JSON. ``ids`` may be shared
+    by several graphs of the same ``id_style`` (its memos then serve them all).
     """
-    ids = WireIds(readable=options.id_style == "readable")
+    if ids is None or ids.readable != (options.id_style == "readable"):
+        ids = WireIds(readable=options.id_style == "readable")
     nodes = [build_node_data(node, ids) for node in tm.nodes.values()]
     nodes += [build_box_data(box, ids) for box in tm.boxes.values()]
     nodes.sort(key=node_order_key)
