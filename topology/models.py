@@ -8,13 +8,13 @@ namespace at that moment, so health history can be shown.
 from __future__ import annotations
 
 import zlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.db import models
 
 from inventory.models import Cluster
-from topology.graph.partition import NamespaceChunks, assemble_graph, splice_graph_json, split_graph_by_namespace
+from topology.graph.partition import PackedGraph, assemble_graph, pack_chunks, pack_graph, splice_graph_json
 
 
 class GraphSnapshot(models.Model):
@@ -70,16 +70,16 @@ class SnapshotGraph(models.Model):
         return f"{self.snapshot} {self.graph_type}/{self.window}s"
 
     @classmethod
-    def from_graph(cls, graph: Mapping[str, Any], **fields: Any) -> tuple[SnapshotGraph, list[SnapshotGraphPart]]:
-        """An unsaved row for ``graph`` (a wire-format dict) and its unsaved parts (see :meth:`save_with_parts`)."""
-        head, chunks = split_graph_by_namespace(graph)
-        parts = SnapshotGraphPart.pack(chunks)
-        elements = graph.get("elements", {})
+    def from_packed(cls, packed: PackedGraph, **fields: Any) -> tuple[SnapshotGraph, list[SnapshotGraphPart]]:
+        """An unsaved row and its unsaved parts for a packed graph (see :meth:`save_with_parts`)."""
+        parts = [SnapshotGraphPart(namespace=ns, own=own, extra=extra) for ns, own, extra in packed.parts]
         stored = cls(
-            head=head,
-            node_count=len(elements.get("nodes", [])),
-            edge_count=len(elements.get("edges", [])),
-            size_bytes=sum(len(p.own) + len(p.extra) for p in parts),
+            graph_type=packed.graph_type,
+            window=packed.window,
+            head=packed.head,
+            node_count=packed.node_count,
+            edge_count=packed.edge_count,
+            size_bytes=sum(len(own) + len(extra) for _, own, extra in packed.parts),
             **fields,
         )
         return stored, parts
@@ -94,9 +94,11 @@ class SnapshotGraph(models.Model):
         SnapshotGraphPart.objects.bulk_create([part for _, parts in rows for part in parts], batch_size=500)
 
     @classmethod
-    def create_from_graph(cls, graph: Mapping[str, Any], **fields: Any) -> SnapshotGraph:
-        """Store ``graph`` with its parts."""
-        row = cls.from_graph(graph, **fields)
+    def create_from_graph(cls, graph: dict[str, Any], *, graph_type: str, window: int, **fields: Any) -> SnapshotGraph:
+        """Store ``graph`` (a wire-format dict) with its parts."""
+        packed, chunks = pack_graph(graph_type, window, graph)
+        packed.parts.extend(pack_chunks(chunks))
+        row = cls.from_packed(packed, **fields)
         cls.save_with_parts([row])
         return row[0]
 
@@ -128,18 +130,6 @@ class SnapshotGraphPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.graph} [{self.namespace or '-'}]"
-
-    @staticmethod
-    def pack(chunks: Mapping[str, NamespaceChunks]) -> list[SnapshotGraphPart]:
-        """Unsaved, compressed parts (zlib releases the GIL: callers run this on worker threads)."""
-        return [
-            SnapshotGraphPart(
-                namespace=namespace,
-                own=zlib.compress(chunk.own, 6),
-                extra=zlib.compress(chunk.extra, 6) if chunk.extra else b"",
-            )
-            for namespace, chunk in chunks.items()
-        ]
 
     @classmethod
     def read(

@@ -13,8 +13,9 @@ import json
 import logging
 import time
 import zlib
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -35,22 +36,15 @@ from clients.metrics_scrape import (
 )
 from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
 from inventory.models import Cluster, Namespace, Workload
-from topology.entity_metrics import build_snapshot_metrics
 from topology.graph import build_graph_queries
-from topology.graph.partition import split_graph_by_namespace
-from topology.graph.pipeline import pause_cyclic_gc
-from topology.graph.snapshot_build import build_window_graphs
 from topology.graph.wire import WireIds
-from topology.health_summary import build_snapshot_health
 from topology.mesh_inputs import build_health_inputs, build_mesh_context
-from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
+from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph
 from topology.reading import GRAPH_TYPES
 from topology.retention import parse_retention, select_snapshots_to_delete
+from topology.window_build import WindowJob, WindowResult, build_window, default_process_count, submit_windows
 
 log = logging.getLogger(__name__)
-
-#: Threads compressing stored graphs while the next graph is built (zlib runs without the GIL).
-COMPRESS_WORKERS = 2
 
 
 class TelemetryError(Exception):
@@ -72,16 +66,16 @@ class PrometheusSource:
     fetches_concurrently: bool = True
 
     def __init__(self, url: str) -> None:
-        self.client = PrometheusClient(
-            PrometheusSettings(
-                url=url,
-                bearer_token=settings.PROMETHEUS_TOKEN,
-                verify_tls=settings.PROMETHEUS_VERIFY_TLS,
-                ca_file=settings.PROMETHEUS_CA_FILE,
-                timeout=settings.PROMETHEUS_TIMEOUT,
-                gzip=settings.PROMETHEUS_GZIP,
-            )
+        #: Also what a worker process building a window connects with (see ``topology.window_build``).
+        self.prometheus_settings = PrometheusSettings(
+            url=url,
+            bearer_token=settings.PROMETHEUS_TOKEN,
+            verify_tls=settings.PROMETHEUS_VERIFY_TLS,
+            ca_file=settings.PROMETHEUS_CA_FILE,
+            timeout=settings.PROMETHEUS_TIMEOUT,
+            gzip=settings.PROMETHEUS_GZIP,
         )
+        self.client = PrometheusClient(self.prometheus_settings)
 
     def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
         try:
@@ -153,6 +147,8 @@ class SnapshotOutcome:
     claimed: bool = True
     source_ms: int = 0
     processing_ms: int = 0
+    #: Processes the windows were built in (1: the worker's own).
+    processes: int = 1
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -173,8 +169,13 @@ def mesh_namespaces(cluster: Cluster) -> list[str]:
     return sorted(names)
 
 
-def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force: bool = False) -> SnapshotOutcome:
-    """Read telemetry for every window, build all graph types and health, and store one snapshot."""
+def take_snapshot(
+    cluster_id: int, source: TelemetrySource | None = None, force: bool = False, at: float | None = None
+) -> SnapshotOutcome:
+    """Read telemetry for every window, build all graph types and health, and store one snapshot.
+
+    ``at`` (unix seconds) queries telemetry at another moment than now (the snapshot is still stamped now).
+    """
     cluster = Cluster.objects.get(pk=cluster_id)
     outcome = SnapshotOutcome(cluster=cluster.name)
     now = timezone.now()
@@ -187,30 +188,21 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
         _record_failure(cluster, "", outcome.error)
         return outcome
     outcome.source = source.kind
-    at = now.timestamp()
     namespaces = mesh_namespaces(cluster)
     windows = list(settings.MESH_UI_GRAPH_WINDOWS)
-    # The rows and graphs are hundreds of thousands of acyclic objects: a cyclic GC pass would walk them all,
-    # again and again, for nothing (see pause_cyclic_gc).
-    with pause_cyclic_gc():
-        started = time.monotonic()
-        fetch = WindowRowsFetch(source, namespaces, windows, at)
-        try:
-            # Each window's graphs are built as soon as its rows arrive, while Prometheus still answers the others.
-            graphs, health_graphs = build_snapshot_graphs(cluster, namespaces, fetch, int(at))
-        except TelemetryError as exc:
-            outcome.error = str(exc)
-            _record_failure(cluster, source.kind, outcome.error)
-            log.warning("snapshot of %s failed: %s", cluster.name, exc)
-            return outcome
-        outcome.source_ms = int(fetch.seconds * 1000)
-        health = build_snapshot_health(health_graphs)
-        metrics = build_snapshot_metrics(health_graphs)
-        size = sum(g.size_bytes for g, _ in graphs) + len(json.dumps(health))
-        # Free the graphs while the GC is paused, or its first allocation would walk them all.
-        del health_graphs
-        # mesh-ui's own time: everything but waiting for rows (the fetch overlaps with building).
-        outcome.processing_ms = int((time.monotonic() - started - fetch.waited) * 1000)
+    try:
+        built = build_windows(cluster, namespaces, windows, source, now.timestamp() if at is None else at)
+    except TelemetryError as exc:
+        outcome.error = str(exc)
+        _record_failure(cluster, source.kind, outcome.error)
+        log.warning("snapshot of %s failed: %s", cluster.name, exc)
+        return outcome
+    outcome.source_ms = int(built.source_seconds * 1000)
+    outcome.processing_ms = int(built.processing_seconds * 1000)
+    outcome.processes = built.processes
+    rows = [SnapshotGraph.from_packed(packed) for result in built.results for packed in result.graphs]
+    rows.sort(key=lambda row: (row[0].window, GRAPH_TYPES.index(row[0].graph_type)))
+    size = sum(graph.size_bytes for graph, _ in rows) + len(json.dumps(built.health))
     with transaction.atomic():
         snapshot = GraphSnapshot.objects.create(
             cluster=cluster,
@@ -219,20 +211,102 @@ def take_snapshot(cluster_id: int, source: TelemetrySource | None = None, force:
             namespaces=namespaces,
             windows=windows,
             health_window=settings.MESH_UI_HEALTH_WINDOW,
-            health=health,
-            metrics=metrics,
+            health=built.health,
+            metrics=built.metrics,
             source_ms=outcome.source_ms,
             processing_ms=outcome.processing_ms,
             size_bytes=size,
         )
-        for stored, _ in graphs:
-            stored.snapshot = snapshot
-        SnapshotGraph.save_with_parts(graphs)
+        for graph, _ in rows:
+            graph.snapshot = snapshot
+        SnapshotGraph.save_with_parts(rows)
         MetricsSourceStatus.objects.filter(cluster=cluster).update(
             source=source.kind, last_success=now, consecutive_failures=0
         )
     outcome.snapshot_id = snapshot.pk
     return outcome
+
+
+@dataclass
+class BuiltWindows:
+    """Every window of a snapshot, built; and the time spent reading telemetry and processing it."""
+
+    results: list[WindowResult]
+    health: dict[str, Any]
+    metrics: dict[str, Any]
+    #: Wall time from the start until the last window's rows arrived.
+    source_seconds: float
+    #: mesh-ui's own time: in one process, its time not spent waiting for rows; with worker processes, the CPU
+    #: time they spent after their rows arrived.
+    processing_seconds: float
+    processes: int = 1
+
+
+def build_windows(
+    cluster: Cluster, namespaces: Sequence[str], windows: Sequence[int], source: TelemetrySource, at: float
+) -> BuiltWindows:
+    """Build every window: each in its own process when the source is Prometheus and several cores are allowed
+    (``MESH_UI_SNAPSHOT_PROCESSES``), else here, each window as soon as its rows arrive."""
+    mesh = build_mesh_context(cluster)
+    health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
+    prometheus: PrometheusSettings | None = getattr(source, "prometheus_settings", None)
+    jobs = [
+        WindowJob(
+            prometheus=prometheus,
+            namespaces=tuple(namespaces),
+            window=window,
+            at=at,
+            timestamp=int(at),
+            mesh=mesh,
+            health_inputs=health_inputs,
+            summarize=window == settings.MESH_UI_HEALTH_WINDOW,
+        )
+        for window in windows
+    ]
+    processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
+    if processes > 1 and prometheus is not None:
+        try:
+            return _build_in_processes(jobs, processes)
+        except (BrokenProcessPool, AssertionError, OSError) as exc:  # e.g. a daemonic worker may not fork
+            log.warning("snapshot worker processes unavailable (%s); building in this process", exc)
+    return _build_here(jobs, source, namespaces, at)
+
+
+def _build_in_processes(jobs: Sequence[WindowJob], processes: int) -> BuiltWindows:
+    started = time.monotonic()
+    futures = submit_windows(jobs, processes)
+    try:
+        results = [future.result() for future in futures]
+    except PrometheusError as exc:
+        for future in futures:
+            future.cancel()
+        raise TelemetryError(f"Prometheus: {exc}") from exc
+    cpu = sum(result.processing_cpu for result in results)
+    return _built(results, max(result.rows_at for result in results) - started, cpu, processes)
+
+
+def _build_here(
+    jobs: Sequence[WindowJob], source: TelemetrySource, namespaces: Sequence[str], at: float
+) -> BuiltWindows:
+    started = time.monotonic()
+    by_window = {job.window: job for job in jobs}
+    fetch = WindowRowsFetch(source, namespaces, list(by_window), at)
+    ids = WireIds()  # hashed ids and formatted numbers, shared by every graph of the snapshot
+    # Each window's graphs are built as soon as its rows arrive, while Prometheus still answers the others.
+    results = [build_window(by_window[window], rows, ids) for window, rows in fetch]
+    return _built(results, fetch.seconds, time.monotonic() - started - fetch.waited, 1)
+
+
+def _built(results: list[WindowResult], source_s: float, processing_s: float, processes: int) -> BuiltWindows:
+    summarized = next(result for result in results if result.health is not None)
+    return BuiltWindows(
+        results=results,
+        health=summarized.health or {},
+        metrics=summarized.metrics or {},
+        source_seconds=source_s,
+        processing_seconds=processing_s,
+        processes=processes,
+    )
 
 
 class WindowRowsFetch:
@@ -278,60 +352,6 @@ class WindowRowsFetch:
             finally:
                 for future in pending:
                     future.cancel()
-
-
-def fetch_window_rows(
-    source: TelemetrySource, namespaces: Sequence[str], windows: Sequence[int], at: float
-) -> tuple[dict[int, GraphRows], float]:
-    """The rows of every window and the seconds spent reading them (see :class:`WindowRowsFetch`)."""
-    fetch = WindowRowsFetch(source, namespaces, windows, at)
-    rows = dict(fetch)
-    return {window: rows[window] for window in windows}, fetch.seconds
-
-
-def build_snapshot_graphs(
-    cluster: Cluster,
-    namespaces: Sequence[str],
-    rows_by_window: Mapping[int, GraphRows] | Iterable[tuple[int, GraphRows]],
-    timestamp: int,
-) -> tuple[list[tuple[SnapshotGraph, list[SnapshotGraphPart]]], dict[str, dict[str, Any]]]:
-    """Build every graph type for every window: unsaved graph rows with their parts, and the health window's graphs.
-
-    ``rows_by_window`` may be a mapping or ``(window, rows)`` pairs as they arrive (a :class:`WindowRowsFetch`).
-    Rows are parsed and de-duplicated once per window and shared by the four graph types. zlib releases the GIL,
-    so each graph's namespace chunks are compressed on a worker thread while the next graph is built.
-    """
-    mesh = build_mesh_context(cluster)
-    health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
-    health_graphs: dict[str, dict[str, Any]] = {}
-    pairs = rows_by_window.items() if isinstance(rows_by_window, Mapping) else rows_by_window
-    ids = WireIds()  # hashed ids and formatted numbers, shared by every graph of the snapshot
-    with ThreadPoolExecutor(max_workers=COMPRESS_WORKERS, thread_name_prefix="snapshot-zlib") as pool:
-        pending: list[tuple[SnapshotGraph, Future[list[SnapshotGraphPart]]]] = []
-        for window, rows in pairs:
-            inputs = rows.build_inputs(mesh, health_inputs)
-            del rows
-            for graph_type, graph in build_window_graphs(inputs, frozenset(namespaces), timestamp, window, ids):
-                if window == settings.MESH_UI_HEALTH_WINDOW:
-                    health_graphs[graph_type] = graph
-                head, chunks = split_graph_by_namespace(graph)
-                stored = SnapshotGraph(
-                    graph_type=graph_type,
-                    window=window,
-                    head=head,
-                    node_count=len(graph["elements"]["nodes"]),
-                    edge_count=len(graph["elements"]["edges"]),
-                )
-                pending.append((stored, pool.submit(SnapshotGraphPart.pack, chunks)))
-                del graph
-            del inputs
-        built: list[tuple[SnapshotGraph, list[SnapshotGraphPart]]] = []
-        for stored, packed in pending:
-            parts = packed.result()
-            stored.size_bytes = sum(len(part.own) + len(part.extra) for part in parts)
-            built.append((stored, parts))
-    built.sort(key=lambda row: (row[0].window, GRAPH_TYPES.index(row[0].graph_type)))
-    return built, health_graphs
 
 
 def _record_failure(cluster: Cluster, source: str, error: str) -> None:

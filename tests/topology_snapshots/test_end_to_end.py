@@ -111,3 +111,30 @@ def test_live_bookinfo_graph_and_routing_change(live_mesh, settings, client):
     assert _rate(edges.get(("reviews", "reviews-v2"), {"traffic": {}})) == 0
     assert _rate(edges.get(("reviews", "reviews-v3"), {"traffic": {}})) == 0
     assert not any(target == "ratings" and _rate(edge) > 0 for (_, target), edge in edges.items())
+
+
+def test_windows_built_in_worker_processes_equal_those_built_in_process(live_mesh, settings):
+    """``MESH_UI_SNAPSHOT_PROCESSES``: each window fetched and built in its own process gives the same snapshot."""
+    from topology.models import GraphSnapshot
+    from topology.snapshots import PrometheusSource, take_snapshot
+
+    settings.MESH_UI_GRAPH_WINDOWS = [WINDOW, 2 * WINDOW]
+    settings.MESH_UI_HEALTH_WINDOW = WINDOW
+    cluster = Cluster.objects.create(
+        name="live", kubeconfig_path=str(live_mesh.kubeconfig_path), prometheus_url=live_mesh.prometheus_url
+    )
+    sync_cluster(cluster.pk)
+    time.sleep(WINDOW + 3)
+    at = time.time() - 2  # a moment Prometheus has fully ingested: both builds read the same samples
+    outcomes = {}
+    for processes in (2, 1):
+        settings.MESH_UI_SNAPSHOT_PROCESSES = processes
+        outcomes[processes] = take_snapshot(cluster.pk, PrometheusSource(live_mesh.prometheus_url), force=True, at=at)
+    snapshots = {n: GraphSnapshot.objects.get(pk=o.snapshot_id) for n, o in outcomes.items()}
+    graphs = {n: {(g.graph_type, g.window): g.json_bytes() for g in s.graphs.all()} for n, s in snapshots.items()}
+    assert len(graphs[2]) == 8 and graphs[2] == graphs[1]
+    assert b"reviews-v2" in graphs[2][("workload", WINDOW)]
+    assert snapshots[2].health == snapshots[1].health and snapshots[2].health["workload"]
+    assert snapshots[2].metrics == snapshots[1].metrics
+    assert (outcomes[2].processes, outcomes[1].processes) == (2, 1)
+    assert outcomes[2].source_ms > 0 and outcomes[2].processing_ms >= 0

@@ -17,6 +17,7 @@ assembles own + extra of the requested namespaces, drops duplicates and sorts no
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -111,6 +112,38 @@ def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], 
         chunks[namespace] = NamespaceChunks(own=own, extra=extra)
     head = {key: graph[key] for key in HEAD_KEYS if key in graph}
     return head, chunks
+
+
+#: A namespace's stored share: (namespace, zlib own chunk, zlib extra chunk or b"").
+PackedPart = tuple[str, bytes, bytes]
+
+
+def pack_chunks(chunks: dict[str, NamespaceChunks]) -> list[PackedPart]:
+    """Compress each namespace's chunks (zlib level 6; zlib releases the GIL)."""
+    return [
+        (namespace, zlib.compress(chunk.own, 6), zlib.compress(chunk.extra, 6) if chunk.extra else b"")
+        for namespace, chunk in chunks.items()
+    ]
+
+
+@dataclass(frozen=True)
+class PackedGraph:
+    """One graph as stored: its head, counts and compressed namespace parts."""
+
+    graph_type: str
+    window: int
+    head: dict[str, Any]
+    node_count: int
+    edge_count: int
+    parts: list[PackedPart]
+
+
+def pack_graph(graph_type: str, window: int, graph: dict[str, Any]) -> tuple[PackedGraph, dict[str, NamespaceChunks]]:
+    """The stored form of ``graph`` with its parts still to compress (see :func:`pack_chunks`)."""
+    head, chunks = split_graph_by_namespace(graph)
+    elements = graph["elements"]
+    packed = PackedGraph(graph_type, window, head, len(elements["nodes"]), len(elements["edges"]), [])
+    return packed, chunks
 
 
 def _lines(chunk: bytes, count: int) -> list[bytes]:

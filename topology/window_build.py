@@ -1,0 +1,138 @@
+"""Build one metric window of a snapshot from Prometheus: fetch its rows, build its four graphs, compress them.
+
+This is the unit of work a snapshot splits into when it uses several processes (``MESH_UI_SNAPSHOT_PROCESSES``):
+each window's fetch, graph building and compression runs in its own process, so a snapshot uses every core
+instead of one (graph building is pure Python and holds the GIL). Nothing here touches Django or the database:
+a job carries everything it needs and returns picklable results (compressed parts, and for the health window
+the health and metrics summaries), so the processes stay small and the parent only stores what comes back.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import threading
+import time
+from collections.abc import Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from clients.prometheus import GraphRows, PrometheusClient, PrometheusSettings
+from topology.entity_metrics import build_snapshot_metrics
+from topology.graph import build_graph_queries
+from topology.graph.health_step import GraphHealthInputs
+from topology.graph.partition import PackedGraph, PackedPart, pack_chunks, pack_graph
+from topology.graph.pipeline import pause_cyclic_gc
+from topology.graph.samples import MeshContext
+from topology.graph.snapshot_build import build_window_graphs
+from topology.graph.wire import WireIds
+from topology.health_summary import build_snapshot_health
+
+
+@dataclass(frozen=True)
+class WindowJob:
+    """What a process needs to build one window: where Prometheus is, what to ask, the mesh facts."""
+
+    #: None when the rows come from elsewhere (passed to :func:`build_window`).
+    prometheus: PrometheusSettings | None
+    namespaces: tuple[str, ...]
+    window: int
+    at: float
+    timestamp: int
+    mesh: MeshContext
+    health_inputs: GraphHealthInputs
+    #: The health window: also summarize health and per-entity metrics from its graphs.
+    summarize: bool = False
+
+
+@dataclass
+class WindowResult:
+    """A built window. Times are ``time.monotonic()`` readings (one clock for every process of the machine)."""
+
+    window: int
+    graphs: list[PackedGraph] = field(default_factory=list)
+    health: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    rows_at: float = 0.0
+    #: CPU seconds this process spent after its rows arrived (parsing, graphs, health, compression).
+    processing_cpu: float = 0.0
+
+
+def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | None = None) -> WindowResult:
+    """Fetch the window's rows (unless given), build its four graphs and compress them.
+
+    ``ids`` (memoized wire ids and numbers) may be shared by the windows built in one process.
+    """
+    if rows is None:
+        if job.prometheus is None:
+            raise ValueError("a window job without Prometheus settings needs its rows")
+        client = PrometheusClient(job.prometheus)
+        try:
+            rows = client.fetch_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
+        finally:
+            client.close()
+    result = WindowResult(window=job.window, rows_at=time.monotonic())
+    cpu = time.process_time()
+    # zlib releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
+    with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zlib") as zlib_pool:
+        inputs = rows.build_inputs(job.mesh, job.health_inputs)
+        del rows
+        kept: dict[str, dict[str, Any]] = {}
+        pending: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
+        graphs = build_window_graphs(inputs, frozenset(job.namespaces), job.timestamp, job.window, ids)
+        for graph_type, graph in graphs:
+            packed, chunks = pack_graph(graph_type, job.window, graph)
+            pending.append((packed, zlib_pool.submit(pack_chunks, chunks)))
+            if job.summarize:
+                kept[graph_type] = graph
+            del graph, chunks
+        if job.summarize:
+            result.health = build_snapshot_health(kept)
+            result.metrics = build_snapshot_metrics(kept)
+        del kept, inputs
+        for packed, parts in pending:
+            packed.parts.extend(parts.result())
+            result.graphs.append(packed)
+    result.processing_cpu = time.process_time() - cpu
+    return result
+
+
+_pool: ProcessPoolExecutor | None = None
+_pool_size = 0
+_pool_lock = threading.Lock()
+
+
+def _window_pool(size: int) -> ProcessPoolExecutor:
+    """A process pool kept for the life of this process (starting processes costs more than a window)."""
+    global _pool, _pool_size
+    with _pool_lock:
+        if _pool is None or _pool_size != size:
+            if _pool is not None:
+                _pool.shutdown(wait=False, cancel_futures=True)
+            # forkserver: children fork from a clean server process, not from this one and its threads and sockets.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload([__name__])
+            _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=context), size
+        return _pool
+
+
+def default_process_count(windows: int, configured: int) -> int:
+    """Processes for a snapshot: ``configured`` (0 = one per core), never more than the windows."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return max(1, min(windows, configured or cores))
+
+
+def submit_windows(jobs: Sequence[WindowJob], processes: int) -> list[Future[WindowResult]]:
+    """Start every window's job on the process pool (first window first)."""
+    pool = _window_pool(processes)
+    return [pool.submit(build_window, job) for job in jobs]
+
+
+def shutdown_pool() -> None:
+    """Stop the pool's processes (tests, and workers that want to exit cleanly)."""
+    global _pool
+    with _pool_lock:
+        if _pool is not None:
+            _pool.shutdown(wait=True, cancel_futures=True)
+            _pool = None
