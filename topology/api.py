@@ -64,13 +64,12 @@ class GraphView(APIView):
     def get(self, request: Request) -> HttpResponse | Response:
         params = request.query_params
         try:
-            cluster = reading.pick_cluster(params.get("cluster"))
             at = reading.parse_at(params.get("at"))
             duration = reading.parse_duration_seconds(params.get("duration"))
             box_by = reading.parse_box_by(params.get("boxBy"))
             hide = reading.parse_hide(params.get("hide"))
             graph_type = params.get("graphType", "versionedApp")
-            snapshot = reading.find_snapshot(cluster, at)
+            cluster, snapshot = reading.find_cluster_snapshot(params.get("cluster"), at)
             if snapshot is None:
                 return _no_snapshot(cluster.name)
             body = reading.read_graph_json(

@@ -12,6 +12,7 @@ from collections.abc import Collection, Sequence
 from typing import Any
 
 from django.db import models
+from django.db.models import FilteredRelation, Q
 
 from inventory.models import Cluster
 from topology.graph.partition import PackedGraph, assemble_graph, pack_chunks, pack_graph, splice_graph_json
@@ -102,14 +103,42 @@ class SnapshotGraph(models.Model):
         cls.save_with_parts([row])
         return row[0]
 
+    @classmethod
+    def read_parts(
+        cls, namespaces: Collection[str] | None, **graph: Any
+    ) -> tuple[dict[str, Any] | None, list[bytes], list[bytes]]:
+        """One query: the head of the graph matching ``graph`` (field lookups), and its inflated chunks.
+
+        The own chunks of ``namespaces`` (None: all) and of ``""``, and when scoped their extra chunks. The head is
+        None when there is no such graph.
+        """
+        scoped = namespaces is not None
+        wanted = Q(parts__namespace__in={"", *namespaces}) if namespaces is not None else Q()
+        rows = (
+            cls.objects.filter(**graph)
+            .annotate(part=FilteredRelation("parts", condition=wanted))
+            .order_by("part__namespace")
+            .values_list("head", "part__own", "part__extra" if scoped else "part__own")
+        )
+        head: dict[str, Any] | None = None
+        owns: list[bytes] = []
+        extras: list[bytes] = []
+        for graph_head, own, extra in rows:
+            head = graph_head
+            if own is not None:  # the outer join's row when no part matched
+                owns.append(zlib.decompress(own))
+                if scoped and extra:
+                    extras.append(zlib.decompress(extra))
+        return head, owns, extras
+
     def json_bytes(self) -> bytes:
         """The whole graph as JSON bytes, spliced from the parts without parsing."""
-        _, owns, _ = SnapshotGraphPart.read(None, pk=self.pk)
+        _, owns, _ = SnapshotGraph.read_parts(None, pk=self.pk)
         return splice_graph_json(self.head, owns)
 
     def load_graph(self, namespaces: Collection[str] | None = None) -> dict[str, Any]:
         """The graph as a dict: everything, or what a request for ``namespaces`` needs (filter it afterwards)."""
-        _, owns, extras = SnapshotGraphPart.read(namespaces, pk=self.pk)
+        _, owns, extras = SnapshotGraph.read_parts(namespaces, pk=self.pk)
         return assemble_graph(self.head, owns, extras)
 
 
@@ -130,29 +159,6 @@ class SnapshotGraphPart(models.Model):
 
     def __str__(self) -> str:
         return f"{self.graph} [{self.namespace or '-'}]"
-
-    @classmethod
-    def read(
-        cls, namespaces: Collection[str] | None, **graph: Any
-    ) -> tuple[dict[str, Any] | None, list[bytes], list[bytes]]:
-        """One query: the head of the graph matching ``graph`` (field lookups), and its inflated chunks.
-
-        The own chunks of ``namespaces`` (None: all) and of ``""``, and when scoped their extra chunks. The head is
-        None when the graph has no parts (no such graph, or an empty one).
-        """
-        rows = cls.objects.filter(**{f"graph__{key}": value for key, value in graph.items()}).order_by("namespace")
-        if namespaces is not None:
-            rows = rows.filter(namespace__in={"", *namespaces})
-        head: dict[str, Any] | None = None
-        owns: list[bytes] = []
-        extras: list[bytes] = []
-        scoped = namespaces is not None
-        for graph_head, own, extra in rows.values_list("graph__head", "own", "extra" if scoped else "own"):
-            head = graph_head
-            owns.append(zlib.decompress(own))
-            if scoped and extra:
-                extras.append(zlib.decompress(extra))
-        return head, owns, extras
 
 
 class MetricsSourceStatus(models.Model):

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.db.models import Subquery
 from django.utils import timezone
 
 from inventory.models import Cluster
@@ -20,7 +21,7 @@ from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filter
 from topology.graph.partition import assemble_graph, splice_graph_json
 from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.wire import encode_graph_json
-from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
 
 GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 
@@ -55,6 +56,25 @@ def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None
     if found is not None:
         found.cluster = cluster  # the caller's instance (and what it already loaded), not another query
     return found
+
+
+def find_cluster_snapshot(name: str | None, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
+    """:func:`pick_cluster` and :func:`find_snapshot` in one query when the cluster has a snapshot (the hot path)."""
+    clusters = Cluster.objects.filter(enabled=True)
+    chosen = clusters.filter(name=name) if name else clusters.order_by("name")[:1]
+    snapshots = (
+        GraphSnapshot.objects.filter(cluster__in=Subquery(chosen.values("pk")))
+        .select_related("cluster", "cluster__metrics_status")
+        .defer("health", "metrics")
+    )
+    if at is None:
+        found = snapshots.order_by("-taken_at").first()
+    else:
+        before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
+        found = before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+    if found is not None:
+        return found.cluster, found
+    return pick_cluster(name), None  # says which cluster has no snapshot yet, or that none is configured
 
 
 def pick_window(snapshot: GraphSnapshot, seconds: int | None) -> int:
@@ -128,16 +148,11 @@ def read_graph_json(
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
     meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
-    head, owns, extras = SnapshotGraphPart.read(
-        namespaces if scoped else None, snapshot=snapshot, graph_type=graph_type, window=window
+    head, owns, extras = SnapshotGraph.read_parts(
+        namespaces if scoped else None, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
     )
-    if head is None:  # no parts: an empty graph, or none stored
-        stored = SnapshotGraph.objects.filter(snapshot=snapshot, graph_type=graph_type, window=window)
-        head = stored.values_list("head", flat=True).first() or {
-            "timestamp": int(snapshot.taken_at.timestamp()),
-            "duration": window,
-            "graphType": graph_type,
-        }
+    if head is None:  # no such graph stored: an empty one
+        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
     if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         body = splice_graph_json(head, owns)
     else:

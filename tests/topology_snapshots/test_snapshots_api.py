@@ -100,7 +100,7 @@ def test_scoped_graph_reads_slice_one_namespace_and_equal_the_filtered_whole(syn
         assert sorted(graph["elements"]["edges"], key=key) == sorted(expected["elements"]["edges"], key=key)
     # One query hands over only the asked-for namespace's part (and the cluster boxes'), not the whole graph.
     with CaptureQueriesContext(connection) as queries:
-        head, owns, extras = SnapshotGraphPart.read(["bookinfo"], pk=stored.pk)
+        head, owns, extras = SnapshotGraph.read_parts(["bookinfo"], pk=stored.pk)
     assert len(queries.captured_queries) == 1 and head == stored.head
     assert len(owns) == SnapshotGraphPart.objects.filter(graph=stored, namespace__in=["", "bookinfo"]).count()
     assert extras and SnapshotGraphPart.objects.filter(graph=stored).count() > len(owns)
