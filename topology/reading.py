@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Subquery
+from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
 from inventory.models import Cluster
@@ -47,15 +47,17 @@ def pick_cluster(name: str | None) -> Cluster:
 def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None:
     """The latest snapshot taken at or before ``at`` (default now), else the earliest after it."""
     # The health and metrics JSON grow with the mesh (hundreds of KB); graph requests never read them.
-    snapshots = GraphSnapshot.objects.filter(cluster=cluster).defer("health", "metrics")
-    if at is None:
-        found = snapshots.order_by("-taken_at").first()
-    else:
-        before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
-        found = before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+    found = _closest(GraphSnapshot.objects.filter(cluster=cluster).defer("health", "metrics"), at)
     if found is not None:
         found.cluster = cluster  # the caller's instance (and what it already loaded), not another query
     return found
+
+
+def _closest(snapshots: QuerySet[GraphSnapshot], at: datetime | None) -> GraphSnapshot | None:
+    if at is None:
+        return snapshots.order_by("-taken_at").first()
+    before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
+    return before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
 
 
 def find_cluster_snapshot(name: str | None, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
@@ -67,11 +69,7 @@ def find_cluster_snapshot(name: str | None, at: datetime | None) -> tuple[Cluste
         .select_related("cluster", "cluster__metrics_status")
         .defer("health", "metrics")
     )
-    if at is None:
-        found = snapshots.order_by("-taken_at").first()
-    else:
-        before = snapshots.filter(taken_at__lte=at).order_by("-taken_at").first()
-        found = before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
+    found = _closest(snapshots, at)
     if found is not None:
         return found.cluster, found
     return pick_cluster(name), None  # says which cluster has no snapshot yet, or that none is configured
