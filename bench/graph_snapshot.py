@@ -311,6 +311,15 @@ def time_graph_request(client: Any, params: dict[str, str], iterations: int) -> 
     return statistics.median(server), statistics.median(floor)
 
 
+def python_loop_seconds() -> float:
+    """Seconds for a fixed pure-Python loop: the same machine type runs anywhere from ~0.5 to ~1.4 s."""
+    started = time.perf_counter()
+    total = 0
+    for step in range(10_000_000):
+        total += step
+    return time.perf_counter() - started
+
+
 def mib(size: float) -> str:
     return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 1024:,.0f} KiB"
 
@@ -354,6 +363,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
+    print(f"machine speed: a 10-million-step Python loop takes {python_loop_seconds():.2f} s (compare runs with it)")
     points = args.minutes * 60 // STEP_SECONDS + 1
     at = float(T0 + STEP_SECONDS * (points - 1))
     started = time.perf_counter()

@@ -224,6 +224,16 @@ def take_snapshot(
             source=source.kind, last_success=now, consecutive_failures=0
         )
     outcome.snapshot_id = snapshot.pk
+    log.info(
+        "snapshot %s of %s: %d windows in %d process(es), telemetry %d ms, processing %d ms, %d bytes",
+        snapshot.pk,
+        cluster.name,
+        len(windows),
+        outcome.processes,
+        outcome.source_ms,
+        outcome.processing_ms,
+        size,
+    )
     return outcome
 
 

@@ -13,8 +13,10 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,18 +105,34 @@ _pool_size = 0
 _pool_lock = threading.Lock()
 
 
+@contextmanager
+def _children_allowed() -> Iterator[None]:
+    """Let this process start the pool's processes even when it is daemonic, as Celery's prefork workers are.
+
+    multiprocessing refuses children to daemonic processes because they are killed without cleanup; the pool's
+    processes need none (they only compute, and exit when their job queue closes with this process).
+    """
+    config = multiprocessing.current_process()._config  # type: ignore[attr-defined]
+    daemon = config.get("daemon")
+    config["daemon"] = False
+    try:
+        yield
+    finally:
+        config["daemon"] = daemon
+
+
 def _window_pool(size: int) -> ProcessPoolExecutor:
-    """A process pool kept for the life of this process (starting processes costs more than a window)."""
+    """A process pool kept for the life of this process (starting processes costs more than a window).
+
+    The processes are forked: they start at once with everything imported, and a job carries all it needs. (A
+    forkserver or spawned process cannot be started from a Celery prefork worker: it would pickle its authkey.)
+    """
     global _pool, _pool_size
-    with _pool_lock:
-        if _pool is None or _pool_size != size:
-            if _pool is not None:
-                _pool.shutdown(wait=False, cancel_futures=True)
-            # forkserver: children fork from a clean server process, not from this one and its threads and sockets.
-            context = multiprocessing.get_context("forkserver")
-            context.set_forkserver_preload([__name__])
-            _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=context), size
-        return _pool
+    if _pool is None or _pool_size != size:
+        if _pool is not None:
+            _pool.shutdown(wait=False, cancel_futures=True)
+        _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("fork")), size
+    return _pool
 
 
 def default_process_count(windows: int, configured: int) -> int:
@@ -124,9 +142,19 @@ def default_process_count(windows: int, configured: int) -> int:
 
 
 def submit_windows(jobs: Sequence[WindowJob], processes: int) -> list[Future[WindowResult]]:
-    """Start every window's job on the process pool (first window first)."""
-    pool = _window_pool(processes)
-    return [pool.submit(build_window, job) for job in jobs]
+    """Start every window's job on the process pool (first window first).
+
+    A pool broken by a lost process is replaced, once, before giving up.
+    """
+    global _pool
+    with _pool_lock, _children_allowed():
+        try:
+            pool = _window_pool(processes)
+            return [pool.submit(build_window, job) for job in jobs]
+        except BrokenProcessPool:
+            _pool = None
+            pool = _window_pool(processes)
+            return [pool.submit(build_window, job) for job in jobs]
 
 
 def shutdown_pool() -> None:
