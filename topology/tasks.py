@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from celery import shared_task
+from celery.signals import worker_process_shutdown
 
 from inventory.models import Cluster
-from topology import snapshots
+from topology import snapshots, window_build
 
 
 @shared_task(name="topology.tasks.dispatch_graph_snapshots", ignore_result=True)
@@ -29,3 +30,9 @@ def take_graph_snapshot(cluster_id: int) -> dict[str, Any]:
 def thin_snapshots() -> dict[int, int]:
     """Apply the retention tiers to every cluster's snapshots."""
     return {pk: snapshots.thin_snapshots(pk) for pk in Cluster.objects.values_list("pk", flat=True)}
+
+
+@worker_process_shutdown.connect
+def stop_window_processes(**_: Any) -> None:
+    """A worker process going away stops the processes it builds snapshot windows in."""
+    window_build.shutdown_pool()

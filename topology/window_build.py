@@ -9,8 +9,10 @@ the health and metrics summaries), so the processes stay small and the parent on
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import signal
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -121,6 +123,20 @@ def _children_allowed() -> Iterator[None]:
         config["daemon"] = daemon
 
 
+def _exit_with_parent() -> None:
+    """In a pool process: be stopped when the process that started it ends, however it ends (Linux).
+
+    A forked process holds its own copy of the job queue's pipe, so it would never see the queue close.
+    """
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):  # not Linux: the pool is shut down with the worker instead
+        return
+    if os.getppid() == 1:  # the parent ended before the line above
+        os._exit(0)
+
+
 def _window_pool(size: int) -> ProcessPoolExecutor:
     """A process pool kept for the life of this process (starting processes costs more than a window).
 
@@ -131,7 +147,8 @@ def _window_pool(size: int) -> ProcessPoolExecutor:
     if _pool is None or _pool_size != size:
         if _pool is not None:
             _pool.shutdown(wait=False, cancel_futures=True)
-        _pool, _pool_size = ProcessPoolExecutor(max_workers=size, mp_context=multiprocessing.get_context("fork")), size
+        context = multiprocessing.get_context("fork")
+        _pool, _pool_size = ProcessPoolExecutor(size, mp_context=context, initializer=_exit_with_parent), size
     return _pool
 
 
