@@ -406,8 +406,11 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     with running_prometheus([], tsdb_dir=tsdb) as prometheus:
         source = PrometheusSource(prometheus.url)
         namespaces = sorted(mesh.namespaces)
+        started = time.perf_counter()
         row_counts = {w: len(source.fetch_rows(namespaces, w, at).requests) for w in settings.MESH_UI_GRAPH_WINDOWS}
+        alone_ms = (time.perf_counter() - started) * 1000
         print(f"Prometheus request rows per window: {row_counts}")
+        print(f"Prometheus alone (every window's queries, nothing else running): {alone_ms:.0f} ms")
         # Each window in its own process (the default: one per core), then all in this process, back to back.
         modes = [("worker processes", settings.MESH_UI_SNAPSHOT_PROCESSES), ("one process", 1)]
         results: dict[str, list[tuple[Any, float]]] = {}
