@@ -499,7 +499,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     first_tier = parse_retention(retention)[0]
     recent = first_tier.max_age // first_tier.resolution
-    health_graph_bytes = sum(g.size_bytes for g in graphs if g.window == stored.health_window)
+    # Past the first tier: the health window's graphs without the copies linking namespaces (see thin_snapshots).
+    health_extras = SnapshotGraphPart.objects.filter(graph__snapshot=stored, graph__window=stored.health_window)
+    health_extra_bytes = sum(len(bytes(extra)) for extra in health_extras.values_list("extra", flat=True))
+    health_graph_bytes = sum(g.size_bytes for g in graphs if g.window == stored.health_window) - health_extra_bytes
     older_snapshot = per_snapshot - graph_bytes + health_graph_bytes
     per_day_bytes = recent * per_snapshot + (per_day - recent) * older_snapshot
     per_week_bytes = recent * per_snapshot + (per_week - recent) * older_snapshot
@@ -507,7 +510,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(
         f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zlib of {mib(raw_bytes)} JSON, "
         f"{mib(extra_bytes)} of it copies linking namespaces; "
-        f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs only)"
+        f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs, no copies)"
     )
     print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")
     print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week_bytes)}")

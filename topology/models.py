@@ -63,6 +63,11 @@ class SnapshotGraph(models.Model):
     node_count = models.IntegerField(default=0)
     edge_count = models.IntegerField(default=0)
     size_bytes = models.IntegerField(default=0, help_text="Stored (compressed) size of the parts.")
+    linked = models.BooleanField(
+        default=True,
+        help_text="The parts carry the copies linking namespaces, so a scoped read needs only its namespaces' parts "
+        "(thinning drops them from old snapshots; a scoped read of those reads every part).",
+    )
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["snapshot", "graph_type", "window"], name="uniq_snapshot_graph")]
@@ -110,7 +115,8 @@ class SnapshotGraph(models.Model):
         """One query: the head of the graph matching ``graph`` (field lookups), and its inflated chunks.
 
         The own chunks of ``namespaces`` (None: all) and of ``""``, and when scoped their extra chunks. The head is
-        None when there is no such graph.
+        None when there is no such graph. A graph whose linking copies were dropped (``linked`` false) is read
+        whole, in a second query: the caller's filter then finds the far ends in the other namespaces' parts.
         """
         scoped = namespaces is not None
         wanted = Q(parts__namespace__in={"", *namespaces}) if namespaces is not None else Q()
@@ -118,12 +124,14 @@ class SnapshotGraph(models.Model):
             cls.objects.filter(**graph)
             .annotate(part=FilteredRelation("parts", condition=wanted))
             .order_by("part__namespace")
-            .values_list("head", "part__own", "part__extra" if scoped else "part__own")
+            .values_list("head", "part__own", "part__extra" if scoped else "part__own", "linked")
         )
         head: dict[str, Any] | None = None
         owns: list[bytes] = []
         extras: list[bytes] = []
-        for graph_head, own, extra in rows:
+        for graph_head, own, extra, linked in rows:
+            if scoped and not linked:
+                return cls.read_parts(None, **graph)
             head = graph_head
             if own is not None:  # the outer join's row when no part matched
                 owns.append(zlib.decompress(own))

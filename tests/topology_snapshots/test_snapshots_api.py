@@ -192,6 +192,18 @@ def test_thinning_keeps_one_snapshot_per_slot(synced, settings):
     }
     recent = GraphSnapshot.objects.get(pk=ids[0])
     assert SnapshotGraph.objects.filter(snapshot=recent).count() == 4 * len(settings.MESH_UI_GRAPH_WINDOWS)
+    # ...without the copies linking namespaces; a scoped read of it still gives what filtering the whole gives.
+    old_graph = SnapshotGraph.objects.get(snapshot=kept_old, graph_type="workload")
+    assert not old_graph.linked and not old_graph.parts.exclude(extra=b"").exists()
+    recent_graph = SnapshotGraph.objects.get(snapshot=recent, graph_type="workload", window=old_graph.window)
+    assert recent_graph.linked and recent_graph.parts.exclude(extra=b"").exists()
+    for graph in (old_graph, recent_graph):
+        scoped = filter_graph(graph.load_graph(["bookinfo"]), ["bookinfo"], False, BOX_KINDS)
+        whole = filter_graph(graph.load_graph(), ["bookinfo"], False, BOX_KINDS)
+        assert scoped["elements"]["nodes"] == whole["elements"]["nodes"]
+        key = lambda e: e["data"]["id"]  # noqa: E731
+        assert sorted(scoped["elements"]["edges"], key=key) == sorted(whole["elements"]["edges"], key=key)
+        assert any(n["data"].get("isOutside") for n in scoped["elements"]["nodes"])  # the gateway, from elsewhere
 
 
 def test_openapi_schema_lists_the_v1_endpoints(client):
