@@ -3,9 +3,10 @@
 ``capture`` runs the bench's setup once (synthetic mesh, promtool backfill, a real Prometheus, the inventory in
 SQLite) and pickles, per window, the raw answers of the graph queries, plus the mesh context and health inputs
 the snapshot reads from the inventory. ``run`` loads that pickle and times (or profiles with cProfile) what
-``take_snapshot`` does with the rows: deriving the latency rows, parsing, building the 12 graphs and encoding
-them, health and metrics. ``--digest`` prints a SHA-256 of every encoded graph and of health + metrics, to check
-that a change keeps the output byte-identical.
+a snapshot does with each window's rows: :func:`clients.prometheus.build_graph_rows`, then
+:func:`topology.window_build.build_window` (parsing, the 4 graphs, splitting and compressing their parts, health
+and metrics for the health window). ``--digest`` prints a SHA-256 per graph over its head, counts and every stored
+part (decompressed), and of health and metrics, to check that a change keeps the output byte-identical.
 
     .venv/bin/python bench/profile_build.py capture /tmp/rows.pickle
     .venv/bin/python bench/profile_build.py run /tmp/rows.pickle [--repeat 5] [--profile] [--digest]
@@ -91,46 +92,114 @@ def capture(path: Path) -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def process(payload: dict[str, Any]) -> tuple[dict[str, float], dict[str, bytes]]:
-    """What ``take_snapshot`` does with the rows, timed per phase; returns the timings and the encoded output."""
-    from clients.prometheus import build_graph_rows
-    from topology.entity_metrics import build_snapshot_metrics
-    from topology.graph.pipeline import pause_cyclic_gc
-    from topology.graph.snapshot_build import build_window_graphs
-    from topology.graph.wire import WireIds, encode_graph_json
-    from topology.health_summary import build_snapshot_health
+class _PhaseTimer:
+    """Wall time per phase of ``build_window``, by wrapping the functions it calls (where they still exist)."""
 
-    timings = {"derive": 0.0, "parse": 0.0, "graphs": 0.0, "encode": 0.0, "health+metrics": 0.0}
-    out: dict[str, bytes] = {}
-    with pause_cyclic_gc():
-        health_graphs: dict[str, dict[str, Any]] = {}
-        ids = WireIds()
-        for window in WINDOWS:
+    def __init__(self) -> None:
+        self.timings: dict[str, float] = {}
+        self._restore: list[tuple[Any, str, Any]] = []
+
+    def _add(self, phase: str, seconds: float) -> None:
+        self.timings[phase] = self.timings.get(phase, 0.0) + seconds
+
+    def wrap(self, owner: Any, name: str, phase: str) -> None:
+        original = getattr(owner, name, None)
+        if original is None:
+            return
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
             started = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._add(phase, time.perf_counter() - started)
+
+        self._restore.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def wrap_generator(self, owner: Any, name: str, phase: str) -> None:
+        original = getattr(owner, name, None)
+        if original is None:
+            return
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            iterator = iter(original(*args, **kwargs))
+            while True:
+                started = time.perf_counter()
+                try:
+                    item = next(iterator)
+                except StopIteration:
+                    self._add(phase, time.perf_counter() - started)
+                    return
+                self._add(phase, time.perf_counter() - started)
+                yield item
+
+        self._restore.append((owner, name, original))
+        setattr(owner, name, timed)
+
+    def restore(self) -> None:
+        for owner, name, original in reversed(self._restore):
+            setattr(owner, name, original)
+        self._restore.clear()
+
+
+def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, float], dict[str, bytes]]:
+    """What a snapshot does with each window's rows: ``build_window`` per window, timed.
+
+    Returns the timings (``derive``: building :class:`GraphRows` from the raw answers, as the window's fetch does;
+    ``cpu``: CPU seconds of that plus what ``build_window`` reports, zlib threads included; the other phases are
+    wall times of what ``build_window`` calls) and the
+    output: every stored part (own/extra decompressed), each graph's head and counts, health and metrics.
+    """
+    import zlib
+
+    import clients.prometheus
+    import topology.window_build as window_build
+    from clients.prometheus import build_graph_rows
+    from topology.window_build import WindowJob, build_window
+
+    timer = _PhaseTimer()
+    if phases:
+        timer.wrap(clients.prometheus.GraphRows, "build_inputs", "parse")
+        timer.wrap_generator(window_build, "build_window_graphs", "graphs")
+        timer.wrap(window_build, "pack_graph", "encode")
+        timer.wrap(window_build, "build_snapshot_health", "health+metrics")
+        timer.wrap(window_build, "build_snapshot_metrics", "health+metrics")
+    timings = {"derive": 0.0, "cpu": 0.0}
+    out: dict[str, bytes] = {}
+    try:
+        for window in WINDOWS:
+            started, cpu = time.perf_counter(), time.process_time()
             rows = build_graph_rows(payload["raw"][window])
             timings["derive"] += time.perf_counter() - started
-            started = time.perf_counter()
-            inputs = rows.build_inputs(payload["mesh"], payload["health"])
-            timings["parse"] += time.perf_counter() - started
-            started = time.perf_counter()
-            graphs = dict(
-                build_window_graphs(inputs, frozenset(payload["namespaces"]), payload["timestamp"], window, ids)
+            timings["cpu"] += time.process_time() - cpu
+            job = WindowJob(
+                prometheus=None,
+                namespaces=tuple(payload["namespaces"]),
+                window=window,
+                at=float(payload["timestamp"]),
+                timestamp=payload["timestamp"],
+                mesh=payload["mesh"],
+                health_inputs=payload["health"],
+                summarize=window == HEALTH_WINDOW,
             )
-            timings["graphs"] += time.perf_counter() - started
-            started = time.perf_counter()
-            for graph_type, graph in graphs.items():
-                out[f"{window}/{graph_type}"] = encode_graph_json(graph)
-            timings["encode"] += time.perf_counter() - started
-            if window == HEALTH_WINDOW:
-                health_graphs = graphs
-            del graphs, inputs, rows
-        started = time.perf_counter()
-        health = build_snapshot_health(health_graphs)
-        metrics = build_snapshot_metrics(health_graphs)
-        timings["health+metrics"] += time.perf_counter() - started
-        out["health"] = json.dumps(health, sort_keys=True).encode()
-        out["metrics"] = json.dumps(metrics, sort_keys=True).encode()
-        del health_graphs
+            result = build_window(job, rows)
+            del rows
+            timings["cpu"] += result.processing_cpu
+            for packed in result.graphs:
+                key = f"{packed.window}/{packed.graph_type}"
+                head = {**packed.head, "nodes": packed.node_count, "edges": packed.edge_count}
+                out[f"{key}/head"] = json.dumps(head, sort_keys=True).encode()
+                for namespace, own, extra in packed.parts:
+                    out[f"{key}/{namespace}/own"] = zlib.decompress(own)
+                    out[f"{key}/{namespace}/extra"] = zlib.decompress(extra) if extra else b""
+            if result.health is not None:
+                out["health"] = json.dumps(result.health, sort_keys=True).encode()
+            if result.metrics is not None:
+                out["metrics"] = json.dumps(result.metrics, sort_keys=True).encode()
+    finally:
+        timer.restore()
+    timings.update(timer.timings)
     return timings, out
 
 
@@ -140,7 +209,7 @@ def run(path: Path, repeat: int, profile: bool, digest: bool) -> None:
     if profile:
         profiler = cProfile.Profile()
         profiler.enable()
-        process(payload)
+        process(payload, phases=False)
         profiler.disable()
         pstats.Stats(profiler).sort_stats("tottime").print_stats(40)
         pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
@@ -151,13 +220,25 @@ def run(path: Path, repeat: int, profile: bool, digest: bool) -> None:
         started = time.perf_counter()
         timings, out = process(payload)
         timings["total"] = time.perf_counter() - started
+        timings["cpu/window"] = timings["cpu"] / len(WINDOWS)
         runs.append(timings)
     for phase in runs[0]:
         values = [r[phase] * 1000 for r in runs]
         print(f"{phase:>15}: median {statistics.median(values):7.0f} ms  ({', '.join(f'{v:.0f}' for v in values)})")
     if digest:
-        for key, body in sorted(out.items()):
-            print(f"{hashlib.sha256(body).hexdigest()}  {key} ({len(body):,} bytes)")
+        groups: dict[str, list[str]] = {}
+        for key in sorted(out):
+            groups.setdefault("/".join(key.split("/")[:2]), []).append(key)
+        total = hashlib.sha256()
+        for group, keys in groups.items():
+            digest_of = hashlib.sha256()
+            for key in keys:
+                for part in (key.encode(), b"\0", out[key], b"\0"):
+                    digest_of.update(part)
+                    total.update(part)
+            size = sum(len(out[key]) for key in keys)
+            print(f"{digest_of.hexdigest()}  {group} ({len(keys)} parts, {size:,} bytes)")
+        print(f"{total.hexdigest()}  all")
 
 
 def main() -> None:

@@ -93,6 +93,8 @@ class PathResolver:
         self.options = options
         self._cache: dict[tuple[str, ...], tuple[Hop, ...]] = {}
         self._nodes: dict[str, Node] = {}
+        #: ``(cluster, namespace, workload, app, version) -> node``: the node :meth:`workload_node` returns.
+        self._workload_nodes: dict[tuple[str, str, str, str, str], Node] = {}
         self._identity = operator.itemgetter(*IDENTITY_LABELS)
 
     def resolve(self, labels: IstioLabels) -> tuple[Hop, ...]:
@@ -110,6 +112,14 @@ class PathResolver:
 
     def workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
         """Return the node standing for a workload in this graph type (app, versioned app or workload)."""
+        key = (cluster, namespace, workload, app, version)
+        node = self._workload_nodes.get(key)
+        if node is None:
+            node = self._workload_nodes[key] = self._new_workload_node(cluster, namespace, workload, app, version)
+        node.workloads.add(workload)
+        return node
+
+    def _new_workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
         graph_type = self.options.graph_type
         if graph_type != "workload" and is_known(app):
             versioned = graph_type in ("versionedApp", "service") and is_known(version)
@@ -139,7 +149,6 @@ class PathResolver:
                     version=version if node_id.startswith("vapp|") else "",
                 )
             self._nodes[node_id] = node
-        node.workloads.add(workload)
         return node
 
     def service_node(self, cluster: str, namespace: str, name: str) -> Node:

@@ -207,12 +207,14 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
             edges = slot_edges[slot] = _attach(tm, hops_of[identity], protocol)
         return edges
 
+    # _add_response and _add_security inlined: these loops run once per row and edge of every graph type.
     rows: list[tuple[Edge, CompiledRequest]] = []
     for row in samples.requests:
         edges = edges_of_slot(row[0])
         if row[1] > 0:
-            rows.extend((edge, row) for edge in edges)
-    for edge, (_, rate, code, response_class, flags, host, *_) in rows:
+            for edge in edges:
+                rows.append((edge, row))
+    for edge, (_, rate, code, response_class, flags, host, _, _, _) in rows:
         edge.rate += rate
         if response_class == HTTP_5XX:
             edge.rate_5xx += rate
@@ -222,29 +224,41 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
             edge.rate_3xx += rate
         elif response_class == GRPC_ERROR:
             edge.rate_grpc_err += rate
-        _add_response(edge, code, flags, host, rate)
+        detail = edge.responses.get(code)
+        if detail is None:
+            detail = edge.responses[code] = ResponseDetail()
+        by_flag, by_host = detail.flags, detail.hosts
+        by_flag[flags] = by_flag.get(flags, 0.0) + rate
+        by_host[host] = by_host.get(host, 0.0) + rate
     tcp_rows: list[tuple[Edge, CompiledTcp]] = []
     for tcp_row in samples.tcp:
         edges = edges_of_slot(tcp_row[0])
         if tcp_row[1] > 0:
-            tcp_rows.extend((edge, tcp_row) for edge in edges)
-    for edge, (_, rate, flags, host, *_) in tcp_rows:
+            for edge in edges:
+                tcp_rows.append((edge, tcp_row))
+    for edge, (_, rate, flags, host, _, _, _) in tcp_rows:
         edge.rate += rate
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
     compute_node_rates(tm)
     # Response times, as ResponseTimeStep: every latency row merges into the edges its hops already have.
     found: dict[tuple[int, str], list[Edge]] = {}
+    tm_edges = tm.edges
     for identity, protocol, measured in samples.latencies:
         edges_found = found.get((identity, protocol))
         if edges_found is None:
             keys = [(hop.source.id, hop.target.id, protocol) for hop in hops_of[identity]]
-            edges_found = found[(identity, protocol)] = [tm.edges[key] for key in keys if key in tm.edges]
+            edges_found = found[(identity, protocol)] = [tm_edges[key] for key in keys if key in tm_edges]
         for edge in edges_found:
             edge.response_times = merge_response_times(edge.response_times, measured)
     # mTLS and principals, as SecurityStep: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
-        _add_security(edge, rate, secured, source_principal, dest_principal)
+        if secured:
+            edge.mtls_rate += rate
+        if source_principal != UNKNOWN:
+            edge.source_principals.add(source_principal)
+        if dest_principal != UNKNOWN:
+            edge.dest_principals.add(dest_principal)
     for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
         _add_security(edge, rate, secured, source_principal, dest_principal)
     return tm

@@ -251,81 +251,126 @@ def build_box_data(box: BoxNode, ids: WireIds) -> dict[str, Any]:
 
 def build_edge_data(edge: Edge, tm: TrafficMap, ids: WireIds, options: GraphOptions) -> dict[str, Any]:
     """The ``data`` object of one edge."""
-    protocol = edge.protocol
-    edge_id, source, target = ids.edge_ends(edge.source, edge.target, protocol)
-    data: dict[str, Any] = {"id": edge_id, "source": source, "target": target}
-    traffic: dict[str, Any] = {"protocol": protocol}
-    total = edge.rate
-    fixed = ids.fixed
-    if total > 0:
-        rate = ids.rate
-        rates: dict[str, str] = {protocol: rate(total)}
-        if protocol == "http":
-            if edge.rate_3xx > 0:
-                rates["http3xx"] = rate(edge.rate_3xx)
-            if edge.rate_4xx > 0:
-                rates["http4xx"] = rate(edge.rate_4xx)
-            if edge.rate_5xx > 0:
-                rates["http5xx"] = rate(edge.rate_5xx)
-        elif protocol == "grpc" and edge.rate_grpc_err > 0:
-            rates["grpcErr"] = rate(edge.rate_grpc_err)
-        if protocol != "tcp":
-            error_rate = edge.error_rate
-            if error_rate > 0:
-                rates[protocol + "PercentErr"] = fixed(error_rate / total * 100, 1)
-            source_out = tm.nodes[edge.source].rates.get(protocol + "Out", 0.0)
-            if source_out > 0:
-                rates[protocol + "PercentReq"] = fixed(total / source_out * 100, 1)
-        traffic["rates"] = rates
-        scale = 100.0 / total
-        responses: dict[str, Any] = {}
-        all_responses = edge.responses
-        for code in sorted(all_responses) if len(all_responses) > 1 else all_responses:
-            detail = all_responses[code]
-            flags, hosts = detail.flags, detail.hosts
-            responses[code] = {
-                "flags": {f: fixed(flags[f] * scale, 1) for f in (sorted(flags) if len(flags) > 1 else flags)},
-                "hosts": {h: fixed(hosts[h] * scale, 1) for h in (sorted(hosts) if len(hosts) > 1 else hosts)},
-            }
-        if responses:
-            traffic["responses"] = responses
-        if edge.mtls_rate > 0:
-            data["isMTLS"] = fixed(min(edge.mtls_rate / total * 100, 100.0), 0)
-    data["traffic"] = traffic
-    times = edge.response_times
-    if times is not None:
-        shown = getattr(times, options.response_time_stat)
-        if shown is not None:
-            data["responseTime"] = fixed(shown, 0)
-        avg, p50, p95, p99 = times.avg, times.p50, times.p95, times.p99
-        if avg is not None and p50 is not None and p95 is not None and p99 is not None:  # the usual case
-            data["responseTimes"] = {
-                "avg": fixed(avg, 2),
-                "p50": fixed(p50, 2),
-                "p95": fixed(p95, 2),
-                "p99": fixed(p99, 2),
-            }
-        else:
-            stats = {}
-            for stat, value in (("avg", avg), ("p50", p50), ("p95", p95), ("p99", p99)):
+    return _EdgeWriter(tm, ids, options).data(edge)
+
+
+#: ``protocol -> (error percent key, request percent key, source node's out-rate key)``.
+_PERCENT_KEYS: dict[str, tuple[str, str, str]] = {
+    protocol: (protocol + "PercentErr", protocol + "PercentReq", protocol + "Out") for protocol in ("http", "grpc")
+}
+
+
+class _EdgeWriter:
+    """Writes the ``data`` of a traffic map's edges, with the memos of :class:`WireIds` read inline.
+
+    The per-edge work of a graph is mostly formatting numbers that repeat (memoized in ``ids``) and building a
+    few small dicts; reading the memo dicts directly instead of through method calls makes it about twice as fast.
+    Every number is the text :meth:`WireIds.fixed` / :meth:`WireIds.rate` gives (their memos never hold 0).
+    """
+
+    def __init__(self, tm: TrafficMap, ids: WireIds, options: GraphOptions) -> None:
+        self.nodes = tm.nodes
+        self.ids = ids
+        self.stat = options.response_time_stat
+        self.ends = ids._ends
+        self.numbers = ids._numbers
+        self.rates = ids._rates
+
+    def data(self, edge: Edge) -> dict[str, Any]:
+        """The ``data`` object of ``edge`` (see :func:`build_edge_data`)."""
+        ids = self.ids
+        fixed = ids.fixed
+        fixed0, fixed1, fixed2 = self.numbers
+        protocol = edge.protocol
+        ends = self.ends.get((edge.source, edge.target, protocol))
+        if ends is None:
+            ends = ids.edge_ends(edge.source, edge.target, protocol)
+        data: dict[str, Any] = {"id": ends[0], "source": ends[1], "target": ends[2]}
+        traffic: dict[str, Any] = {"protocol": protocol}
+        total = edge.rate
+        if total > 0:
+            text = self.rates.get(total)
+            rates: dict[str, str] = {protocol: text if text is not None else ids.rate(total)}
+            percent_keys = _PERCENT_KEYS.get(protocol)
+            if protocol == "http":
+                rate_3xx, rate_4xx, rate_5xx = edge.rate_3xx, edge.rate_4xx, edge.rate_5xx
+                if rate_3xx > 0:
+                    rates["http3xx"] = ids.rate(rate_3xx)
+                if rate_4xx > 0:
+                    rates["http4xx"] = ids.rate(rate_4xx)
+                if rate_5xx > 0:
+                    rates["http5xx"] = ids.rate(rate_5xx)
+            elif protocol == "grpc" and edge.rate_grpc_err > 0:
+                rates["grpcErr"] = ids.rate(edge.rate_grpc_err)
+            if percent_keys is not None:
+                error_key, request_key, out_key = percent_keys
+                error_rate = edge.error_rate
+                if error_rate > 0:
+                    rates[error_key] = fixed(error_rate / total * 100, 1)
+                source_out = self.nodes[edge.source].rates.get(out_key, 0.0)
+                if source_out > 0:
+                    share = total / source_out * 100
+                    text = fixed1.get(share)
+                    rates[request_key] = text if text is not None else fixed(share, 1)
+            elif protocol != "tcp":  # a protocol without percent keys of its own (never built)
+                if edge.error_rate > 0:
+                    rates[protocol + "PercentErr"] = fixed(edge.error_rate / total * 100, 1)
+                source_out = self.nodes[edge.source].rates.get(protocol + "Out", 0.0)
+                if source_out > 0:
+                    rates[protocol + "PercentReq"] = fixed(total / source_out * 100, 1)
+            traffic["rates"] = rates
+            scale = 100.0 / total
+            all_responses = edge.responses
+            if all_responses:
+                responses: dict[str, Any] = {}
+                for code in sorted(all_responses) if len(all_responses) > 1 else all_responses:
+                    detail = all_responses[code]
+                    flags, hosts = detail.flags, detail.hosts
+                    flag_texts: dict[str, str] = {}
+                    for flag in sorted(flags) if len(flags) > 1 else flags:
+                        share = flags[flag] * scale
+                        text = fixed1.get(share)
+                        flag_texts[flag] = text if text is not None else fixed(share, 1)
+                    host_texts: dict[str, str] = {}
+                    for host in sorted(hosts) if len(hosts) > 1 else hosts:
+                        share = hosts[host] * scale
+                        text = fixed1.get(share)
+                        host_texts[host] = text if text is not None else fixed(share, 1)
+                    responses[code] = {"flags": flag_texts, "hosts": host_texts}
+                traffic["responses"] = responses
+            if edge.mtls_rate > 0:
+                secured = min(edge.mtls_rate / total * 100, 100.0)
+                text = fixed0.get(secured)
+                data["isMTLS"] = text if text is not None else fixed(secured, 0)
+        data["traffic"] = traffic
+        times = edge.response_times
+        if times is not None:
+            shown = getattr(times, self.stat)
+            if shown is not None:
+                text = fixed0.get(shown)
+                data["responseTime"] = text if text is not None else fixed(shown, 0)
+            stats: dict[str, str] = {}
+            for stat, value in (("avg", times.avg), ("p50", times.p50), ("p95", times.p95), ("p99", times.p99)):
                 if value is not None:
-                    stats[stat] = fixed(value, 2)
+                    text = fixed2.get(value)
+                    stats[stat] = text if text is not None else fixed(value, 2)
             if stats:
                 data["responseTimes"] = stats
-    if edge.throughput is not None and edge.throughput > 0:
-        data["throughput"] = fixed(edge.throughput, 0)
-    if len(edge.source_principals) == 1:
-        data["sourcePrincipal"] = next(iter(edge.source_principals))
-    if len(edge.dest_principals) == 1:
-        data["destPrincipal"] = next(iter(edge.dest_principals))
-    health = edge.health
-    if health is not None:  # as _health_fields, without hasHealthConfig (edges never carry it)
-        data["healthStatus"] = health.status
-        if health.reason:
-            data["healthReason"] = health.reason
-        if health.warnings:
-            data["healthWarnings"] = list(health.warnings)
-    return data
+        throughput = edge.throughput
+        if throughput is not None and throughput > 0:
+            data["throughput"] = fixed(throughput, 0)
+        if len(edge.source_principals) == 1:
+            data["sourcePrincipal"] = next(iter(edge.source_principals))
+        if len(edge.dest_principals) == 1:
+            data["destPrincipal"] = next(iter(edge.dest_principals))
+        health = edge.health
+        if health is not None:  # as _health_fields, without hasHealthConfig (edges never carry it)
+            data["healthStatus"] = health.status
+            if health.reason:
+                data["healthReason"] = health.reason
+            if health.warnings:
+                data["healthWarnings"] = list(health.warnings)
+        return data
 
 
 def node_order_key(data: Mapping[str, Any]) -> tuple[Any, ...]:
@@ -356,11 +401,16 @@ def build_graph_wire(
     nodes = [build_node_data(node, ids) for node in tm.nodes.values()]
     nodes += [build_box_data(box, ids) for box in tm.boxes.values()]
     nodes.sort(key=node_order_key)
-    edges = [build_edge_data(edge, tm, ids, options) for edge in tm.edges.values()]
-    edges.sort(key=lambda e: (e["source"], e["target"], e["traffic"]["protocol"]))
+    write = _EdgeWriter(tm, ids, options).data
+    edges = [write(edge) for edge in tm.edges.values()]
+    edges.sort(key=_edge_order_key)
     return {
         "timestamp": int(timestamp),
         "duration": int(duration),
         "graphType": options.graph_type,
         "elements": {"nodes": [{"data": n} for n in nodes], "edges": [{"data": e} for e in edges]},
     }
+
+
+def _edge_order_key(data: dict[str, Any]) -> tuple[str, str, str]:
+    return (data["source"], data["target"], data["traffic"]["protocol"])
