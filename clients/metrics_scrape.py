@@ -41,7 +41,6 @@ TCP_RECEIVED_SERIES: Final = "istio_tcp_received_bytes_total"
 DURATION: Final = "istio_request_duration_milliseconds"
 DURATION_BUCKET_SERIES: Final = f"{DURATION}_bucket"
 DURATION_SUM_SERIES: Final = f"{DURATION}_sum"
-DURATION_COUNT_SERIES: Final = f"{DURATION}_count"
 
 #: The sample names the graph queries read (what :func:`parse_exposition` keeps by default).
 GRAPH_SERIES: Final[frozenset[str]] = frozenset(
@@ -51,7 +50,6 @@ GRAPH_SERIES: Final[frozenset[str]] = frozenset(
         TCP_RECEIVED_SERIES,
         DURATION_BUCKET_SERIES,
         DURATION_SUM_SERIES,
-        DURATION_COUNT_SERIES,
     }
 )
 
@@ -257,7 +255,7 @@ def build_rows_between(
     def summed(name: str, by: tuple[str, ...]) -> dict[GroupKey, float]:
         return build_summed_rates(older, newer, name, by, seconds, scope)
 
-    # The rows of the 6 queries, then the latency rows derived from them by the very code the Prometheus path uses.
+    # The rows of the 5 queries, then the latency rows derived from them by the very code the Prometheus path uses.
     return build_graph_rows(
         {
             "requests": _rows(summed(REQUESTS_SERIES, REQUEST_LABELS), REQUEST_LABELS, instant, drop_zero),
@@ -265,7 +263,6 @@ def build_rows_between(
             "tcp_received": _rows(summed(TCP_RECEIVED_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
             "latency_buckets": _rows(summed(DURATION_BUCKET_SERIES, bucket_by), bucket_by, instant),
             "latency_sum": _rows(summed(DURATION_SUM_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
-            "latency_count": _rows(summed(DURATION_COUNT_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
         }
     )
 

@@ -123,20 +123,19 @@ def _counted(rows: list[Row]) -> list[Row]:
 
 
 def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
-    """The 6 queries keyed by what their rows are (a :class:`GraphRows` field, or ``latency_buckets``/``_sum``)."""
+    """The 5 queries keyed by what their rows are (a :class:`GraphRows` field, or ``latency_buckets``/``_sum``)."""
     return {
         "requests": queries.requests,
         "tcp_sent": queries.tcp.sent,
         "tcp_received": queries.tcp.received,
         "latency_buckets": queries.latency.buckets,
         "latency_sum": queries.latency.sum,
-        "latency_count": queries.latency.count,
     }
 
 
 def build_graph_rows(fetched: dict[str, list[Row]], elapsed_seconds: float = 0.0) -> GraphRows:
     """:class:`GraphRows` from the rows of :func:`build_graph_query_map`'s queries (latency rows derived)."""
-    derived = derive_latency_rows(fetched["latency_buckets"], fetched["latency_sum"], fetched["latency_count"])
+    derived = derive_latency_rows(fetched["latency_buckets"], fetched["latency_sum"])
     return GraphRows(
         requests=fetched["requests"],
         tcp_sent=fetched["tcp_sent"],
@@ -145,7 +144,7 @@ def build_graph_rows(fetched: dict[str, list[Row]], elapsed_seconds: float = 0.0
         latency_p50=derived["latency_p50"],
         latency_p95=derived["latency_p95"],
         latency_p99=derived["latency_p99"],
-        latency_count=fetched["latency_count"],
+        latency_count=derived["latency_count"],
         elapsed_seconds=elapsed_seconds,
     )
 

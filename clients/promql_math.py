@@ -110,19 +110,19 @@ def _row_value(row: Mapping[str, Any]) -> float:
 
 
 def derive_latency_rows(
-    bucket_rows: Iterable[Mapping[str, Any]],
-    sum_rows: Iterable[Mapping[str, Any]],
-    count_rows: Iterable[Mapping[str, Any]],
+    bucket_rows: Iterable[Mapping[str, Any]], sum_rows: Iterable[Mapping[str, Any]]
 ) -> dict[str, list[Row]]:
-    """The rows of ``sum / count`` and of ``histogram_quantile(q, buckets)`` for each of :data:`LATENCY_QUANTILES`.
+    """The rows of ``_count``, of ``sum / count`` and of ``histogram_quantile(q, buckets)`` for each quantile.
 
-    ``bucket_rows`` are the rows of ``sum by (labels, le) (rate(..._bucket[w]))``, ``sum_rows`` and ``count_rows``
-    those of ``sum by (labels) (rate(..._sum[w]))`` and ``..._count``.  Returns ``latency_avg`` and the quantile
-    fields.  Rows are grouped by their labels in the order they come (both sources write every row's labels in
-    the same order: Prometheus sorts them by name); buckets whose ``le`` is not a number are ignored, as in
-    Prometheus.
+    ``bucket_rows`` are the rows of ``sum by (labels, le) (rate(..._bucket[w]))`` and ``sum_rows`` those of
+    ``sum by (labels) (rate(..._sum[w]))``.  The count rows are the ``+Inf`` buckets (a histogram's ``_count``
+    equals its ``+Inf`` bucket, and the sums add the same series in the same order).  Returns ``latency_count``,
+    ``latency_avg`` and the quantile fields.  Rows are grouped by their labels in the order they come (both
+    sources write every row's labels in the same order: Prometheus sorts them by name); buckets whose ``le`` is
+    not a number are ignored, as in Prometheus.
     """
     groups: dict[tuple[tuple[str, str], ...], tuple[dict[str, str], Any, list[tuple[float, float]]]] = {}
+    count_rows: list[Row] = []
     for row in bucket_rows:
         metric = dict(row["metric"])
         le = metric.pop("le", None)
@@ -131,6 +131,8 @@ def derive_latency_rows(
         except (TypeError, ValueError):
             continue
         value = row["value"]
+        if bound == math.inf:
+            count_rows.append({"metric": metric, "value": value})
         key = tuple(metric.items())
         group = groups.get(key)
         if group is None:
@@ -152,6 +154,7 @@ def derive_latency_rows(
             average = format_sample_value(divide(_row_value(row), count))
             averages.append({"metric": metric, "value": [row["value"][0], average]})
     derived["latency_avg"] = averages
+    derived["latency_count"] = count_rows
     return derived
 
 

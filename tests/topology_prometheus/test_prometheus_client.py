@@ -171,7 +171,6 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
         queries.tcp.received: vector("3"),
         queries.latency.buckets: buckets(("10", "1"), ("100", "3"), ("+Inf", "4")),
         queries.latency.sum: vector("40"),
-        queries.latency.count: vector("4"),
     }
 
     # Each query runs as its disjoint parts (one per selector): the first part answers, the others are empty.
@@ -186,12 +185,13 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
     started = time.monotonic()
     rows = client.fetch_graph_rows(queries, at=AT)
     wall = time.monotonic() - started
-    assert wall < 1.5  # 24 parts x 0.3 s on 6 threads; sequentially 7.2 s
+    assert wall < 4  # 20 parts x 0.3 s on 6 threads: about 1 s; one after another 6 s
     assert 0.3 <= rows.elapsed_seconds <= wall
     got = {
         name: getattr(rows, name)[0]["value"][1] for name in GraphRows.__dataclass_fields__ if name != "elapsed_seconds"
     }
-    # avg = sum / count; p50: rank 2 in (10, 100] -> 10 + 90 * (2 - 1) / 2; p95/p99 fall into +Inf -> 100.
+    # count = the +Inf bucket; avg = sum / count; p50: rank 2 in (10, 100] -> 10 + 90 * (2 - 1) / 2;
+    # p95/p99 fall into +Inf -> 100.
     assert got == {
         "requests": "1",
         "tcp_sent": "2",

@@ -173,16 +173,17 @@ def build_tcp_queries(
 
 @dataclass(frozen=True, slots=True)
 class LatencyQueries:
-    """Latency queries per edge row: the summed bucket, sum and count rates of the duration histogram.
+    """Latency queries per edge row: the summed bucket and sum rates of the duration histogram.
 
-    The average (``sum / count``) and the p50/p95/p99 (``histogram_quantile``) are derived from these rows by
+    The count (the ``+Inf`` bucket: a histogram's ``_count`` always equals it), the average (``sum / count``) and
+    the p50/p95/p99 (``histogram_quantile``) are derived from these rows by
     :func:`clients.promql_math.derive_latency_rows` with Prometheus' own algorithms: one read of the bucket series
-    instead of one per quantile.  ``count`` is also the request rate used to merge rows into one edge.
+    instead of one per quantile and one for the count.  The count is also the request rate used to merge rows into
+    one edge.
     """
 
     buckets: str
     sum: str
-    count: str
 
 
 def build_latency_queries(
@@ -196,7 +197,7 @@ def build_latency_queries(
         by = (*labels, *extra)
         return build_sum_rate_query(f"{metric}_{suffix}", by, namespaces, window, clusters, False, counted_only)
 
-    return LatencyQueries(buckets=summed("bucket", ("le",)), sum=summed("sum"), count=summed("count"))
+    return LatencyQueries(buckets=summed("bucket", ("le",)), sum=summed("sum"))
 
 
 @dataclass(frozen=True, slots=True)
