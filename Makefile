@@ -39,6 +39,8 @@ test: install lint typecheck
 
 bench: install
 	$(BIN)/python bench/sync_inventory.py
+	$(BIN)/python bench/graph_snapshot.py
+	$(BIN)/python bench/graph_page.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
