@@ -178,7 +178,6 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
                 namespaces=tuple(payload["namespaces"]),
                 window=window,
                 at=float(payload["timestamp"]),
-                timestamp=payload["timestamp"],
                 mesh=payload["mesh"],
                 health_inputs=payload["health"],
                 summarize=window == HEALTH_WINDOW,

@@ -32,16 +32,16 @@ class SnapshotRequestError(ValueError):
 
 def pick_cluster(name: str | None) -> Cluster:
     """The named enabled cluster, else the first by name; its metrics source status comes in the same query."""
-    clusters = Cluster.objects.filter(enabled=True).select_related("metrics_status")
-    if name:
-        cluster = clusters.filter(name=name).first()
-        if cluster is None:
-            raise SnapshotRequestError(f"cluster {name!r} is not configured")
-        return cluster
-    cluster = clusters.order_by("name").first()
+    cluster = _chosen_cluster(name).select_related("metrics_status").first()
     if cluster is None:
-        raise SnapshotRequestError("no cluster is configured")
+        raise SnapshotRequestError(f"cluster {name!r} is not configured" if name else "no cluster is configured")
     return cluster
+
+
+def _chosen_cluster(name: str | None) -> QuerySet[Cluster]:
+    """The enabled cluster of that name, else the first enabled one by name (a queryset of at most one)."""
+    clusters = Cluster.objects.filter(enabled=True)
+    return clusters.filter(name=name) if name else clusters.order_by("name")[:1]
 
 
 def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None:
@@ -62,10 +62,8 @@ def _closest(snapshots: QuerySet[GraphSnapshot], at: datetime | None) -> GraphSn
 
 def find_cluster_snapshot(name: str | None, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
     """:func:`pick_cluster` and :func:`find_snapshot` in one query when the cluster has a snapshot (the hot path)."""
-    clusters = Cluster.objects.filter(enabled=True)
-    chosen = clusters.filter(name=name) if name else clusters.order_by("name")[:1]
     snapshots = (
-        GraphSnapshot.objects.filter(cluster__in=Subquery(chosen.values("pk")))
+        GraphSnapshot.objects.filter(cluster__in=Subquery(_chosen_cluster(name).values("pk")))
         .select_related("cluster", "cluster__metrics_status")
         .defer("health", "metrics")
     )

@@ -266,7 +266,6 @@ def build_windows(
             namespaces=tuple(namespaces),
             window=window,
             at=at,
-            timestamp=int(at),
             mesh=mesh,
             health_inputs=health_inputs,
             summarize=window == settings.MESH_UI_HEALTH_WINDOW,
@@ -277,9 +276,9 @@ def build_windows(
     if processes > 1 and prometheus is not None:
         try:
             return _build_in_processes(jobs, processes)
-        except (BrokenProcessPool, AssertionError, OSError) as exc:  # e.g. a daemonic worker may not fork
+        except (BrokenProcessPool, OSError) as exc:  # a pool process lost twice, or no process could be started
             log.warning("snapshot worker processes unavailable (%s); building in this process", exc)
-    return _build_here(jobs, source, namespaces, at)
+    return _build_here(jobs, source)
 
 
 def _build_in_processes(jobs: Sequence[WindowJob], processes: int) -> BuiltWindows:
@@ -295,12 +294,10 @@ def _build_in_processes(jobs: Sequence[WindowJob], processes: int) -> BuiltWindo
     return _built(results, max(result.rows_at for result in results) - started, cpu, processes)
 
 
-def _build_here(
-    jobs: Sequence[WindowJob], source: TelemetrySource, namespaces: Sequence[str], at: float
-) -> BuiltWindows:
+def _build_here(jobs: Sequence[WindowJob], source: TelemetrySource) -> BuiltWindows:
     started = time.monotonic()
     by_window = {job.window: job for job in jobs}
-    fetch = WindowRowsFetch(source, namespaces, list(by_window), at)
+    fetch = WindowRowsFetch(source, jobs[0].namespaces, list(by_window), jobs[0].at)
     ids = WireIds()  # hashed ids and formatted numbers, shared by every graph of the snapshot
     # Each window's graphs are built as soon as its rows arrive, while Prometheus still answers the others.
     results = [build_window(by_window[window], rows, ids) for window, rows in fetch]

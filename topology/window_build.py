@@ -42,8 +42,8 @@ class WindowJob:
     prometheus: PrometheusSettings | None
     namespaces: tuple[str, ...]
     window: int
+    #: The query time (unix seconds); the graphs' ``timestamp`` is its whole seconds.
     at: float
-    timestamp: int
     mesh: MeshContext
     health_inputs: GraphHealthInputs
     #: The health window: also summarize health and per-entity metrics from its graphs.
@@ -84,7 +84,7 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
         del rows
         kept: dict[str, dict[str, Any]] = {}
         pending: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
-        graphs = build_window_graphs(inputs, frozenset(job.namespaces), job.timestamp, job.window, ids)
+        graphs = build_window_graphs(inputs, frozenset(job.namespaces), int(job.at), job.window, ids)
         for graph_type, graph in graphs:
             packed, chunks = pack_graph(graph_type, job.window, graph)
             pending.append((packed, zlib_pool.submit(pack_chunks, chunks)))
@@ -164,14 +164,17 @@ def submit_windows(jobs: Sequence[WindowJob], processes: int) -> list[Future[Win
     A pool broken by a lost process is replaced, once, before giving up.
     """
     global _pool
+
+    def submit_all() -> list[Future[WindowResult]]:
+        pool = _window_pool(processes)
+        return [pool.submit(build_window, job) for job in jobs]
+
     with _pool_lock, _children_allowed():
         try:
-            pool = _window_pool(processes)
-            return [pool.submit(build_window, job) for job in jobs]
+            return submit_all()
         except BrokenProcessPool:
-            _pool = None
-            pool = _window_pool(processes)
-            return [pool.submit(build_window, job) for job in jobs]
+            _pool = None  # a process of it was lost: start a fresh pool
+            return submit_all()
 
 
 def shutdown_pool() -> None:

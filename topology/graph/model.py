@@ -129,6 +129,15 @@ class Edge:
             return self.rate_4xx + self.rate_5xx
         return 0.0
 
+    def add_security(self, rate: float, secured: bool, source_principal: str, dest_principal: str) -> None:
+        """Count one row's traffic: its mTLS share, and its principals (unknown ones are not kept)."""
+        if secured:
+            self.mtls_rate += rate
+        if source_principal != UNKNOWN:
+            self.source_principals.add(source_principal)
+        if dest_principal != UNKNOWN:
+            self.dest_principals.add(dest_principal)
+
     def merge_from(self, other: Edge, factor: float = 1.0) -> None:
         """Add ``other``'s traffic (scaled by ``factor``) to this edge; used when edges collapse into one."""
         self.rate += other.rate * factor

@@ -32,7 +32,7 @@ from topology.graph.samples import (
     TcpSample,
     WorkloadInfo,
 )
-from topology.graph.traffic_map import PathResolver, compute_node_rates, is_counted_row
+from topology.graph.traffic_map import PathResolver, compute_node_rates, is_counted_row, request_protocol
 
 
 @dataclass
@@ -71,11 +71,6 @@ def edges_of_sample(tm: TrafficMap, ctx: StepContext, labels: IstioLabels, proto
         if edge is not None:
             found.append(edge)
     return found
-
-
-def request_protocol(labels: IstioLabels) -> str:
-    """Return the edge protocol of a request row (``http`` unless Istio reports ``grpc``)."""
-    return "grpc" if labels.get("request_protocol") == "grpc" else "http"
 
 
 class ResponseTimeStep:
@@ -123,12 +118,7 @@ class SecurityStep:
         source_principal = labels.get("source_principal") or UNKNOWN
         dest_principal = labels.get("destination_principal") or UNKNOWN
         for edge in edges_of_sample(tm, ctx, labels, protocol):
-            if secured:
-                edge.mtls_rate += rate
-            if source_principal != UNKNOWN:
-                edge.source_principals.add(source_principal)
-            if dest_principal != UNKNOWN:
-                edge.dest_principals.add(dest_principal)
+            edge.add_security(rate, secured, source_principal, dest_principal)
 
 
 class ServiceGraphStep:

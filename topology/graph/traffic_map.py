@@ -64,6 +64,11 @@ def is_counted_row(labels: IstioLabels) -> bool:
     return labels.get("reporter") == "source"
 
 
+def request_protocol(labels: IstioLabels) -> str:
+    """Return the edge protocol of a request row (``http`` unless Istio reports ``grpc``)."""
+    return "grpc" if labels.get("request_protocol") == "grpc" else "http"
+
+
 def dedupe_by_reporter(samples: Iterable[SampleT]) -> list[SampleT]:
     """Keep only the rows counted by :func:`is_counted_row` (reporter de-duplication)."""
     return [sample for sample in samples if is_counted_row(sample.labels)]
@@ -278,9 +283,7 @@ def build_traffic_map(
         labels = sample.labels
         if not is_counted_row(labels):
             continue
-        protocol = labels.get("request_protocol") or "http"
-        if protocol not in ("http", "grpc"):
-            protocol = "http"
+        protocol = request_protocol(labels)
         edges = _edges_for(tm, resolver, labels, protocol, edge_cache)
         if sample.rate > 0:
             for edge in edges:

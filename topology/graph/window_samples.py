@@ -30,7 +30,14 @@ from topology.graph.model import (
 )
 from topology.graph.pipeline import GraphInputs
 from topology.graph.samples import IstioLabels
-from topology.graph.traffic_map import IDENTITY_LABELS, Hop, PathResolver, compute_node_rates, is_counted_row
+from topology.graph.traffic_map import (
+    IDENTITY_LABELS,
+    Hop,
+    PathResolver,
+    compute_node_rates,
+    is_counted_row,
+    request_protocol,
+)
 
 #: Response classes of a request row: which error (or 3xx) counter of its edge the rate also goes to.
 NO_CLASS: Final = 0
@@ -129,9 +136,7 @@ def compile_window_samples(inputs: GraphInputs) -> WindowSamples:
         labels = sample.labels
         if not is_counted_row(labels):
             continue
-        protocol = labels.get("request_protocol") or "http"
-        if protocol not in ("http", "grpc"):
-            protocol = "http"
+        protocol = request_protocol(labels)
         slot = interner.slot(labels, protocol)
         response_key, response_class = _response_class(labels, protocol)
         flags = labels.get("response_flags") or "-"
@@ -152,7 +157,7 @@ def compile_window_samples(inputs: GraphInputs) -> WindowSamples:
         labels = latency.labels
         if not is_counted_row(labels):
             continue
-        protocol = "grpc" if labels.get("request_protocol") == "grpc" else "http"
+        protocol = request_protocol(labels)
         measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
         latencies.append((interner.identity(labels), protocol, measured))
     return WindowSamples(interner.identities, interner.slots, requests, tcp, latencies)
@@ -184,15 +189,6 @@ def _add_response(edge: Edge, code: str, flags: str, host: str, rate: float) -> 
     detail.hosts[host] = detail.hosts.get(host, 0.0) + rate
 
 
-def _add_security(edge: Edge, rate: float, secured: bool, source_principal: str, dest_principal: str) -> None:
-    if secured:
-        edge.mtls_rate += rate
-    if source_principal != UNKNOWN:
-        edge.source_principals.add(source_principal)
-    if dest_principal != UNKNOWN:
-        edge.dest_principals.add(dest_principal)
-
-
 def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, resolver: PathResolver) -> TrafficMap:
     """The traffic map of ``options.graph_type`` with response times and mTLS set (see the module docstring)."""
     hops_of = [resolver.resolve(labels) for labels in samples.identities]
@@ -207,7 +203,7 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
             edges = slot_edges[slot] = _attach(tm, hops_of[identity], protocol)
         return edges
 
-    # _add_response and _add_security inlined: these loops run once per row and edge of every graph type.
+    # _add_response inlined: this loop runs once per row and edge of every graph type.
     rows: list[tuple[Edge, CompiledRequest]] = []
     for row in samples.requests:
         edges = edges_of_slot(row[0])
@@ -253,12 +249,7 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
             edge.response_times = merge_response_times(edge.response_times, measured)
     # mTLS and principals, as SecurityStep: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
-        if secured:
-            edge.mtls_rate += rate
-        if source_principal != UNKNOWN:
-            edge.source_principals.add(source_principal)
-        if dest_principal != UNKNOWN:
-            edge.dest_principals.add(dest_principal)
+        edge.add_security(rate, secured, source_principal, dest_principal)
     for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
-        _add_security(edge, rate, secured, source_principal, dest_principal)
+        edge.add_security(rate, secured, source_principal, dest_principal)
     return tm

@@ -6,7 +6,7 @@ import zlib
 import django.db.models.deletion
 from django.db import migrations, models
 
-from topology.graph.partition import split_graph_by_namespace
+from topology.graph.partition import pack_chunks, split_graph_by_namespace
 
 
 def split_stored_graphs(apps, schema_editor):
@@ -16,13 +16,8 @@ def split_stored_graphs(apps, schema_editor):
     for stored in SnapshotGraph.objects.only("id", "body").iterator(chunk_size=20):
         head, chunks = split_graph_by_namespace(json.loads(zlib.decompress(bytes(stored.body))))
         parts = [
-            SnapshotGraphPart(
-                graph_id=stored.pk,
-                namespace=namespace,
-                own=zlib.compress(chunk.own, 6),
-                extra=zlib.compress(chunk.extra, 6) if chunk.extra else b"",
-            )
-            for namespace, chunk in chunks.items()
+            SnapshotGraphPart(graph_id=stored.pk, namespace=namespace, own=own, extra=extra)
+            for namespace, own, extra in pack_chunks(chunks)
         ]
         SnapshotGraphPart.objects.bulk_create(parts)
         size = sum(len(p.own) + len(p.extra) for p in parts)
