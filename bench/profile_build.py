@@ -147,16 +147,17 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
     """What a snapshot does with each window's rows: ``build_window`` per window, timed.
 
     Returns the timings (``derive``: building :class:`GraphRows` from the raw answers, as the window's fetch does;
-    ``cpu``: CPU seconds of that plus what ``build_window`` reports, zlib threads included; the other phases are
+    ``cpu``: CPU seconds of that plus what ``build_window`` reports, compression threads included; the other phases are
     wall times of what ``build_window`` calls) and the
     output: every stored part (own/extra decompressed), each graph's head and counts, health and metrics.
     """
-    import zlib
-
     import clients.prometheus
     import topology.window_build as window_build
     from clients.prometheus import build_graph_rows
+    from topology.graph.partition import ChunkInflater
     from topology.window_build import WindowJob, build_window
+
+    inflate = ChunkInflater().inflate
 
     timer = _PhaseTimer()
     if phases:
@@ -190,8 +191,8 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
                 head = {**packed.head, "nodes": packed.node_count, "edges": packed.edge_count}
                 out[f"{key}/head"] = json.dumps(head, sort_keys=True).encode()
                 for namespace, own, extra in packed.parts:
-                    out[f"{key}/{namespace}/own"] = zlib.decompress(own)
-                    out[f"{key}/{namespace}/extra"] = zlib.decompress(extra) if extra else b""
+                    out[f"{key}/{namespace}/own"] = inflate(own)
+                    out[f"{key}/{namespace}/extra"] = inflate(extra) if extra else b""
             if result.health is not None:
                 out["health"] = json.dumps(result.health, sort_keys=True).encode()
             if result.metrics is not None:

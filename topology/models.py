@@ -15,7 +15,14 @@ from django.db import models
 from django.db.models import FilteredRelation, Q
 
 from inventory.models import Cluster
-from topology.graph.partition import PackedGraph, assemble_graph, pack_chunks, pack_graph, splice_graph_json
+from topology.graph.partition import (
+    ChunkInflater,
+    PackedGraph,
+    assemble_graph,
+    pack_chunks,
+    pack_graph,
+    splice_graph_json,
+)
 
 
 class GraphSnapshot(models.Model):
@@ -127,6 +134,7 @@ class SnapshotGraph(models.Model):
             .values_list("head", "part__own", "part__extra" if scoped else "part__own", "linked")
         )
         head: dict[str, Any] | None = None
+        inflate = ChunkInflater().inflate
         owns: list[bytes] = []
         extras: list[bytes] = []
         for graph_head, own, extra, linked in rows:
@@ -134,9 +142,9 @@ class SnapshotGraph(models.Model):
                 return cls.read_parts(None, **graph)
             head = graph_head
             if own is not None:  # the outer join's row when no part matched
-                owns.append(zlib.decompress(own))
+                owns.append(inflate(own))
                 if scoped and extra:
-                    extras.append(zlib.decompress(extra))
+                    extras.append(inflate(extra))
         return head, owns, extras
 
     def json_bytes(self) -> bytes:
@@ -153,7 +161,8 @@ class SnapshotGraph(models.Model):
 class SnapshotGraphPart(models.Model):
     """One namespace's share of a stored graph: its own elements, and copies of what links it to other namespaces.
 
-    ``own`` and ``extra`` are zlib-compressed chunks of :func:`topology.graph.partition.split_graph_by_namespace`;
+    ``own`` and ``extra`` are zstd-compressed chunks of :func:`topology.graph.partition.split_graph_by_namespace`
+    (zlib in rows stored before; :class:`~topology.graph.partition.ChunkInflater` reads both);
     the namespace ``""`` holds the boxes that belong to no namespace (clusters) and is read with every request.
     """
 

@@ -78,8 +78,8 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
             client.close()
     result = WindowResult(window=job.window, rows_at=time.monotonic())
     cpu = time.process_time()
-    # zlib releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
-    with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zlib") as zlib_pool:
+    # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
+    with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
         inputs = rows.build_inputs(job.mesh, job.health_inputs)
         del rows
         kept: dict[str, dict[str, Any]] = {}
@@ -87,7 +87,7 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
         graphs = build_window_graphs(inputs, frozenset(job.namespaces), int(job.at), job.window, ids)
         for graph_type, graph in graphs:
             packed, chunks = pack_graph(graph_type, job.window, graph)
-            pending.append((packed, zlib_pool.submit(pack_chunks, chunks)))
+            pending.append((packed, zstd_pool.submit(pack_chunks, chunks)))
             if job.summarize:
                 kept[graph_type] = graph
             del graph, chunks

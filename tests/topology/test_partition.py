@@ -2,13 +2,21 @@
 
 import itertools
 import json
+import zlib
 
 import pytest
 
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph
 from topology.graph.filtering import filter_graph
-from topology.graph.partition import assemble_graph, encode_elements, splice_graph_json, split_graph_by_namespace
+from topology.graph.partition import (
+    ChunkInflater,
+    assemble_graph,
+    encode_elements,
+    pack_chunks,
+    splice_graph_json,
+    split_graph_by_namespace,
+)
 
 ALL_BOXES = frozenset({"cluster", "namespace", "app"})
 GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
@@ -119,3 +127,19 @@ def test_elements_encode_alone_or_split_from_one_encoding_alike():
     # An element that nests the separator's shape is still encoded right (the count check catches the extra cut).
     tricky = [{"data": {"id": "a", "nested": [{"x": 1}, {"data": 2}]}}, {"data": {"id": "b", "name": "é"}}]
     assert encode_elements(tricky) == [json.dumps(e, separators=(",", ":")).encode() for e in tricky]
+
+
+def test_packed_chunks_inflate_back_and_older_zlib_chunks_still_read():
+    _, chunks = split_graph_by_namespace(_graph("workload"))
+    inflate = ChunkInflater().inflate
+    packed = pack_chunks(chunks)
+    assert [namespace for namespace, _, _ in packed] == list(chunks)
+    for namespace, own, extra in packed:
+        assert own[:4] == b"\x28\xb5\x2f\xfd"  # zstd frames
+        assert inflate(own) == chunks[namespace].own
+        assert (inflate(extra) if extra else b"") == chunks[namespace].extra
+    # Rows stored before zstd hold zlib streams, read as they are (from PostgreSQL they come as memoryviews).
+    legacy = zlib.compress(chunks["bookinfo"].own, 6)
+    assert inflate(legacy) == inflate(memoryview(legacy)) == chunks["bookinfo"].own
+    with pytest.raises(zlib.error):
+        inflate(b"neither zstd nor zlib")
