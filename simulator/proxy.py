@@ -21,23 +21,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from simulator import metrics
+from simulator.destination_rules import destination_rule_for, subset_endpoints, traffic_policy
 from simulator.mesh_snapshot import MeshSnapshot, PodInfo, ServiceInfo
 from simulator.metrics import MetricsRegistry, PeerLabels, ServiceLabels
-from simulator.routing import (
-    NO_RETRIES,
-    Destination,
-    HttpRouteDecision,
-    RequestAttributes,
-    choose_weighted,
-    decide_http_route,
-    decide_mutual_tls,
-    decide_tcp_destinations,
-    destination_rule_for,
-    peer_authentication_mode,
-    should_retry,
-    subset_endpoints,
-    traffic_policy,
-)
+from simulator.mutual_tls import decide_mutual_tls, peer_authentication_mode
+from simulator.request_matching import RequestAttributes
+from simulator.route_policies import NO_RETRIES, Destination, HttpRouteDecision, should_retry
+from simulator.routing import choose_weighted, decide_http_route, decide_tcp_destinations
 from simulator.workloads import CallEdge, WorkloadProfile, sample_latency_ms
 
 CLIENT_PROXY_OVERHEAD_MS = 0.5  # outbound sidecar + network, added to the source-reported duration

@@ -36,7 +36,7 @@ from simulator.proxy import (
     TryResult,
     join_flags,
 )
-from simulator.routing import MESH_GATEWAY, RequestAttributes
+from simulator.request_matching import MESH_GATEWAY, RequestAttributes
 from simulator.workloads import (
     BOOKINFO_CALL_GRAPH,
     DEFAULT_PROFILES,

@@ -1,4 +1,4 @@
-"""Unit tests of the pure Istio routing helpers in ``simulator.routing``."""
+"""Unit tests of the pure Istio routing helpers: ``simulator.routing`` and the modules it builds on."""
 
 from __future__ import annotations
 
@@ -6,23 +6,19 @@ import random
 
 import pytest
 
+from simulator.destination_rules import destination_rule_for
 from simulator.mesh_snapshot import MeshSnapshot, host_candidates
-from simulator.routing import (
+from simulator.mutual_tls import decide_mutual_tls, peer_authentication_mode
+from simulator.request_matching import RequestAttributes, request_matches, string_matches
+from simulator.route_policies import (
     DEFAULT_RETRY_POLICY,
     Destination,
-    RequestAttributes,
-    choose_weighted,
-    decide_http_route,
-    decide_mutual_tls,
-    destination_rule_for,
     parse_duration_seconds,
     parse_fault_policy,
     parse_retry_policy,
-    peer_authentication_mode,
-    request_matches,
     should_retry,
-    string_matches,
 )
+from simulator.routing import choose_weighted, decide_http_route
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import (
     NS,
