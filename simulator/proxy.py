@@ -1,11 +1,12 @@
 """The Envoy proxies of the simulated mesh: what happens between two applications.
 
-``SidecarProxies`` plays every client-side proxy (sidecar or gateway): it routes a request
-through the VirtualServices and DestinationRules (``simulator.routing``), injects faults,
-picks endpoints (round robin or random), makes tries within per-try, route and application
-timeouts, mirrors, negotiates mutual TLS, keeps the long-lived TCP connections, and records
-what the client proxy (``reporter="source"``) and the server proxy (``reporter="destination"``)
-report into a :class:`~simulator.metrics.MetricsRegistry`.
+``SidecarProxies`` plays every client-side proxy (sidecar or gateway) for HTTP: it routes a
+request through the VirtualServices and DestinationRules (``simulator.routing``), injects
+faults, picks endpoints (``simulator.upstreams``), makes tries within per-try, route and
+application timeouts, mirrors and negotiates mutual TLS (``simulator.mutual_tls``).  What the
+client proxy (``reporter="source"``) and the server proxy (``reporter="destination"``) report
+is recorded by :class:`~simulator.proxy_telemetry.ProxyTelemetry`; the long-lived TCP
+connections are kept by :class:`~simulator.tcp_connections.TcpConnections`.
 
 What the server *application* does (its own latency, errors and outgoing calls) is asked of a
 :class:`ServerApplication`, the :class:`~simulator.traffic.TrafficEngine`.
@@ -20,20 +21,19 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from simulator import metrics
-from simulator.destination_rules import destination_rule_for, subset_endpoints, traffic_policy
 from simulator.mesh_snapshot import MeshSnapshot, PodInfo, ServiceInfo
-from simulator.metrics import MetricsRegistry, PeerLabels, ServiceLabels
+from simulator.metrics import MetricsRegistry, ServiceLabels
 from simulator.mutual_tls import decide_mutual_tls, peer_authentication_mode
+from simulator.proxy_telemetry import LOCAL_REPLY_BYTES, ProxyTelemetry
 from simulator.request_matching import RequestAttributes
 from simulator.route_policies import NO_RETRIES, Destination, HttpRouteDecision, should_retry
-from simulator.routing import choose_weighted, decide_http_route, decide_tcp_destinations
+from simulator.routing import choose_weighted, decide_http_route
+from simulator.tcp_connections import TcpConnections
+from simulator.upstreams import LoadBalancer, Upstream, resolve_upstream
 from simulator.workloads import CallEdge, WorkloadProfile, sample_latency_ms
 
 CLIENT_PROXY_OVERHEAD_MS = 0.5  # outbound sidecar + network, added to the source-reported duration
 RETRY_BACKOFF_BASE_MS = 25.0
-#: Body sizes of Envoy's local replies, by response flag.
-LOCAL_REPLY_BYTES = {"UH": 19, "FI": 18, "UT": 24, "NR": 0, "NC": 0, "DC": 0, "UF": 91, "UC": 95}
 
 
 @dataclass(frozen=True)
@@ -56,30 +56,9 @@ class TryResult:
     mutual_tls: bool = False
 
 
-@dataclass(frozen=True)
-class _Upstream:
-    """The cluster a route destination names: service, ready subset endpoints, client-side policy."""
-
-    service: ServiceInfo
-    destination: Destination
-    endpoints: list[PodInfo]
-    tls_mode: str | None
-    random_load_balancing: bool
-
-
 def join_flags(*flags: str) -> str:
     """Envoy's comma-separated response flags, ``-`` when there are none."""
     return ",".join(flag for flag in flags if flag and flag != "-") or "-"
-
-
-@dataclass
-class _TcpConnection:
-    """A long-lived TCP connection and the labels both of its proxies report it with."""
-
-    source_pod: PodInfo
-    destination_pod: PodInfo
-    source_labels: dict[str, str]
-    destination_labels: dict[str, str]
 
 
 class ServerApplication(Protocol):
@@ -111,135 +90,21 @@ class SidecarProxies:
     ) -> None:
         self._application = application
         self._rng = rng
-        self._registry = registry
-        self.cluster = cluster
-        self.trust_domain = trust_domain
-        self._round_robin: dict[tuple[str, ...], int] = {}
-        self._tcp_connections: dict[tuple[str, str, str], _TcpConnection] = {}
-        self._peer_cache: dict[tuple[tuple[str, str], bool], PeerLabels] = {}  # valid for one step
+        self._telemetry = ProxyTelemetry(registry, cluster, trust_domain)
+        self._balancer = LoadBalancer(rng)
+        self._tcp = TcpConnections(rng, registry, self._telemetry, self._balancer, application.profile_for)
 
     def begin_step(self, snapshot: MeshSnapshot, keep_clients: Sequence[str] = ()) -> None:
         """Forget what the previous cluster snapshot made stale: labels, vanished clients, dead connections."""
-        self._peer_cache.clear()
-        alive = {pod.name for pod in snapshot.pods} | set(keep_clients)
-        for key in [key for key in self._round_robin if key[0] not in alive]:
-            del self._round_robin[key]
-        self._close_stale_tcp_connections(snapshot)
-
-    # ------------------------------------------------------------------ identities and labels
-
-    def _peer_labels(self, pod: PodInfo | None, mutual_tls: bool) -> PeerLabels:
-        if pod is None:
-            return metrics.UNKNOWN_PEER
-        cached = self._peer_cache.get((pod.key, mutual_tls))
-        if cached is not None:
-            return cached
-        labels = pod.labels
-        app = labels.get("app") or labels.get("app.kubernetes.io/name") or metrics.UNKNOWN
-        version = labels.get("version") or labels.get("app.kubernetes.io/version") or metrics.UNKNOWN
-        principal = (
-            f"spiffe://{self.trust_domain}/ns/{pod.namespace}/sa/{pod.service_account}"
-            if mutual_tls
-            else metrics.UNKNOWN
-        )
-        peer = PeerLabels(
-            workload=pod.workload,
-            namespace=pod.namespace,
-            principal=principal,
-            app=app,
-            version=version,
-            canonical_service=(
-                labels.get("service.istio.io/canonical-name")
-                or labels.get("app.kubernetes.io/name")
-                or labels.get("app")
-                or pod.workload
-            ),
-            canonical_revision=(
-                labels.get("service.istio.io/canonical-revision")
-                or labels.get("app.kubernetes.io/version")
-                or labels.get("version")
-                or "latest"
-            ),
-            cluster=self.cluster,
-        )
-        self._peer_cache[(pod.key, mutual_tls)] = peer
-        return peer
-
-    @staticmethod
-    def _service_labels(service: ServiceInfo | None, host: str) -> ServiceLabels:
-        if service is None:
-            return ServiceLabels(fqdn=host, name=host, namespace=metrics.UNKNOWN)
-        return ServiceLabels(fqdn=service.fqdn, name=service.name, namespace=service.namespace)
-
-    def _labels(
-        self,
-        reporter: str,
-        source: PodInfo | None,
-        destination: PodInfo | None,
-        service: ServiceLabels,
-        mutual_tls: bool,
-        flags: str,
-        status: int | None,
-        protocol: str = "http",
-    ) -> dict[str, str]:
-        known_source = source if source is not None and source.has_sidecar else None
-        return metrics.standard_labels(
-            reporter=reporter,
-            source=self._peer_labels(known_source, mutual_tls),
-            destination=self._peer_labels(destination, mutual_tls),
-            service=service,
-            request_protocol=protocol,
-            response_code=str(status) if status is not None else None,
-            response_flags=flags,
-            connection_security_policy=("unknown" if reporter == "source" else "mutual_tls" if mutual_tls else "none"),
-        )
-
-    def _record_http(
-        self, reporter_pod: PodInfo, labels: dict[str, str], duration_ms: float, request_bytes: int, response_bytes: int
-    ) -> None:
-        self._registry.record_request(reporter_pod.name, labels, round(duration_ms, 3), request_bytes, response_bytes)
-
-    def _record_source_only(
-        self, source: PodInfo, service: ServiceLabels, status: int, flags: str, duration_ms: float, request_bytes: int
-    ) -> None:
-        if source.has_sidecar:
-            labels = self._labels("source", source, None, service, False, flags, status)
-            self._record_http(source, labels, duration_ms, request_bytes, LOCAL_REPLY_BYTES.get(flags, 0))
-
-    # ------------------------------------------------------------------ endpoints
+        self._telemetry.begin_step()
+        self._balancer.forget_clients({pod.name for pod in snapshot.pods} | set(keep_clients))
+        self._tcp.close_stale(snapshot)
 
     def pick_round_robin(self, key: tuple[str, ...], pods: Sequence[PodInfo]) -> PodInfo:
-        index = self._round_robin.get(key, 0)
-        self._round_robin[key] = index + 1
-        return pods[index % len(pods)]
+        """The next of ``pods`` in the rotation ``key`` (e.g. the ingress gateway pod of a user request)."""
+        return self._balancer.pick_round_robin(key, pods)
 
-    # ------------------------------------------------------------------ the client-side proxy
-
-    def _resolve_upstream(self, snapshot: MeshSnapshot, source: PodInfo, destination: Destination) -> _Upstream | str:
-        """The cluster for a route destination, or the response flag when there is none (NC/UH)."""
-        service = snapshot.services.get(destination.host)
-        if service is None:
-            return "NC"
-        rule = destination_rule_for(snapshot, service.fqdn, source.namespace)
-        endpoints = subset_endpoints(snapshot, service, destination.subset, rule)
-        if endpoints is None:
-            return "NC"
-        if not endpoints and not service.external:
-            return "UH"
-        policy = traffic_policy(rule, destination.subset)
-        return _Upstream(
-            service,
-            destination,
-            endpoints,
-            (policy.get("tls") or {}).get("mode"),
-            (policy.get("loadBalancer") or {}).get("simple") == "RANDOM",
-        )
-
-    def _pick_endpoint(self, source: PodInfo, upstream: _Upstream, purpose: str = "") -> PodInfo:
-        if upstream.random_load_balancing:
-            return upstream.endpoints[self._rng.randrange(len(upstream.endpoints))]
-        key = (source.name, upstream.service.fqdn, upstream.destination.subset or "", purpose)
-        return self.pick_round_robin(key, upstream.endpoints)
+    # ------------------------------------------------------------------ HTTP
 
     def http_call(
         self,
@@ -261,27 +126,27 @@ class SidecarProxies:
         overhead = CLIENT_PROXY_OVERHEAD_MS
         if route is None or route.direct_response_status is not None:
             status, flags = (404, "NR") if route is None else (route.direct_response_status or 200, "-")
-            self._record_source_only(source, ServiceLabels(), status, flags, overhead, request_bytes)
+            self._telemetry.record_source_only(source, ServiceLabels(), status, flags, overhead, request_bytes)
             return CallOutcome(status, overhead)
         destination = choose_weighted(route.destinations, self._rng) or Destination(fqdn)
-        service_labels = self._service_labels(snapshot.services.get(destination.host), destination.host)
+        service_labels = self._telemetry.service_labels(snapshot.services.get(destination.host), destination.host)
         fault = route.fault
         delay_ms = 0.0
         if fault.delay_seconds is not None and self._rng.random() * 100 < fault.delay_percent:
             delay_ms = fault.delay_seconds * 1000
         delay_flag = "DI" if delay_ms else "-"
         if delay_ms >= app_deadline_ms:  # the application gives up while the proxy still delays
-            self._record_source_only(source, service_labels, 0, "DI,DC", app_deadline_ms, request_bytes)
+            self._telemetry.record_source_only(source, service_labels, 0, "DI,DC", app_deadline_ms, request_bytes)
             return CallOutcome(0, app_deadline_ms)
         if fault.abort_status is not None and self._rng.random() * 100 < fault.abort_percent:
             status = fault.abort_status
-            self._record_source_only(
+            self._telemetry.record_source_only(
                 source, service_labels, status, join_flags(delay_flag, "FI"), delay_ms + overhead, request_bytes
             )
             return CallOutcome(status, delay_ms + overhead)
-        upstream = self._resolve_upstream(snapshot, source, destination)
+        upstream = resolve_upstream(snapshot, source, destination)
         if isinstance(upstream, str):
-            self._record_source_only(
+            self._telemetry.record_source_only(
                 source, service_labels, 503, join_flags(delay_flag, upstream), delay_ms + overhead, request_bytes
             )
             return CallOutcome(503, delay_ms + overhead)
@@ -294,7 +159,7 @@ class SidecarProxies:
         self._mirror(snapshot, source, route, request, request_bytes, depth)
         elapsed = delay_ms + result.elapsed_ms + overhead
         if source.has_sidecar:
-            labels = self._labels(
+            labels = self._telemetry.labels(
                 "source",
                 source,
                 result.pod,
@@ -303,14 +168,14 @@ class SidecarProxies:
                 join_flags(delay_flag, result.flags),
                 result.status,
             )
-            self._record_http(source, labels, elapsed, request_bytes, result.response_bytes)
+            self._telemetry.record_http(source, labels, elapsed, request_bytes, result.response_bytes)
         return CallOutcome(result.status, elapsed)
 
     def _send_tries(
         self,
         snapshot: MeshSnapshot,
         source: PodInfo,
-        upstream: _Upstream,
+        upstream: Upstream,
         route: HttpRouteDecision,
         request: RequestAttributes,
         request_bytes: int,
@@ -324,7 +189,7 @@ class SidecarProxies:
         spent, tries = 0.0, 0
         while True:
             tries += 1
-            pod = self._pick_endpoint(source, upstream)
+            pod = self._balancer.pick_endpoint(source, upstream)
             server_mode = peer_authentication_mode(snapshot, pod, upstream.destination.port)
             mutual_tls, tls_failure = decide_mutual_tls(
                 source.has_sidecar, pod.has_sidecar, server_mode, upstream.tls_mode
@@ -338,11 +203,11 @@ class SidecarProxies:
                 served = self._application.serve_request(snapshot, pod, request, depth + 1)
                 if served.elapsed_ms <= limit:
                     status, flags, took, body = served.status, "-", served.elapsed_ms, served.response_bytes
-                    self._record_destination(
+                    self._telemetry.record_destination(
                         source, pod, upstream.service, mutual_tls, status, "-", took, request_bytes, body
                     )
                 else:  # the stream is reset by the application (DC) or a proxy timeout (UT): server sees DC
-                    self._record_destination(
+                    self._telemetry.record_destination(
                         source, pod, upstream.service, mutual_tls, 0, "DC", limit, request_bytes, 0
                     )
                     deadline_hit = limit in (app_left, route_left)
@@ -370,24 +235,6 @@ class SidecarProxies:
         body = 0 if failed else profile.response_bytes
         return TryResult(status, "-", sample_latency_ms(profile, self._rng), body)
 
-    def _record_destination(
-        self,
-        source: PodInfo,
-        pod: PodInfo,
-        service: ServiceInfo,
-        mutual_tls: bool,
-        status: int,
-        flags: str,
-        duration_ms: float,
-        request_bytes: int,
-        response_bytes: int,
-    ) -> None:
-        if pod.has_sidecar:
-            labels = self._labels(
-                "destination", source, pod, self._service_labels(service, service.fqdn), mutual_tls, flags, status
-            )
-            self._record_http(pod, labels, duration_ms, request_bytes, response_bytes)
-
     def _mirror(
         self,
         snapshot: MeshSnapshot,
@@ -401,16 +248,16 @@ class SidecarProxies:
         for mirror in route.mirrors:
             if self._rng.random() * 100 >= mirror.percent:
                 continue
-            upstream = self._resolve_upstream(snapshot, source, mirror.destination)
+            upstream = resolve_upstream(snapshot, source, mirror.destination)
             if isinstance(upstream, str) or upstream.service.external:
                 continue
-            pod = self._pick_endpoint(source, upstream, purpose="mirror")
+            pod = self._balancer.pick_endpoint(source, upstream, purpose="mirror")
             server_mode = peer_authentication_mode(snapshot, pod)
             mutual_tls, failure = decide_mutual_tls(source.has_sidecar, pod.has_sidecar, server_mode, upstream.tls_mode)
             if failure is None:
                 shadow = dataclasses.replace(request, authority=f"{request.authority}-shadow")
                 served = self._application.serve_request(snapshot, pod, shadow, depth + 1)
-                self._record_destination(
+                self._telemetry.record_destination(
                     source,
                     pod,
                     upstream.service,
@@ -426,79 +273,8 @@ class SidecarProxies:
 
     def tcp_exchange(self, snapshot: MeshSnapshot, caller: PodInfo, service: ServiceInfo, edge: CallEdge) -> float:
         """Send one request's bytes over the caller's long-lived connection (opening it if needed)."""
-        key = (caller.name, caller.namespace, service.fqdn)
-        connection = self._tcp_connections.get(key)
-        if connection is None:
-            connection = self._open_tcp_connection(snapshot, caller, service, edge)
-            if connection is None:
-                return CLIENT_PROXY_OVERHEAD_MS
-            self._tcp_connections[key] = connection
-        profile = self._application.profile_for(connection.destination_pod)
-        received = edge.request_bytes  # request direction: client → server
-        sent = max(1, round(profile.response_bytes * self._rng.uniform(0.9, 1.1)))  # response direction
-        for pod, labels in self._tcp_reporters(connection):
-            self._registry.add_to_counter(pod.name, metrics.TCP_RECEIVED_BYTES, labels, received)
-            self._registry.add_to_counter(pod.name, metrics.TCP_SENT_BYTES, labels, sent)
-        return sample_latency_ms(profile, self._rng) + CLIENT_PROXY_OVERHEAD_MS
-
-    @staticmethod
-    def _tcp_reporters(connection: _TcpConnection) -> list[tuple[PodInfo, dict[str, str]]]:
-        reporters = []
-        if connection.source_pod.has_sidecar:
-            reporters.append((connection.source_pod, connection.source_labels))
-        if connection.destination_pod.has_sidecar:
-            reporters.append((connection.destination_pod, connection.destination_labels))
-        return reporters
-
-    def _open_tcp_connection(
-        self, snapshot: MeshSnapshot, caller: PodInfo, service: ServiceInfo, edge: CallEdge
-    ) -> _TcpConnection | None:
-        """Route (``tcp`` VirtualService routes), pick a server pod and report the opened connection."""
-        routes = None
-        if caller.has_sidecar:  # without a sidecar nobody applies VirtualServices
-            routes = decide_tcp_destinations(snapshot, service.fqdn, caller.labels, edge.port)
-        destination = choose_weighted(routes or ((Destination(service.fqdn), 100.0),), self._rng)
-        upstream = self._resolve_upstream(snapshot, caller, destination or Destination(service.fqdn))
-        target = service if isinstance(upstream, str) else upstream.service
-        service_labels = self._service_labels(target, target.fqdn)
-        pod, mutual_tls, failure = None, False, upstream if isinstance(upstream, str) else None
-        if not isinstance(upstream, str):
-            pod = self._pick_endpoint(caller, upstream, purpose="tcp")
-            server_mode = peer_authentication_mode(snapshot, pod, edge.port)
-            mutual_tls, failure = decide_mutual_tls(caller.has_sidecar, pod.has_sidecar, server_mode, upstream.tls_mode)
-        # Without mTLS there is no ALPN metadata exchange: neither side learns the other's workload.
-        known_pod = pod if mutual_tls else None
-        source_labels = self._labels(
-            "source", caller, known_pod, service_labels, mutual_tls, failure or "-", None, "tcp"
-        )
-        if failure is not None or pod is None:
-            if caller.has_sidecar:
-                for name in (metrics.TCP_CONNECTIONS_OPENED, metrics.TCP_CONNECTIONS_CLOSED):
-                    self._registry.add_to_counter(caller.name, name, source_labels)
-            return None
-        destination_labels = self._labels(
-            "destination", caller if mutual_tls else None, pod, service_labels, mutual_tls, "-", None, "tcp"
-        )
-        connection = _TcpConnection(caller, pod, source_labels, destination_labels)
-        for reporter, labels in self._tcp_reporters(connection):
-            self._registry.add_to_counter(reporter.name, metrics.TCP_CONNECTIONS_OPENED, labels)
-        return connection
-
-    def _close_stale_tcp_connections(self, snapshot: MeshSnapshot) -> None:
-        """Connections whose client or server pod is gone or unready are closed."""
-        ready = {pod.key for pod in snapshot.pods if pod.ready}
-        for key, connection in list(self._tcp_connections.items()):
-            if connection.source_pod.key in ready and connection.destination_pod.key in ready:
-                continue
-            for reporter, labels in self._tcp_reporters(connection):
-                self._registry.add_to_counter(reporter.name, metrics.TCP_CONNECTIONS_CLOSED, labels)
-            del self._tcp_connections[key]
+        return self._tcp.exchange(snapshot, caller, service, edge) + CLIENT_PROXY_OVERHEAD_MS
 
     def close_tcp_connections(self) -> int:
         """Close every open TCP connection; returns how many were closed (the caller serialises with steps)."""
-        closed = len(self._tcp_connections)
-        for connection in self._tcp_connections.values():
-            for reporter, labels in self._tcp_reporters(connection):
-                self._registry.add_to_counter(reporter.name, metrics.TCP_CONNECTIONS_CLOSED, labels)
-        self._tcp_connections.clear()
-        return closed
+        return self._tcp.close_all()

@@ -27,15 +27,7 @@ from typing import Any
 
 from simulator.mesh_snapshot import MeshSnapshot, PodInfo, service_fqdn
 from simulator.metrics import MetricsRegistry, MetricsSnapshot
-from simulator.proxy import (
-    CLIENT_PROXY_OVERHEAD_MS,
-    LOCAL_REPLY_BYTES,
-    RETRY_BACKOFF_BASE_MS,
-    CallOutcome,
-    SidecarProxies,
-    TryResult,
-    join_flags,
-)
+from simulator.proxy import SidecarProxies, TryResult
 from simulator.request_matching import MESH_GATEWAY, RequestAttributes
 from simulator.workloads import (
     BOOKINFO_CALL_GRAPH,
@@ -46,19 +38,6 @@ from simulator.workloads import (
     WorkloadProfile,
     sample_latency_ms,
 )
-
-# CallOutcome, join_flags and the proxy constants lived here before simulator.proxy existed.
-__all__ = [
-    "BOOKINFO_CALL_GRAPH",
-    "CLIENT_PROXY_OVERHEAD_MS",
-    "LOCAL_REPLY_BYTES",
-    "RETRY_BACKOFF_BASE_MS",
-    "CallEdge",
-    "CallOutcome",
-    "TrafficEngine",
-    "WorkloadProfile",
-    "join_flags",
-]
 
 logger = logging.getLogger(__name__)
 

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from simulator.metrics import MetricsSnapshot
-from simulator.traffic import TrafficEngine, WorkloadProfile
+from simulator.traffic import TrafficEngine
+from simulator.workloads import WorkloadProfile
 from tests.simulator_traffic.bookinfo_objects import (
     NS,
     FakeCluster,
