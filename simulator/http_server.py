@@ -1,0 +1,118 @@
+"""HTTP plumbing of the simulated API server: the threaded stdlib server and its request handler.
+
+``ApiHttpServer`` is a ``ThreadingHTTPServer`` (one daemon thread per connection, HTTP/1.1
+keep-alive); ``ApiRequestHandler`` reads each request, hands it to the
+:class:`~simulator.server.ApiServer` that owns the server, answers ``StoreError`` with a
+Kubernetes ``Status`` and offers the response helpers the API uses: complete bodies, JSON, and
+the chunked streams of watches.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import TYPE_CHECKING, Any
+
+from simulator.errors import StoreError
+from simulator.resources import Obj
+
+if TYPE_CHECKING:
+    from simulator.server import ApiServer
+
+
+class ApiHttpServer(ThreadingHTTPServer):
+    """The listening server; ``api`` is the :class:`~simulator.server.ApiServer` answering its requests."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+    api: ApiServer
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client hanging up (a scraper's timeout, ``curl | head``) is not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class ApiRequestHandler(BaseHTTPRequestHandler):
+    """One connection: reads requests, dispatches them to the API server, writes responses."""
+
+    protocol_version = "HTTP/1.1"
+    server: ApiHttpServer
+
+    def setup(self) -> None:
+        super().setup()
+        # Headers and body go out in separate writes; without TCP_NODELAY, Nagle's algorithm holds the body
+        # until the client's delayed ACK (~40 ms per request on a kept-alive connection).
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silence per-request logging."""
+
+    def do_GET(self) -> None:
+        self._dispatch("GET")
+
+    def do_POST(self) -> None:
+        self._dispatch("POST")
+
+    def do_PUT(self) -> None:
+        self._dispatch("PUT")
+
+    def do_PATCH(self) -> None:
+        self._dispatch("PATCH")
+
+    def do_DELETE(self) -> None:
+        self._dispatch("DELETE")
+
+    def _dispatch(self, method: str) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        body = self.rfile.read(length) if length else b""
+        api = self.server.api
+        if api.faults.latency > 0:
+            time.sleep(api.faults.latency)
+        try:
+            api.handle(self, method, body)
+        except StoreError as error:
+            self.send_json(error.code, error.status())
+        except (BrokenPipeError, ConnectionResetError):
+            self.close_connection = True
+        except Exception as error:  # report as an InternalError Status
+            status = StoreError(f"Internal error occurred: {error!r}").status()
+            self.send_json(500, status)
+
+    def send_body(self, code: int, content_type: str, payload: bytes) -> None:
+        """Send a complete response with Content-Length."""
+        self.send_response(code)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def send_json(self, code: int, obj: Obj) -> None:
+        """Send ``obj`` as JSON."""
+        self.send_body(code, "application/json", json.dumps(obj, separators=(",", ":")).encode())
+
+    def start_chunked(self) -> None:
+        """Start a chunked streaming JSON response."""
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Cache-Control", "no-cache, private")
+        self.end_headers()
+
+    def write_chunk(self, payload: bytes) -> None:
+        """Write one chunk and flush it."""
+        self.wfile.write(f"{len(payload):x}\r\n".encode() + payload + b"\r\n")
+        self.wfile.flush()
+
+    def end_chunked(self) -> None:
+        """Terminate the stream and close the connection."""
+        try:
+            self.wfile.write(b"0\r\n\r\n")
+            self.wfile.flush()
+        except OSError:
+            pass
+        self.close_connection = True

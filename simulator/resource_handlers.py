@@ -1,0 +1,264 @@
+"""The Kubernetes REST verbs of the simulated API server, over the object store.
+
+``ResourceHandlers`` answers list (selectors, pagination), get, create, replace, merge/strategic/JSON
+patch, delete (one object, a collection, a namespace with its contents) and the deployment ``scale``
+subresource, honouring ``dryRun``, the ``status`` subresource split, injected faults and validation,
+and asks the controller to reconcile after every write.  Errors are raised as
+:class:`~simulator.errors.StoreError` subclasses; the HTTP handler turns them into ``Status`` objects.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import TYPE_CHECKING, Any
+
+from simulator.discovery import ApiRequest
+from simulator.errors import BadRequest, MethodNotAllowed, NotFound, StoreError
+from simulator.faults import Faults
+from simulator.http_server import ApiRequestHandler
+from simulator.paging import ListPager
+from simulator.patches import apply_patch
+from simulator.replicas import build_scale
+from simulator.resources import RESOURCE_TYPES, Obj
+from simulator.store import ObjectStore
+from simulator.validation import invalid_error, validation_causes
+
+if TYPE_CHECKING:
+    from simulator.controller import Controller
+
+
+class ResourceHandlers:
+    """Per-verb handling of Kubernetes resource requests; each returns ``(status code, response object)``."""
+
+    def __init__(self, store: ObjectStore, controller: Controller | None, faults: Faults) -> None:
+        self.store = store
+        self.controller = controller
+        self.faults = faults
+        self._pager = ListPager()
+        self._cluster_ip_lock = threading.Lock()
+        self._next_cluster_ip = 0
+
+    def _reconcile(self, namespace: str | None) -> None:
+        if self.controller is not None:
+            self.controller.reconcile([namespace] if namespace else None)
+
+    @staticmethod
+    def _parse_body(body: bytes) -> Any:
+        try:
+            return json.loads(body or b"null")
+        except (ValueError, UnicodeDecodeError) as error:
+            raise BadRequest(f"error decoding request body: {error}") from error
+
+    # ------------------------------------------------------------------ reads
+    def list_objects(self, request: ApiRequest) -> Obj:
+        return self._pager.list(self.store, request)
+
+    def get_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+        assert request.name is not None
+        self.faults.check(request.rt, "get", request.namespace)
+        rt = request.rt
+        return 200, request.present(self.store.get_ref(rt.group, rt.plural, request.namespace, request.name))
+
+    # ------------------------------------------------------------------ writes
+    def _check_body(self, request: ApiRequest, obj: Any) -> Obj:
+        """Check kind/apiVersion/namespace/name of a request body against the URL; fill defaults."""
+        rt = request.rt
+        if not isinstance(obj, dict):
+            raise BadRequest("the request body must be a JSON object")
+        obj.setdefault("kind", rt.kind)
+        obj.setdefault("apiVersion", request.api_version)
+        group, _, version = str(obj["apiVersion"]).rpartition("/")
+        if obj["kind"] != rt.kind or group != rt.group or version not in rt.versions:
+            raise BadRequest(
+                f"the API version in the data ({obj['apiVersion']}) and kind ({obj['kind']}) do not "
+                f"match the requested resource {request.api_version}/{rt.plural}"
+            )
+        meta = obj.setdefault("metadata", {})
+        if not isinstance(meta, dict):
+            raise BadRequest("metadata must be an object")
+        if rt.namespaced:
+            if meta.get("namespace") and meta["namespace"] != request.namespace:
+                raise BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            meta["namespace"] = request.namespace
+            if request.namespace and not self.store.namespace_exists(request.namespace):
+                raise NotFound(
+                    f'namespaces "{request.namespace}" not found', {"name": request.namespace, "kind": "namespaces"}
+                )
+        if request.name is not None and meta.get("name") and meta["name"] != request.name:
+            raise BadRequest(
+                f"the name of the object ({meta['name']}) does not match the name on the URL ({request.name})"
+            )
+        if request.name is not None:
+            meta["name"] = request.name
+        causes = validation_causes(obj, rt)
+        if causes:
+            raise invalid_error(obj, rt, causes)
+        return obj
+
+    def create_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+        if request.name is not None:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        self.faults.check(request.rt, "create", request.namespace)
+        obj = self._check_body(request, self._parse_body(body))
+        if request.rt.kind == "Service":
+            self._allocate_cluster_ip(obj)
+        created = self.store.create(obj, dry_run=request.dry_run)
+        if not request.dry_run:
+            self._reconcile(request.namespace)
+        return 201, request.present(created)
+
+    def _allocate_cluster_ip(self, service: Obj) -> None:
+        """Give a Service a cluster IP like the service IP allocator does."""
+        spec = service.setdefault("spec", {})
+        if spec.get("type") == "ExternalName" or spec.get("clusterIP"):
+            return
+        with self._cluster_ip_lock:
+            self._next_cluster_ip += 1
+            n = self._next_cluster_ip
+        spec["clusterIP"] = f"10.96.{128 + (n // 250) % 128}.{n % 250 + 2}"
+        spec["clusterIPs"] = [spec["clusterIP"]]
+        spec.setdefault("type", "ClusterIP")
+
+    def _write(self, request: ApiRequest, new: Obj, current: Obj) -> Obj:
+        """Validate and store ``new`` replacing ``current``, honouring the status subresource split."""
+        if request.subresource == "status":
+            merged = {**current, "status": new.get("status")}
+            merged["metadata"] = {**current["metadata"]}
+            if new.get("metadata", {}).get("resourceVersion"):
+                merged["metadata"]["resourceVersion"] = new["metadata"]["resourceVersion"]
+            new = merged
+        elif "status" in current:
+            new["status"] = current["status"]
+        else:
+            new.pop("status", None)
+        new = self._check_body(request, new)
+        updated = self.store.update(new, dry_run=request.dry_run)
+        if not request.dry_run:
+            self._reconcile(request.namespace)
+        return request.present(updated)
+
+    def replace_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+        if request.name is None:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        rt = request.rt
+        self.faults.check(rt, "update", request.namespace)
+        new = self._parse_body(body)
+        if not isinstance(new, dict):
+            raise BadRequest("the request body must be a JSON object")
+        current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
+        return 200, self._write(request, new, current)
+
+    def patch_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+        if request.name is None:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        rt = request.rt
+        self.faults.check(rt, "patch", request.namespace)
+        current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
+        patched = apply_patch(http.headers.get("Content-Type"), request.present(current), self._parse_body(body))
+        if not isinstance(patched, dict):
+            raise BadRequest("the patched object must be a JSON object")
+        return 200, self._write(request, patched, current)
+
+    def delete_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+        rt = request.rt
+        self.faults.check(rt, "delete", request.namespace)
+        if request.name is None:
+            return self._delete_collection(request)
+        if request.subresource is not None:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
+        options = self._parse_body(body) or {}
+        precondition = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
+        if precondition.get("uid") and precondition["uid"] != current["metadata"]["uid"]:
+            raise StoreError("Precondition failed: UID in precondition does not match")
+        gone = self.store.delete(rt.group, rt.plural, request.namespace, request.name, dry_run=request.dry_run)
+        if not request.dry_run and rt.kind == "Namespace":
+            # The namespace goes first, so nothing (e.g. the controller replacing pods) can be created in it
+            # while its contents are removed.
+            self._delete_namespace_contents(request.name)
+        if not request.dry_run:
+            self._reconcile(request.namespace)
+        if rt.kind in ("Pod", "Namespace"):
+            return 200, request.present(gone)
+        details: Obj = {"name": request.name, "kind": rt.plural, "uid": gone["metadata"]["uid"]}
+        if rt.group:
+            details["group"] = rt.group
+        return 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success", "details": details}
+
+    def _delete_collection(self, request: ApiRequest) -> tuple[int, Obj]:
+        rt = request.rt
+        items, _ = self.store.list_refs(
+            rt.group,
+            rt.plural,
+            request.namespace,
+            request.query.get("labelSelector"),
+            request.query.get("fieldSelector"),
+        )
+        deleted = []
+        for obj in items:
+            meta = obj["metadata"]
+            try:
+                deleted.append(
+                    self.store.delete(rt.group, rt.plural, meta.get("namespace"), meta["name"], dry_run=request.dry_run)
+                )
+            except NotFound:
+                continue
+        if not request.dry_run:
+            self._reconcile(request.namespace)
+        return 200, {
+            "kind": f"{rt.kind}List",
+            "apiVersion": request.api_version,
+            "metadata": {"resourceVersion": str(self.store.current_rv)},
+            "items": [request.present(o) for o in deleted],
+        }
+
+    def _delete_namespace_contents(self, namespace: str) -> None:
+        for rt in RESOURCE_TYPES:
+            if rt.namespaced:
+                for obj in self.store.list_refs(rt.group, rt.plural, namespace)[0]:
+                    try:
+                        self.store.delete(rt.group, rt.plural, namespace, obj["metadata"]["name"])
+                    except NotFound:
+                        continue
+
+    # ------------------------------------------------------------------ scale subresource
+    def handle_scale(self, http: ApiRequestHandler, method: str, request: ApiRequest, body: bytes) -> None:
+        assert request.name is not None
+        rt = request.rt
+        verb = {"GET": "get", "PUT": "update", "PATCH": "patch"}.get(method)
+        if verb is None:
+            raise MethodNotAllowed("the server does not allow this method on the requested resource")
+        self.faults.check(rt, verb, request.namespace)
+        deployment = self.store.get(rt.group, rt.plural, request.namespace, request.name)
+        scale = build_scale(deployment)
+        if method == "GET":
+            http.send_json(200, scale)
+            return
+        payload = self._parse_body(body)
+        new_scale = apply_patch(http.headers.get("Content-Type"), scale, payload) if method == "PATCH" else payload
+        if not isinstance(new_scale, dict):
+            raise BadRequest("the request body must be a Scale object")
+        replicas = (new_scale.get("spec") or {}).get("replicas")
+        if not isinstance(replicas, int) or isinstance(replicas, bool) or replicas < 0:
+            raise invalid_error(
+                {"metadata": {"name": request.name}},
+                rt,
+                [
+                    {
+                        "reason": "FieldValueInvalid",
+                        "field": "spec.replicas",
+                        "message": f"Invalid value: {replicas!r}: must be greater than or equal to 0",
+                    }
+                ],
+            )
+        deployment["spec"]["replicas"] = replicas
+        wanted_rv = (new_scale.get("metadata") or {}).get("resourceVersion")
+        if wanted_rv:
+            deployment["metadata"]["resourceVersion"] = wanted_rv
+        updated = self.store.update(deployment, dry_run=request.dry_run)
+        if not request.dry_run:
+            self._reconcile(request.namespace)
+        http.send_json(200, build_scale(updated))
