@@ -1,7 +1,8 @@
 """HTTP plumbing of the simulated API server: the threaded stdlib server and its request handler.
 
 ``ApiHttpServer`` is a ``ThreadingHTTPServer`` (one daemon thread per connection, HTTP/1.1
-keep-alive); ``ApiRequestHandler`` reads each request, hands it to the
+keep-alive) that remembers its open connections so that stopping can hang them up;
+``ApiRequestHandler`` reads each request, hands it to the
 :class:`~simulator.server.ApiServer` that owns the server, answers ``StoreError`` with a
 Kubernetes ``Status`` and offers the response helpers the API uses: complete bodies, JSON, and
 the chunked streams of watches.
@@ -9,9 +10,11 @@ the chunked streams of watches.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING, Any
@@ -22,6 +25,9 @@ from simulator.resources import Obj
 if TYPE_CHECKING:
     from simulator.server import ApiServer
 
+#: How long stopping lets connections finish the response they are writing before cutting them off.
+CLOSE_GRACE_SECONDS = 1.0
+
 
 class ApiHttpServer(ThreadingHTTPServer):
     """The listening server; ``api`` is the :class:`~simulator.server.ApiServer` answering its requests."""
@@ -29,6 +35,57 @@ class ApiHttpServer(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
     api: ApiServer
+
+    def __init__(self, server_address: tuple[str, int], handler_class: type[ApiRequestHandler]) -> None:
+        super().__init__(server_address, handler_class)
+        # Connection threads are daemons, which ThreadingMixIn neither tracks nor joins: without this
+        # registry a thread waiting for the next request on a kept-alive connection outlives the server
+        # (and still answers that connection's requests after stop).
+        self._connections_lock = threading.Lock()
+        self._connections: dict[socket.socket, threading.Thread] = {}
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        """Serve a new connection in its own thread, registered until the connection is shut down."""
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name="simulator-apiserver-connection",
+            daemon=self.daemon_threads,
+        )
+        with self._connections_lock:
+            self._connections[request] = thread
+        thread.start()
+
+    def shutdown_request(self, request: Any) -> None:
+        """Forget the connection before closing it, so :meth:`close_connections` never touches a closed socket."""
+        with self._connections_lock:
+            self._connections.pop(request, None)
+        super().shutdown_request(request)
+
+    def close_connections(self, timeout: float) -> None:
+        """Hang up every open connection and wait, at most ``timeout`` seconds, for their threads to end.
+
+        Call after ``shutdown()``, when no connection can be accepted any more.  The reading side is shut
+        first: a thread waiting for the next request on a kept-alive connection sees end-of-file and ends,
+        while a response being written (a watch's last chunk) still completes.  After a short grace,
+        connections still open are shut both ways, which also frees a thread blocked writing to a client
+        that does not read.
+        """
+        deadline = time.monotonic() + timeout
+        self._join(self._shut_down_connections(socket.SHUT_RD), min(deadline, time.monotonic() + CLOSE_GRACE_SECONDS))
+        self._join(self._shut_down_connections(socket.SHUT_RDWR), deadline)
+
+    def _shut_down_connections(self, how: int) -> list[threading.Thread]:
+        with self._connections_lock:
+            for connection in self._connections:
+                with contextlib.suppress(OSError):  # the client has already gone
+                    connection.shutdown(how)
+            return list(self._connections.values())
+
+    @staticmethod
+    def _join(threads: list[threading.Thread], deadline: float) -> None:
+        for thread in threads:
+            thread.join(max(0.0, deadline - time.monotonic()))
 
     def handle_error(self, request: Any, client_address: Any) -> None:
         """A client hanging up (a scraper's timeout, ``curl | head``) is not worth a traceback."""

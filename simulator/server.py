@@ -74,12 +74,13 @@ class ApiServer:
         return str(bound_host), int(bound_port)
 
     def stop(self) -> None:
-        """Stop serving and end all watches."""
+        """Stop serving: end all watches, close the listening socket and every open connection."""
         self._stopping = True
         self.drop_watches()
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
+            self._httpd.close_connections(timeout=5)
             self._httpd = None
         if self._thread is not None:
             self._thread.join(timeout=5)
