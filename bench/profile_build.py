@@ -146,10 +146,11 @@ class _PhaseTimer:
 def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, float], dict[str, bytes]]:
     """What a snapshot does with each window's rows: ``build_window`` per window, timed.
 
-    Returns the timings (``derive``: building :class:`GraphRows` from the raw answers, as the window's fetch does;
-    ``cpu``: CPU seconds of that plus what ``build_window`` reports, compression threads included; the other phases are
-    wall times of what ``build_window`` calls) and the
-    output: every stored part (own/extra decompressed), each graph's head and counts, health and metrics.
+    Returns the timings (``derive``: building :class:`GraphRows` from the raw answers, as the window's fetch does,
+    now only wrapping them: the latency samples come from the bucket and sum rows in ``parse``, which times
+    ``GraphRows.build_inputs``; ``cpu``: CPU seconds of that plus what ``build_window`` reports, compression
+    threads included; the other phases are wall times of what ``build_window`` calls) and the output: every stored part
+    (own/extra decompressed), each graph's head and counts, health and metrics.
     """
     import clients.prometheus
     import topology.window_build as window_build

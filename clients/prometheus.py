@@ -2,10 +2,11 @@
 
 All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 6 queries of
 :func:`topology.graph.queries.build_graph_queries` concurrently on a small thread pool and returns the
-instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`: the average and
-quantile rows are derived from the bucket, sum and count rows (:func:`clients.promql_math.derive_latency_rows`),
-exactly as ``sum / count`` and ``histogram_quantile`` would return them; the graph pipeline's parsers turn the rows
-into samples.  Instant queries go through the library's HTTP session but their (large) answers are parsed with
+instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`; the graph pipeline's
+parsers turn the rows into samples, the latency samples straight from the bucket and sum rows
+(:func:`clients.promql_math.derive_latency_samples`: the average, count and quantiles ``sum / count``, the ``+Inf``
+bucket and ``histogram_quantile`` would return; :meth:`GraphRows.latency_rows` gives them as PromQL rows).
+Instant queries go through the library's HTTP session but their (large) answers are parsed with
 orjson.  Every failure (connection refused, timeout, HTTP 4xx/5xx, a body that is not
 Prometheus JSON) comes out as :class:`PrometheusError`, and every HTTP call has a timeout.
 """
@@ -26,11 +27,11 @@ from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
-from clients.promql_math import derive_latency_rows
+from clients.promql_math import derive_latency_rows, derive_latency_samples
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries, split_sum_rate_query
-from topology.graph.samples import MeshContext, build_latency_samples, build_tcp_samples, parse_request_samples
+from topology.graph.samples import MeshContext, build_tcp_samples, parse_request_samples
 from topology.graph.traffic_map import is_counted_row
 
 Row = dict[str, Any]
@@ -83,36 +84,38 @@ class PrometheusSettings:
 class GraphRows:
     """The instant-vector rows a graph reads, and the wall time spent fetching them.
 
-    ``latency_avg`` and the quantile rows are what ``sum / count`` and ``histogram_quantile(q, ...)`` return over
-    the duration histogram (NaN where nothing was observed); ``latency_count`` is the request rate behind them.
+    ``latency_buckets`` and ``latency_sum`` are the rows of the duration histogram's summed bucket and sum rates;
+    the latency samples are derived from them (:meth:`build_inputs`), and :meth:`latency_rows` derives the rows of
+    ``sum / count``, ``histogram_quantile(q, ...)`` and the count.
     """
 
     requests: list[Row] = field(default_factory=list)
     tcp_sent: list[Row] = field(default_factory=list)
     tcp_received: list[Row] = field(default_factory=list)
-    latency_avg: list[Row] = field(default_factory=list)
-    latency_p50: list[Row] = field(default_factory=list)
-    latency_p95: list[Row] = field(default_factory=list)
-    latency_p99: list[Row] = field(default_factory=list)
-    latency_count: list[Row] = field(default_factory=list)
+    latency_buckets: list[Row] = field(default_factory=list)
+    latency_sum: list[Row] = field(default_factory=list)
     elapsed_seconds: float = 0.0
+
+    def latency_rows(self) -> dict[str, list[Row]]:
+        """The rows PromQL returns for the average, the quantiles and the count (keys: ``LATENCY_ROW_FIELDS``).
+
+        ``latency_avg`` and the quantile rows are what ``sum / count`` and ``histogram_quantile(q, ...)`` return
+        (NaN where nothing was observed); ``latency_count`` is the request rate behind them (the ``+Inf`` bucket).
+        Values are Prometheus-style strings; the graph does not read these rows (see :meth:`build_inputs`).
+        """
+        return derive_latency_rows(self.latency_buckets, self.latency_sum)
 
     def build_inputs(self, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None) -> GraphInputs:
         """Parse the rows into the graph pipeline's :class:`~topology.graph.pipeline.GraphInputs`.
 
         Rows of the reporter the graph does not count are dropped here, before parsing: the pipeline would skip
-        them anyway (:func:`~topology.graph.traffic_map.is_counted_row`), once per graph type built.
+        them anyway (:func:`~topology.graph.traffic_map.is_counted_row`), once per graph type built.  The latency
+        samples come straight from the bucket and sum rows (:func:`~clients.promql_math.derive_latency_samples`).
         """
         return GraphInputs(
             requests=parse_request_samples(_counted(self.requests)),
             tcp=build_tcp_samples(_counted(self.tcp_sent), _counted(self.tcp_received)),
-            latencies=build_latency_samples(
-                _counted(self.latency_avg),
-                _counted(self.latency_p50),
-                _counted(self.latency_p95),
-                _counted(self.latency_p99),
-                _counted(self.latency_count),
-            ),
+            latencies=derive_latency_samples(self.latency_buckets, self.latency_sum, is_counted_row),
             mesh=mesh or MeshContext(),
             health=health,
         )
@@ -123,7 +126,7 @@ def _counted(rows: list[Row]) -> list[Row]:
 
 
 def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
-    """The 5 queries keyed by what their rows are (a :class:`GraphRows` field, or ``latency_buckets``/``_sum``)."""
+    """The 5 queries keyed by the :class:`GraphRows` field that holds their rows."""
     return {
         "requests": queries.requests,
         "tcp_sent": queries.tcp.sent,
@@ -134,17 +137,13 @@ def build_graph_query_map(queries: GraphQueries) -> dict[str, str]:
 
 
 def build_graph_rows(fetched: dict[str, list[Row]], elapsed_seconds: float = 0.0) -> GraphRows:
-    """:class:`GraphRows` from the rows of :func:`build_graph_query_map`'s queries (latency rows derived)."""
-    derived = derive_latency_rows(fetched["latency_buckets"], fetched["latency_sum"])
+    """:class:`GraphRows` from the rows of :func:`build_graph_query_map`'s queries."""
     return GraphRows(
         requests=fetched["requests"],
         tcp_sent=fetched["tcp_sent"],
         tcp_received=fetched["tcp_received"],
-        latency_avg=derived["latency_avg"],
-        latency_p50=derived["latency_p50"],
-        latency_p95=derived["latency_p95"],
-        latency_p99=derived["latency_p99"],
-        latency_count=derived["latency_count"],
+        latency_buckets=fetched["latency_buckets"],
+        latency_sum=fetched["latency_sum"],
         elapsed_seconds=elapsed_seconds,
     )
 

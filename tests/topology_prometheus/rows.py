@@ -7,17 +7,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clients.prometheus import GraphRows
+from clients.promql_math import LATENCY_ROW_FIELDS
 
-ROW_FIELDS = (
-    "requests",
-    "tcp_sent",
-    "tcp_received",
-    "latency_avg",
-    "latency_p50",
-    "latency_p95",
-    "latency_p99",
-    "latency_count",
-)
+#: The rows of every graph query as PromQL returns them: those fetched, and those derived from the histogram.
+ROW_FIELDS = ("requests", "tcp_sent", "tcp_received", "latency_buckets", "latency_sum", *LATENCY_ROW_FIELDS)
 
 RowKey = frozenset[tuple[str, str]]
 
@@ -32,10 +25,18 @@ def rows_by_labels(rows: Iterable[Mapping[str, Any]]) -> dict[RowKey, float]:
     return keyed
 
 
+def query_rows(rows: GraphRows) -> dict[str, list[dict[str, Any]]]:
+    """The rows of :data:`ROW_FIELDS`: the fetched ones, and the average, quantile and count rows derived by
+    :meth:`GraphRows.latency_rows` (what ``sum / count``, ``histogram_quantile`` and ``_count`` return)."""
+    derived = rows.latency_rows()
+    return {name: derived[name] if name in derived else getattr(rows, name) for name in ROW_FIELDS}
+
+
 def assert_same_rows(expected: GraphRows, actual: GraphRows, rel: float = 1e-9) -> None:
     """Every query has the same label sets on both sides and values equal within ``rel`` (NaN equals NaN)."""
+    expected_rows, actual_rows = query_rows(expected), query_rows(actual)
     for name in ROW_FIELDS:
-        want, got = rows_by_labels(getattr(expected, name)), rows_by_labels(getattr(actual, name))
+        want, got = rows_by_labels(expected_rows[name]), rows_by_labels(actual_rows[name])
         assert set(got) == set(want), (
             f"{name}: missing {[dict(k) for k in set(want) - set(got)][:3]}, "
             f"extra {[dict(k) for k in set(got) - set(want)][:3]}"

@@ -12,7 +12,7 @@ import pytest
 
 from clients.prometheus import GraphRows, PrometheusClient
 from tests.topology_prometheus.bookinfo_series import AT, NS, WINDOW, WINDOW_SECONDS
-from tests.topology_prometheus.rows import select, total
+from tests.topology_prometheus.rows import ROW_FIELDS, query_rows, select, total
 from topology.graph import GraphOptions, build_graph, build_graph_queries, build_traffic_graph
 from topology.graph.traffic_map import is_counted_row
 from topology.health import (
@@ -77,9 +77,10 @@ def test_request_rows_carry_exact_rates_for_both_reporters(all_rows: GraphRows) 
 
 def test_by_default_only_the_counted_reporter_is_fetched(rows: GraphRows, all_rows: GraphRows) -> None:
     # Every Bookinfo destination is a known workload: the destination proxy's rows are the counted ones.
-    for name in ("requests", "tcp_sent", "tcp_received", "latency_avg", "latency_p50", "latency_count"):
-        counted = [r for r in getattr(all_rows, name) if is_counted_row(r["metric"])]
-        assert sorted(map(repr, getattr(rows, name))) == sorted(map(repr, counted)), name
+    got, every = query_rows(rows), query_rows(all_rows)
+    for name in ROW_FIELDS:
+        counted = [r for r in every[name] if is_counted_row(r["metric"])]
+        assert sorted(map(repr, got[name])) == sorted(map(repr, counted)), name
     assert {r["metric"]["reporter"] for r in rows.requests} == {"destination"}
     options = GraphOptions(namespaces=frozenset({NS}))
     assert build_graph(rows.build_inputs(), options, AT, WINDOW_SECONDS) == build_graph(
@@ -92,12 +93,14 @@ def test_idle_and_out_of_scope_series_are_not_returned(rows: GraphRows) -> None:
     assert select(rows.requests, source_workload="reviews-v1") == []
     assert select(rows.requests, destination_workload="details-v1", response_code="503") == []
     # monitoring/prober -> other/echo is neither from nor into bookinfo.
-    for name in ("requests", "latency_avg", "latency_p50", "latency_count"):
-        assert select(getattr(rows, name), destination_service_name="echo") == []
+    got = query_rows(rows)
+    for name in ("requests", "latency_buckets", "latency_sum", "latency_avg", "latency_p50", "latency_count"):
+        assert select(got[name], destination_service_name="echo") == []
     # Latency queries keep idle rows: count 0 and NaN quantiles, which the sample parser drops.
-    idle = select(rows.latency_count, source_workload="reviews-v1", reporter="destination")
+    idle = select(got["latency_count"], source_workload="reviews-v1", reporter="destination")
     assert [r["value"][1] for r in idle] == ["0"]
-    assert [r["value"][1] for r in select(rows.latency_p95, source_workload="reviews-v1")] == ["NaN"]
+    assert [r["value"][1] for r in select(got["latency_p95"], source_workload="reviews-v1")] == ["NaN"]
+    assert not [s for s in rows.build_inputs().latencies if s.labels.get("source_workload") == "reviews-v1"]
 
 
 def test_tcp_rows_are_bytes_per_second(rows: GraphRows, all_rows: GraphRows) -> None:

@@ -261,9 +261,10 @@ def test_latency_rows_quantiles_average_and_idle_nan() -> None:
     older = scrape(*histogram({"10": 0, "100": 0, "+Inf": 0}, 0, 0, "busy"), *idle)
     newer = scrape(*histogram({"10": 10, "100": 30, "+Inf": 40}, 4000, 40, "busy"), *idle)
     rows = build_rows_between(older, newer, 10, ["bookinfo"])
+    derived = rows.latency_rows()
 
     def value(name: str, workload: str) -> str:
-        [row] = [r for r in getattr(rows, name) if r["metric"]["source_workload"] == workload]
+        [row] = [r for r in derived[name] if r["metric"]["source_workload"] == workload]
         assert "le" not in row["metric"] and "response_code" not in row["metric"]
         return str(row["value"][1])
 
@@ -272,6 +273,10 @@ def test_latency_rows_quantiles_average_and_idle_nan() -> None:
     assert value("latency_avg", "busy") == "100"
     assert value("latency_count", "busy") == "4"
     assert [value(name, "idle") for name in ("latency_p50", "latency_avg", "latency_count")] == ["NaN", "NaN", "0"]
+    # The graph's samples: the same numbers as floats; the idle histogram has none.
+    [busy] = rows.build_inputs().latencies
+    assert busy.labels["source_workload"] == "busy"
+    assert (busy.avg, busy.p50, busy.p99, busy.weight) == (100.0, 55.0, 100.0, 4.0)
 
 
 def test_tcp_rows_use_the_tcp_labels() -> None:

@@ -11,9 +11,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
+from clients.prometheus import PrometheusClient, PrometheusError, PrometheusSettings
+from clients.promql_math import derive_latency_samples
 from tests.support.prometheus import RunningPrometheus, find_free_port
 from tests.topology_prometheus.bookinfo_series import AT, NS
+from tests.topology_prometheus.rows import ROW_FIELDS, query_rows
 from topology.graph import build_graph_queries
 from topology.graph.queries import split_sum_rate_query
 
@@ -187,22 +189,25 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
     wall = time.monotonic() - started
     assert wall < 4  # 20 parts x 0.3 s on 6 threads: about 1 s; one after another 6 s
     assert 0.3 <= rows.elapsed_seconds <= wall
-    got = {
-        name: getattr(rows, name)[0]["value"][1] for name in GraphRows.__dataclass_fields__ if name != "elapsed_seconds"
-    }
+    every = query_rows(rows)
+    got = {name: every[name][0]["value"][1] for name in ROW_FIELDS if name != "latency_buckets"}
     # count = the +Inf bucket; avg = sum / count; p50: rank 2 in (10, 100] -> 10 + 90 * (2 - 1) / 2;
     # p95/p99 fall into +Inf -> 100.
     assert got == {
         "requests": "1",
         "tcp_sent": "2",
         "tcp_received": "3",
+        "latency_sum": "40",
         "latency_avg": "10",
         "latency_p50": "55",
         "latency_p95": "100",
         "latency_p99": "100",
         "latency_count": "4",
     }
-    assert all(row["metric"] == {"reporter": "destination"} for row in rows.latency_p50 + rows.latency_avg)
+    assert [row["value"][1] for row in rows.latency_buckets] == ["1", "3", "4"]
+    assert all(row["metric"] == {"reporter": "destination"} for row in every["latency_p50"] + every["latency_avg"])
+    [sample] = derive_latency_samples(rows.latency_buckets, rows.latency_sum)  # the graph's sample: same numbers
+    assert (sample.avg, sample.p50, sample.p95, sample.p99, sample.weight) == (10.0, 55.0, 100.0, 100.0, 4.0)
 
 
 def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
