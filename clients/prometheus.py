@@ -1,6 +1,6 @@
 """Prometheus access for mesh-ui: instant queries for the graph, through ``prometheus-api-client``.
 
-All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 6 queries of
+All Prometheus network I/O goes through this module.  ``PrometheusClient.fetch_graph_rows`` runs the 5 queries of
 :func:`topology.graph.queries.build_graph_queries` concurrently on a small thread pool and returns the
 instant-vector rows (``{"metric": {...}, "value": [ts, "1.5"]}``) in a :class:`GraphRows`; the graph pipeline's
 parsers turn the rows into samples, the latency samples straight from the bucket and sum rows
@@ -233,7 +233,7 @@ class PrometheusClient:
         return result
 
     def fetch_graph_rows(self, queries: GraphQueries, at: float | None = None) -> GraphRows:
-        """Run the 6 graph queries concurrently at the same instant and collect their rows.
+        """Run the 5 graph queries concurrently at the same instant and collect their rows.
 
         Each query runs as its disjoint parts (:func:`~topology.graph.queries.split_sum_rate_query`), the latency
         buckets (the largest answers) first.  ``at`` defaults to now, fixed once so all queries see the same

@@ -1,6 +1,6 @@
 """Pure builders of the PromQL queries whose results feed the graph pipeline.
 
-A whole graph needs at most 6 queries whatever the mesh size (requests, 2 TCP, 3 latency), each one
+A whole graph needs 5 queries whatever the mesh size (requests, 2 TCP, latency buckets and sum), each one
 ``sum by (...)`` over exactly the labels the pipeline reads.  Traffic in scope is the union of two disjoint
 selectors: traffic *from* the requested namespaces, and traffic *into* them from elsewhere
 (``source_workload_namespace!~``), so no series is fetched twice.  By default (``counted_only``) each side is
