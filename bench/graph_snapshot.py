@@ -8,7 +8,9 @@ targets; matching inventory rows (namespaces, services, workloads, pods) go into
 
 It then prints:
 
-1. ``take_snapshot`` timings (several runs): Prometheus time, mesh-ui's own processing time, storing, total;
+1. the snapshot build: Prometheus alone (every window's queries, nothing else running), mesh-ui's processing alone
+   (the same rows, from memory, in worker processes and in one process), then ``take_snapshot`` (several runs:
+   fetching, processing and storing, overlapped as in production);
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
    ``json.dumps`` of the same graph, for the default request and a one-namespace request;
 3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION``.
@@ -311,6 +313,51 @@ def time_graph_request(client: Any, params: dict[str, str], iterations: int) -> 
     return statistics.median(server), statistics.median(floor)
 
 
+#: The rows :func:`time_processing` builds from, set before its pool forks so the processes inherit them (in a
+#: snapshot each process fetches its own rows; pickling them over would add work a snapshot never does).
+_ROWS: dict[int, Any] = {}
+
+
+def _build_inherited_window(job: Any) -> Any:
+    from topology.window_build import build_window
+
+    return build_window(job, _ROWS[job.window])
+
+
+def time_processing(jobs: Sequence[Any], rows: dict[int, Any], processes: int) -> tuple[float, float]:
+    """Wall and CPU seconds of building ``jobs`` from ``rows`` already in memory: each window in one of
+    ``processes`` forked processes as a snapshot does, or all here with shared ids (``processes=1``)."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    from topology.graph.wire import WireIds
+    from topology.window_build import build_window
+
+    if processes <= 1:
+        ids = WireIds()
+        started, cpu = time.perf_counter(), time.process_time()
+        for job in jobs:
+            build_window(job, rows[job.window], ids)
+        return time.perf_counter() - started, time.process_time() - cpu
+    _ROWS.clear()
+    _ROWS.update(rows)
+    try:
+        with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("fork")) as pool:
+            list(pool.map(abs, range(processes)))  # the processes exist before the clock starts
+            started = time.perf_counter()
+            results = list(pool.map(_build_inherited_window, jobs))
+            wall = time.perf_counter() - started
+    finally:
+        _ROWS.clear()
+    return wall, sum(result.processing_cpu for result in results)
+
+
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def python_loop_seconds() -> float:
     """Seconds for a fixed pure-Python loop: the same machine type runs anywhere from ~0.5 to ~1.4 s."""
     started = time.perf_counter()
@@ -397,8 +444,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.core.management import call_command
     from django.test import Client
 
+    from inventory.models import Cluster
     from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
-    from topology.snapshots import PrometheusSource, take_snapshot
+    from topology.snapshots import PrometheusSource, WindowRowsFetch, build_window_jobs, take_snapshot
+    from topology.window_build import default_process_count
 
     call_command("migrate", verbosity=0)
     cluster_id = store_inventory(mesh)
@@ -406,12 +455,50 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     with running_prometheus([], tsdb_dir=tsdb) as prometheus:
         source = PrometheusSource(prometheus.url)
         namespaces = sorted(mesh.namespaces)
-        started = time.perf_counter()
-        row_counts = {w: len(source.fetch_rows(namespaces, w, at).requests) for w in settings.MESH_UI_GRAPH_WINDOWS}
-        alone_ms = (time.perf_counter() - started) * 1000
-        print(f"Prometheus request rows per window: {row_counts}")
-        print(f"Prometheus alone (every window's queries, nothing else running): {alone_ms:.0f} ms")
-        # Each window in its own process (the default: one per core), then all in this process, back to back.
+        windows = list(settings.MESH_UI_GRAPH_WINDOWS)
+        # Each side with the machine to itself: first every window's queries (as take_snapshot sends them, all
+        # windows at once), then mesh-ui's processing of the rows they returned, from memory.
+        dict(WindowRowsFetch(source, namespaces, windows, at))  # warm-up: snapshots repeat the same queries
+        fetch = WindowRowsFetch(source, namespaces, windows, at)
+        prometheus_cpu = process_cpu_seconds(prometheus.process.pid)
+        rows = dict(fetch)
+        prometheus_cpu = process_cpu_seconds(prometheus.process.pid) - prometheus_cpu
+        print(f"Prometheus request rows per window: { {w: len(r.requests) for w, r in rows.items()} }")
+        cluster = Cluster.objects.get(pk=cluster_id)
+        jobs = build_window_jobs(cluster, namespaces, windows, None, at)
+        processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
+        (wall_n, cpu_n), (wall_1, cpu_1) = time_processing(jobs, rows, processes), time_processing(jobs, rows, 1)
+        del rows
+        print_table(
+            "each side alone, the machine to itself (ms)",
+            ("", "wall", "CPU", "wall / Prometheus", "CPU / Prometheus"),
+            [
+                (
+                    "Prometheus: every window's queries at once",
+                    f"{fetch.seconds * 1e3:.0f}",
+                    f"{prometheus_cpu * 1e3:.0f}",
+                    "",
+                    "",
+                ),
+                *(
+                    (
+                        f"mesh-ui processing, {count} process(es)",
+                        f"{wall * 1e3:.0f}",
+                        f"{cpu * 1e3:.0f}",
+                        f"{wall / fetch.seconds:.2f}x",
+                        f"{cpu / prometheus_cpu:.2f}x",
+                    )
+                    for count, wall, cpu in ((processes, wall_n, cpu_n), (1, wall_1, cpu_1))
+                ),
+            ],
+        )
+        print(
+            "  Prometheus: the queries as a snapshot sends them (all windows at once), rows parsed; CPU of the\n"
+            "  Prometheus process. Processing: the same rows from memory, built as a snapshot builds them (parsing,\n"
+            "  graphs, health, splitting, compression), in worker processes and in one process; storing not included."
+        )
+
+        # Each window in its own process (the default), then all in this process, back to back.
         modes = [("worker processes", settings.MESH_UI_SNAPSHOT_PROCESSES), ("one process", 1)]
         results: dict[str, list[tuple[Any, float]]] = {}
         for label, processes in modes:
@@ -508,7 +595,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     per_week_bytes = recent * per_snapshot + (per_week - recent) * older_snapshot
     print(f"\nstorage (retention {retention})")
     print(
-        f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zlib of {mib(raw_bytes)} JSON, "
+        f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zstd of {mib(raw_bytes)} JSON, "
         f"{mib(extra_bytes)} of it copies linking namespaces; "
         f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs, no copies)"
     )

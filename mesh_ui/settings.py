@@ -160,8 +160,9 @@ MESH_UI_KUBE_PAGE_SIZE = env_int("MESH_UI_KUBE_PAGE_SIZE", 500, minimum=1)
 # --- Graph snapshots ---------------------------------------------------------------------------------------------
 # How often a graph + health snapshot is taken per cluster (seconds).
 MESH_UI_SNAPSHOT_INTERVAL = env_float("MESH_UI_SNAPSHOT_INTERVAL", 15.0, minimum=1.0)
-# Processes a snapshot builds its windows in (one window each, from Prometheus): 0 = one per core, 1 = in the
-# worker's own process. Graph building is pure Python, so this is how one snapshot uses more than one core.
+# Processes a snapshot builds its windows in (one window each, from Prometheus): 0 = one per window (at most
+# twice the cores), 1 = in the worker's own process. Graph building is pure Python, so this is how one snapshot
+# uses more than one core; one process per window rather than per core, so no window waits for another's.
 MESH_UI_SNAPSHOT_PROCESSES = env_int("MESH_UI_SNAPSHOT_PROCESSES", 0)
 # Metric windows each snapshot stores graphs for, and the one health is computed over.
 MESH_UI_GRAPH_WINDOWS = sorted(

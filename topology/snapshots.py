@@ -257,10 +257,28 @@ def build_windows(
 ) -> BuiltWindows:
     """Build every window: each in its own process when the source is Prometheus and several cores are allowed
     (``MESH_UI_SNAPSHOT_PROCESSES``), else here, each window as soon as its rows arrive."""
+    prometheus: PrometheusSettings | None = getattr(source, "prometheus_settings", None)
+    jobs = build_window_jobs(cluster, namespaces, windows, prometheus, at)
+    processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
+    if processes > 1 and prometheus is not None:
+        try:
+            return _build_in_processes(jobs, processes)
+        except (BrokenProcessPool, OSError) as exc:  # a pool process lost twice, or no process could be started
+            log.warning("snapshot worker processes unavailable (%s); building in this process", exc)
+    return _build_here(jobs, source)
+
+
+def build_window_jobs(
+    cluster: Cluster,
+    namespaces: Sequence[str],
+    windows: Sequence[int],
+    prometheus: PrometheusSettings | None,
+    at: float,
+) -> list[WindowJob]:
+    """One job per window, with the inventory's mesh context and health inputs (read once for all)."""
     mesh = build_mesh_context(cluster)
     health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
-    prometheus: PrometheusSettings | None = getattr(source, "prometheus_settings", None)
-    jobs = [
+    return [
         WindowJob(
             prometheus=prometheus,
             namespaces=tuple(namespaces),
@@ -272,13 +290,6 @@ def build_windows(
         )
         for window in windows
     ]
-    processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
-    if processes > 1 and prometheus is not None:
-        try:
-            return _build_in_processes(jobs, processes)
-        except (BrokenProcessPool, OSError) as exc:  # a pool process lost twice, or no process could be started
-            log.warning("snapshot worker processes unavailable (%s); building in this process", exc)
-    return _build_here(jobs, source)
 
 
 def _build_in_processes(jobs: Sequence[WindowJob], processes: int) -> BuiltWindows:

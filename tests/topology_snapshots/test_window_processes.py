@@ -1,4 +1,4 @@
-"""The processes a snapshot builds its windows in: started from a daemonic process, and gone with their parent."""
+"""The processes a snapshot builds its windows in: how many, started from a daemonic process, gone with their parent."""
 
 from __future__ import annotations
 
@@ -40,3 +40,17 @@ def test_pool_processes_start_in_a_daemonic_process_and_end_with_it():
     while _state(pool_pid) not in {"gone", "Z"} and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _state(pool_pid) in {"gone", "Z"}
+
+
+def test_default_is_one_process_per_window_at_most_twice_the_cores(monkeypatch):
+    def cores(count):
+        monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(count)), raising=False)
+
+    cores(2)
+    assert window_build.default_process_count(3, 0) == 3
+    assert window_build.default_process_count(6, 0) == 4
+    cores(1)
+    assert window_build.default_process_count(3, 0) == 2
+    # A configured count wins, but never exceeds the windows.
+    assert window_build.default_process_count(3, 1) == 1
+    assert window_build.default_process_count(3, 8) == 3
