@@ -392,16 +392,13 @@ def thin_snapshots(cluster_id: int) -> int:
     doomed = select_snapshots_to_delete(pairs, now, tiers)
     for start in range(0, len(doomed), 500):
         GraphSnapshot.objects.filter(pk__in=doomed[start : start + 500]).delete()
-    for snapshot in (
-        GraphSnapshot.objects.filter(cluster_id=cluster_id, taken_at__lt=now - timedelta(seconds=tiers[0].max_age))
-        .only("id", "windows", "health_window")
-        .iterator()
-    ):
+    older = GraphSnapshot.objects.filter(cluster_id=cluster_id, taken_at__lt=now - timedelta(seconds=tiers[0].max_age))
+    for snapshot in older.only("id", "windows", "health_window").iterator():
         if snapshot.windows != [snapshot.health_window]:
             SnapshotGraph.objects.filter(snapshot=snapshot).exclude(window=snapshot.health_window).delete()
             GraphSnapshot.objects.filter(pk=snapshot.pk).update(windows=[snapshot.health_window])
-        linked = SnapshotGraph.objects.filter(snapshot=snapshot, linked=True)
-        if linked.exists():
-            SnapshotGraphPart.objects.filter(graph__in=linked).exclude(extra=b"").update(extra=b"")
-            linked.update(linked=False)
+    # The copies of every older graph that still has them, in two statements (not one query per snapshot).
+    linked = SnapshotGraph.objects.filter(snapshot__in=older, linked=True)
+    SnapshotGraphPart.objects.filter(graph__in=linked).exclude(extra=b"").update(extra=b"")
+    linked.update(linked=False)
     return len(doomed)

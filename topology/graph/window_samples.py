@@ -120,8 +120,11 @@ class _Interner:
         return index
 
 
-def _security(labels: IstioLabels) -> tuple[bool, str, str]:
+def _row_details(labels: IstioLabels) -> tuple[str, str, bool, str, str]:
+    """What request and TCP rows both carry: ``(flags, host, secured, source principal, destination principal)``."""
     return (
+        labels.get("response_flags") or "-",
+        labels.get("destination_service") or UNKNOWN,
         labels.get("connection_security_policy") == "mutual_tls",
         labels.get("source_principal") or UNKNOWN,
         labels.get("destination_principal") or UNKNOWN,
@@ -139,19 +142,15 @@ def compile_window_samples(inputs: GraphInputs) -> WindowSamples:
         protocol = request_protocol(labels)
         slot = interner.slot(labels, protocol)
         response_key, response_class = _response_class(labels, protocol)
-        flags = labels.get("response_flags") or "-"
-        host = labels.get("destination_service") or UNKNOWN
-        requests.append((slot, sample.rate, response_key, response_class, flags, host, *_security(labels)))
+        requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
     tcp: list[CompiledTcp] = []
     for tcp_sample in inputs.tcp:
         labels = tcp_sample.labels
         if not is_counted_row(labels):
             continue
         slot = interner.slot(labels, "tcp")
-        flags = labels.get("response_flags") or "-"
-        host = labels.get("destination_service") or UNKNOWN
         rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
-        tcp.append((slot, rate, flags, host, *_security(labels)))
+        tcp.append((slot, rate, *_row_details(labels)))
     latencies: list[CompiledLatency] = []
     for latency in inputs.latencies:
         labels = latency.labels

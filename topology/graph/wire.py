@@ -312,12 +312,6 @@ class _EdgeWriter:
                     share = total / source_out * 100
                     text = fixed1.get(share)
                     rates[request_key] = text if text is not None else fixed(share, 1)
-            elif protocol != "tcp":  # a protocol without percent keys of its own (never built)
-                if edge.error_rate > 0:
-                    rates[protocol + "PercentErr"] = fixed(edge.error_rate / total * 100, 1)
-                source_out = self.nodes[edge.source].rates.get(protocol + "Out", 0.0)
-                if source_out > 0:
-                    rates[protocol + "PercentReq"] = fixed(total / source_out * 100, 1)
             traffic["rates"] = rates
             scale = 100.0 / total
             all_responses = edge.responses
