@@ -12,7 +12,6 @@ from topology.graph.filtering import filter_graph
 from topology.graph.partition import (
     ChunkInflater,
     assemble_graph,
-    encode_elements,
     pack_chunks,
     splice_graph_json,
     split_graph_by_namespace,
@@ -120,13 +119,17 @@ def test_empty_graph_splits_and_splices():
     }
 
 
-def test_elements_encode_alone_or_split_from_one_encoding_alike():
+def test_chunk_lines_are_the_standard_librarys_compact_json_of_their_elements():
     graph = _graph("versionedApp")
-    elements = graph["elements"]["nodes"] + graph["elements"]["edges"]
-    assert encode_elements(elements) == [json.dumps(e, separators=(",", ":")).encode() for e in elements]
-    # An element that nests the separator's shape is still encoded right (the count check catches the extra cut).
-    tricky = [{"data": {"id": "a", "nested": [{"x": 1}, {"data": 2}]}}, {"data": {"id": "b", "name": "é"}}]
-    assert encode_elements(tricky) == [json.dumps(e, separators=(",", ":")).encode() for e in tricky]
+    # A non-ASCII name and an element nesting a "data" key: escaped and kept as json.dumps does.
+    graph["elements"]["nodes"][-1]["data"]["note"] = [{"x": 1}, {"data": "é ☃ \U0001f512"}]
+    _, chunks = split_graph_by_namespace(graph)
+    compact = lambda e: json.dumps(e, separators=(",", ":")).encode()  # noqa: E731
+    for chunk in chunks.values():
+        for line in [*chunk.own.split(b"\n"), *chunk.extra.split(b"\n")]:
+            assert line.isascii()
+            assert line == b",".join(compact(element) for element in json.loads(b"[" + line + b"]"))
+    assert any(b"\\u00e9" in chunk.own for chunk in chunks.values())
 
 
 def test_packed_chunks_inflate_back_and_older_zlib_chunks_still_read():

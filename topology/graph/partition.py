@@ -40,77 +40,63 @@ class NamespaceChunks:
     extra: bytes
 
 
-_ELEMENT_SEPARATOR = b'},{"data":'
-
-
-def encode_elements(elements: list[dict[str, Any]]) -> list[bytes]:
-    """Each ``{"data": ...}`` element as JSON bytes, from one encoding of the whole list (one call, not thousands).
-
-    Between two elements the encoded list holds ``},{"data":``; inside a string a quote is always escaped, and no
-    element nests an object whose first key is ``data``, so splitting there gives the elements. The count is
-    checked all the same: if it differs, each element is encoded on its own.
-    """
-    if not elements:
-        return []
-    pieces = encode_graph_json(elements)[1:-1].split(_ELEMENT_SEPARATOR)
-    if len(pieces) != len(elements):
-        return [encode_graph_json(element) for element in elements]
-    last = len(pieces) - 1
-    return [
-        (b'{"data":' if index else b"") + piece + (b"}" if index < last else b"") for index, piece in enumerate(pieces)
-    ]
+def _encode_list(elements: list[dict[str, Any]]) -> bytes:
+    """The elements as comma-joined compact JSON: the encoded list without its brackets."""
+    return encode_graph_json(elements)[1:-1] if elements else b""
 
 
 def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, NamespaceChunks]]:
     """The graph's head (timestamp, duration, graphType) and the chunks of every namespace it holds.
 
-    Each element is encoded once; the copies in other namespaces' extra chunks reuse its bytes.
+    Elements are first sorted into each namespace's lists (own boxes, nodes and edges; copied in-edges and far
+    ends), then each list is encoded in one call: a copy costs its encoding again, still less than encoding each
+    element alone and joining the pieces.
     """
     elements = graph.get("elements", {})
     nodes: list[dict[str, Any]] = elements.get("nodes", [])
     edges: list[dict[str, Any]] = elements.get("edges", [])
+    by_id: dict[str, dict[str, Any]] = {}
     namespace_of: dict[str, str] = {}
     parent_of: dict[str, str] = {}
-    encoded: dict[str, bytes] = {}
-    boxes: dict[str, list[bytes]] = {}
-    members: dict[str, list[bytes]] = {}
-    for node, body in zip(nodes, encode_elements(nodes), strict=True):
+    boxes: dict[str, list[dict[str, Any]]] = {}
+    members: dict[str, list[dict[str, Any]]] = {}
+    for node in nodes:
         data = node["data"]
         node_id = data["id"]
+        by_id[node_id] = node
         namespace = namespace_of[node_id] = data.get("namespace") or ""
         if "parent" in data:
             parent_of[node_id] = data["parent"]
-        encoded[node_id] = body
-        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(body)
-    own_edges: dict[str, list[bytes]] = {}
-    in_edges: dict[str, list[bytes]] = {}
-    far_ends: dict[str, dict[str, bytes]] = {}
+        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(node)
+    own_edges: dict[str, list[dict[str, Any]]] = {}
+    in_edges: dict[str, list[dict[str, Any]]] = {}
+    far_ends: dict[str, dict[str, dict[str, Any]]] = {}
 
     def add_far_end(namespace: str, node_id: str) -> None:
         # The node and its boxes up to (not including) the namespace-less cluster boxes every read has anyway.
         wanted = far_ends.setdefault(namespace, {})
         current: str | None = node_id
         while current is not None and namespace_of.get(current) and current not in wanted:
-            wanted[current] = encoded[current]
+            wanted[current] = by_id[current]
             current = parent_of.get(current)
 
-    for edge, body in zip(edges, encode_elements(edges), strict=True):
+    for edge in edges:
         data = edge["data"]
         source_ns = namespace_of.get(data["source"], "")
         target_ns = namespace_of.get(data["target"], "")
-        own_edges.setdefault(source_ns, []).append(body)
+        own_edges.setdefault(source_ns, []).append(edge)
         if target_ns != source_ns:
-            in_edges.setdefault(target_ns, []).append(body)
+            in_edges.setdefault(target_ns, []).append(edge)
             add_far_end(source_ns, data["target"])
             add_far_end(target_ns, data["source"])
 
-    # Compact JSON never holds a raw newline (it is escaped inside strings), so lines separate the fragments.
+    # Compact JSON never holds a raw newline (it is escaped inside strings), so lines separate the lists.
     chunks: dict[str, NamespaceChunks] = {}
     for namespace in sorted(set(boxes) | set(members) | set(own_edges) | set(in_edges)):
-        shares = (boxes.get(namespace, ()), members.get(namespace, ()), own_edges.get(namespace, ()))
-        own = b"\n".join(b",".join(share) for share in shares)
-        incoming, far = in_edges.get(namespace, ()), far_ends.get(namespace, {}).values()
-        extra = b"\n".join((b",".join(incoming), b",".join(far))) if incoming or far else b""
+        shares = (boxes.get(namespace, []), members.get(namespace, []), own_edges.get(namespace, []))
+        own = b"\n".join(_encode_list(share) for share in shares)
+        incoming, far = in_edges.get(namespace, []), list(far_ends.get(namespace, {}).values())
+        extra = b"\n".join((_encode_list(incoming), _encode_list(far))) if incoming or far else b""
         chunks[namespace] = NamespaceChunks(own=own, extra=extra)
     head = {key: graph[key] for key in HEAD_KEYS if key in graph}
     return head, chunks
