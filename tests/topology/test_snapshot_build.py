@@ -66,3 +66,40 @@ def test_graphs_carry_the_varied_traffic() -> None:
     assert protocols == {"http", "grpc", "tcp"}
     assert any(node["data"].get("isIdle") for node in graph["elements"]["nodes"])
     assert any(edge["data"].get("healthStatus") == "Failure" for edge in graph["elements"]["edges"])
+
+
+def test_a_traffic_map_copy_has_its_own_nodes_with_every_field() -> None:
+    from dataclasses import fields
+
+    from topology.graph.model import GatewayInfo, HealthAnnotation, Node, ServiceName, TrafficMap
+
+    node = Node(
+        "wl|c|ns|a",
+        "workload",
+        "c",
+        "ns",
+        workload="a",
+        app="a",
+        version="v1",
+        service="s",
+        dest_services={("c", "ns", "s"): ServiceName("c", "ns", "s")},
+        workloads={"a"},
+        rates={"httpIn": 1.0},
+        is_gateway=GatewayInfo(),
+        is_idle=True,
+        is_root=True,
+        is_outside=True,
+        is_dead=True,
+        has_vs=("h",),
+        has_missing_sidecar=True,
+        health=HealthAnnotation("Healthy"),
+        parent="box",
+    )
+    tm = TrafficMap(nodes={node.id: node})
+    copied = tm.copy().nodes[node.id]
+    assert copied == node and copied is not node
+    assert all(getattr(copied, f.name) == getattr(node, f.name) for f in fields(Node))
+    copied.workloads.add("b")
+    copied.rates["httpOut"] = 2.0
+    copied.dest_services.clear()
+    assert node.workloads == {"a"} and node.rates == {"httpIn": 1.0} and node.dest_services

@@ -226,6 +226,32 @@ class Node:
     health: HealthAnnotation | None = None
     parent: str | None = None
 
+    def copy(self) -> Node:
+        """A copy with its own containers (``dest_services``, ``workloads``, ``rates``)."""
+        return Node(
+            self.id,
+            self.node_type,
+            self.cluster,
+            self.namespace,
+            self.workload,
+            self.app,
+            self.version,
+            self.service,
+            dict(self.dest_services),
+            set(self.workloads),
+            dict(self.rates),
+            self.is_gateway,
+            self.is_service_entry,
+            self.is_idle,
+            self.is_root,
+            self.is_outside,
+            self.is_dead,
+            self.has_vs,
+            self.has_missing_sidecar,
+            self.health,
+            self.parent,
+        )
+
     def add_dest_service(self, service: ServiceName) -> None:
         """Record that this node serves ``service`` (deduplicated)."""
         key = (service.cluster, service.namespace, service.name)
@@ -272,6 +298,16 @@ class TrafficMap:
             edge = Edge(source, target, protocol)
             self.edges[key] = edge
         return edge
+
+    def copy(self) -> TrafficMap:
+        """A copy whose nodes are new objects (with their own containers); edges and boxes are shared.
+
+        The steps change nodes (flags, rates, health) and an edge's health annotation, which each graph sets anew,
+        but never an existing edge's traffic: :class:`~topology.graph.steps.ServiceGraphStep` merges traffic into
+        new edges only. So a copy taken before the steps can start another graph type's steps.
+        """
+        nodes = {node_id: node.copy() for node_id, node in self.nodes.items()}
+        return TrafficMap(nodes=nodes, edges=dict(self.edges), boxes=dict(self.boxes))
 
     def remove_node(self, node_id: str) -> None:
         """Remove a node and every edge touching it."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any, Final
 
-from topology.graph.model import GraphOptions, GraphType
+from topology.graph.model import GraphOptions, GraphType, TrafficMap
 from topology.graph.pipeline import GraphInputs, build_default_steps, pause_cyclic_gc
 from topology.graph.steps import ResponseTimeStep, SecurityStep, StepContext
 from topology.graph.traffic_map import PathResolver
@@ -35,15 +35,25 @@ def build_window_graphs(
 
     Each graph is the one :func:`~topology.graph.pipeline.build_graph` returns for
     :func:`snapshot_graph_options`; the rows are compiled once (:func:`compile_window_samples`) for all four.
-    ``ids`` (hashed wire ids and formatted numbers, memoized) may be shared with the other windows' builds.
+    The service graph starts from a copy of the versioned-app traffic map, which is the same map (versioned app
+    nodes, service nodes injected) until the steps run. ``ids`` (hashed wire ids and formatted numbers, memoized)
+    may be shared with the other windows' builds.
     """
     ids = ids or WireIds()
     with pause_cyclic_gc():
         samples = compile_window_samples(inputs)
+    service_start: TrafficMap | None = None
     for graph_type in SNAPSHOT_GRAPH_TYPES:
         options = snapshot_graph_options(graph_type, namespaces)
         with pause_cyclic_gc():
-            graph = build_graph_from_samples(samples, inputs, options, timestamp, window, ids)
+            resolver = PathResolver(options)
+            if graph_type == "service" and service_start is not None:
+                tm = service_start
+            else:
+                tm = build_compiled_traffic_map(samples, options, resolver)
+            if graph_type == "versionedApp":
+                service_start = tm.copy()
+            graph = finish_graph(tm, inputs, options, resolver, timestamp, window, ids)
         yield graph_type, graph
 
 
@@ -58,8 +68,21 @@ def build_graph_from_samples(
     """``build_graph(inputs, options, timestamp, duration)``, from the rows ``samples`` compiled from ``inputs``."""
     resolver = PathResolver(options)
     tm = build_compiled_traffic_map(samples, options, resolver)
+    return finish_graph(tm, inputs, options, resolver, timestamp, duration, ids)
+
+
+def finish_graph(
+    tm: TrafficMap,
+    inputs: GraphInputs,
+    options: GraphOptions,
+    resolver: PathResolver,
+    timestamp: int,
+    duration: int,
+    ids: WireIds | None = None,
+) -> dict[str, Any]:
+    """Run the steps after response times and security (done with the compiled traffic map), then the wire."""
     ctx = StepContext(options=options, mesh=inputs.mesh, resolver=resolver)
     for step in build_default_steps(options, inputs.health):
-        if not isinstance(step, ResponseTimeStep | SecurityStep):  # done with the traffic map
+        if not isinstance(step, ResponseTimeStep | SecurityStep):
             step.apply(tm, ctx)
     return build_graph_wire(tm, options, timestamp, duration, ids)
