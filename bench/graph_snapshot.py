@@ -392,6 +392,7 @@ def main() -> None:
         "--minutes", type=int, default=11, help="backfilled history (the longest window, 10 m, plus a minute)"
     )
     parser.add_argument("--runs", type=int, default=3, help="take_snapshot runs (the first one is reported apart)")
+    parser.add_argument("--side-rounds", type=int, default=5, help="rounds of measuring each side alone")
     parser.add_argument("--api-iterations", type=int, default=20)
     args = parser.parse_args()
 
@@ -456,26 +457,33 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         source = PrometheusSource(prometheus.url)
         namespaces = sorted(mesh.namespaces)
         windows = list(settings.MESH_UI_GRAPH_WINDOWS)
-        # Each side with the machine to itself: first every window's queries (as take_snapshot sends them, all
-        # windows at once), then mesh-ui's processing of the rows they returned, from memory.
+        # Each side with the machine to itself: every window's queries (as take_snapshot sends them, all windows
+        # at once), then mesh-ui's processing of the rows they returned, from memory; in alternating rounds, and
+        # the median of each figure (the machine's speed drifts by several per cent from one second to the next).
         dict(WindowRowsFetch(source, namespaces, windows, at))  # warm-up: snapshots repeat the same queries
-        fetch = WindowRowsFetch(source, namespaces, windows, at)
-        prometheus_cpu = process_cpu_seconds(prometheus.process.pid)
-        rows = dict(fetch)
-        prometheus_cpu = process_cpu_seconds(prometheus.process.pid) - prometheus_cpu
-        print(f"Prometheus request rows per window: { {w: len(r.requests) for w, r in rows.items()} }")
         cluster = Cluster.objects.get(pk=cluster_id)
         jobs = build_window_jobs(cluster, namespaces, windows, None, at)
         processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
-        (wall_n, cpu_n), (wall_1, cpu_1) = time_processing(jobs, rows, processes), time_processing(jobs, rows, 1)
+        rounds: dict[str, list[tuple[float, float]]] = {"prometheus": [], "n": [], "1": []}
+        for _ in range(args.side_rounds):
+            fetch = WindowRowsFetch(source, namespaces, windows, at)
+            prometheus_cpu = process_cpu_seconds(prometheus.process.pid)
+            rows = dict(fetch)
+            rounds["prometheus"].append((fetch.seconds, process_cpu_seconds(prometheus.process.pid) - prometheus_cpu))
+            rounds["n"].append(time_processing(jobs, rows, processes))
+            rounds["1"].append(time_processing(jobs, rows, 1))
+        print(f"Prometheus request rows per window: { {w: len(r.requests) for w, r in rows.items()} }")
         del rows
+        (prometheus_wall, prometheus_cpu), (wall_n, cpu_n), (wall_1, cpu_1) = (
+            (statistics.median(w for w, _ in runs), statistics.median(c for _, c in runs)) for runs in rounds.values()
+        )
         print_table(
-            "each side alone, the machine to itself (ms)",
+            f"each side alone, the machine to itself (ms, median of {args.side_rounds} alternating rounds)",
             ("", "wall", "CPU", "wall / Prometheus", "CPU / Prometheus"),
             [
                 (
                     "Prometheus: every window's queries at once",
-                    f"{fetch.seconds * 1e3:.0f}",
+                    f"{prometheus_wall * 1e3:.0f}",
                     f"{prometheus_cpu * 1e3:.0f}",
                     "",
                     "",
@@ -485,7 +493,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                         f"mesh-ui processing, {count} process(es)",
                         f"{wall * 1e3:.0f}",
                         f"{cpu * 1e3:.0f}",
-                        f"{wall / fetch.seconds:.2f}x",
+                        f"{wall / prometheus_wall:.2f}x",
                         f"{cpu / prometheus_cpu:.2f}x",
                     )
                     for count, wall, cpu in ((processes, wall_n, cpu_n), (1, wall_1, cpu_1))
