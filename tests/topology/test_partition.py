@@ -12,6 +12,8 @@ from topology.graph.filtering import filter_graph
 from topology.graph.partition import (
     ChunkInflater,
     assemble_graph,
+    encode_data_pieces,
+    join_elements,
     pack_chunks,
     splice_graph_json,
     split_graph_by_namespace,
@@ -130,6 +132,20 @@ def test_chunk_lines_are_the_standard_librarys_compact_json_of_their_elements():
             assert line.isascii()
             assert line == b",".join(compact(element) for element in json.loads(b"[" + line + b"]"))
     assert any(b"\\u00e9" in chunk.own for chunk in chunks.values())
+
+
+def test_data_pieces_join_back_into_the_elements_with_or_without_a_nested_separator():
+    compact = lambda e: json.dumps(e, separators=(",", ":")).encode()  # noqa: E731
+    plain = [{"data": {"id": "a"}}, {"data": {"id": "b", "name": "é"}}, {"data": {"id": "c"}}]
+    tricky = [{"data": {"id": "a", "nested": [{"x": 1}, {"data": 2}]}}, *plain[1:]]  # holds the separator
+    for elements in (plain, tricky):
+        pieces = encode_data_pieces(elements)
+        assert pieces == [compact(e["data"]) for e in elements]
+        assert join_elements(pieces) == b",".join(compact(e) for e in elements)
+        assert join_elements(pieces[1:]) == b",".join(compact(e) for e in elements[1:])
+    assert join_elements([]) == b"" and encode_data_pieces([]) == []
+    with pytest.raises(ValueError):
+        encode_data_pieces([{"data": {"id": "a"}, "classes": "x"}])
 
 
 def test_packed_chunks_inflate_back_and_older_zlib_chunks_still_read():

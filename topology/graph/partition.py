@@ -40,63 +40,87 @@ class NamespaceChunks:
     extra: bytes
 
 
-def _encode_list(elements: list[dict[str, Any]]) -> bytes:
-    """The elements as comma-joined compact JSON: the encoded list without its brackets."""
-    return encode_graph_json(elements)[1:-1] if elements else b""
+#: What separates two elements in an encoded element list, and what opens and closes one element.
+_BETWEEN = b'},{"data":'
+_OPEN, _CLOSE = b'{"data":', b"}"
+
+
+def encode_data_pieces(elements: list[dict[str, Any]]) -> list[bytes]:
+    """Each ``{"data": ...}`` element's ``data`` as JSON bytes, cut from one encoding of the whole list.
+
+    The encoded list is ``[{"data":A},{"data":B}...]``: cutting it at ``},{"data":`` gives ``A``, ``B``... A string
+    cannot hold that separator (its quote would be escaped); a nested ``{"data": ...}`` object could, so the count
+    is checked, and when it differs each element is encoded alone. :func:`join_elements` puts pieces back together.
+    """
+    if not elements:
+        return []
+    for element in elements:
+        if len(element) != 1 or "data" not in element:
+            raise ValueError("a graph element must be {'data': {...}}")
+    body = encode_graph_json(elements)
+    pieces = body[len(_OPEN) + 1 : -len(_CLOSE) - 1].split(_BETWEEN)
+    if len(pieces) != len(elements):
+        return [encode_graph_json(element)[len(_OPEN) : -len(_CLOSE)] for element in elements]
+    return pieces
+
+
+def join_elements(pieces: Iterable[bytes]) -> bytes:
+    """The elements whose ``data`` pieces are given, as comma-joined ``{"data": ...}`` JSON (b"" for none)."""
+    joined = _BETWEEN.join(pieces)
+    return _OPEN + joined + _CLOSE if joined else b""
 
 
 def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, NamespaceChunks]]:
     """The graph's head (timestamp, duration, graphType) and the chunks of every namespace it holds.
 
-    Elements are first sorted into each namespace's lists (own boxes, nodes and edges; copied in-edges and far
-    ends), then each list is encoded in one call: a copy costs its encoding again, still less than encoding each
-    element alone and joining the pieces.
+    Nodes and edges are encoded once each (:func:`encode_data_pieces`); each namespace's lists (own boxes, nodes and
+    edges; copied in-edges and far ends) are then joined from the pieces, so a copy reuses its element's bytes.
     """
     elements = graph.get("elements", {})
     nodes: list[dict[str, Any]] = elements.get("nodes", [])
     edges: list[dict[str, Any]] = elements.get("edges", [])
-    by_id: dict[str, dict[str, Any]] = {}
     namespace_of: dict[str, str] = {}
     parent_of: dict[str, str] = {}
-    boxes: dict[str, list[dict[str, Any]]] = {}
-    members: dict[str, list[dict[str, Any]]] = {}
-    for node in nodes:
+    encoded: dict[str, bytes] = {}
+    boxes: dict[str, list[bytes]] = {}
+    members: dict[str, list[bytes]] = {}
+    for node, piece in zip(nodes, encode_data_pieces(nodes), strict=True):
         data = node["data"]
         node_id = data["id"]
-        by_id[node_id] = node
         namespace = namespace_of[node_id] = data.get("namespace") or ""
         if "parent" in data:
             parent_of[node_id] = data["parent"]
-        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(node)
-    own_edges: dict[str, list[dict[str, Any]]] = {}
-    in_edges: dict[str, list[dict[str, Any]]] = {}
-    far_ends: dict[str, dict[str, dict[str, Any]]] = {}
+        encoded[node_id] = piece
+        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(piece)
+    own_edges: dict[str, list[bytes]] = {}
+    in_edges: dict[str, list[bytes]] = {}
+    far_ends: dict[str, dict[str, bytes]] = {}
 
     def add_far_end(namespace: str, node_id: str) -> None:
         # The node and its boxes up to (not including) the namespace-less cluster boxes every read has anyway.
         wanted = far_ends.setdefault(namespace, {})
         current: str | None = node_id
         while current is not None and namespace_of.get(current) and current not in wanted:
-            wanted[current] = by_id[current]
+            wanted[current] = encoded[current]
             current = parent_of.get(current)
 
-    for edge in edges:
+    for edge, piece in zip(edges, encode_data_pieces(edges), strict=True):
         data = edge["data"]
         source_ns = namespace_of.get(data["source"], "")
         target_ns = namespace_of.get(data["target"], "")
-        own_edges.setdefault(source_ns, []).append(edge)
+        own_edges.setdefault(source_ns, []).append(piece)
         if target_ns != source_ns:
-            in_edges.setdefault(target_ns, []).append(edge)
+            in_edges.setdefault(target_ns, []).append(piece)
             add_far_end(source_ns, data["target"])
             add_far_end(target_ns, data["source"])
 
     # Compact JSON never holds a raw newline (it is escaped inside strings), so lines separate the lists.
     chunks: dict[str, NamespaceChunks] = {}
     for namespace in sorted(set(boxes) | set(members) | set(own_edges) | set(in_edges)):
-        shares = (boxes.get(namespace, []), members.get(namespace, []), own_edges.get(namespace, []))
-        own = b"\n".join(_encode_list(share) for share in shares)
-        incoming, far = in_edges.get(namespace, []), list(far_ends.get(namespace, {}).values())
-        extra = b"\n".join((_encode_list(incoming), _encode_list(far))) if incoming or far else b""
+        shares = (boxes.get(namespace, ()), members.get(namespace, ()), own_edges.get(namespace, ()))
+        own = b"\n".join(join_elements(share) for share in shares)
+        incoming, far = in_edges.get(namespace, ()), far_ends.get(namespace, {}).values()
+        extra = b"\n".join((join_elements(incoming), join_elements(far))) if incoming or far else b""
         chunks[namespace] = NamespaceChunks(own=own, extra=extra)
     head = {key: graph[key] for key in HEAD_KEYS if key in graph}
     return head, chunks
