@@ -32,7 +32,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -360,6 +360,26 @@ def window_processes(rows: dict[int, Any], processes: int) -> Iterator[Callable[
         _ROWS.clear()
 
 
+@contextmanager
+def cores_apart(prometheus_pid: int) -> Iterator[None]:
+    """Prometheus (every thread) on the first core, this process and the window processes on the others."""
+    from topology.window_build import shutdown_pool
+
+    cores = sorted(os.sched_getaffinity(0))
+    threads = [int(task) for task in os.listdir(f"/proc/{prometheus_pid}/task")]
+    shutdown_pool()  # new window processes inherit this process's cores
+    os.sched_setaffinity(0, set(cores[1:]))
+    for thread in threads:
+        os.sched_setaffinity(thread, {cores[0]})  # threads it starts later inherit it
+    try:
+        yield
+    finally:
+        shutdown_pool()
+        os.sched_setaffinity(0, set(cores))
+        for task in os.listdir(f"/proc/{prometheus_pid}/task"):
+            os.sched_setaffinity(int(task), set(cores))
+
+
 def process_cpu_seconds(pid: int) -> float:
     """User + system CPU seconds a process has used so far (``/proc/<pid>/stat``)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
@@ -523,16 +543,24 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         )
 
         # Each window in its own process (the default), then all in this process, back to back.
-        modes = [("worker processes", settings.MESH_UI_SNAPSHOT_PROCESSES), ("one process", 1)]
+        # Then with Prometheus on one core and mesh-ui on the other, as when Prometheus runs on its own machine
+        # (there mesh-ui would have more than one core): the windows' traffic maps are built while Prometheus
+        # computes the latency histogram, instead of competing with it for the cores.
+        default_processes = settings.MESH_UI_SNAPSHOT_PROCESSES
+        modes = [("worker processes", default_processes, False), ("one process", 1, False)]
+        if len(os.sched_getaffinity(0)) >= 2:
+            modes.append(("Prometheus on its own core, worker processes", default_processes, True))
         results: dict[str, list[tuple[Any, float]]] = {}
-        for label, processes in modes:
+        for label, processes, pinned in modes:
             settings.MESH_UI_SNAPSHOT_PROCESSES = processes
-            for _ in range(args.runs):
-                started = time.perf_counter()
-                outcome = take_snapshot(cluster_id, source=source, force=True, at=at)
-                total_ms = (time.perf_counter() - started) * 1000
-                assert outcome.snapshot_id is not None, outcome.error
-                results.setdefault(f"{label} ({outcome.processes})", []).append((outcome, total_ms))
+            with cores_apart(prometheus.process.pid) if pinned else nullcontext():
+                for _ in range(args.runs):
+                    started = time.perf_counter()
+                    outcome = take_snapshot(cluster_id, source=source, force=True, at=at)
+                    total_ms = (time.perf_counter() - started) * 1000
+                    assert outcome.snapshot_id is not None, outcome.error
+                    results.setdefault(f"{label} ({outcome.processes})", []).append((outcome, total_ms))
+        settings.MESH_UI_SNAPSHOT_PROCESSES = default_processes
         source.client.close()
 
     snapshot_rows = []
@@ -557,8 +585,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
     print(
         "  Prometheus: wall time until the last window's rows arrived. processing: in one process, mesh-ui's time"
-        "\n  not spent waiting for rows; with worker processes, the CPU time they spent after their rows arrived."
-        "\n  Windows are built while others are fetched, so Prometheus and processing overlap."
+        "\n  not spent waiting for rows; with worker processes, the CPU time they spent on their rows (not counting"
+        "\n  reading the latency rows). Windows are built while others are fetched, and a window's traffic maps"
+        "\n  while its latency histogram is computed, so Prometheus and processing overlap. With Prometheus on its"
+        "\n  own core, mesh-ui has the other one only."
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor

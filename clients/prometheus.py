@@ -18,7 +18,7 @@ import json
 import re
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import orjson
@@ -31,7 +31,7 @@ from clients.promql_math import derive_latency_rows, derive_latency_samples
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries, split_sum_rate_query
-from topology.graph.samples import MeshContext, build_tcp_samples, parse_request_samples
+from topology.graph.samples import LatencySample, MeshContext, build_tcp_samples, parse_request_samples
 from topology.graph.traffic_map import is_counted_row
 
 Row = dict[str, Any]
@@ -112,13 +112,22 @@ class GraphRows:
         them anyway (:func:`~topology.graph.traffic_map.is_counted_row`), once per graph type built.  The latency
         samples come straight from the bucket and sum rows (:func:`~clients.promql_math.derive_latency_samples`).
         """
+        return replace(self.build_traffic_inputs(mesh, health), latencies=self.build_latency_samples())
+
+    def build_traffic_inputs(
+        self, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
+    ) -> GraphInputs:
+        """:meth:`build_inputs` without the latency samples: what the request and TCP rows give."""
         return GraphInputs(
             requests=parse_request_samples(_counted(self.requests)),
             tcp=build_tcp_samples(_counted(self.tcp_sent), _counted(self.tcp_received)),
-            latencies=derive_latency_samples(self.latency_buckets, self.latency_sum, is_counted_row),
             mesh=mesh or MeshContext(),
             health=health,
         )
+
+    def build_latency_samples(self) -> list[LatencySample]:
+        """The latency samples :meth:`build_inputs` derives from the bucket and sum rows (counted reporter only)."""
+        return derive_latency_samples(self.latency_buckets, self.latency_sum, is_counted_row)
 
 
 def _counted(rows: list[Row]) -> list[Row]:
@@ -162,6 +171,47 @@ def _status_error(exc: PrometheusApiClientException) -> PrometheusError:
     except (ValueError, SyntaxError, KeyError, TypeError, AttributeError):
         detail = text
     return PrometheusError(f"Prometheus answered HTTP {status}: {detail}")
+
+
+#: The queries whose rows give the traffic (rates, codes, mTLS), and those that give the response times.
+TRAFFIC_QUERIES: tuple[str, ...] = ("requests", "tcp_sent", "tcp_received")
+LATENCY_QUERIES: tuple[str, ...] = ("latency_buckets", "latency_sum")
+
+
+class PendingGraphRows:
+    """The graph queries of one window, in flight (:meth:`PrometheusClient.start_graph_rows`).
+
+    A failure of any query cancels those not started yet and is raised (as :class:`PrometheusError`) by the call
+    that waits for it.
+    """
+
+    def __init__(self, futures: dict[str, list[Future[list[Row]]]], started: float) -> None:
+        """Wrap the queries' futures (parts by query name, see :func:`build_graph_query_map`) sent at ``started``."""
+        self._futures = futures
+        self._started = started
+        self._rows: dict[str, list[Row]] = {}
+
+    def _wait(self, names: tuple[str, ...]) -> None:
+        try:
+            for name in names:
+                if name not in self._rows:
+                    self._rows[name] = [row for part in self._futures[name] for row in part.result()]
+        except PrometheusError:
+            for parts in self._futures.values():
+                for future in parts:
+                    future.cancel()
+            raise
+
+    def traffic(self) -> GraphRows:
+        """The rows of :data:`TRAFFIC_QUERIES` (the latency fields empty), once they have arrived."""
+        self._wait(TRAFFIC_QUERIES)
+        rows = self._rows
+        return GraphRows(requests=rows["requests"], tcp_sent=rows["tcp_sent"], tcp_received=rows["tcp_received"])
+
+    def complete(self) -> GraphRows:
+        """Every query's rows, once all have arrived; ``elapsed_seconds`` counts from the queries' start."""
+        self._wait(TRAFFIC_QUERIES + LATENCY_QUERIES)
+        return build_graph_rows(self._rows, elapsed_seconds=time.monotonic() - self._started)
 
 
 class PrometheusClient:
@@ -241,6 +291,11 @@ class PrometheusClient:
         Calls may run concurrently (one per window); at most ``GRAPH_QUERY_WORKERS`` queries of this client are in
         flight at once.
         """
+        return self.start_graph_rows(queries, at).complete()
+
+    def start_graph_rows(self, queries: GraphQueries, at: float | None = None) -> PendingGraphRows:
+        """Send the 5 graph queries as :meth:`fetch_graph_rows` does, and return at once: the caller reads the
+        request and TCP rows (:meth:`PendingGraphRows.traffic`) while the latency histogram is still computed."""
         instant = time.time() if at is None else at
         started = time.monotonic()
         query_map = build_graph_query_map(queries)
@@ -250,14 +305,7 @@ class PrometheusClient:
             name: [pool.submit(self.fetch_instant, part, instant) for part in split_sum_rate_query(query_map[name])]
             for name in order
         }
-        try:
-            rows = {name: [row for part in parts for row in part.result()] for name, parts in futures.items()}
-        except PrometheusError:
-            for parts in futures.values():
-                for future in parts:
-                    future.cancel()
-            raise
-        return build_graph_rows(rows, elapsed_seconds=time.monotonic() - started)
+        return PendingGraphRows(futures, started)
 
     def check_ready(self) -> bool:
         """True when Prometheus answers ``/-/ready`` with 200 (never raises)."""
@@ -272,7 +320,10 @@ class PrometheusClient:
 
 __all__: list[str] = [
     "GRAPH_QUERY_WORKERS",
+    "LATENCY_QUERIES",
+    "TRAFFIC_QUERIES",
     "GraphRows",
+    "PendingGraphRows",
     "PrometheusClient",
     "PrometheusError",
     "PrometheusSettings",

@@ -22,14 +22,14 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from clients.prometheus import GraphRows, PrometheusClient, PrometheusSettings
+from clients.prometheus import GraphRows, PendingGraphRows, PrometheusClient, PrometheusSettings
 from topology.entity_metrics import build_snapshot_metrics
 from topology.graph import build_graph_queries
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.partition import PackedGraph, PackedPart, pack_chunks, pack_graph
 from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.samples import MeshContext
-from topology.graph.snapshot_build import build_window_graphs
+from topology.graph.snapshot_build import WindowGraphBuilder
 from topology.graph.wire import WireIds
 from topology.health_summary import build_snapshot_health
 
@@ -59,47 +59,72 @@ class WindowResult:
     health: dict[str, Any] | None = None
     metrics: dict[str, Any] | None = None
     rows_at: float = 0.0
-    #: CPU seconds this process spent after its rows arrived (parsing, graphs, health, compression).
+    #: CPU seconds this process spent on its rows once they arrived (parsing, graphs, health, compression), not
+    #: counting the CPU its client threads spent reading the latency rows while it waited for them.
     processing_cpu: float = 0.0
 
 
 def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | None = None) -> WindowResult:
     """Fetch the window's rows (unless given), build its four graphs and compress them.
 
-    ``ids`` (memoized wire ids and numbers) may be shared by the windows built in one process.
+    The traffic maps are built as soon as the request and TCP rows arrive, while Prometheus still computes the
+    latency histogram (the slowest query). ``ids`` (memoized wire ids and numbers) may be shared by the windows
+    built in one process.
     """
+    client: PrometheusClient | None = None
+    pending: PendingGraphRows | None = None
     if rows is None:
         if job.prometheus is None:
             raise ValueError("a window job without Prometheus settings needs its rows")
         client = PrometheusClient(job.prometheus)
-        try:
-            rows = client.fetch_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
-        finally:
-            client.close()
-    result = WindowResult(window=job.window, rows_at=time.monotonic())
-    cpu = time.process_time()
-    # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
-    with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
-        inputs = rows.build_inputs(job.mesh, job.health_inputs)
-        del rows
-        kept: dict[str, dict[str, Any]] = {}
-        pending: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
-        graphs = build_window_graphs(inputs, frozenset(job.namespaces), int(job.at), job.window, ids)
-        for graph_type, graph in graphs:
-            packed, chunks = pack_graph(graph_type, job.window, graph)
-            pending.append((packed, zstd_pool.submit(pack_chunks, chunks)))
+    try:
+        if client is not None:
+            pending = client.start_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
+            rows = pending.traffic()
+        if rows is None:  # pragma: no cover - a client was made exactly when no rows were given
+            raise ValueError("no rows")
+        result = WindowResult(window=job.window, rows_at=time.monotonic())
+        cpu = time.process_time()
+        waiting_cpu = 0.0
+        # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
+        with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
+            builder = WindowGraphBuilder(
+                rows.build_traffic_inputs(job.mesh, job.health_inputs),
+                frozenset(job.namespaces),
+                int(job.at),
+                job.window,
+                ids,
+            )
+            if pending is not None:
+                # The latency rows. This thread waits; the client's threads parse the answers, which counts as
+                # reading telemetry, not processing (as the traffic rows' parsing does).
+                waited_from = time.process_time()
+                rows = pending.complete()
+                waiting_cpu = time.process_time() - waited_from
+                result.rows_at = time.monotonic()
+            latencies = rows.build_latency_samples()
+            del rows
+            kept: dict[str, dict[str, Any]] = {}
+            pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
+            for graph_type, graph in builder.graphs(latencies):
+                packed, chunks = pack_graph(graph_type, job.window, graph)
+                pending_parts.append((packed, zstd_pool.submit(pack_chunks, chunks)))
+                if job.summarize:
+                    kept[graph_type] = graph
+                del graph, chunks
+            del builder, latencies
             if job.summarize:
-                kept[graph_type] = graph
-            del graph, chunks
-        if job.summarize:
-            result.health = build_snapshot_health(kept)
-            result.metrics = build_snapshot_metrics(kept)
-        del kept, inputs
-        for packed, parts in pending:
-            packed.parts.extend(parts.result())
-            result.graphs.append(packed)
-    result.processing_cpu = time.process_time() - cpu
-    return result
+                result.health = build_snapshot_health(kept)
+                result.metrics = build_snapshot_metrics(kept)
+            del kept
+            for packed, parts in pending_parts:
+                packed.parts.extend(parts.result())
+                result.graphs.append(packed)
+        result.processing_cpu = time.process_time() - cpu - waiting_cpu
+        return result
+    finally:
+        if client is not None:
+            client.close()
 
 
 _pool: ProcessPoolExecutor | None = None

@@ -5,7 +5,12 @@ from __future__ import annotations
 from tests.topology.bookinfo import NS, bookinfo_latencies, bookinfo_requests, both_reporters, labels, tcp_sample
 from topology.graph import GraphHealthInputs, GraphInputs, build_graph
 from topology.graph.samples import LatencySample, MeshContext, RequestSample, ServiceInfo, WorkloadInfo
-from topology.graph.snapshot_build import SNAPSHOT_GRAPH_TYPES, build_window_graphs, snapshot_graph_options
+from topology.graph.snapshot_build import (
+    SNAPSHOT_GRAPH_TYPES,
+    WindowGraphBuilder,
+    build_window_graphs,
+    snapshot_graph_options,
+)
 from topology.graph.wire import WireIds, encode_graph_json
 from topology.health import WorkloadReplicas
 
@@ -26,6 +31,8 @@ def varied_inputs() -> GraphInputs:
         *bookinfo_latencies(),
         LatencySample(labels("reviews-v1", "ratings", "ratings", protocol="grpc"), avg=3.0, p50=2.0, weight=2.5),
         LatencySample(labels("productpage", "reviews-v3", "reviews"), p99=70.0),
+        # Only in latency rows (no request row): resolved in the latency phase, lands on no edge.
+        LatencySample(labels("ratings", "reviews-v1", "reviews"), avg=9.0, p50=8.0, weight=1.0),
     ]
     tcp = [tcp_sample("ratings", "details", "details", 100.0, 300.0), tcp_sample("details", "ratings", "ratings", 0, 0)]
     mesh = MeshContext(
@@ -58,6 +65,18 @@ def test_every_graph_type_is_byte_identical_to_build_graph() -> None:
     # A second window sharing the memoized ids and numbers gives the same bytes again.
     again = dict(build_window_graphs(inputs, namespaces, 1_700_000_000, 300, ids))
     assert all(encode_graph_json(again[t]) == encode_graph_json(built[t]) for t in SNAPSHOT_GRAPH_TYPES)
+
+
+def test_traffic_maps_built_before_the_latency_rows_give_the_same_graphs() -> None:
+    inputs = varied_inputs()
+    namespaces = frozenset({NS})
+    traffic_only = GraphInputs(requests=inputs.requests, tcp=inputs.tcp, mesh=inputs.mesh, health=inputs.health)
+    builder = WindowGraphBuilder(traffic_only, namespaces, 1_700_000_000, 300)
+    two_phases = dict(builder.graphs(inputs.latencies))
+    for graph_type in SNAPSHOT_GRAPH_TYPES:
+        expected = build_graph(inputs, snapshot_graph_options(graph_type, namespaces), 1_700_000_000, 300)
+        assert encode_graph_json(two_phases[graph_type]) == encode_graph_json(expected), graph_type
+    assert any("responseTimes" in edge["data"] for edge in two_phases["service"]["elements"]["edges"])
 
 
 def test_graphs_carry_the_varied_traffic() -> None:

@@ -220,3 +220,44 @@ def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
 
     with pytest.raises(PrometheusError, match="HTTP 422: execution: too many samples"):
         client_for(fake_prometheus(p99_broken)).fetch_graph_rows(queries, at=AT)
+
+
+def test_traffic_rows_are_read_while_the_latency_histogram_is_still_computed(fake_prometheus) -> None:
+    queries = build_graph_queries([NS], "5m")
+    release = threading.Event()
+    latency_parts = set(split_sum_rate_query(queries.latency.buckets) + split_sum_rate_query(queries.latency.sum))
+
+    def slow_histogram(query: str, headers: dict[str, str]) -> Reply:
+        if query in latency_parts:
+            release.wait(10)
+        return vector("1")
+
+    client = client_for(fake_prometheus(slow_histogram), timeout=15)
+    try:
+        pending = client.start_graph_rows(queries, at=AT)
+        traffic = pending.traffic()  # returns although no latency query has answered
+        assert not release.is_set()
+        assert [len(traffic.requests), len(traffic.tcp_sent), len(traffic.tcp_received)] == [4, 4, 4]  # 4 parts
+        assert traffic.latency_buckets == [] and traffic.latency_sum == []
+        release.set()
+        rows = pending.complete()
+        assert len(rows.latency_buckets) == 4 and rows.requests == traffic.requests
+    finally:
+        release.set()
+        client.close()
+
+
+def test_a_failing_latency_query_fails_the_pending_rows_after_the_traffic(fake_prometheus) -> None:
+    queries = build_graph_queries([NS], "5m")
+
+    def histogram_broken(query: str, headers: dict[str, str]) -> Reply:
+        if query == split_sum_rate_query(queries.latency.buckets)[0]:
+            return 503, "text/plain", b"overloaded"
+        return vector("1")
+
+    client = client_for(fake_prometheus(histogram_broken))
+    pending = client.start_graph_rows(queries, at=AT)
+    assert len(pending.traffic().requests) == 4
+    with pytest.raises(PrometheusError, match="503"):
+        pending.complete()
+    client.close()

@@ -10,12 +10,17 @@ The result is the traffic map :func:`~topology.graph.traffic_map.build_traffic_m
 :class:`~topology.graph.steps.ResponseTimeStep` and :class:`~topology.graph.steps.SecurityStep` would give, down
 to the last bit: rows are added to each edge in the same order, nodes and edges are inserted in the same order,
 and identities are resolved in the order the original passes first meet them (requests, TCP, latencies).
+
+Both work in two phases, so a snapshot can build its traffic maps while Prometheus still computes the latency
+histogram (its slowest query): :meth:`WindowSamplesCompiler.add_traffic` and :func:`build_compiled_traffic` need only
+the request and TCP rows; :meth:`WindowSamplesCompiler.add_latencies` and :func:`add_compiled_latencies` complete
+them (response times are independent of rates, node rates, mTLS and principals, so the result is the same).
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Final
 
@@ -29,7 +34,7 @@ from topology.graph.model import (
     merge_response_times,
 )
 from topology.graph.pipeline import GraphInputs
-from topology.graph.samples import IstioLabels
+from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
 from topology.graph.traffic_map import (
     IDENTITY_LABELS,
     Hop,
@@ -131,35 +136,51 @@ def _row_details(labels: IstioLabels) -> tuple[str, str, bool, str, str]:
     )
 
 
+class WindowSamplesCompiler:
+    """Compiles a window's counted rows into :class:`WindowSamples`: traffic rows first, latency rows later."""
+
+    def __init__(self) -> None:
+        self._interner = _Interner()
+        self.samples = WindowSamples(self._interner.identities, self._interner.slots, [], [], [])
+
+    def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> WindowSamples:
+        """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
+        interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
+        for sample in requests:
+            labels = sample.labels
+            if not is_counted_row(labels):
+                continue
+            protocol = request_protocol(labels)
+            slot = interner.slot(labels, protocol)
+            response_key, response_class = _response_class(labels, protocol)
+            compiled_requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
+        for tcp_sample in tcp:
+            labels = tcp_sample.labels
+            if not is_counted_row(labels):
+                continue
+            slot = interner.slot(labels, "tcp")
+            rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
+            compiled_tcp.append((slot, rate, *_row_details(labels)))
+        return self.samples
+
+    def add_latencies(self, latencies: Sequence[LatencySample]) -> WindowSamples:
+        """Compile the counted latency rows; identities first met here are numbered after the traffic's."""
+        interner, compiled = self._interner, self.samples.latencies
+        for latency in latencies:
+            labels = latency.labels
+            if not is_counted_row(labels):
+                continue
+            protocol = request_protocol(labels)
+            measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
+            compiled.append((interner.identity(labels), protocol, measured))
+        return self.samples
+
+
 def compile_window_samples(inputs: GraphInputs) -> WindowSamples:
     """Compile the counted request, TCP and latency rows of ``inputs`` (see :class:`WindowSamples`)."""
-    interner = _Interner()
-    requests: list[CompiledRequest] = []
-    for sample in inputs.requests:
-        labels = sample.labels
-        if not is_counted_row(labels):
-            continue
-        protocol = request_protocol(labels)
-        slot = interner.slot(labels, protocol)
-        response_key, response_class = _response_class(labels, protocol)
-        requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
-    tcp: list[CompiledTcp] = []
-    for tcp_sample in inputs.tcp:
-        labels = tcp_sample.labels
-        if not is_counted_row(labels):
-            continue
-        slot = interner.slot(labels, "tcp")
-        rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
-        tcp.append((slot, rate, *_row_details(labels)))
-    latencies: list[CompiledLatency] = []
-    for latency in inputs.latencies:
-        labels = latency.labels
-        if not is_counted_row(labels):
-            continue
-        protocol = request_protocol(labels)
-        measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
-        latencies.append((interner.identity(labels), protocol, measured))
-    return WindowSamples(interner.identities, interner.slots, requests, tcp, latencies)
+    compiler = WindowSamplesCompiler()
+    compiler.add_traffic(inputs.requests, inputs.tcp)
+    return compiler.add_latencies(inputs.latencies)
 
 
 def _attach(tm: TrafficMap, hops: tuple[Hop, ...], protocol: str) -> tuple[Edge, ...]:
@@ -188,8 +209,17 @@ def _add_response(edge: Edge, code: str, flags: str, host: str, rate: float) -> 
     detail.hosts[host] = detail.hosts.get(host, 0.0) + rate
 
 
-def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, resolver: PathResolver) -> TrafficMap:
-    """The traffic map of ``options.graph_type`` with response times and mTLS set (see the module docstring)."""
+@dataclass(slots=True)
+class CompiledTraffic:
+    """A graph type's traffic map built from compiled rows, with each identity's hops (for the latency phase)."""
+
+    tm: TrafficMap
+    resolver: PathResolver
+    hops_of: list[tuple[Hop, ...]]
+
+
+def build_compiled_traffic(samples: WindowSamples, options: GraphOptions, resolver: PathResolver) -> CompiledTraffic:
+    """The traffic map of ``options.graph_type`` from the request and TCP rows, with mTLS set (no response times)."""
     hops_of = [resolver.resolve(labels) for labels in samples.identities]
     tm = TrafficMap()
     slot_edges: list[tuple[Edge, ...] | None] = [None] * len(samples.slots)
@@ -236,9 +266,24 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
     compute_node_rates(tm)
-    # Response times, as ResponseTimeStep: every latency row merges into the edges its hops already have.
+    # mTLS and principals, as SecurityStep: the counted rows with traffic, requests then TCP.
+    for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
+        edge.add_security(rate, secured, source_principal, dest_principal)
+    for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
+        edge.add_security(rate, secured, source_principal, dest_principal)
+    return CompiledTraffic(tm, resolver, hops_of)
+
+
+def add_compiled_latencies(traffic: CompiledTraffic, samples: WindowSamples) -> TrafficMap:
+    """Merge the compiled latency rows into the traffic map's edges, as ResponseTimeStep does; return the map.
+
+    Identities compiled after the traffic (met only in latency rows) are resolved here, as the one-pass build
+    resolves them: resolving adds workloads and destination services to the nodes it returns.
+    """
+    hops_of, resolve = traffic.hops_of, traffic.resolver.resolve
+    hops_of += [resolve(labels) for labels in samples.identities[len(hops_of) :]]
     found: dict[tuple[int, str], list[Edge]] = {}
-    tm_edges = tm.edges
+    tm_edges = traffic.tm.edges
     for identity, protocol, measured in samples.latencies:
         edges_found = found.get((identity, protocol))
         if edges_found is None:
@@ -246,9 +291,9 @@ def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, re
             edges_found = found[(identity, protocol)] = [tm_edges[key] for key in keys if key in tm_edges]
         for edge in edges_found:
             edge.response_times = merge_response_times(edge.response_times, measured)
-    # mTLS and principals, as SecurityStep: the counted rows with traffic, requests then TCP.
-    for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
-        edge.add_security(rate, secured, source_principal, dest_principal)
-    for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
-        edge.add_security(rate, secured, source_principal, dest_principal)
-    return tm
+    return traffic.tm
+
+
+def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, resolver: PathResolver) -> TrafficMap:
+    """The traffic map of ``options.graph_type`` with response times and mTLS set (see the module docstring)."""
+    return add_compiled_latencies(build_compiled_traffic(samples, options, resolver), samples)
