@@ -252,3 +252,24 @@ def test_traffic_rows_are_read_while_the_latency_histogram_is_still_computed(fak
     finally:
         release.set()
         client.close()
+
+
+def test_a_window_whose_histogram_fails_raises_after_building_its_traffic(fake_prometheus) -> None:
+    from topology.graph import GraphHealthInputs, MeshContext
+    from topology.window_build import WindowJob, build_window
+
+    queries = build_graph_queries([NS], "300s")
+    seen: list[str] = []
+
+    def histogram_broken(query: str, headers: dict[str, str]) -> Reply:
+        seen.append(query)
+        if query in split_sum_rate_query(queries.latency.buckets):
+            time.sleep(0.2)  # the traffic rows are in (and their maps built) before this answers
+            return 503, "text/plain", b"overloaded"
+        return vector("1")
+
+    url = fake_prometheus(histogram_broken)
+    job = WindowJob(PrometheusSettings(url), (NS,), 300, AT, MeshContext(), GraphHealthInputs())
+    with pytest.raises(PrometheusError, match="503"):
+        build_window(job)
+    assert set(split_sum_rate_query(queries.requests)) <= set(seen)
