@@ -14,7 +14,7 @@ It prints, per run and as the median:
 3. the bytes the page downloaded (response bodies as transferred, i.e. compressed where the server compresses) and
    what gzip -6 makes of each response, against the graph JSON alone, raw and gzip-compressed.
 
-    .venv/bin/python bench/graph_page.py [--nodes 1000 --edges 3000 --runs 3]
+    .venv/bin/python bench/graph_page.py [--nodes 1000 --edges 3000 --runs 3 --layout dagre]
 """
 
 from __future__ import annotations
@@ -231,6 +231,7 @@ def main() -> None:
     parser.add_argument("--edges", type=int, default=3000)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--layout", default="dagre", help="the page's layout (dagre, cose, breadthfirst, concentric)")
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-graph-page-"))
@@ -272,7 +273,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             try:
                 for _ in range(args.runs):
-                    runs.append(run_page(browser, f"{base}/graph/?refresh=0"))
+                    runs.append(run_page(browser, f"{base}/graph/?refresh=0&layout={args.layout}"))
             finally:
                 browser.close()
 
@@ -288,7 +289,10 @@ def main() -> None:
             rows.append((entry["name"].replace(base, ""), len(body), packed))
 
         nodes, edges = first["counts"]
-        print(f"Synthetic graph: {nodes} Cytoscape nodes (incl. boxes), {edges} edges; {args.runs} runs, cold cache")
+        print(
+            f"Synthetic graph: {nodes} Cytoscape nodes (incl. boxes), {edges} edges; layout {args.layout}; "
+            f"{args.runs} runs, cold cache"
+        )
         for i, run in enumerate(runs, 1):
             print(
                 f"  run {i}: interactive {run['ready_ms']:.0f} ms, tap->panel {run['tapMs']:.0f} ms, "

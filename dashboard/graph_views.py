@@ -30,7 +30,7 @@ EDGE_LABELS = [
 ]
 LAYOUTS = [
     ("dagre", "Dagre"),
-    ("cose", "Force (cose)"),
+    ("cose", "Force-directed (fCoSE)"),
     ("breadthfirst", "Breadth-first"),
     ("concentric", "Concentric"),
 ]

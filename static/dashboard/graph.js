@@ -10,7 +10,7 @@
 import { buildElements, edgeLabel } from "./graph-data.js";
 import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
-import { isLargeGraph, runLayout, setDagreScripts } from "./graph-layout.js";
+import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
 import { showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
 import { buildStyle } from "./graph-style.js";
@@ -88,6 +88,7 @@ async function draw(relayout) {
   const elements = buildElements(graph, state.edgeLabels, wantLarge);
   if (!cy || wantLarge !== large) createCy(wantLarge);
   const sameShape = !relayout && cy.elements().length > 0 && signature(elements) === currentSignature();
+  if (!sameShape) await prepareLayout(state.layout, wantLarge);
   if (sameShape) {
     // Same nodes and edges: refresh the numbers in place and keep the user's positions.
     cy.batch(() => {
@@ -153,7 +154,7 @@ function updateCounts() {
   $("graph-empty").hidden = cy.nodes().length > 0;
   const notes = [];
   if (large && state.layout === "dagre") notes.push("large graph: fast layered layout per namespace instead of dagre");
-  if (large && state.layout === "cose") notes.push("the force layout takes seconds on a graph this large");
+  if (large && state.layout === "cose") notes.push("the force-directed layout takes a second or two on a graph this large");
   if (state.traffic && traffic && !traffic.enabled && edges > MAX_EDGES) notes.push(`animation off above ${MAX_EDGES} edges`);
   $("graph-note").textContent = notes.join(" · ");
 }
@@ -396,6 +397,7 @@ async function onControlsChanged() {
     await load({ relayout: true });
   } else if (changed("layout")) {
     setReady(false);
+    await prepareLayout(state.layout, large);
     await runLayout(cy, state.layout);
     userMovedView = false;
     updateCounts();
@@ -483,6 +485,7 @@ function librariesLoaded() {
 writeControls();
 saveState(state, defaults);
 setDagreScripts((root.dataset.dagreScripts || "").split(" ").filter(Boolean));
+setFcoseScripts((root.dataset.fcoseScripts || "").split(" ").filter(Boolean));
 const firstGraph = fetchGraph();
 firstGraph.catch(() => {}); // load() reports the failure
 await librariesLoaded();

@@ -240,6 +240,27 @@ def test_export_downloads_png_svg_and_json(bookinfo, live_server, page, tmp_path
     assert "snapshot" in body
 
 
+def test_force_directed_layout_places_every_node_apart_inside_its_boxes(bookinfo, live_server, page):
+    open_graph(page, live_server, "layout=cose&boxBy=namespace,app")
+    assert page.evaluate("Boolean(window.cytoscapeFcose)")  # fCoSE's scripts were loaded on demand
+    positions = page.evaluate("cy.nodes().filter(n => !n.isParent()).map(n => [n.position('x'), n.position('y')])")
+    assert len(positions) >= 10 and len({(round(x), round(y)) for x, y in positions}) == len(positions)
+    # Every child lies within its compound box.
+    outside_box = """cy.nodes().filter(n => n.isChild()).filter(n => {
+      const box = n.parent().boundingBox(), p = n.position();
+      return p.x < box.x1 || p.x > box.x2 || p.y < box.y1 || p.y > box.y2;
+    }).length"""
+    assert page.evaluate(outside_box) == 0
+    # Switching layouts keeps working: back to dagre, and to fCoSE again.
+    page.select_option("#ctl-layout", "dagre")
+    page.wait_for_function("!location.search.includes('layout=')")  # the default is left out of the URL
+    wait_reloaded(page)
+    page.select_option("#ctl-layout", "cose")
+    page.wait_for_function("location.search.includes('layout=cose')")
+    wait_reloaded(page)
+    assert page.input_value("#ctl-layout") == "cose"
+
+
 def test_url_state_round_trips(bookinfo, live_server, page):
     query = "graphType=workload&namespaces=bookinfo&edgeLabels=rps&layout=breadthfirst&refresh=0&duration=60s&idle=true"
     open_graph(page, live_server, query)
