@@ -18,11 +18,9 @@ from topology.graph.steps import ResponseTimeStep, SecurityStep, StepContext
 from topology.graph.traffic_map import PathResolver
 from topology.graph.window_samples import (
     CompiledTraffic,
-    WindowSamples,
     WindowSamplesCompiler,
     add_compiled_latencies,
     build_compiled_traffic,
-    build_compiled_traffic_map,
 )
 from topology.graph.wire import WireIds, build_graph_wire
 
@@ -97,24 +95,10 @@ def build_window_graphs(
     """Yield ``(graph type, wire graph)`` for each of :data:`SNAPSHOT_GRAPH_TYPES`, built from ``inputs``.
 
     Each graph is the one :func:`~topology.graph.pipeline.build_graph` returns for
-    :func:`snapshot_graph_options`; the rows are compiled once (:func:`compile_window_samples`) for all four.
+    :func:`snapshot_graph_options`; the rows are compiled once (:class:`WindowSamplesCompiler`) for all four.
     ``ids`` (hashed wire ids and formatted numbers, memoized) may be shared with the other windows' builds.
     """
     yield from WindowGraphBuilder(inputs, namespaces, timestamp, window, ids).graphs(inputs.latencies)
-
-
-def build_graph_from_samples(
-    samples: WindowSamples,
-    inputs: GraphInputs,
-    options: GraphOptions,
-    timestamp: int,
-    duration: int,
-    ids: WireIds | None = None,
-) -> dict[str, Any]:
-    """``build_graph(inputs, options, timestamp, duration)``, from the rows ``samples`` compiled from ``inputs``."""
-    resolver = PathResolver(options)
-    tm = build_compiled_traffic_map(samples, options, resolver)
-    return finish_graph(tm, inputs, options, resolver, timestamp, duration, ids)
 
 
 def finish_graph(

@@ -1,20 +1,20 @@
 """One window's samples compiled once for every graph type, and the traffic map of one type built from them.
 
 A snapshot builds four graph types from the same rows. What does not depend on the graph type is worked out
-once per window by :func:`compile_window_samples`: which rows count (reporter de-duplication), each row's
+once per window by :class:`WindowSamplesCompiler`: which rows count (reporter de-duplication), each row's
 identity (the labels path resolution reads, interned to a small integer), protocol, response code class, flags,
-host, mTLS and principals. :func:`build_compiled_traffic_map` then resolves each identity once per graph type
-and accumulates the rows into the edges.
-
-The result is the traffic map :func:`~topology.graph.traffic_map.build_traffic_map` followed by
-:class:`~topology.graph.steps.ResponseTimeStep` and :class:`~topology.graph.steps.SecurityStep` would give, down
-to the last bit: rows are added to each edge in the same order, nodes and edges are inserted in the same order,
-and identities are resolved in the order the original passes first meet them (requests, TCP, latencies).
+host, mTLS and principals. :func:`build_compiled_traffic` then resolves each identity once per graph type and
+accumulates the rows into the edges; :func:`add_compiled_latencies` merges the response times in.
 
 Both work in two phases, so a snapshot can build its traffic maps while Prometheus still computes the latency
 histogram (its slowest query): :meth:`WindowSamplesCompiler.add_traffic` and :func:`build_compiled_traffic` need only
 the request and TCP rows; :meth:`WindowSamplesCompiler.add_latencies` and :func:`add_compiled_latencies` complete
 them (response times are independent of rates, node rates, mTLS and principals, so the result is the same).
+
+The result is the traffic map :func:`~topology.graph.traffic_map.build_traffic_map` followed by
+:class:`~topology.graph.steps.ResponseTimeStep` and :class:`~topology.graph.steps.SecurityStep` would give, down
+to the last bit: rows are added to each edge in the same order, nodes and edges are inserted in the same order,
+and identities are resolved in the order the original passes first meet them (requests, TCP, latencies).
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ from topology.graph.model import (
     TrafficMap,
     merge_response_times,
 )
-from topology.graph.pipeline import GraphInputs
 from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
 from topology.graph.traffic_map import (
     IDENTITY_LABELS,
@@ -176,13 +175,6 @@ class WindowSamplesCompiler:
         return self.samples
 
 
-def compile_window_samples(inputs: GraphInputs) -> WindowSamples:
-    """Compile the counted request, TCP and latency rows of ``inputs`` (see :class:`WindowSamples`)."""
-    compiler = WindowSamplesCompiler()
-    compiler.add_traffic(inputs.requests, inputs.tcp)
-    return compiler.add_latencies(inputs.latencies)
-
-
 def _attach(tm: TrafficMap, hops: tuple[Hop, ...], protocol: str) -> tuple[Edge, ...]:
     """Insert the hops' nodes when missing and return their edges (created when missing), in hop order."""
     nodes, edges = tm.nodes, tm.edges
@@ -292,8 +284,3 @@ def add_compiled_latencies(traffic: CompiledTraffic, samples: WindowSamples) -> 
         for edge in edges_found:
             edge.response_times = merge_response_times(edge.response_times, measured)
     return traffic.tm
-
-
-def build_compiled_traffic_map(samples: WindowSamples, options: GraphOptions, resolver: PathResolver) -> TrafficMap:
-    """The traffic map of ``options.graph_type`` with response times and mTLS set (see the module docstring)."""
-    return add_compiled_latencies(build_compiled_traffic(samples, options, resolver), samples)
