@@ -422,23 +422,53 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=3, help="take_snapshot runs (the first one is reported apart)")
     parser.add_argument("--side-rounds", type=int, default=5, help="rounds of measuring each side alone")
     parser.add_argument("--api-iterations", type=int, default=20)
+    parser.add_argument(
+        "--postgres",
+        default="",
+        help="a PostgreSQL server (postgres://user@host:port) to store in, in a database made for the run; "
+        "default: SQLite in a temporary folder",
+    )
     args = parser.parse_args()
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-bench-graph-"))
     try:
-        run(args, workdir)
+        with bench_database(args.postgres, workdir) as database_url:
+            os.environ["DATABASE_URL"] = database_url
+            run(args, workdir)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+@contextmanager
+def bench_database(postgres: str, workdir: Path) -> Iterator[str]:
+    """The database URL to store in: SQLite in ``workdir``, or a fresh database on the ``postgres`` server."""
+    if not postgres:
+        yield f"sqlite:///{workdir / 'bench.sqlite3'}"
+        return
+    import psycopg
+
+    server = postgres.rstrip("/")
+    name = f"mesh_ui_bench_{os.getpid()}"
+    with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+        admin.execute(f"CREATE DATABASE {name}")
+    try:
+        yield f"{server}/{name}"
+    finally:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(f"{server}/postgres", autocommit=True) as admin:
+            admin.execute(f"DROP DATABASE IF EXISTS {name}")
+
+
 def run(args: argparse.Namespace, workdir: Path) -> None:
-    os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
     os.environ["MESH_UI_VAR_DIR"] = str(workdir / "var")
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("PROMETHEUS_TIMEOUT", "60")  # a busy 2-core box can take over 10 s on a histogram query
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
 
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
+    print(f"database: {os.environ['DATABASE_URL'].split(':', 1)[0]}")
     print(f"machine speed: a 10-million-step Python loop takes {python_loop_seconds():.2f} s (compare runs with it)")
     points = args.minutes * 60 // STEP_SECONDS + 1
     at = float(T0 + STEP_SECONDS * (points - 1))

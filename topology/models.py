@@ -11,7 +11,7 @@ import zlib
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from django.db import models
+from django.db import connection, models
 from django.db.models import FilteredRelation, Q
 
 from inventory.models import Cluster
@@ -99,12 +99,16 @@ class SnapshotGraph(models.Model):
 
     @classmethod
     def save_with_parts(cls, rows: Sequence[tuple[SnapshotGraph, list[SnapshotGraphPart]]]) -> None:
-        """Insert graphs and their parts (bulk)."""
+        """Insert graphs and their parts (bulk; on PostgreSQL the parts go in one binary COPY)."""
         graphs = SnapshotGraph.objects.bulk_create([graph for graph, _ in rows])
         for graph, (_, parts) in zip(graphs, rows, strict=True):
             for part in parts:
                 part.graph = graph
-        SnapshotGraphPart.objects.bulk_create([part for _, parts in rows for part in parts], batch_size=500)
+        parts = [part for _, parts in rows for part in parts]
+        if connection.vendor == "postgresql":
+            _copy_parts(parts)
+        else:
+            SnapshotGraphPart.objects.bulk_create(parts, batch_size=500)
 
     @classmethod
     def create_from_graph(cls, graph: dict[str, Any], *, graph_type: str, window: int, **fields: Any) -> SnapshotGraph:
@@ -220,3 +224,19 @@ class CounterScrape(models.Model):
 
     def payload(self) -> Any:
         return zlib.decompress(bytes(self.counters))
+
+
+def _copy_parts(parts: Sequence[SnapshotGraphPart]) -> None:
+    """Insert parts with PostgreSQL's binary COPY: the compressed chunks travel as they are.
+
+    An INSERT binds them as hex text, twice their size, which the server then parses: about four times slower
+    for a snapshot's ~10 MB of parts (``bench/graph_snapshot.py --postgres``).
+    """
+    quote = connection.ops.quote_name
+    table = quote(SnapshotGraphPart._meta.db_table)
+    columns = ", ".join(quote(name) for name in ("graph_id", "namespace", "own", "extra"))
+    sql = f"COPY {table} ({columns}) FROM STDIN (FORMAT BINARY)"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        copy.set_types(["int8", "text", "bytea", "bytea"])
+        for part in parts:
+            copy.write_row((part.graph_id, part.namespace, bytes(part.own), bytes(part.extra)))
