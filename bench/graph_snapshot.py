@@ -597,7 +597,13 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     for label, runs in results.items():
         for index, (outcome, total_ms) in enumerate(runs, 1):
             snapshot_rows.append(
-                (f"{label} run {index}", f"{outcome.source_ms}", f"{outcome.processing_ms}", f"{total_ms:.0f}")
+                (
+                    f"{label} run {index}",
+                    f"{outcome.source_ms}",
+                    f"{outcome.processing_ms}",
+                    f"{outcome.storing_ms}",
+                    f"{total_ms:.0f}",
+                )
             )
         later = runs[1:] or runs
         snapshot_rows.append(
@@ -605,12 +611,13 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                 f"{label} median of runs 2..",
                 f"{statistics.median(o.source_ms for o, _ in later):.0f}",
                 f"{statistics.median(o.processing_ms for o, _ in later):.0f}",
+                f"{statistics.median(o.storing_ms for o, _ in later):.0f}",
                 f"{statistics.median(t for _, t in later):.0f}",
             )
         )
     print_table(
         f"take_snapshot: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x 4 graph types + health + storing (ms)",
-        ("", "Prometheus", "processing", "total"),
+        ("", "Prometheus", "processing", "storing", "total"),
         snapshot_rows,
     )
     print(
@@ -618,7 +625,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         "\n  not spent waiting for rows; with worker processes, the CPU time they spent on their rows (not counting"
         "\n  reading the latency rows). Windows are built while others are fetched, and a window's traffic maps"
         "\n  while its latency histogram is computed, so Prometheus and processing overlap. With Prometheus on its"
-        "\n  own core, mesh-ui has the other one only."
+        "\n  own core, mesh-ui has the other one only. storing: the transaction that writes the snapshot."
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor

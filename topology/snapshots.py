@@ -149,6 +149,8 @@ class SnapshotOutcome:
     processing_ms: int = 0
     #: Processes the windows were built in (1: the worker's own).
     processes: int = 1
+    #: Wall time of the transaction that stored the snapshot.
+    storing_ms: int = 0
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -203,6 +205,7 @@ def take_snapshot(
     rows = [SnapshotGraph.from_packed(packed) for result in built.results for packed in result.graphs]
     rows.sort(key=lambda row: (row[0].window, GRAPH_TYPES.index(row[0].graph_type)))
     size = sum(graph.size_bytes for graph, _ in rows) + len(json.dumps(built.health))
+    storing_started = time.monotonic()
     with transaction.atomic():
         snapshot = GraphSnapshot.objects.create(
             cluster=cluster,
@@ -224,14 +227,16 @@ def take_snapshot(
             source=source.kind, last_success=now, consecutive_failures=0
         )
     outcome.snapshot_id = snapshot.pk
+    outcome.storing_ms = int((time.monotonic() - storing_started) * 1000)
     log.info(
-        "snapshot %s of %s: %d windows in %d process(es), telemetry %d ms, processing %d ms, %d bytes",
+        "snapshot %s of %s: %d windows in %d process(es), telemetry %d ms, processing %d ms, storing %d ms, %d bytes",
         snapshot.pk,
         cluster.name,
         len(windows),
         outcome.processes,
         outcome.source_ms,
         outcome.processing_ms,
+        outcome.storing_ms,
         size,
     )
     return outcome
