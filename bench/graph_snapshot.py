@@ -4,13 +4,15 @@ Generates a deterministic mesh (100 namespaces x 10 workloads: 5 apps x 2 versio
 edges with a seeded RNG and writes Istio-labelled series for both reporters at 15 s steps: ``istio_requests_total``
 (a few response codes), ``istio_request_duration_milliseconds`` buckets and TCP bytes for some edges. The series are
 backfilled with ``promtool tsdb create-blocks-from openmetrics`` and served by a real Prometheus with no scrape
-targets; matching inventory rows (namespaces, services, workloads, pods) go into a fresh SQLite database.
+targets; matching inventory rows (namespaces, services, workloads, pods) go into a fresh SQLite database (or,
+with ``--postgres``, a PostgreSQL database made for the run).
 
 It then prints:
 
 1. the snapshot build: Prometheus alone (every window's queries, nothing else running), mesh-ui's processing alone
-   (the same rows, from memory, in worker processes and in one process), then ``take_snapshot`` (several runs:
-   fetching, processing and storing, overlapped as in production);
+   (the same rows, from memory, in worker processes kept from round to round and in one process), then
+   ``take_snapshot`` (several runs: fetching, processing and storing, overlapped as in production; also with
+   Prometheus on a core of its own);
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
    ``json.dumps`` of the same graph, for the default request and a one-namespace request;
 3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION``.
@@ -18,6 +20,7 @@ It then prints:
 Everything lives in a temporary directory that is removed at the end.
 
     .venv/bin/python bench/graph_snapshot.py [--workloads 1000 --edges 5000 --runs 3 --api-iterations 20]
+        [--side-rounds 5] [--postgres postgres://postgres@127.0.0.1:5432]
 """
 
 from __future__ import annotations
@@ -314,7 +317,7 @@ def time_graph_request(client: Any, params: dict[str, str], iterations: int) -> 
     return statistics.median(server), statistics.median(floor)
 
 
-#: The rows :func:`time_processing` builds from, set before its pool forks so the processes inherit them (in a
+#: The rows :func:`window_processes` builds from, set before its pool forks so the processes inherit them (in a
 #: snapshot each process fetches its own rows; pickling them over would add work a snapshot never does).
 _ROWS: dict[int, Any] = {}
 

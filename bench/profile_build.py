@@ -147,23 +147,26 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
     """What a snapshot does with each window's rows: ``build_window`` per window, timed.
 
     Returns the timings (``derive``: building :class:`GraphRows` from the raw answers, as the window's fetch does,
-    now only wrapping them: the latency samples come from the bucket and sum rows in ``parse``, which times
-    ``GraphRows.build_inputs``; ``cpu``: CPU seconds of that plus what ``build_window`` reports, compression
-    threads included; the other phases are wall times of what ``build_window`` calls) and the output: every stored part
-    (own/extra decompressed), each graph's head and counts, health and metrics.
+    now only wrapping them; ``cpu``: CPU seconds of that plus what ``build_window`` reports, compression threads
+    included; the other phases are wall times of what ``build_window`` calls: ``parse`` the rows into samples,
+    latency samples included, ``traffic maps`` the first phase of the graphs, ``graphs`` the rest) and the output:
+    every stored part (own/extra decompressed), each graph's head and counts, health and metrics.
     """
     import clients.prometheus
     import topology.window_build as window_build
     from clients.prometheus import build_graph_rows
     from topology.graph.partition import ChunkInflater
+    from topology.graph.snapshot_build import WindowGraphBuilder
     from topology.window_build import WindowJob, build_window
 
     inflate = ChunkInflater().inflate
 
     timer = _PhaseTimer()
     if phases:
-        timer.wrap(clients.prometheus.GraphRows, "build_inputs", "parse")
-        timer.wrap_generator(window_build, "build_window_graphs", "graphs")
+        timer.wrap(clients.prometheus.GraphRows, "build_traffic_inputs", "parse")
+        timer.wrap(clients.prometheus.GraphRows, "build_latency_samples", "parse")
+        timer.wrap(WindowGraphBuilder, "__init__", "traffic maps")
+        timer.wrap_generator(WindowGraphBuilder, "graphs", "graphs")
         timer.wrap(window_build, "pack_graph", "encode")
         timer.wrap(window_build, "build_snapshot_health", "health+metrics")
         timer.wrap(window_build, "build_snapshot_metrics", "health+metrics")

@@ -71,60 +71,61 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
     latency histogram (the slowest query). ``ids`` (memoized wire ids and numbers) may be shared by the windows
     built in one process.
     """
-    client: PrometheusClient | None = None
-    pending: PendingGraphRows | None = None
-    if rows is None:
-        if job.prometheus is None:
-            raise ValueError("a window job without Prometheus settings needs its rows")
-        client = PrometheusClient(job.prometheus)
+    if rows is not None:
+        return _build_from_rows(job, rows, None, ids)
+    if job.prometheus is None:
+        raise ValueError("a window job without Prometheus settings needs its rows")
+    client = PrometheusClient(job.prometheus)
     try:
-        if client is not None:
-            pending = client.start_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
-            rows = pending.traffic()
-        if rows is None:  # pragma: no cover - a client was made exactly when no rows were given
-            raise ValueError("no rows")
-        result = WindowResult(window=job.window, rows_at=time.monotonic())
-        cpu = time.process_time()
-        waiting_cpu = 0.0
-        # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
-        with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
-            builder = WindowGraphBuilder(
-                rows.build_traffic_inputs(job.mesh, job.health_inputs),
-                frozenset(job.namespaces),
-                int(job.at),
-                job.window,
-                ids,
-            )
-            if pending is not None:
-                # The latency rows. This thread waits; the client's threads parse the answers, which counts as
-                # reading telemetry, not processing (as the traffic rows' parsing does).
-                waited_from = time.process_time()
-                rows = pending.complete()
-                waiting_cpu = time.process_time() - waited_from
-                result.rows_at = time.monotonic()
-            latencies = rows.build_latency_samples()
-            del rows
-            kept: dict[str, dict[str, Any]] = {}
-            pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
-            for graph_type, graph in builder.graphs(latencies):
-                packed, chunks = pack_graph(graph_type, job.window, graph)
-                pending_parts.append((packed, zstd_pool.submit(pack_chunks, chunks)))
-                if job.summarize:
-                    kept[graph_type] = graph
-                del graph, chunks
-            del builder, latencies
-            if job.summarize:
-                result.health = build_snapshot_health(kept)
-                result.metrics = build_snapshot_metrics(kept)
-            del kept
-            for packed, parts in pending_parts:
-                packed.parts.extend(parts.result())
-                result.graphs.append(packed)
-        result.processing_cpu = time.process_time() - cpu - waiting_cpu
-        return result
+        pending = client.start_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
+        return _build_from_rows(job, pending.traffic(), pending, ids)
     finally:
-        if client is not None:
-            client.close()
+        client.close()
+
+
+def _build_from_rows(
+    job: WindowJob, rows: GraphRows, pending: PendingGraphRows | None, ids: WireIds | None
+) -> WindowResult:
+    """:func:`build_window` from ``rows``: all of them, or the traffic rows with the latency rows ``pending``."""
+    result = WindowResult(window=job.window, rows_at=time.monotonic())
+    cpu = time.process_time()
+    waiting_cpu = 0.0
+    # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
+    with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
+        builder = WindowGraphBuilder(
+            rows.build_traffic_inputs(job.mesh, job.health_inputs),
+            frozenset(job.namespaces),
+            int(job.at),
+            job.window,
+            ids,
+        )
+        if pending is not None:
+            # The latency rows. This thread waits; the client's threads parse the answers, which counts as reading
+            # telemetry, not processing (as the traffic rows' parsing does).
+            waited_from = time.process_time()
+            rows = pending.complete()
+            waiting_cpu = time.process_time() - waited_from
+            result.rows_at = time.monotonic()
+        latencies = rows.build_latency_samples()
+        del rows
+        kept: dict[str, dict[str, Any]] = {}
+        pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
+        for graph_type, graph in builder.graphs(latencies):
+            packed, chunks = pack_graph(graph_type, job.window, graph)
+            pending_parts.append((packed, zstd_pool.submit(pack_chunks, chunks)))
+            if job.summarize:
+                kept[graph_type] = graph
+            del graph, chunks
+        del builder, latencies
+        if job.summarize:
+            result.health = build_snapshot_health(kept)
+            result.metrics = build_snapshot_metrics(kept)
+        del kept
+        for packed, parts in pending_parts:
+            packed.parts.extend(parts.result())
+            result.graphs.append(packed)
+    result.processing_cpu = time.process_time() - cpu - waiting_cpu
+    return result
 
 
 _pool: ProcessPoolExecutor | None = None

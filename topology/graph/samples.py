@@ -173,24 +173,14 @@ def build_latency_samples(
     Rows whose value is NaN (``histogram_quantile`` over an empty window) count as missing.
     """
     joined: dict[tuple[tuple[str, str], ...], dict[str, Any]] = {}
-    # Derived quantile rows share one label dict per histogram: its key is sorted once, not once per quantile.
-    # (Keyed by id(): every dict seen stays alive in its row until this function returns.)
-    keys: dict[int, tuple[tuple[str, str], ...]] = {}
-    isfinite = math.isfinite
     for rows, stat in ((avg_rows, "avg"), (p50_rows, "p50"), (p95_rows, "p95"), (p99_rows, "p99")):
         for row in rows:
             metric = row.get("metric", {})
             raw = row.get("value", [0, "NaN"])[1]
             value = float(raw)
-            if not isfinite(value):
+            if not math.isfinite(value):
                 continue
-            key = keys.get(id(metric))
-            if key is None:
-                key = keys[id(metric)] = _label_key(metric)
-            entry = joined.get(key)
-            if entry is None:
-                entry = joined[key] = {"labels": metric}
-            entry[stat] = value
+            joined.setdefault(_label_key(metric), {"labels": metric})[stat] = value
     for row in count_rows:
         metric = row.get("metric", {})
         entry = joined.get(_label_key(metric))
