@@ -107,6 +107,7 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
     reads from the bench's inventory (:func:`graph_snapshot.store_inventory`). Prometheus' rates carry rounding
     errors in their last digits (``60.00000000000001``), these rows the exact values: the same graphs otherwise.
     """
+    import orjson
     from graph_snapshot import BUCKETS, STEP_SECONDS, T0, _edge_labels, build_mesh
 
     from topology.graph.health_step import GraphHealthInputs
@@ -150,11 +151,12 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
         answer.sort(key=lambda row: sorted(row[0].items()))
 
     def window_rows() -> dict[str, list[dict[str, Any]]]:
-        """One window's answers, objects of its own (as each window's fetch gives)."""
-        return {
+        """One window's answers as the client's JSON parser gives them (orjson: shared keys, values of their own)."""
+        rows = {
             query: [{"metric": dict(sorted(m.items())), "value": [at, repr(float(v))]} for m, v in answer]
             for query, answer in answers.items()
         }
+        return {query: orjson.loads(orjson.dumps(answer)) for query, answer in rows.items()}
 
     workload_infos = [
         WorkloadInfo(
