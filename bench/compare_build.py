@@ -208,13 +208,16 @@ def main() -> None:
     print(
         f"\nprocessing of the {len(WINDOWS)} windows, ms (median of {args.rounds} alternating rounds, after a warm-up)"
     )
-    print(f"  {'side':<4}  {'wall':>6}  {'CPU':>6}  rounds (wall)                         revision")
+    print(f"  {'side':<4}  {'wall':>6}  {'CPU':>6}  revision")
     for side in sides:
-        rounds = ", ".join(f"{wall * 1000:.0f}" for wall in side.walls)
         print(
             f"  {side.name:<4}  {statistics.median(side.walls) * 1000:6.0f}  {statistics.median(side.cpus) * 1000:6.0f}"
-            f"  {rounds:<36}  {labels[side.name]}"
+            f"  {labels[side.name]}"
         )
+    for side in sides:
+        walls = ", ".join(f"{wall * 1000:.0f}" for wall in side.walls)
+        cpus = ", ".join(f"{cpu * 1000:.0f}" for cpu in side.cpus)
+        print(f"  {side.name} rounds: wall {walls}; CPU {cpus}")
     wall_ratio = statistics.median(new.walls) / statistics.median(old.walls)
     cpu_ratio = statistics.median(new.cpus) / statistics.median(old.cpus)
     print(f"  new / old: wall {wall_ratio:.3f} ({wall_ratio - 1:+.1%}), CPU {cpu_ratio:.3f} ({cpu_ratio - 1:+.1%})")
