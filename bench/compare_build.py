@@ -60,6 +60,7 @@ def run_child(tree: Path, payload_path: Path) -> None:
     Answers each run with a JSON line: wall seconds of the processing, the CPU seconds it reports (parsing,
     graphs, compression threads included; decompressing the parts for the digest excluded) and the digest.
     """
+    answers, sys.stdout = sys.stdout, sys.stderr  # whatever the side prints stays out of the answers
     sys.path[:0] = [str(tree), str(tree / "bench")]
     import profile_build  # the side's own, which imports the side's mesh-ui
 
@@ -72,11 +73,15 @@ def run_child(tree: Path, payload_path: Path) -> None:
         return {"wall": wall, "cpu": timings["cpu"], "digest": digest_stored(out)}
 
     warm_up = measure()
-    print(json.dumps({"ready": True, "digest": warm_up["digest"]}), flush=True)
+    for package in ("topology", "clients"):  # the venv's editable install must not have served the other tree
+        origin = Path(sys.modules[package].__file__ or "")
+        if not origin.is_relative_to(tree):
+            raise SystemExit(f"{package} was imported from {origin}, not from {tree}")
+    print(json.dumps({"ready": True, "digest": warm_up["digest"]}), file=answers, flush=True)
     for line in sys.stdin:
         if line.strip() != "run":
             break
-        print(json.dumps(measure()), flush=True)
+        print(json.dumps(measure()), file=answers, flush=True)
 
 
 class Side:
@@ -84,13 +89,13 @@ class Side:
 
     def __init__(self, name: str, tree: Path, payload_path: Path) -> None:
         self.name = name
-        self.tree = tree
         self.walls: list[float] = []
         self.cpus: list[float] = []
         self.digests: set[str] = set()
-        env = {**os.environ, "PYTHONPATH": str(tree)}
-        env.pop("DJANGO_SETTINGS_MODULE", None)
-        # -P: the script's folder (this tree's bench/) is not put on the side's sys.path.
+        env = {
+            name: value for name, value in os.environ.items() if name not in ("PYTHONPATH", "DJANGO_SETTINGS_MODULE")
+        }
+        # -P: the script's folder (this tree's bench/) is not put on the side's sys.path; run_child puts the side's.
         self.process = subprocess.Popen(
             [sys.executable, "-P", str(Path(__file__).resolve()), "--child", str(tree), str(payload_path)],
             stdin=subprocess.PIPE,
@@ -188,18 +193,17 @@ def main() -> None:
         payload_path.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))
         del payload
         with old_worktree(old_revision, workdir) as old_tree:
-            sides = [Side("old", old_tree, payload_path), Side("new", ROOT, payload_path)]
-            for side in sides:
-                side.wait_ready()  # one at a time: each warm-up run has the machine to itself
-            for round_index in range(args.rounds):
-                for side in sides if round_index % 2 == 0 else sides[::-1]:
-                    side.run_once()
-            for side in sides:
-                side.close()
+            try:
+                for name, tree in (("old", old_tree), ("new", ROOT)):
+                    sides.append(Side(name, tree, payload_path))
+                    sides[-1].wait_ready()  # one at a time: each warm-up run has the machine to itself
+                for round_index in range(args.rounds):
+                    for side in sides if round_index % 2 == 0 else sides[::-1]:
+                        side.run_once()
+            finally:
+                for side in sides:  # before the old tree goes
+                    side.close()
     finally:
-        for side in sides:
-            if side.process.poll() is None:
-                side.process.kill()
         shutil.rmtree(workdir, ignore_errors=True)
     speed_after = machine_speed_seconds()
 
