@@ -171,7 +171,8 @@ class GraphBuilder:
         if traffic is not None:
             tm, resolver = add_response_times(traffic, samples), traffic.resolver
         else:
-            # A copy of an earlier graph's map: its resolver belongs to that graph's type.
+            # A copy of an earlier graph's map, whose resolver resolves for that graph's type: this graph's steps get a
+            # resolver of their own. Only the idle-node step asks it for nodes, and adds only those the map lacks.
             tm, resolver = self._starts.pop(index), PathResolver(self._options[index])
         for later in self._copies.get(index, ()):
             self._starts[later] = tm.copy()
