@@ -26,6 +26,8 @@ def varied_inputs() -> GraphInputs:
     requests += both_reporters("unknown", "productpage", "productpage", 1.5, mtls=False)
     requests += both_reporters("productpage", None, "httpbin.org", 0.9, service_namespace="unknown")
     requests.append(RequestSample(labels("details", "ratings", "ratings"), 0.0))  # an edge without traffic
+    # A service without traffic or workload: pruned as dead, then added back as idle (it is in the inventory).
+    requests.append(RequestSample(labels("details", None, "mongo", reporter="source"), 0.0))
     latencies = [
         *bookinfo_latencies(),
         LatencySample(labels("reviews-v1", "ratings", "ratings", protocol="grpc"), avg=3.0, p50=2.0, weight=2.5),
@@ -120,6 +122,14 @@ def test_graphs_carry_the_varied_traffic() -> None:
     assert protocols == {"http", "grpc", "tcp"}
     assert any(node["data"].get("isIdle") for node in graph["elements"]["nodes"])
     assert any(edge["data"].get("healthStatus") == "Failure" for edge in graph["elements"]["edges"])
+
+
+def test_a_dead_service_in_the_inventory_comes_back_idle_in_every_graph_type() -> None:
+    for graph_type, graph in window_graphs(varied_inputs(), frozenset({NS})).items():
+        mongo = [node["data"] for node in graph["elements"]["nodes"] if node["data"].get("service") == "mongo"]
+        assert [(node["nodeType"], node.get("isIdle"), node.get("traffic")) for node in mongo] == [
+            ("service", True, None)
+        ], graph_type
 
 
 def test_a_traffic_map_copy_has_its_own_nodes_with_every_field() -> None:
