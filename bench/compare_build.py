@@ -14,6 +14,7 @@ graph's head and counts, health and metrics: profile_build's ``--digest`` "all" 
 A machine-speed reference (a 10-million-step empty Python loop) is printed before and after the rounds.
 
     .venv/bin/python bench/compare_build.py [--old 84274f6] [--rounds 5] [--workloads 1000 --edges 5000]
+        [--rows /tmp/rows.pickle]  (Prometheus' answers, from ``profile_build.py capture``, instead)
 """
 
 from __future__ import annotations
@@ -165,6 +166,9 @@ def main() -> None:
     parser.add_argument("--workloads", type=int, default=1000)
     parser.add_argument("--edges", type=int, default=5000)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--rows", type=Path, help="a pickle of profile_build.py capture (Prometheus' answers) instead of computed rows"
+    )
     parser.add_argument("--child", nargs=2, metavar=("TREE", "PAYLOAD"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -180,12 +184,16 @@ def main() -> None:
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
     speed_before = machine_speed_seconds()
     print(f"machine speed: `for _ in range(10_000_000): pass` takes {speed_before:.2f} s")
-    payload = build_synthetic_payload(args.workloads, args.edges, args.seed)
+    if args.rows:
+        payload = pickle.loads(args.rows.read_bytes())
+        source = f"from {args.rows}"
+    else:
+        payload = build_synthetic_payload(args.workloads, args.edges, args.seed)
+        source = (
+            f"computed in memory (no Prometheus), {args.workloads:,} workloads / {args.edges:,} edges, seed {args.seed}"
+        )
     counts = {query: len(rows) for query, rows in payload["raw"][WINDOWS[0]].items()}
-    print(
-        f"rows (computed in memory, no Prometheus) for {args.workloads:,} workloads / {args.edges:,} edges, "
-        f"seed {args.seed}, per window of {list(WINDOWS)} s: {counts}"
-    )
+    print(f"rows {source}; per window of {list(WINDOWS)} s: {counts}")
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-compare-build-"))
     sides: list[Side] = []
     try:
