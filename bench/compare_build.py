@@ -13,6 +13,11 @@ of the rounds are compared. Every run also digests what the side would store (ev
 graph's head and counts, health and metrics: profile_build's ``--digest`` "all" line), which must be equal.
 A machine-speed reference (a 10-million-step empty Python loop) is printed before and after the rounds.
 
+Two figures per side: *wall*, the elapsed time of the side's ``profile_build.process`` (which also decompresses
+every stored part, for the digest), and *CPU*, the processing CPU time it reports (deriving the rows plus what
+``build_window`` measures, its compression threads included; no decompression). On a machine shared with other
+work the CPU figure is the steadier one.
+
     .venv/bin/python bench/compare_build.py [--old 84274f6] [--rounds 5] [--workloads 1000 --edges 5000]
         [--rows /tmp/rows.pickle]  (Prometheus' answers, from ``profile_build.py capture``, instead)
 """
