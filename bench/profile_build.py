@@ -8,7 +8,12 @@ a snapshot does with each window's rows: :func:`clients.prometheus.build_graph_r
 and metrics for the health window). ``--digest`` prints a SHA-256 per graph over its head, counts and every stored
 part (decompressed), and of health and metrics, to check that a change keeps the output byte-identical.
 
+``generate`` writes the same pickle without Prometheus, from rows computed in memory
+(:func:`build_synthetic_payload`): the same rows Prometheus answers, up to the rounding in the last digits of its
+rates.
+
     .venv/bin/python bench/profile_build.py capture /tmp/rows.pickle
+    .venv/bin/python bench/profile_build.py generate /tmp/rows.pickle
     .venv/bin/python bench/profile_build.py run /tmp/rows.pickle [--repeat 5] [--profile] [--digest]
 """
 
@@ -90,6 +95,91 @@ def capture(path: Path) -> None:
         print(f"wrote {path} ({path.stat().st_size / 2**20:.1f} MiB)")
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+
+
+def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int = 42) -> dict[str, Any]:
+    """What ``capture`` pickles, computed in memory from the synthetic mesh instead of asked from Prometheus.
+
+    The series of :func:`graph_snapshot.build_series` grow at constant rates, so each graph query's answer is known:
+    one row per series of the counted reporter (the destination proxy: every destination is a known workload),
+    with the labels the query groups by, valued at the series' rate (requests/s, bytes/s, histogram buckets and
+    sum), sorted by labels as Prometheus returns them. The mesh context and health inputs are those the snapshot
+    reads from the bench's inventory (:func:`graph_snapshot.store_inventory`). Prometheus' rates carry rounding
+    errors in their last digits (``60.00000000000001``), these rows the exact values: the same graphs otherwise.
+    """
+    import orjson
+    from graph_snapshot import BUCKETS, STEP_SECONDS, T0, _edge_labels, build_mesh
+
+    from topology.graph.health_step import GraphHealthInputs
+    from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS
+    from topology.graph.samples import MeshContext, ServiceInfo, WorkloadInfo
+    from topology.health import DEFAULT_HEALTH_CONFIG, WorkloadReplicas
+
+    mesh = build_mesh(workloads, edges, seed)
+    at = T0 + STEP_SECONDS * (11 * 60 // STEP_SECONDS)
+    answers: dict[str, list[tuple[dict[str, str], float]]] = {
+        "requests": [],
+        "tcp_sent": [],
+        "tcp_received": [],
+        "latency_buckets": [],
+        "latency_sum": [],
+    }
+
+    def add(query: str, labels: dict[str, str], by: tuple[str, ...], value: float) -> None:
+        answers[query].append(({name: labels[name] for name in by if labels.get(name)}, value))
+
+    for edge in mesh.edges:
+        base = _edge_labels(edge, "destination")
+        if edge.protocol == "tcp":
+            tcp = {**base, "response_flags": "-"}
+            add("tcp_sent", tcp, TCP_LABELS, edge.rate * 0.3)
+            add("tcp_received", tcp, TCP_LABELS, edge.rate * 0.7)
+            continue
+        for code, share in edge.codes:
+            labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
+            if edge.protocol == "grpc":
+                labels |= {"response_code": "200", "grpc_response_status": code}
+            else:
+                labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+            add("requests", labels, REQUEST_LABELS, edge.rate * share / 100)
+        histogram = {**base, "request_protocol": edge.protocol}
+        for bucket in BUCKETS:
+            inside = bucket == "+Inf" or edge.latency_ms <= float(bucket)
+            add("latency_buckets", histogram | {"le": bucket}, (*LATENCY_LABELS, "le"), edge.rate * inside)
+        add("latency_sum", histogram, LATENCY_LABELS, edge.rate * edge.latency_ms)
+    for answer in answers.values():
+        answer.sort(key=lambda row: sorted(row[0].items()))
+
+    def window_rows() -> dict[str, list[dict[str, Any]]]:
+        """One window's answers as the client's JSON parser gives them (orjson: shared keys, values of their own)."""
+        rows = {
+            query: [{"metric": dict(sorted(m.items())), "value": [at, repr(float(v))]} for m, v in answer]
+            for query, answer in answers.items()
+        }
+        return {query: orjson.loads(orjson.dumps(answer)) for query, answer in rows.items()}
+
+    workload_infos = [
+        WorkloadInfo(
+            w.namespace,
+            w.name,
+            w.app,
+            w.version,
+            services=(w.app,),
+            pods=2,
+            labels={"app": w.app, "version": w.version},
+        )
+        for w in sorted(mesh.workloads, key=lambda w: (w.namespace, w.name))
+    ]
+    services = sorted({(w.namespace, w.app) for w in mesh.workloads})
+    replicas = {(w.namespace, w.name): WorkloadReplicas(w.name, 2, 2, 2, True) for w in workload_infos}
+    return {
+        "namespaces": sorted(mesh.namespaces),
+        # Every window's rates are the same: the series grow at constant rates.
+        "raw": {window: window_rows() for window in WINDOWS},
+        "mesh": MeshContext(workloads=workload_infos, services=[ServiceInfo(ns, name) for ns, name in services]),
+        "health": GraphHealthInputs(config=DEFAULT_HEALTH_CONFIG, replicas=replicas),
+        "timestamp": at,
+    }
 
 
 class _PhaseTimer:
@@ -247,7 +337,7 @@ def run(path: Path, repeat: int, profile: bool, digest: bool) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("mode", choices=("capture", "run"))
+    parser.add_argument("mode", choices=("capture", "generate", "run"))
     parser.add_argument("pickle", type=Path)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--profile", action="store_true")
@@ -255,6 +345,9 @@ def main() -> None:
     args = parser.parse_args()
     if args.mode == "capture":
         capture(args.pickle)
+    elif args.mode == "generate":
+        args.pickle.write_bytes(pickle.dumps(build_synthetic_payload(), protocol=pickle.HIGHEST_PROTOCOL))
+        print(f"wrote {args.pickle} ({args.pickle.stat().st_size / 2**20:.1f} MiB)")
     else:
         run(args.pickle, args.repeat, args.profile, args.digest)
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from topology.graph.model import Edge, Node, TrafficMap
+from topology.graph.model import Edge, GraphOptions, Node, TrafficMap
+from topology.graph.pipeline import GraphInputs, build_traffic_graph
 from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
 from topology.graph.traffic_map import compute_node_rates
 
@@ -140,3 +142,13 @@ def wl(name: str, namespace: str = NS, app: str = "", **kw: Any) -> Node:
         workloads={name},
         **kw,
     )
+
+
+def traffic_map(
+    options: GraphOptions,
+    requests: Sequence[RequestSample] = (),
+    tcp: Sequence[TcpSample] = (),
+    latencies: Sequence[LatencySample] = (),
+) -> TrafficMap:
+    """The traffic map every graph starts from (rates, response times, mTLS), as the pipeline builds it."""
+    return build_traffic_graph(GraphInputs(requests=requests, tcp=tcp, latencies=latencies), options, steps=())

@@ -9,6 +9,7 @@ import pytest
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph
 from topology.graph.filtering import filter_graph
+from topology.graph.model import GRAPH_TYPES
 from topology.graph.partition import (
     ChunkInflater,
     assemble_graph,
@@ -20,7 +21,6 @@ from topology.graph.partition import (
 )
 
 ALL_BOXES = frozenset({"cluster", "namespace", "app"})
-GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 
 
 def _graph(graph_type: str) -> dict:

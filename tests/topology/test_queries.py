@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from topology.graph.paths import IDENTITY_LABELS
 from topology.graph.queries import (
     LATENCY_LABELS,
     REQUEST_LABELS,
@@ -11,7 +12,6 @@ from topology.graph.queries import (
     build_request_query,
     build_scope_selectors,
 )
-from topology.graph.traffic_map import IDENTITY_LABELS
 
 
 def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():

@@ -1,23 +1,22 @@
-"""The snapshot build (rows compiled once per window) gives exactly the graphs of the reference pipeline."""
+"""The graphs of a snapshot window: every graph type from rows compiled once, as ``build_graph`` gives each alone."""
 
 from __future__ import annotations
 
+from typing import Any, get_args
+
 from tests.topology.bookinfo import NS, bookinfo_latencies, bookinfo_requests, both_reporters, labels, tcp_sample
 from topology.graph import GraphHealthInputs, GraphInputs, build_graph
+from topology.graph.model import GRAPH_TYPES, GraphOptions, GraphType
+from topology.graph.pipeline import GraphBuilder
 from topology.graph.samples import LatencySample, MeshContext, RequestSample, ServiceInfo, WorkloadInfo
-from topology.graph.snapshot_build import (
-    SNAPSHOT_GRAPH_TYPES,
-    WindowGraphBuilder,
-    build_window_graphs,
-    snapshot_graph_options,
-)
+from topology.graph.snapshot_build import WindowGraphBuilder, snapshot_graph_options
 from topology.graph.wire import WireIds, encode_graph_json
 from topology.health import WorkloadReplicas
 
 
 def varied_inputs() -> GraphInputs:
-    """Bookinfo plus what the compiled path must treat like the pipeline: every response class, grpc, tcp,
-    unknown callers and destinations, zero-rate rows, rows of the reporter not counted, idle inventory."""
+    """Bookinfo plus every response class, grpc, tcp, unknown callers and destinations, zero-rate rows, rows of the
+    reporter not counted, latency-only rows, idle, dead and sidecar-less inventory, VirtualServices and health."""
     requests = bookinfo_requests()
     requests += both_reporters("productpage", "details", "details", 0.7, code="404")
     requests += both_reporters("productpage", "details", "details", 0.2, code="301")
@@ -27,6 +26,8 @@ def varied_inputs() -> GraphInputs:
     requests += both_reporters("unknown", "productpage", "productpage", 1.5, mtls=False)
     requests += both_reporters("productpage", None, "httpbin.org", 0.9, service_namespace="unknown")
     requests.append(RequestSample(labels("details", "ratings", "ratings"), 0.0))  # an edge without traffic
+    # A service without traffic or workload: pruned as dead, then added back as idle (it is in the inventory).
+    requests.append(RequestSample(labels("details", None, "mongo", reporter="source"), 0.0))
     latencies = [
         *bookinfo_latencies(),
         LatencySample(labels("reviews-v1", "ratings", "ratings", protocol="grpc"), avg=3.0, p50=2.0, weight=2.5),
@@ -53,38 +54,82 @@ def varied_inputs() -> GraphInputs:
     return GraphInputs(requests=requests, tcp=tcp, latencies=latencies, mesh=mesh, health=health)
 
 
-def test_every_graph_type_is_byte_identical_to_build_graph() -> None:
+def window_graphs(inputs: GraphInputs, namespaces: frozenset[str], ids: WireIds | None = None) -> dict[str, Any]:
+    return dict(WindowGraphBuilder(inputs, namespaces, 1_700_000_000, 300, ids).graphs(inputs.latencies))
+
+
+def test_graph_types_are_listed_once_in_snapshot_order() -> None:
+    assert GRAPH_TYPES == ("app", "versionedApp", "workload", "service")
+    assert set(GRAPH_TYPES) == set(get_args(GraphType))
+
+
+def test_a_window_gives_every_graph_type_as_build_graph_gives_it_alone() -> None:
+    # The window builds the four graphs from rows compiled once and the service graph from a copy of the
+    # versioned-app traffic map; build_graph builds one graph from its own rows and map: same bytes.
     inputs = varied_inputs()
     namespaces = frozenset({NS})
     ids = WireIds()
-    built = dict(build_window_graphs(inputs, namespaces, 1_700_000_000, 300, ids))
-    assert list(built) == list(SNAPSHOT_GRAPH_TYPES)
-    for graph_type in SNAPSHOT_GRAPH_TYPES:
-        expected = build_graph(inputs, snapshot_graph_options(graph_type, namespaces), 1_700_000_000, 300)
-        assert encode_graph_json(built[graph_type]) == encode_graph_json(expected), graph_type
+    built = window_graphs(inputs, namespaces, ids)
+    assert list(built) == list(GRAPH_TYPES)
+    for graph_type in GRAPH_TYPES:
+        alone = build_graph(inputs, snapshot_graph_options(graph_type, namespaces), 1_700_000_000, 300)
+        assert encode_graph_json(built[graph_type]) == encode_graph_json(alone), graph_type
     # A second window sharing the memoized ids and numbers gives the same bytes again.
-    again = dict(build_window_graphs(inputs, namespaces, 1_700_000_000, 300, ids))
-    assert all(encode_graph_json(again[t]) == encode_graph_json(built[t]) for t in SNAPSHOT_GRAPH_TYPES)
+    again = window_graphs(inputs, namespaces, ids)
+    assert all(encode_graph_json(again[t]) == encode_graph_json(built[t]) for t in GRAPH_TYPES)
 
 
-def test_traffic_maps_built_before_the_latency_rows_give_the_same_graphs() -> None:
+def test_a_service_graph_after_a_versioned_app_graph_without_service_nodes_builds_its_own_map() -> None:
+    inputs = varied_inputs()
+    options = [
+        GraphOptions(graph_type="versionedApp", inject_service_nodes=False, id_style="readable"),
+        GraphOptions(graph_type="service", id_style="readable"),
+    ]
+    built = dict(GraphBuilder(inputs, options).graphs(inputs.latencies, 0, 60))
+    # Without injected service nodes, service nodes only end requests that reached no workload.
+    versioned_app = built[options[0]]["elements"]
+    services = {node["data"]["id"] for node in versioned_app["nodes"] if node["data"]["nodeType"] == "service"}
+    assert services and not any(edge["data"]["source"] in services for edge in versioned_app["edges"])
+    for graph_options in options:
+        assert encode_graph_json(built[graph_options]) == encode_graph_json(build_graph(inputs, graph_options, 0, 60))
+
+
+def test_traffic_maps_built_before_the_latency_rows_get_their_response_times() -> None:
     inputs = varied_inputs()
     namespaces = frozenset({NS})
     traffic_only = GraphInputs(requests=inputs.requests, tcp=inputs.tcp, mesh=inputs.mesh, health=inputs.health)
     builder = WindowGraphBuilder(traffic_only, namespaces, 1_700_000_000, 300)
     two_phases = dict(builder.graphs(inputs.latencies))
-    for graph_type in SNAPSHOT_GRAPH_TYPES:
-        expected = build_graph(inputs, snapshot_graph_options(graph_type, namespaces), 1_700_000_000, 300)
-        assert encode_graph_json(two_phases[graph_type]) == encode_graph_json(expected), graph_type
-    assert any("responseTimes" in edge["data"] for edge in two_phases["service"]["elements"]["edges"])
+    assert encode_graph_json(two_phases["service"]) == encode_graph_json(window_graphs(inputs, namespaces)["service"])
+    names = {node["data"]["id"]: node["data"].get("service") for node in two_phases["service"]["elements"]["nodes"]}
+    edges = {
+        (names[edge["data"]["source"]], names[edge["data"]["target"]]): edge["data"]
+        for edge in two_phases["service"]["elements"]["edges"]
+    }
+    # productpage -> reviews: v1 (10 ms, 3 req/s) and v2 (20 ms, 3 req/s) averaged, v3's p99 (70 ms, no average)
+    # and the others' quantiles merged as their maximum.
+    assert edges[("productpage", "reviews")]["responseTimes"] == {
+        "avg": "15.00",
+        "p50": "15.00",
+        "p95": "40.00",
+        "p99": "90.00",
+    }
 
 
 def test_graphs_carry_the_varied_traffic() -> None:
-    graph = dict(build_window_graphs(varied_inputs(), frozenset({NS}), 0, 60))["workload"]
+    graph = window_graphs(varied_inputs(), frozenset({NS}))["workload"]
     protocols = {edge["data"]["traffic"]["protocol"] for edge in graph["elements"]["edges"]}
     assert protocols == {"http", "grpc", "tcp"}
     assert any(node["data"].get("isIdle") for node in graph["elements"]["nodes"])
     assert any(edge["data"].get("healthStatus") == "Failure" for edge in graph["elements"]["edges"])
+
+
+def test_a_dead_service_in_the_inventory_comes_back_idle_in_every_graph_type() -> None:
+    for graph_type, graph in window_graphs(varied_inputs(), frozenset({NS})).items():
+        mongo = [node["data"] for node in graph["elements"]["nodes"] if node["data"].get("service") == "mongo"]
+        assert [(node["nodeType"], node.get("isIdle"), node.get("traffic")) for node in mongo] == [
+            ("service", True, None)
+        ], graph_type
 
 
 def test_a_traffic_map_copy_has_its_own_nodes_with_every_field() -> None:

@@ -1,4 +1,4 @@
-"""Each pipeline step run alone on a literal traffic map."""
+"""Each pipeline step run alone on a literal traffic map (or the traffic map the pipeline builds from rows)."""
 
 from __future__ import annotations
 
@@ -7,30 +7,26 @@ import pytest
 from tests.topology.bookinfo import (
     CLUSTER,
     NS,
-    bookinfo_latencies,
     bookinfo_requests,
-    labels,
     literal_map,
     svc,
+    traffic_map,
     wl,
 )
 from topology.graph.model import Edge, GatewayInfo, GraphOptions, Node, ServiceEntryInfo, ServiceName
-from topology.graph.samples import MeshContext, RequestSample, ServiceInfo, WorkloadInfo
+from topology.graph.samples import MeshContext, ServiceInfo, WorkloadInfo
 from topology.graph.steps import (
     DeadNodeStep,
     GatewayStep,
     IdleNodeStep,
     OutsideStep,
-    ResponseTimeStep,
     RootStep,
-    SecurityStep,
     ServiceEntryStep,
     ServiceGraphStep,
     SidecarStep,
     StepContext,
     VirtualServiceStep,
 )
-from topology.graph.traffic_map import build_traffic_map
 
 C = CLUSTER
 
@@ -173,42 +169,9 @@ def test_virtual_service_step_matches_short_and_fqdn_hosts():
     assert details.has_vs is None
 
 
-def _versioned_map():
-    options = GraphOptions(graph_type="versionedApp")
-    return options, build_traffic_map(options, bookinfo_requests())
-
-
-def test_response_time_step_sets_edge_quantiles_and_merges_rows_on_service_edge():
-    options, tm = _versioned_map()
-    ResponseTimeStep().apply(tm, StepContext(options=options, latencies=bookinfo_latencies()))
-    pp, reviews = f"vapp|{C}|{NS}|productpage|v1", f"svc|{C}|{NS}|reviews"
-    to_v1 = tm.edges[(reviews, f"vapp|{C}|{NS}|reviews|v1", "http")].response_times
-    assert to_v1 is not None and (to_v1.avg, to_v1.p95) == (10.0, 30)
-    to_service = tm.edges[(pp, reviews, "http")].response_times
-    assert to_service is not None
-    assert to_service.avg == pytest.approx(15.0)  # request-weighted mean of 10 ms and 20 ms
-    assert to_service.p95 == 40  # quantiles merge as the upper bound
-    assert tm.edges[(pp, f"svc|{C}|{NS}|details", "http")].response_times.p99 == 20.0
-
-
-def test_security_step_computes_mtls_share_from_counted_rows():
-    options = GraphOptions(graph_type="workload", inject_service_nodes=False)
-    rows = [
-        RequestSample(labels("productpage", "details", "details", mtls=True), 3.0),
-        RequestSample(labels("productpage", "details", "details", mtls=False), 1.0),
-        RequestSample(labels("productpage", "details", "details", reporter="source"), 4.0),
-    ]
-    tm = build_traffic_map(options, rows)
-    SecurityStep().apply(tm, StepContext(options=options, requests=rows))
-    edge = next(iter(tm.edges.values()))
-    assert edge.rate == pytest.approx(4.0)
-    assert edge.mtls_rate == pytest.approx(3.0)
-    assert edge.source_principals == {"spiffe://cluster.local/ns/bookinfo/sa/productpage"}
-
-
 def test_service_graph_step_reduces_to_service_to_service_edges():
     options = GraphOptions(graph_type="service")
-    tm = build_traffic_map(options, bookinfo_requests())
+    tm = traffic_map(options, bookinfo_requests())
     ServiceGraphStep().apply(tm, StepContext(options=options))
     s = lambda name: f"svc|{C}|{NS}|{name}"  # noqa: E731
     gw = f"app|{C}|istio-system|istio-ingressgateway"

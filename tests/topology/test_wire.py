@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 from tests.topology.bookinfo import CLUSTER, NS, bookinfo_latencies, bookinfo_requests, labels, tcp_sample
@@ -42,10 +43,14 @@ def test_envelope_has_timestamp_duration_graph_type_and_elements():
     }
 
 
-def test_hashed_ids_are_stable_sha256_and_edges_reference_them():
+def test_hashed_ids_are_the_first_32_hex_digits_of_sha256_and_edges_reference_them():
     ids = WireIds()
-    assert ids.node("wl|east|bookinfo|a") == WireIds().node("wl|east|bookinfo|a")
-    assert len(ids.node("x")) == 32
+    assert ids.node("wl|east|bookinfo|a") == "80747a719d2b328868395064b8392c1c"
+    assert ids.node("svc|east|bookinfo|reviews") == hashlib.sha256(b"svc|east|bookinfo|reviews").hexdigest()[:32]
+    source, target = ids.node("a"), ids.node("b")
+    expected_edge = hashlib.sha256(f"{source}.{target}.http".encode()).hexdigest()[:32]
+    assert ids.edge_ends("a", "b", "http") == (expected_edge, source, target)
+    assert WireIds(readable=True).edge_ends("a", "b", "http") == ("a.b.http", "a", "b")
     graph = build_graph(GraphInputs(requests=bookinfo_requests()), GraphOptions(namespaces=frozenset({NS})), 0, 60)
     node_ids = {n["data"]["id"] for n in graph["elements"]["nodes"]}
     assert all(e["data"]["source"] in node_ids and e["data"]["target"] in node_ids for e in graph["elements"]["edges"])
@@ -205,7 +210,8 @@ def test_default_steps_run_in_documented_order_and_idle_only_when_requested():
 
     names = [step.name for step in build_default_steps(GraphOptions())]
     assert names == [
-        "responseTime", "security", "serviceGraph", "serviceEntry", "deadNode", "gateway",
+        "serviceGraph", "serviceEntry", "deadNode", "gateway",
         "sidecarsCheck", "virtualService", "root", "outsider", "health", "box",
     ]  # fmt: skip
-    assert "idleNode" in [step.name for step in build_default_steps(GraphOptions(include_idle=True))]
+    with_idle = [step.name for step in build_default_steps(GraphOptions(include_idle=True))]
+    assert with_idle == [*names[:3], "idleNode", *names[3:]]

@@ -1,7 +1,9 @@
-"""Pure service-graph pipeline: Istio samples -> traffic map -> steps -> Kiali-compatible graph JSON.
+"""Pure service-graph pipeline: Istio samples -> compiled rows -> traffic map -> steps -> Kiali-compatible JSON.
 
-No Django, no network: the snapshot task runs the queries from :mod:`topology.graph.queries`, parses the
-rows with :mod:`topology.graph.samples` and calls :func:`build_graph`.  See ``docs/graph.md``.
+No Django, no network: the snapshot task runs the queries from :mod:`topology.graph.queries`, parses the rows
+with :mod:`topology.graph.samples` and builds every graph of a window with
+:class:`~topology.graph.snapshot_build.WindowGraphBuilder`; :func:`build_graph` builds one graph the same way.
+See ``docs/graph.md``.
 """
 
 from topology.graph.health_step import GraphHealthInputs, HealthStep

@@ -13,7 +13,8 @@ from typing import Final, Literal
 UNKNOWN: Final = "unknown"
 
 GraphType = Literal["app", "versionedApp", "workload", "service"]
-GRAPH_TYPES: Final[frozenset[str]] = frozenset({"app", "versionedApp", "workload", "service"})
+#: Every graph type, in the order a snapshot builds and stores them (the one list of them: import it from here).
+GRAPH_TYPES: Final[tuple[GraphType, ...]] = ("app", "versionedApp", "workload", "service")
 
 NodeType = Literal["app", "workload", "service", "unknown", "box"]
 BoxBy = Literal["app", "namespace", "cluster"]

@@ -1,7 +1,18 @@
-"""The graph pipeline: samples -> traffic map -> ordered steps -> Kiali-compatible wire JSON.
+"""The graph pipeline: rows -> compiled samples -> traffic map -> ordered steps -> Kiali-compatible wire JSON.
 
-``build_graph`` is the one call the snapshot task needs; ``build_traffic_graph`` stops before the wire
-format, and ``build_default_steps`` exposes the step order (Kiali's appender order, adapted).
+Every graph mesh-ui builds, stored in a snapshot or not, is built by :class:`GraphBuilder`:
+
+1. compile the counted request and TCP rows once for every graph type (:class:`~topology.graph.traffic_map.
+   SampleCompiler`);
+2. build each graph type's traffic map from them: rates, response breakdown, node rates, mTLS and principals
+   (:func:`~topology.graph.traffic_map.build_traffic_map`);
+3. compile the latency rows and merge the response times in (:func:`~topology.graph.traffic_map.add_response_times`);
+4. run the steps of :func:`build_default_steps` in order;
+5. serialize to the wire format (:func:`~topology.graph.wire.build_graph_wire`).
+
+Steps 1-2 need only the request and TCP rows, so a snapshot runs them while Prometheus still computes the latency
+histogram (:class:`GraphBuilder` is built first, :meth:`GraphBuilder.graphs` is called with the latency rows later).
+:func:`build_graph` and :func:`build_traffic_graph` run the same builder for one graph.
 """
 
 from __future__ import annotations
@@ -15,6 +26,7 @@ from typing import Any
 from topology.graph.boxes import BoxStep
 from topology.graph.health_step import GraphHealthInputs, HealthStep
 from topology.graph.model import GraphOptions, TrafficMap
+from topology.graph.paths import PathResolver
 from topology.graph.samples import LatencySample, MeshContext, RequestSample, TcpSample
 from topology.graph.steps import (
     DeadNodeStep,
@@ -22,17 +34,21 @@ from topology.graph.steps import (
     GraphStep,
     IdleNodeStep,
     OutsideStep,
-    ResponseTimeStep,
     RootStep,
-    SecurityStep,
     ServiceEntryStep,
     ServiceGraphStep,
     SidecarStep,
     StepContext,
     VirtualServiceStep,
 )
-from topology.graph.traffic_map import PathResolver, build_traffic_map
-from topology.graph.wire import build_graph_wire
+from topology.graph.traffic_map import (
+    CompiledSamples,
+    SampleCompiler,
+    TrafficBuild,
+    add_response_times,
+    build_traffic_map,
+)
+from topology.graph.wire import WireIds, build_graph_wire
 
 
 @dataclass(frozen=True)
@@ -47,19 +63,13 @@ class GraphInputs:
 
 
 def build_default_steps(options: GraphOptions, health: GraphHealthInputs | None = None) -> list[GraphStep]:
-    """Return the steps in the order they run.
+    """Return the steps that run after the traffic map is built, in the order they run.
 
-    Telemetry decorations (response time, security) run on the full-resolution map, before the service
-    graph collapses workloads; pruning runs before the idle nodes are added; flags that depend on the final
-    set of edges (root, outside) and health come last, boxes at the very end.
+    The traffic map comes with its rates, response times, mTLS and principals at full resolution, before the
+    service graph collapses workloads; pruning runs before the idle nodes are added; flags that depend on the
+    final set of edges (root, outside) and health come last, boxes at the very end.
     """
-    steps: list[GraphStep] = [
-        ResponseTimeStep(),
-        SecurityStep(),
-        ServiceGraphStep(),
-        ServiceEntryStep(),
-        DeadNodeStep(),
-    ]
+    steps: list[GraphStep] = [ServiceGraphStep(), ServiceEntryStep(), DeadNodeStep()]
     if options.include_idle:
         steps.append(IdleNodeStep())
     steps += [
@@ -74,33 +84,133 @@ def build_default_steps(options: GraphOptions, health: GraphHealthInputs | None 
     return steps
 
 
+def _shares_service_graph_map(versioned_app: GraphOptions, service: GraphOptions) -> bool:
+    """True when ``versioned_app``'s traffic map is also ``service``'s (same nodes and hops until the steps run).
+
+    Paths depend only on the graph type and whether service nodes are injected, which the service graph always does;
+    versioned app and service graphs give nodes the same ids and fields.
+    """
+    return (
+        versioned_app.graph_type == "versionedApp"
+        and service.graph_type == "service"
+        and versioned_app.with_service_nodes
+    )
+
+
+class GraphBuilder:
+    """Builds graphs of one or more types from the same rows, in two phases.
+
+    At construction the request and TCP rows are compiled and each graph's traffic map is built; :meth:`graphs`
+    then takes the latency rows, merges the response times in, runs the steps and serializes each graph.  A
+    service graph listed after a versioned-app graph whose map it shares starts from a copy of that map, taken
+    before the versioned-app graph's steps run, instead of building the same map again.
+    """
+
+    def __init__(self, traffic: GraphInputs, options: Sequence[GraphOptions]) -> None:
+        """Compile ``traffic``'s request and TCP rows and build each graph's traffic map (``traffic.latencies``
+        unused: they come to :meth:`graphs`)."""
+        self._inputs = traffic
+        self._options = tuple(options)
+        #: ``index of a graph -> indexes of the later graphs starting from a copy of its traffic map``.
+        self._copies: dict[int, list[int]] = {}
+        copied: set[int] = set()
+        for later, service in enumerate(self._options):
+            for index, earlier in enumerate(self._options[:later]):
+                if _shares_service_graph_map(earlier, service):
+                    self._copies.setdefault(index, []).append(later)
+                    copied.add(later)
+                    break
+        self._compiler = SampleCompiler()
+        self._starts: dict[int, TrafficMap] = {}
+        with pause_cyclic_gc():
+            samples = self._compiler.add_traffic(traffic.requests, traffic.tcp)
+            self._traffic: list[TrafficBuild | None] = [
+                None if index in copied else build_traffic_map(samples, graph_options)
+                for index, graph_options in enumerate(self._options)
+            ]
+
+    def graphs(
+        self, latencies: Sequence[LatencySample], timestamp: int, duration: int, ids: WireIds | None = None
+    ) -> Iterator[tuple[GraphOptions, dict[str, Any]]]:
+        """Yield ``(options, wire graph)`` for each graph, in the order of the options (call once).
+
+        ``timestamp`` is the query time (unix seconds) and ``duration`` the metric window in seconds; ``ids``
+        (hashed wire ids and formatted numbers, memoized) may be shared with other builds.
+        """
+        samples = self._add_latencies(latencies)
+        for index, options in enumerate(self._options):
+            with pause_cyclic_gc():
+                tm, resolver = self._complete_map(index, samples)
+                run_steps(tm, self._inputs, options, resolver)
+                graph = build_graph_wire(tm, options, timestamp, duration, ids)
+            del tm
+            yield options, graph
+
+    def traffic_graphs(
+        self, latencies: Sequence[LatencySample], steps: Sequence[GraphStep] | None = None
+    ) -> Iterator[tuple[GraphOptions, TrafficMap]]:
+        """Yield ``(options, traffic map after the steps)`` for each graph (call once, instead of :meth:`graphs`).
+
+        ``steps`` replaces :func:`build_default_steps` (``()``: the traffic map with response times, no steps).
+        """
+        samples = self._add_latencies(latencies)
+        for index, options in enumerate(self._options):
+            with pause_cyclic_gc():
+                tm, resolver = self._complete_map(index, samples)
+                run_steps(tm, self._inputs, options, resolver, steps)
+            yield options, tm
+
+    def _add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
+        with pause_cyclic_gc():
+            return self._compiler.add_latencies(latencies)
+
+    def _complete_map(self, index: int, samples: CompiledSamples) -> tuple[TrafficMap, PathResolver]:
+        """Graph ``index``'s traffic map with its response times, and the resolver its steps use."""
+        traffic = self._traffic[index]
+        self._traffic[index] = None
+        if traffic is not None:
+            tm, resolver = add_response_times(traffic, samples), traffic.resolver
+        else:
+            # A copy of an earlier graph's map, whose resolver resolves for that graph's type: this graph's steps get a
+            # resolver of their own. Only the idle-node step asks it for nodes, and adds only those the map lacks.
+            tm, resolver = self._starts.pop(index), PathResolver(self._options[index])
+        for later in self._copies.get(index, ()):
+            self._starts[later] = tm.copy()
+        return tm, resolver
+
+
+def run_steps(
+    tm: TrafficMap,
+    inputs: GraphInputs,
+    options: GraphOptions,
+    resolver: PathResolver,
+    steps: Sequence[GraphStep] | None = None,
+) -> None:
+    """Run ``steps`` (default: :func:`build_default_steps`) over ``tm`` in order."""
+    ctx = StepContext(options=options, mesh=inputs.mesh, resolver=resolver)
+    for step in steps if steps is not None else build_default_steps(options, inputs.health):
+        step.apply(tm, ctx)
+
+
 def build_traffic_graph(
     inputs: GraphInputs, options: GraphOptions, steps: Sequence[GraphStep] | None = None
 ) -> TrafficMap:
-    """Build the traffic map and run the steps over it (no serialization)."""
-    resolver = PathResolver(options)
-    tm = build_traffic_map(options, inputs.requests, inputs.tcp, resolver)
-    ctx = StepContext(
-        options=options,
-        mesh=inputs.mesh,
-        requests=inputs.requests,
-        tcp=inputs.tcp,
-        latencies=inputs.latencies,
-        resolver=resolver,
-    )
-    for step in steps if steps is not None else build_default_steps(options, inputs.health):
-        step.apply(tm, ctx)
-    return tm
+    """Build the traffic map of one graph and run the steps over it (no serialization).
+
+    ``steps`` replaces :func:`build_default_steps`; ``()`` gives the traffic map with its rates, response times,
+    mTLS and principals.
+    """
+    builder = GraphBuilder(inputs, (options,))
+    return next(builder.traffic_graphs(inputs.latencies, steps))[1]
 
 
 def build_graph(inputs: GraphInputs, options: GraphOptions, timestamp: int, duration: int) -> dict[str, Any]:
-    """Build the Kiali-compatible graph JSON (a dict ready for ``json.dumps``).
+    """Build one Kiali-compatible graph (a dict ready for JSON), as a snapshot builds each of its graphs.
 
     ``timestamp`` is the query time (unix seconds) and ``duration`` the metric window in seconds.
     """
-    with pause_cyclic_gc():
-        tm = build_traffic_graph(inputs, options)
-        return build_graph_wire(tm, options, timestamp, duration)
+    builder = GraphBuilder(inputs, (options,))
+    return next(builder.graphs(inputs.latencies, timestamp, duration))[1]
 
 
 @contextmanager

@@ -66,8 +66,8 @@ class TcpSample:
 class LatencySample:
     """Request duration of one edge row in milliseconds: average and histogram quantiles.
 
-    ``weight`` is the request rate the values were measured over (used to merge rows into one edge); when 0
-    the pipeline weighs rows by their edge's request rate instead.
+    ``weight`` is the request rate the values were measured over (used to merge rows into one edge); a row
+    without one (0) weighs 1.
     """
 
     labels: IstioLabels

@@ -1,8 +1,9 @@
 """Pipeline steps that decorate or prune a traffic map (Kiali's appenders, as small pure classes).
 
 Each step has a ``name`` and an ``apply(tm, ctx)`` method that mutates the traffic map in place; the
-pipeline runs them in the order of :func:`topology.graph.pipeline.build_default_steps`.  Every step can be
-run alone on a literal traffic map, which is how the tests exercise them.
+pipeline runs them in the order of :func:`topology.graph.pipeline.build_default_steps`, after the traffic map is
+built with its rates, response times and mTLS (:mod:`topology.graph.traffic_map`).  Every step can be run alone
+on a literal traffic map, which is how the tests exercise them.
 """
 
 from __future__ import annotations
@@ -17,37 +18,27 @@ from topology.graph.model import (
     Edge,
     GatewayInfo,
     GraphOptions,
-    ResponseTimes,
     ServiceEntryInfo,
     ServiceName,
     TrafficMap,
     is_known,
-    merge_response_times,
 )
-from topology.graph.samples import (
-    IstioLabels,
-    LatencySample,
-    MeshContext,
-    RequestSample,
-    TcpSample,
-    WorkloadInfo,
-)
-from topology.graph.traffic_map import PathResolver, compute_node_rates, is_counted_row, request_protocol
+from topology.graph.paths import PathResolver
+from topology.graph.samples import MeshContext, WorkloadInfo
+from topology.graph.traffic_map import compute_node_rates
 
 
 @dataclass
 class StepContext:
-    """Everything a step may read besides the traffic map: options, mesh facts and extra samples."""
+    """Everything a step may read besides the traffic map: options, mesh facts and the map's path resolver."""
 
     options: GraphOptions
     mesh: MeshContext = field(default_factory=MeshContext)
-    requests: Sequence[RequestSample] = ()
-    tcp: Sequence[TcpSample] = ()
-    latencies: Sequence[LatencySample] = ()
+    #: The resolver that built the traffic map (its node objects), so steps adding nodes add the same objects.
     resolver: PathResolver | None = None
 
     def get_resolver(self) -> PathResolver:
-        """Return the shared path resolver, creating it on first use."""
+        """Return the traffic map's path resolver, or a new one for ``options`` when none was given."""
         if self.resolver is None:
             self.resolver = PathResolver(self.options)
         return self.resolver
@@ -61,64 +52,6 @@ class GraphStep(Protocol):
     def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
         """Decorate or prune ``tm`` in place."""
         ...
-
-
-def edges_of_sample(tm: TrafficMap, ctx: StepContext, labels: IstioLabels, protocol: str) -> list[Edge]:
-    """Return the existing edges of ``tm`` that a sample row with ``labels`` maps onto."""
-    found = []
-    for hop in ctx.get_resolver().resolve(labels):
-        edge = tm.edges.get((hop.source.id, hop.target.id, protocol))
-        if edge is not None:
-            found.append(edge)
-    return found
-
-
-class ResponseTimeStep:
-    """Attach avg/p50/p95/p99 response times (ms) from latency samples to the http/grpc edges they describe.
-
-    Rows are de-duplicated by reporter like requests.  Rows mapping onto the same edge (app graphs, service
-    nodes) merge: ``avg`` weighted by request rate, quantiles as the largest (an upper bound).
-    """
-
-    name = "responseTime"
-
-    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
-        """Merge every counted latency sample into its edges."""
-        for sample in ctx.latencies:
-            if not is_counted_row(sample.labels):
-                continue
-            measured = ResponseTimes(sample.avg, sample.p50, sample.p95, sample.p99, sample.weight or 1.0)
-            for edge in edges_of_sample(tm, ctx, sample.labels, request_protocol(sample.labels)):
-                edge.response_times = merge_response_times(edge.response_times, measured)
-
-
-class SecurityStep:
-    """Compute the mTLS-secured part of each edge's traffic and the principals seen on it.
-
-    Reads the counted request and TCP rows: traffic with ``connection_security_policy="mutual_tls"`` adds to
-    the edge's ``mtls_rate`` (the wire shows ``mtls_rate / rate`` as ``isMTLS`` percent).
-    """
-
-    name = "security"
-
-    def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
-        """Reset and recompute ``mtls_rate`` and principals of every edge."""
-        for edge in tm.edges.values():
-            edge.mtls_rate = 0.0
-        for sample in ctx.requests:
-            self._add(tm, ctx, sample.labels, sample.rate, request_protocol(sample.labels))
-        for tcp_sample in ctx.tcp:
-            self._add(tm, ctx, tcp_sample.labels, tcp_sample.sent_bytes + tcp_sample.received_bytes, "tcp")
-
-    @staticmethod
-    def _add(tm: TrafficMap, ctx: StepContext, labels: IstioLabels, rate: float, protocol: str) -> None:
-        if rate <= 0 or not is_counted_row(labels):
-            return
-        secured = labels.get("connection_security_policy") == "mutual_tls"
-        source_principal = labels.get("source_principal") or UNKNOWN
-        dest_principal = labels.get("destination_principal") or UNKNOWN
-        for edge in edges_of_sample(tm, ctx, labels, protocol):
-            edge.add_security(rate, secured, source_principal, dest_principal)
 
 
 class ServiceGraphStep:

@@ -1,53 +1,45 @@
-"""Build the traffic map from Istio samples: reporter de-duplication, node identity and edge accumulation.
+"""Build the traffic map of one graph type from a window's rows: the counted rows compiled once, then accumulated.
 
-Every sample row is mapped to a *path*: one hop (caller -> destination) or, when service nodes are injected,
-two hops (caller -> service -> workload).  Paths are cached by the identity labels of the row, so a mesh
-with thousands of edges and many response codes per edge costs one dictionary lookup per row.
+Every graph mesh-ui builds goes through the two stages of this module (driven by
+:class:`~topology.graph.pipeline.GraphBuilder`):
+
+1. :class:`SampleCompiler` compiles the rows once for every graph type built from them.  It keeps only the rows the
+   graph counts (reporter de-duplication, :func:`is_counted_row`), numbers each row's identity (the labels
+   :class:`~topology.graph.paths.PathResolver` reads, :data:`~topology.graph.paths.IDENTITY_LABELS`) and works out
+   what does not depend on the graph type: protocol, response key and class, flags, host, mTLS and principals.
+2. :func:`build_traffic_map` resolves each identity once to its path of nodes for one graph type and accumulates the
+   rows into the edges: rates, error rates, the response breakdown by code, flags and host, TCP throughput, node
+   rates, then each edge's mTLS share and principals.  :func:`add_response_times` merges the latency rows into the
+   http and grpc edges they describe.
+
+Both stages work in two phases, so a snapshot builds its traffic maps while Prometheus still computes the latency
+histogram (its slowest query): :meth:`SampleCompiler.add_traffic` and :func:`build_traffic_map` need only the request
+and TCP rows; :meth:`SampleCompiler.add_latencies` and :func:`add_response_times` complete them.  Response times are
+independent of rates, node rates, mTLS and principals, so when the latency rows arrive does not change the result.
+
+Rows are added to each edge in the order they come, and nodes and edges are inserted in the order their rows are
+first met (requests, then TCP; identities met only in latency rows are resolved last), so the same rows always give
+the same map, down to the last bit of every float.
 """
 
 from __future__ import annotations
 
 import operator
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Protocol, TypeVar, cast
+from typing import Final
 
 from topology.graph.model import (
     UNKNOWN,
     Edge,
     GraphOptions,
-    Node,
     ResponseDetail,
-    ServiceName,
+    ResponseTimes,
     TrafficMap,
-    build_node_id,
-    is_known,
+    merge_response_times,
 )
-from topology.graph.samples import IstioLabels, RequestSample, TcpSample
-
-IDENTITY_LABELS: tuple[str, ...] = (
-    "source_cluster",
-    "source_workload_namespace",
-    "source_workload",
-    "source_app",
-    "source_version",
-    "destination_cluster",
-    "destination_service",
-    "destination_service_name",
-    "destination_service_namespace",
-    "destination_workload_namespace",
-    "destination_workload",
-    "destination_app",
-    "destination_version",
-)
-
-
-class _Labelled(Protocol):
-    @property
-    def labels(self) -> IstioLabels: ...
-
-
-SampleT = TypeVar("SampleT", bound=_Labelled)
+from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver
+from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
 
 
 def is_counted_row(labels: IstioLabels) -> bool:
@@ -69,254 +61,267 @@ def request_protocol(labels: IstioLabels) -> str:
     return "grpc" if labels.get("request_protocol") == "grpc" else "http"
 
 
-def dedupe_by_reporter(samples: Iterable[SampleT]) -> list[SampleT]:
-    """Keep only the rows counted by :func:`is_counted_row` (reporter de-duplication)."""
-    return [sample for sample in samples if is_counted_row(sample.labels)]
+#: Response classes of a request row: which error (or 3xx) counter of its edge the rate also goes to.
+NO_CLASS: Final = 0
+GRPC_ERROR: Final = 1
+HTTP_3XX: Final = 3
+HTTP_4XX: Final = 4
+HTTP_5XX: Final = 5
+
+#: ``(slot, rate, response key, class, flags, host, secured, source principal, destination principal)``;
+#: ``slot`` numbers the row's ``(identity, protocol)`` pair (see :class:`CompiledSamples`).
+CompiledRequest = tuple[int, float, str, int, str, str, bool, str, str]
+#: ``(slot, bytes/s, flags, host, secured, source principal, destination principal)``.
+CompiledTcp = tuple[int, float, str, str, bool, str, str]
+#: ``(identity, protocol, measured response times)``.
+CompiledLatency = tuple[int, str, ResponseTimes]
 
 
 @dataclass(frozen=True, slots=True)
-class Hop:
-    """One edge of a sample's path, with fresh node prototypes for both ends (inserted on first use)."""
+class CompiledSamples:
+    """The counted rows of one window in a graph-type-independent form.
 
-    source: Node
-    target: Node
-
-
-def _get(labels: IstioLabels, name: str) -> str:
-    return labels.get(name) or UNKNOWN  # type: ignore[return-value]
-
-
-class PathResolver:
-    """Map a sample's labels to its path of hops for one graph type (cached by identity labels).
-
-    Nodes are created once per id and shared by every hop that touches them, so the traffic map built
-    with a resolver holds the resolver's node objects: use one resolver per traffic map.
+    ``identities`` holds one label dict per distinct identity (the labels of the first row that had it), in the
+    order they are first met: request rows, TCP rows, then latency rows. ``slots`` lists the ``(identity,
+    protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.
     """
 
-    def __init__(self, options: GraphOptions) -> None:
-        """Create a resolver for ``options`` (graph type and service-node injection)."""
-        self.options = options
-        self._cache: dict[tuple[str, ...], tuple[Hop, ...]] = {}
-        self._nodes: dict[str, Node] = {}
-        #: ``(cluster, namespace, workload, app, version) -> node``: the node :meth:`workload_node` returns.
-        self._workload_nodes: dict[tuple[str, str, str, str, str], Node] = {}
-        self._identity = operator.itemgetter(*IDENTITY_LABELS)
-
-    def resolve(self, labels: IstioLabels) -> tuple[Hop, ...]:
-        """Return the hops for a sample row (empty when it carries no usable identity)."""
-        try:
-            key: tuple[str, ...] = self._identity(labels)
-        except KeyError:
-            get = labels.get
-            key = tuple([get(name) or UNKNOWN for name in IDENTITY_LABELS])  # type: ignore[misc]
-        hops = self._cache.get(key)
-        if hops is None:
-            hops = self._compute(labels)
-            self._cache[key] = hops
-        return hops
-
-    def workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
-        """Return the node standing for a workload in this graph type (app, versioned app or workload)."""
-        key = (cluster, namespace, workload, app, version)
-        node = self._workload_nodes.get(key)
-        if node is None:
-            node = self._workload_nodes[key] = self._new_workload_node(cluster, namespace, workload, app, version)
-        node.workloads.add(workload)
-        return node
-
-    def _new_workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
-        graph_type = self.options.graph_type
-        if graph_type != "workload" and is_known(app):
-            versioned = graph_type in ("versionedApp", "service") and is_known(version)
-            node_id = build_node_id("app", cluster, namespace, app, version, versioned=versioned)
-        else:
-            node_id = build_node_id("workload", cluster, namespace, workload)
-        node = self._nodes.get(node_id)
-        if node is None:
-            if node_id.startswith("wl|"):
-                node = Node(
-                    id=node_id,
-                    node_type="workload",
-                    cluster=cluster,
-                    namespace=namespace,
-                    workload=workload,
-                    app=app if is_known(app) else "",
-                    version=version if is_known(version) else "",
-                )
-            else:
-                node = Node(
-                    id=node_id,
-                    node_type="app",
-                    cluster=cluster,
-                    namespace=namespace,
-                    workload=workload if graph_type != "app" else "",
-                    app=app,
-                    version=version if node_id.startswith("vapp|") else "",
-                )
-            self._nodes[node_id] = node
-        return node
-
-    def service_node(self, cluster: str, namespace: str, name: str) -> Node:
-        """Return the service node for ``name`` in ``namespace``."""
-        node_id = build_node_id("service", cluster, namespace, name)
-        node = self._nodes.get(node_id)
-        if node is None:
-            node = Node(id=node_id, node_type="service", cluster=cluster, namespace=namespace, service=name)
-            node.add_dest_service(ServiceName(cluster, namespace, name))
-            self._nodes[node_id] = node
-        return node
-
-    def unknown_node(self) -> Node:
-        """Return the single ``unknown`` node (callers, or destinations, Istio could not identify)."""
-        node = self._nodes.get(UNKNOWN)
-        if node is None:
-            node = self._nodes[UNKNOWN] = Node(id=UNKNOWN, node_type="unknown", cluster=UNKNOWN, namespace=UNKNOWN)
-        return node
-
-    def _compute(self, labels: IstioLabels) -> tuple[Hop, ...]:
-        get = cast("Callable[[str], str | None]", labels.get)
-        source_workload = get("source_workload") or UNKNOWN
-        if source_workload == UNKNOWN:
-            source = self.unknown_node()
-        else:
-            source = self.workload_node(
-                get("source_cluster") or UNKNOWN,
-                get("source_workload_namespace") or UNKNOWN,
-                source_workload,
-                get("source_app") or UNKNOWN,
-                get("source_version") or UNKNOWN,
-            )
-
-        dest_cluster = get("destination_cluster") or UNKNOWN
-        svc_namespace = get("destination_service_namespace") or UNKNOWN
-        svc_name = get("destination_service_name") or UNKNOWN
-        if svc_name == UNKNOWN:
-            svc_name = get("destination_service") or UNKNOWN
-        dest_workload = get("destination_workload") or UNKNOWN
-
-        if dest_workload == UNKNOWN:
-            if svc_name == UNKNOWN:
-                if source.id == UNKNOWN:
-                    return ()
-                return (Hop(source, self.unknown_node()),)
-            return (Hop(source, self.service_node(dest_cluster, svc_namespace, svc_name)),)
-
-        workload_namespace = get("destination_workload_namespace") or UNKNOWN
-        if workload_namespace == UNKNOWN:
-            workload_namespace = svc_namespace
-        dest = self.workload_node(
-            dest_cluster,
-            workload_namespace,
-            dest_workload,
-            get("destination_app") or UNKNOWN,
-            get("destination_version") or UNKNOWN,
-        )
-        if svc_name == UNKNOWN:
-            return (Hop(source, dest),)
-        dest.add_dest_service(ServiceName(dest_cluster, svc_namespace, svc_name))
-        if not self.options.with_service_nodes:
-            return (Hop(source, dest),)
-        service = self.service_node(dest_cluster, svc_namespace, svc_name)
-        return (Hop(source, service), Hop(service, dest))
+    identities: list[IstioLabels]
+    slots: list[tuple[int, str]]
+    requests: list[CompiledRequest]
+    tcp: list[CompiledTcp]
+    latencies: list[CompiledLatency]
 
 
-def _attach(tm: TrafficMap, hop: Hop, protocol: str) -> Edge:
-    """Insert the hop's (shared) nodes when missing and return its edge."""
-    nodes = tm.nodes
-    if hop.source.id not in nodes:
-        nodes[hop.source.id] = hop.source
-    if hop.target.id not in nodes:
-        nodes[hop.target.id] = hop.target
-    return tm.get_edge(hop.source.id, hop.target.id, protocol)
+def _response_class(labels: IstioLabels, protocol: str) -> tuple[str, int]:
+    """The response key an edge files a request row under, and the row's class.
 
-
-def _add_request(edge: Edge, labels: IstioLabels, rate: float, protocol: str) -> None:
-    edge.rate += rate
+    gRPC rows are filed under their gRPC status and are errors unless it is ``0``; older telemetry reports only the
+    HTTP code for gRPC, then 4xx and 5xx codes are errors.  HTTP rows are filed under their code and classed 3xx,
+    4xx or 5xx by its first digit.
+    """
     code = labels.get("response_code") or UNKNOWN
     if protocol == "grpc":
         status = labels.get("grpc_response_status") or UNKNOWN
         if status != UNKNOWN:
-            is_error = status != "0"
-            response_key = status
-        else:  # older telemetry: Istio reports only the HTTP code for gRPC
-            is_error = code[:1] in ("4", "5")
-            response_key = code
-        if is_error:
-            edge.rate_grpc_err += rate
-    else:
-        first = code[:1]
-        if first == "5":
-            edge.rate_5xx += rate
-        elif first == "4":
-            edge.rate_4xx += rate
-        elif first == "3":
-            edge.rate_3xx += rate
-        response_key = code
-    _add_response(edge, labels, response_key, rate)
+            return status, GRPC_ERROR if status != "0" else NO_CLASS
+        return code, GRPC_ERROR if code[:1] in ("4", "5") else NO_CLASS
+    first = code[:1]
+    if first == "5":
+        return code, HTTP_5XX
+    if first == "4":
+        return code, HTTP_4XX
+    if first == "3":
+        return code, HTTP_3XX
+    return code, NO_CLASS
 
 
-def _add_response(edge: Edge, labels: IstioLabels, code: str, rate: float) -> None:
+class _Interner:
+    """Numbers identities and ``(identity, protocol)`` slots in the order they are first met."""
+
+    def __init__(self) -> None:
+        self.identities: list[IstioLabels] = []
+        self.slots: list[tuple[int, str]] = []
+        self._identity_index: dict[tuple[str, ...], int] = {}
+        self._slot_index: dict[tuple[int, str], int] = {}
+        self._key: Callable[[IstioLabels], tuple[str, ...]] = operator.itemgetter(*IDENTITY_LABELS)
+
+    def identity(self, labels: IstioLabels) -> int:
+        try:
+            key = self._key(labels)
+        except KeyError:
+            get = labels.get
+            key = tuple([get(name) or UNKNOWN for name in IDENTITY_LABELS])  # type: ignore[misc]
+        index = self._identity_index.get(key)
+        if index is None:
+            index = self._identity_index[key] = len(self.identities)
+            self.identities.append(labels)
+        return index
+
+    def slot(self, labels: IstioLabels, protocol: str) -> int:
+        pair = (self.identity(labels), protocol)
+        index = self._slot_index.get(pair)
+        if index is None:
+            index = self._slot_index[pair] = len(self.slots)
+            self.slots.append(pair)
+        return index
+
+
+def _row_details(labels: IstioLabels) -> tuple[str, str, bool, str, str]:
+    """What request and TCP rows both carry: ``(flags, host, secured, source principal, destination principal)``."""
+    return (
+        labels.get("response_flags") or "-",
+        labels.get("destination_service") or UNKNOWN,
+        labels.get("connection_security_policy") == "mutual_tls",
+        labels.get("source_principal") or UNKNOWN,
+        labels.get("destination_principal") or UNKNOWN,
+    )
+
+
+class SampleCompiler:
+    """Compiles a window's counted rows into :class:`CompiledSamples`: traffic rows first, latency rows later.
+
+    A row counts when :func:`is_counted_row` says so (reporter de-duplication); TCP rows carry the bytes sent plus
+    received per second, and a latency row without a request weight weighs 1 when rows merge into one edge.
+    """
+
+    def __init__(self) -> None:
+        """Start with no rows."""
+        self._interner = _Interner()
+        self.samples = CompiledSamples(self._interner.identities, self._interner.slots, [], [], [])
+
+    def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> CompiledSamples:
+        """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
+        interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
+        for sample in requests:
+            labels = sample.labels
+            if not is_counted_row(labels):
+                continue
+            protocol = request_protocol(labels)
+            slot = interner.slot(labels, protocol)
+            response_key, response_class = _response_class(labels, protocol)
+            compiled_requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
+        for tcp_sample in tcp:
+            labels = tcp_sample.labels
+            if not is_counted_row(labels):
+                continue
+            slot = interner.slot(labels, "tcp")
+            rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
+            compiled_tcp.append((slot, rate, *_row_details(labels)))
+        return self.samples
+
+    def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
+        """Compile the counted latency rows; identities first met here are numbered after the traffic's."""
+        interner, compiled = self._interner, self.samples.latencies
+        for latency in latencies:
+            labels = latency.labels
+            if not is_counted_row(labels):
+                continue
+            protocol = request_protocol(labels)
+            measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
+            compiled.append((interner.identity(labels), protocol, measured))
+        return self.samples
+
+
+def _attach(tm: TrafficMap, hops: tuple[Hop, ...], protocol: str) -> tuple[Edge, ...]:
+    """Insert the hops' nodes when missing and return their edges (created when missing), in hop order."""
+    nodes, edges = tm.nodes, tm.edges
+    found = []
+    for hop in hops:
+        source, target = hop.source, hop.target
+        if source.id not in nodes:
+            nodes[source.id] = source
+        if target.id not in nodes:
+            nodes[target.id] = target
+        key = (source.id, target.id, protocol)
+        edge = edges.get(key)
+        if edge is None:
+            edge = edges[key] = Edge(source.id, target.id, protocol)
+        found.append(edge)
+    return tuple(found)
+
+
+def _add_response(edge: Edge, code: str, flags: str, host: str, rate: float) -> None:
     detail = edge.responses.get(code)
     if detail is None:
         detail = edge.responses[code] = ResponseDetail()
-    flags = labels.get("response_flags") or "-"
     detail.flags[flags] = detail.flags.get(flags, 0.0) + rate
-    host = labels.get("destination_service") or UNKNOWN
     detail.hosts[host] = detail.hosts.get(host, 0.0) + rate
 
 
-def build_traffic_map(
-    options: GraphOptions,
-    requests: Sequence[RequestSample] = (),
-    tcp: Sequence[TcpSample] = (),
-    resolver: PathResolver | None = None,
-) -> TrafficMap:
-    """Build the raw traffic map for ``options.graph_type`` from request and TCP samples.
+@dataclass(slots=True)
+class TrafficBuild:
+    """A graph type's traffic map built from compiled rows, with the resolver that built it and each identity's hops
+    (what :func:`add_response_times` needs)."""
 
-    Rows are de-duplicated by reporter first; zero-rate rows still create their nodes and edges (an edge
-    without traffic in the window) but add no traffic.  Node rates are computed from the edges at the end.
+    tm: TrafficMap
+    resolver: PathResolver
+    hops_of: list[tuple[Hop, ...]]
+
+
+def build_traffic_map(samples: CompiledSamples, options: GraphOptions) -> TrafficBuild:
+    """The traffic map of ``options.graph_type`` from the compiled request and TCP rows (no response times yet).
+
+    Each row adds its rate to every edge of its path: requests/s (and the error or 3xx rate of its class) for http
+    and grpc, bytes/s and throughput for tcp, and its rate under its response key, flags and host.  Rows without
+    traffic (rate 0) still create their nodes and edges.  Node rates follow from the edges
+    (:func:`compute_node_rates`), then every row with traffic adds its mTLS-secured rate and its known principals.
     """
-    resolver = resolver or PathResolver(options)
+    resolver = PathResolver(options)
+    hops_of = [resolver.resolve(labels) for labels in samples.identities]
     tm = TrafficMap()
-    edge_cache: dict[tuple[int, str], tuple[Edge, ...]] = {}
-    for sample in requests:
-        labels = sample.labels
-        if not is_counted_row(labels):
-            continue
-        protocol = request_protocol(labels)
-        edges = _edges_for(tm, resolver, labels, protocol, edge_cache)
-        if sample.rate > 0:
+    slot_edges: list[tuple[Edge, ...] | None] = [None] * len(samples.slots)
+    slots = samples.slots
+
+    def edges_of_slot(slot: int) -> tuple[Edge, ...]:
+        edges = slot_edges[slot]
+        if edges is None:
+            identity, protocol = slots[slot]
+            edges = slot_edges[slot] = _attach(tm, hops_of[identity], protocol)
+        return edges
+
+    # _add_response inlined: this loop runs once per row and edge of every graph type.
+    rows: list[tuple[Edge, CompiledRequest]] = []
+    for row in samples.requests:
+        edges = edges_of_slot(row[0])
+        if row[1] > 0:
             for edge in edges:
-                _add_request(edge, labels, sample.rate, protocol)
-    for tcp_sample in tcp:
-        labels = tcp_sample.labels
-        if not is_counted_row(labels):
-            continue
-        edges = _edges_for(tm, resolver, labels, "tcp", edge_cache)
-        rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
-        if rate > 0:
+                rows.append((edge, row))
+    for edge, (_, rate, code, response_class, flags, host, _, _, _) in rows:
+        edge.rate += rate
+        if response_class == HTTP_5XX:
+            edge.rate_5xx += rate
+        elif response_class == HTTP_4XX:
+            edge.rate_4xx += rate
+        elif response_class == HTTP_3XX:
+            edge.rate_3xx += rate
+        elif response_class == GRPC_ERROR:
+            edge.rate_grpc_err += rate
+        detail = edge.responses.get(code)
+        if detail is None:
+            detail = edge.responses[code] = ResponseDetail()
+        by_flag, by_host = detail.flags, detail.hosts
+        by_flag[flags] = by_flag.get(flags, 0.0) + rate
+        by_host[host] = by_host.get(host, 0.0) + rate
+    tcp_rows: list[tuple[Edge, CompiledTcp]] = []
+    for tcp_row in samples.tcp:
+        edges = edges_of_slot(tcp_row[0])
+        if tcp_row[1] > 0:
             for edge in edges:
-                edge.rate += rate
-                edge.throughput = (edge.throughput or 0.0) + rate
-                _add_response(edge, labels, "-", rate)
+                tcp_rows.append((edge, tcp_row))
+    for edge, (_, rate, flags, host, _, _, _) in tcp_rows:
+        edge.rate += rate
+        edge.throughput = (edge.throughput or 0.0) + rate
+        _add_response(edge, "-", flags, host, rate)
     compute_node_rates(tm)
-    return tm
+    # mTLS and principals: the counted rows with traffic, requests then TCP.
+    for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
+        edge.add_security(rate, secured, source_principal, dest_principal)
+    for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
+        edge.add_security(rate, secured, source_principal, dest_principal)
+    return TrafficBuild(tm, resolver, hops_of)
 
 
-def _edges_for(
-    tm: TrafficMap,
-    resolver: PathResolver,
-    labels: IstioLabels,
-    protocol: str,
-    cache: dict[tuple[int, str], tuple[Edge, ...]],
-) -> tuple[Edge, ...]:
-    hops = resolver.resolve(labels)
-    key = (id(hops), protocol)
-    edges = cache.get(key)
-    if edges is None:
-        edges = tuple(_attach(tm, hop, protocol) for hop in hops)
-        cache[key] = edges
-    return edges
+def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> TrafficMap:
+    """Merge the compiled latency rows into the http/grpc edges they describe (avg/p50/p95/p99, ms); return the map.
+
+    Rows landing on the same edge (app graphs, service nodes) merge: ``avg`` weighted by request rate, quantiles
+    as the largest (an upper bound, see :func:`~topology.graph.model.merge_response_times`).  A row whose path has
+    no edge in the map (latency without traffic) is dropped.  Identities met only in latency rows are resolved
+    here, which adds their workloads and destination services to nodes already in the map, as any row does.
+    """
+    hops_of, resolve = traffic.hops_of, traffic.resolver.resolve
+    hops_of += [resolve(labels) for labels in samples.identities[len(hops_of) :]]
+    found: dict[tuple[int, str], list[Edge]] = {}
+    tm_edges = traffic.tm.edges
+    for identity, protocol, measured in samples.latencies:
+        edges_found = found.get((identity, protocol))
+        if edges_found is None:
+            keys = [(hop.source.id, hop.target.id, protocol) for hop in hops_of[identity]]
+            edges_found = found[(identity, protocol)] = [tm_edges[key] for key in keys if key in tm_edges]
+        for edge in edges_found:
+            edge.response_times = merge_response_times(edge.response_times, measured)
+    return traffic.tm
 
 
 def compute_node_rates(tm: TrafficMap) -> None:

@@ -1,0 +1,176 @@
+"""Node identity per graph type: which nodes a row's identity labels stand for, as a path of hops.
+
+Every counted row is mapped to a *path*: one hop (caller -> destination) or, when service nodes are injected, two
+hops (caller -> service -> workload).  Which node a workload becomes depends on the graph type (an app, a versioned
+app or the workload itself).  Paths are cached by the identity labels (:data:`IDENTITY_LABELS`), so a mesh with
+thousands of edges and many response codes per edge resolves each edge once.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import cast
+
+from topology.graph.model import UNKNOWN, GraphOptions, Node, ServiceName, build_node_id, is_known
+from topology.graph.samples import IstioLabels
+
+#: The labels that decide a row's path in every graph type (its *identity*).
+IDENTITY_LABELS: tuple[str, ...] = (
+    "source_cluster",
+    "source_workload_namespace",
+    "source_workload",
+    "source_app",
+    "source_version",
+    "destination_cluster",
+    "destination_service",
+    "destination_service_name",
+    "destination_service_namespace",
+    "destination_workload_namespace",
+    "destination_workload",
+    "destination_app",
+    "destination_version",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Hop:
+    """One edge of a sample's path, with fresh node prototypes for both ends (inserted on first use)."""
+
+    source: Node
+    target: Node
+
+
+class PathResolver:
+    """Map a sample's labels to its path of hops for one graph type (cached by identity labels).
+
+    Nodes are created once per id and shared by every hop that touches them, so the traffic map built
+    with a resolver holds the resolver's node objects: use one resolver per traffic map.
+    """
+
+    def __init__(self, options: GraphOptions) -> None:
+        """Create a resolver for ``options`` (graph type and service-node injection)."""
+        self.options = options
+        self._cache: dict[tuple[str, ...], tuple[Hop, ...]] = {}
+        self._nodes: dict[str, Node] = {}
+        #: ``(cluster, namespace, workload, app, version) -> node``: the node :meth:`workload_node` returns.
+        self._workload_nodes: dict[tuple[str, str, str, str, str], Node] = {}
+        self._identity = operator.itemgetter(*IDENTITY_LABELS)
+
+    def resolve(self, labels: IstioLabels) -> tuple[Hop, ...]:
+        """Return the hops for a sample row (empty when it carries no usable identity)."""
+        try:
+            key: tuple[str, ...] = self._identity(labels)
+        except KeyError:
+            get = labels.get
+            key = tuple([get(name) or UNKNOWN for name in IDENTITY_LABELS])  # type: ignore[misc]
+        hops = self._cache.get(key)
+        if hops is None:
+            hops = self._compute(labels)
+            self._cache[key] = hops
+        return hops
+
+    def workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
+        """Return the node standing for a workload in this graph type (app, versioned app or workload)."""
+        key = (cluster, namespace, workload, app, version)
+        node = self._workload_nodes.get(key)
+        if node is None:
+            node = self._workload_nodes[key] = self._new_workload_node(cluster, namespace, workload, app, version)
+        node.workloads.add(workload)
+        return node
+
+    def _new_workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
+        graph_type = self.options.graph_type
+        if graph_type != "workload" and is_known(app):
+            versioned = graph_type in ("versionedApp", "service") and is_known(version)
+            node_id = build_node_id("app", cluster, namespace, app, version, versioned=versioned)
+        else:
+            node_id = build_node_id("workload", cluster, namespace, workload)
+        node = self._nodes.get(node_id)
+        if node is None:
+            if node_id.startswith("wl|"):
+                node = Node(
+                    id=node_id,
+                    node_type="workload",
+                    cluster=cluster,
+                    namespace=namespace,
+                    workload=workload,
+                    app=app if is_known(app) else "",
+                    version=version if is_known(version) else "",
+                )
+            else:
+                node = Node(
+                    id=node_id,
+                    node_type="app",
+                    cluster=cluster,
+                    namespace=namespace,
+                    workload=workload if graph_type != "app" else "",
+                    app=app,
+                    version=version if node_id.startswith("vapp|") else "",
+                )
+            self._nodes[node_id] = node
+        return node
+
+    def service_node(self, cluster: str, namespace: str, name: str) -> Node:
+        """Return the service node for ``name`` in ``namespace``."""
+        node_id = build_node_id("service", cluster, namespace, name)
+        node = self._nodes.get(node_id)
+        if node is None:
+            node = Node(id=node_id, node_type="service", cluster=cluster, namespace=namespace, service=name)
+            node.add_dest_service(ServiceName(cluster, namespace, name))
+            self._nodes[node_id] = node
+        return node
+
+    def unknown_node(self) -> Node:
+        """Return the single ``unknown`` node (callers, or destinations, Istio could not identify)."""
+        node = self._nodes.get(UNKNOWN)
+        if node is None:
+            node = self._nodes[UNKNOWN] = Node(id=UNKNOWN, node_type="unknown", cluster=UNKNOWN, namespace=UNKNOWN)
+        return node
+
+    def _compute(self, labels: IstioLabels) -> tuple[Hop, ...]:
+        get = cast("Callable[[str], str | None]", labels.get)
+        source_workload = get("source_workload") or UNKNOWN
+        if source_workload == UNKNOWN:
+            source = self.unknown_node()
+        else:
+            source = self.workload_node(
+                get("source_cluster") or UNKNOWN,
+                get("source_workload_namespace") or UNKNOWN,
+                source_workload,
+                get("source_app") or UNKNOWN,
+                get("source_version") or UNKNOWN,
+            )
+
+        dest_cluster = get("destination_cluster") or UNKNOWN
+        svc_namespace = get("destination_service_namespace") or UNKNOWN
+        svc_name = get("destination_service_name") or UNKNOWN
+        if svc_name == UNKNOWN:
+            svc_name = get("destination_service") or UNKNOWN
+        dest_workload = get("destination_workload") or UNKNOWN
+
+        if dest_workload == UNKNOWN:
+            if svc_name == UNKNOWN:
+                if source.id == UNKNOWN:
+                    return ()
+                return (Hop(source, self.unknown_node()),)
+            return (Hop(source, self.service_node(dest_cluster, svc_namespace, svc_name)),)
+
+        workload_namespace = get("destination_workload_namespace") or UNKNOWN
+        if workload_namespace == UNKNOWN:
+            workload_namespace = svc_namespace
+        dest = self.workload_node(
+            dest_cluster,
+            workload_namespace,
+            dest_workload,
+            get("destination_app") or UNKNOWN,
+            get("destination_version") or UNKNOWN,
+        )
+        if svc_name == UNKNOWN:
+            return (Hop(source, dest),)
+        dest.add_dest_service(ServiceName(dest_cluster, svc_namespace, svc_name))
+        if not self.options.with_service_nodes:
+            return (Hop(source, dest),)
+        service = self.service_node(dest_cluster, svc_namespace, svc_name)
+        return (Hop(source, service), Hop(service, dest))
