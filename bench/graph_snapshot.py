@@ -662,7 +662,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                 mib(len(body)),
                 f"{server_ms:.1f}",
                 f"{floor_ms:.1f}",
-                f"{server_ms / floor_ms:.2f}x",
+                # An empty answer's floor is microseconds: a ratio to it says nothing.
+                f"{server_ms / floor_ms:.2f}x" if floor_ms >= 0.05 else "—",
             )
         )
     print_table(
@@ -702,6 +703,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
     print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")
     print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week_bytes)}")
+    print(f"\nat the end of the run, {describe_machine_speed()}")
 
 
 if __name__ == "__main__":
