@@ -6,7 +6,8 @@ a fresh SQLite database. ``manage.py runserver --nostatic`` serves it as deploye
 serving the pre-compressed static files and ``GZipMiddleware`` compressing the API answers; Playwright drives
 Chromium with an empty cache.
 
-It prints, per run and as the median:
+It prints the machine-speed reference of the run (``bench/machine_speed.py``), then, per run and as the median
+(of at least 5 runs):
 
 1. time from navigation to an interactive graph: ``window.graphFirstReadyMs``, set by the page once the graph is
    drawn and laid out (``window.cy`` exists, layout done, ``graph:ready`` fired);
@@ -14,7 +15,7 @@ It prints, per run and as the median:
 3. the bytes the page downloaded (response bodies as transferred, i.e. compressed where the server compresses) and
    what gzip -6 makes of each response, against the graph JSON alone, raw and gzip-compressed.
 
-    .venv/bin/python bench/graph_page.py [--nodes 1000 --edges 3000 --runs 3 --layout dagre]
+    .venv/bin/python bench/graph_page.py [--nodes 1000 --edges 3000 --runs 5 --layout dagre]
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ import time
 import urllib.request
 from pathlib import Path
 from typing import Any
+
+from machine_speed import describe_machine_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("MESH_UI_CHROMIUM", "/usr/bin/chromium")
@@ -229,10 +232,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--edges", type=int, default=3000)
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5, help="page loads; the figures are their medians (at least 5)")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--layout", default="dagre", help="the page's layout (dagre, cose, breadthfirst, concentric)")
     args = parser.parse_args()
+    if args.runs < 5:
+        parser.error("--runs must be at least 5: the figures are medians")
+    print(describe_machine_speed())
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-graph-page-"))
     env = {**os.environ, "MESH_UI_VAR_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "mesh_ui.settings"}

@@ -7,19 +7,20 @@ backfilled with ``promtool tsdb create-blocks-from openmetrics`` and served by a
 targets; matching inventory rows (namespaces, services, workloads, pods) go into a fresh SQLite database (or,
 with ``--postgres``, a PostgreSQL database made for the run).
 
-It then prints:
+It first prints the machine-speed reference of the run (``bench/machine_speed.py``), then:
 
 1. the snapshot build: Prometheus alone (every window's queries, nothing else running), mesh-ui's processing alone
    (the same rows, from memory, in worker processes kept from round to round and in one process), then
    ``take_snapshot`` (several runs: fetching, processing and storing, overlapped as in production; also with
    Prometheus on a core of its own);
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
-   ``json.dumps`` of the same graph, for the default request and a one-namespace request;
+   serialising the same graph with ``orjson.dumps``, the serializer the server's JSON comes from, for the default
+   request and a one-namespace request;
 3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION``.
 
 Everything lives in a temporary directory that is removed at the end.
 
-    .venv/bin/python bench/graph_snapshot.py [--workloads 1000 --edges 5000 --runs 3 --api-iterations 20]
+    .venv/bin/python bench/graph_snapshot.py [--workloads 1000 --edges 5000 --runs 6 --api-iterations 20]
         [--side-rounds 5] [--postgres postgres://postgres@127.0.0.1:5432]
 """
 
@@ -43,7 +44,10 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.support.prometheus import (  # noqa: E402  (the path must be set first)
+import orjson  # noqa: E402
+from machine_speed import describe_machine_speed  # noqa: E402
+
+from devtools.prometheus_server import (  # noqa: E402  (the path must be set first)
     OpenMetricsSeries,
     backfill_openmetrics,
     running_prometheus,
@@ -303,16 +307,21 @@ def count_retained_snapshots(retention: str, horizon_seconds: int) -> tuple[int,
 
 
 def time_graph_request(client: Any, params: dict[str, str], iterations: int) -> tuple[float, float]:
-    """Median ms of ``GET /api/v1/graph`` and of ``json.dumps`` of the graph it returns (the floor)."""
+    """Median ms of ``GET /api/v1/graph`` and of ``orjson.dumps`` of the graph it returns (the floor).
+
+    The server writes graph JSON with orjson (``topology.graph.wire.encode_graph_json``), or splices stored bytes
+    without serialising at all; serialising the answer with orjson is the least the same job costs with the same
+    tools.
+    """
     server, floor = [], []
     for _ in range(iterations):
         started = time.perf_counter()
         response = client.get("/api/v1/graph", params)
         server.append((time.perf_counter() - started) * 1000)
         assert response.status_code == 200, response.content[:200]
-        graph = json.loads(response.content)
+        graph = orjson.loads(response.content)
         started = time.perf_counter()
-        json.dumps(graph, separators=(",", ":"))
+        orjson.dumps(graph)
         floor.append((time.perf_counter() - started) * 1000)
     return statistics.median(server), statistics.median(floor)
 
@@ -389,15 +398,6 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def python_loop_seconds() -> float:
-    """Seconds for a fixed pure-Python loop: the same machine type runs anywhere from ~0.5 to ~1.4 s."""
-    started = time.perf_counter()
-    total = 0
-    for step in range(10_000_000):
-        total += step
-    return time.perf_counter() - started
-
-
 def mib(size: float) -> str:
     return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 1024:,.0f} KiB"
 
@@ -422,7 +422,9 @@ def main() -> None:
     parser.add_argument(
         "--minutes", type=int, default=11, help="backfilled history (the longest window, 10 m, plus a minute)"
     )
-    parser.add_argument("--runs", type=int, default=3, help="take_snapshot runs (the first one is reported apart)")
+    parser.add_argument(
+        "--runs", type=int, default=6, help="take_snapshot runs (the first one reported apart, the rest as a median)"
+    )
     parser.add_argument("--side-rounds", type=int, default=5, help="rounds of measuring each side alone")
     parser.add_argument("--api-iterations", type=int, default=20)
     parser.add_argument(
@@ -432,6 +434,12 @@ def main() -> None:
         "default: SQLite in a temporary folder",
     )
     args = parser.parse_args()
+    # Each of these figures is reported as a median, and a median of fewer than 5 runs says little.
+    for option, value, least in (("--runs", args.runs, 6), ("--side-rounds", args.side_rounds, 5)):
+        if value < least:
+            parser.error(f"{option} must be at least {least}: its figures are medians of at least 5 runs")
+    if args.api_iterations < 5:
+        parser.error("--api-iterations must be at least 5: the API figures are medians")
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-bench-graph-"))
     try:
@@ -470,9 +478,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     os.environ.setdefault("PROMETHEUS_TIMEOUT", "60")  # a busy 2-core box can take over 10 s on a histogram query
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
 
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
+    print(describe_machine_speed())
     print(f"database: {os.environ['DATABASE_URL'].split(':', 1)[0]}")
-    print(f"machine speed: a 10-million-step Python loop takes {python_loop_seconds():.2f} s (compare runs with it)")
     points = args.minutes * 60 // STEP_SECONDS + 1
     at = float(T0 + STEP_SECONDS * (points - 1))
     started = time.perf_counter()
@@ -632,7 +639,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor
-    # (json.dumps of the graph it returned), interleaved so both see the same machine load.
+    # (orjson.dumps of the graph it returned), interleaved so both see the same machine load.
     client = Client()
     one_namespace = mesh.namespaces[len(mesh.namespaces) // 2]
     requests = [
@@ -647,7 +654,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     for label, params in requests:
         server_ms, floor_ms = time_graph_request(client, params, args.api_iterations)
         body = client.get("/api/v1/graph", params).content
-        elements = json.loads(body)["elements"]
+        elements = orjson.loads(body)["elements"]
         api_rows.append(
             (
                 label,
@@ -655,12 +662,13 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                 mib(len(body)),
                 f"{server_ms:.1f}",
                 f"{floor_ms:.1f}",
-                f"{server_ms / floor_ms:.2f}x",
+                # An empty answer's floor is microseconds: a ratio to it says nothing.
+                f"{server_ms / floor_ms:.2f}x" if floor_ms >= 0.05 else "—",
             )
         )
     print_table(
         f"GET /api/v1/graph (median of {args.api_iterations}, in-process test client)",
-        ("request", "nodes/edges", "body", "server ms", "json.dumps ms", "ratio"),
+        ("request", "nodes/edges", "body", "server ms", "orjson.dumps ms", "ratio"),
         api_rows,
     )
 
@@ -695,6 +703,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
     print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")
     print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week_bytes)}")
+    print(f"\nat the end of the run, {describe_machine_speed()}")
 
 
 if __name__ == "__main__":

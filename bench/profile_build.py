@@ -46,7 +46,7 @@ def capture(path: Path) -> None:
     """Run the bench's setup and pickle the raw query answers and the inventory inputs."""
     from graph_snapshot import STEP_SECONDS, T0, build_mesh, build_series, render_series, store_inventory
 
-    from tests.support.prometheus import backfill_openmetrics, running_prometheus
+    from devtools.prometheus_server import backfill_openmetrics, running_prometheus
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-profile-"))
     try:
@@ -299,6 +299,9 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
 
 def run(path: Path, repeat: int, profile: bool, digest: bool) -> None:
     """Time ``process`` ``repeat`` times (medians per phase), optionally under cProfile, optionally print digests."""
+    from machine_speed import describe_machine_speed
+
+    print(describe_machine_speed())
     payload = pickle.loads(path.read_bytes())
     if profile:
         profiler = cProfile.Profile()
@@ -339,7 +342,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("mode", choices=("capture", "generate", "run"))
     parser.add_argument("pickle", type=Path)
-    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--repeat", type=int, default=5, help="runs; each phase is reported as their median")
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--digest", action="store_true")
     args = parser.parse_args()

@@ -1,8 +1,10 @@
 """Benchmark: full inventory sync of a large simulated cluster (500 namespaces, 2,000 services, 10,000 pods).
 
-The simulator runs in a child process so this process's peak memory is mesh-ui's alone. Prints the time of the
-first full sync (everything created), of a second one (nothing changed), and the peak RSS growth during the
-sync. The database is a fresh SQLite file unless ``DATABASE_URL`` is set (use a scratch PostgreSQL database).
+The simulator runs in a child process so this process's peak memory is mesh-ui's alone. Prints the machine-speed
+reference of the run (``bench/machine_speed.py``), then the time of the first full sync (everything created), of a
+second one (nothing changed), and the peak RSS growth during the sync. Each sync runs once: these are single
+figures, not medians. The database is a fresh SQLite file unless ``DATABASE_URL`` is set (use a scratch PostgreSQL
+database).
 
     .venv/bin/python bench/sync_inventory.py [--namespaces 500 --services 2000 --pods 10000]
 """
@@ -17,6 +19,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from machine_speed import describe_machine_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -51,6 +55,7 @@ def main() -> None:
     parser.add_argument("--services", type=int, default=2000)
     parser.add_argument("--pods", type=int, default=10000)
     args = parser.parse_args()
+    print(describe_machine_speed())
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-bench-"))
     kubeconfig = workdir / "kubeconfig"

@@ -11,9 +11,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
-from urllib.parse import parse_qs, unquote, urlsplit
+from typing import Any, TypeVar
 
+import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
 N = TypeVar("N", int, float)
@@ -71,47 +71,57 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
-def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, object]:
-    """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into a Django DATABASES entry."""
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    if scheme == "sqlite":
-        # sqlite:///relative/path (three slashes) or sqlite:////absolute/path (four).
-        raw_path = unquote(parts.path[1:] if parts.path.startswith("/") else parts.path)
-        if not raw_path:
+#: The engines mesh-ui runs on (it relies on SQLite's WAL and PostgreSQL's COPY); other schemes stop start-up.
+SQLITE_ENGINE = "django.db.backends.sqlite3"
+POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+
+
+def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, Any]:
+    """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into a Django DATABASES entry.
+
+    dj-database-url parses the URL (query parameters become ``OPTIONS``); this adds what mesh-ui needs on top: a
+    relative SQLite path is taken from ``base_dir``, SQLite runs in WAL mode with a per-process test file, and
+    PostgreSQL connections are kept for a minute and health-checked.
+    """
+    try:
+        # Kept for a minute and health-checked: used for PostgreSQL; the SQLite entry is built below without them.
+        parsed: dict[str, Any] = dict(dj_database_url.parse(url, conn_max_age=60, conn_health_checks=True))
+    except dj_database_url.UnknownSchemeError as exc:
+        raise _unsupported_scheme(name, exc.scheme) from exc
+    except ValueError as exc:  # dj_database_url.ParseError: a malformed URL
+        raise ImproperlyConfigured(f"{name}: {exc}") from exc
+    engine = parsed["ENGINE"]
+    if engine == SQLITE_ENGINE:
+        raw_path = parsed["NAME"]
+        # An in-memory database would be a different, empty one in every worker process.
+        if raw_path in {"", ":memory:"}:
             raise ImproperlyConfigured(f"{name}: sqlite URL needs a file path, got {url!r}")
         path = Path(raw_path)
         if not path.is_absolute():
             path = base_dir / path
         return {
-            "ENGINE": "django.db.backends.sqlite3",
+            "ENGINE": SQLITE_ENGINE,
             "NAME": str(path),
             # WAL lets the web server read while a Celery worker writes.
             "OPTIONS": {
                 "timeout": 20,
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
                 "transaction_mode": "IMMEDIATE",
+                **parsed.get("OPTIONS", {}),
             },
             # A file (not memory) so Celery worker processes started by tests see the test database; per
             # process so concurrent test runs do not share it.
             "TEST": {"NAME": str(path.with_name(f"{path.stem}-test-{os.getpid()}.sqlite3"))},
         }
-    if scheme in {"postgres", "postgresql", "pgsql"}:
-        if not parts.path.strip("/"):
+    if engine == POSTGRESQL_ENGINE:
+        if not parsed["NAME"]:
             raise ImproperlyConfigured(f"{name}: PostgreSQL URL needs a database name, got {url!r}")
-        options = {key: values[-1] for key, values in parse_qs(parts.query).items()}
-        return {
-            "ENGINE": "django.db.backends.postgresql",
-            "NAME": unquote(parts.path.strip("/")),
-            "USER": unquote(parts.username or ""),
-            "PASSWORD": unquote(parts.password or ""),
-            "HOST": parts.hostname or "",
-            "PORT": str(parts.port or ""),
-            "CONN_MAX_AGE": 60,
-            "CONN_HEALTH_CHECKS": True,
-            "OPTIONS": options,
-        }
-    raise ImproperlyConfigured(f"{name}: unsupported database URL scheme {scheme!r} (use sqlite or postgres)")
+        return {**parsed, "PORT": str(parsed["PORT"])}  # Django documents PORT as a string
+    raise _unsupported_scheme(name, url.partition(":")[0])
+
+
+def _unsupported_scheme(name: str, scheme: str) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{name}: unsupported database URL scheme {scheme!r} (use sqlite or postgres)")
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,8 @@
 """Settings from the environment: bad values stop start-up with a message naming the variable."""
 
+import ast
+import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -12,18 +15,63 @@ from mesh_ui.env import env_bool, env_float, env_int, parse_clusters, parse_data
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def test_database_urls_for_sqlite_and_postgres():
-    sqlite = parse_database_url("DATABASE_URL", "sqlite:///var/x.sqlite3", Path("/srv"))
-    assert sqlite["ENGINE"].endswith("sqlite3") and sqlite["NAME"] == "/srv/var/x.sqlite3"
+def test_sqlite_url_runs_in_wal_mode_on_a_file_under_the_base_dir():
+    relative = parse_database_url("DATABASE_URL", "sqlite:///var/x.sqlite3", Path("/srv"))
+    assert relative["ENGINE"] == "django.db.backends.sqlite3" and relative["NAME"] == "/srv/var/x.sqlite3"
+    assert "journal_mode=WAL" in relative["OPTIONS"]["init_command"]
+    assert relative["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
+    assert relative["TEST"]["NAME"] == f"/srv/var/x-test-{os.getpid()}.sqlite3"
+    absolute = parse_database_url("DATABASE_URL", "sqlite:////data/mesh.sqlite3?timeout=5", Path("/srv"))
+    assert absolute["NAME"] == "/data/mesh.sqlite3" and absolute["OPTIONS"]["timeout"] == 5
+
+
+def test_postgres_url_keeps_connections_and_passes_query_options():
     pg = parse_database_url("DATABASE_URL", "postgres://u:p%40ss@db:5433/mesh?sslmode=require", Path("/srv"))
-    assert (pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == ("mesh", "u", "p@ss", "db", "5433")
+    assert (pg["ENGINE"], pg["NAME"], pg["USER"], pg["PASSWORD"], pg["HOST"], pg["PORT"]) == (
+        "django.db.backends.postgresql",
+        "mesh",
+        "u",
+        "p@ss",
+        "db",
+        "5433",
+    )
     assert pg["OPTIONS"] == {"sslmode": "require"}
+    assert (pg["CONN_MAX_AGE"], pg["CONN_HEALTH_CHECKS"]) == (60, True)
+    assert parse_database_url("DATABASE_URL", "postgresql://db/mesh", Path("/srv"))["PORT"] == ""
 
 
-@pytest.mark.parametrize("url", ["mysql://x/y", "postgres://host", "sqlite://"])
-def test_bad_database_url_names_the_variable(url):
-    with pytest.raises(ImproperlyConfigured, match="DATABASE_URL"):
+@pytest.mark.parametrize(
+    ("url", "message"),
+    [
+        ("mysql://x/y", "unsupported database URL scheme 'mysql'"),
+        ("nonsense", "unsupported database URL scheme"),
+        ("postgres://host", "needs a database name"),
+        ("postgres://host:port/db", "not a valid url"),
+        ("sqlite://", "needs a file path"),
+        ("sqlite://:memory:", "needs a file path"),
+    ],
+)
+def test_bad_database_url_names_the_variable(url, message):
+    with pytest.raises(ImproperlyConfigured, match=f"DATABASE_URL: .*{message}"):
         parse_database_url("DATABASE_URL", url, Path("/srv"))
+
+
+def _settings_in_subprocess(env: dict[str, str], expression: str) -> str:
+    code = f"import django; django.setup(); from django.conf import settings; print({expression})"
+    result = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "mesh_ui.settings", **env},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+def test_default_database_is_sqlite_under_the_var_dir(tmp_path):
+    name = _settings_in_subprocess({"MESH_UI_VAR_DIR": str(tmp_path)}, "settings.DATABASES['default']['NAME']")
+    assert name == str(tmp_path / "mesh-ui.sqlite3")
 
 
 def test_clusters_setting():
@@ -58,3 +106,41 @@ def test_start_up_stops_on_a_bad_value():
     )
     assert result.returncode != 0
     assert "MESH_UI_GRAPH_WINDOWS" in result.stderr
+
+
+_ENV_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_list"}
+
+
+def _variables_read_by_settings() -> set[str]:
+    tree = ast.parse((ROOT / "mesh_ui" / "settings.py").read_text())
+    return {
+        node.args[0].value
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Call)
+        and isinstance(node.func, ast.Name)
+        and node.func.id in _ENV_READERS
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    }
+
+
+def _variables_in_env_example() -> set[str]:
+    """Each variable is shown commented out as ``# NAME=value`` (a ``NAME_FILE`` alternative as ``or NAME_FILE=``)."""
+    return set(re.findall(r"(?:^# ?|\bor )([A-Z][A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.MULTILINE))
+
+
+def _variables_in_readme_table() -> set[str]:
+    section = (ROOT / "README.md").read_text().split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    first_cells = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
+    return {name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)}
+
+
+def test_env_example_documents_every_variable_settings_reads():
+    read = _variables_read_by_settings()
+    assert {"DATABASE_URL", "SECRET_KEY", "MESH_UI_VAR_DIR"} <= read  # the reader finds the settings
+    assert read - _variables_in_env_example() == set()
+
+
+def test_readme_configuration_table_lists_what_env_example_documents():
+    assert _variables_in_readme_table() == _variables_in_env_example()

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
+import inventory.sync
 from clients.kubernetes import KINDS_BY_KEY, ClusterConnection, KubernetesClient
 from inventory.models import IstioObject, Namespace, Pod, Service, SyncStatus, Workload
 from inventory.store import apply_full_list
 from inventory.sync import SyncOutcome, claim_lease, follow_watches, new_owner_id, sync_cluster
+from tests.support.wait import wait_until
 
 pytestmark = pytest.mark.django_db
 
@@ -84,22 +83,29 @@ def test_applying_the_same_list_twice_changes_nothing(cluster, simulator):
     assert result.total == Pod.objects.filter(cluster=cluster).count()
 
 
-def test_watched_changes_reach_the_database(cluster, simulator):
+def test_watched_changes_reach_the_database(cluster, simulator, monkeypatch):
     api = _api(simulator)
     reviews_v1_pod = _bookinfo_pods(api, "reviews-v1")[0]
 
     def change_the_cluster() -> None:
-        time.sleep(1.0)
         k8s.AppsV1Api(api).patch_namespaced_deployment("reviews-v3", "bookinfo", {"spec": {"replicas": 0}})
         k8s.CoreV1Api(api).delete_namespaced_pod(reviews_v1_pod, "bookinfo")
         k8s.CustomObjectsApi(api).create_namespaced_custom_object(
             "networking.istio.io", "v1", "bookinfo", "virtualservices", VIRTUAL_SERVICE
         )
+        # The simulator's controller reconciles in the background: wait until it has, so every change is in the
+        # cluster's history before the watches start from the listed versions.
+        wait_until(
+            lambda: _bookinfo_pods(api, "reviews-v3") == [] and len(_bookinfo_pods(api, "reviews-v1")) == 1,
+            "the simulator scaled reviews-v3 to zero and replaced the killed reviews-v1 pod",
+        )
 
-    changer = threading.Thread(target=change_the_cluster)
-    changer.start()
-    outcome = sync_cluster(cluster.pk, watch_seconds=4)
-    changer.join()
+    def change_then_follow_watches(*args, **kwargs) -> None:
+        change_the_cluster()  # after every kind was listed, before the watches open
+        follow_watches(*args, **kwargs)
+
+    monkeypatch.setattr(inventory.sync, "follow_watches", change_then_follow_watches)
+    outcome = sync_cluster(cluster.pk, watch_seconds=3)
 
     assert outcome.events_applied > 0
     reviews_v3 = Workload.objects.get(cluster=cluster, name="reviews-v3")

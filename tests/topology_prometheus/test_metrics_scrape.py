@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
 from clients.metrics_scrape import (
     GRAPH_SERIES,
@@ -96,12 +97,11 @@ def test_parse_rejects_garbage_with_the_line_number() -> None:
 
 
 def test_parse_agrees_with_prometheus_client_on_the_simulator_exposition() -> None:
-    parser = pytest.importorskip("prometheus_client.parser")
     engine = TrafficEngine(FakeCluster(bookinfo(with_mongodb=True)).read_objects, seed=3, rps=20.0)
     engine.step(10)
     text = engine.render_metrics()
     expected: dict[str, dict[tuple[tuple[str, str], ...], float]] = {}
-    for family in parser.text_string_to_metric_families(text):
+    for family in text_string_to_metric_families(text):
         for sample in family.samples:
             if sample.name in GRAPH_SERIES:
                 key = tuple(sorted((k, v) for k, v in sample.labels.items() if v))

@@ -19,7 +19,7 @@ from inventory.sync import sync_cluster
 from tests.support.prometheus import require_prometheus, running_prometheus
 from topology.tasks import take_graph_snapshot
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.prometheus]
 WINDOW = 10  # seconds: short windows keep the test short; Prometheus scrapes every second
 
 DESTINATION_RULE = {
