@@ -1,4 +1,5 @@
-"""Read side of the inventory page: one query per table, grouped by cluster and namespace in Python."""
+"""Read side of the inventory page: the chosen cluster's namespaces with their workloads, services, Istio objects,
+sync status and traffic edges; one query per table, grouped by namespace in Python."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ from typing import Any
 
 from django.utils import timezone
 
+from dashboard.traffic import EdgeRow, TrafficOverview, load_traffic_overview
 from inventory.models import Cluster, IstioObject, Namespace, Service, SyncStatus, Workload
-from topology.page_data import EdgeRow, TrafficOverview, build_traffic_overview
 
 
 @dataclass
@@ -41,10 +42,9 @@ class ClusterView:
         return min(times) if times else None
 
 
-def build_inventory_overview(cluster_name: str | None = None) -> dict[str, Any]:
-    clusters = list(Cluster.objects.all())
-    if cluster_name:
-        clusters = [c for c in clusters if c.name == cluster_name]
+def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
+    """The inventory of ``cluster`` (none when no cluster is configured)."""
+    clusters = [cluster] if cluster is not None else []
     ids = [c.pk for c in clusters]
     namespaces: dict[int, dict[str, NamespaceView]] = defaultdict(dict)
 
@@ -67,7 +67,7 @@ def build_inventory_overview(cluster_name: str | None = None) -> dict[str, Any]:
         statuses[status.cluster_id].append(status)
     views = []
     for c in clusters:
-        traffic = build_traffic_overview(c)
+        traffic = load_traffic_overview(c)
         namespace_views = [namespaces[c.pk][name] for name in sorted(namespaces[c.pk])]
         for ns_view in namespace_views:
             ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])
@@ -75,4 +75,4 @@ def build_inventory_overview(cluster_name: str | None = None) -> dict[str, Any]:
             for workload in ns_view.workloads:
                 workload.health = traffic.workload_health.get(f"{workload.namespace}/{workload.name}")  # type: ignore[attr-defined]
         views.append(ClusterView(cluster=c, statuses=statuses[c.pk], namespaces=namespace_views, traffic=traffic))
-    return {"clusters": views, "all_clusters": Cluster.objects.all(), "now": timezone.now()}
+    return {"clusters": views, "now": timezone.now()}
