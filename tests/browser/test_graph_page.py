@@ -208,9 +208,13 @@ def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page)
                    s.dispatchEvent(new Event('input', {bubbles: true}));
                    s.dispatchEvent(new Event('change', {bubbles: true})); }"""
     )
-    page.wait_for_function(f"document.getElementById('graph-page').dataset.snapshotId !== '{newest}'")
+    # A missing id (no snapshot drawn) must not pass for an older one.
+    page.wait_for_function(
+        f"(id => id !== undefined && id !== '{newest}')(document.getElementById('graph-page').dataset.snapshotId)"
+    )
     wait_reloaded(page)
-    assert int(page.get_attribute("#graph-page", "data-snapshot-id") or 0) < newest
+    replayed = page.get_attribute("#graph-page", "data-snapshot-id")
+    assert replayed is not None and int(replayed) < newest
     assert "at=" in page.url
     assert page.inner_text("#graph-snapshot").startswith("Replaying snapshot")
     assert page.inner_text("#replay-time") != "live"
