@@ -24,7 +24,7 @@ from topology.entity_metrics import build_series_point, downsample
 from topology.models import GraphSnapshot
 
 
-def fetch_entity_series(
+def read_entity_series(
     cluster: Cluster, kind: str, key: str, since: datetime, until: datetime
 ) -> list[tuple[datetime, dict[str, float] | None]]:
     """``(taken_at, stored metrics entry or None)`` of every snapshot in the range, oldest first: one query."""
@@ -108,7 +108,7 @@ class EntityMetricsView(APIView):
         kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
         since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"
-        points = build_entity_series(fetch_entity_series(cluster, kind, key, since, until), query["points"])
+        points = build_entity_series(read_entity_series(cluster, kind, key, since, until), query["points"])
         return Response(
             {
                 "cluster": cluster.name,

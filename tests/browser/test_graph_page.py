@@ -59,7 +59,7 @@ def test_graph_shows_bookinfo_nodes_and_edges(bookinfo, live_server, page):
     assert page.evaluate("cy.nodes('[nodeType = \"app\"]')[0].style('shape')") == "round-rectangle"
     assert page.evaluate("cy.edges().filter(e => e.data('_mtls')).length") > 0
     assert page.locator("#graph-snapshot").inner_text().startswith("Snapshot #")
-    assert page.locator("#graph-banner").is_hidden()
+    assert page.locator("#graph-banner").count() == 1 and page.locator("#graph-banner").is_hidden()
     # The traffic animation paints dots on its overlay.
     page.wait_for_function(
         """() => { const c = document.getElementById('graph-traffic');
