@@ -3,7 +3,6 @@ sync status and traffic edges; one query per table, grouped by namespace in Pyth
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -43,36 +42,31 @@ class ClusterView:
 
 
 def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
-    """The inventory of ``cluster`` (none when no cluster is configured)."""
-    clusters = [cluster] if cluster is not None else []
-    ids = [c.pk for c in clusters]
-    namespaces: dict[int, dict[str, NamespaceView]] = defaultdict(dict)
+    """The inventory of ``cluster`` (an empty page when no cluster is configured)."""
+    if cluster is None:
+        return {"clusters": [], "now": timezone.now()}
+    namespaces: dict[str, NamespaceView] = {}
 
-    def namespace_view(cluster_id: int, name: str) -> NamespaceView:
-        views = namespaces[cluster_id]
-        if name not in views:
-            views[name] = NamespaceView(name=name, present=False)
-        return views[name]
+    def namespace_view(name: str) -> NamespaceView:
+        if name not in namespaces:
+            namespaces[name] = NamespaceView(name=name, present=False)
+        return namespaces[name]
 
-    for ns in Namespace.objects.filter(cluster_id__in=ids).order_by("name"):
-        namespaces[ns.cluster_id][ns.name] = NamespaceView(name=ns.name, injection=ns.injection)
-    for workload in Workload.objects.filter(cluster_id__in=ids).order_by("namespace", "name"):
-        namespace_view(workload.cluster_id, workload.namespace).workloads.append(workload)
-    for service in Service.objects.filter(cluster_id__in=ids).order_by("namespace", "name"):
-        namespace_view(service.cluster_id, service.namespace).services.append(service)
-    for obj in IstioObject.objects.filter(cluster_id__in=ids).order_by("namespace", "kind", "name"):
-        namespace_view(obj.cluster_id, obj.namespace).istio_objects.append(obj)
-    statuses: dict[int, list[SyncStatus]] = defaultdict(list)
-    for status in SyncStatus.objects.filter(cluster_id__in=ids).order_by("kind"):
-        statuses[status.cluster_id].append(status)
-    views = []
-    for c in clusters:
-        traffic = load_traffic_overview(c)
-        namespace_views = [namespaces[c.pk][name] for name in sorted(namespaces[c.pk])]
-        for ns_view in namespace_views:
-            ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])
-            ns_view.health = traffic.namespace_health.get(ns_view.name)
-            for workload in ns_view.workloads:
-                workload.health = traffic.workload_health.get(f"{workload.namespace}/{workload.name}")  # type: ignore[attr-defined]
-        views.append(ClusterView(cluster=c, statuses=statuses[c.pk], namespaces=namespace_views, traffic=traffic))
-    return {"clusters": views, "now": timezone.now()}
+    for ns in Namespace.objects.filter(cluster=cluster).order_by("name"):
+        namespaces[ns.name] = NamespaceView(name=ns.name, injection=ns.injection)
+    for workload in Workload.objects.filter(cluster=cluster).order_by("namespace", "name"):
+        namespace_view(workload.namespace).workloads.append(workload)
+    for service in Service.objects.filter(cluster=cluster).order_by("namespace", "name"):
+        namespace_view(service.namespace).services.append(service)
+    for obj in IstioObject.objects.filter(cluster=cluster).order_by("namespace", "kind", "name"):
+        namespace_view(obj.namespace).istio_objects.append(obj)
+    statuses = list(SyncStatus.objects.filter(cluster=cluster).order_by("kind"))
+    traffic = load_traffic_overview(cluster)
+    namespace_views = [namespaces[name] for name in sorted(namespaces)]
+    for ns_view in namespace_views:
+        ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])
+        ns_view.health = traffic.namespace_health.get(ns_view.name)
+        for workload in ns_view.workloads:
+            workload.health = traffic.workload_health.get(f"{workload.namespace}/{workload.name}")  # type: ignore[attr-defined]
+    view = ClusterView(cluster=cluster, statuses=statuses, namespaces=namespace_views, traffic=traffic)
+    return {"clusters": [view], "now": timezone.now()}
