@@ -17,8 +17,11 @@ from django.urls import reverse
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from inventory.models import Cluster, Namespace
+from topology.reading import GRAPH_TYPES
 
-GRAPH_TYPES = [("app", "App"), ("versionedApp", "Versioned app"), ("workload", "Workload"), ("service", "Service")]
+GRAPH_TYPE_LABELS = {"app": "App", "versionedApp": "Versioned app", "workload": "Workload", "service": "Service"}
+# The graph types the API serves, in its order, with a label for the toolbar.
+GRAPH_TYPE_CHOICES = [(graph_type, GRAPH_TYPE_LABELS[graph_type]) for graph_type in GRAPH_TYPES]
 REFRESH_CHOICES = [
     ("0", "Pause"),
     ("10", "Every 10 s"),
@@ -67,7 +70,7 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
     context = {
         "cluster": cluster,
         "namespaces": sorted(set(namespaces)),
-        "graph_types": GRAPH_TYPES,
+        "graph_types": GRAPH_TYPE_CHOICES,
         "windows": windows,
         "default_window": f"{settings.MESH_UI_HEALTH_WINDOW}s",
         "refresh_choices": REFRESH_CHOICES,
