@@ -24,7 +24,12 @@ const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.d
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
 const RELOAD_KEYS = ["cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at"];
 
-let state = readState(location.search, defaults);
+// The values each toolbar select offers (rendered by the server) are the only ones a URL may choose.
+const choices = Object.fromEntries(
+  ["graphType", "edgeLabels", "layout", "refresh"].map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
+);
+
+let state = readState(location.search, defaults, choices);
 let cy = null;
 let large = false;
 let traffic = null;

@@ -357,3 +357,11 @@ def test_stale_snapshot_banner_and_narrow_window(bookinfo, live_server, page):
     page.locator("#graph-panel").wait_for(state="visible")
     page.click("#panel-close")
     page.locator("#graph-panel").wait_for(state="hidden")
+
+
+def test_a_url_value_the_toolbar_does_not_offer_falls_back_to_the_default(bookinfo, live_server, page):
+    open_graph(page, live_server, "graphType=bogus&layout=spiral&edgeLabels=rt")
+    assert page.input_value("#ctl-graphType") == "versionedApp"
+    assert page.input_value("#ctl-layout") == "dagre"
+    assert page.input_value("#ctl-edgeLabels") == "rt"  # a valid value is kept
+    assert page.locator("#ctl-graphType option[value=bogus]").count() == 0
