@@ -35,10 +35,15 @@ class ClusterChoice:
 
     @classmethod
     def for_request(cls, request: Any, explicit: str | None) -> ClusterChoice:
-        """The choice of a Django or DRF request: ``explicit`` from its parsed parameters, the rest from its session."""
+        """The choice of a Django or DRF request: ``explicit`` from its parsed parameters, the rest from its session.
+
+        The session is read only when no cluster is named (reading it costs a query).
+        """
+        if explicit:
+            return cls(explicit=explicit)
         session = getattr(request, "session", None)
         remembered = session.get(SESSION_KEY) if session is not None else None
-        return cls(explicit=explicit or None, remembered=remembered or None)
+        return cls(remembered=remembered or None)
 
     def candidates(self) -> QuerySet[Cluster]:
         """The chosen cluster as a queryset of at most one row (so callers can join it into their own query)."""
