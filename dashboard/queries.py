@@ -12,13 +12,14 @@ from rest_framework import serializers
 
 from dashboard.common import HEALTH_CHOICES
 from dashboard.lists import LabelFilterError, ListFilters
+from topology.api_params import QuerySerializer
 
 LIST_SORTS = ("name", "namespace", "kind", "health")
 OVERVIEW_SORTS = ("name", "health", "traffic")
 VALIDATION_CHOICES = ("Valid", "Invalid")
 
 
-class PageQuery(serializers.Serializer):
+class PageQuery(QuerySerializer):
     """What every page takes: the cluster to show (see ``dashboard.clusters``)."""
 
     cluster = serializers.CharField(required=False, allow_blank=True, max_length=253)

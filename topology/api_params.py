@@ -7,6 +7,7 @@ serializer's ``errors`` by parameter. The serializers also document the paramete
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -138,7 +139,20 @@ class HideField(serializers.Field):
         return ""
 
 
-class ClusterQuery(serializers.Serializer):
+class QuerySerializer(serializers.Serializer):
+    """Base of the flat query-string serializers: fields are shallow copies of the declared ones.
+
+    DRF deep-copies every declared field for each serializer instance, which was ~70 % of parsing a graph request
+    (~0.5 ms, a quarter of the API's fixed cost). A query serializer's fields hold no nested fields and no state a
+    request changes besides their binding (name, parent), which ``bind`` sets on the copy, so a shallow copy is
+    enough; the declared fields are never bound or mutated.
+    """
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        return {name: copy.copy(field) for name, field in self._declared_fields.items()}
+
+
+class ClusterQuery(QuerySerializer):
     """The ``cluster`` every endpoint takes; without it the cluster comes from ``inventory.clusters.ClusterChoice``."""
 
     cluster = serializers.CharField(
@@ -185,7 +199,7 @@ class GraphDiffQuery(NamespacedQuery):
     duration = DurationField(required=False, help_text="Metric window (closest stored window).")
 
     def get_fields(self) -> dict[str, serializers.Field]:
-        fields: dict[str, serializers.Field] = super().get_fields()
+        fields = super().get_fields()
         fields["from"] = TimeField(help_text="Unix seconds or ISO 8601: the older snapshot.")
         return fields
 
