@@ -1,38 +1,45 @@
-"""Which cluster a dashboard request looks at: ``?cluster=`` when given (remembered in the session), else the
-session's choice, else the first enabled cluster."""
+"""Which cluster a dashboard page looks at: :class:`inventory.clusters.ClusterChoice` applied to the request.
+
+The page's ``?cluster=`` (sent by the header's selector) wins and is remembered in the session; without it the
+session's choice, else the first enabled cluster. The result is kept on the request, so the view, the header and
+the graph page's API calls (which pass it explicitly) all see the same cluster.
+"""
 
 from __future__ import annotations
 
 from django.http import HttpRequest
 
+from inventory.clusters import ClusterChoice, read_chosen_cluster, read_enabled_clusters, remember_cluster
 from inventory.models import Cluster
 
-SESSION_KEY = "mesh_ui_cluster"
-_CACHE_ATTR = "_mesh_ui_cluster"
+_CLUSTER_ATTR = "_mesh_ui_cluster"
+_CLUSTERS_ATTR = "_mesh_ui_clusters"
 
 
 def enabled_clusters(request: HttpRequest) -> list[Cluster]:
     """The enabled clusters, read once per request."""
-    cached = getattr(request, "_mesh_ui_clusters", None)
+    cached = getattr(request, _CLUSTERS_ATTR, None)
     if cached is None:
-        cached = list(Cluster.objects.filter(enabled=True).order_by("name"))
-        request._mesh_ui_clusters = cached  # type: ignore[attr-defined]
+        cached = read_enabled_clusters()
+        setattr(request, _CLUSTERS_ATTR, cached)
     return cached
 
 
+def select_cluster(request: HttpRequest, explicit: str | None) -> Cluster | None:
+    """Apply the rule for this request (``explicit`` is its validated ``cluster`` parameter) and remember the result.
+
+    Raises :class:`inventory.clusters.UnknownClusterError` when ``explicit`` names no enabled cluster.
+    """
+    cluster = read_chosen_cluster(ClusterChoice.for_request(request, explicit))
+    if explicit and cluster is not None:
+        remember_cluster(request, cluster)
+    setattr(request, _CLUSTER_ATTR, cluster)
+    return cluster
+
+
 def selected_cluster(request: HttpRequest) -> Cluster | None:
-    """The cluster the request is about (None when no cluster is configured)."""
-    if hasattr(request, _CACHE_ATTR):
-        return getattr(request, _CACHE_ATTR)
-    clusters = {c.name: c for c in enabled_clusters(request)}
-    asked = request.GET.get("cluster", "")
-    session = getattr(request, "session", None)
-    chosen = clusters.get(asked)
-    if chosen is not None and session is not None and session.get(SESSION_KEY) != chosen.name:
-        session[SESSION_KEY] = chosen.name
-    if chosen is None and session is not None:
-        chosen = clusters.get(session.get(SESSION_KEY, ""))
-    if chosen is None and clusters:
-        chosen = clusters[min(clusters)]
-    setattr(request, _CACHE_ATTR, chosen)
-    return chosen
+    """The cluster chosen for this request; when the view chose none (an error page), the session's or the first."""
+    if not hasattr(request, _CLUSTER_ATTR):
+        select_cluster(request, None)
+    cluster: Cluster | None = getattr(request, _CLUSTER_ATTR)
+    return cluster

@@ -12,6 +12,7 @@ from functools import cached_property
 from typing import Any
 
 from django.http import HttpRequest
+from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.clusters import enabled_clusters, selected_cluster
@@ -29,15 +30,16 @@ class Banner:
     detail: str = ""
 
 
+# (label, URL name): the URLs come from reverse(), never typed by hand.
 NAV_ITEMS = (
-    ("Overview", "/"),
-    ("Graph", "/graph/"),
-    ("Applications", "/applications/"),
-    ("Workloads", "/workloads/"),
-    ("Services", "/services/"),
-    ("Istio config", "/istio/"),
-    ("Inventory", "/inventory/"),
-    ("Admin", "/admin/"),
+    ("Overview", "dashboard:overview"),
+    ("Graph", "dashboard:graph"),
+    ("Applications", "dashboard:applications"),
+    ("Workloads", "dashboard:workloads"),
+    ("Services", "dashboard:services"),
+    ("Istio config", "dashboard:istio"),
+    ("Inventory", "dashboard:inventory"),
+    ("Admin", "admin:index"),
 )
 
 
@@ -57,7 +59,12 @@ class MeshHeader:
     @property
     def nav(self) -> list[NavItem]:
         path = self.request.path
-        return [NavItem(label, url, path == "/" if url == "/" else path.startswith(url)) for label, url in NAV_ITEMS]
+        home = reverse("dashboard:overview")
+        items = []
+        for label, name in NAV_ITEMS:
+            url = reverse(name)
+            items.append(NavItem(label, url, path == url if url == home else path.startswith(url)))
+        return items
 
     @cached_property
     def clusters(self) -> list[Cluster]:

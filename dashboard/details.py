@@ -58,10 +58,6 @@ class DetailPage:
                 edges.append({"data": edge})
         return {"nodes": list(nodes.values()), "edges": edges}
 
-    @property
-    def routing_url(self) -> str:
-        return f"/namespaces/{self.namespace}/services/{self.name}/routing/"
-
 
 def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
@@ -111,7 +107,7 @@ def _attach_graph(page: DetailPage, cluster: Cluster) -> None:
     page.inbound, page.outbound = find_neighbours(graph, page.kind, page.namespace, page.name)
 
 
-def build_workload_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
+def load_workload_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
     workload = Workload.objects.filter(cluster=cluster, namespace=namespace, name=name).order_by("kind").first()
     if workload is None:
         raise Http404(f"no workload {namespace}/{name}")
@@ -123,7 +119,7 @@ def build_workload_detail(cluster: Cluster, namespace: str, name: str) -> Detail
     return page
 
 
-def build_service_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
+def load_service_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
     service = Service.objects.filter(cluster=cluster, namespace=namespace, name=name).first()
     if service is None:
         raise Http404(f"no service {namespace}/{name}")
@@ -135,7 +131,7 @@ def build_service_detail(cluster: Cluster, namespace: str, name: str) -> DetailP
     return page
 
 
-def build_app_detail(cluster: Cluster, namespace: str, app: str) -> DetailPage:
+def load_app_detail(cluster: Cluster, namespace: str, app: str) -> DetailPage:
     workloads = list(Workload.objects.filter(cluster=cluster, namespace=namespace, app=app).order_by("name"))
     if not workloads:
         raise Http404(f"no application {namespace}/{app}")

@@ -1,18 +1,27 @@
-"""The service graph page: a server-rendered shell whose ES module draws the graph from ``/api/v1/graph``.
+"""The service graph page: a server-rendered shell whose ES module draws the graph from the graph API.
 
-The view only lists what the toolbar offers (clusters, namespaces, graph types, windows); every view setting lives
-in the page's query string, which the module reads and keeps up to date.
+The view lists what the toolbar offers (namespaces of the chosen cluster, graph types, windows) and hands the
+module the chosen cluster and the API's URLs as data attributes; every other view setting lives in the page's
+query string, which the module reads and keeps up to date.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.urls import reverse
 
+from dashboard.queries import PageQuery
+from dashboard.views import page_view
 from inventory.models import Cluster, Namespace
+from topology.reading import GRAPH_TYPES
 
-GRAPH_TYPES = [("app", "App"), ("versionedApp", "Versioned app"), ("workload", "Workload"), ("service", "Service")]
+GRAPH_TYPE_LABELS = {"app": "App", "versionedApp": "Versioned app", "workload": "Workload", "service": "Service"}
+# The graph types the API serves, in its order, with a label for the toolbar.
+GRAPH_TYPE_CHOICES = [(graph_type, GRAPH_TYPE_LABELS[graph_type]) for graph_type in GRAPH_TYPES]
 REFRESH_CHOICES = [
     ("0", "Pause"),
     ("10", "Every 10 s"),
@@ -47,21 +56,27 @@ def _window_label(seconds: int) -> str:
     return f"{seconds // 60}m" if seconds % 60 == 0 else f"{seconds}s"
 
 
-def graph_page(request: HttpRequest) -> HttpResponse:
-    """The graph page; the toolbar's options come from the inventory and settings."""
-    clusters = list(Cluster.objects.filter(enabled=True).order_by("name").values_list("name", flat=True))
-    cluster = request.GET.get("cluster") or (clusters[0] if clusters else "")
-    namespaces = sorted(set(Namespace.objects.filter(cluster__name=cluster).values_list("name", flat=True)))
+def detail_url_patterns() -> dict[str, str]:
+    """The detail pages' URLs with ``__namespace__`` and ``__name__`` for the script to fill in."""
+    parts = {"namespace": "__namespace__", "name": "__name__"}
+    return {kind: reverse(f"dashboard:{kind}", kwargs=parts) for kind in ("workload", "service", "application")}
+
+
+@page_view(PageQuery)
+def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
+    """The graph page of the chosen cluster; the toolbar's options come from the inventory and settings."""
+    namespaces = Namespace.objects.filter(cluster=cluster).order_by("name").values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
     context = {
-        "clusters": clusters,
-        "namespaces": namespaces,
-        "graph_types": GRAPH_TYPES,
+        "cluster": cluster,
+        "namespaces": sorted(set(namespaces)),
+        "graph_types": GRAPH_TYPE_CHOICES,
         "windows": windows,
         "default_window": f"{settings.MESH_UI_HEALTH_WINDOW}s",
         "refresh_choices": REFRESH_CHOICES,
         "edge_labels": EDGE_LABELS,
         "layouts": LAYOUTS,
         "box_choices": BOX_CHOICES,
+        "detail_urls": detail_url_patterns(),
     }
     return render(request, "dashboard/graph.html", context)

@@ -9,7 +9,7 @@ reads the filtered rows' few columns and pages in Python; a mesh of thousands of
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -33,7 +33,7 @@ class LabelFilterError(ValueError):
 
 @dataclass(frozen=True)
 class ListFilters:
-    """A list page's query string."""
+    """A list page's filters (validated by ``dashboard.queries.ListQuery``)."""
 
     namespace: str = ""
     name: str = ""
@@ -41,19 +41,7 @@ class ListFilters:
     health: str = ""
     kind: str = ""
     sort: str = "name"
-    page: str = "1"
-
-    @classmethod
-    def from_query(cls, params: Any) -> ListFilters:
-        return cls(
-            namespace=params.get("namespace", "").strip(),
-            name=params.get("name", "").strip(),
-            label=params.get("label", "").strip(),
-            health=params.get("health", "").strip(),
-            kind=params.get("kind", "").strip(),
-            sort=params.get("sort", "name").strip() or "name",
-            page=params.get("page", "1"),
-        )
+    page: int = 1
 
     def label_selector(self) -> tuple[str, str | None] | None:
         """``(key, value)`` of ``key=value``, ``(key, None)`` for a bare key, None without a label filter."""
@@ -65,14 +53,14 @@ class ListFilters:
             raise LabelFilterError("label filter must be key=value or key")
         return key, (value if sep else None)
 
-    def query_string(self, **changes: str) -> str:
+    def query_string(self, **changes: str | int) -> str:
         """The filters as a query string (empty values left out), with ``changes`` applied."""
         values = {**self.__dict__, **changes}
-        defaults = {"page": "1", "sort": "name"}
+        defaults: dict[str, str | int] = {"page": 1, "sort": "name"}
         return urlencode({k: v for k, v in values.items() if v and defaults.get(k) != v})
 
     def with_sort(self, sort: str) -> str:
-        return self.query_string(sort=sort, page="1")
+        return self.query_string(sort=sort, page=1)
 
 
 @dataclass
@@ -111,7 +99,6 @@ class ListPage:
     namespaces: list[str]
     statuses: list[str]
     kinds: list[str] = field(default_factory=list)
-    error: str = ""
 
     @property
     def page_links(self) -> list[PageLink]:
@@ -121,7 +108,7 @@ class ListPage:
             return []
 
         def link(label: str, target: int) -> PageLink:
-            return PageLink(label, self.filters.query_string(page=str(target)), current=target == number)
+            return PageLink(label, self.filters.query_string(page=target), current=target == number)
 
         links = [link("Previous", number - 1)] if number > 1 else []
         shown = sorted({1, last, *range(max(1, number - 2), min(last, number + 2) + 1)})
@@ -213,7 +200,7 @@ def _health_decorator(health: dict[str, Any]) -> Callable[[ListRow], None]:
 HEALTH_STATUSES = ["Failure", "Degraded", "Not Ready", "Healthy", NO_HEALTH]
 
 
-def _build_object_list(
+def _load_object_list(
     kind: str, base: QuerySet[Any], filters: ListFilters, label_fields: list[str], cluster: Cluster
 ) -> ListPage:
     """A list of one stored kind (one row per object) with health from the latest snapshot."""
@@ -230,17 +217,17 @@ def _build_object_list(
     return ListPage(f"{kind}s", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
 
 
-def build_workload_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_workload_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     base = Workload.objects.filter(cluster=cluster)
-    return _build_object_list("workload", base, filters, ["labels", "template_labels"], cluster)
+    return _load_object_list("workload", base, filters, ["labels", "template_labels"], cluster)
 
 
-def build_service_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_service_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     base = Service.objects.filter(cluster=cluster)
-    return _build_object_list("service", base, filters, ["labels"], cluster)
+    return _load_object_list("service", base, filters, ["labels"], cluster)
 
 
-def build_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     """Applications are the ``app`` labels of the workloads, per namespace, with summed replica counts."""
     base = Workload.objects.filter(cluster=cluster).exclude(app="")
     queryset = (
@@ -279,7 +266,7 @@ def _validate_row(row: ListRow) -> None:
     row.causes = validate_istio_object(istio_object_dict(row.obj))
 
 
-def build_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     """Istio configuration objects with a validation badge; ``health`` filters on ``Valid``/``Invalid``."""
     base = IstioObject.objects.filter(cluster=cluster)
     queryset = _narrow(base, filters, "name", ["labels"])
@@ -298,23 +285,16 @@ def build_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     return ListPage("istio", filters, page, rows, _namespaces(base), list(VALIDITY.values()), kinds=kinds)
 
 
-LIST_BUILDERS: dict[str, Callable[[Cluster, ListFilters], ListPage]] = {
-    "applications": build_application_list,
-    "workloads": build_workload_list,
-    "services": build_service_list,
-    "istio": build_istio_list,
+LIST_LOADERS: dict[str, Callable[[Cluster, ListFilters], ListPage]] = {
+    "applications": load_application_list,
+    "workloads": load_workload_list,
+    "services": load_service_list,
+    "istio": load_istio_list,
 }
 
 
-def build_list_page(kind: str, cluster: Cluster | None, filters: ListFilters) -> ListPage | None:
-    """The list of ``kind``; a malformed label filter is reported and ignored."""
+def load_list_page(kind: str, cluster: Cluster | None, filters: ListFilters) -> ListPage | None:
+    """The list of ``kind`` (None without a cluster); ``filters`` were validated by ``dashboard.queries.ListQuery``."""
     if cluster is None:
         return None
-    try:
-        filters.label_selector()
-    except LabelFilterError as exc:
-        result = LIST_BUILDERS[kind](cluster, replace(filters, label=""))
-        result.filters = filters
-        result.error = str(exc)
-        return result
-    return LIST_BUILDERS[kind](cluster, filters)
+    return LIST_LOADERS[kind](cluster, filters)

@@ -9,7 +9,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-DETAIL_KINDS = {"workload": "workloads", "service": "services", "app": "applications"}
+from django.urls import reverse
+
+# Node type → the URL name of its detail page.
+DETAIL_ROUTES = {"workload": "dashboard:workload", "service": "dashboard:service", "app": "dashboard:application"}
 
 
 @dataclass(frozen=True)
@@ -43,11 +46,11 @@ def _name(data: Mapping[str, Any]) -> str:
 
 
 def _url(data: Mapping[str, Any]) -> str:
-    kind = DETAIL_KINDS.get(str(data.get("nodeType")))
+    route = DETAIL_ROUTES.get(str(data.get("nodeType")))
     namespace, name = data.get("namespace"), _name(data)
-    if kind is None or not namespace or namespace == "unknown" or not name or data.get("isServiceEntry"):
+    if route is None or not namespace or namespace == "unknown" or not name or data.get("isServiceEntry"):
         return ""
-    return f"/namespaces/{namespace}/{kind}/{name}/"
+    return reverse(route, kwargs={"namespace": namespace, "name": name})
 
 
 def _neighbour(edge: Mapping[str, Any], other: Mapping[str, Any]) -> Neighbour:

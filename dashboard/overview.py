@@ -17,7 +17,6 @@ from inventory.models import Cluster, Namespace, Service, Workload
 from topology.entity_metrics import sum_rates
 
 SPARKLINE_SNAPSHOTS = 30
-SORTS = {"name": "name", "health": "health", "traffic": "traffic"}
 
 
 @dataclass
@@ -50,23 +49,14 @@ class NamespaceCard:
 
 @dataclass(frozen=True)
 class OverviewFilters:
-    """The overview's query string: name substring, health status, sort key."""
+    """The overview's filters (validated by ``dashboard.queries.OverviewQuery``): name substring, health, sort."""
 
     name: str = ""
     health: str = ""
     sort: str = "name"
 
-    @classmethod
-    def from_query(cls, params: Any) -> OverviewFilters:
-        sort = params.get("sort", "name")
-        return cls(
-            name=params.get("name", "").strip(),
-            health=params.get("health", ""),
-            sort=sort if sort in SORTS else "name",
-        )
 
-
-def build_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
+def load_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
     """Every namespace of the cluster (listed, or known from its workloads/services) as a card."""
     if cluster is None:
         return []
@@ -115,6 +105,6 @@ def filter_and_sort_cards(cards: list[NamespaceCard], filters: OverviewFilters) 
     return shown
 
 
-def build_overview(cluster: Cluster | None, filters: OverviewFilters) -> dict[str, Any]:
-    cards = build_namespace_cards(cluster)
+def load_overview(cluster: Cluster | None, filters: OverviewFilters) -> dict[str, Any]:
+    cards = load_namespace_cards(cluster)
     return {"cards": filter_and_sort_cards(cards, filters), "total": len(cards), "filters": filters}

@@ -1,8 +1,29 @@
 """URL routes of the dashboard pages."""
 
-from django.urls import path
+from urllib.parse import quote, unquote
+
+from django.urls import path, register_converter
 
 from dashboard import graph_views, views
+
+
+class ObjectNameConverter:
+    """A namespace, object name or app label as one path segment.
+
+    Kubernetes names never hold ``/``, but stored label values are data from the cluster, not trusted: any
+    ``/`` or ``%`` is percent-encoded so that reverse() never fails and the link leads back to the same value.
+    """
+
+    regex = "[^/]+"
+
+    def to_python(self, value: str) -> str:
+        return unquote(value)
+
+    def to_url(self, value: str) -> str:
+        return quote(value, safe="")
+
+
+register_converter(ObjectNameConverter, "objname")
 
 app_name = "dashboard"
 urlpatterns = [
@@ -12,7 +33,8 @@ urlpatterns = [
     path("workloads/", views.list_page, {"kind": "workloads"}, name="workloads"),
     path("services/", views.list_page, {"kind": "services"}, name="services"),
     path("istio/", views.list_page, {"kind": "istio"}, name="istio"),
-    path("namespaces/<str:namespace>/workloads/<str:name>/", views.workload_page, name="workload"),
-    path("namespaces/<str:namespace>/services/<str:name>/", views.service_page, name="service"),
-    path("namespaces/<str:namespace>/applications/<str:name>/", views.app_page, name="application"),
+    path("inventory/", views.inventory_page, name="inventory"),
+    path("namespaces/<objname:namespace>/workloads/<objname:name>/", views.workload_page, name="workload"),
+    path("namespaces/<objname:namespace>/services/<objname:name>/", views.service_page, name="service"),
+    path("namespaces/<objname:namespace>/applications/<objname:name>/", views.app_page, name="application"),
 ]

@@ -1,19 +1,29 @@
-"""Dashboard page views: parse the request, read stored data, render (the whole page, or for htmx the fragment)."""
+"""Dashboard page views: validate the query string, choose the cluster, read stored data, render (the whole page,
+or for htmx the fragment).
+
+Every page goes through :func:`page_view`: its query serializer (``dashboard.queries``) and the cluster rule
+(``dashboard.clusters``) run before the view, and an invalid query gets a 400 page that says what is wrong.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from functools import wraps
 from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from rest_framework import serializers
 
-from dashboard.clusters import selected_cluster
+from dashboard.clusters import select_cluster, selected_cluster
 from dashboard.common import HEALTH_CHOICES, is_partial
-from dashboard.details import DetailPage, build_app_detail, build_service_detail, build_workload_detail
-from dashboard.lists import ListFilters, build_list_page
-from dashboard.overview import OverviewFilters, build_overview
+from dashboard.details import DetailPage, load_app_detail, load_service_detail, load_workload_detail
+from dashboard.inventory import load_inventory_overview
+from dashboard.lists import ListFilters, load_list_page
+from dashboard.overview import OverviewFilters, load_overview
+from dashboard.queries import ListQuery, OverviewQuery, PageQuery, filter_values
+from inventory.clusters import UnknownClusterError
 from inventory.models import Cluster
 
 LIST_TITLES = {
@@ -23,46 +33,94 @@ LIST_TITLES = {
     "istio": "Istio config",
 }
 
+PageView = Callable[..., HttpResponse]
 
-def _render(request: HttpRequest, page: str, fragment: str, context: Mapping[str, Any]) -> HttpResponse:
-    response = render(request, fragment if is_partial(request) else page, context)
+
+def _render(
+    request: HttpRequest, page: str, fragment: str, context: Mapping[str, Any], status: int = 200
+) -> HttpResponse:
+    response = render(request, fragment if is_partial(request) else page, context, status=status)
     # The same URL answers with a fragment or a page: caches must keep them apart.
     patch_vary_headers(response, ["HX-Request"])
     return response
 
 
-def overview_page(request: HttpRequest) -> HttpResponse:
+def page_view(query_class: type[serializers.Serializer]) -> Callable[[PageView], Callable[..., HttpResponse]]:
+    """Run ``query_class`` on the query string and choose the cluster; the view gets ``(request, cluster, query)``."""
+
+    def decorate(view: PageView) -> Callable[..., HttpResponse]:
+        @wraps(view)
+        def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            query = query_class(data=request.GET)
+            errors: dict[str, Any] = {} if query.is_valid() else dict(query.errors)
+            if not errors:
+                try:
+                    cluster = select_cluster(request, query.validated_data.get("cluster"))
+                except UnknownClusterError as exc:
+                    errors = {"cluster": [str(exc)]}
+            if errors:
+                selected_cluster(request)  # the header shows the session's (or the first) cluster
+                context = {"errors": {name: [str(m) for m in messages] for name, messages in errors.items()}}
+                return _render(request, "dashboard/bad_query.html", "dashboard/_bad_query.html", context, status=400)
+            return view(request, cluster, dict(query.validated_data), *args, **kwargs)
+
+        return wrapper
+
+    return decorate
+
+
+@page_view(OverviewQuery)
+def overview_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """One card per namespace: inventory counts, health and inbound traffic."""
-    context = build_overview(selected_cluster(request), OverviewFilters.from_query(request.GET))
+    context = load_overview(cluster, OverviewFilters(**filter_values(query)))
     context["health_choices"] = HEALTH_CHOICES
     return _render(request, "dashboard/overview.html", "dashboard/_overview_cards.html", context)
 
 
-def list_page(request: HttpRequest, kind: str) -> HttpResponse:
+@page_view(ListQuery)
+def list_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], kind: str) -> HttpResponse:
     """A filtered, sorted, paginated list of applications, workloads, services or Istio objects."""
-    filters = ListFilters.from_query(request.GET)
-    context = {"list": build_list_page(kind, selected_cluster(request), filters), "kind": kind}
+    context = {"list": load_list_page(kind, cluster, ListFilters(**filter_values(query))), "kind": kind}
     context["title"] = LIST_TITLES[kind]
     return _render(request, "dashboard/list.html", f"dashboard/_{kind}_table.html", context)
 
 
-def workload_page(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    return _detail(request, build_workload_detail, namespace, name)
+@page_view(PageQuery)
+def inventory_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
+    """Everything synced from the cluster, namespace by namespace, with sync status and traffic edges."""
+    context = load_inventory_overview(cluster)
+    return _render(request, "dashboard/inventory.html", "dashboard/_inventory.html", context)
 
 
-def service_page(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    return _detail(request, build_service_detail, namespace, name)
+@page_view(PageQuery)
+def workload_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str
+) -> HttpResponse:
+    return _detail(request, cluster, load_workload_detail, namespace, name)
 
 
-def app_page(request: HttpRequest, namespace: str, name: str) -> HttpResponse:
-    return _detail(request, build_app_detail, namespace, name)
+@page_view(PageQuery)
+def service_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str
+) -> HttpResponse:
+    return _detail(request, cluster, load_service_detail, namespace, name)
+
+
+@page_view(PageQuery)
+def app_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str
+) -> HttpResponse:
+    return _detail(request, cluster, load_app_detail, namespace, name)
 
 
 def _detail(
-    request: HttpRequest, build: Callable[[Cluster, str, str], DetailPage], namespace: str, name: str
+    request: HttpRequest,
+    cluster: Cluster | None,
+    load: Callable[[Cluster, str, str], DetailPage],
+    namespace: str,
+    name: str,
 ) -> HttpResponse:
-    cluster = selected_cluster(request)
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
-    detail = build(cluster, namespace, name)
+    detail = load(cluster, namespace, name)
     return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", {"detail": detail})

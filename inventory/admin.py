@@ -1,4 +1,8 @@
-"""Admin pages for the inventory. Synced objects are read-only: the cluster is their source of truth."""
+"""Admin pages for the inventory. Synced objects are read-only: the cluster is their source of truth.
+
+Deleting a synced row would do nothing real (the next relist brings it back), so the admin offers no delete,
+no delete action and no add or edit for synced kinds; only ``Cluster`` rows, which the admin owns, can change.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +23,7 @@ class ClusterAdmin(admin.ModelAdmin):
 
 
 class SyncedAdmin(admin.ModelAdmin):
-    """Read-only admin for rows the sync writes."""
+    """Read-only admin for rows the sync writes: view only, whatever the user's permissions."""
 
     list_filter = ["cluster"]
     search_fields = ["name"]
@@ -28,6 +32,9 @@ class SyncedAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
 

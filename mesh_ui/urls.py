@@ -6,6 +6,5 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include(("mesh_ui.api_urls", "api"), namespace="v1")),
-    path("inventory/", include("inventory.urls")),
     path("", include("dashboard.urls")),
 ]

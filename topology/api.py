@@ -1,53 +1,42 @@
-"""REST API v1 for the graph, health and snapshots: thin views over ``topology.reading``."""
+"""REST API v1 for the graph, health and snapshots: thin views over ``topology.reading``.
+
+Parameters are parsed by the serializers of ``topology.api_params``; the cluster is chosen by
+``inventory.clusters.ClusterChoice`` (``cluster`` → the session's choice → the first enabled cluster).
+"""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from django.http import HttpResponse
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory.clusters import ClusterChoice
 from topology import reading
+from topology.api_params import (
+    GraphDiffQuery,
+    GraphQuery,
+    HealthQuery,
+    QueryError,
+    SnapshotRangeQuery,
+    parse_query,
+)
 from topology.graph.diff import compute_graph_diff
 from topology.health_summary import filter_health
 from topology.models import GraphSnapshot, SnapshotGraph
-
-CLUSTER = OpenApiParameter("cluster", str, description="Cluster name (default: the first enabled cluster).")
-NAMESPACES = OpenApiParameter("namespaces", str, description="Comma-separated namespaces (default: all).")
-AT = OpenApiParameter("at", str, description="Unix seconds or ISO 8601; the closest snapshot is used (default now).")
-GRAPH_PARAMETERS = [
-    CLUSTER,
-    NAMESPACES,
-    OpenApiParameter("graphType", str, enum=list(reading.GRAPH_TYPES), description="Default versionedApp."),
-    OpenApiParameter("duration", str, description="Metric window: 60s, 5m, 10m... (closest stored window)."),
-    AT,
-    OpenApiParameter("idleNodes", bool, description="Include inventory nodes without traffic (default false)."),
-    OpenApiParameter("boxBy", str, description="Comma-separated: cluster,namespace,app (default all), or none."),
-    OpenApiParameter(
-        "hide",
-        str,
-        description=(
-            "Hide expression as on the graph page, e.g. label:app=ratings OR node=unknown: the nodes it matches, "
-            "their edges and boxes left empty are left out. Terms: label:KEY=GLOB / label:KEY!=GLOB (app, version, "
-            "workload, service, namespace, cluster), name=GLOB, node=TYPE, healthy, !healthy, idle, !idle, joined "
-            "by AND / OR. rt, %error, rps and mtls terms are refused (400): the page applies those itself."
-        ),
-    ),
-]
 
 
 def _error(message: str, status: int = 400) -> Response:
     return Response({"error": message}, status=status)
 
 
-def _namespaces(request: Request) -> list[str] | None:
-    raw = request.query_params.get("namespaces")
-    names = [n.strip() for n in raw.split(",") if n.strip()] if raw else []
-    return names or None
+def _cluster_choice(request: Request, query: dict[str, Any]) -> ClusterChoice:
+    return ClusterChoice.for_request(request, query.get("cluster"))
 
 
 def _no_snapshot(cluster_name: str) -> Response:
@@ -60,28 +49,26 @@ def _no_snapshot(cluster_name: str) -> Response:
 class GraphView(APIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
-    @extend_schema(parameters=GRAPH_PARAMETERS, responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[GraphQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> HttpResponse | Response:
-        params = request.query_params
         try:
-            at = reading.parse_at(params.get("at"))
-            duration = reading.parse_duration_seconds(params.get("duration"))
-            box_by = reading.parse_box_by(params.get("boxBy"))
-            hide = reading.parse_hide(params.get("hide"))
-            graph_type = params.get("graphType", "versionedApp")
-            cluster, snapshot = reading.find_cluster_snapshot(params.get("cluster"), at)
+            query = parse_query(GraphQuery, request)
+            at = query.get("at")
+            cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
             if snapshot is None:
                 return _no_snapshot(cluster.name)
             body = reading.read_graph_json(
                 snapshot,
-                graph_type,
-                reading.pick_window(snapshot, duration),
-                _namespaces(request),
-                params.get("idleNodes", "false").lower() in {"1", "true", "yes"},
-                box_by,
+                query["graphType"],
+                reading.pick_window(snapshot, query.get("duration")),
+                query.get("namespaces"),
+                query["idleNodes"],
+                query["boxBy"],
                 reading.build_meta(snapshot, at),
-                hide=hide,
+                hide=query.get("hide"),
             )
+        except QueryError as exc:
+            return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         return HttpResponse(body, content_type="application/json")
@@ -90,75 +77,56 @@ class GraphView(APIView):
 class GraphDiffView(APIView):
     """Edges added, removed and changed in rate between the snapshots closest to ``from`` and ``to``."""
 
-    @extend_schema(
-        parameters=[
-            CLUSTER,
-            NAMESPACES,
-            OpenApiParameter("from", str, required=True),
-            OpenApiParameter("to", str, description="Default now."),
-            OpenApiParameter("graphType", str, enum=list(reading.GRAPH_TYPES)),
-            OpenApiParameter("duration", str),
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=[GraphDiffQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        params = request.query_params
         try:
-            cluster = reading.pick_cluster(params.get("cluster"))
-            if not params.get("from"):
-                raise reading.SnapshotRequestError("from: required")
-            older = reading.find_snapshot(cluster, reading.parse_at(params.get("from")))
-            newer = reading.find_snapshot(cluster, reading.parse_at(params.get("to")))
+            query = parse_query(GraphDiffQuery, request)
+            cluster = reading.pick_cluster(_cluster_choice(request, query))
+            older = reading.find_snapshot(cluster, query["from"])
+            newer = reading.find_snapshot(cluster, query.get("to"))
             if older is None or newer is None:
                 return _no_snapshot(cluster.name)
-            duration = reading.parse_duration_seconds(params.get("duration"))
-            graph_type = params.get("graphType", "versionedApp")
             graphs = []
             for snapshot in (older, newer):
                 meta = reading.build_meta(snapshot, snapshot.taken_at)
                 body = reading.read_graph_json(
                     snapshot,
-                    graph_type,
-                    reading.pick_window(snapshot, duration),
-                    _namespaces(request),
+                    query["graphType"],
+                    reading.pick_window(snapshot, query.get("duration")),
+                    query.get("namespaces"),
                     False,
                     [],
                     meta,
                 )
                 graphs.append(json.loads(body))
+        except QueryError as exc:
+            return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         diff = compute_graph_diff(graphs[0], graphs[1])
-        return Response({"from": graphs[0]["snapshot"], "to": graphs[1]["snapshot"], "graphType": graph_type, **diff})
+        return Response(
+            {"from": graphs[0]["snapshot"], "to": graphs[1]["snapshot"], "graphType": query["graphType"], **diff}
+        )
 
 
 class HealthView(APIView):
     """Health of every app, service or workload (and namespace summaries) from one snapshot."""
 
-    @extend_schema(
-        parameters=[
-            CLUSTER,
-            NAMESPACES,
-            OpenApiParameter("type", str, enum=["app", "service", "workload"], description="Default app."),
-            AT,
-        ],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=[HealthQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        kind = params.get("type", "app")
-        if kind not in {"app", "service", "workload"}:
-            return _error("type must be app, service or workload")
         try:
-            cluster = reading.pick_cluster(params.get("cluster"))
-            at = reading.parse_at(params.get("at"))
+            query = parse_query(HealthQuery, request)
+            cluster = reading.pick_cluster(_cluster_choice(request, query))
+        except QueryError as exc:
+            return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
+        at, kind = query.get("at"), query["type"]
         found = reading.find_snapshot(cluster, at)
         if found is None:
             return _no_snapshot(cluster.name)
         snapshot = GraphSnapshot.objects.get(pk=found.pk)
-        namespaces = _namespaces(request)
+        namespaces = query.get("namespaces")
         summary = snapshot.health.get("namespaces", {})
         return Response(
             {
@@ -174,19 +142,15 @@ class HealthView(APIView):
 class SnapshotListView(APIView):
     """Times of the stored snapshots in a range (default: the last hour), for replay."""
 
-    @extend_schema(
-        parameters=[CLUSTER, OpenApiParameter("since", str), OpenApiParameter("until", str)],
-        responses={200: OpenApiTypes.OBJECT},
-    )
+    @extend_schema(parameters=[SnapshotRangeQuery], responses={200: OpenApiTypes.OBJECT})
     def get(self, request: Request) -> Response:
-        params = request.query_params
         try:
-            cluster = reading.pick_cluster(params.get("cluster"))
-            since, until = reading.default_range()
-            since = reading.parse_at(params.get("since")) or since
-            until = reading.parse_at(params.get("until")) or until
+            query = parse_query(SnapshotRangeQuery, request)
+            cluster = reading.pick_cluster(_cluster_choice(request, query))
+        except QueryError as exc:
+            return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
-        snapshots = reading.snapshot_times(cluster, since, until)
+        snapshots = reading.snapshot_times(cluster, query["since"], query["until"])
         graphs = SnapshotGraph.objects.filter(snapshot__cluster=cluster).values_list("graph_type").distinct()
         return Response({"cluster": cluster.name, "snapshots": snapshots, "graphTypes": sorted({g for (g,) in graphs})})

@@ -6,26 +6,25 @@ database), so a day of snapshots costs one small query and no graph body is load
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.db.models.fields.json import KeyTransform
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
 from topology import reading
-from topology.entity_metrics import ENTITY_KINDS, build_series_point, downsample
+from topology.api_params import DEFAULT_POINTS, EntityMetricsQuery, QueryError, parse_query
+from topology.entity_metrics import build_series_point, downsample
 from topology.models import GraphSnapshot
 
-MAX_POINTS = 1000
-DEFAULT_POINTS = 240
 
-
-def fetch_entity_series(
+def read_entity_series(
     cluster: Cluster, kind: str, key: str, since: datetime, until: datetime
 ) -> list[tuple[datetime, dict[str, float] | None]]:
     """``(taken_at, stored metrics entry or None)`` of every snapshot in the range, oldest first: one query."""
@@ -44,26 +43,6 @@ def build_entity_series(
 ) -> list[dict[str, Any]]:
     points = [{"t": taken_at.isoformat(), **build_series_point(entry)} for taken_at, entry in rows]
     return downsample(points, max_points)
-
-
-def _parse_range(params: Any) -> tuple[datetime, datetime]:
-    since, until = reading.default_range()
-    until = reading.parse_at(params.get("until")) or until
-    duration = reading.parse_duration_seconds(params.get("duration"))
-    if duration is not None:
-        since = until - timedelta(seconds=duration)
-    since = reading.parse_at(params.get("since")) or since
-    if since > until:
-        raise reading.SnapshotRequestError("since must be before until")
-    return since, until
-
-
-def _parse_points(raw: str | None) -> int:
-    if not raw:
-        return DEFAULT_POINTS
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_POINTS:
-        raise reading.SnapshotRequestError(f"points must be an integer between 1 and {MAX_POINTS}")
-    return int(raw)
 
 
 POINT_EXAMPLE = {
@@ -100,16 +79,7 @@ class EntityMetricsView(APIView):
     """
 
     @extend_schema(
-        parameters=[
-            OpenApiParameter("kind", str, required=True, enum=list(ENTITY_KINDS)),
-            OpenApiParameter("namespace", str, required=True),
-            OpenApiParameter("name", str, description="Entity name (required unless kind=namespace)."),
-            OpenApiParameter("cluster", str, description="Cluster name (default: the first enabled cluster)."),
-            OpenApiParameter("since", str, description="Unix seconds or ISO 8601 (default: an hour before until)."),
-            OpenApiParameter("until", str, description="Unix seconds or ISO 8601 (default now)."),
-            OpenApiParameter("duration", str, description="Range length before until (15m, 1h, 1d), instead of since."),
-            OpenApiParameter("points", int, description=f"Maximum points (default {DEFAULT_POINTS})."),
-        ],
+        parameters=[EntityMetricsQuery],
         responses={200: OpenApiTypes.OBJECT},
         examples=[
             OpenApiExample(
@@ -128,20 +98,17 @@ class EntityMetricsView(APIView):
         ],
     )
     def get(self, request: Request) -> Response:
-        params = request.query_params
-        kind, namespace, name = params.get("kind", ""), params.get("namespace", ""), params.get("name", "")
-        if kind not in ENTITY_KINDS:
-            return Response({"error": f"kind must be one of {', '.join(ENTITY_KINDS)}"}, status=400)
-        if not namespace or (kind != "namespace" and not name):
-            return Response({"error": "namespace and name are required (name only for kind=namespace)"}, status=400)
         try:
-            cluster = reading.pick_cluster(params.get("cluster"))
-            since, until = _parse_range(params)
-            max_points = _parse_points(params.get("points"))
+            query = parse_query(EntityMetricsQuery, request)
+            cluster = reading.pick_cluster(ClusterChoice.for_request(request, query.get("cluster")))
+        except QueryError as exc:
+            return exc.response()
         except reading.SnapshotRequestError as exc:
             return Response({"error": str(exc)}, status=400)
+        kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
+        since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"
-        points = build_entity_series(fetch_entity_series(cluster, kind, key, since, until), max_points)
+        points = build_entity_series(read_entity_series(cluster, kind, key, since, until), query["points"])
         return Response(
             {
                 "cluster": cluster.name,

@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from django.conf import settings
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
+from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
-from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
-from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering, hide_elements
+from topology.graph.expressions import NodePredicate
+from topology.graph.filtering import filter_graph, graph_needs_filtering, hide_elements
 from topology.graph.partition import assemble_graph, splice_graph_json
 from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.wire import encode_graph_json
@@ -30,18 +31,12 @@ class SnapshotRequestError(ValueError):
     """A request names something that does not exist (cluster, graph type, window)."""
 
 
-def pick_cluster(name: str | None) -> Cluster:
-    """The named enabled cluster, else the first by name; its metrics source status comes in the same query."""
-    cluster = _chosen_cluster(name).select_related("metrics_status").first()
+def pick_cluster(choice: ClusterChoice) -> Cluster:
+    """The cluster ``choice`` names (see :class:`inventory.clusters.ClusterChoice`) with its metrics source status."""
+    cluster = choice.candidates().select_related("metrics_status").first()
     if cluster is None:
-        raise SnapshotRequestError(f"cluster {name!r} is not configured" if name else "no cluster is configured")
+        raise SnapshotRequestError(str(choice.missing_error()))
     return cluster
-
-
-def _chosen_cluster(name: str | None) -> QuerySet[Cluster]:
-    """The enabled cluster of that name, else the first enabled one by name (a queryset of at most one)."""
-    clusters = Cluster.objects.filter(enabled=True)
-    return clusters.filter(name=name) if name else clusters.order_by("name")[:1]
 
 
 def find_snapshot(cluster: Cluster, at: datetime | None) -> GraphSnapshot | None:
@@ -60,17 +55,17 @@ def _closest(snapshots: QuerySet[GraphSnapshot], at: datetime | None) -> GraphSn
     return before or snapshots.filter(taken_at__gt=at).order_by("taken_at").first()
 
 
-def find_cluster_snapshot(name: str | None, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
+def find_cluster_snapshot(choice: ClusterChoice, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
     """:func:`pick_cluster` and :func:`find_snapshot` in one query when the cluster has a snapshot (the hot path)."""
     snapshots = (
-        GraphSnapshot.objects.filter(cluster__in=Subquery(_chosen_cluster(name).values("pk")))
+        GraphSnapshot.objects.filter(cluster__in=Subquery(choice.candidates().values("pk")))
         .select_related("cluster", "cluster__metrics_status")
         .defer("health", "metrics")
     )
     found = _closest(snapshots, at)
     if found is not None:
         return found.cluster, found
-    return pick_cluster(name), None  # says which cluster has no snapshot yet, or that none is configured
+    return pick_cluster(choice), None  # says which cluster has no snapshot yet, or that none is configured
 
 
 def pick_window(snapshot: GraphSnapshot, seconds: int | None) -> int:
@@ -164,53 +159,6 @@ def read_graph_json(
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
 
 
-def parse_at(raw: str | None) -> datetime | None:
-    """``at`` as unix seconds or ISO 8601; None for now."""
-    if not raw:
-        return None
-    try:
-        return datetime.fromtimestamp(float(raw), tz=UTC)
-    except ValueError:
-        pass
-    try:
-        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError as exc:
-        raise SnapshotRequestError(f"at: {raw!r} is neither unix seconds nor an ISO 8601 time") from exc
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def parse_duration_seconds(raw: str | None) -> int | None:
-    """``duration`` as Kiali sends it (``60s``, ``5m``, or plain seconds)."""
-    if not raw:
-        return None
-    from topology.retention import parse_duration
-
-    try:
-        return int(raw) if raw.isdigit() else parse_duration(raw)
-    except ValueError as exc:
-        raise SnapshotRequestError(f"duration: {exc}") from exc
-
-
-def parse_hide(raw: str | None) -> NodePredicate | None:
-    """``hide``: a find/hide expression of server-evaluable terms (see ``topology.graph.expressions``)."""
-    if raw is None or not raw.strip():
-        return None
-    try:
-        return parse_hide_expression(raw)
-    except ExpressionError as exc:
-        raise SnapshotRequestError(f"hide: {exc}") from exc
-
-
-def parse_box_by(raw: str | None) -> list[str]:
-    if raw is None:
-        return list(BOX_KINDS)
-    kinds = [k.strip() for k in raw.split(",") if k.strip() and k.strip() != "none"]
-    unknown = set(kinds) - set(BOX_KINDS)
-    if unknown:
-        raise SnapshotRequestError(f"boxBy: unknown box kinds {sorted(unknown)}; use {', '.join(BOX_KINDS)}")
-    return kinds
-
-
 def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[dict[str, Any]]:
     """Id and time of every stored snapshot in a range (for the replay slider)."""
     rows = (
@@ -219,8 +167,3 @@ def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[d
         .values("id", "taken_at", "source")
     )
     return [{"id": r["id"], "takenAt": r["taken_at"].isoformat(), "source": r["source"]} for r in rows]
-
-
-def default_range() -> tuple[datetime, datetime]:
-    now = timezone.now()
-    return now - timedelta(hours=1), now

@@ -1,7 +1,7 @@
-// Detail page: inbound/outbound charts from /api/v1/metrics over a chosen window, and a live refresh of the
-// server-rendered health, pods and neighbours. Values from the cluster only ever reach the DOM as textContent.
+// Detail page: inbound/outbound charts from the metrics API over a chosen window. The server-rendered health,
+// pods and neighbours are refreshed by htmx ({% live_refresh %}); the charts reload after each of those refreshes.
+// Values from the cluster only ever reach the DOM as textContent.
 import { drawMiniGraph } from "./mini_graph.js";
-import { pollWhileVisible, refreshFragment } from "./poll.js";
 
 const section = document.getElementById("charts");
 const live = document.getElementById("detail-live");
@@ -51,10 +51,10 @@ function timeLabel(iso) {
 
 async function loadCharts() {
   if (!section || !window.Chart) return;
-  const { kind, namespace, name, cluster } = section.dataset;
+  const { kind, namespace, name, cluster, apiMetrics } = section.dataset;
   const params = new URLSearchParams({ kind, namespace, name, duration: windowKey });
   if (cluster) params.set("cluster", cluster);
-  const response = await fetch(`/api/v1/metrics?${params}`, { headers: { Accept: "application/json" } });
+  const response = await fetch(`${apiMetrics}?${params}`, { headers: { Accept: "application/json" } });
   if (!response.ok) {
     statusLine.textContent = `Could not load metrics (HTTP ${response.status}).`;
     return;
@@ -100,7 +100,6 @@ if (section) {
   selectWindow(windowKey);
 }
 
-pollWhileVisible(async () => {
-  if (live) await refreshFragment(live);
-  await loadCharts();
+live?.addEventListener("htmx:afterSwap", (event) => {
+  if (event.detail.target === live) loadCharts().catch(() => {});
 });

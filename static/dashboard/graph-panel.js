@@ -36,20 +36,34 @@ function healthBlock(d) {
 
 const enc = encodeURIComponent;
 
+// URL patterns of the detail pages, from Django's reverse() (the page passes them through json_script), with
+// __namespace__ and __name__ standing for the parts.
+let detailUrls = {};
+
+/** Sets the detail-page URL patterns: `{workload, service, application}`. */
+export function setDetailUrls(urls) {
+  detailUrls = urls || {};
+}
+
+function detailUrl(kind, namespace, name) {
+  const pattern = detailUrls[kind];
+  return pattern ? pattern.replace("__namespace__", enc(namespace)).replace("__name__", enc(name)) : "";
+}
+
 /** Detail-page links for a node: its workload, service and app pages. */
 export function detailLinks(d) {
   const links = [];
   const ns = d.namespace;
   if (!ns || ns === "unknown" || d.nodeType === "unknown") return links;
-  if (d.workload) links.push([`Workload ${d.workload}`, `/namespaces/${enc(ns)}/workloads/${enc(d.workload)}/`]);
-  if (d.service && !d.isServiceEntry) links.push([`Service ${d.service}`, `/namespaces/${enc(ns)}/services/${enc(d.service)}/`]);
+  if (d.workload) links.push([`Workload ${d.workload}`, detailUrl("workload", ns, d.workload)]);
+  if (d.service && !d.isServiceEntry) links.push([`Service ${d.service}`, detailUrl("service", ns, d.service)]);
   for (const s of d.destServices || []) {
     if (s.name !== d.service && s.namespace) {
-      links.push([`Service ${s.name}`, `/namespaces/${enc(s.namespace)}/services/${enc(s.name)}/`]);
+      links.push([`Service ${s.name}`, detailUrl("service", s.namespace, s.name)]);
     }
   }
-  if (d.app) links.push([`Application ${d.app}`, `/namespaces/${enc(ns)}/applications/${enc(d.app)}/`]);
-  return links;
+  if (d.app) links.push([`Application ${d.app}`, detailUrl("application", ns, d.app)]);
+  return links.filter(([, href]) => href);
 }
 
 function linkList(links) {

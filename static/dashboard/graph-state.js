@@ -16,20 +16,16 @@ export const DEFAULTS = Object.freeze({
   at: "",
 });
 
-const CHOICES = {
-  graphType: ["app", "versionedApp", "workload", "service"],
-  edgeLabels: ["none", "rps", "share", "rt", "err", "throughput"],
-  layout: ["dagre", "cose", "breadthfirst", "concentric"],
-  refresh: ["0", "10", "30", "60", "300"],
-};
-
-function pick(name, value) {
-  const allowed = CHOICES[name];
+function pick(name, value, choices) {
+  const allowed = choices[name];
   return allowed && !allowed.includes(value) ? DEFAULTS[name] : value;
 }
 
-/** Reads the state from a query string; unknown or invalid values fall back to the defaults. */
-export function readState(search, defaults = {}) {
+/**
+ * Reads the state from a query string; a value outside `choices` (name → allowed values, taken from the toolbar the
+ * server rendered) falls back to the default.
+ */
+export function readState(search, defaults = {}, choices = {}) {
   const params = new URLSearchParams(search);
   const state = { ...DEFAULTS, ...defaults };
   for (const key of Object.keys(DEFAULTS)) {
@@ -37,7 +33,7 @@ export function readState(search, defaults = {}) {
     const raw = params.get(key);
     if (key === "namespaces") state.namespaces = raw.split(",").map((s) => s.trim()).filter(Boolean);
     else if (key === "idle" || key === "traffic") state[key] = raw === "true" || raw === "1";
-    else state[key] = pick(key, raw);
+    else state[key] = pick(key, raw, choices);
   }
   // "replay" is accepted as a synonym of "at".
   if (!state.at && params.get("replay")) state.at = params.get("replay");

@@ -11,7 +11,7 @@ import { buildElements, edgeLabel } from "./graph-data.js";
 import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
-import { showPanel } from "./graph-panel.js";
+import { setDetailUrls, showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
 import { buildStyle } from "./graph-style.js";
 import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
@@ -19,10 +19,17 @@ import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
 const $ = (id) => document.getElementById(id);
 const root = $("graph-page");
 const form = $("graph-toolbar");
-const defaults = { duration: root.dataset.defaultDuration || "" };
+// The cluster the header chose (the server applies the one rule); API calls name it explicitly.
+const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.dataset.cluster || "" };
+setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
 const RELOAD_KEYS = ["cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at"];
 
-let state = readState(location.search, defaults);
+// The values each toolbar select offers (rendered by the server) are the only ones a URL may choose.
+const choices = Object.fromEntries(
+  ["graphType", "edgeLabels", "layout", "refresh"].map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
+);
+
+let state = readState(location.search, defaults, choices);
 let cy = null;
 let large = false;
 let traffic = null;
@@ -355,7 +362,7 @@ document.addEventListener("visibilitychange", async () => {
 
 function writeControls() {
   for (const box of form.querySelectorAll('input[name="namespaces"]')) box.checked = state.namespaces.includes(box.value);
-  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy", "cluster"]) {
+  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy"]) {
     const control = form.elements[name];
     if (!control || !state[name]) continue;
     if (![...control.options].some((o) => o.value === state[name])) control.add(new Option(state[name], state[name]));
@@ -372,7 +379,7 @@ function writeControls() {
 function readControls() {
   const next = { ...state };
   next.namespaces = [...form.querySelectorAll('input[name="namespaces"]:checked')].map((b) => b.value);
-  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy", "cluster"]) {
+  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy"]) {
     if (form.elements[name]) next[name] = form.elements[name].value;
   }
   next.idle = $("ctl-idle").checked;

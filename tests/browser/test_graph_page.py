@@ -59,7 +59,7 @@ def test_graph_shows_bookinfo_nodes_and_edges(bookinfo, live_server, page):
     assert page.evaluate("cy.nodes('[nodeType = \"app\"]')[0].style('shape')") == "round-rectangle"
     assert page.evaluate("cy.edges().filter(e => e.data('_mtls')).length") > 0
     assert page.locator("#graph-snapshot").inner_text().startswith("Snapshot #")
-    assert page.locator("#graph-banner").is_hidden()
+    assert page.locator("#graph-banner").count() == 1 and page.locator("#graph-banner").is_hidden()
     # The traffic animation paints dots on its overlay.
     page.wait_for_function(
         """() => { const c = document.getElementById('graph-traffic');
@@ -134,6 +134,8 @@ def test_find_and_hide_expressions(bookinfo, live_server, page):
     nodes = graph_nodes(page)
     # The server already left ratings out (see the next test); whatever is left of it is hidden here.
     assert not any(n["visible"] for n in nodes if n["name"] == "ratings")
+    # all() over no node would pass: the nodes that must stay are there, and visible.
+    assert {"reviews", "productpage"} <= {n["name"] for n in nodes if n["visible"]}
     assert all(n["visible"] for n in nodes if n["name"] in {"reviews", "productpage"})
     assert page.input_value("#ctl-hide") == "label:app=ratings"
 
@@ -208,9 +210,13 @@ def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page)
                    s.dispatchEvent(new Event('input', {bubbles: true}));
                    s.dispatchEvent(new Event('change', {bubbles: true})); }"""
     )
-    page.wait_for_function(f"document.getElementById('graph-page').dataset.snapshotId !== '{newest}'")
+    # A missing id (no snapshot drawn) must not pass for an older one.
+    page.wait_for_function(
+        f"(id => id !== undefined && id !== '{newest}')(document.getElementById('graph-page').dataset.snapshotId)"
+    )
     wait_reloaded(page)
-    assert int(page.get_attribute("#graph-page", "data-snapshot-id") or 0) < newest
+    replayed = page.get_attribute("#graph-page", "data-snapshot-id")
+    assert replayed is not None and int(replayed) < newest
     assert "at=" in page.url
     assert page.inner_text("#graph-snapshot").startswith("Replaying snapshot")
     assert page.inner_text("#replay-time") != "live"
@@ -353,3 +359,11 @@ def test_stale_snapshot_banner_and_narrow_window(bookinfo, live_server, page):
     page.locator("#graph-panel").wait_for(state="visible")
     page.click("#panel-close")
     page.locator("#graph-panel").wait_for(state="hidden")
+
+
+def test_a_url_value_the_toolbar_does_not_offer_falls_back_to_the_default(bookinfo, live_server, page):
+    open_graph(page, live_server, "graphType=bogus&layout=spiral&edgeLabels=rt")
+    assert page.input_value("#ctl-graphType") == "versionedApp"
+    assert page.input_value("#ctl-layout") == "dagre"
+    assert page.input_value("#ctl-edgeLabels") == "rt"  # a valid value is kept
+    assert page.locator("#ctl-graphType option[value=bogus]").count() == 0

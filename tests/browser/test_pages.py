@@ -89,3 +89,78 @@ def test_narrow_window_keeps_the_nav(bookinfo, live_server, page):
         assert page.locator("nav.mainnav").get_by_role("link", name=label, exact=True).is_visible()
     width = page.evaluate("document.documentElement.scrollWidth")
     assert width <= 420
+
+
+def _set_visibility(page, state: str) -> None:
+    page.evaluate(
+        """(state) => {
+             Object.defineProperty(document, "visibilityState", { value: state, configurable: true });
+             document.dispatchEvent(new Event("visibilitychange"));
+           }""",
+        state,
+    )
+
+
+def test_live_parts_refresh_through_htmx_while_the_tab_is_visible(bookinfo, live_server, page):
+    from simulator.control import set_profile
+
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if r.headers.get("hx-request") == "true" else None)
+    page.clock.install()
+    page.goto(f"{live_server.url}/?sort=health")
+    card = page.locator('article[data-namespace="bookinfo"]')
+    card.wait_for()
+    assert card.get_attribute("data-health") == "Healthy"
+    assert page.locator("#cards").get_attribute("data-live-refresh") == "10"
+
+    # Hidden: time passes, a new snapshot says bookinfo fails, and nothing is fetched.
+    set_profile(bookinfo.url, "bookinfo", "details-v1", error_rate=0.6)
+    take_live_snapshot(bookinfo, bookinfo.cluster, 30)
+    _set_visibility(page, "hidden")
+    page.clock.run_for(35_000)
+    assert refreshes == []
+    assert card.get_attribute("data-health") == "Healthy"
+
+    # Visible again: the cards are fetched at once, from the current URL (filters included).
+    _set_visibility(page, "visible")
+    page.wait_for_function(
+        "document.querySelector('article[data-namespace=\"bookinfo\"]').dataset.health !== 'Healthy'"
+    )
+    assert len(refreshes) == 1 and refreshes[0].endswith("/?sort=health")
+
+    # Then every 10 s while visible.
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
+        page.clock.run_for(10_500)
+    assert len(refreshes) == 2
+
+
+def test_the_inventory_refreshes_like_every_other_page(bookinfo, live_server, page):
+    from inventory.models import Workload
+
+    refreshes: list[str] = []
+    page.on("request", lambda r: refreshes.append(r.url) if r.headers.get("hx-request") == "true" else None)
+    page.clock.install()
+    page.goto(f"{live_server.url}/inventory/")
+    page.locator('[data-workload="reviews-v3"]').wait_for()
+    page.locator("details.sync-status summary").first.click()  # open it: a refresh must keep it open
+    Workload.objects.filter(cluster=bookinfo.cluster, name="reviews-v3").delete()
+    with page.expect_request(lambda r: r.headers.get("hx-request") == "true"):
+        page.clock.run_for(10_500)
+    page.locator('[data-workload="reviews-v3"]').wait_for(state="detached")
+    assert len(refreshes) == 1
+    assert page.locator("details.sync-status").first.evaluate("d => d.open")
+
+
+def test_a_filter_typed_wrong_says_so_in_place_and_recovers(bookinfo, live_server, page):
+    page.goto(f"{live_server.url}/workloads/")
+    page.locator('[data-row="bookinfo/details-v1"]').wait_for()
+    page.fill('input[name="label"]', "bad key")
+    page.locator('#list-table [data-query-error="label"]').wait_for()
+    assert "key=value" in page.inner_text("#list-table")
+    assert page.locator("nav.mainnav").is_visible()  # only the table was swapped
+    # Chromium logs every 4xx answer; this one is expected, and the only one.
+    assert len(page.console_errors) == 1 and "status of 400" in page.console_errors[0]
+    page.console_errors.clear()
+    page.fill('input[name="label"]', "app=details")
+    page.locator('[data-row="bookinfo/details-v1"]').wait_for()
+    assert page.locator("tr[data-row]").count() == 1

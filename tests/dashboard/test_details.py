@@ -85,11 +85,12 @@ def test_workload_page_shows_health_reason_pods_routing_and_neighbours(client, m
     assert 'data-kind="workload" data-namespace="shop" data-name="cart-v1"' in html
 
 
-def test_service_page_links_edit_routing_disabled(client, mesh):
+def test_service_page_shows_edit_routing_as_coming_without_a_dead_link(client, mesh):
     html = client.get("/namespaces/shop/services/cart/").content.decode()
     assert 'title="coming next"' in html
-    assert 'href="/namespaces/shop/services/cart/routing/" aria-disabled="true"' in html
-    assert "/namespaces/shop/workloads/cart-v1/" in html
+    assert '<a role="link" aria-disabled="true" data-edit-routing>Edit routing</a>' in html
+    assert "/routing/" not in html  # no link to a page that does not exist yet
+    assert 'href="/namespaces/shop/workloads/cart-v1/"' in html
 
 
 def test_application_page_lists_workloads_and_pods(client, mesh):

@@ -46,5 +46,7 @@ def test_it_names_failing_sync_kinds_and_shows_last_sync(client):
     SyncStatus.objects.create(cluster=cluster, kind="pods", state="ok", last_success=now)
     SyncStatus.objects.create(cluster=cluster, kind="services", state="failed", last_error="403 Forbidden")
     html = client.get("/services/").content.decode()
-    assert 'data-banner="sync"' in html and "services" in html and "403 Forbidden" in html
+    # "services" alone is on every page (the nav): the banner must name the failing kind.
+    assert 'data-banner="sync"' in html and "Kubernetes sync failing for services:" in html and "403 Forbidden" in html
+    assert "failing for pods" not in html
     assert "Inventory now" in html or "seconds ago" in html

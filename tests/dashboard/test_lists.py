@@ -46,11 +46,30 @@ def test_workloads_filter_by_namespace_name_and_label(client, mesh):
     assert _rows(client.get("/workloads/", {"label": "tier"})) == ["shop/cart-v2"]
 
 
-def test_a_malformed_label_filter_is_reported_not_fatal(client, mesh):
+def test_a_malformed_label_filter_is_refused_with_a_message(client, mesh):
     response = client.get("/workloads/", {"label": "bad key=1"})
-    assert response.status_code == 200
-    assert "data-filter-error" in response.content.decode()
-    assert len(_rows(response)) == 4
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'data-query-error="label"' in html and "label filter must be key=value or key" in html
+    assert '<nav class="mainnav"' in html  # the whole page, header included
+    assert not _rows(response)
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"sort": "size"}, "sort"), ({"page": "0"}, "page"), ({"page": "two"}, "page"), ({"health": "Sunny"}, "health")],
+)
+def test_invalid_list_parameters_are_400_naming_the_parameter(client, mesh, params, field):
+    response = client.get("/workloads/", params)
+    assert response.status_code == 400
+    assert f'data-query-error="{field}"' in response.content.decode()
+
+
+def test_an_htmx_filter_request_with_an_invalid_value_gets_the_message_fragment(client, mesh):
+    response = client.get("/workloads/", {"label": "a b"}, headers={"HX-Request": "true"})
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert html.lstrip().startswith('<div class="banner error"') and "<html" not in html
 
 
 def test_workloads_filter_and_sort_by_health(client, mesh):

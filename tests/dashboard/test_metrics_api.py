@@ -63,3 +63,9 @@ def test_it_is_documented_in_the_openapi_schema(client, db):
     schema = client.get("/api/v1/schema", {"format": "json"}).json()
     operation = schema["paths"]["/api/v1/metrics"]["get"]
     assert {p["name"] for p in operation["parameters"]} >= {"kind", "namespace", "name", "since", "until", "cluster"}
+
+
+def test_a_bad_request_names_each_invalid_parameter(client, cluster):
+    body = client.get("/api/v1/metrics", {"kind": "pod", "namespace": "shop", "points": "0"}).json()
+    assert set(body["errors"]) == {"kind", "points"}
+    assert body["error"].startswith("kind: ") and "points: " in body["error"]

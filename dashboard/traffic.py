@@ -1,4 +1,5 @@
-"""What the inventory page shows of the latest snapshot: telemetry source, staleness, health and traffic edges."""
+"""What the inventory page shows of a cluster's latest snapshot: telemetry source, staleness, health and traffic
+edges as table rows. Reads stored snapshots (``load_traffic_overview``); ``build_edge_rows`` is pure."""
 
 from __future__ import annotations
 
@@ -41,6 +42,7 @@ class TrafficOverview:
 
 
 def describe_source(cluster: Cluster) -> str:
+    """Where the cluster's telemetry comes from, in words."""
     url = cluster.prometheus_url or settings.PROMETHEUS_URL
     if url:
         return f"Prometheus at {url}"
@@ -88,7 +90,8 @@ def build_edge_rows(graph: dict[str, Any]) -> dict[str, list[EdgeRow]]:
     return dict(rows)
 
 
-def build_traffic_overview(cluster: Cluster) -> TrafficOverview:
+def load_traffic_overview(cluster: Cluster) -> TrafficOverview:
+    """The cluster's metrics source status and latest snapshot, shaped for the inventory template."""
     overview = TrafficOverview(source_label=describe_source(cluster))
     overview.status = MetricsSourceStatus.objects.filter(cluster=cluster).first()
     snapshot = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
