@@ -64,12 +64,12 @@ def capture(path: Path) -> None:
         from django.conf import settings
         from django.core.management import call_command
 
-        from clients.prometheus import PrometheusClient, PrometheusSettings, build_graph_query_map
+        from clients.prometheus import PrometheusClient, PrometheusSettings
         from inventory.models import Cluster
         from topology.graph import build_graph_queries
-        from topology.graph.queries import split_sum_rate_query
         from topology.mesh_inputs import build_health_inputs, build_mesh_context
         from topology.snapshots import mesh_namespaces
+        from topology.telemetry.rows import build_graph_query_parts
 
         call_command("migrate", verbosity=0)
         cluster = Cluster.objects.get(pk=store_inventory(mesh))
@@ -78,10 +78,10 @@ def capture(path: Path) -> None:
         with running_prometheus([], tsdb_dir=workdir / "tsdb") as prometheus:
             client = PrometheusClient(PrometheusSettings(url=prometheus.url, timeout=60))
             for window in WINDOWS:
-                query_map = build_graph_query_map(build_graph_queries(namespaces, f"{window}s"))
+                query_parts = build_graph_query_parts(build_graph_queries(namespaces, f"{window}s"))
                 raw[window] = {
-                    name: [row for part in split_sum_rate_query(query) for row in client.fetch_instant(part, at)]
-                    for name, query in query_map.items()
+                    name: [row for part in parts for row in client.fetch_instant(part, at)]
+                    for name, parts in query_parts.items()
                 }
             client.close()
         payload = {
@@ -242,7 +242,6 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
     latency samples included, ``traffic maps`` the first phase of the graphs, ``graphs`` the rest) and the output:
     every stored part (own/extra decompressed), each graph's head and counts, health and metrics.
     """
-    import clients.prometheus
     import topology.window_build as window_build
     from clients.prometheus import build_graph_rows
     from topology.graph.partition import ChunkInflater
@@ -253,8 +252,8 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
 
     timer = _PhaseTimer()
     if phases:
-        timer.wrap(clients.prometheus.GraphRows, "build_traffic_inputs", "parse")
-        timer.wrap(clients.prometheus.GraphRows, "build_latency_samples", "parse")
+        timer.wrap(window_build, "build_traffic_inputs", "parse")
+        timer.wrap(window_build, "build_counted_latency_samples", "parse")
         timer.wrap(WindowGraphBuilder, "__init__", "traffic maps")
         timer.wrap_generator(WindowGraphBuilder, "graphs", "graphs")
         timer.wrap(window_build, "pack_graph", "encode")

@@ -28,7 +28,6 @@ from django.utils import timezone
 from clients.metrics_scrape import (
     CounterSet,
     ScrapeError,
-    build_rows_between,
     counterset_from_json,
     counterset_to_json,
     fetch_exposition,
@@ -42,6 +41,8 @@ from topology.mesh_inputs import build_health_inputs, build_mesh_context
 from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
 from topology.reading import GRAPH_TYPES
 from topology.retention import parse_retention, select_snapshots_to_delete
+from topology.telemetry.direct import build_rows_between
+from topology.telemetry.rows import build_graph_query_parts
 from topology.window_build import WindowJob, WindowResult, build_window, default_process_count, submit_windows
 
 log = logging.getLogger(__name__)
@@ -79,7 +80,8 @@ class PrometheusSource:
 
     def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
         try:
-            return self.client.fetch_graph_rows(build_graph_queries(namespaces, f"{window}s"), at)
+            queries = build_graph_query_parts(build_graph_queries(namespaces, f"{window}s"))
+            return self.client.fetch_graph_rows(queries, at)
         except PrometheusError as exc:
             raise TelemetryError(f"Prometheus: {exc}") from exc
 

@@ -32,6 +32,7 @@ from topology.graph.samples import MeshContext
 from topology.graph.snapshot_build import WindowGraphBuilder
 from topology.graph.wire import WireIds
 from topology.health_summary import build_snapshot_health
+from topology.telemetry.rows import build_counted_latency_samples, build_graph_query_parts, build_traffic_inputs
 
 
 @dataclass(frozen=True)
@@ -77,7 +78,8 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
         raise ValueError("a window job without Prometheus settings needs its rows")
     client = PrometheusClient(job.prometheus)
     try:
-        pending = client.start_graph_rows(build_graph_queries(job.namespaces, f"{job.window}s"), job.at)
+        queries = build_graph_query_parts(build_graph_queries(job.namespaces, f"{job.window}s"))
+        pending = client.start_graph_rows(queries, job.at)
         return _build_from_rows(job, pending.traffic(), pending, ids)
     finally:
         client.close()
@@ -93,7 +95,7 @@ def _build_from_rows(
     # zstd releases the GIL: each graph's parts are compressed on a thread while the next graph is built.
     with pause_cyclic_gc(), ThreadPoolExecutor(max_workers=2, thread_name_prefix="window-zstd") as zstd_pool:
         builder = WindowGraphBuilder(
-            rows.build_traffic_inputs(job.mesh, job.health_inputs),
+            build_traffic_inputs(rows, job.mesh, job.health_inputs),
             frozenset(job.namespaces),
             int(job.at),
             job.window,
@@ -106,7 +108,7 @@ def _build_from_rows(
             rows = pending.complete()
             waiting_cpu = time.process_time() - waited_from
             result.rows_at = time.monotonic()
-        latencies = rows.build_latency_samples()
+        latencies = build_counted_latency_samples(rows)
         del rows
         kept: dict[str, dict[str, Any]] = {}
         pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []

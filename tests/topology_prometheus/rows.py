@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from clients.prometheus import GraphRows
-from clients.promql_math import LATENCY_ROW_FIELDS
+from topology.telemetry.promql_math import LATENCY_ROW_FIELDS, derive_latency_rows
 
 #: The rows of every graph query as PromQL returns them: those fetched, and those derived from the histogram.
 ROW_FIELDS = ("requests", "tcp_sent", "tcp_received", "latency_buckets", "latency_sum", *LATENCY_ROW_FIELDS)
@@ -27,8 +27,8 @@ def rows_by_labels(rows: Iterable[Mapping[str, Any]]) -> dict[RowKey, float]:
 
 def query_rows(rows: GraphRows) -> dict[str, list[dict[str, Any]]]:
     """The rows of :data:`ROW_FIELDS`: the fetched ones, and the average, quantile and count rows derived by
-    :meth:`GraphRows.latency_rows` (what ``sum / count``, ``histogram_quantile`` and ``_count`` return)."""
-    derived = rows.latency_rows()
+    :func:`derive_latency_rows` (what ``sum / count``, ``histogram_quantile`` and ``_count`` return)."""
+    derived = derive_latency_rows(rows.latency_buckets, rows.latency_sum)
     return {name: derived[name] if name in derived else getattr(rows, name) for name in ROW_FIELDS}
 
 

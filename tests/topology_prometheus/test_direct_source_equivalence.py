@@ -13,7 +13,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from clients.metrics_scrape import CounterSet, build_rows_between, fetch_exposition, parse_exposition
+from clients.metrics_scrape import CounterSet, fetch_exposition, parse_exposition
 from clients.prometheus import PrometheusClient, PrometheusSettings
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
@@ -21,6 +21,8 @@ from tests.support.prometheus import RunningPrometheus, require_prometheus, runn
 from tests.topology_prometheus.bookinfo_series import AT, WINDOW, WINDOW_SECONDS, build_exposition_at
 from tests.topology_prometheus.rows import assert_same_rows, query_rows
 from topology.graph import GraphOptions, build_graph, build_graph_queries
+from topology.telemetry.direct import build_rows_between
+from topology.telemetry.rows import build_graph_inputs, build_graph_query_parts
 
 pytestmark = pytest.mark.prometheus
 
@@ -28,20 +30,21 @@ MARKER = "mesh_ui_test_snapshot"
 
 
 def test_direct_rows_equal_prometheus_rows_on_the_literal_mesh(prometheus_client: PrometheusClient) -> None:
-    from_prometheus = prometheus_client.fetch_graph_rows(build_graph_queries([NS], WINDOW), at=AT)
+    queries = build_graph_query_parts(build_graph_queries([NS], WINDOW))
+    from_prometheus = prometheus_client.fetch_graph_rows(queries, at=AT)
     older = parse_exposition(build_exposition_at(AT - WINDOW_SECONDS))
     newer = parse_exposition(build_exposition_at(AT))
     direct = build_rows_between(older, newer, WINDOW_SECONDS, [NS], at=AT)
     assert_same_rows(from_prometheus, direct)
     options = GraphOptions(namespaces=frozenset({NS}))
-    assert build_graph(direct.build_inputs(), options, AT, WINDOW_SECONDS) == build_graph(
-        from_prometheus.build_inputs(), options, AT, WINDOW_SECONDS
+    assert build_graph(build_graph_inputs(direct), options, AT, WINDOW_SECONDS) == build_graph(
+        build_graph_inputs(from_prometheus), options, AT, WINDOW_SECONDS
     )
 
 
 def test_direct_rows_equal_prometheus_rows_without_drop_zero(prometheus_client: PrometheusClient) -> None:
     queries = build_graph_queries([NS], WINDOW, drop_zero=False)
-    from_prometheus = prometheus_client.fetch_graph_rows(queries, at=AT)
+    from_prometheus = prometheus_client.fetch_graph_rows(build_graph_query_parts(queries), at=AT)
     older = parse_exposition(build_exposition_at(AT - WINDOW_SECONDS))
     newer = parse_exposition(build_exposition_at(AT))
     direct = build_rows_between(older, newer, WINDOW_SECONDS, [NS], drop_zero=False, at=AT)
@@ -126,7 +129,7 @@ def test_direct_rows_equal_prometheus_scraping_the_traffic_engine(scrape_target)
         # A window of exactly the scrape interval, ending on the second snapshot, holds one sample of each.
         queries = build_graph_queries([NS], f"{window_ms}ms")
         with PrometheusClient(PrometheusSettings(server.url, timeout=5)) as client:
-            from_prometheus = client.fetch_graph_rows(queries, at=first_second)
+            from_prometheus = client.fetch_graph_rows(build_graph_query_parts(queries), at=first_second)
         served = fetch_exposition(f"http://{address}/metrics", timeout=5)
     older, newer = parse_exposition(first), parse_exposition(second)
     assert _all_series_in(older, newer)

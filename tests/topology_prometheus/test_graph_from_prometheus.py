@@ -22,6 +22,7 @@ from topology.health import (
     compute_service_health,
     compute_workload_health,
 )
+from topology.telemetry.rows import build_graph_inputs, build_graph_query_parts
 
 pytestmark = pytest.mark.prometheus
 
@@ -42,13 +43,14 @@ def exact(value: float) -> object:
 
 @pytest.fixture
 def rows(prometheus_client: PrometheusClient) -> GraphRows:
-    return prometheus_client.fetch_graph_rows(build_graph_queries([NS], WINDOW), at=AT)
+    return prometheus_client.fetch_graph_rows(build_graph_query_parts(build_graph_queries([NS], WINDOW)), at=AT)
 
 
 @pytest.fixture
 def all_rows(prometheus_client: PrometheusClient) -> GraphRows:
     """Both reporters' rows (``counted_only=False``): the graph is the same, the rows twice as many."""
-    return prometheus_client.fetch_graph_rows(build_graph_queries([NS], WINDOW, counted_only=False), at=AT)
+    queries = build_graph_queries([NS], WINDOW, counted_only=False)
+    return prometheus_client.fetch_graph_rows(build_graph_query_parts(queries), at=AT)
 
 
 @pytest.fixture
@@ -58,7 +60,7 @@ def options() -> GraphOptions:
 
 @pytest.fixture
 def graph(rows: GraphRows, options: GraphOptions) -> dict[str, dict[str, dict[str, object]]]:
-    wire = build_graph(rows.build_inputs(), options, AT, WINDOW_SECONDS)
+    wire = build_graph(build_graph_inputs(rows), options, AT, WINDOW_SECONDS)
     nodes = {n["data"]["id"]: n["data"] for n in wire["elements"]["nodes"]}
     edges = {(e["data"]["source"], e["data"]["target"]): e["data"] for e in wire["elements"]["edges"]}
     return {"nodes": nodes, "edges": edges}
@@ -83,8 +85,8 @@ def test_by_default_only_the_counted_reporter_is_fetched(rows: GraphRows, all_ro
         assert sorted(map(repr, got[name])) == sorted(map(repr, counted)), name
     assert {r["metric"]["reporter"] for r in rows.requests} == {"destination"}
     options = GraphOptions(namespaces=frozenset({NS}))
-    assert build_graph(rows.build_inputs(), options, AT, WINDOW_SECONDS) == build_graph(
-        all_rows.build_inputs(), options, AT, WINDOW_SECONDS
+    assert build_graph(build_graph_inputs(rows), options, AT, WINDOW_SECONDS) == build_graph(
+        build_graph_inputs(all_rows), options, AT, WINDOW_SECONDS
     )
 
 
@@ -100,7 +102,7 @@ def test_idle_and_out_of_scope_series_are_not_returned(rows: GraphRows) -> None:
     idle = select(got["latency_count"], source_workload="reviews-v1", reporter="destination")
     assert [r["value"][1] for r in idle] == ["0"]
     assert [r["value"][1] for r in select(got["latency_p95"], source_workload="reviews-v1")] == ["NaN"]
-    assert not [s for s in rows.build_inputs().latencies if s.labels.get("source_workload") == "reviews-v1"]
+    assert not [s for s in build_graph_inputs(rows).latencies if s.labels.get("source_workload") == "reviews-v1"]
 
 
 def test_tcp_rows_are_bytes_per_second(rows: GraphRows, all_rows: GraphRows) -> None:
@@ -136,7 +138,7 @@ def test_edges_have_exact_rates_percentages_and_response_codes(graph) -> None:
 
 
 def test_response_times_are_prometheus_interpolated_quantiles(rows: GraphRows, options: GraphOptions) -> None:
-    tm = build_traffic_graph(rows.build_inputs(), options)
+    tm = build_traffic_graph(build_graph_inputs(rows), options)
 
     def times(source: str, target: str) -> tuple[float | None, ...]:
         t = tm.edges[(source, target, "http")].response_times
@@ -174,7 +176,7 @@ def test_response_time_shown_is_p95_by_default_and_avg_on_request(graph, rows: G
     assert edge["responseTime"] == "97"
     assert edge["responseTimes"] == {"avg": "62.00", "p50": "66.67", "p95": "96.67", "p99": "99.33"}
     options = GraphOptions(namespaces=frozenset({NS}), id_style="readable", response_time_stat="avg")
-    wire = build_graph(rows.build_inputs(), options, AT, WINDOW_SECONDS)
+    wire = build_graph(build_graph_inputs(rows), options, AT, WINDOW_SECONDS)
     by_key = {(e["data"]["source"], e["data"]["target"]): e["data"] for e in wire["elements"]["edges"]}
     assert by_key[(svc("reviews"), vapp("reviews", "v3"))]["responseTime"] == "62"
 

@@ -1,6 +1,6 @@
 """The graph's latency samples straight from bucket and sum rows equal the PromQL rows joined by the sample parser.
 
-:func:`clients.promql_math.derive_latency_samples` replaces formatting :func:`derive_latency_rows`' values to
+:func:`topology.telemetry.promql_math.derive_latency_samples` replaces formatting :func:`derive_latency_rows`' values to
 strings, dropping uncounted rows and parsing the rest back with :func:`build_latency_samples`: the samples, their
 float values, their weights and their order must all stay the same (the order decides in which order rows are
 merged into edges, which changes the floating-point sums).
@@ -16,9 +16,10 @@ from typing import Any
 import pytest
 
 from clients.prometheus import GraphRows
-from clients.promql_math import derive_latency_rows, derive_latency_samples
 from topology.graph.samples import IstioLabels, LatencySample, build_latency_samples
 from topology.graph.traffic_map import is_counted_row
+from topology.telemetry.promql_math import derive_latency_rows, derive_latency_samples
+from topology.telemetry.rows import build_counted_latency_samples, build_graph_inputs
 
 Row = dict[str, Any]
 AT = 1700000000.0
@@ -156,10 +157,18 @@ def test_without_keep_every_reporter_is_kept() -> None:
 
 
 def test_graph_rows_build_their_latency_samples_from_the_buckets() -> None:
-    labels = edge("s")
-    rows = GraphRows(latency_buckets=buckets(labels, ("1", "1"), ("+Inf", "2")), latency_sum=[total(labels, "3")])
-    assert rows.build_inputs().latencies == joined_rows(rows.latency_buckets, rows.latency_sum)
-    assert rows.latency_rows()["latency_avg"] == [{"metric": labels, "value": [AT, "1.5"]}]
+    counted, uncounted = edge("s"), edge("s", reporter="source")  # the source's report of a request to a workload
+    rows = GraphRows(
+        latency_buckets=buckets(counted, ("1", "1"), ("+Inf", "2")) + buckets(uncounted, ("1", "4"), ("+Inf", "4")),
+        latency_sum=[total(counted, "3"), total(uncounted, "2")],
+    )
+    [sample] = build_counted_latency_samples(rows)
+    assert sample.labels == counted and (sample.avg, sample.p50, sample.weight) == (1.5, 1.0, 2.0)
+    assert build_graph_inputs(rows).latencies == joined_rows(rows.latency_buckets, rows.latency_sum)
+    assert derive_latency_rows(rows.latency_buckets, rows.latency_sum)["latency_avg"] == [
+        {"metric": counted, "value": [AT, "1.5"]},
+        {"metric": uncounted, "value": [AT, "0.5"]},
+    ]
 
 
 VALUES = ("0", "-0", "1", "2.5", "3", "7", "10", "1e-7", "123.456", "1e22", "NaN", "+Inf", "-Inf", "-1")

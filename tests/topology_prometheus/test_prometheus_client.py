@@ -1,4 +1,4 @@
-"""PrometheusClient: errors become PrometheusError, calls time out, the 6 graph queries run concurrently."""
+"""PrometheusClient: errors become PrometheusError, calls time out, a window's graph queries run concurrently."""
 
 from __future__ import annotations
 
@@ -11,13 +11,14 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from clients.prometheus import PrometheusClient, PrometheusError, PrometheusSettings
-from clients.promql_math import derive_latency_samples
-from tests.support.prometheus import RunningPrometheus, find_free_port
+from clients.prometheus import GRAPH_QUERY_WORKERS, PrometheusClient, PrometheusError, PrometheusSettings
+from tests.support.prometheus import find_free_port
 from tests.topology_prometheus.bookinfo_series import AT, NS
 from tests.topology_prometheus.rows import ROW_FIELDS, query_rows
 from topology.graph import build_graph_queries
 from topology.graph.queries import split_sum_rate_query
+from topology.telemetry.promql_math import derive_latency_samples
+from topology.telemetry.rows import build_graph_query_parts
 
 # (status, content type, body) for one request to /api/v1/query; the handler also sees the request headers.
 Reply = tuple[int, str, bytes]
@@ -75,19 +76,17 @@ def test_closed_port_is_a_prometheus_error_quickly() -> None:
     with pytest.raises(PrometheusError, match="cannot reach Prometheus"):
         client.fetch_instant("up")
     assert time.monotonic() - started < 2
-    assert client.check_ready() is False
 
 
 @pytest.mark.prometheus
 def test_bad_query_carries_prometheus_message(prometheus_client: PrometheusClient) -> None:
-    with pytest.raises(PrometheusError, match=r"HTTP 400: bad_data: .*parse error") as caught:
+    with pytest.raises(PrometheusError, match=r"refused the query: HTTP Status Code 400") as caught:
         prometheus_client.fetch_instant("sum(rate(istio_requests_total[5m]", at=AT)
-    assert "unclosed left parenthesis" in str(caught.value)
+    assert "bad_data" in str(caught.value) and "unclosed left parenthesis" in str(caught.value)
 
 
 @pytest.mark.prometheus
-def test_ready_real_prometheus(prometheus_client: PrometheusClient, backfilled_prometheus: RunningPrometheus) -> None:
-    assert prometheus_client.check_ready() is True
+def test_instant_query_on_a_real_prometheus(prometheus_client: PrometheusClient) -> None:
     assert prometheus_client.fetch_instant("vector(1)", at=AT) == [{"metric": {}, "value": [AT, "1"]}]
 
 
@@ -109,8 +108,9 @@ def test_server_errors_and_unreadable_answers_are_prometheus_errors(fake_prometh
         client.fetch_instant("scalar")
     with pytest.raises(PrometheusError, match="unreadable"):
         client.fetch_instant("shape")
-    with pytest.raises(PrometheusError, match="HTTP 503: unavailable: TSDB not ready"):
+    with pytest.raises(PrometheusError, match="refused the query: HTTP Status Code 503") as caught:
         client.fetch_instant("down")
+    assert "TSDB not ready" in str(caught.value)
 
 
 def test_slow_prometheus_times_out(fake_prometheus) -> None:
@@ -178,17 +178,26 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
     # Each query runs as its disjoint parts (one per selector): the first part answers, the others are empty.
     first_parts = {split_sum_rate_query(query)[0]: reply for query, reply in answers.items()}
     assert all(len(split_sum_rate_query(query)) == 4 for query in answers)
+    # The first GRAPH_QUERY_WORKERS parts answer only once that many are in flight together (else the barrier
+    # breaks after 10 s and they fail).
+    together = threading.Barrier(GRAPH_QUERY_WORKERS, timeout=10)
+    arrived = iter(range(10**6))
+    lock = threading.Lock()
 
-    def delayed(query: str, headers: dict[str, str]) -> Reply:
-        time.sleep(0.3)
+    def concurrent(query: str, headers: dict[str, str]) -> Reply:
+        with lock:
+            position = next(arrived)
+        if position < GRAPH_QUERY_WORKERS:
+            try:
+                together.wait()
+            except threading.BrokenBarrierError:
+                return 500, "text/plain", b"the first parts were not sent together"
         return first_parts.get(query) or vector()
 
-    client = client_for(fake_prometheus(delayed), timeout=5)
+    client = client_for(fake_prometheus(concurrent), timeout=15)
     started = time.monotonic()
-    rows = client.fetch_graph_rows(queries, at=AT)
-    wall = time.monotonic() - started
-    assert wall < 4  # 20 parts x 0.3 s on 6 threads: about 1 s; one after another 6 s
-    assert 0.3 <= rows.elapsed_seconds <= wall
+    rows = client.fetch_graph_rows(build_graph_query_parts(queries), at=AT)
+    assert 0 < rows.elapsed_seconds <= time.monotonic() - started
     every = query_rows(rows)
     got = {name: every[name][0]["value"][1] for name in ROW_FIELDS if name != "latency_buckets"}
     # count = the +Inf bucket; avg = sum / count; p50: rank 2 in (10, 100] -> 10 + 90 * (2 - 1) / 2;
@@ -208,6 +217,9 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
     assert all(row["metric"] == {"reporter": "destination"} for row in every["latency_p50"] + every["latency_avg"])
     [sample] = derive_latency_samples(rows.latency_buckets, rows.latency_sum)  # the graph's sample: same numbers
     assert (sample.avg, sample.p50, sample.p95, sample.p99, sample.weight) == (10.0, 55.0, 100.0, 100.0, 4.0)
+    with pytest.raises(ValueError, match="keyed by"):
+        client.start_graph_rows({"requests": (queries.requests,)}, at=AT)
+    client.close()
 
 
 def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
@@ -219,12 +231,12 @@ def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
         return vector("1")
 
     client = client_for(fake_prometheus(p99_broken))
-    with pytest.raises(PrometheusError, match="HTTP 422: execution: too many samples"):
-        client.fetch_graph_rows(queries, at=AT)
+    with pytest.raises(PrometheusError, match=r"HTTP Status Code 422.*too many samples"):
+        client.fetch_graph_rows(build_graph_query_parts(queries), at=AT)
     # Read in two phases, the traffic rows still arrive; the failure comes with the latency rows.
-    pending = client.start_graph_rows(queries, at=AT)
+    pending = client.start_graph_rows(build_graph_query_parts(queries), at=AT)
     assert len(pending.traffic().requests) == 4
-    with pytest.raises(PrometheusError, match="HTTP 422"):
+    with pytest.raises(PrometheusError, match="HTTP Status Code 422"):
         pending.complete()
     client.close()
 
@@ -233,43 +245,60 @@ def test_traffic_rows_are_read_while_the_latency_histogram_is_still_computed(fak
     queries = build_graph_queries([NS], "5m")
     release = threading.Event()
     latency_parts = set(split_sum_rate_query(queries.latency.buckets) + split_sum_rate_query(queries.latency.sum))
+    released: list[bool] = []  # per latency answer: whether the test had released it (False: waited out 10 s)
 
     def slow_histogram(query: str, headers: dict[str, str]) -> Reply:
         if query in latency_parts:
-            release.wait(10)
+            released.append(release.wait(10))
         return vector("1")
 
     client = client_for(fake_prometheus(slow_histogram), timeout=15)
     try:
-        pending = client.start_graph_rows(queries, at=AT)
-        traffic = pending.traffic()  # returns although no latency query has answered
-        assert not release.is_set()
+        pending = client.start_graph_rows(build_graph_query_parts(queries), at=AT)
+        traffic = pending.traffic()
+        assert released == []  # no latency query has answered yet
         assert [len(traffic.requests), len(traffic.tcp_sent), len(traffic.tcp_received)] == [4, 4, 4]  # 4 parts
         assert traffic.latency_buckets == [] and traffic.latency_sum == []
         release.set()
         rows = pending.complete()
         assert len(rows.latency_buckets) == 4 and rows.requests == traffic.requests
+        assert len(released) == 8 and all(released)
     finally:
         release.set()
         client.close()
 
 
-def test_a_window_whose_histogram_fails_raises_after_building_its_traffic(fake_prometheus) -> None:
+def test_a_window_whose_histogram_fails_raises_after_building_its_traffic(fake_prometheus, monkeypatch) -> None:
+    import topology.window_build as window_build
     from topology.graph import GraphHealthInputs, MeshContext
-    from topology.window_build import WindowJob, build_window
 
     queries = build_graph_queries([NS], "300s")
+    bucket_parts = set(split_sum_rate_query(queries.latency.buckets))
+    traffic_built = threading.Event()
+    built_before_the_histogram_answered: list[bool] = []
     seen: list[str] = []
+
+    class TrafficBuiltBuilder(window_build.WindowGraphBuilder):
+        """The window's graph builder, which builds the traffic maps when made, saying when it is done."""
+
+        def __init__(self, *args: object, **kwargs: object) -> None:
+            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+            traffic_built.set()
+
+    monkeypatch.setattr(window_build, "WindowGraphBuilder", TrafficBuiltBuilder)
 
     def histogram_broken(query: str, headers: dict[str, str]) -> Reply:
         seen.append(query)
-        if query in split_sum_rate_query(queries.latency.buckets):
-            time.sleep(0.2)  # the traffic rows are in (and their maps built) before this answers
+        if query in bucket_parts:
+            # Held until the traffic maps are built: a window waiting for this answer first would never build them,
+            # and the wait would end false after 10 s.
+            built_before_the_histogram_answered.append(traffic_built.wait(10))
             return 503, "text/plain", b"overloaded"
         return vector("1")
 
     url = fake_prometheus(histogram_broken)
-    job = WindowJob(PrometheusSettings(url), (NS,), 300, AT, MeshContext(), GraphHealthInputs())
+    job = window_build.WindowJob(PrometheusSettings(url), (NS,), 300, AT, MeshContext(), GraphHealthInputs())
     with pytest.raises(PrometheusError, match="503"):
-        build_window(job)
+        window_build.build_window(job)
+    assert built_before_the_histogram_answered and all(built_before_the_histogram_answered)
     assert set(split_sum_rate_query(queries.requests)) <= set(seen)

@@ -177,9 +177,8 @@ class LatencyQueries:
 
     The count (the ``+Inf`` bucket: a histogram's ``_count`` always equals it), the average (``sum / count``) and
     the p50/p95/p99 (``histogram_quantile``) are derived from these rows by
-    :func:`clients.promql_math.derive_latency_rows` with Prometheus' own algorithms: one read of the bucket series
-    instead of one per quantile and one for the count.  The count is also the request rate used to merge rows into
-    one edge.
+    :mod:`topology.telemetry.promql_math` with Prometheus' own algorithms: one read of the bucket series instead
+    of one per quantile and one for the count.  The count is also the request rate used to merge rows into one edge.
     """
 
     buckets: str

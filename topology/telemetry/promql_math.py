@@ -3,8 +3,9 @@
 The graph fetches one ``sum by (<latency labels>, le) (rate(..._bucket[w]))`` query per window instead of three
 ``histogram_quantile`` queries over it (each of which re-reads every bucket series in Prometheus), and derives the
 average and the p50/p95/p99 rows here with Prometheus' own algorithms, so the rows are the ones
-``sum / count`` and ``histogram_quantile(q, ...)`` would return.  The direct-scrape source
-(:mod:`clients.metrics_scrape`) builds the same bucket and sum rows and derives through the same code.
+``sum / count`` and ``histogram_quantile(q, ...)`` would return.  The direct source
+(:mod:`topology.telemetry.direct`) builds the same bucket and sum rows from two scrapes, so both telemetry
+sources derive through the same code.
 
 The graph itself takes its :class:`~topology.graph.samples.LatencySample` objects straight from the bucket and sum
 rows (:func:`derive_latency_samples`, floats only); :func:`derive_latency_rows` returns the same numbers as the

@@ -1,0 +1,171 @@
+"""The direct telemetry source's arithmetic: two scrapes of the mesh's counters -> the graph queries' rows.
+
+When no Prometheus is available (the demo), mesh-ui scrapes the simulator's ``/metrics``
+(:mod:`clients.metrics_scrape`) and turns two scrapes into exactly the rows the queries of
+:func:`topology.graph.queries.build_graph_queries` would return over that interval, so the rest of the pipeline
+cannot tell the sources apart:
+
+- ``rate(x[w])`` is ``increase / seconds`` per series, with Prometheus' counter-reset rule (a value lower than
+  the previous one means the counter restarted from zero);
+- the scope filters are the very label selectors of :func:`~topology.graph.queries.build_query_selectors`,
+  parsed and evaluated here, and ``sum by (...)`` uses the label lists the queries group by;
+- ``> 0`` drops idle rows when ``drop_zero``; the average and quantiles are then derived from the bucket and sum
+  rows by the same code as for Prometheus' rows (:mod:`topology.telemetry.promql_math`).
+
+The one intended difference: a series absent from the older scrape counts from zero (it was born during the
+interval), where Prometheus, given only two samples, would need both.  Pure: no I/O, no Django.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from clients.metrics_scrape import (
+    DURATION_BUCKET_SERIES,
+    DURATION_SUM_SERIES,
+    REQUESTS_SERIES,
+    TCP_RECEIVED_SERIES,
+    TCP_SENT_SERIES,
+    CounterSet,
+)
+from clients.prometheus import GraphRows, Row, build_graph_rows
+from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_query_selectors
+from topology.telemetry.promql_math import format_sample_value
+
+_MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"')
+_ESCAPE = re.compile(r"\\(.)")
+
+GroupKey = tuple[str, ...]
+"""The values of a ``sum by (...)``'s labels, in the order of the ``by`` list (``""`` when absent)."""
+
+
+@dataclass(frozen=True)
+class LabelMatcher:
+    """One PromQL label matcher (``=``, ``!=``, ``=~``, ``!~``); a missing label reads as ``""``."""
+
+    name: str
+    op: str
+    value: str
+
+    def matches(self, labels: Mapping[str, str]) -> bool:
+        """True when ``labels`` satisfy this matcher (regexes are fully anchored, as in PromQL)."""
+        actual = labels.get(self.name, "")
+        if self.op == "=":
+            return actual == self.value
+        if self.op == "!=":
+            return actual != self.value
+        found = re.fullmatch(self.value, actual) is not None
+        return found if self.op == "=~" else not found
+
+
+def _unescape(value: str) -> str:
+    return _ESCAPE.sub(lambda m: "\n" if m.group(1) == "n" else m.group(1), value)
+
+
+def parse_selector(selector: str) -> tuple[LabelMatcher, ...]:
+    """Parse the inside of a PromQL selector, e.g. ``reporter=~"a|b",ns!~"x"`` (Go string escapes).
+
+    Only the selectors :mod:`topology.graph.queries` writes are supported: anything else raises ``ValueError``.
+    """
+    matchers = []
+    for part in _MATCHER.finditer(selector):
+        matchers.append(LabelMatcher(part.group(1), part.group(2), _unescape(part.group(3))))
+    rebuilt = ",".join(f'{m.group(1)}{m.group(2)}"{m.group(3)}"' for m in _MATCHER.finditer(selector))
+    if rebuilt != selector:
+        raise ValueError(f"unsupported selector syntax: {selector!r}")
+    return tuple(matchers)
+
+
+def build_scope_matchers(
+    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = False
+) -> tuple[tuple[LabelMatcher, ...], ...]:
+    """The matchers of the graph queries' disjoint selectors, parsed from the very same selectors.
+
+    (outgoing, incoming) by default; with ``counted_only`` each side split on the counted reporter, as the
+    queries of ``build_graph_queries(..., counted_only=True)``.
+    """
+    return tuple(parse_selector(selector) for selector in build_query_selectors(namespaces, clusters, counted_only))
+
+
+def compute_increase(older: float | None, newer: float) -> float:
+    """Counter increase between two samples; a drop is a reset (the counter restarted from 0)."""
+    if older is None:
+        return newer
+    return newer - older if newer >= older else newer
+
+
+def build_summed_rates(
+    older: CounterSet,
+    newer: CounterSet,
+    name: str,
+    by: tuple[str, ...],
+    seconds: float,
+    scope: tuple[tuple[LabelMatcher, ...], ...],
+) -> dict[GroupKey, float]:
+    """``sum by (by) (rate(name{scope_1}) or rate(name{scope_2}) ...)`` over the interval between two scrapes."""
+    sums: dict[GroupKey, float] = {}
+    previous = older.series.get(name, {})
+    for key, value in newer.series.get(name, {}).items():
+        labels = dict(key)
+        if not any(all(m.matches(labels) for m in matchers) for matchers in scope):
+            continue
+        group = tuple(labels.get(label, "") for label in by)
+        sums[group] = sums.get(group, 0.0) + compute_increase(previous.get(key), value) / seconds
+    return sums
+
+
+def _rows(groups: Mapping[GroupKey, float], by: tuple[str, ...], at: float, drop_zero: bool = False) -> list[Row]:
+    rows: list[Row] = []
+    for key, value in groups.items():
+        if drop_zero and not value > 0:
+            continue
+        metric = {label: v for label, v in zip(by, key, strict=True) if v}
+        rows.append({"metric": metric, "value": [at, format_sample_value(value)]})
+    return rows
+
+
+def build_rows_between(
+    older: CounterSet,
+    newer: CounterSet,
+    seconds: float,
+    namespaces: Collection[str],
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+    at: float | None = None,
+    counted_only: bool = True,
+) -> GraphRows:
+    """The rows the graph queries would return for the ``seconds`` between two scrapes of the same targets.
+
+    Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero, counted_only)`` with a window equal to
+    the interval between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
+    """
+    if seconds <= 0:
+        raise ValueError("seconds must be > 0")
+    scope = build_scope_matchers(namespaces, clusters, counted_only)
+    instant = newer.scraped_at if at is None else at
+    bucket_by = (*LATENCY_LABELS, "le")
+
+    def summed(name: str, by: tuple[str, ...]) -> dict[GroupKey, float]:
+        return build_summed_rates(older, newer, name, by, seconds, scope)
+
+    return build_graph_rows(
+        {
+            "requests": _rows(summed(REQUESTS_SERIES, REQUEST_LABELS), REQUEST_LABELS, instant, drop_zero),
+            "tcp_sent": _rows(summed(TCP_SENT_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
+            "tcp_received": _rows(summed(TCP_RECEIVED_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
+            "latency_buckets": _rows(summed(DURATION_BUCKET_SERIES, bucket_by), bucket_by, instant),
+            "latency_sum": _rows(summed(DURATION_SUM_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
+        }
+    )
+
+
+__all__: list[str] = [
+    "LabelMatcher",
+    "build_rows_between",
+    "build_scope_matchers",
+    "build_summed_rates",
+    "compute_increase",
+    "parse_selector",
+]

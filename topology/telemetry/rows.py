@@ -1,0 +1,73 @@
+"""The graph's telemetry rows, both ways: the queries to send, and the samples parsed from the rows that come back.
+
+:func:`build_graph_query_parts` turns a window's :class:`~topology.graph.queries.GraphQueries` into what
+:meth:`clients.prometheus.PrometheusClient.start_graph_rows` sends.  Whichever source gave them (Prometheus, or
+:func:`topology.telemetry.direct.build_rows_between` from two scrapes), the rows arrive as a
+:class:`clients.prometheus.GraphRows` and are parsed here into the pipeline's
+:class:`~topology.graph.pipeline.GraphInputs`: the request and TCP samples first
+(:func:`build_traffic_inputs`, what the traffic maps need), the latency samples once the histogram rows are in
+(:func:`build_counted_latency_samples`).  Rows of the reporter the graph does not count are dropped before
+parsing (:func:`~topology.graph.traffic_map.is_counted_row`): the pipeline would skip them anyway, once per graph
+type built.  Pure: no I/O, no Django.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from clients.prometheus import GraphRows, Row
+from topology.graph.health_step import GraphHealthInputs
+from topology.graph.pipeline import GraphInputs
+from topology.graph.queries import GraphQueries, split_sum_rate_query
+from topology.graph.samples import LatencySample, MeshContext, build_tcp_samples, parse_request_samples
+from topology.graph.traffic_map import is_counted_row
+from topology.telemetry.promql_math import derive_latency_samples
+
+
+def build_graph_query_parts(queries: GraphQueries) -> dict[str, tuple[str, ...]]:
+    """The queries keyed by the :class:`GraphRows` field that collects their rows, each split into its disjoint
+    parts (:func:`~topology.graph.queries.split_sum_rate_query`: Prometheus answers the parts faster)."""
+    return {
+        "requests": split_sum_rate_query(queries.requests),
+        "tcp_sent": split_sum_rate_query(queries.tcp.sent),
+        "tcp_received": split_sum_rate_query(queries.tcp.received),
+        "latency_buckets": split_sum_rate_query(queries.latency.buckets),
+        "latency_sum": split_sum_rate_query(queries.latency.sum),
+    }
+
+
+def _counted(rows: list[Row]) -> list[Row]:
+    return [row for row in rows if is_counted_row(row.get("metric", {}))]
+
+
+def build_traffic_inputs(
+    rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
+) -> GraphInputs:
+    """The graph inputs the request and TCP rows give (no latency samples), counted reporter only."""
+    return GraphInputs(
+        requests=parse_request_samples(_counted(rows.requests)),
+        tcp=build_tcp_samples(_counted(rows.tcp_sent), _counted(rows.tcp_received)),
+        mesh=mesh or MeshContext(),
+        health=health,
+    )
+
+
+def build_counted_latency_samples(rows: GraphRows) -> list[LatencySample]:
+    """The latency samples of the counted reporter, straight from the bucket and sum rows
+    (:func:`~topology.telemetry.promql_math.derive_latency_samples`)."""
+    return derive_latency_samples(rows.latency_buckets, rows.latency_sum, is_counted_row)
+
+
+def build_graph_inputs(
+    rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
+) -> GraphInputs:
+    """All the graph inputs of ``rows``: :func:`build_traffic_inputs` with :func:`build_counted_latency_samples`."""
+    return replace(build_traffic_inputs(rows, mesh, health), latencies=build_counted_latency_samples(rows))
+
+
+__all__: list[str] = [
+    "build_counted_latency_samples",
+    "build_graph_inputs",
+    "build_graph_query_parts",
+    "build_traffic_inputs",
+]
