@@ -2,11 +2,12 @@
 
 This module is pure bookkeeping: it knows the Istio metric families, their label sets
 (in the order the Istio stats extension emits them) and their histogram buckets, and keeps
-bounded per-series counters.  :class:`IstioMetricsCollector` hands them to ``prometheus_client``
-as metric families (``CounterMetricFamily``, ``HistogramMetricFamily``), and
-:meth:`MetricsRegistry.render` writes the Prometheus text exposition format 0.0.4 with
-``prometheus_client``'s ``generate_latest`` on a ``CollectorRegistry`` of its own (never the
-process-wide one).  It knows nothing about routing or traffic generation (see ``simulator.traffic``).
+bounded per-series counters.  :meth:`MetricsRegistry.collector` copies them into an
+:class:`IstioMetricsCollector`, which hands them to ``prometheus_client`` as metric families
+(``CounterMetricFamily``, ``HistogramMetricFamily``), and :func:`render_exposition` writes the
+Prometheus text exposition format 0.0.4 with ``prometheus_client``'s ``generate_latest`` on a
+``CollectorRegistry`` of its own (never the process-wide one).  It knows nothing about routing
+or traffic generation (see ``simulator.traffic``).
 
 Series are keyed by ``(reporting pod, metric name, label values)``; only counts and sums
 are kept, never individual requests, so memory grows with the number of distinct label
@@ -326,7 +327,7 @@ class MetricsRegistry:
         with self._lock:
             return sorted(set(self._counters) | set(self._histograms))
 
-    def merged_series(self, pod: str | None) -> tuple[dict[_SeriesKey, float], dict[_SeriesKey, _HistogramState]]:
+    def _merged(self, pod: str | None) -> tuple[dict[_SeriesKey, float], dict[_SeriesKey, _HistogramState]]:
         """Copies of the counter and histogram series of ``pod`` (or all pods summed), taken under the lock."""
         counters: dict[_SeriesKey, float] = {}
         histograms: dict[_SeriesKey, _HistogramState] = {}
@@ -348,7 +349,7 @@ class MetricsRegistry:
 
     def snapshot(self, simulated_seconds: float, pod: str | None = None) -> MetricsSnapshot:
         """Structured copy of all series (of one reporting pod, or all pods summed)."""
-        counters, histograms = self.merged_series(pod)
+        counters, histograms = self._merged(pod)
         counter_samples = tuple(
             CounterSample(name, dict(zip(FAMILIES_BY_NAME[name].label_names, values, strict=True)), value)
             for (name, values), value in sorted(counters.items())
@@ -369,23 +370,26 @@ class MetricsRegistry:
             )
         return MetricsSnapshot(simulated_seconds, counter_samples, tuple(histogram_samples))
 
+    def collector(self, pod: str | None = None) -> IstioMetricsCollector:
+        """A collector of a copy of the current series: one reporting pod's, or all pods summed."""
+        counters, histograms = self._merged(pod)
+        return IstioMetricsCollector(counters, histograms)
+
     def render(self, pod: str | None = None) -> str:
         """Prometheus text format 0.0.4 of one reporting pod's series, or of all pods summed."""
-        exposition = CollectorRegistry()
-        exposition.register(IstioMetricsCollector(self, pod))
-        return generate_latest(exposition).decode()
+        return render_exposition(self.collector(pod))
 
 
 class IstioMetricsCollector:
-    """A ``prometheus_client`` collector of a :class:`MetricsRegistry`: every Istio family, one pod's or all pods'.
+    """A ``prometheus_client`` collector of a copy of Istio series (made by :meth:`MetricsRegistry.collector`).
 
     Families come in :data:`METRIC_FAMILIES` order, each with its HELP and TYPE even when it has no series yet;
     series are sorted by label values.  Counters carry no created timestamp, so no ``_created`` series appear.
     """
 
-    def __init__(self, registry: MetricsRegistry, pod: str | None = None) -> None:
-        self._registry = registry
-        self._pod = pod
+    def __init__(self, counters: Mapping[_SeriesKey, float], histograms: Mapping[_SeriesKey, _HistogramState]) -> None:
+        self._counters = counters
+        self._histograms = histograms
 
     def describe(self) -> Iterator[Metric]:
         """The families without samples (how a ``CollectorRegistry`` learns the names a collector owns)."""
@@ -396,8 +400,7 @@ class IstioMetricsCollector:
                 yield HistogramMetricFamily(family.name, family.help, labels=family.label_names)
 
     def collect(self) -> Iterator[Metric]:
-        """Every family with the current samples."""
-        counters, histograms = self._registry.merged_series(self._pod)
+        """Every family with its samples."""
         counter_families = {
             family.name: CounterMetricFamily(family.name, family.help, labels=family.label_names)
             for family in METRIC_FAMILIES
@@ -408,13 +411,20 @@ class IstioMetricsCollector:
             for family in METRIC_FAMILIES
             if family.type == "histogram"
         }
-        for (name, values), value in sorted(counters.items()):
+        for (name, values), value in sorted(self._counters.items()):
             counter_families[name].add_metric(values, value)
-        for (name, values), state in sorted(histograms.items()):
+        for (name, values), state in sorted(self._histograms.items()):
             buckets = list(zip(_BUCKET_BOUNDS[name], _cumulative(state.bucket_counts), strict=True))
             histogram_families[name].add_metric(values, buckets, state.total)
         for family in METRIC_FAMILIES:
             yield counter_families[family.name] if family.type == "counter" else histogram_families[family.name]
+
+
+def render_exposition(collector: IstioMetricsCollector) -> str:
+    """The Prometheus text format 0.0.4 of ``collector``, written by prometheus_client on a registry of its own."""
+    exposition = CollectorRegistry()
+    exposition.register(collector)
+    return generate_latest(exposition).decode()
 
 
 def _label_values(family: MetricFamily, labels: Mapping[str, str]) -> tuple[str, ...]:

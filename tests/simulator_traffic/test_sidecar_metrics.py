@@ -10,7 +10,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import metrics
-from simulator.metrics import REQUEST_LABEL_NAMES, TCP_LABEL_NAMES, MetricsRegistry
+from simulator.metrics import REQUEST_LABEL_NAMES, TCP_LABEL_NAMES, MetricsRegistry, render_exposition
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
 from tests.support.wait import wait_until
@@ -275,6 +275,17 @@ def test_label_values_are_escaped() -> None:
     assert requests_rows(text)[0]["source_workload"] == 'we"ird\\name\nline'
     with pytest.raises(KeyError):
         registry.add_to_counter("pod-a", metrics.TCP_SENT_BYTES, {"reporter": "source"}, 1)
+
+
+def test_a_collector_renders_the_series_as_they_were_when_it_was_made() -> None:
+    registry = MetricsRegistry()
+    labels = {name: "plain" for name in REQUEST_LABEL_NAMES}
+    registry.record_request("pod-a", labels, 3.0, 10, 20)
+    collector = registry.collector()
+    registry.record_request("pod-a", labels, 3.0, 10, 20)  # after the copy: a scrape written later must not see it
+    [then] = parse_families(render_exposition(collector))["istio_requests"].samples
+    [now] = parse_families(registry.render())["istio_requests"].samples
+    assert (then.value, now.value) == (1, 2)
 
 
 def test_exposition_values_match_the_structured_counters(engine: TrafficEngine) -> None:
