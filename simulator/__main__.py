@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from simulator import Simulator, control
+from simulator.synthetic import populate_synthetic
 
 DEFAULT_KUBECONFIG = "var/simulator.kubeconfig"
 
@@ -77,8 +78,6 @@ def serve(args: argparse.Namespace) -> int:
     """Run the simulator in the foreground until interrupted."""
     sim = Simulator(namespace=args.namespace, seed=args.seed, traffic=args.traffic, rps=args.rps)
     if args.synthetic:
-        from simulator.synthetic import populate_synthetic
-
         namespaces, services, pods = (int(part) for part in args.synthetic.split(","))
         populate_synthetic(sim.store, namespaces, services, pods, seed=args.seed)
     sim.start(host=args.host, port=args.port)

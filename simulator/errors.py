@@ -2,14 +2,13 @@
 
 Each error carries the HTTP status code and the Kubernetes ``reason`` and renders
 itself as a ``Status`` object, which is what the server answers failed requests with.
+The errors know nothing of resource types; the resource catalogue (:mod:`simulator.resources`)
+builds the ones that name a type, such as :func:`~simulator.resources.not_found`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-if TYPE_CHECKING:
-    from simulator.resources import ResourceType
+from typing import Any
 
 
 class StoreError(Exception):
@@ -73,12 +72,3 @@ class UnsupportedMediaType(StoreError):
 
 class Invalid(StoreError):
     code, reason = 422, "Invalid"
-
-
-def not_found(rt: ResourceType, name: str) -> NotFound:
-    """The NotFound error the real API server returns for a missing object."""
-    details: dict[str, Any] = {"name": name, "kind": rt.plural}
-    if rt.group:
-        details["group"] = rt.group
-    resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
-    return NotFound(f'{resource} "{name}" not found', details)

@@ -2,10 +2,10 @@
 
 ``ApiHttpServer`` is a ``ThreadingHTTPServer`` (one daemon thread per connection, HTTP/1.1
 keep-alive) that remembers its open connections so that stopping can hang them up;
-``ApiRequestHandler`` reads each request, hands it to the
-:class:`~simulator.server.ApiServer` that owns the server, answers ``StoreError`` with a
-Kubernetes ``Status`` and offers the response helpers the API uses: complete bodies, JSON, and
-the chunked streams of watches.
+``ApiRequestHandler`` reads each request, hands it to the server's ``dispatch`` callable (the
+:class:`~simulator.server.ApiServer` passes its ``handle``; this module knows nothing of it), answers
+``StoreError`` with a Kubernetes ``Status`` and offers the response helpers the API uses: complete
+bodies, JSON, and the chunked streams of watches.
 """
 
 from __future__ import annotations
@@ -16,28 +16,29 @@ import socket
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulator.errors import StoreError
 from simulator.resources import Obj
 
-if TYPE_CHECKING:
-    from simulator.server import ApiServer
-
 #: How long stopping lets connections finish the response they are writing before cutting them off.
 CLOSE_GRACE_SECONDS = 1.0
 
+#: ``dispatch(handler, method, body)``: answer one request through the handler's response helpers.
+RequestDispatch = Callable[["ApiRequestHandler", str, bytes], None]
+
 
 class ApiHttpServer(ThreadingHTTPServer):
-    """The listening server; ``api`` is the :class:`~simulator.server.ApiServer` answering its requests."""
+    """The listening server; every request it reads goes to ``dispatch``."""
 
     daemon_threads = True
     allow_reuse_address = True
-    api: ApiServer
 
-    def __init__(self, server_address: tuple[str, int], handler_class: type[ApiRequestHandler]) -> None:
-        super().__init__(server_address, handler_class)
+    def __init__(self, server_address: tuple[str, int], dispatch: RequestDispatch) -> None:
+        super().__init__(server_address, ApiRequestHandler)
+        self.dispatch = dispatch
         # Connection threads are daemons, which ThreadingMixIn neither tracks nor joins: without this
         # registry a thread waiting for the next request on a kept-alive connection outlives the server
         # (and still answers that connection's requests after stop).
@@ -94,7 +95,7 @@ class ApiHttpServer(ThreadingHTTPServer):
 
 
 class ApiRequestHandler(BaseHTTPRequestHandler):
-    """One connection: reads requests, dispatches them to the API server, writes responses."""
+    """One connection: reads requests, hands them to the server's ``dispatch``, writes responses."""
 
     protocol_version = "HTTP/1.1"
     server: ApiHttpServer
@@ -126,11 +127,8 @@ class ApiRequestHandler(BaseHTTPRequestHandler):
     def _dispatch(self, method: str) -> None:
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        api = self.server.api
-        if api.faults.latency > 0:
-            time.sleep(api.faults.latency)
         try:
-            api.handle(self, method, body)
+            self.server.dispatch(self, method, body)
         except StoreError as error:
             self.send_json(error.code, error.status())
         except (BrokenPipeError, ConnectionResetError):

@@ -1,9 +1,13 @@
 """Istio standard metrics as the simulated Envoy sidecars would report them.
 
 This module is pure bookkeeping: it knows the Istio metric families, their label sets
-(in the order the Istio stats extension emits them) and their histogram buckets, keeps
-bounded per-series counters, and renders them in the Prometheus text exposition format
-0.0.4.  It knows nothing about routing or traffic generation (see ``simulator.traffic``).
+(in the order the Istio stats extension emits them) and their histogram buckets, and keeps
+bounded per-series counters.  :meth:`MetricsRegistry.collector` copies them into an
+:class:`IstioMetricsCollector`, which hands them to ``prometheus_client`` as metric families
+(``CounterMetricFamily``, ``HistogramMetricFamily``), and :func:`render_exposition` writes the
+Prometheus text exposition format 0.0.4 with ``prometheus_client``'s ``generate_latest`` on a
+``CollectorRegistry`` of its own (never the process-wide one).  It knows nothing about routing
+or traffic generation (see ``simulator.traffic``).
 
 Series are keyed by ``(reporting pod, metric name, label values)``; only counts and sums
 are kept, never individual requests, so memory grows with the number of distinct label
@@ -13,11 +17,14 @@ combinations, not with traffic volume.
 from __future__ import annotations
 
 import bisect
-import math
 import threading
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal
+
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
+from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
+from prometheus_client.registry import CollectorRegistry
 
 UNKNOWN = "unknown"
 
@@ -73,6 +80,9 @@ DURATION_BUCKETS_MS: tuple[float, ...] = (
 #: Istio's default buckets for istio_request_bytes / istio_response_bytes (powers of ten).
 BYTES_BUCKETS: tuple[float, ...] = tuple(float(10**exponent) for exponent in range(10))
 
+#: The content type of :meth:`MetricsRegistry.render`'s output.
+EXPOSITION_CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
+
 MetricType = Literal["counter", "histogram"]
 
 
@@ -110,6 +120,20 @@ FAMILIES_BY_NAME: dict[str, MetricFamily] = {family.name: family for family in M
 _DURATION_FAMILY = FAMILIES_BY_NAME[REQUEST_DURATION]
 _REQUEST_BYTES_FAMILY = FAMILIES_BY_NAME[REQUEST_BYTES]
 _RESPONSE_BYTES_FAMILY = FAMILIES_BY_NAME[RESPONSE_BYTES]
+
+
+def format_bucket_bound(bound: float) -> str:
+    """Bucket bound as Envoy prints it: ``0.5``, ``300000``, ``1.8e+06``."""
+    return f"{bound:g}"
+
+
+#: The ``le`` label values of each histogram family, ``+Inf`` last (given to prometheus_client as strings, so the
+#: exposition keeps Envoy's spelling).
+_BUCKET_BOUNDS: dict[str, tuple[str, ...]] = {
+    family.name: (*(format_bucket_bound(bound) for bound in family.buckets), "+Inf")
+    for family in METRIC_FAMILIES
+    if family.type == "histogram"
+}
 
 
 @dataclass(frozen=True)
@@ -304,7 +328,7 @@ class MetricsRegistry:
             return sorted(set(self._counters) | set(self._histograms))
 
     def _merged(self, pod: str | None) -> tuple[dict[_SeriesKey, float], dict[_SeriesKey, _HistogramState]]:
-        """Copy the series of ``pod`` (or all pods summed) while holding the lock."""
+        """Copies of the counter and histogram series of ``pod`` (or all pods summed), taken under the lock."""
         counters: dict[_SeriesKey, float] = {}
         histograms: dict[_SeriesKey, _HistogramState] = {}
         with self._lock:
@@ -346,23 +370,61 @@ class MetricsRegistry:
             )
         return MetricsSnapshot(simulated_seconds, counter_samples, tuple(histogram_samples))
 
+    def collector(self, pod: str | None = None) -> IstioMetricsCollector:
+        """A collector of a copy of the current series: one reporting pod's, or all pods summed."""
+        counters, histograms = self._merged(pod)
+        return IstioMetricsCollector(counters, histograms)
+
     def render(self, pod: str | None = None) -> str:
         """Prometheus text format 0.0.4 of one reporting pod's series, or of all pods summed."""
-        counters, histograms = self._merged(pod)
-        lines: list[str] = []
+        return render_exposition(self.collector(pod))
+
+
+class IstioMetricsCollector:
+    """A ``prometheus_client`` collector of a copy of Istio series (made by :meth:`MetricsRegistry.collector`).
+
+    Families come in :data:`METRIC_FAMILIES` order, each with its HELP and TYPE even when it has no series yet;
+    series are sorted by label values.  Counters carry no created timestamp, so no ``_created`` series appear.
+    """
+
+    def __init__(self, counters: Mapping[_SeriesKey, float], histograms: Mapping[_SeriesKey, _HistogramState]) -> None:
+        self._counters = counters
+        self._histograms = histograms
+
+    def describe(self) -> Iterator[Metric]:
+        """The families without samples (how a ``CollectorRegistry`` learns the names a collector owns)."""
         for family in METRIC_FAMILIES:
-            lines.append(f"# HELP {family.name} {escape_help_text(family.help)}")
-            lines.append(f"# TYPE {family.name} {family.type}")
             if family.type == "counter":
-                for (name, values), value in sorted(counters.items()):
-                    if name == family.name:
-                        labels = format_labels(family.label_names, values)
-                        lines.append(f"{name}{labels} {format_value(value)}")
+                yield CounterMetricFamily(family.name, family.help, labels=family.label_names)
             else:
-                for (name, values), state in sorted(histograms.items()):
-                    if name == family.name:
-                        lines.extend(_histogram_lines(family, values, state))
-        return "\n".join(lines) + "\n"
+                yield HistogramMetricFamily(family.name, family.help, labels=family.label_names)
+
+    def collect(self) -> Iterator[Metric]:
+        """Every family with its samples."""
+        counter_families = {
+            family.name: CounterMetricFamily(family.name, family.help, labels=family.label_names)
+            for family in METRIC_FAMILIES
+            if family.type == "counter"
+        }
+        histogram_families = {
+            family.name: HistogramMetricFamily(family.name, family.help, labels=family.label_names)
+            for family in METRIC_FAMILIES
+            if family.type == "histogram"
+        }
+        for (name, values), value in sorted(self._counters.items()):
+            counter_families[name].add_metric(values, value)
+        for (name, values), state in sorted(self._histograms.items()):
+            buckets = list(zip(_BUCKET_BOUNDS[name], _cumulative(state.bucket_counts), strict=True))
+            histogram_families[name].add_metric(values, buckets, state.total)
+        for family in METRIC_FAMILIES:
+            yield counter_families[family.name] if family.type == "counter" else histogram_families[family.name]
+
+
+def render_exposition(collector: IstioMetricsCollector) -> str:
+    """The Prometheus text format 0.0.4 of ``collector``, written by prometheus_client on a registry of its own."""
+    exposition = CollectorRegistry()
+    exposition.register(collector)
+    return generate_latest(exposition).decode()
 
 
 def _label_values(family: MetricFamily, labels: Mapping[str, str]) -> tuple[str, ...]:
@@ -379,50 +441,3 @@ def _cumulative(bucket_counts: Sequence[int]) -> list[int]:
         running += count
         result.append(running)
     return result
-
-
-def _histogram_lines(family: MetricFamily, values: tuple[str, ...], state: _HistogramState) -> list[str]:
-    lines = []
-    cumulative = _cumulative(state.bucket_counts)
-    bounds = [format_bucket_bound(bound) for bound in family.buckets] + ["+Inf"]
-    for bound, count in zip(bounds, cumulative, strict=True):
-        labels = format_labels((*family.label_names, "le"), (*values, bound))
-        lines.append(f"{family.name}_bucket{labels} {count}")
-    plain_labels = format_labels(family.label_names, values)
-    lines.append(f"{family.name}_sum{plain_labels} {format_value(state.total)}")
-    lines.append(f"{family.name}_count{plain_labels} {state.count}")
-    return lines
-
-
-def escape_label_value(value: str) -> str:
-    """Escape a label value for the text format: backslash, double quote and line feed."""
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
-def escape_help_text(text: str) -> str:
-    """Escape ``# HELP`` text: backslash and line feed."""
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
-
-
-def format_labels(names: Sequence[str], values: Sequence[str]) -> str:
-    """``{name="value",...}`` with escaped values (empty string when there are no labels)."""
-    if not names:
-        return ""
-    pairs = ",".join(f'{name}="{escape_label_value(value)}"' for name, value in zip(names, values, strict=True))
-    return "{" + pairs + "}"
-
-
-def format_bucket_bound(bound: float) -> str:
-    """Bucket bound as Envoy prints it: ``0.5``, ``300000``, ``1.8e+06``."""
-    return f"{bound:g}"
-
-
-def format_value(value: float) -> str:
-    """Sample value: integral numbers without a fraction, others with up to 6 decimals."""
-    if math.isinf(value):
-        return "+Inf" if value > 0 else "-Inf"
-    if math.isnan(value):
-        return "NaN"
-    if float(value).is_integer():
-        return str(int(value))
-    return f"{value:.6f}".rstrip("0").rstrip(".")

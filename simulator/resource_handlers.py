@@ -3,29 +3,28 @@
 ``ResourceHandlers`` answers list (selectors, pagination), get, create, replace, merge/strategic/JSON
 patch, delete (one object, a collection, a namespace with its contents) and the deployment ``scale``
 subresource, honouring ``dryRun``, the ``status`` subresource split, injected faults and validation,
-and asks the controller to reconcile after every write.  Errors are raised as
-:class:`~simulator.errors.StoreError` subclasses; the HTTP handler turns them into ``Status`` objects.
+and asks the controller to reconcile after every write.  The handlers know nothing of HTTP: each takes
+the parsed :class:`~simulator.discovery.ApiRequest` (plus the body and, for patches, its content type) and
+returns ``(status code, response object)``, which :class:`~simulator.server.ApiServer` writes.  Errors are
+raised as :class:`~simulator.errors.StoreError` subclasses; the HTTP handler turns them into ``Status`` objects.
 """
 
 from __future__ import annotations
 
 import json
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulator.controller import Controller
 from simulator.discovery import ApiRequest
 from simulator.errors import BadRequest, MethodNotAllowed, NotFound, StoreError
 from simulator.faults import Faults
-from simulator.http_server import ApiRequestHandler
 from simulator.paging import ListPager
 from simulator.patches import apply_patch
 from simulator.replicas import build_scale
 from simulator.resources import RESOURCE_TYPES, Obj
 from simulator.store import ObjectStore
 from simulator.validation import invalid_error, validation_causes
-
-if TYPE_CHECKING:
-    from simulator.controller import Controller
 
 
 class ResourceHandlers:
@@ -54,7 +53,7 @@ class ResourceHandlers:
     def list_objects(self, request: ApiRequest) -> Obj:
         return self._pager.list(self.store, request)
 
-    def get_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+    def get_object(self, request: ApiRequest) -> tuple[int, Obj]:
         assert request.name is not None
         self.faults.check(request.rt, "get", request.namespace)
         rt = request.rt
@@ -98,7 +97,7 @@ class ResourceHandlers:
             raise invalid_error(obj, rt, causes)
         return obj
 
-    def create_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+    def create_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
         if request.name is not None:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         self.faults.check(request.rt, "create", request.namespace)
@@ -140,7 +139,7 @@ class ResourceHandlers:
             self._reconcile(request.namespace)
         return request.present(updated)
 
-    def replace_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+    def replace_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
         if request.name is None:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         rt = request.rt
@@ -151,18 +150,18 @@ class ResourceHandlers:
         current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
         return 200, self._write(request, new, current)
 
-    def patch_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+    def patch_object(self, request: ApiRequest, body: bytes, content_type: str | None) -> tuple[int, Obj]:
         if request.name is None:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         rt = request.rt
         self.faults.check(rt, "patch", request.namespace)
         current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
-        patched = apply_patch(http.headers.get("Content-Type"), request.present(current), self._parse_body(body))
+        patched = apply_patch(content_type, request.present(current), self._parse_body(body))
         if not isinstance(patched, dict):
             raise BadRequest("the patched object must be a JSON object")
         return 200, self._write(request, patched, current)
 
-    def delete_object(self, http: ApiRequestHandler, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
+    def delete_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
         rt = request.rt
         self.faults.check(rt, "delete", request.namespace)
         if request.name is None:
@@ -225,7 +224,8 @@ class ResourceHandlers:
                         continue
 
     # ------------------------------------------------------------------ scale subresource
-    def handle_scale(self, http: ApiRequestHandler, method: str, request: ApiRequest, body: bytes) -> None:
+    def scale(self, method: str, request: ApiRequest, body: bytes, content_type: str | None) -> tuple[int, Obj]:
+        """Read (``GET``) or set (``PUT``, ``PATCH``) a deployment's replicas through its ``Scale`` object."""
         assert request.name is not None
         rt = request.rt
         verb = {"GET": "get", "PUT": "update", "PATCH": "patch"}.get(method)
@@ -235,10 +235,9 @@ class ResourceHandlers:
         deployment = self.store.get(rt.group, rt.plural, request.namespace, request.name)
         scale = build_scale(deployment)
         if method == "GET":
-            http.send_json(200, scale)
-            return
+            return 200, scale
         payload = self._parse_body(body)
-        new_scale = apply_patch(http.headers.get("Content-Type"), scale, payload) if method == "PATCH" else payload
+        new_scale = apply_patch(content_type, scale, payload) if method == "PATCH" else payload
         if not isinstance(new_scale, dict):
             raise BadRequest("the request body must be a Scale object")
         replicas = (new_scale.get("spec") or {}).get("replicas")
@@ -261,4 +260,4 @@ class ResourceHandlers:
         updated = self.store.update(deployment, dry_run=request.dry_run)
         if not request.dry_run:
             self._reconcile(request.namespace)
-        http.send_json(200, build_scale(updated))
+        return 200, build_scale(updated)

@@ -3,6 +3,8 @@
 Lists every served resource type (core/v1, apps/v1 and the Istio networking and
 security groups) with its versions, plural, kind and scope, and maps URLs
 (``group`` + ``plural``) and objects (``apiVersion`` + ``kind``) to their type.
+Builds the errors that name a resource type (:func:`not_found`) from :mod:`simulator.errors`,
+which in turn knows nothing of resource types.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from simulator.errors import BadRequest
+from simulator.errors import BadRequest, NotFound
 
 Obj = dict[str, Any]
 
@@ -87,3 +89,12 @@ def resource_type_for(obj: Obj) -> ResourceType:
     if rt is None:
         raise BadRequest(f"no kind {obj.get('kind')!r} is registered for version {obj.get('apiVersion')!r}")
     return rt
+
+
+def not_found(rt: ResourceType, name: str) -> NotFound:
+    """The NotFound error the real API server returns for a missing object of type ``rt``."""
+    details: dict[str, Any] = {"name": name, "kind": rt.plural}
+    if rt.group:
+        details["group"] = rt.group
+    resource = f"{rt.plural}.{rt.group}" if rt.group else rt.plural
+    return NotFound(f'{resource} "{name}" not found', details)

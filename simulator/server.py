@@ -7,8 +7,10 @@ create, replace, merge/strategic/JSON patch, delete, the deployment ``scale`` an
 expiry, answering errors with Kubernetes ``Status`` objects.
 
 This module holds ``ApiServer``: the server lifecycle, extra routes and mounts, and the
-dispatch of each request.  The HTTP server and handler live in :mod:`simulator.http_server`,
-the per-verb resource handling in :mod:`simulator.resource_handlers`; URL parsing and discovery
+dispatch of each request.  It sits on top of its two parts, which do not know it or each other:
+the HTTP server and handler (:mod:`simulator.http_server`, given :meth:`ApiServer.handle` as its
+dispatch) and the per-verb resource handling (:mod:`simulator.resource_handlers`, which returns
+``(status code, object)`` and never touches HTTP); URL parsing and discovery
 (:mod:`simulator.discovery`), patches (:mod:`simulator.patches`), validation
 (:mod:`simulator.validation`), pagination (:mod:`simulator.paging`), watch streams
 (:mod:`simulator.watch`) and fault injection (:mod:`simulator.faults`) have their own modules;
@@ -19,10 +21,11 @@ non-Kubernetes endpoints (``/metrics``, ``/simulator/v1``) are mounted by the fa
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING
 from urllib.parse import parse_qs, urlsplit
 
+from simulator.controller import Controller
 from simulator.discovery import VERSION_INFO, ApiRequest, discovery, parse_resource_path
 from simulator.errors import MethodNotAllowed
 from simulator.faults import Faults
@@ -30,9 +33,6 @@ from simulator.http_server import ApiHttpServer, ApiRequestHandler
 from simulator.resource_handlers import ResourceHandlers
 from simulator.store import ObjectStore
 from simulator.watch import WatchStream
-
-if TYPE_CHECKING:
-    from simulator.controller import Controller
 
 RouteHandler = Callable[[], tuple[int, str, bytes]]
 #: ``handler(method, path below the mount point, body) -> (status, content_type, body)``.
@@ -63,8 +63,7 @@ class ApiServer:
     # ------------------------------------------------------------------ lifecycle
     def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
         """Serve in a background thread; returns the bound (host, port)."""
-        self._httpd = ApiHttpServer((host, port), ApiRequestHandler)
-        self._httpd.api = self
+        self._httpd = ApiHttpServer((host, port), self.handle)
         self._stopping = False
         self._thread = threading.Thread(
             target=self._httpd.serve_forever, kwargs={"poll_interval": 0.1}, name="simulator-apiserver", daemon=True
@@ -101,7 +100,9 @@ class ApiServer:
 
     # ------------------------------------------------------------------ dispatch
     def handle(self, http: ApiRequestHandler, method: str, body: bytes) -> None:
-        """Route one HTTP request."""
+        """Route one HTTP request (after the injected latency, if any)."""
+        if self.faults.latency > 0:
+            time.sleep(self.faults.latency)
         split = urlsplit(http.path)
         path = split.path.rstrip("/") or "/"
         query = {k: v[-1] for k, v in parse_qs(split.query, keep_blank_values=True).items()}
@@ -123,8 +124,9 @@ class ApiServer:
         if request is None:
             http.send_json(200, discovery(path, http.headers.get("Host", "")))
             return
+        body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
-            self.resources.handle_scale(http, method, request, body)
+            http.send_json(*self.resources.scale(method, request, body, body_type))
             return
         if method == "GET" and request.name is None:
             watch = query.get("watch", "").lower() in ("true", "1")
@@ -134,16 +136,19 @@ class ApiServer:
             else:
                 http.send_json(200, self.resources.list_objects(request))
             return
-        handler = {
-            "GET": self.resources.get_object,
-            "POST": self.resources.create_object,
-            "PUT": self.resources.replace_object,
-            "PATCH": self.resources.patch_object,
-            "DELETE": self.resources.delete_object,
-        }.get(method)
-        if handler is None:
-            raise MethodNotAllowed(f"the server does not allow this method on the requested resource: {method}")
-        code, obj = handler(http, request, body)
+        match method:
+            case "GET":
+                code, obj = self.resources.get_object(request)
+            case "POST":
+                code, obj = self.resources.create_object(request, body)
+            case "PUT":
+                code, obj = self.resources.replace_object(request, body)
+            case "PATCH":
+                code, obj = self.resources.patch_object(request, body, body_type)
+            case "DELETE":
+                code, obj = self.resources.delete_object(request, body)
+            case _:
+                raise MethodNotAllowed(f"the server does not allow this method on the requested resource: {method}")
         http.send_json(code, obj)
 
     # ------------------------------------------------------------------ watch

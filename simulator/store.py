@@ -21,62 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from simulator.errors import (
-    AlreadyExists,
-    BadRequest,
-    Conflict,
-    Expired,
-    Forbidden,
-    Invalid,
-    MethodNotAllowed,
-    NotFound,
-    StoreError,
-    not_found,
-)
-from simulator.resources import (
-    ISTIO_NETWORKING_VERSIONS,
-    ISTIO_SECURITY_VERSIONS,
-    RESOURCE_TYPES,
-    Obj,
-    ResourceType,
-    api_version,
-    resource_type,
-    resource_type_for,
-)
-from simulator.selectors import LabelMatcher, ObjectMatcher, labels_of, parse_field_selector, parse_label_selector
-
-# Errors, the resource catalogue and selectors used to live here; they stay importable from this module.
-__all__ = [
-    "DEFAULT_EVENT_LOG_SIZE",
-    "ISTIO_NETWORKING_VERSIONS",
-    "ISTIO_SECURITY_VERSIONS",
-    "RESOURCE_TYPES",
-    "AlreadyExists",
-    "BadRequest",
-    "Conflict",
-    "Expired",
-    "Forbidden",
-    "Invalid",
-    "Key",
-    "LabelMatcher",
-    "MethodNotAllowed",
-    "NotFound",
-    "Obj",
-    "ObjectMatcher",
-    "ObjectStore",
-    "ResourceType",
-    "StoreError",
-    "WatchEvent",
-    "api_version",
-    "deep_copy",
-    "labels_of",
-    "not_found",
-    "now_rfc3339",
-    "parse_field_selector",
-    "parse_label_selector",
-    "resource_type",
-    "resource_type_for",
-]
+from simulator.errors import AlreadyExists, Conflict, Expired, Invalid, NotFound
+from simulator.resources import Obj, not_found, resource_type, resource_type_for
+from simulator.selectors import labels_of, parse_field_selector, parse_label_selector
 
 Key = tuple[str, str, str, str]
 

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from simulator.mesh_snapshot import MeshSnapshot, PodInfo, service_fqdn
-from simulator.metrics import MetricsRegistry, MetricsSnapshot
+from simulator.metrics import MetricsRegistry, MetricsSnapshot, render_exposition
 from simulator.proxy import SidecarProxies, TryResult
 from simulator.request_matching import MESH_GATEWAY, RequestAttributes
 from simulator.workloads import (
@@ -118,10 +118,12 @@ class TrafficEngine:
     def render_metrics(self, pod: str | None = None) -> str:
         """Prometheus text exposition (0.0.4) of every proxy's series, or of one reporting pod.
 
-        Rendered between ticks, so the source and destination reports of a request appear together.
+        The series are copied between ticks, so the source and destination reports of a request appear together;
+        the text is written after the lock is released, so a scrape holds up the traffic only while it copies.
         """
         with self._step_lock:
-            return self._registry.render(pod)
+            collector = self._registry.collector(pod)
+        return render_exposition(collector)
 
     def counters(self, pod: str | None = None) -> MetricsSnapshot:
         """Structured snapshot of the raw counters and histograms (summed over pods unless ``pod``)."""

@@ -23,9 +23,9 @@ from collections.abc import Callable
 from typing import Any
 
 from simulator.mesh_snapshot import ObjectReader, object_labels, object_name, object_namespace, object_spec
+from simulator.metrics import EXPOSITION_CONTENT_TYPE
 from simulator.traffic import TrafficEngine
 
-METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 JSON_CONTENT_TYPE = "application/json"
 METRICS_PREFIX = "/metrics"
 SIMULATOR_API_PREFIX = "/simulator/v1"
@@ -140,7 +140,7 @@ class TrafficApi:
                 raise _HttpError(405, f"method {method} is not allowed on {METRICS_PREFIX}")
             engine = self._require_engine()
             if not subpath:
-                return 200, METRICS_CONTENT_TYPE, engine.render_metrics().encode()
+                return 200, EXPOSITION_CONTENT_TYPE, engine.render_metrics().encode()
             parts = subpath.strip("/").split("/")
             if len(parts) != 3 or parts[0] != "pods":
                 raise _HttpError(404, f"no such path: {METRICS_PREFIX}{subpath}")
@@ -150,7 +150,7 @@ class TrafficApi:
             )
             if not exists and pod not in engine.reporter_pods():
                 raise _HttpError(404, f"pod {namespace}/{pod} not found")
-            return 200, METRICS_CONTENT_TYPE, engine.render_metrics(pod).encode()
+            return 200, EXPOSITION_CONTENT_TYPE, engine.render_metrics(pod).encode()
         except _HttpError as error:
             return _json(error.status, {"error": error.message})
 

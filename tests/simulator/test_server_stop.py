@@ -5,7 +5,6 @@ from __future__ import annotations
 import http.client
 import socket
 import threading
-import time
 
 import pytest
 
@@ -64,9 +63,7 @@ def test_stop_leaves_no_simulator_threads_behind() -> None:
     watch.request("GET", "/api/v1/pods?watch=true")
     assert watch.getresponse().status == 200
     try:
-        started = time.monotonic()
         sim.stop()
-        assert time.monotonic() - started < 3
         assert [thread.name for thread in set(threading.enumerate()) - before] == []
     finally:
         idle.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 
 from simulator.controller import Controller
-from simulator.store import BadRequest, Conflict, Expired, ObjectStore, parse_label_selector
+from simulator.errors import BadRequest, Conflict, Expired
+from simulator.selectors import parse_label_selector
+from simulator.store import ObjectStore
 from simulator.synthetic import populate_synthetic
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -16,6 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import Simulator, control
 from simulator.__main__ import build_parser, main
+from tests.support.wait import wait_until
 
 NS = "bookinfo"
 Series = tuple[tuple[str, str], ...]
@@ -208,9 +208,7 @@ def test_background_traffic_gives_monotonic_counters_to_concurrent_scrapers() ->
             errors.append(error)
 
     try:
-        deadline = time.monotonic() + 5
-        while sim.traffic is not None and sim.traffic.user_requests_sent == 0 and time.monotonic() < deadline:
-            time.sleep(0.02)
+        wait_until(lambda: sim.traffic is not None and sim.traffic.user_requests_sent > 0, "traffic has been sent")
         threads = [threading.Thread(target=scraper) for _ in range(3)]
         for thread in threads:
             thread.start()

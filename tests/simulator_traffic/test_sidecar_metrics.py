@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import math
-import time
+import threading
 
 import pytest
+from prometheus_client.metrics_core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from simulator import metrics
-from simulator.metrics import REQUEST_LABEL_NAMES, TCP_LABEL_NAMES, MetricsRegistry
+from simulator.metrics import REQUEST_LABEL_NAMES, TCP_LABEL_NAMES, MetricsRegistry, render_exposition
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
-from tests.simulator_traffic.exposition_parser import ExpositionError, parse_exposition
+from tests.support.wait import wait_until
 
 HTTP_FAMILIES = (
     "istio_requests_total",
@@ -27,6 +29,23 @@ TCP_FAMILIES = (
 )
 
 
+def parse_families(text: str) -> dict[str, Metric]:
+    """The exposition's families by name as prometheus_client parses them (counters lose ``_total``).
+
+    Also checks what that parser lets pass: the text ends with a line feed and no series appears twice.
+    """
+    assert text.endswith("\n")
+    families = {family.name: family for family in text_string_to_metric_families(text)}
+    series = [(s.name, tuple(sorted(s.labels.items()))) for family in families.values() for s in family.samples]
+    assert len(series) == len(set(series)), "a series appears twice"
+    return families
+
+
+def requests_rows(text: str) -> list[dict[str, str]]:
+    """The label sets of the ``istio_requests_total`` series of an exposition."""
+    return [sample.labels for sample in parse_families(text)["istio_requests"].samples]
+
+
 @pytest.fixture(scope="module")
 def engine() -> TrafficEngine:
     cluster = FakeCluster(bookinfo(with_mongodb=True))
@@ -36,27 +55,34 @@ def engine() -> TrafficEngine:
 
 
 def test_exposition_has_help_type_and_every_family(engine: TrafficEngine) -> None:
-    parsed = parse_exposition(engine.render_metrics())
-    assert list(parsed) == [*HTTP_FAMILIES, *TCP_FAMILIES]
+    text = engine.render_metrics()
+    type_lines = [line for line in text.splitlines() if line.startswith("# TYPE ")]
+    assert type_lines == [
+        f"# TYPE {name} {'counter' if name.endswith('_total') else 'histogram'}"
+        for name in (*HTTP_FAMILIES, *TCP_FAMILIES)
+    ]
+    parsed = parse_families(text)
+    assert list(parsed) == [name.removesuffix("_total") for name in (*HTTP_FAMILIES, *TCP_FAMILIES)]
     for name, family in parsed.items():
-        assert family.help
-        assert family.type == ("counter" if name.endswith("_total") else "histogram")
-        assert family.samples or name == "istio_tcp_connections_closed_total", name
+        assert family.documentation
+        assert family.samples or name == "istio_tcp_connections_closed", name
+        suffixes = ("_total",) if family.type == "counter" else ("_bucket", "_count", "_sum")
+        assert {sample.name for sample in family.samples} <= {name + suffix for suffix in suffixes}, name
+    assert "_created" not in text  # no created timestamps: no series the scrapers never had
 
 
 def test_both_reporters_with_the_full_istio_label_set(engine: TrafficEngine) -> None:
-    parsed = parse_exposition(engine.render_metrics())
-    rows = parsed["istio_requests_total"].samples
-    assert {labels["reporter"] for _, labels, _ in rows} == {"source", "destination"}
-    for _, labels, _ in rows:
-        assert tuple(labels) == REQUEST_LABEL_NAMES
+    rows = requests_rows(engine.render_metrics())
+    assert {labels["reporter"] for labels in rows} == {"source", "destination"}
+    for labels in rows:
+        assert sorted(labels) == sorted(REQUEST_LABEL_NAMES)
         assert labels["request_protocol"] == "http" and labels["grpc_response_status"] == ""
         assert labels["source_cluster"] == labels["destination_cluster"] == "Kubernetes"
         expected_policy = "unknown" if labels["reporter"] == "source" else "mutual_tls"
         assert labels["connection_security_policy"] == expected_policy
     details = next(
         labels
-        for _, labels, _ in rows
+        for labels in rows
         if labels["reporter"] == "destination" and labels["destination_workload"] == "details-v1"
     )
     assert details == {
@@ -86,7 +112,7 @@ def test_both_reporters_with_the_full_istio_label_set(engine: TrafficEngine) -> 
         "response_flags": "-",
         "connection_security_policy": "mutual_tls",
     }
-    gateway = next(labels for _, labels, _ in rows if labels["source_workload"] == "istio-ingressgateway")
+    gateway = next(labels for labels in rows if labels["source_workload"] == "istio-ingressgateway")
     assert gateway["source_workload_namespace"] == "istio-system"
     assert gateway["source_app"] == "istio-ingressgateway"
     assert gateway["reporter"] in ("source", "destination")
@@ -111,12 +137,12 @@ def test_source_and_destination_counts_agree_per_edge_without_faults(engine: Tra
 
 
 def test_histograms_are_cumulative_and_count_every_request(engine: TrafficEngine) -> None:
-    parsed = parse_exposition(engine.render_metrics())
-    requests = {tuple(sorted(labels.items())): value for _, labels, value in parsed["istio_requests_total"].samples}
+    parsed = parse_families(engine.render_metrics())
+    requests = {tuple(sorted(sample.labels.items())): sample.value for sample in parsed["istio_requests"].samples}
     for name in HTTP_FAMILIES[1:]:
         buckets: dict[tuple[tuple[str, str], ...], list[tuple[str, float]]] = {}
         totals: dict[tuple[tuple[str, str], ...], dict[str, float]] = {}
-        for sample_name, sample_labels, value in parsed[name].samples:
+        for sample_name, sample_labels, value, *_ in parsed[name].samples:
             labels = dict(sample_labels)
             le = labels.pop("le", "")
             key = tuple(sorted(labels.items()))
@@ -132,9 +158,8 @@ def test_histograms_are_cumulative_and_count_every_request(engine: TrafficEngine
             assert counts == sorted(counts), (name, key)
             assert counts[-1] == totals[key]["count"] == requests[key]
             assert totals[key]["sum"] > 0
-    first = [labels["le"] for _, labels, _ in parsed["istio_request_duration_milliseconds"].samples if "le" in labels][
-        :20
-    ]
+    durations = parsed["istio_request_duration_milliseconds"].samples
+    first = [sample.labels["le"] for sample in durations if "le" in sample.labels][:20]
     assert first == [
         "0.5",
         "1",
@@ -230,13 +255,12 @@ def test_fractional_requests_carry_over_between_steps() -> None:
 def test_per_pod_rendering_only_shows_what_that_proxy_reported(engine: TrafficEngine) -> None:
     pods = engine.reporter_pods()
     reviews_v1 = next(p for p in pods if p.startswith("reviews-v1-"))
-    parsed = parse_exposition(engine.render_metrics(pod=reviews_v1))
-    rows = parsed["istio_requests_total"].samples
-    assert rows and all(labels["reporter"] == "destination" for _, labels, _ in rows)
-    assert all(labels["destination_workload"] == "reviews-v1" for _, labels, _ in rows)
+    rows = requests_rows(engine.render_metrics(pod=reviews_v1))
+    assert rows and all(labels["reporter"] == "destination" for labels in rows)
+    assert all(labels["destination_workload"] == "reviews-v1" for labels in rows)
     gateway = next(p for p in pods if p.startswith("istio-ingressgateway"))
-    rows = parse_exposition(engine.render_metrics(pod=gateway))["istio_requests_total"].samples
-    assert [labels["reporter"] for _, labels, _ in rows] == ["source"]
+    rows = requests_rows(engine.render_metrics(pod=gateway))
+    assert [labels["reporter"] for labels in rows] == ["source"]
     total = sum(engine.counters(pod=p).counter_total("istio_requests_total") for p in pods)
     assert total == engine.counters().counter_total("istio_requests_total")
 
@@ -248,36 +272,50 @@ def test_label_values_are_escaped() -> None:
     registry.record_request("pod-a", labels, 3.0, 10, 20)
     text = registry.render()
     assert 'source_workload="we\\"ird\\\\name\\nline"' in text
-    parsed = parse_exposition(text)
-    assert parsed["istio_requests_total"].samples[0][1]["source_workload"] == 'we"ird\\name\nline'
-    with pytest.raises(ExpositionError):
-        parse_exposition('# TYPE x counter\nx{a="\\q"} 1\n')
+    assert requests_rows(text)[0]["source_workload"] == 'we"ird\\name\nline'
     with pytest.raises(KeyError):
         registry.add_to_counter("pod-a", metrics.TCP_SENT_BYTES, {"reporter": "source"}, 1)
 
 
-def test_prometheus_client_parses_the_exposition(engine: TrafficEngine) -> None:
-    parser = pytest.importorskip("prometheus_client.parser")
-    names = {family.name: family for family in parser.text_string_to_metric_families(engine.render_metrics())}
-    assert names["istio_requests"].type == "counter"
-    assert names["istio_request_duration_milliseconds"].type == "histogram"
-    assert sum(s.value for s in names["istio_requests"].samples) == engine.counters().counter_total(
-        "istio_requests_total"
+def test_a_collector_renders_the_series_as_they_were_when_it_was_made() -> None:
+    registry = MetricsRegistry()
+    labels = {name: "plain" for name in REQUEST_LABEL_NAMES}
+    registry.record_request("pod-a", labels, 3.0, 10, 20)
+    collector = registry.collector()
+    registry.record_request("pod-a", labels, 3.0, 10, 20)  # after the copy: a scrape written later must not see it
+    [then] = parse_families(render_exposition(collector))["istio_requests"].samples
+    [now] = parse_families(registry.render())["istio_requests"].samples
+    assert (then.value, now.value) == (1, 2)
+
+
+def test_exposition_values_match_the_structured_counters(engine: TrafficEngine) -> None:
+    parsed = parse_families(engine.render_metrics())
+    counters = engine.counters()
+    assert sum(s.value for s in parsed["istio_requests"].samples) == counters.counter_total("istio_requests_total")
+    durations = parsed["istio_request_duration_milliseconds"].samples
+    assert sum(s.value for s in durations if s.name.endswith("_sum")) == pytest.approx(
+        counters.histogram_sum("istio_request_duration_milliseconds"), rel=1e-12
     )
+    sent = parsed["istio_tcp_sent_bytes"].samples
+    assert sum(s.value for s in sent) == counters.counter_total("istio_tcp_sent_bytes_total") > 0
 
 
-def test_background_thread_runs_in_real_time_and_stops() -> None:
+def test_background_thread_sends_traffic_and_stops() -> None:
+    before = set(threading.enumerate())
     traffic = TrafficEngine(FakeCluster(bookinfo()).read_objects, rps=200.0)
     traffic.start_background(tick=0.02)
-    deadline = time.monotonic() + 5
-    while traffic.user_requests_sent < 10 and time.monotonic() < deadline:
-        parse_exposition(traffic.render_metrics())  # concurrent reads while the thread writes
-        time.sleep(0.01)
-    traffic.stop()
+
+    def ten_requests_sent() -> bool:
+        parse_families(traffic.render_metrics())  # concurrent reads while the thread writes
+        return traffic.user_requests_sent >= 10
+
+    try:
+        wait_until(ten_requests_sent, "the background thread has sent 10 requests")
+    finally:
+        traffic.stop()
+    assert [thread.name for thread in set(threading.enumerate()) - before] == []  # joined: nothing sends any more
+    assert not traffic.is_running
     sent = traffic.user_requests_sent
-    assert sent >= 10
-    time.sleep(0.05)
-    assert traffic.user_requests_sent == sent
     assert (
         traffic.counters().counter_total(
             "istio_requests_total", reporter="source", source_workload="istio-ingressgateway"
