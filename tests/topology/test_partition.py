@@ -14,6 +14,7 @@ from topology.graph.partition import (
     ChunkInflater,
     assemble_graph,
     encode_data_pieces,
+    has_idle_lines,
     join_elements,
     pack_chunks,
     splice_graph_json,
@@ -162,3 +163,66 @@ def test_packed_chunks_inflate_back_and_older_zlib_chunks_still_read():
     assert inflate(legacy) == inflate(memoryview(legacy)) == chunks["bookinfo"].own
     with pytest.raises(zlib.error):
         inflate(b"neither zstd nor zlib")
+
+
+def _graph_with_idle_boxes(graph_type: str) -> dict:
+    """``_graph`` plus a namespace holding only idle workloads of one app (two versions: an app box of its own)."""
+    samples = bookinfo_requests() + both_reporters("unknown", "productpage", "productpage", 1.0)
+    mesh = MeshContext(
+        workloads=[
+            WorkloadInfo(namespace="bookinfo", name="reviews-v9", app="reviews", version="v9"),
+            WorkloadInfo(namespace="quiet", name="ghost-v1", app="ghost", version="v1"),
+            WorkloadInfo(namespace="quiet", name="ghost-v2", app="ghost", version="v2"),
+        ]
+    )
+    options = GraphOptions(
+        graph_type=graph_type,  # type: ignore[arg-type]
+        namespaces=frozenset({"bookinfo", "istio-system", "quiet"}),
+        include_idle=True,
+        box_by=ALL_BOXES,
+    )
+    return build_graph(GraphInputs(requests=samples, mesh=mesh), options, 1000, 60)
+
+
+def _node_set(graph: dict) -> list[str]:
+    return sorted(json.dumps(n, sort_keys=True) for n in graph["elements"]["nodes"])
+
+
+@pytest.mark.parametrize("graph_type", GRAPH_TYPES)
+def test_splicing_without_idle_nodes_equals_filtering_them_out(graph_type):
+    graph = _graph_with_idle_boxes(graph_type)
+    head, chunks = split_graph_by_namespace(graph)
+    owns = [chunks[n].own for n in sorted(chunks)]
+    assert all(has_idle_lines(own) for own in owns)
+    expected = filter_graph(graph, None, False, ALL_BOXES)
+    spliced = json.loads(splice_graph_json(head, owns, include_idle=False))
+    assert _node_set(spliced) == _node_set(expected)
+    assert _edge_set(spliced) == _edge_set(expected)
+    assert not any(n["data"].get("isIdle") for n in spliced["elements"]["nodes"])
+    if graph_type != "service":  # the service graph draws no idle workloads
+        # The namespace of idle workloads only, and (app graphs) their app box, are really left out.
+        assert any(n["data"].get("namespace") == "quiet" for n in graph["elements"]["nodes"])
+        assert not any(n["data"].get("namespace") == "quiet" for n in spliced["elements"]["nodes"])
+    seen: set[str] = set()
+    for node in spliced["elements"]["nodes"]:  # parents still come first
+        assert node["data"].get("parent") in seen | {None}
+        seen.add(node["data"]["id"])
+    everything = json.loads(splice_graph_json(head, owns))
+    assert _node_set(everything) == _node_set(graph)
+
+
+def test_chunks_stored_before_the_idle_lines_still_splice_and_assemble():
+    graph = _graph("versionedApp")
+    head, chunks = split_graph_by_namespace(graph)
+    # The older layout: boxes, nodes (idle ones among them), edges.
+    old_owns = []
+    for namespace in sorted(chunks):
+        boxes, nodes, edges, idle_boxes, idle_nodes = chunks[namespace].own.split(b"\n")
+        old_owns.append(
+            b"\n".join(
+                (b",".join(x for x in (boxes, idle_boxes) if x), b",".join(x for x in (nodes, idle_nodes) if x), edges)
+            )
+        )
+    assert not any(has_idle_lines(own) for own in old_owns)
+    assert _node_set(json.loads(splice_graph_json(head, old_owns))) == _node_set(graph)
+    assert assemble_graph(head, old_owns)["elements"]["nodes"] == graph["elements"]["nodes"]

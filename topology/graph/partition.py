@@ -5,7 +5,9 @@ share is therefore stored as two chunks of JSON fragments (comma-joined ``{"data
 per line):
 
 * **own**: the namespace's boxes, its other nodes, and the edges whose source is one of its nodes. The own
-  chunks of all namespaces together are the whole graph, each element exactly once.
+  chunks of all namespaces together are the whole graph, each element exactly once. Idle nodes, and the boxes
+  that hold nothing but idle nodes, are on lines of their own (after the edges), so the default request (every
+  namespace, no idle nodes) is spliced from the other lines without parsing (:func:`splice_graph_json`).
 * **extra**: what a request scoped to the namespace needs from elsewhere: edges from other namespaces' nodes
   into it, and the nodes at the far end of its edges (with their boxes). These are copies, read only by scoped
   requests.
@@ -28,7 +30,7 @@ from topology.graph.wire import decode_graph_json, encode_graph_json, node_order
 
 #: The graph's own members besides ``elements`` (stored once, not per namespace).
 HEAD_KEYS = ("timestamp", "duration", "graphType")
-_OWN_LINES = 3  # boxes, nodes, edges
+_OWN_LINES = 5  # boxes, nodes, edges, idle-only boxes, idle nodes (chunks stored before had the first three)
 _EXTRA_LINES = 2  # in-edges, far-end nodes
 
 
@@ -82,16 +84,34 @@ def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], 
     namespace_of: dict[str, str] = {}
     parent_of: dict[str, str] = {}
     encoded: dict[str, bytes] = {}
-    boxes: dict[str, list[bytes]] = {}
-    members: dict[str, list[bytes]] = {}
     for node, piece in zip(nodes, encode_data_pieces(nodes), strict=True):
         data = node["data"]
         node_id = data["id"]
-        namespace = namespace_of[node_id] = data.get("namespace") or ""
+        namespace_of[node_id] = data.get("namespace") or ""
         if "parent" in data:
             parent_of[node_id] = data["parent"]
         encoded[node_id] = piece
-        (boxes if data.get("isBox") else members).setdefault(namespace, []).append(piece)
+    # A box is drawn without idle nodes when it holds a node that is not idle (filter_graph keeps exactly those).
+    active_boxes: set[str] = set()
+    for node in nodes:
+        data = node["data"]
+        if not data.get("isBox") and not data.get("isIdle"):
+            box_id = data.get("parent")
+            while box_id is not None and box_id not in active_boxes:
+                active_boxes.add(box_id)
+                box_id = parent_of.get(box_id)
+    boxes: dict[str, list[bytes]] = {}
+    members: dict[str, list[bytes]] = {}
+    idle_boxes: dict[str, list[bytes]] = {}
+    idle_members: dict[str, list[bytes]] = {}
+    for node in nodes:
+        data = node["data"]
+        node_id = data["id"]
+        if data.get("isBox"):
+            share = boxes if node_id in active_boxes else idle_boxes
+        else:
+            share = idle_members if data.get("isIdle") else members
+        share.setdefault(namespace_of[node_id], []).append(encoded[node_id])
     own_edges: dict[str, list[bytes]] = {}
     in_edges: dict[str, list[bytes]] = {}
     far_ends: dict[str, dict[str, bytes]] = {}
@@ -116,8 +136,14 @@ def split_graph_by_namespace(graph: Mapping[str, Any]) -> tuple[dict[str, Any], 
 
     # Compact JSON never holds a raw newline (it is escaped inside strings), so lines separate the lists.
     chunks: dict[str, NamespaceChunks] = {}
-    for namespace in sorted(set(boxes) | set(members) | set(own_edges) | set(in_edges)):
-        shares = (boxes.get(namespace, ()), members.get(namespace, ()), own_edges.get(namespace, ()))
+    for namespace in sorted(set(namespace_of.values()) | set(own_edges) | set(in_edges)):
+        shares = (
+            boxes.get(namespace, ()),
+            members.get(namespace, ()),
+            own_edges.get(namespace, ()),
+            idle_boxes.get(namespace, ()),
+            idle_members.get(namespace, ()),
+        )
         own = b"\n".join(join_elements(share) for share in shares)
         incoming, far = in_edges.get(namespace, ()), far_ends.get(namespace, {}).values()
         extra = b"\n".join((join_elements(incoming), join_elements(far))) if incoming or far else b""
@@ -184,16 +210,29 @@ def _lines(chunk: bytes, count: int) -> list[bytes]:
     return lines + [b""] * (count - len(lines))
 
 
-def splice_graph_json(head: Mapping[str, Any], owns: Iterable[bytes]) -> bytes:
-    """The whole graph as JSON bytes from every namespace's own chunk, without parsing: boxes first, then nodes."""
+def has_idle_lines(own: bytes) -> bool:
+    """True when an own chunk keeps its idle nodes apart (every chunk stored since; older ones have 3 lines)."""
+    return own.count(b"\n") == _OWN_LINES - 1
+
+
+def splice_graph_json(head: Mapping[str, Any], owns: Iterable[bytes], include_idle: bool = True) -> bytes:
+    """The whole graph as JSON bytes from every namespace's own chunk, without parsing: boxes first, then nodes.
+
+    Without ``include_idle`` the idle nodes and the boxes holding only idle nodes are left out: the graph
+    :func:`~topology.graph.filtering.filter_graph` gives for every namespace and every box kind, element for element
+    (only the order of the nodes differs). Chunks must then be :func:`has_idle_lines` ones.
+    """
     box_parts: list[bytes] = []
     node_parts: list[bytes] = []
     edge_parts: list[bytes] = []
     for own in owns:
-        box_line, node_line, edge_line = _lines(own, _OWN_LINES)
+        box_line, node_line, edge_line, idle_box_line, idle_node_line = _lines(own, _OWN_LINES)
         box_parts.append(box_line)
         node_parts.append(node_line)
         edge_parts.append(edge_line)
+        if include_idle:
+            box_parts.append(idle_box_line)
+            node_parts.append(idle_node_line)
     nodes = b",".join(part for part in box_parts + node_parts if part)
     edges = b",".join(part for part in edge_parts if part)
     prefix = encode_graph_json(dict(head))[:-1]
@@ -206,8 +245,8 @@ def assemble_graph(head: Mapping[str, Any], owns: Iterable[bytes], extras: Itera
     node_lines: list[bytes] = []
     edge_lines: list[bytes] = []
     for own in owns:
-        box_line, node_line, edge_line = _lines(own, _OWN_LINES)
-        node_lines += (box_line, node_line)
+        box_line, node_line, edge_line, idle_box_line, idle_node_line = _lines(own, _OWN_LINES)
+        node_lines += (box_line, node_line, idle_box_line, idle_node_line)
         edge_lines.append(edge_line)
     for extra in extras:
         in_line, far_line = _lines(extra, _EXTRA_LINES)
