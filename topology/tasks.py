@@ -25,9 +25,13 @@ def dispatch_graph_snapshots() -> list[int]:
 
 
 @shared_task(name="topology.tasks.take_graph_snapshot")
-def take_graph_snapshot(cluster_id: int) -> dict[str, Any]:
-    """Start a snapshot of one cluster and queue one task per window to build it."""
-    outcome = snapshots.start_snapshot(cluster_id)
+def take_graph_snapshot(cluster_id: int, at: float | None = None, force: bool = False) -> dict[str, Any]:
+    """Start a snapshot of one cluster and queue one task per window to build it.
+
+    ``at`` (unix seconds) reads telemetry at another moment, ``force`` takes a snapshot even when this interval's
+    was taken already (benchmarks).
+    """
+    outcome = snapshots.start_snapshot(cluster_id, force=force, at=at)
     if outcome.snapshot_id is not None:
         group(build_snapshot_window.si(outcome.snapshot_id, window) for window in outcome.windows).apply_async()
     return outcome.as_dict()

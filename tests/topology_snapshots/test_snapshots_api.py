@@ -206,7 +206,7 @@ def test_a_window_whose_worker_keeps_being_lost_gives_up_and_fails_the_snapshot(
     assert outcome.state == "failed" and source.calls == 0
     snapshot = GraphSnapshot.every_snapshot.get(pk=started.snapshot_id)
     assert snapshot.status == "failed" and "worker was lost" in snapshot.error
-    assert build_snapshot_window(started.snapshot_id, started.windows[1], source).state == "pending"
+    assert build_snapshot_window(started.snapshot_id, started.windows[1], source).state == "failed"
     assert source.calls == 0  # the other windows of a failed snapshot do not run
 
 
