@@ -1,7 +1,8 @@
 """Read side of the snapshots: find the snapshot for a moment and shape its graph or health for a request.
 
-Requests never query Prometheus: everything here reads stored snapshots. When the metrics source is failing,
-the last good snapshot is served and marked stale.
+Requests never query Prometheus: everything here reads stored snapshots, and only complete ones
+(``GraphSnapshot.objects``): a snapshot whose windows are still being built, or one that failed, is never served.
+When the metrics source is failing, the last complete snapshot is served and marked stale.
 """
 
 from __future__ import annotations

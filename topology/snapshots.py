@@ -302,7 +302,11 @@ def build_snapshot_window(snapshot_id: int, window: int, source: TelemetrySource
     its snapshot fail. ``source`` replaces the snapshot's own (tests and benchmarks).
     """
     outcome = WindowOutcome(snapshot_id=snapshot_id, window=window)
-    row = SnapshotWindow.objects.select_related("snapshot__cluster").get(snapshot_id=snapshot_id, window=window)
+    rows = SnapshotWindow.objects.select_related("snapshot__cluster")
+    row = rows.filter(snapshot_id=snapshot_id, window=window).first()
+    if row is None:  # its failed snapshot was thinned away before this message was delivered
+        outcome.state = "gone"
+        return outcome
     snapshot = row.snapshot
     if snapshot.status != GraphSnapshot.Status.BUILDING or row.state in {row.State.DONE, row.State.FAILED}:
         outcome.state = row.state
