@@ -79,7 +79,11 @@ def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | N
 def _build_from_rows(
     job: WindowJob, rows: GraphRows, pending: PendingGraphRows | None, ids: WireIds | None
 ) -> WindowResult:
-    """:func:`build_window` from ``rows``: all of them, or the traffic rows with the latency rows ``pending``."""
+    """:func:`build_window` from ``rows``: all of them, or the traffic rows with the latency rows ``pending``.
+
+    The only place snapshots turn ``GraphRows`` into graph inputs (``build_traffic_inputs``, then, once the latency
+    rows are in, ``build_latency_samples``).
+    """
     result = WindowResult(window=job.window, rows_at=time.monotonic())
     cpu = time.process_time()
     waiting_cpu = 0.0
