@@ -40,15 +40,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
+from machine_speed import measure_loop_seconds
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def machine_speed_seconds() -> float:
-    """Seconds for ``for _ in range(10_000_000): pass``: the reference to compare runs on other machines."""
-    started = time.perf_counter()
-    for _ in range(10_000_000):
-        pass
-    return time.perf_counter() - started
 
 
 def digest_stored(out: dict[str, bytes]) -> str:
@@ -187,7 +181,7 @@ def main() -> None:
 
     old_revision = git("rev-parse", "--short", args.old)
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
-    speed_before = machine_speed_seconds()
+    speed_before = measure_loop_seconds()
     print(f"machine speed: `for _ in range(10_000_000): pass` takes {speed_before:.2f} s")
     if args.rows:
         payload = pickle.loads(args.rows.read_bytes())
@@ -218,7 +212,7 @@ def main() -> None:
                     side.close()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
-    speed_after = machine_speed_seconds()
+    speed_after = measure_loop_seconds()
 
     old, new = sides
     labels = {"old": old_revision, "new": describe_working_tree()}

@@ -10,9 +10,10 @@ with ``--postgres``, a PostgreSQL database made for the run).
 It first prints the machine-speed reference of the run (``bench/machine_speed.py``), then:
 
 1. the snapshot build: Prometheus alone (every window's queries, nothing else running), mesh-ui's processing alone
-   (the same rows, from memory, in worker processes kept from round to round and in one process), then
-   ``take_snapshot`` (several runs: fetching, processing and storing, overlapped as in production; also with
-   Prometheus on a core of its own);
+   (the same rows, from memory, in processes kept from round to round as a worker keeps its pool, and in one
+   process), ``take_snapshot`` inline (the windows one after another in this process; also with Prometheus on a
+   core of its own), then snapshots taken by a real Celery worker, one task per window, on the embedded
+   file-system broker and (``--redis``) on Redis: from sending the snapshot task until the snapshot is complete;
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
    serialising the same graph with ``orjson.dumps``, the serializer the server's JSON comes from, for the default
    request and a one-namespace request;
@@ -21,7 +22,8 @@ It first prints the machine-speed reference of the run (``bench/machine_speed.py
 Everything lives in a temporary directory that is removed at the end.
 
     .venv/bin/python bench/graph_snapshot.py [--workloads 1000 --edges 5000 --runs 6 --api-iterations 20]
-        [--side-rounds 5] [--postgres postgres://postgres@127.0.0.1:5432]
+        [--side-rounds 5] [--postgres postgres://postgres@127.0.0.1:5432] [--worker-runs 6]
+        [--redis redis://127.0.0.1:6379/12]
 """
 
 from __future__ import annotations
@@ -36,7 +38,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager, nullcontext
+from contextlib import ExitStack, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -45,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
-from machine_speed import describe_machine_speed  # noqa: E402
+from machine_speed import describe_machine_speed, measure_loop_seconds  # noqa: E402
 
 from devtools.prometheus_server import (  # noqa: E402  (the path must be set first)
     OpenMetricsSeries,
@@ -374,22 +376,124 @@ def window_processes(rows: dict[int, Any], processes: int) -> Iterator[Callable[
 
 @contextmanager
 def cores_apart(prometheus_pid: int) -> Iterator[None]:
-    """Prometheus (every thread) on the first core, this process and the window processes on the others."""
-    from topology.window_build import shutdown_pool
-
+    """Prometheus (every thread) on the first core, this process on the others."""
     cores = sorted(os.sched_getaffinity(0))
     threads = [int(task) for task in os.listdir(f"/proc/{prometheus_pid}/task")]
-    shutdown_pool()  # new window processes inherit this process's cores
     os.sched_setaffinity(0, set(cores[1:]))
     for thread in threads:
         os.sched_setaffinity(thread, {cores[0]})  # threads it starts later inherit it
     try:
         yield
     finally:
-        shutdown_pool()
         os.sched_setaffinity(0, set(cores))
         for task in os.listdir(f"/proc/{prometheus_pid}/task"):
             os.sched_setaffinity(int(task), set(cores))
+
+
+def fetch_every_window(
+    source: Any, namespaces: Sequence[str], windows: Sequence[int], at: float
+) -> tuple[dict[int, Any], float]:
+    """Every window's rows, their queries sent at once as a snapshot's window tasks send them; and the wall
+    seconds until the last rows arrived."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(len(windows)) as pool:
+        rows = dict(zip(windows, pool.map(lambda w: source.fetch_rows(namespaces, w, at), windows), strict=True))
+    return rows, time.perf_counter() - started
+
+
+def window_jobs(cluster: Any, namespaces: Sequence[str], windows: Sequence[int], at: float) -> list[Any]:
+    """The jobs a snapshot's window tasks build (rows passed in, not fetched)."""
+    from django.conf import settings
+
+    from topology.mesh_inputs import load_health_inputs, load_mesh_context
+    from topology.window_build import WindowJob
+
+    mesh = load_mesh_context(cluster)
+    health = load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
+    return [
+        WindowJob(None, tuple(namespaces), w, at, mesh, health, summarize=w == settings.MESH_UI_HEALTH_WINDOW)
+        for w in windows
+    ]
+
+
+@dataclass
+class WorkerRun:
+    """One snapshot taken by a Celery worker: wall ms from sending its task until it was complete, and its row."""
+
+    total_ms: float
+    source_ms: int
+    processing_ms: int
+    workers: int
+
+
+@contextmanager
+def celery_worker(broker_url: str, concurrency: int, prometheus_url: str) -> Iterator[Any]:
+    """A real Celery worker (prefork, ``concurrency`` processes) on ``broker_url`` and this run's database; yields
+    a kombu connection to send tasks over."""
+    import subprocess
+
+    from kombu import Connection
+
+    from mesh_ui.celery import app
+
+    env = dict(os.environ, CELERY_BROKER_URL=broker_url, PROMETHEUS_URL=prometheus_url, PYTHONUNBUFFERED="1")
+    if broker_url.startswith("redis://"):
+        subprocess.run(
+            [sys.executable, "-m", "celery", "-A", "mesh_ui", "purge", "-f"],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
+        connection = Connection(broker_url)
+    else:
+        connection = app.connection_for_write()  # this process's settings: the same folders under the var dir
+    log = Path(os.environ["MESH_UI_VAR_DIR"]) / f"worker-{broker_url.split(':', 1)[0]}.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    command = ["worker", "--concurrency", str(concurrency), "--loglevel", "WARNING"]
+    command += ["--without-heartbeat", "--without-mingle", "--without-gossip"]
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "mesh_ui", *command],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        with connection:
+            yield connection
+    finally:
+        worker.terminate()  # warm shutdown: nothing is running between snapshots
+        worker.wait(30)
+
+
+def time_worker_snapshots(connection: Any, cluster_id: int, at: float, runs: int) -> list[WorkerRun]:
+    """Snapshots taken by the worker, one after another: each from sending ``take_graph_snapshot`` (which fans
+    the windows out as tasks) until the snapshot is complete, polled every 10 ms."""
+    from topology.models import GraphSnapshot, SnapshotWindow
+    from topology.tasks import take_graph_snapshot
+
+    results = []
+    for _ in range(runs):
+        newest = GraphSnapshot.every_snapshot.order_by("-pk").values_list("pk", flat=True).first() or 0
+        started = time.perf_counter()
+        take_graph_snapshot.apply_async(args=[cluster_id], kwargs={"at": at, "force": True}, connection=connection)
+        deadline = started + 300
+        while True:
+            snapshot = GraphSnapshot.every_snapshot.filter(pk__gt=newest).exclude(status="building").first()
+            if snapshot is not None:
+                break
+            if time.perf_counter() > deadline:
+                raise RuntimeError("no snapshot completed within 300 s (see the worker log in the var folder)")
+            time.sleep(0.01)
+        total_ms = (time.perf_counter() - started) * 1000
+        if snapshot.status != "complete":
+            raise RuntimeError(f"the worker's snapshot failed: {snapshot.error}")
+        workers = SnapshotWindow.objects.filter(snapshot=snapshot).values_list("worker", flat=True).distinct()
+        results.append(WorkerRun(total_ms, snapshot.source_ms, snapshot.processing_ms, len(workers)))
+    return results
 
 
 def process_cpu_seconds(pid: int) -> float:
@@ -425,6 +529,10 @@ def main() -> None:
     parser.add_argument(
         "--runs", type=int, default=6, help="take_snapshot runs (the first one reported apart, the rest as a median)"
     )
+    parser.add_argument(
+        "--worker-runs", type=int, default=6, help="snapshots per broker by a Celery worker (the first apart)"
+    )
+    parser.add_argument("--redis", default="", help="also measure the worker on this Redis (redis://host:port/db)")
     parser.add_argument("--side-rounds", type=int, default=5, help="rounds of measuring each side alone")
     parser.add_argument("--api-iterations", type=int, default=20)
     parser.add_argument(
@@ -435,7 +543,11 @@ def main() -> None:
     )
     args = parser.parse_args()
     # Each of these figures is reported as a median, and a median of fewer than 5 runs says little.
-    for option, value, least in (("--runs", args.runs, 6), ("--side-rounds", args.side_rounds, 5)):
+    for option, value, least in (
+        ("--runs", args.runs, 6),
+        ("--worker-runs", args.worker_runs, 6),
+        ("--side-rounds", args.side_rounds, 5),
+    ):
         if value < least:
             parser.error(f"{option} must be at least {least}: its figures are medians of at least 5 runs")
     if args.api_iterations < 5:
@@ -515,8 +627,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     from inventory.models import Cluster
     from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
-    from topology.snapshots import PrometheusSource, WindowRowsFetch, build_window_jobs, take_snapshot
-    from topology.window_build import default_process_count
+    from topology.snapshots import PrometheusSource, take_snapshot
 
     call_command("migrate", verbosity=0)
     cluster_id = store_inventory(mesh)
@@ -528,18 +639,17 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         # Each side with the machine to itself: every window's queries (as take_snapshot sends them, all windows
         # at once), then mesh-ui's processing of the rows they returned, from memory; in alternating rounds, and
         # the median of each figure (the machine's speed drifts by several per cent from one second to the next).
-        rows = dict(WindowRowsFetch(source, namespaces, windows, at))  # warm-up: snapshots repeat the same queries
+        rows, _ = fetch_every_window(source, namespaces, windows, at)  # warm-up: snapshots repeat the same queries
         cluster = Cluster.objects.get(pk=cluster_id)
-        jobs = build_window_jobs(cluster, namespaces, windows, None, at)
-        processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
+        jobs = window_jobs(cluster, namespaces, windows, at)
+        processes = len(jobs)  # one worker process per window task
         rounds: dict[str, list[tuple[float, float]]] = {"prometheus": [], "n": [], "1": []}
         with window_processes(rows, processes) as time_in_processes:
             for _ in range(args.side_rounds + 1):
-                fetch = WindowRowsFetch(source, namespaces, windows, at)
                 prometheus_cpu = process_cpu_seconds(prometheus.process.pid)
-                rows = dict(fetch)
+                rows, fetch_seconds = fetch_every_window(source, namespaces, windows, at)
                 cpu_used = process_cpu_seconds(prometheus.process.pid) - prometheus_cpu
-                rounds["prometheus"].append((fetch.seconds, cpu_used))
+                rounds["prometheus"].append((fetch_seconds, cpu_used))
                 rounds["n"].append(time_in_processes(jobs))
                 rounds["1"].append(time_processing_here(jobs, rows))
         print(f"Prometheus request rows per window: { {w: len(r.requests) for w, r in rows.items()} }")
@@ -574,34 +684,42 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             ],
         )
         print(
-            "  Prometheus: the queries as a snapshot sends them (all windows at once), rows parsed; CPU of the\n"
-            "  Prometheus process. Processing: the same rows from memory, built as a snapshot builds them (parsing,\n"
-            "  graphs, health, splitting, compression), in worker processes kept from round to round as a worker\n"
+            "  Prometheus: the queries as a snapshot's window tasks send them (all windows at once), rows parsed; CPU\n"
+            "  of the Prometheus process. Processing: the same rows from memory, built as a window task builds them\n"
+            "  (parsing, graphs, health, splitting, compression), in processes kept from round to round as a worker\n"
             "  keeps its pool, and in one process; storing not included. The first round, in fresh processes (each\n"
             f"  process's first window pays its page faults), took {first_round[0] * 1e3:.0f} ms wall, "
             f"{first_round[1] * 1e3:.0f} ms CPU."
         )
 
-        # Each window in its own process (the default), then all in this process, back to back.
-        # Then with Prometheus on one core and mesh-ui on the other, as when Prometheus runs on its own machine
-        # (there mesh-ui would have more than one core): the windows' traffic maps are built while Prometheus
-        # computes the latency histogram, instead of competing with it for the cores.
-        default_processes = settings.MESH_UI_SNAPSHOT_PROCESSES
-        modes = [("worker processes", default_processes, False), ("one process", 1, False)]
+        # take_snapshot inline: the window tasks' functions, one window after another, in this process. Then with
+        # Prometheus on one core and mesh-ui on the other, as when Prometheus runs on its own machine.
+        modes = [("inline, one window after another", False)]
         if len(os.sched_getaffinity(0)) >= 2:
-            modes.append(("Prometheus on its own core, worker processes", default_processes, True))
+            modes.append(("inline, Prometheus on its own core", True))
         results: dict[str, list[tuple[Any, float]]] = {}
-        for label, processes, pinned in modes:
-            settings.MESH_UI_SNAPSHOT_PROCESSES = processes
+        for label, pinned in modes:
             with cores_apart(prometheus.process.pid) if pinned else nullcontext():
                 for _ in range(args.runs):
                     started = time.perf_counter()
                     outcome = take_snapshot(cluster_id, source=source, force=True, at=at)
                     total_ms = (time.perf_counter() - started) * 1000
-                    assert outcome.snapshot_id is not None, outcome.error
-                    results.setdefault(f"{label} ({outcome.processes})", []).append((outcome, total_ms))
-        settings.MESH_UI_SNAPSHOT_PROCESSES = default_processes
-        source.client.close()
+                    assert outcome.status == "complete", outcome.error
+                    results.setdefault(label, []).append((outcome, total_ms))
+
+        # A real Celery worker, one process per window: the snapshot task fans the windows out as tasks.
+        brokers = [("embedded file-system broker", "filesystem://")]
+        if args.redis:
+            brokers.append(("Redis", args.redis))
+        worker_results: dict[str, list[WorkerRun]] = {label: [] for label, _ in brokers}
+        # One idle worker per broker, started together; their snapshots alternate, so both see the same machine.
+        with ExitStack() as stack:
+            connections = {
+                label: stack.enter_context(celery_worker(url, len(windows), prometheus.url)) for label, url in brokers
+            }
+            for _ in range(args.worker_runs):
+                for label, connection in connections.items():
+                    worker_results[label] += time_worker_snapshots(connection, cluster_id, at, 1)
 
     snapshot_rows = []
     for label, runs in results.items():
@@ -626,16 +744,41 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             )
         )
     print_table(
-        f"take_snapshot: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x 4 graph types + health + storing (ms)",
+        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x 4 graph types + health + storing (ms)",
         ("", "Prometheus", "processing", "storing", "total"),
         snapshot_rows,
     )
     print(
-        "  Prometheus: wall time until the last window's rows arrived. processing: in one process, mesh-ui's time"
-        "\n  not spent waiting for rows; with worker processes, the CPU time they spent on their rows (not counting"
-        "\n  reading the latency rows). Windows are built while others are fetched, and a window's traffic maps"
-        "\n  while its latency histogram is computed, so Prometheus and processing overlap. With Prometheus on its"
-        "\n  own core, mesh-ui has the other one only. storing: the transaction that writes the snapshot."
+        "  Prometheus: the longest time a window waited for its rows. processing: CPU time spent on the rows after"
+        "\n  they arrived (parsing, graphs, health, compression), summed over the windows. A window's traffic maps"
+        "\n  are built while its latency histogram is computed, so Prometheus and processing overlap. storing: the"
+        "\n  windows' storing transactions. With Prometheus on its own core, mesh-ui has the other one only."
+    )
+    worker_rows = []
+    for label, worker_runs in worker_results.items():
+        later_runs = worker_runs[1:] or worker_runs
+        worker_rows.append(
+            (
+                label,
+                f"{worker_runs[0].total_ms:.0f}",
+                f"{statistics.median(r.total_ms for r in later_runs):.0f}",
+                f"{min(r.total_ms for r in later_runs):.0f}-{max(r.total_ms for r in later_runs):.0f}",
+                f"{statistics.median(r.source_ms for r in later_runs):.0f}",
+                f"{statistics.median(r.processing_ms for r in later_runs):.0f}",
+                f"{statistics.median(r.workers for r in later_runs):.0f}",
+            )
+        )
+    print_table(
+        f"snapshot by a Celery worker ({len(settings.MESH_UI_GRAPH_WINDOWS)} processes), from sending the task to"
+        f" complete (ms; brokers alternating, median of runs 2..{args.worker_runs})",
+        ("broker", "run 1", "median", "range", "Prometheus", "processing", "window processes"),
+        worker_rows,
+    )
+    print(
+        "  The snapshot task starts the snapshot and sends one task per window; each window task fetches its rows,"
+        "\n  builds and stores its graphs, and the last one completes the snapshot. window processes: distinct worker"
+        f"\n  processes its windows ran in. Machine speed: `for _ in range(10_000_000): pass` took"
+        f" {measure_loop_seconds():.2f} s."
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor
@@ -672,7 +815,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
         api_rows,
     )
 
-    stored = GraphSnapshot.objects.get(pk=list(results.values())[-1][-1][0].snapshot_id or 0)
+    stored = GraphSnapshot.objects.get(pk=list(results.values())[-1][-1][0].snapshot_id or 0)  # an inline one
     graphs = list(SnapshotGraph.objects.filter(snapshot=stored))
     graph_bytes = sum(g.size_bytes for g in graphs)
     raw_bytes = sum(len(g.json_bytes()) for g in graphs)

@@ -67,7 +67,7 @@ def capture(path: Path) -> None:
         from clients.prometheus import PrometheusClient, PrometheusSettings
         from inventory.models import Cluster
         from topology.graph import build_graph_queries
-        from topology.mesh_inputs import build_health_inputs, build_mesh_context
+        from topology.mesh_inputs import load_health_inputs, load_mesh_context
         from topology.snapshots import mesh_namespaces
         from topology.telemetry.rows import build_graph_query_parts
 
@@ -87,8 +87,8 @@ def capture(path: Path) -> None:
         payload = {
             "namespaces": namespaces,
             "raw": raw,
-            "mesh": build_mesh_context(cluster),
-            "health": build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG),
+            "mesh": load_mesh_context(cluster),
+            "health": load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG),
             "timestamp": int(at),
         }
         path.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))

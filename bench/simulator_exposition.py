@@ -31,16 +31,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from machine_speed import describe_machine_speed
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def python_loop_seconds() -> float:
-    """Seconds for a fixed pure-Python loop: the machine-speed reference printed with every figure."""
-    started = time.perf_counter()
-    total = 0
-    for step in range(10_000_000):
-        total += step
-    return time.perf_counter() - started
 
 
 def build_registry(namespaces: int, workloads: int, edges: int, seed: int) -> Any:
@@ -216,7 +209,7 @@ def main() -> None:
     if args.rounds < 5:
         parser.error("--rounds must be at least 5 (medians of fewer are noise on a shared machine)")
     print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
-    print(f"machine speed: a 10-million-step Python loop takes {python_loop_seconds():.2f} s (compare runs with it)")
+    print(describe_machine_speed())
     print(f"mesh: {args.namespaces * args.workloads} workloads, {args.edges} edges, both reporters")
     with tempfile.TemporaryDirectory(prefix="mesh-ui-bench-") as scratch:
         sides = [Side("this tree", ROOT, args)]

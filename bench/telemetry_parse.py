@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import functools
 import json
-import os
 import shutil
 import statistics
 import sys
@@ -34,6 +33,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
+
+from machine_speed import describe_machine_speed
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -223,9 +224,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.rounds < 5:
         parser.error("--rounds: at least 5")
-    print(f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (other work on the machine skews timings)")
-    loop = snapshot_bench.python_loop_seconds()
-    print(f"machine speed: a 10-million-step Python loop takes {loop:.2f} s (compare runs with it)")
+    print(describe_machine_speed())
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-telemetry-"))
     try:
         bench_exposition(args)

@@ -17,7 +17,7 @@ from django.urls import reverse
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from inventory.models import Cluster, Namespace
-from topology.reading import GRAPH_TYPES
+from topology.graph.model import GRAPH_TYPES
 
 GRAPH_TYPE_LABELS = {"app": "App", "versionedApp": "Versioned app", "workload": "Workload", "service": "Service"}
 # The graph types the API serves, in its order, with a label for the toolbar.

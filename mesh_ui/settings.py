@@ -163,10 +163,6 @@ MESH_UI_KUBE_PAGE_SIZE = env_int("MESH_UI_KUBE_PAGE_SIZE", 500, minimum=1)
 # --- Graph snapshots ---------------------------------------------------------------------------------------------
 # How often a graph + health snapshot is taken per cluster (seconds).
 MESH_UI_SNAPSHOT_INTERVAL = env_float("MESH_UI_SNAPSHOT_INTERVAL", 15.0, minimum=1.0)
-# Processes a snapshot builds its windows in (one window each, from Prometheus): 0 = one per window (at most
-# twice the cores), 1 = in the worker's own process. Graph building is pure Python, so this is how one snapshot
-# uses more than one core; one process per window rather than per core, so no window waits for another's.
-MESH_UI_SNAPSHOT_PROCESSES = env_int("MESH_UI_SNAPSHOT_PROCESSES", 0)
 # Metric windows each snapshot stores graphs for, and the one health is computed over.
 MESH_UI_GRAPH_WINDOWS = sorted(
     {_seconds("MESH_UI_GRAPH_WINDOWS", w) for w in env_list("MESH_UI_GRAPH_WINDOWS", "1m,5m,10m")}
@@ -199,15 +195,21 @@ except ValueError as _exc:
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
 if CELERY_BROKER_URL.startswith("filesystem://"):
-    # kombu's file-system transport: the broker needs no server. One folder serves as both queue directions.
-    for _sub in ("queue", "processed"):
+    # kombu's file-system transport: the broker needs no server. One folder serves as both queue directions; the
+    # exchange tables (control) live beside it, under the var folder, never in the working directory.
+    for _sub in ("queue", "processed", "control"):
         (_BROKER_DIR / _sub).mkdir(parents=True, exist_ok=True)
+    # kombu's transport, writing each message whole before it appears in the queue (see mesh_ui/broker.py).
+    CELERY_BROKER_TRANSPORT = "mesh_ui.broker:Transport"
     CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
         "data_folder_in": str(_BROKER_DIR / "queue"),
         "data_folder_out": str(_BROKER_DIR / "queue"),
         "processed_folder": str(_BROKER_DIR / "processed"),
+        "control_folder": str(_BROKER_DIR / "control"),
         "store_processed": False,
-        "polling_interval": 0.5,
+        # The worker lists the queue folder this often when it is idle: a snapshot takes three hops (beat,
+        # start, windows), so a long interval would add up; listing a folder of a few files costs next to nothing.
+        "polling_interval": 0.1,
     }
 CELERY_RESULT_BACKEND = env_str("CELERY_RESULT_BACKEND", "") or None
 CELERY_TASK_IGNORE_RESULT = CELERY_RESULT_BACKEND is None

@@ -161,7 +161,14 @@ def main() -> int:
         else:
             print("[demo] no prometheus binary found: reading the simulator's counters directly", flush=True)
         celery = [PYTHON, "-m", "celery", "-A", "mesh_ui"]
-        children.append(_start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", "2"], env))
+        # One process for the cluster's sync (it follows watches for the relist interval), one for the short tasks
+        # (dispatching, starting a snapshot, thinning), and one per metric window: a snapshot's windows are tasks
+        # of their own, built side by side.
+        windows = len([w for w in env.get("MESH_UI_GRAPH_WINDOWS", "1m,5m,10m").split(",") if w.strip()])
+        concurrency = str(2 + windows)
+        children.append(
+            _start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", concurrency], env)
+        )
         children.append(_start("Celery beat", [*celery, "beat", "--loglevel", "INFO", "--pidfile", ""], env))
         children.append(
             _start(

@@ -152,5 +152,6 @@ class SnapshotListView(APIView):
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         snapshots = reading.snapshot_times(cluster, query["since"], query["until"])
-        graphs = SnapshotGraph.objects.filter(snapshot__cluster=cluster).values_list("graph_type").distinct()
+        complete = SnapshotGraph.objects.filter(snapshot__cluster=cluster, snapshot__status="complete")
+        graphs = complete.values_list("graph_type").distinct()
         return Response({"cluster": cluster.name, "snapshots": snapshots, "graphTypes": sorted({g for (g,) in graphs})})

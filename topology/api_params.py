@@ -22,7 +22,7 @@ from rest_framework.response import Response
 from topology.entity_metrics import ENTITY_KINDS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
-from topology.reading import GRAPH_TYPES
+from topology.graph.model import GRAPH_TYPES
 from topology.retention import parse_duration
 
 MAX_POINTS = 1000

@@ -27,7 +27,7 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
-def build_mesh_context(cluster: Cluster) -> MeshContext:
+def load_mesh_context(cluster: Cluster) -> MeshContext:
     """The inventory facts the graph steps need, read with one query per table."""
     services = list(Service.objects.filter(cluster=cluster).only("namespace", "name", "selector"))
     services_by_namespace: dict[str, list[Service]] = defaultdict(list)
@@ -74,7 +74,7 @@ def build_mesh_context(cluster: Cluster) -> MeshContext:
     )
 
 
-def build_health_inputs(cluster: Cluster, config: HealthConfig) -> GraphHealthInputs:
+def load_health_inputs(cluster: Cluster, config: HealthConfig) -> GraphHealthInputs:
     """Replica counts (desired, created pods, ready pods) and health annotations of workloads and services."""
     pod_counts: dict[tuple[str, str], int] = defaultdict(int)
     for namespace, workload_name in Pod.objects.filter(cluster=cluster).values_list("namespace", "workload_name"):

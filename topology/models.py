@@ -2,7 +2,9 @@
 
 A ``GraphSnapshot`` is one moment of one cluster: a graph per (graph type, window), stored as compressed
 Kiali-shaped JSON so the API can answer without Prometheus, and the health of every workload, app, service and
-namespace at that moment, so health history can be shown.
+namespace at that moment, so health history can be shown. Its windows are built by separate Celery tasks (see
+``topology.snapshots``); each records its attempts in a ``SnapshotWindow``, and the snapshot becomes visible
+(``GraphSnapshot.objects``) only once every window is stored.
 """
 
 from __future__ import annotations
@@ -25,12 +27,28 @@ from topology.graph.partition import (
 )
 
 
+class CompleteSnapshotManager(models.Manager["GraphSnapshot"]):
+    """Only complete snapshots: what every reader sees (a building or failed snapshot is not there for them)."""
+
+    def get_queryset(self) -> models.QuerySet[GraphSnapshot]:
+        return super().get_queryset().filter(status=GraphSnapshot.Status.COMPLETE)
+
+
 class GraphSnapshot(models.Model):
-    """The service graph and health of one cluster at one moment."""
+    """The service graph and health of one cluster at one moment.
+
+    ``objects`` holds only complete snapshots; ``every_snapshot`` also those building or failed (the snapshot
+    service and thinning use it).
+    """
 
     class Source(models.TextChoices):
         PROMETHEUS = "prometheus", "Prometheus"
         DIRECT = "direct", "simulator counters (no Prometheus)"
+
+    class Status(models.TextChoices):
+        BUILDING = "building", "building"
+        COMPLETE = "complete", "complete"
+        FAILED = "failed", "failed"
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="snapshots")
     taken_at = models.DateTimeField(help_text="The query time the telemetry was read at.")
@@ -44,17 +62,70 @@ class GraphSnapshot(models.Model):
     metrics = models.JSONField(
         default=dict, help_text="Per-entity rates and response times: {kind: {'namespace/name': {...}}}."
     )
-    source_ms = models.IntegerField(default=0, help_text="Time spent reading telemetry (Prometheus or scrape).")
-    processing_ms = models.IntegerField(default=0, help_text="mesh-ui's own time building graphs and health.")
+    source_ms = models.IntegerField(
+        default=0,
+        help_text="Reading telemetry: the longest wall time of a window from its first query (or read of the stored "
+        "scrapes) until its last rows arrived.",
+    )
+    processing_ms = models.IntegerField(
+        default=0,
+        help_text="CPU time mesh-ui spent on the rows after they arrived (parsing, graphs, health, compression; not "
+        "reading, not storing), summed over the windows.",
+    )
     size_bytes = models.IntegerField(default=0, help_text="Stored size of the graphs and health.")
+    status = models.CharField(
+        max_length=10,
+        choices=Status.choices,
+        default=Status.COMPLETE,
+        help_text="Readers see only complete snapshots; one is building until its last window is stored.",
+    )
+    error = models.TextField(blank=True, help_text="Why a failed snapshot failed.")
+    telemetry_at = models.DateTimeField(
+        null=True, blank=True, help_text="The moment telemetry is read at (taken_at unless asked otherwise)."
+    )
+    windows_pending = models.IntegerField(default=0, help_text="Windows not stored yet (0 once complete).")
+
+    every_snapshot = models.Manager()
+    objects = CompleteSnapshotManager()
 
     class Meta:
         ordering = ["-taken_at"]
         indexes = [models.Index(fields=["cluster", "-taken_at"], name="snapshot_cluster_time")]
         get_latest_by = "taken_at"
+        # Related managers (``cluster.snapshots``), the admin and dumpdata see complete snapshots only too.
+        default_manager_name = "objects"
 
     def __str__(self) -> str:
         return f"{self.cluster} @ {self.taken_at:%Y-%m-%d %H:%M:%S}"
+
+
+class SnapshotWindow(models.Model):
+    """One window of a snapshot as a task builds it: attempts, state, and what it took.
+
+    Celery counts retries only for retries it is asked for; a message redelivered after its worker was lost starts
+    again at zero. The attempts are counted here instead, so a window that keeps losing its worker gives up.
+    """
+
+    class State(models.TextChoices):
+        PENDING = "pending", "pending"
+        RUNNING = "running", "running"
+        DONE = "done", "done"
+        FAILED = "failed", "failed"
+
+    snapshot = models.ForeignKey(GraphSnapshot, on_delete=models.CASCADE, related_name="window_builds")
+    window = models.IntegerField(help_text="Seconds.")
+    state = models.CharField(max_length=10, choices=State.choices, default=State.PENDING)
+    attempts = models.IntegerField(default=0)
+    error = models.TextField(blank=True, help_text="The last attempt's error.")
+    worker = models.CharField(max_length=255, blank=True, help_text="host:pid of the process of the last attempt.")
+    source_ms = models.IntegerField(default=0)
+    processing_ms = models.IntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["snapshot", "window"], name="uniq_snapshot_window")]
+
+    def __str__(self) -> str:
+        return f"{self.snapshot_id} {self.window}s: {self.state}"
 
 
 class SnapshotGraph(models.Model):

@@ -1,7 +1,8 @@
 """Read side of the snapshots: find the snapshot for a moment and shape its graph or health for a request.
 
-Requests never query Prometheus: everything here reads stored snapshots. When the metrics source is failing,
-the last good snapshot is served and marked stale.
+Requests never query Prometheus: everything here reads stored snapshots, and only complete ones
+(``GraphSnapshot.objects``): a snapshot whose windows are still being built, or one that failed, is never served.
+When the metrics source is failing, the last complete snapshot is served and marked stale.
 """
 
 from __future__ import annotations
@@ -18,13 +19,12 @@ from django.utils import timezone
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
 from topology.graph.expressions import NodePredicate
-from topology.graph.filtering import filter_graph, graph_needs_filtering, hide_elements
-from topology.graph.partition import assemble_graph, splice_graph_json
+from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering, hide_elements
+from topology.graph.model import GRAPH_TYPES
+from topology.graph.partition import assemble_graph, has_idle_lines, splice_graph_json
 from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.wire import encode_graph_json
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
-
-GRAPH_TYPES = ("app", "versionedApp", "workload", "service")
 
 
 class SnapshotRequestError(ValueError):
@@ -133,6 +133,9 @@ def read_graph_json(
 ) -> bytes:
     """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
 
+    The whole graph, with or without idle nodes (the default request), is spliced from the stored fragments without
+    parsing them; other requests parse the parts they need and filter them.
+
     ``hide`` (from :func:`parse_hide`) removes the nodes it matches, their edges and boxes left empty.
     """
     if graph_type not in GRAPH_TYPES:
@@ -146,6 +149,8 @@ def read_graph_json(
         head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
     if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         body = splice_graph_json(head, owns)
+    elif hide is None and not scoped and set(BOX_KINDS) <= set(box_by) and all(map(has_idle_lines, owns)):
+        body = splice_graph_json(head, owns, include_idle=False)  # what filter_graph leaves, in another node order
     else:
         # Parsing creates ~100k acyclic objects per MB: the GC would find nothing. They are all freed again before
         # the GC is back on, or its first allocation would trigger a full pass over them.

@@ -1,28 +1,54 @@
-"""Taking graph snapshots: read telemetry for each window, build every graph type and the health, store them.
+"""Taking graph snapshots: one Celery task per metric window; the last window to be stored completes the snapshot.
 
-``take_snapshot`` is what the Celery task calls. Telemetry comes from Prometheus when one is configured (the
-cluster's ``prometheus_url`` or ``PROMETHEUS_URL``), else straight from a metrics endpoint
-(``MESH_UI_METRICS_URL``, the simulator's counters) turned into the same rows. Everything after the rows is the
-same code. When the source fails nothing is stored and the failure is recorded, so the API serves the last good
-snapshot marked stale.
+A snapshot is taken in three steps, each a function here that a task of ``topology.tasks`` calls with ids:
+
+1. :func:`start_snapshot` claims the cluster's turn (a conditional UPDATE), picks the telemetry source, scrapes the
+   mesh's counters once when there is no Prometheus, and stores the snapshot as *building* with one
+   :class:`~topology.models.SnapshotWindow` row per window. The task then fans the windows out as a ``group``.
+2. :func:`build_snapshot_window`, one task per window on whichever worker process or machine takes it, reads the
+   window's rows, builds its four graphs (``topology.window_build``) and stores them, for the health window with
+   the health and metrics summaries.
+3. The same transaction finishes the snapshot: it marks the window's row done (a conditional UPDATE from
+   *running*, so a redelivered message never counts a window twice), takes one off the snapshot's
+   ``windows_pending``, and the window that takes it to 0 marks the snapshot complete. Readers only see complete
+   snapshots (``GraphSnapshot.objects``).
+
+Why a counter in the database and not a chord: a chord's callback needs a result backend, which the embedded
+default (kombu's file-system broker) does not have, and with ``acks_late`` redeliveries its bookkeeping lives in
+that backend too. The counter needs only the database every task already writes to, so it behaves the same on the
+file-system broker and on Redis, and it survives any worker being lost.
+
+Retries: the window task is ``acks_late`` with ``reject_on_worker_lost``, so a worker lost mid-window hands the
+window back to the broker and only that window runs again. Celery cannot count those redeliveries, so every
+attempt is counted in the window's row; after :data:`WINDOW_ATTEMPTS` the window fails and takes the snapshot with
+it: the snapshot is kept as *failed* with the reason (and without its graphs), the failure is recorded on
+``MetricsSourceStatus`` as a source failure is, and the API keeps serving the last complete snapshot marked stale.
+A snapshot whose messages were all lost is marked failed by :func:`thin_snapshots` once no attempt can still be
+running.
+
+Telemetry comes from Prometheus when one is configured (the cluster's ``prometheus_url`` or ``PROMETHEUS_URL``),
+else from the mesh's counters (``MESH_UI_METRICS_URL``, the simulator's), scraped once per snapshot and turned
+into the same rows. :func:`take_snapshot` runs the same three steps inline, window after window, for tests and
+benchmarks.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import socket
 import time
 import zlib
-from collections.abc import Iterator, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Q
+from django.db.models.functions import Greatest
 from django.utils import timezone
 
 from clients.metrics_scrape import (
@@ -36,16 +62,27 @@ from clients.metrics_scrape import (
 from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
 from inventory.models import Cluster, Namespace, Workload
 from topology.graph import build_graph_queries
-from topology.graph.wire import WireIds
-from topology.mesh_inputs import build_health_inputs, build_mesh_context
-from topology.models import CounterScrape, GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
-from topology.reading import GRAPH_TYPES
+from topology.graph.model import GRAPH_TYPES
+from topology.mesh_inputs import load_health_inputs, load_mesh_context
+from topology.models import (
+    CounterScrape,
+    GraphSnapshot,
+    MetricsSourceStatus,
+    SnapshotGraph,
+    SnapshotGraphPart,
+    SnapshotWindow,
+)
 from topology.retention import parse_retention, select_snapshots_to_delete
 from topology.telemetry.direct import build_rows_between
 from topology.telemetry.rows import build_graph_query_parts
-from topology.window_build import WindowJob, WindowResult, build_window, default_process_count, submit_windows
+from topology.window_build import WindowJob, WindowResult, build_window
 
 log = logging.getLogger(__name__)
+
+#: Attempts of one window (its first run, retries, and redeliveries after a lost worker) before it fails.
+WINDOW_ATTEMPTS = 3
+#: Seconds before a failed window's next attempt, times the attempts so far.
+RETRY_DELAY = 1.0
 
 
 class TelemetryError(Exception):
@@ -63,11 +100,10 @@ class PrometheusSource:
     """Rows from Prometheus' graph queries."""
 
     kind: str = GraphSnapshot.Source.PROMETHEUS
-    #: The client is thread-safe, so the windows are fetched concurrently (see ``WindowRowsFetch``).
-    fetches_concurrently: bool = True
 
     def __init__(self, url: str) -> None:
-        #: Also what a worker process building a window connects with (see ``topology.window_build``).
+        #: What a window connects with: :func:`~topology.window_build.build_window` sends the queries itself, so
+        #: it builds the traffic maps while Prometheus still computes the latency histogram.
         self.prometheus_settings = PrometheusSettings(
             url=url,
             bearer_token=settings.PROMETHEUS_TOKEN,
@@ -76,59 +112,63 @@ class PrometheusSource:
             timeout=settings.PROMETHEUS_TIMEOUT,
             gzip=settings.PROMETHEUS_GZIP,
         )
-        self.client = PrometheusClient(self.prometheus_settings)
 
     def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
         try:
             queries = build_graph_query_parts(build_graph_queries(namespaces, f"{window}s"))
-            return self.client.fetch_graph_rows(queries, at)
+            with PrometheusClient(self.prometheus_settings) as client:
+                return client.fetch_graph_rows(queries, at)
         except PrometheusError as exc:
             raise TelemetryError(f"Prometheus: {exc}") from exc
 
 
 class DirectScrapeSource:
-    """Rows computed from the mesh's counters scraped now and a window ago (kept in ``CounterScrape``)."""
+    """Rows computed from the mesh's counters: the scrape a snapshot took at its start (:meth:`scrape`) against the
+    stored scrape closest to a window before it (kept in ``CounterScrape``)."""
 
     kind: str = GraphSnapshot.Source.DIRECT
 
     def __init__(self, cluster: Cluster, url: str) -> None:
         self.cluster = cluster
         self.url = url
-        self._newest: tuple[float, CounterSet] | None = None
 
-    def _scrape_now(self, at: float) -> None:
+    def scrape(self, taken_at: datetime) -> None:
+        """Scrape the counters now and store them as taken at ``taken_at`` (once per snapshot, before its windows)."""
         try:
-            counters = parse_exposition(fetch_exposition(self.url, timeout=settings.PROMETHEUS_TIMEOUT), scraped_at=at)
+            text = fetch_exposition(self.url, timeout=settings.PROMETHEUS_TIMEOUT)
+            counters = parse_exposition(text, scraped_at=taken_at.timestamp())
         except ScrapeError as exc:
             raise TelemetryError(f"metrics endpoint {self.url}: {exc}") from exc
         payload = zlib.compress(json.dumps(counterset_to_json(counters), separators=(",", ":")).encode())
-        taken_at = datetime.fromtimestamp(at, tz=UTC)
         CounterScrape.objects.create(cluster=self.cluster, taken_at=taken_at, counters=payload)
         # Scrapes older than the longest window (plus a margin) are never needed again.
         horizon = taken_at - timedelta(seconds=max(settings.MESH_UI_GRAPH_WINDOWS) + 120)
         CounterScrape.objects.filter(cluster=self.cluster, taken_at__lt=horizon).delete()
-        self._newest = (at, counters)
 
     def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
         started = time.monotonic()
-        if self._newest is None:
-            self._scrape_now(at)
-        assert self._newest is not None
-        newest_at, newest = self._newest
         at_dt = datetime.fromtimestamp(at, tz=UTC)
-        target = at_dt - timedelta(seconds=window)
-        older_rows = CounterScrape.objects.filter(cluster=self.cluster, taken_at__lt=at_dt)
+        scrapes = CounterScrape.objects.filter(cluster=self.cluster)
+        newest_row = scrapes.filter(taken_at__lte=at_dt).order_by("-taken_at").first()
+        if newest_row is None:
+            raise TelemetryError(f"no scrape of {self.url} at {at_dt:%H:%M:%S} is stored")
+        newest = _load_counters(newest_row)
+        older_rows = scrapes.filter(taken_at__lt=newest_row.taken_at)
         # The scrape closest to a window ago; early on, the oldest there is (a shorter but honest interval).
+        target = newest_row.taken_at - timedelta(seconds=window)
         older = (
             older_rows.filter(taken_at__lte=target).order_by("-taken_at").first()
             or older_rows.order_by("taken_at").first()
         )
-        seconds = newest_at - older.taken_at.timestamp() if older is not None else 0.0
+        seconds = (newest_row.taken_at - older.taken_at).total_seconds() if older is not None else 0.0
         if older is None or seconds <= 0:
             return GraphRows(elapsed_seconds=time.monotonic() - started)
-        older_counters = counterset_from_json(json.loads(older.payload()))
-        rows = build_rows_between(older_counters, newest, seconds, namespaces, at=at)
+        rows = build_rows_between(_load_counters(older), newest, seconds, namespaces, at=at)
         return replace(rows, elapsed_seconds=time.monotonic() - started)
+
+
+def _load_counters(scrape: CounterScrape) -> CounterSet:
+    return counterset_from_json(json.loads(scrape.payload()))
 
 
 def telemetry_source_for(cluster: Cluster) -> TelemetrySource | None:
@@ -140,18 +180,51 @@ def telemetry_source_for(cluster: Cluster) -> TelemetrySource | None:
     return None
 
 
+def _window_source(snapshot: GraphSnapshot) -> TelemetrySource:
+    """The source a window task reads: the kind its snapshot was started with."""
+    cluster = snapshot.cluster
+    if snapshot.source == GraphSnapshot.Source.DIRECT:
+        return DirectScrapeSource(cluster, settings.MESH_UI_METRICS_URL)
+    url = cluster.prometheus_url or settings.PROMETHEUS_URL
+    if not url:
+        raise TelemetryError("Prometheus: no URL is configured any more")
+    return PrometheusSource(url)
+
+
 @dataclass
 class SnapshotOutcome:
+    """How starting (or, inline, taking) a snapshot went; the start task returns it as its result."""
+
     cluster: str
     snapshot_id: int | None = None
+    status: str = ""
     source: str = ""
     error: str = ""
     claimed: bool = True
+    windows: list[int] = field(default_factory=list)
     source_ms: int = 0
     processing_ms: int = 0
-    #: Processes the windows were built in (1: the worker's own).
-    processes: int = 1
-    #: Wall time of the transaction that stored the snapshot.
+    #: Wall time of the windows' storing transactions, summed.
+    storing_ms: int = 0
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+@dataclass
+class WindowOutcome:
+    """How one attempt at a window went: ``retry_in`` seconds when the task should try again."""
+
+    snapshot_id: int
+    window: int
+    state: str = ""
+    attempt: int = 0
+    error: str = ""
+    retry_in: float | None = None
+    #: The snapshot was completed by this window.
+    completed: bool = False
+    source_ms: int = 0
+    processing_ms: int = 0
     storing_ms: int = 0
 
     def as_dict(self) -> dict[str, object]:
@@ -173,12 +246,14 @@ def mesh_namespaces(cluster: Cluster) -> list[str]:
     return sorted(names)
 
 
-def take_snapshot(
+def start_snapshot(
     cluster_id: int, source: TelemetrySource | None = None, force: bool = False, at: float | None = None
 ) -> SnapshotOutcome:
-    """Read telemetry for every window, build all graph types and health, and store one snapshot.
+    """Store a *building* snapshot of the cluster with a row per window, ready for the window tasks.
 
-    ``at`` (unix seconds) queries telemetry at another moment than now (the snapshot is still stamped now).
+    Nothing is stored when another worker has this interval's turn (``claimed`` false, unless ``force``), or when
+    there is no source or the counters cannot be scraped (the failure is recorded). ``at`` (unix seconds) reads
+    telemetry at another moment than now (the snapshot is still stamped now).
     """
     cluster = Cluster.objects.get(pk=cluster_id)
     outcome = SnapshotOutcome(cluster=cluster.name)
@@ -192,191 +267,219 @@ def take_snapshot(
         _record_failure(cluster, "", outcome.error)
         return outcome
     outcome.source = source.kind
-    namespaces = mesh_namespaces(cluster)
+    telemetry_at = now if at is None else datetime.fromtimestamp(at, tz=UTC)
+    if isinstance(source, DirectScrapeSource):
+        try:
+            source.scrape(telemetry_at)
+        except TelemetryError as exc:
+            outcome.error = str(exc)
+            _record_failure(cluster, source.kind, outcome.error)
+            log.warning("snapshot of %s failed: %s", cluster.name, exc)
+            return outcome
     windows = list(settings.MESH_UI_GRAPH_WINDOWS)
-    try:
-        built = build_windows(cluster, namespaces, windows, source, now.timestamp() if at is None else at)
-    except TelemetryError as exc:
-        outcome.error = str(exc)
-        _record_failure(cluster, source.kind, outcome.error)
-        log.warning("snapshot of %s failed: %s", cluster.name, exc)
-        return outcome
-    outcome.source_ms = int(built.source_seconds * 1000)
-    outcome.processing_ms = int(built.processing_seconds * 1000)
-    outcome.processes = built.processes
-    rows = [SnapshotGraph.from_packed(packed) for result in built.results for packed in result.graphs]
-    rows.sort(key=lambda row: (row[0].window, GRAPH_TYPES.index(row[0].graph_type)))
-    size = sum(graph.size_bytes for graph, _ in rows) + len(json.dumps(built.health))
-    storing_started = time.monotonic()
     with transaction.atomic():
-        snapshot = GraphSnapshot.objects.create(
+        snapshot = GraphSnapshot.every_snapshot.create(
             cluster=cluster,
             taken_at=now,
+            telemetry_at=telemetry_at,
+            status=GraphSnapshot.Status.BUILDING,
             source=source.kind,
-            namespaces=namespaces,
+            namespaces=mesh_namespaces(cluster),
             windows=windows,
             health_window=settings.MESH_UI_HEALTH_WINDOW,
-            health=built.health,
-            metrics=built.metrics,
-            source_ms=outcome.source_ms,
-            processing_ms=outcome.processing_ms,
-            size_bytes=size,
+            windows_pending=len(windows),
         )
-        for graph, _ in rows:
-            graph.snapshot = snapshot
-        SnapshotGraph.save_with_parts(rows)
-        MetricsSourceStatus.objects.filter(cluster=cluster).update(
-            source=source.kind, last_success=now, consecutive_failures=0
-        )
+        SnapshotWindow.objects.bulk_create([SnapshotWindow(snapshot=snapshot, window=window) for window in windows])
     outcome.snapshot_id = snapshot.pk
-    outcome.storing_ms = int((time.monotonic() - storing_started) * 1000)
-    log.info(
-        "snapshot %s of %s: %d windows in %d process(es), telemetry %d ms, processing %d ms, storing %d ms, %d bytes",
-        snapshot.pk,
-        cluster.name,
-        len(windows),
-        outcome.processes,
-        outcome.source_ms,
-        outcome.processing_ms,
-        outcome.storing_ms,
-        size,
-    )
+    outcome.status = snapshot.status
+    outcome.windows = windows
     return outcome
 
 
-@dataclass
-class BuiltWindows:
-    """Every window of a snapshot, built; and the time spent reading telemetry and processing it."""
+def build_snapshot_window(snapshot_id: int, window: int, source: TelemetrySource | None = None) -> WindowOutcome:
+    """One attempt at one window of a building snapshot: read its rows, build and store its graphs.
 
-    results: list[WindowResult]
-    health: dict[str, Any]
-    metrics: dict[str, Any]
-    #: Wall time from the start until the last window's rows arrived.
-    source_seconds: float
-    #: mesh-ui's own time: in one process, its time not spent waiting for rows; with worker processes, the CPU
-    #: time they spent after their rows arrived.
-    processing_seconds: float
-    processes: int = 1
-
-
-def build_windows(
-    cluster: Cluster, namespaces: Sequence[str], windows: Sequence[int], source: TelemetrySource, at: float
-) -> BuiltWindows:
-    """Build every window: each in its own process when the source is Prometheus and several cores are allowed
-    (``MESH_UI_SNAPSHOT_PROCESSES``), else here, each window as soon as its rows arrive."""
-    prometheus: PrometheusSettings | None = getattr(source, "prometheus_settings", None)
-    jobs = build_window_jobs(cluster, namespaces, windows, prometheus, at)
-    processes = default_process_count(len(jobs), settings.MESH_UI_SNAPSHOT_PROCESSES)
-    if processes > 1 and prometheus is not None:
-        try:
-            return _build_in_processes(jobs, processes)
-        except (BrokenProcessPool, OSError) as exc:  # a pool process lost twice, or no process could be started
-            log.warning("snapshot worker processes unavailable (%s); building in this process", exc)
-    return _build_here(jobs, source)
-
-
-def build_window_jobs(
-    cluster: Cluster,
-    namespaces: Sequence[str],
-    windows: Sequence[int],
-    prometheus: PrometheusSettings | None,
-    at: float,
-) -> list[WindowJob]:
-    """One job per window, with the inventory's mesh context and health inputs (read once for all)."""
-    mesh = build_mesh_context(cluster)
-    health_inputs = build_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
-    return [
-        WindowJob(
-            prometheus=prometheus,
-            namespaces=tuple(namespaces),
-            window=window,
-            at=at,
-            mesh=mesh,
-            health_inputs=health_inputs,
-            summarize=window == settings.MESH_UI_HEALTH_WINDOW,
-        )
-        for window in windows
-    ]
-
-
-def _build_in_processes(jobs: Sequence[WindowJob], processes: int) -> BuiltWindows:
-    started = time.monotonic()
-    futures = submit_windows(jobs, processes)
-    try:
-        results = [future.result() for future in futures]
-    except PrometheusError as exc:
-        for future in futures:
-            future.cancel()
-        raise TelemetryError(f"Prometheus: {exc}") from exc
-    cpu = sum(result.processing_cpu for result in results)
-    return _built(results, max(result.rows_at for result in results) - started, cpu, processes)
-
-
-def _build_here(jobs: Sequence[WindowJob], source: TelemetrySource) -> BuiltWindows:
-    started = time.monotonic()
-    by_window = {job.window: job for job in jobs}
-    fetch = WindowRowsFetch(source, jobs[0].namespaces, list(by_window), jobs[0].at)
-    ids = WireIds()  # hashed ids and formatted numbers, shared by every graph of the snapshot
-    # Each window's graphs are built as soon as its rows arrive, while Prometheus still answers the others.
-    results = [build_window(by_window[window], rows, ids) for window, rows in fetch]
-    return _built(results, fetch.seconds, time.monotonic() - started - fetch.waited, 1)
-
-
-def _built(results: list[WindowResult], source_s: float, processing_s: float, processes: int) -> BuiltWindows:
-    summarized = next(result for result in results if result.health is not None)
-    return BuiltWindows(
-        results=results,
-        health=summarized.health or {},
-        metrics=summarized.metrics or {},
-        source_seconds=source_s,
-        processing_seconds=processing_s,
-        processes=processes,
-    )
-
-
-class WindowRowsFetch:
-    """The rows of every window, yielded as ``(window, rows)`` in the order they arrive.
-
-    A source that says it can (``fetches_concurrently``, i.e. Prometheus) is asked for all windows at once, so the
-    consumer builds one window's graphs while Prometheus answers the others' queries. ``seconds`` is then the wall
-    time until the last window's rows arrived (otherwise the sum of the source's own timings) and ``waited`` the
-    time the consumer spent blocked on rows. A :class:`TelemetryError` of any window is raised from the iteration
-    and cancels the fetches not started yet.
+    Safe to run twice: a window already done, or of a snapshot no longer building, does nothing. A failed
+    attempt asks for a retry (``retry_in``) until the window has had :data:`WINDOW_ATTEMPTS`; then the window and
+    its snapshot fail. ``source`` replaces the snapshot's own (tests and benchmarks).
     """
+    outcome = WindowOutcome(snapshot_id=snapshot_id, window=window)
+    rows = SnapshotWindow.objects.select_related("snapshot__cluster")
+    row = rows.filter(snapshot_id=snapshot_id, window=window).first()
+    if row is None:  # its failed snapshot was thinned away before this message was delivered
+        outcome.state = "gone"
+        return outcome
+    snapshot = row.snapshot
+    if snapshot.status != GraphSnapshot.Status.BUILDING or row.state in {row.State.DONE, row.State.FAILED}:
+        outcome.state = row.state
+        return outcome
+    claimed = (
+        SnapshotWindow.objects.filter(
+            pk=row.pk, state__in=[row.State.PENDING, row.State.RUNNING], attempts__lt=WINDOW_ATTEMPTS
+        ).update(state=row.State.RUNNING, attempts=F("attempts") + 1, worker=f"{socket.gethostname()}:{os.getpid()}")
+        == 1
+    )
+    row.refresh_from_db(fields=["state", "attempts", "error"])
+    outcome.attempt = row.attempts
+    if not claimed:
+        if row.state == row.State.RUNNING:  # every attempt used up, the last one by a worker that was lost
+            reason = row.error or "its worker was lost"
+            _fail_window(row, f"window {window}s gave up after {row.attempts} attempts: {reason}")
+        outcome.state = SnapshotWindow.objects.get(pk=row.pk).state
+        return outcome
+    try:
+        result, source_seconds = _build_window_of(snapshot, window, source)
+    except Exception as exc:  # any failure of an attempt, not only the source's: the snapshot must not stay building
+        error = str(exc) or type(exc).__name__
+        if isinstance(exc, TelemetryError):
+            log.warning("snapshot %s window %ss attempt %d failed: %s", snapshot_id, window, row.attempts, error)
+        else:
+            log.exception("snapshot %s window %ss attempt %d failed unexpectedly", snapshot_id, window, row.attempts)
+        outcome.error = error
+        if row.attempts < WINDOW_ATTEMPTS:
+            SnapshotWindow.objects.filter(pk=row.pk, state=row.State.RUNNING).update(error=error)
+            outcome.state = row.State.RUNNING
+            outcome.retry_in = RETRY_DELAY * row.attempts
+        else:
+            _fail_window(row, f"window {window}s failed after {row.attempts} attempts: {error}")
+            outcome.state = row.State.FAILED
+        return outcome
+    outcome.source_ms = int(source_seconds * 1000)
+    outcome.processing_ms = int(result.processing_cpu * 1000)
+    storing_started = time.monotonic()
+    outcome.state, outcome.completed = _store_window(row, result, outcome)
+    outcome.storing_ms = int((time.monotonic() - storing_started) * 1000)
+    return outcome
 
-    def __init__(self, source: TelemetrySource, namespaces: Sequence[str], windows: Sequence[int], at: float) -> None:
-        self.source = source
-        self.namespaces = namespaces
-        self.windows = list(windows)
-        self.at = at
-        self.seconds = 0.0
-        self.waited = 0.0
 
-    def __iter__(self) -> Iterator[tuple[int, GraphRows]]:
-        if not getattr(self.source, "fetches_concurrently", False) or len(self.windows) < 2:
-            for window in self.windows:
-                waiting = time.monotonic()
-                rows = self.source.fetch_rows(self.namespaces, window, self.at)
-                self.waited += time.monotonic() - waiting
-                self.seconds += rows.elapsed_seconds
-                yield window, rows
-            return
-        started = time.monotonic()
-        with ThreadPoolExecutor(max_workers=len(self.windows), thread_name_prefix="snapshot-window") as pool:
-            futures = {pool.submit(self.source.fetch_rows, self.namespaces, w, self.at): w for w in self.windows}
-            pending: set[Future[GraphRows]] = set(futures)
-            try:
-                while pending:
-                    waiting = time.monotonic()
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    self.waited += time.monotonic() - waiting
-                    for future in sorted(done, key=lambda f: self.windows.index(futures[f])):
-                        rows = future.result()
-                        self.seconds = time.monotonic() - started
-                        yield futures[future], rows
-            finally:
-                for future in pending:
-                    future.cancel()
+def _build_window_of(
+    snapshot: GraphSnapshot, window: int, source: TelemetrySource | None
+) -> tuple[WindowResult, float]:
+    """Read a window's rows and build its graphs; the result and the seconds until its last rows arrived."""
+    cluster = snapshot.cluster
+    source = source or _window_source(snapshot)
+    at = (snapshot.telemetry_at or snapshot.taken_at).timestamp()
+    job = WindowJob(
+        prometheus=getattr(source, "prometheus_settings", None),
+        namespaces=tuple(snapshot.namespaces),
+        window=window,
+        at=at,
+        mesh=load_mesh_context(cluster),
+        health_inputs=load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG),
+        summarize=window == snapshot.health_window,
+    )
+    started = time.monotonic()
+    try:
+        if job.prometheus is not None:
+            result = build_window(job)
+        else:
+            result = build_window(job, source.fetch_rows(job.namespaces, window, at))
+    except PrometheusError as exc:
+        raise TelemetryError(f"Prometheus: {exc}") from exc
+    return result, result.rows_at - started
+
+
+class _NotBuilding(Exception):
+    """The window's snapshot was failed (by another window or by thinning) while this one was being built."""
+
+
+def _store_window(row: SnapshotWindow, result: WindowResult, outcome: WindowOutcome) -> tuple[str, bool]:
+    """Store a built window and count it; the window's state afterwards and whether it completed the snapshot."""
+    snapshot = row.snapshot
+    graphs = [SnapshotGraph.from_packed(packed, snapshot_id=snapshot.pk) for packed in result.graphs]
+    graphs.sort(key=lambda pair: GRAPH_TYPES.index(pair[0].graph_type))
+    size = sum(graph.size_bytes for graph, _ in graphs)
+    counted: dict[str, Any] = {
+        "windows_pending": F("windows_pending") - 1,
+        "source_ms": Greatest(F("source_ms"), outcome.source_ms),
+        "processing_ms": F("processing_ms") + outcome.processing_ms,
+    }
+    if result.health is not None:
+        counted |= {"health": result.health, "metrics": result.metrics or {}}
+        size += len(json.dumps(result.health))
+    counted["size_bytes"] = F("size_bytes") + size
+    building = GraphSnapshot.every_snapshot.filter(pk=snapshot.pk, status=GraphSnapshot.Status.BUILDING)
+    try:
+        with transaction.atomic():
+            done = SnapshotWindow.objects.filter(pk=row.pk, state=row.State.RUNNING).update(
+                state=row.State.DONE, source_ms=outcome.source_ms, processing_ms=outcome.processing_ms, error=""
+            )
+            if not done:  # another attempt (a redelivery) stored it first
+                return SnapshotWindow.objects.get(pk=row.pk).state, False
+            SnapshotGraph.save_with_parts(graphs)
+            if not building.update(**counted):
+                raise _NotBuilding
+            # The conditional UPDATE that finishes: only the window that took the count to 0 sees it there.
+            completed = building.filter(windows_pending=0).update(status=GraphSnapshot.Status.COMPLETE) == 1
+            if completed:
+                MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).update(
+                    source=snapshot.source, last_success=timezone.now(), consecutive_failures=0
+                )
+    except _NotBuilding:
+        return row.State.DONE, False  # rolled back: a failed snapshot keeps no graphs
+    if completed:
+        stored = GraphSnapshot.objects.filter(pk=snapshot.pk).values("source_ms", "processing_ms", "size_bytes")[0]
+        log.info(
+            "snapshot %s of %s complete: %d windows, telemetry %d ms, processing %d ms, %d bytes",
+            snapshot.pk,
+            snapshot.cluster.name,
+            len(snapshot.windows),
+            stored["source_ms"],
+            stored["processing_ms"],
+            stored["size_bytes"],
+        )
+    return row.State.DONE, completed
+
+
+def _fail_window(row: SnapshotWindow, error: str) -> None:
+    """Fail a window that used up its attempts, and its snapshot with it."""
+    with transaction.atomic():
+        SnapshotWindow.objects.filter(pk=row.pk).exclude(state=row.State.DONE).update(
+            state=row.State.FAILED, error=error
+        )
+        fail_snapshot(row.snapshot_id, error)
+
+
+def fail_snapshot(snapshot_id: int, error: str) -> bool:
+    """Mark a building snapshot failed with ``error``, drop the graphs its windows stored, record the failure on
+    the cluster's metrics source; False when it was not building (complete, or failed already)."""
+    with transaction.atomic():
+        if not GraphSnapshot.every_snapshot.filter(pk=snapshot_id, status=GraphSnapshot.Status.BUILDING).update(
+            status=GraphSnapshot.Status.FAILED, error=error
+        ):
+            return False
+        SnapshotGraph.objects.filter(snapshot_id=snapshot_id).delete()
+        # A window still running finds its row no longer running and stores nothing; one still queued stops.
+        SnapshotWindow.objects.filter(snapshot_id=snapshot_id).exclude(state=SnapshotWindow.State.FAILED).update(
+            state=SnapshotWindow.State.FAILED
+        )
+        snapshot = GraphSnapshot.every_snapshot.select_related("cluster").get(pk=snapshot_id)
+        _record_failure(snapshot.cluster, snapshot.source, error)
+    log.warning("snapshot %s of %s failed: %s", snapshot_id, snapshot.cluster.name, error)
+    return True
+
+
+def take_snapshot(
+    cluster_id: int, source: TelemetrySource | None = None, force: bool = False, at: float | None = None
+) -> SnapshotOutcome:
+    """Take a whole snapshot in this process: :func:`start_snapshot`, then every window's
+    :func:`build_snapshot_window` (with its retries, without waiting between them), as the tasks would.
+
+    For tests and benchmarks; workers fan the windows out (``topology.tasks.take_graph_snapshot``).
+    """
+    outcome = start_snapshot(cluster_id, source, force, at)
+    if outcome.snapshot_id is None:
+        return outcome
+    for window in outcome.windows:
+        while True:
+            attempt = build_snapshot_window(outcome.snapshot_id, window, source)
+            outcome.storing_ms += attempt.storing_ms
+            if attempt.retry_in is None:
+                break
+    snapshot = GraphSnapshot.every_snapshot.get(pk=outcome.snapshot_id)
+    outcome.status, outcome.error = snapshot.status, snapshot.error
+    outcome.source_ms, outcome.processing_ms = snapshot.source_ms, snapshot.processing_ms
+    return outcome
 
 
 def _record_failure(cluster: Cluster, source: str, error: str) -> None:
@@ -386,20 +489,38 @@ def _record_failure(cluster: Cluster, source: str, error: str) -> None:
     )
 
 
+def building_deadline(now: datetime) -> datetime:
+    """Snapshots still building since before this can no longer finish: each of a window's attempts would have
+    hit the task's hard time limit (plus its retry delays and a minute in the queue)."""
+    limit = settings.CELERY_TASK_TIME_LIMIT or 600
+    seconds = WINDOW_ATTEMPTS * (limit + RETRY_DELAY * WINDOW_ATTEMPTS) + 60
+    return now - timedelta(seconds=seconds)
+
+
 def thin_snapshots(cluster_id: int) -> int:
     """Delete the snapshots the retention tiers no longer keep; returns how many.
 
-    Snapshots past the first tier also lose their graphs of other windows than the health window (history is read
-    at one window) and the copies linking namespaces in the graphs they keep (a scoped read of old history then
-    reads the whole graph): together this cuts what a day of history stores by about four fifths.
+    Only complete snapshots are thinned (a building one's rows are being written by its windows). Building
+    snapshots that can no longer finish (:func:`building_deadline`) are marked failed; failed ones are deleted once
+    past the first tier. Snapshots past the first tier also lose their graphs of other windows than the health
+    window (history is read at one window) and the copies linking namespaces in the graphs they keep (a scoped read
+    of old history then reads the whole graph): together this cuts what a day of history stores by about four
+    fifths.
     """
     tiers = parse_retention(settings.MESH_UI_SNAPSHOT_RETENTION)
     now = timezone.now()
-    pairs = GraphSnapshot.objects.filter(cluster_id=cluster_id).values_list("id", "taken_at")
-    doomed = select_snapshots_to_delete(pairs, now, tiers)
+    every = GraphSnapshot.every_snapshot.filter(cluster_id=cluster_id)
+    stuck = every.filter(status=GraphSnapshot.Status.BUILDING, taken_at__lt=building_deadline(now))
+    for snapshot_id in stuck.values_list("id", flat=True):
+        fail_snapshot(snapshot_id, "never finished: its window tasks were lost")
+    first_tier_start = now - timedelta(seconds=tiers[0].max_age)
+    failed = list(every.filter(status=GraphSnapshot.Status.FAILED, taken_at__lt=first_tier_start).values_list("id"))
+    complete = GraphSnapshot.objects.filter(cluster_id=cluster_id)
+    doomed = select_snapshots_to_delete(complete.values_list("id", "taken_at"), now, tiers)
+    doomed += [snapshot_id for (snapshot_id,) in failed]
     for start in range(0, len(doomed), 500):
-        GraphSnapshot.objects.filter(pk__in=doomed[start : start + 500]).delete()
-    older = GraphSnapshot.objects.filter(cluster_id=cluster_id, taken_at__lt=now - timedelta(seconds=tiers[0].max_age))
+        GraphSnapshot.every_snapshot.filter(pk__in=doomed[start : start + 500]).delete()
+    older = complete.filter(taken_at__lt=first_tier_start)
     for snapshot in older.only("id", "windows", "health_window").iterator():
         if snapshot.windows != [snapshot.health_window]:
             SnapshotGraph.objects.filter(snapshot=snapshot).exclude(window=snapshot.health_window).delete()

@@ -15,8 +15,16 @@ from clients.prometheus import GraphRows
 from inventory.sync import sync_cluster
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph.filtering import BOX_KINDS, filter_graph
-from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart
-from topology.snapshots import TelemetryError, take_snapshot, thin_snapshots
+from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart, SnapshotWindow
+from topology.snapshots import (
+    WINDOW_ATTEMPTS,
+    TelemetryError,
+    build_snapshot_window,
+    building_deadline,
+    start_snapshot,
+    take_snapshot,
+    thin_snapshots,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -45,6 +53,19 @@ class ScriptedSource:
 def synced(cluster):
     sync_cluster(cluster.pk)
     return cluster
+
+
+@dataclass
+class FlakySource(ScriptedSource):
+    """Fails its first ``failures`` calls."""
+
+    failures: int = 0
+
+    def fetch_rows(self, namespaces, window, at):
+        if self.calls < self.failures:
+            self.calls += 1
+            raise TelemetryError("a hiccup")
+        return super().fetch_rows(namespaces, window, at)
 
 
 def _graph(client, **params):
@@ -118,14 +139,98 @@ def test_idle_workloads_are_hidden_unless_asked_for(synced, client, simulator):
 
 
 def test_failed_source_keeps_serving_the_last_snapshot_marked_stale(synced, client):
-    take_snapshot(synced.pk, source=ScriptedSource())
-    outcome = take_snapshot(synced.pk, source=ScriptedSource(failure="connection refused"), force=True)
+    good = take_snapshot(synced.pk, source=ScriptedSource())
+    failing = ScriptedSource(failure="connection refused")
+    outcome = take_snapshot(synced.pk, source=failing, force=True)
 
-    assert outcome.snapshot_id is None and "connection refused" in outcome.error
+    # The first window used up its attempts; the others never ran: the snapshot is failed, not half stored.
+    assert failing.calls == WINDOW_ATTEMPTS
+    assert outcome.status == "failed" and "connection refused" in outcome.error
+    failed = GraphSnapshot.every_snapshot.get(pk=outcome.snapshot_id)
+    assert failed.status == "failed" and "after 3 attempts" in failed.error
+    assert not SnapshotGraph.objects.filter(snapshot=failed).exists()
+    assert not GraphSnapshot.objects.filter(pk=failed.pk).exists()
+    status = MetricsSourceStatus.objects.get(cluster=synced)
+    assert status.consecutive_failures == 1 and "connection refused" in status.last_error
     graph = _graph(client, graphType="workload")
-    assert graph["snapshot"]["stale"] is True
+    assert graph["snapshot"]["id"] == good.snapshot_id and graph["snapshot"]["stale"] is True
     assert "connection refused" in graph["snapshot"]["sourceError"]
     assert "reviews-v1" in _node_names(graph)
+
+
+def test_a_window_that_fails_once_is_retried_and_the_snapshot_completes(synced, client):
+    flaky = FlakySource(failures=1)
+    outcome = take_snapshot(synced.pk, source=flaky)
+
+    assert outcome.status == "complete" and outcome.error == ""
+    attempts = dict(SnapshotWindow.objects.filter(snapshot_id=outcome.snapshot_id).values_list("window", "attempts"))
+    first, *others = sorted(attempts)
+    assert attempts[first] == 2 and all(attempts[w] == 1 for w in others)
+    assert _graph(client, graphType="workload")["snapshot"]["id"] == outcome.snapshot_id
+
+
+def test_a_building_snapshot_is_invisible_until_its_last_window_is_stored(synced, client, settings):
+    started = start_snapshot(synced.pk, force=True)
+    assert started.snapshot_id is None and "no metrics source" in started.error  # neither URL is set here
+    source = ScriptedSource()
+    started = start_snapshot(synced.pk, source=source, force=True)
+    first, *others = started.windows
+
+    assert build_snapshot_window(started.snapshot_id, first, source).state == "done"
+    assert build_snapshot_window(started.snapshot_id, first, source).state == "done"  # a redelivery: no-op
+    assert source.calls == 1
+    building = GraphSnapshot.every_snapshot.get(pk=started.snapshot_id)
+    assert building.status == "building" and building.windows_pending == len(others)
+    assert not GraphSnapshot.objects.exists() and _graph(client)["snapshot"] is None
+    *middle, last = others
+    for window in middle:
+        assert not build_snapshot_window(started.snapshot_id, window, source).completed
+    assert build_snapshot_window(started.snapshot_id, last, source).completed
+    complete = GraphSnapshot.objects.get(pk=started.snapshot_id)
+    assert complete.windows_pending == 0 and complete.health["workload"]
+    assert SnapshotGraph.objects.filter(snapshot=complete).count() == 4 * len(started.windows)
+    assert _graph(client)["snapshot"]["id"] == complete.pk
+
+
+def test_a_window_whose_worker_keeps_being_lost_gives_up_and_fails_the_snapshot(synced):
+    source = ScriptedSource()
+    started = start_snapshot(synced.pk, source=source, force=True)
+    window = started.windows[0]
+    # Each redelivery after a lost worker finds the attempt before it still "running": it counts as one.
+    SnapshotWindow.objects.filter(snapshot_id=started.snapshot_id, window=window).update(
+        state="running", attempts=WINDOW_ATTEMPTS
+    )
+
+    outcome = build_snapshot_window(started.snapshot_id, window, source)
+
+    assert outcome.state == "failed" and source.calls == 0
+    snapshot = GraphSnapshot.every_snapshot.get(pk=started.snapshot_id)
+    assert snapshot.status == "failed" and "worker was lost" in snapshot.error
+    assert build_snapshot_window(started.snapshot_id, started.windows[1], source).state == "failed"
+    assert source.calls == 0  # the other windows of a failed snapshot do not run
+
+
+def test_thinning_fails_snapshots_stuck_building_and_never_touches_running_ones(synced, settings):
+    source = ScriptedSource()
+    stuck = start_snapshot(synced.pk, source=source, force=True)
+    running = start_snapshot(synced.pk, source=source, force=True)
+    build_snapshot_window(running.snapshot_id, running.windows[0], source)
+    too_long = building_deadline(timezone.now()) - timedelta(minutes=1)
+    GraphSnapshot.every_snapshot.filter(pk=stuck.snapshot_id).update(taken_at=too_long)
+
+    thin_snapshots(synced.pk)
+
+    assert GraphSnapshot.every_snapshot.get(pk=stuck.snapshot_id).status == "failed"
+    assert "never finished" in MetricsSourceStatus.objects.get(cluster=synced).last_error
+    # Kept for a while to say why, then deleted as it ages.
+    GraphSnapshot.every_snapshot.filter(pk=stuck.snapshot_id).update(taken_at=timezone.now() - timedelta(days=2))
+    assert thin_snapshots(synced.pk) == 1 and not GraphSnapshot.every_snapshot.filter(pk=stuck.snapshot_id).exists()
+    running_row = GraphSnapshot.every_snapshot.get(pk=running.snapshot_id)
+    assert running_row.status == "building"
+    assert SnapshotGraph.objects.filter(snapshot=running_row).count() == 4
+    for window in running.windows[1:]:
+        build_snapshot_window(running.snapshot_id, window, source)
+    assert GraphSnapshot.objects.filter(pk=running.snapshot_id).exists()
 
 
 def test_graph_api_answers_from_the_snapshot_closest_to_at_and_diffs_two(synced, client):
@@ -262,3 +367,23 @@ def test_openapi_schema_documents_the_hide_parameter(client):
     schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
     params = {p["name"]: p for p in schema["paths"]["/api/v1/graph"]["get"]["parameters"]}
     assert "label:app=ratings" in params["hide"]["description"]
+
+
+def test_the_default_whole_mesh_request_is_the_filtered_whole_graph_without_idle_nodes(synced, client):
+    samples = [
+        s
+        for s in bookinfo_requests()
+        if "reviews-v3" not in (s.labels["destination_workload"], s.labels["source_workload"])
+    ]
+    outcome = take_snapshot(synced.pk, source=ScriptedSource(samples=samples))
+    stored = SnapshotGraph.objects.get(snapshot_id=outcome.snapshot_id, graph_type="workload", window=300)
+    whole = stored.load_graph()
+    assert any(n["data"].get("isIdle") for n in whole["elements"]["nodes"])  # reviews-v3 is stored, idle
+    expected = filter_graph(whole, None, include_idle=False, box_by=BOX_KINDS)
+    graph = _graph(client, graphType="workload", duration="5m")  # every namespace, idle nodes left out: spliced
+    as_text = lambda elements: sorted(json.dumps(e, sort_keys=True) for e in elements)  # noqa: E731
+    assert as_text(graph["elements"]["nodes"]) == as_text(expected["elements"]["nodes"])
+    assert as_text(graph["elements"]["edges"]) == as_text(expected["elements"]["edges"])
+    assert "reviews-v3" not in _node_names(graph)
+    with_idle = _graph(client, graphType="workload", duration="5m", idleNodes="true")
+    assert as_text(with_idle["elements"]["nodes"]) == as_text(whole["elements"]["nodes"])
