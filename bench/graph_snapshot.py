@@ -627,7 +627,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     from inventory.models import Cluster
     from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
-    from topology.snapshots import PrometheusSource, take_snapshot
+    from topology.snapshots import take_snapshot
+    from topology.sources import PrometheusSource
 
     call_command("migrate", verbosity=0)
     cluster_id = store_inventory(mesh)

@@ -74,7 +74,8 @@ def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> A
     ``seconds`` so simulated time and wall time agree without sleeping.
     """
     from topology.models import CounterScrape
-    from topology.snapshots import DirectScrapeSource, take_snapshot
+    from topology.snapshots import take_snapshot
+    from topology.sources import DirectScrapeSource
 
     url = f"{simulator.url}/metrics"
     if not CounterScrape.objects.filter(cluster=cluster).exists():

@@ -18,13 +18,13 @@ from topology.graph.filtering import BOX_KINDS, filter_graph
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart, SnapshotWindow
 from topology.snapshots import (
     WINDOW_ATTEMPTS,
-    TelemetryError,
     build_snapshot_window,
     building_deadline,
     start_snapshot,
     take_snapshot,
     thin_snapshots,
 )
+from topology.sources import TelemetryError
 
 pytestmark = pytest.mark.django_db
 

@@ -20,7 +20,8 @@ from inventory.models import Cluster
 from inventory.sync import sync_cluster
 from tests.inventory.test_celery_worker import ROOT, celery_command, stop_worker, wait_until, worker_env
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotWindow
-from topology.snapshots import WINDOW_ATTEMPTS, DirectScrapeSource
+from topology.snapshots import WINDOW_ATTEMPTS
+from topology.sources import DirectScrapeSource
 
 WINDOWS = [60, 300, 600]
 
