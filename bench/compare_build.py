@@ -41,8 +41,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
-from machine_speed import measure_loop_seconds
-
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -190,6 +188,7 @@ def main() -> None:
         parser.error("--rounds: a median needs at least 5 rounds")
 
     sys.path[:0] = [str(ROOT), str(ROOT / "bench")]
+    from machine_speed import measure_loop_seconds
     from profile_build import WINDOWS, build_synthetic_payload
 
     old_revision = git("rev-parse", "--short", args.old)
