@@ -25,11 +25,9 @@ import shutil
 import statistics
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -41,6 +39,8 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import graph_snapshot as snapshot_bench  # noqa: E402  (the path must be set first)
+
+from devtools.http_stub import Answer, serving  # noqa: E402
 
 WINDOW = "300s"
 
@@ -74,25 +74,11 @@ def render_exposition(series: list[Any]) -> str:
 def replay_server(answers: dict[str, bytes]) -> Iterator[str]:
     """A local HTTP server answering ``/api/v1/query`` with the recorded body of each query (client cost only)."""
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = answers[parse_qs(urlsplit(self.path).query)["query"][0]]
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(path: str, headers: Mapping[str, str]) -> Answer:
+        return 200, "application/json", answers[parse_qs(urlsplit(path).query)["query"][0]]
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(respond) as url:
+        yield url
 
 
 def time_both_ways(url: str, parts: dict[str, tuple[str, ...]], at: float, rounds: int) -> dict[str, dict[str, float]]:

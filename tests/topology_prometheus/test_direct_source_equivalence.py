@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
 
 import pytest
 
 from clients.metrics_scrape import CounterSet, fetch_exposition, parse_exposition
 from clients.prometheus import PrometheusClient, PrometheusSettings
+from devtools.http_stub import Answer, serving
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
 from tests.support.prometheus import RunningPrometheus, require_prometheus, running_prometheus
@@ -72,26 +72,11 @@ class _Exposition:
 def scrape_target() -> Iterator[tuple[str, _Exposition]]:
     exposition = _Exposition()
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = exposition.read().encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(path: str, headers: Mapping[str, str]) -> Answer:
+        return 200, "text/plain; version=0.0.4; charset=utf-8", exposition.read().encode()
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"127.0.0.1:{server.server_address[1]}", exposition
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(respond) as url:
+        yield url.removeprefix("http://"), exposition
 
 
 def _marker_points(server: RunningPrometheus) -> list[tuple[float, int]]:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import json
 import math
-import threading
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator, Mapping
 
 import pytest
 
@@ -18,6 +16,7 @@ from clients.metrics_scrape import (
     fetch_exposition,
     parse_exposition,
 )
+from devtools.http_stub import Answer, serving
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import FakeCluster, bookinfo
 from tests.support.prometheus import find_free_port
@@ -113,27 +112,13 @@ def test_counterset_from_json_rejects_other_versions_and_garbage() -> None:
 
 @pytest.fixture
 def exposition_server() -> Iterator[str]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            if self.path != "/metrics":
-                self.send_error(404)
-                return
-            body = request_line(5).encode() + b"\n"
-            self.send_response(200)
-            self.send_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
-            self.end_headers()
-            self.wfile.write(body)
+    def respond(path: str, headers: Mapping[str, str]) -> Answer:
+        if path != "/metrics":
+            return 404, "text/plain", b"not found\n"
+        return 200, "text/plain; version=0.0.4; charset=utf-8", request_line(5).encode() + b"\n"
 
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(respond) as url:
+        yield url
 
 
 def test_fetch_exposition_reads_the_text(exposition_server: str) -> None:

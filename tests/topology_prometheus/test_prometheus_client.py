@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import ExitStack
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
 from clients.prometheus import GRAPH_QUERY_WORKERS, PrometheusClient, PrometheusError, PrometheusSettings
+from devtools.http_stub import Answer, serving
 from tests.support.prometheus import find_free_port
 from tests.topology_prometheus.bookinfo_series import AT, NS
 from tests.topology_prometheus.rows import ROW_FIELDS, query_rows
@@ -34,36 +35,18 @@ def vector(*values: str) -> Reply:
 @pytest.fixture
 def fake_prometheus() -> Iterator[Callable[[Behaviour], str]]:
     """A stand-in HTTP server whose ``/api/v1/query`` answers with a test-supplied behaviour."""
-    servers: list[ThreadingHTTPServer] = []
+    with ExitStack() as servers:
 
-    def start(behaviour: Behaviour) -> str:
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                parts = urlsplit(self.path)
+        def start(behaviour: Behaviour) -> str:
+            def respond(path: str, headers: Mapping[str, str]) -> Answer:
+                parts = urlsplit(path)
                 if parts.path == "/-/ready":
-                    status, content_type, body = 200, "text/plain", b"Prometheus Server is Ready.\n"
-                else:
-                    query = parse_qs(parts.query).get("query", [""])[0]
-                    status, content_type, body = behaviour(query, dict(self.headers))
-                self.send_response(status)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
+                    return 200, "text/plain", b"Prometheus Server is Ready.\n"
+                return behaviour(parse_qs(parts.query).get("query", [""])[0], dict(headers))
 
-            def log_message(self, format: str, *args: object) -> None:
-                pass
+            return servers.enter_context(serving(respond))
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        server.daemon_threads = True
-        threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True).start()
-        servers.append(server)
-        return f"http://127.0.0.1:{server.server_address[1]}"
-
-    yield start
-    for server in servers:
-        server.shutdown()
-        server.server_close()
+        yield start
 
 
 def client_for(url: str, **settings: object) -> PrometheusClient:
