@@ -58,7 +58,7 @@ def _closest(snapshots: QuerySet[GraphSnapshot], at: datetime | None) -> GraphSn
 def find_cluster_snapshot(choice: ClusterChoice, at: datetime | None) -> tuple[Cluster, GraphSnapshot | None]:
     """:func:`pick_cluster` and :func:`find_snapshot` in one query when the cluster has a snapshot (the hot path)."""
     snapshots = (
-        GraphSnapshot.objects.filter(cluster__in=Subquery(choice.candidates().values("pk")))
+        GraphSnapshot.objects.filter(cluster=Subquery(choice.candidates().values("pk")))
         .select_related("cluster", "cluster__metrics_status")
         .defer("health", "metrics")
     )
