@@ -2,7 +2,7 @@
 
 "Processing" is what ``bench/profile_build.py`` times as a snapshot's work on its rows, each side with its own
 code: per window, the rows in memory -> the four graphs (wire JSON), split by namespace and compressed, plus the
-health and metrics summaries of the health window. The rows are those of ``bench/graph_snapshot.py``'s synthetic
+health and metrics summaries of the health window. The rows are those of ``bench/synthetic_mesh.py``'s synthetic
 mesh (default 1,000 workloads / 5,000 edges), computed in memory (:func:`profile_build.build_synthetic_payload`):
 no Prometheus is needed.
 

@@ -31,7 +31,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import shutil
 import statistics
 import sys
@@ -39,7 +38,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack, contextmanager, nullcontext
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -48,248 +47,16 @@ sys.path.insert(0, str(ROOT))
 
 import orjson  # noqa: E402
 from machine_speed import describe_machine_speed, measure_loop_seconds  # noqa: E402
-
-from devtools.prometheus_server import (  # noqa: E402  (the path must be set first)
-    OpenMetricsSeries,
-    backfill_openmetrics,
-    running_prometheus,
+from synthetic_mesh import (  # noqa: E402
+    STEP_SECONDS,
+    T0,
+    build_mesh,
+    build_series,
+    render_series,
+    store_inventory,
 )
-from topology.graph.traffic_map import IDENTITY_LABELS  # noqa: E402
 
-CLUSTER = "bench"
-STEP_SECONDS = 15
-#: Data time range: fixed in the past (inside one 2 h TSDB block) so runs are reproducible; queries are pinned to AT.
-T0 = 1_700_000_000
-WORKLOADS_PER_NAMESPACE = 10
-VERSIONS = ("v1", "v2")
-BUCKETS: tuple[str, ...] = ("5", "25", "100", "500", "+Inf")
-HISTOGRAM_LABELS = ("reporter", *IDENTITY_LABELS)
-SUFFIXES = frozenset({"total", "bucket", "sum", "count"})
-FAMILIES = {
-    "istio_requests": "counter",
-    "istio_request_duration_milliseconds": "histogram",
-    "istio_tcp_sent_bytes": "counter",
-    "istio_tcp_received_bytes": "counter",
-}
-
-
-@dataclass(frozen=True)
-class SyntheticWorkload:
-    namespace: str
-    app: str
-    version: str
-
-    @property
-    def name(self) -> str:
-        return f"{self.app}-{self.version}"
-
-    @property
-    def principal(self) -> str:
-        return f"spiffe://cluster.local/ns/{self.namespace}/sa/{self.app}"
-
-
-@dataclass(frozen=True)
-class SyntheticEdge:
-    """Traffic from a workload to a service's workload: protocol, rate (req/s or B/s) and response codes."""
-
-    source: SyntheticWorkload
-    destination: SyntheticWorkload
-    protocol: str  # http, grpc or tcp
-    rate: int
-    codes: tuple[tuple[str, int], ...] = ()  # (code, share of rate in percent)
-    latency_ms: float = 20.0
-
-
-@dataclass
-class SyntheticMesh:
-    namespaces: list[str]
-    workloads: list[SyntheticWorkload]
-    edges: list[SyntheticEdge] = field(default_factory=list)
-
-
-def build_mesh(workloads: int, edges: int, seed: int, cross_namespace: float = 0.2) -> SyntheticMesh:
-    """``workloads / 10`` namespaces of 5 apps x 2 versions; ``edges`` distinct (source, destination) pairs.
-
-    A share ``cross_namespace`` of the edges goes to a workload in another namespace (picked at random), the rest
-    stays inside the namespace, as real meshes are clustered; 1.0 picks both ends from the whole mesh.
-    """
-    rng = random.Random(seed)
-    namespace_count = max(1, workloads // WORKLOADS_PER_NAMESPACE)
-    namespaces = [f"ns-{index:03d}" for index in range(namespace_count)]
-    mesh = SyntheticMesh(namespaces=namespaces, workloads=[])
-    for namespace in namespaces:
-        for app_index in range(WORKLOADS_PER_NAMESPACE // len(VERSIONS)):
-            for version in VERSIONS:
-                mesh.workloads.append(SyntheticWorkload(namespace, f"app-{app_index}", version))
-    # About 3% of workloads get no traffic at all, so idle nodes exist.
-    active = [w for w in mesh.workloads if rng.random() >= 0.03]
-    by_namespace: dict[str, list[SyntheticWorkload]] = {}
-    for workload in active:
-        by_namespace.setdefault(workload.namespace, []).append(workload)
-    seen: set[tuple[SyntheticWorkload, SyntheticWorkload]] = set()
-    while len(mesh.edges) < edges:
-        source = rng.choice(active)
-        destination = rng.choice(active if rng.random() < cross_namespace else by_namespace[source.namespace])
-        if source == destination or (source, destination) in seen:
-            continue
-        seen.add((source, destination))
-        roll = rng.random()
-        protocol = "tcp" if roll < 0.1 else "grpc" if roll < 0.2 else "http"
-        codes: tuple[tuple[str, int], ...]
-        if protocol == "http":
-            codes = (("200", 100),)
-            extra = rng.random()
-            if extra < 0.1:
-                codes = (("200", 95), ("503", 5))
-            elif extra < 0.2:
-                codes = (("200", 90), ("404", 10))
-        elif protocol == "grpc":
-            codes = (("0", 100),) if rng.random() >= 0.1 else (("0", 90), ("14", 10))
-        else:
-            codes = ()
-        rate = rng.randint(1, 50) * 4 if protocol != "tcp" else rng.randint(100, 5000)
-        mesh.edges.append(SyntheticEdge(source, destination, protocol, rate, codes, rng.choice((4, 12, 40, 180))))
-    return mesh
-
-
-def _edge_labels(edge: SyntheticEdge, reporter: str) -> dict[str, str]:
-    source, destination = edge.source, edge.destination
-    host = f"{destination.app}.{destination.namespace}.svc.cluster.local"
-    return {
-        "reporter": reporter,
-        "source_cluster": CLUSTER,
-        "source_workload_namespace": source.namespace,
-        "source_workload": source.name,
-        "source_app": source.app,
-        "source_version": source.version,
-        "source_principal": source.principal,
-        "destination_cluster": CLUSTER,
-        "destination_service": host,
-        "destination_service_name": destination.app,
-        "destination_service_namespace": destination.namespace,
-        "destination_workload_namespace": destination.namespace,
-        "destination_workload": destination.name,
-        "destination_app": destination.app,
-        "destination_version": destination.version,
-        "destination_principal": destination.principal,
-        "connection_security_policy": "mutual_tls" if reporter == "destination" else "unknown",
-    }
-
-
-def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
-    """Counters growing at each edge's constant rate, for both reporters, ``points`` samples from T0."""
-    times = [float(T0 + STEP_SECONDS * i) for i in range(points)]
-    series: list[OpenMetricsSeries] = []
-
-    def counter(name: str, labels: dict[str, str], per_second: float) -> None:
-        series.append(OpenMetricsSeries(name, labels, [(t, per_second * (t - T0)) for t in times]))
-
-    for edge in mesh.edges:
-        for reporter in ("source", "destination"):
-            base = _edge_labels(edge, reporter)
-            if edge.protocol == "tcp":
-                tcp = {**base, "response_flags": "-"}
-                counter("istio_tcp_sent_bytes_total", tcp, edge.rate * 0.3)
-                counter("istio_tcp_received_bytes_total", tcp, edge.rate * 0.7)
-                continue
-            for code, share in edge.codes:
-                labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
-                if edge.protocol == "grpc":
-                    labels |= {"response_code": "200", "grpc_response_status": code}
-                else:
-                    labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
-                counter("istio_requests_total", labels, edge.rate * share / 100)
-            # One histogram per (edge, reporter): every observation falls into the bucket holding the latency.
-            latency = edge.latency_ms + (0.5 if reporter == "source" else 0.0)
-            # Histograms carry the labels the latency queries group by (Istio adds principals and the security
-            # policy too, which those queries sum away): a third less to backfill.
-            histogram = {k: base[k] for k in HISTOGRAM_LABELS} | {"request_protocol": edge.protocol}
-            for bucket in BUCKETS:
-                inside = bucket == "+Inf" or latency <= float(bucket)
-                counter("istio_request_duration_milliseconds_bucket", {**histogram, "le": bucket}, edge.rate * inside)
-            counter("istio_request_duration_milliseconds_sum", histogram, edge.rate * latency)
-            counter("istio_request_duration_milliseconds_count", histogram, edge.rate)
-    return series
-
-
-def render_series(series: list[OpenMetricsSeries]) -> str:
-    """The OpenMetrics document ``render_openmetrics`` would write (same line format), several times faster.
-
-    Each series' label text is built once rather than per point; series are grouped by family in FAMILIES order.
-    """
-    chunks: list[str] = []
-    stamps: dict[float, str] = {}
-    for family, kind in FAMILIES.items():
-        chunks.append(f"# TYPE {family} {kind}\n")
-        for item in series:
-            if not item.name.startswith(family + "_") or item.name[len(family) + 1 :] not in SUFFIXES:
-                continue
-            prefix = item.name + "{" + ",".join(f'{k}="{v}"' for k, v in item.labels.items() if v) + "} "
-            for timestamp, value in item.points:
-                stamp = stamps.get(timestamp)
-                if stamp is None:
-                    stamp = stamps[timestamp] = f" {timestamp:.3f}\n"
-                chunks.append(f"{prefix}{value!r}{stamp}")
-    chunks.append("# EOF\n")
-    return "".join(chunks)
-
-
-def store_inventory(mesh: SyntheticMesh) -> int:
-    """Cluster, namespaces, services, workloads and 2 ready pods per workload (bulk_create); returns the cluster id."""
-    from inventory.models import Cluster, Namespace, Pod, Service, Workload
-
-    cluster = Cluster.objects.create(name=CLUSTER)
-    Namespace.objects.bulk_create(
-        [Namespace(cluster=cluster, name=ns, phase="Active", injection="enabled") for ns in mesh.namespaces]
-    )
-    apps = sorted({(w.namespace, w.app) for w in mesh.workloads})
-    Service.objects.bulk_create(
-        [
-            Service(cluster=cluster, namespace=ns, name=app, service_type="ClusterIP", selector={"app": app})
-            for ns, app in apps
-        ],
-        batch_size=500,
-    )
-    Workload.objects.bulk_create(
-        [
-            Workload(
-                cluster=cluster,
-                namespace=w.namespace,
-                name=w.name,
-                kind="Deployment",
-                app=w.app,
-                version=w.version,
-                labels={"app": w.app, "version": w.version},
-                template_labels={"app": w.app, "version": w.version},
-                desired_replicas=2,
-                ready_replicas=2,
-                available_replicas=2,
-                sidecar_present=True,
-            )
-            for w in mesh.workloads
-        ],
-        batch_size=500,
-    )
-    Pod.objects.bulk_create(
-        [
-            Pod(
-                cluster=cluster,
-                namespace=w.namespace,
-                name=f"{w.name}-{index}",
-                phase="Running",
-                ready=True,
-                sidecar=True,
-                containers_ready=2,
-                containers_total=2,
-                workload_kind="Deployment",
-                workload_name=w.name,
-            )
-            for w in mesh.workloads
-            for index in range(2)
-        ],
-        batch_size=500,
-    )
-    return cluster.pk
+from devtools.prometheus_server import backfill_openmetrics, running_prometheus  # noqa: E402
 
 
 def count_retained_snapshots(retention: str, horizon_seconds: int) -> tuple[int, list[str]]:

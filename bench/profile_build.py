@@ -1,4 +1,4 @@
-"""Profile mesh-ui's own snapshot processing on the synthetic mesh of ``bench/graph_snapshot.py``, without I/O.
+"""Profile mesh-ui's own snapshot processing on the synthetic mesh of ``bench/synthetic_mesh.py``, without I/O.
 
 ``capture`` runs the bench's setup once (synthetic mesh, promtool backfill, a real Prometheus, the inventory in
 SQLite) and pickles, per window, the raw answers of the graph queries, plus the mesh context and health inputs
@@ -44,7 +44,7 @@ WINDOWS = (60, 300, 600)
 
 def capture(path: Path) -> None:
     """Run the bench's setup and pickle the raw query answers and the inventory inputs."""
-    from graph_snapshot import STEP_SECONDS, T0, build_mesh, build_series, render_series, store_inventory
+    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, render_series, store_inventory
 
     from devtools.prometheus_server import backfill_openmetrics, running_prometheus
 
@@ -100,15 +100,15 @@ def capture(path: Path) -> None:
 def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int = 42) -> dict[str, Any]:
     """What ``capture`` pickles, computed in memory from the synthetic mesh instead of asked from Prometheus.
 
-    The series of :func:`graph_snapshot.build_series` grow at constant rates, so each graph query's answer is known:
+    The series of :func:`synthetic_mesh.build_series` grow at constant rates, so each graph query's answer is known:
     one row per series of the counted reporter (the destination proxy: every destination is a known workload),
     with the labels the query groups by, valued at the series' rate (requests/s, bytes/s, histogram buckets and
     sum), sorted by labels as Prometheus returns them. The mesh context and health inputs are those the snapshot
-    reads from the bench's inventory (:func:`graph_snapshot.store_inventory`). Prometheus' rates carry rounding
+    reads from the bench's inventory (:func:`synthetic_mesh.store_inventory`). Prometheus' rates carry rounding
     errors in their last digits (``60.00000000000001``), these rows the exact values: the same graphs otherwise.
     """
     import orjson
-    from graph_snapshot import BUCKETS, STEP_SECONDS, T0, _edge_labels, build_mesh
+    from synthetic_mesh import BUCKETS, STEP_SECONDS, T0, build_mesh, edge_labels
 
     from topology.graph.health_step import GraphHealthInputs
     from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS
@@ -129,7 +129,7 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
         answers[query].append(({name: labels[name] for name in by if labels.get(name)}, value))
 
     for edge in mesh.edges:
-        base = _edge_labels(edge, "destination")
+        base = edge_labels(edge, "destination")
         if edge.protocol == "tcp":
             tcp = {**base, "response_flags": "-"}
             add("tcp_sent", tcp, TCP_LABELS, edge.rate * 0.3)

@@ -1,6 +1,6 @@
 """Benchmark: reading telemetry through the libraries mesh-ui uses, against the floor of the same bytes and orjson.
 
-1. Prometheus answers. A real Prometheus is backfilled with ``bench/graph_snapshot.py``'s synthetic mesh
+1. Prometheus answers. A real Prometheus is backfilled with ``bench/synthetic_mesh.py``'s synthetic mesh
    (1,000 workloads, 5,000 edges by default) and every part of the 5-minute window's graph queries is fetched
    both ways, in alternating rounds: through :meth:`clients.prometheus.PrometheusClient.fetch_instant`
    (``prometheus-api-client``'s ``custom_query``: requests, then ``response.json()``), and the floor, the same GET
@@ -39,8 +39,10 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import graph_snapshot as snapshot_bench  # noqa: E402  (the path must be set first)
+import synthetic_mesh  # noqa: E402
 
 from devtools.http_stub import Answer, serving  # noqa: E402
+from devtools.prometheus_server import backfill_openmetrics, running_prometheus  # noqa: E402
 
 WINDOW = "300s"
 
@@ -128,14 +130,12 @@ def bench_prometheus(args: argparse.Namespace, workdir: Path) -> None:
     from topology.graph import build_graph_queries
     from topology.telemetry.rows import build_graph_query_parts
 
-    points = 6 * 60 // snapshot_bench.STEP_SECONDS + 1
-    at = float(snapshot_bench.T0 + snapshot_bench.STEP_SECONDS * (points - 1))
-    mesh = snapshot_bench.build_mesh(args.workloads, args.edges, args.seed)
-    snapshot_bench.backfill_openmetrics(
-        snapshot_bench.render_series(snapshot_bench.build_series(mesh, points)), workdir / "tsdb"
-    )
+    points = 6 * 60 // synthetic_mesh.STEP_SECONDS + 1
+    at = float(synthetic_mesh.T0 + synthetic_mesh.STEP_SECONDS * (points - 1))
+    mesh = synthetic_mesh.build_mesh(args.workloads, args.edges, args.seed)
+    backfill_openmetrics(synthetic_mesh.render_series(synthetic_mesh.build_series(mesh, points)), workdir / "tsdb")
     parts = build_graph_query_parts(build_graph_queries(sorted(mesh.namespaces), WINDOW))
-    with snapshot_bench.running_prometheus([], tsdb_dir=workdir / "tsdb") as prometheus:
+    with running_prometheus([], tsdb_dir=workdir / "tsdb") as prometheus:
         with requests.Session() as session:
             answers = {
                 query: session.get(
@@ -182,8 +182,8 @@ def bench_exposition(args: argparse.Namespace) -> None:
     engine.step(120)
     texts = {"simulator Bookinfo": engine.render_metrics()}
     workloads = args.exposition_workloads
-    mesh = snapshot_bench.build_mesh(workloads, 5 * workloads, args.seed)
-    texts[f"synthetic mesh ({workloads:,} workloads)"] = render_exposition(snapshot_bench.build_series(mesh, 2))
+    mesh = synthetic_mesh.build_mesh(workloads, 5 * workloads, args.seed)
+    texts[f"synthetic mesh ({workloads:,} workloads)"] = render_exposition(synthetic_mesh.build_series(mesh, 2))
     table = []
     for name, text in texts.items():
         kept = sum(len(series) for series in parse_exposition(text).series.values())
