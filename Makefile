@@ -41,6 +41,9 @@ bench: install
 	$(BIN)/python bench/sync_inventory.py
 	$(BIN)/python bench/graph_snapshot.py
 	$(BIN)/python bench/graph_page.py
+	$(BIN)/python bench/compare_build.py
+	$(BIN)/python bench/telemetry_parse.py
+	$(BIN)/python bench/simulator_exposition.py --compare-with 84274f6
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
