@@ -1,0 +1,223 @@
+"""Checks of VirtualServices: destinations, subsets, gateways, weights, repeated destinations, shadowed routes and
+hosts claimed twice (Kiali's ``business/checkers/virtualservices`` and ``istioctl analyze``'s virtualservice
+analyzers)."""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from istio_config.checks import codes
+from istio_config.checks.hosts import HostRegistry, host_matches, resolve_host
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
+
+ROUTE_KINDS = ("http", "tcp", "tls")
+MESH_GATEWAY = "mesh"
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def iter_destinations(vs: IstioConfig) -> Iterator[tuple[str, int, int, Mapping[str, Any]]]:
+    """Each route destination of a VirtualService: (route kind, route index, destination index, route entry)."""
+    for kind in ROUTE_KINDS:
+        for route_index, route in enumerate(_list(vs.spec.get(kind))):
+            if not isinstance(route, dict):
+                continue
+            for dest_index, entry in enumerate(_list(route.get("route"))):
+                if isinstance(entry, dict) and isinstance(entry.get("destination"), dict):
+                    yield kind, route_index, dest_index, entry
+
+
+def subsets_by_host(inventory: ConfigInventory) -> list[tuple[str, str, frozenset[str]]]:
+    """Each DestinationRule as (namespace, resolved host, names of its subsets)."""
+    out = []
+    for dr in inventory.of_kind("DestinationRule"):
+        host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, inventory.domain_suffix)
+        names = frozenset(str(s.get("name", "")) for s in _list(dr.spec.get("subsets")) if isinstance(s, dict))
+        out.append((dr.namespace, host, names))
+    return out
+
+
+class VirtualServiceChecker:
+    """Runs every VirtualService check over one inventory."""
+
+    def __init__(self, inventory: ConfigInventory, registry: HostRegistry) -> None:
+        self.inventory = inventory
+        self.registry = registry
+        self.gateways = {(gw.namespace, gw.name) for gw in inventory.of_kind("Gateway")}
+        self.exact_subsets: dict[str, set[str]] = defaultdict(set)
+        self.wildcard_subsets: list[tuple[str, frozenset[str]]] = []
+        for _namespace, host, names in subsets_by_host(inventory):
+            if host.startswith("*"):
+                self.wildcard_subsets.append((host, names))
+            else:
+                self.exact_subsets[host] |= names
+
+    def check(self) -> list[Finding]:
+        findings: list[Finding] = []
+        virtual_services = self.inventory.of_kind("VirtualService")
+        for vs in virtual_services:
+            findings += self.check_destinations(vs)
+            findings += self.check_gateways(vs)
+            findings += self.check_weights(vs)
+            findings += self.check_unreachable_routes(vs)
+        findings += check_same_host(virtual_services, self.inventory.domain_suffix)
+        return findings
+
+    def _has_subset(self, host: str, subset: str) -> bool:
+        if subset in self.exact_subsets.get(host, ()):
+            return True
+        return any(subset in names and host_matches(pattern, host) for pattern, names in self.wildcard_subsets)
+
+    def check_destinations(self, vs: IstioConfig) -> list[Finding]:
+        """KIA1101 host not found, KIA1107 subset not found, KIA1105 the same destination twice in one route."""
+        findings = []
+        seen: dict[tuple[str, int, str, str, str], int] = {}
+        for kind, route_index, dest_index, entry in iter_destinations(vs):
+            destination = entry["destination"]
+            raw_host = str(destination.get("host", ""))
+            host = resolve_host(raw_host, vs.namespace, self.inventory.domain_suffix)
+            path = f"spec.{kind}[{route_index}].route[{dest_index}].destination"
+            if not self.registry.has_host(host, vs.namespace):
+                findings.append(codes.make_finding(codes.VS_HOST_NOT_FOUND, vs, f"{path}.host", raw_host))
+            subset = destination.get("subset")
+            if subset and not self._has_subset(host, str(subset)):
+                findings.append(
+                    codes.make_finding(codes.VS_SUBSET_NOT_FOUND, vs, f"{path}.subset", f"{raw_host}/{subset}")
+                )
+            port = destination.get("port") if isinstance(destination.get("port"), dict) else {}
+            key = (kind, route_index, host, str(subset or ""), str((port or {}).get("number", "")))
+            if key in seen:
+                findings.append(
+                    codes.make_finding(
+                        codes.VS_REPEATED_DESTINATION,
+                        vs,
+                        path,
+                        f"{raw_host}{'/' + str(subset) if subset else ''} (also route[{seen[key]}])",
+                    )
+                )
+            else:
+                seen[key] = dest_index
+        return findings
+
+    def _gateway_exists(self, reference: str, namespace: str) -> bool:
+        if reference == MESH_GATEWAY:
+            return True
+        gw_namespace, _, gw_name = reference.rpartition("/")
+        return (gw_namespace or namespace, gw_name) in self.gateways
+
+    def check_gateways(self, vs: IstioConfig) -> list[Finding]:
+        """KIA1102: a gateway in ``spec.gateways`` or in an http/tls/tcp match that does not exist."""
+        references = [(f"spec.gateways[{i}]", g) for i, g in enumerate(_list(vs.spec.get("gateways")))]
+        for kind in ROUTE_KINDS:
+            for route_index, route in enumerate(_list(vs.spec.get(kind))):
+                for match_index, match in enumerate(_list(route.get("match") if isinstance(route, dict) else None)):
+                    if isinstance(match, dict):
+                        for i, g in enumerate(_list(match.get("gateways"))):
+                            references.append((f"spec.{kind}[{route_index}].match[{match_index}].gateways[{i}]", g))
+        return [
+            codes.make_finding(codes.VS_GATEWAY_NOT_FOUND, vs, path, str(ref))
+            for path, ref in references
+            if not self._gateway_exists(str(ref), vs.namespace)
+        ]
+
+    def check_weights(self, vs: IstioConfig) -> list[Finding]:
+        """KIA1104 a lone destination weighted below 100; MUI1101 weights given that do not sum to 100."""
+        findings = []
+        for kind in ROUTE_KINDS:
+            for route_index, route in enumerate(_list(vs.spec.get(kind))):
+                entries = [
+                    e for e in _list(route.get("route") if isinstance(route, dict) else None) if isinstance(e, dict)
+                ]
+                weights = [e.get("weight") for e in entries]
+                if len(entries) == 1:
+                    weight = weights[0]
+                    if isinstance(weight, int) and 0 < weight < 100:
+                        path = f"spec.{kind}[{route_index}].route[0].weight"
+                        findings.append(codes.make_finding(codes.VS_SINGLE_WEIGHT, vs, path, str(weight)))
+                elif any(w is not None for w in weights):
+                    total = sum(w for w in weights if isinstance(w, int))
+                    if total != 100:
+                        path = f"spec.{kind}[{route_index}].route"
+                        findings.append(codes.make_finding(codes.VS_WEIGHT_SUM, vs, path, f"the sum is {total}"))
+        return findings
+
+    def check_unreachable_routes(self, vs: IstioConfig) -> list[Finding]:
+        """MUI1102 (IST0130): an http route after a route that matches every request, or whose every match an
+        earlier route already has, is never used (``istioctl analyze``'s ``analyzeUnreachableHTTPRules``)."""
+        findings = []
+        catch_all: int | None = None
+        earlier_matches: dict[str, int] = {}
+        for route_index, route in enumerate(_list(vs.spec.get("http"))):
+            if not isinstance(route, dict):
+                continue
+            path = f"spec.http[{route_index}]"
+            matches = _list(route.get("match"))
+            if catch_all is not None:
+                detail = f"http[{catch_all}] before it matches every request"
+                findings.append(codes.make_finding(codes.VS_UNREACHABLE_ROUTE, vs, path, detail))
+                continue
+            if matches_everything(route):
+                catch_all = route_index
+                continue
+            keys = [json.dumps(m, sort_keys=True) for m in matches]
+            duplicates = [earlier_matches[k] for k in keys if k in earlier_matches]
+            if len(duplicates) == len(keys):
+                detail = f"all its matches are in http[{', '.join(str(d) for d in sorted(set(duplicates)))}]"
+                findings.append(codes.make_finding(codes.VS_UNREACHABLE_ROUTE, vs, path, detail))
+            for key in keys:
+                earlier_matches.setdefault(key, route_index)
+        return findings
+
+
+def _is_catch_all_request_match(match: Any) -> bool:
+    """Whether one HTTPMatchRequest matches every request: no condition, or only a ``/`` URI prefix."""
+    if not isinstance(match, dict):
+        return False
+    conditions = {key: value for key, value in match.items() if key != "name"}
+    if not conditions:
+        return True
+    return conditions == {"uri": {"prefix": "/"}}
+
+
+def matches_everything(route: Mapping[str, Any]) -> bool:
+    """Whether an http route catches every request: no ``match``, or one match entry that matches everything."""
+    matches = _list(route.get("match"))
+    return not matches or any(_is_catch_all_request_match(m) for m in matches)
+
+
+def _gateway_keys(vs: IstioConfig) -> list[str]:
+    """The gateways a VirtualService binds to, written ``namespace/name``; ``mesh`` when none are given."""
+    gateways = [str(g) for g in _list(vs.spec.get("gateways"))] or [MESH_GATEWAY]
+    return [g if g == MESH_GATEWAY or "/" in g else f"{vs.namespace}/{g}" for g in gateways]
+
+
+def check_same_host(virtual_services: list[IstioConfig], domain_suffix: str) -> list[Finding]:
+    """KIA1106 (IST0109): two VirtualServices claiming the same host for the same gateway."""
+    claims: dict[tuple[str, str], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
+    wildcard_claims: list[tuple[str, str, IstioConfig, int, str]] = []
+    for vs in virtual_services:
+        for host_index, raw in enumerate(_list(vs.spec.get("hosts"))):
+            host = resolve_host(str(raw), vs.namespace, domain_suffix)
+            for gateway in _gateway_keys(vs):
+                if host.startswith("*"):
+                    wildcard_claims.append((gateway, host, vs, host_index, str(raw)))
+                claims[(gateway, host)].append((vs, host_index, str(raw)))
+    flagged: dict[tuple[str, str, int], tuple[IstioConfig, str]] = {}
+    for (gateway, host), claimants in claims.items():
+        rivals = [c for c in claimants]
+        for w_gateway, w_host, w_vs, w_index, w_raw in wildcard_claims:
+            if w_gateway == gateway and w_host != host and host_matches(w_host, host):
+                rivals.append((w_vs, w_index, w_raw))
+        if len({(vs.namespace, vs.name) for vs, _, _ in rivals}) < 2:
+            continue
+        for vs, host_index, raw in rivals:
+            flagged[(vs.namespace, vs.name, host_index)] = (vs, raw)
+    return [
+        codes.make_finding(codes.VS_SAME_HOST, vs, f"spec.hosts[{host_index}]", raw)
+        for (_, _, host_index), (vs, raw) in sorted(flagged.items(), key=lambda item: item[0])
+    ]
