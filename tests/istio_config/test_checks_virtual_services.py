@@ -110,7 +110,7 @@ def test_gateway_reference(gateway: str, expected: list[tuple[str, str, str]]) -
 
 
 def test_gateway_named_in_a_match() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "hosts": ["reviews"],
         "http": [{"match": [{"gateways": ["nowhere"]}], "route": [{"destination": {"host": "reviews"}}]}],
     }
@@ -200,7 +200,7 @@ def test_wildcard_host_conflicts_with_a_host_it_covers() -> None:
 
 
 def test_route_after_a_catch_all_route_is_unreachable() -> None:
-    catch_all_first = {
+    catch_all_first: dict[str, Any] = {
         "hosts": ["reviews"],
         "http": [
             {"route": [{"destination": {"host": "reviews", "subset": "v1"}}]},
