@@ -46,13 +46,13 @@ def build_synthetic_inventory(namespaces: int, services: int) -> ConfigInventory
     objects: list[IstioConfig] = []
     gateway_homes = ns_names[:: max(1, namespaces // GATEWAYS)][:GATEWAYS]
     for gw_index, ns in enumerate(gateway_homes):
-        spec = {
+        gateway_spec = {
             "selector": {"istio": "ingressgateway"},
             "servers": [
                 {"port": {"number": 80, "name": "http", "protocol": "HTTP"}, "hosts": [f"app{gw_index}.example.com"]}
             ],
         }
-        objects.append(IstioConfig("Gateway", ns, f"gateway-{gw_index}", spec))
+        objects.append(IstioConfig("Gateway", ns, f"gateway-{gw_index}", gateway_spec))
     for se_index, ns in enumerate(ns_names[1 :: max(1, namespaces // SERVICE_ENTRIES)][:SERVICE_ENTRIES]):
         objects.append(
             IstioConfig("ServiceEntry", ns, f"external-{se_index}", {"hosts": [f"api{se_index}.external.com"]})
