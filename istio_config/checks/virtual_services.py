@@ -7,10 +7,11 @@ from __future__ import annotations
 import json
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from istio_config.checks import codes
-from istio_config.checks.hosts import HostRegistry, host_matches, resolve_host
+from istio_config.checks.hosts import HostRegistry, exported_to, host_matches, resolve_host
 from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
 
 ROUTE_KINDS = ("http", "tcp", "tls")
@@ -32,14 +33,16 @@ def iter_destinations(vs: IstioConfig) -> Iterator[tuple[str, int, int, Mapping[
                     yield kind, route_index, dest_index, entry
 
 
-def subsets_by_host(inventory: ConfigInventory) -> list[tuple[str, str, frozenset[str]]]:
-    """Each DestinationRule as (namespace, resolved host, names of its subsets)."""
-    out = []
-    for dr in inventory.of_kind("DestinationRule"):
-        host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, inventory.domain_suffix)
-        names = frozenset(str(s.get("name", "")) for s in _list(dr.spec.get("subsets")) if isinstance(s, dict))
-        out.append((dr.namespace, host, names))
-    return out
+@dataclass(frozen=True)
+class _RuleSubsets:
+    """The subset names a DestinationRule defines, and which namespaces see the rule (its ``exportTo``)."""
+
+    namespace: str
+    export_to: tuple[str, ...]
+    names: frozenset[str]
+
+    def visible_from(self, namespace: str) -> bool:
+        return exported_to(self.export_to, self.namespace, namespace)
 
 
 class VirtualServiceChecker:
@@ -49,13 +52,16 @@ class VirtualServiceChecker:
         self.inventory = inventory
         self.registry = registry
         self.gateways = {(gw.namespace, gw.name) for gw in inventory.of_kind("Gateway")}
-        self.exact_subsets: dict[str, set[str]] = defaultdict(set)
-        self.wildcard_subsets: list[tuple[str, frozenset[str]]] = []
-        for _namespace, host, names in subsets_by_host(inventory):
+        self.exact_subsets: dict[str, list[_RuleSubsets]] = defaultdict(list)
+        self.wildcard_subsets: list[tuple[str, _RuleSubsets]] = []
+        for dr in inventory.of_kind("DestinationRule"):
+            host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, inventory.domain_suffix)
+            names = frozenset(str(s.get("name", "")) for s in _list(dr.spec.get("subsets")) if isinstance(s, dict))
+            rule = _RuleSubsets(dr.namespace, tuple(str(t) for t in _list(dr.spec.get("exportTo"))), names)
             if host.startswith("*"):
-                self.wildcard_subsets.append((host, names))
+                self.wildcard_subsets.append((host, rule))
             else:
-                self.exact_subsets[host] |= names
+                self.exact_subsets[host].append(rule)
 
     def check(self) -> list[Finding]:
         findings: list[Finding] = []
@@ -68,10 +74,14 @@ class VirtualServiceChecker:
         findings += check_same_host(virtual_services, self.inventory.domain_suffix)
         return findings
 
-    def _has_subset(self, host: str, subset: str) -> bool:
-        if subset in self.exact_subsets.get(host, ()):
+    def _has_subset(self, host: str, subset: str, namespace: str) -> bool:
+        """Whether a DestinationRule visible from ``namespace`` defines ``subset`` for ``host``."""
+        if any(subset in rule.names and rule.visible_from(namespace) for rule in self.exact_subsets.get(host, ())):
             return True
-        return any(subset in names and host_matches(pattern, host) for pattern, names in self.wildcard_subsets)
+        return any(
+            subset in rule.names and rule.visible_from(namespace) and host_matches(pattern, host)
+            for pattern, rule in self.wildcard_subsets
+        )
 
     def check_destinations(self, vs: IstioConfig) -> list[Finding]:
         """KIA1101 host not found, KIA1107 subset not found, KIA1105 the same destination twice in one route."""
@@ -85,7 +95,7 @@ class VirtualServiceChecker:
             if not self.registry.has_host(host, vs.namespace):
                 findings.append(codes.make_finding(codes.VS_HOST_NOT_FOUND, vs, f"{path}.host", raw_host))
             subset = destination.get("subset")
-            if subset and not self._has_subset(host, str(subset)):
+            if subset and not self._has_subset(host, str(subset), vs.namespace):
                 findings.append(
                     codes.make_finding(codes.VS_SUBSET_NOT_FOUND, vs, f"{path}.subset", f"{raw_host}/{subset}")
                 )

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
-from istio_config.checks import IstioConfig, Severity, check_config
+from istio_config.checks import IstioConfig, Severity, WorkloadInfo, check_config
 from tests.istio_config.checks_support import bookinfo_inventory, codes_at, obj
 
 
@@ -38,6 +39,14 @@ def test_two_gateways_claiming_one_host_and_port() -> None:
     other_host = gateway("shop-2", selector, 80, ("api.example.com",))
     assert check_config(bookinfo_inventory([first, other_port])) == []
     assert check_config(bookinfo_inventory([first, other_host])) == []
+
+
+def test_same_host_and_port_on_other_gateway_workloads_is_no_conflict() -> None:
+    workloads = (*bookinfo_inventory([]).workloads, WorkloadInfo("istio-system", "internal", {"istio": "internal"}))
+    first = gateway("shop", {"istio": "ingressgateway"}, 80, ("shop.example.com",))
+    internal = gateway("shop-internal", {"istio": "internal"}, 80, ("shop.example.com",))
+    inventory = replace(bookinfo_inventory([first, internal]), workloads=workloads)
+    assert check_config(inventory) == []
 
 
 def test_wildcard_server_host_overlaps() -> None:

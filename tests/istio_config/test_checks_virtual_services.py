@@ -251,3 +251,27 @@ def test_route_whose_matches_all_appear_earlier_is_unreachable() -> None:
 
     assert findings_for(second_matches(jason)) == [("MUI1102", "reviews", "spec.http[1]")]
     assert findings_for(second_matches(jason, {"headers": {"end-user": {"exact": "kim"}}})) == []
+
+
+def test_subset_of_a_destination_rule_not_exported_to_the_virtual_service() -> None:
+    def rule(export_to: list[str]) -> IstioConfig:
+        spec = {
+            "host": "reviews.bookinfo.svc.cluster.local",
+            "exportTo": export_to,
+            "subsets": [{"name": "v1", "labels": {"version": "v1"}}],
+        }
+        return obj("DestinationRule", "reviews", spec)
+
+    route = vs(
+        "reviews",
+        {
+            "hosts": ["x"],
+            "http": [{"route": [{"destination": {"host": "reviews.bookinfo.svc.cluster.local", "subset": "v1"}}]}],
+        },
+        "default",
+    )
+    assert codes_at(check_config(bookinfo_inventory([rule(["."]), route]))) == [
+        ("KIA1107", "reviews", "spec.http[0].route[0].destination.subset")
+    ]
+    assert codes_at(check_config(bookinfo_inventory([rule(["default"]), route]))) == []
+    assert codes_at(check_config(bookinfo_inventory([rule(["*"]), route]))) == []
