@@ -36,8 +36,12 @@ VS_REPEATED_DESTINATION = CheckCode(
 )
 VS_SAME_HOST = CheckCode("KIA1106", Severity.WARNING, "More than one Virtual Service for same host", "IST0109")
 VS_SUBSET_NOT_FOUND = CheckCode("KIA1107", Severity.WARNING, "Subset not found", "IST0101")
+# Istio reads weights as relative since istio/istio#39544 (2022): each destination gets weight / sum of weights.
+# A sum other than 100 is legal, so this is information for whoever reads the weights as percentages.
 VS_WEIGHT_SUM = CheckCode(
-    "MUI1101", Severity.WARNING, "The weights of the route destinations do not sum to 100 (Istio rescales them)"
+    "MUI1101",
+    Severity.INFO,
+    "The weights of the route destinations do not sum to 100; each destination gets its weight / their sum",
 )
 VS_UNREACHABLE_ROUTE = CheckCode(
     "MUI1102",
