@@ -139,6 +139,9 @@ def test_weights_that_do_not_sum_to_100() -> None:
         )
 
     assert findings_for(split(50, 40)) == [("MUI1101", "reviews", "spec.http[0].route")]
+    [finding] = check_config(bookinfo_inventory([*DESTINATION_RULES, split(50, 40)]))
+    assert finding.severity == Severity.INFO
+    assert "sum is 90" in finding.message
     assert findings_for(split(50, 50)) == []
 
 
