@@ -206,8 +206,24 @@ def _gateway_keys(vs: IstioConfig) -> list[str]:
     return [g if g == MESH_GATEWAY or "/" in g else f"{vs.namespace}/{g}" for g in gateways]
 
 
+def _export_scope(obj: IstioConfig) -> frozenset[str] | None:
+    """The namespaces an object is exported to; ``None`` for every namespace (``*`` or no ``exportTo``)."""
+    targets = [str(t) for t in _list(obj.spec.get("exportTo"))]
+    if not targets or "*" in targets:
+        return None
+    return frozenset(obj.namespace if t == "." else t for t in targets)
+
+
+def _scopes_overlap(first: IstioConfig, second: IstioConfig) -> bool:
+    a, b = _export_scope(first), _export_scope(second)
+    if a is None or b is None:
+        return True
+    return bool(a & b)
+
+
 def check_same_host(virtual_services: list[IstioConfig], domain_suffix: str) -> list[Finding]:
-    """KIA1106 (IST0109): two VirtualServices claiming the same host for the same gateway."""
+    """KIA1106 (IST0109): two VirtualServices claiming the same host for the same gateway, seen by a common
+    namespace (their ``exportTo`` overlap)."""
     claims: dict[tuple[str, str], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
     wildcard_claims: list[tuple[str, str, IstioConfig, int, str]] = []
     for vs in virtual_services:
@@ -219,14 +235,17 @@ def check_same_host(virtual_services: list[IstioConfig], domain_suffix: str) -> 
                 claims[(gateway, host)].append((vs, host_index, str(raw)))
     flagged: dict[tuple[str, str, int], tuple[IstioConfig, str]] = {}
     for (gateway, host), claimants in claims.items():
-        rivals = [c for c in claimants]
+        rivals = list(claimants)
         for w_gateway, w_host, w_vs, w_index, w_raw in wildcard_claims:
             if w_gateway == gateway and w_host != host and host_matches(w_host, host):
                 rivals.append((w_vs, w_index, w_raw))
-        if len({(vs.namespace, vs.name) for vs, _, _ in rivals}) < 2:
-            continue
-        for vs, host_index, raw in rivals:
-            flagged[(vs.namespace, vs.name, host_index)] = (vs, raw)
+        for i, (first, first_index, first_raw) in enumerate(rivals):
+            for second, second_index, second_raw in rivals[i + 1 :]:
+                if (first.namespace, first.name) == (second.namespace, second.name):
+                    continue
+                if _scopes_overlap(first, second):
+                    flagged[(first.namespace, first.name, first_index)] = (first, first_raw)
+                    flagged[(second.namespace, second.name, second_index)] = (second, second_raw)
     return [
         codes.make_finding(codes.VS_SAME_HOST, vs, f"spec.hosts[{host_index}]", raw)
         for (_, _, host_index), (vs, raw) in sorted(flagged.items(), key=lambda item: item[0])

@@ -278,3 +278,20 @@ def test_subset_of_a_destination_rule_not_exported_to_the_virtual_service() -> N
     ]
     assert codes_at(check_config(bookinfo_inventory([rule(["default"]), route]))) == []
     assert codes_at(check_config(bookinfo_inventory([rule(["*"]), route]))) == []
+
+
+def test_same_host_in_namespaces_that_never_see_each_other_is_no_conflict() -> None:
+    def claim(namespace: str, export_to: list[str]) -> IstioConfig:
+        spec = {
+            "hosts": ["reviews.bookinfo.svc.cluster.local"],
+            "exportTo": export_to,
+            "http": [{"route": [{"destination": {"host": "reviews.bookinfo.svc.cluster.local"}}]}],
+        }
+        return vs("reviews", spec, namespace)
+
+    assert findings_for(claim("team-a", ["."]), claim("team-b", ["."])) == []
+    assert findings_for(claim("team-a", ["."]), claim("team-b", ["team-a"])) == [
+        ("KIA1106", "reviews", "spec.hosts[0]"),
+        ("KIA1106", "reviews", "spec.hosts[0]"),
+    ]
+    assert len(findings_for(claim("team-a", ["."]), claim("team-b", []))) == 2
