@@ -8,6 +8,7 @@ returns its ``Finding``s in a stable order. No Django, no network: the snapshot 
 from __future__ import annotations
 
 from istio_config.checks.destination_rules import DestinationRuleChecker
+from istio_config.checks.export_to import check_export_to
 from istio_config.checks.gateways import check_gateway_multi_match, check_gateway_selectors
 from istio_config.checks.hosts import HostRegistry
 from istio_config.checks.model import (
@@ -40,4 +41,5 @@ def check_config(inventory: ConfigInventory, scope_gateway_to_namespace: bool = 
     findings += DestinationRuleChecker(inventory, registry).check()
     findings += check_gateway_selectors(inventory, scope_gateway_to_namespace)
     findings += check_gateway_multi_match(inventory)
+    findings += check_export_to(inventory)
     return sorted(findings, key=Finding.sort_key)

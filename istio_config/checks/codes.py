@@ -63,6 +63,10 @@ DR_SUBSET_LABELS_NOT_FOUND = CheckCode(
 )
 DR_SUBSET_NO_LABELS = CheckCode("KIA0209", Severity.WARNING, "This subset has not labels")
 
+EXPORT_TO_NAMESPACE_NOT_FOUND = CheckCode(
+    "KIA0005", Severity.ERROR, "No matching namespace found or namespace is not accessible"
+)
+
 GW_MULTI_MATCH = CheckCode(
     "KIA0301", Severity.WARNING, "More than one Gateway for the same host port combination", "IST0145"
 )
@@ -85,6 +89,7 @@ ALL_CODES: tuple[CheckCode, ...] = (
     DR_SUBSET_NO_LABELS,
     GW_MULTI_MATCH,
     GW_SELECTOR_NOT_FOUND,
+    EXPORT_TO_NAMESPACE_NOT_FOUND,
 )
 
 
