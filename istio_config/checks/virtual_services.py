@@ -99,8 +99,9 @@ class VirtualServiceChecker:
                 findings.append(
                     codes.make_finding(codes.VS_SUBSET_NOT_FOUND, vs, f"{path}.subset", f"{raw_host}/{subset}")
                 )
-            port = destination.get("port") if isinstance(destination.get("port"), dict) else {}
-            key = (kind, route_index, host, str(subset or ""), str((port or {}).get("number", "")))
+            port = destination.get("port")
+            port_number = str(port.get("number", "")) if isinstance(port, dict) else ""
+            key = (kind, route_index, host, str(subset or ""), port_number)
             if key in seen:
                 findings.append(
                     codes.make_finding(
