@@ -28,6 +28,10 @@ VS_HOST_NOT_FOUND = CheckCode(
 VS_GATEWAY_NOT_FOUND = CheckCode(
     "KIA1102", Severity.ERROR, "VirtualService is pointing to a non-existent gateway", "IST0101"
 )
+# Kiali's severity for this one is "unknown", which it shows as information.
+VS_GATEWAY_OLD_NOMENCLATURE = CheckCode(
+    "KIA1108", Severity.INFO, "Preferred nomenclature: <gateway namespace>/<gateway name>"
+)
 VS_SINGLE_WEIGHT = CheckCode(
     "KIA1104", Severity.WARNING, "The weight is assumed to be 100 because there is only one route destination"
 )
@@ -77,6 +81,7 @@ GW_SELECTOR_NOT_FOUND = CheckCode(
 ALL_CODES: tuple[CheckCode, ...] = (
     VS_HOST_NOT_FOUND,
     VS_GATEWAY_NOT_FOUND,
+    VS_GATEWAY_OLD_NOMENCLATURE,
     VS_SINGLE_WEIGHT,
     VS_REPEATED_DESTINATION,
     VS_SAME_HOST,

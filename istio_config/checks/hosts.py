@@ -23,6 +23,21 @@ def resolve_host(host: str, namespace: str, domain_suffix: str = "cluster.local"
     return f"{host}.{namespace}.svc.{domain_suffix}"
 
 
+def resolve_gateway_name(reference: str, namespace: str) -> str:
+    """The ``namespace/name`` a VirtualService in ``namespace`` means by a gateway reference, as istiod reads it:
+    ``name`` and ``./name`` are in the VirtualService's namespace; the legacy ``name.namespace[.svc.cluster.local]``
+    names the namespace in its second label; ``mesh`` stays ``mesh``."""
+    if reference == "mesh":
+        return reference
+    if "/" in reference:
+        gw_namespace, _, name = reference.partition("/")
+        return f"{namespace if gw_namespace == '.' else gw_namespace}/{name}"
+    if "." in reference:
+        name, _, rest = reference.partition(".")
+        return f"{rest.partition('.')[0]}/{name}"
+    return f"{namespace}/{reference}"
+
+
 def host_matches(pattern: str, host: str) -> bool:
     """Whether two hosts, either possibly a wildcard, can name the same destination (Istio's ``Matches``)."""
     if pattern == host or pattern == "*" or host == "*":

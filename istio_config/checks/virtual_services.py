@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from istio_config.checks import codes
-from istio_config.checks.hosts import HostRegistry, exported_to, host_matches, resolve_host
+from istio_config.checks.hosts import HostRegistry, exported_to, host_matches, resolve_gateway_name, resolve_host
 from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
 
 ROUTE_KINDS = ("http", "tcp", "tls")
@@ -51,7 +51,7 @@ class VirtualServiceChecker:
     def __init__(self, inventory: ConfigInventory, registry: HostRegistry) -> None:
         self.inventory = inventory
         self.registry = registry
-        self.gateways = {(gw.namespace, gw.name) for gw in inventory.of_kind("Gateway")}
+        self.gateways = {f"{gw.namespace}/{gw.name}" for gw in inventory.of_kind("Gateway")}
         self.exact_subsets: dict[str, list[_RuleSubsets]] = defaultdict(list)
         self.wildcard_subsets: list[tuple[str, _RuleSubsets]] = []
         for dr in inventory.of_kind("DestinationRule"):
@@ -116,13 +116,12 @@ class VirtualServiceChecker:
         return findings
 
     def _gateway_exists(self, reference: str, namespace: str) -> bool:
-        if reference == MESH_GATEWAY:
-            return True
-        gw_namespace, _, gw_name = reference.rpartition("/")
-        return (gw_namespace or namespace, gw_name) in self.gateways
+        resolved = resolve_gateway_name(reference, namespace)
+        return resolved == MESH_GATEWAY or resolved in self.gateways
 
     def check_gateways(self, vs: IstioConfig) -> list[Finding]:
-        """KIA1102: a gateway in ``spec.gateways`` or in an http/tls/tcp match that does not exist."""
+        """KIA1102 a gateway in ``spec.gateways`` or in an http/tls/tcp match that does not exist; KIA1108 one
+        written in the legacy ``name.namespace`` form."""
         references = [(f"spec.gateways[{i}]", g) for i, g in enumerate(_list(vs.spec.get("gateways")))]
         for kind in ROUTE_KINDS:
             for route_index, route in enumerate(_list(vs.spec.get(kind))):
@@ -130,11 +129,13 @@ class VirtualServiceChecker:
                     if isinstance(match, dict):
                         for i, g in enumerate(_list(match.get("gateways"))):
                             references.append((f"spec.{kind}[{route_index}].match[{match_index}].gateways[{i}]", g))
-        return [
-            codes.make_finding(codes.VS_GATEWAY_NOT_FOUND, vs, path, str(ref))
-            for path, ref in references
-            if not self._gateway_exists(str(ref), vs.namespace)
-        ]
+        findings = []
+        for path, ref in references:
+            if not self._gateway_exists(str(ref), vs.namespace):
+                findings.append(codes.make_finding(codes.VS_GATEWAY_NOT_FOUND, vs, path, str(ref)))
+            if "." in str(ref) and "/" not in str(ref):
+                findings.append(codes.make_finding(codes.VS_GATEWAY_OLD_NOMENCLATURE, vs, path, str(ref)))
+        return findings
 
     def check_weights(self, vs: IstioConfig) -> list[Finding]:
         """KIA1104 a lone destination weighted below 100; MUI1101 weights given that do not sum to 100."""
@@ -204,7 +205,7 @@ def matches_everything(route: Mapping[str, Any]) -> bool:
 def _gateway_keys(vs: IstioConfig) -> list[str]:
     """The gateways a VirtualService binds to, written ``namespace/name``; ``mesh`` when none are given."""
     gateways = [str(g) for g in _list(vs.spec.get("gateways"))] or [MESH_GATEWAY]
-    return [g if g == MESH_GATEWAY or "/" in g else f"{vs.namespace}/{g}" for g in gateways]
+    return [resolve_gateway_name(g, vs.namespace) for g in gateways]
 
 
 def _export_scope(obj: IstioConfig) -> frozenset[str] | None:

@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from istio_config.checks import IstioConfig, Severity, check_config
-from istio_config.checks.hosts import host_matches, resolve_host
+from istio_config.checks.hosts import host_matches, resolve_gateway_name, resolve_host
 from tests.istio_config.checks_support import bookinfo_inventory, codes_at, obj, read_sample
 
 DESTINATION_RULES = read_sample("destination-rule-all.yaml")
@@ -23,6 +23,14 @@ def vs(name: str, spec: dict[str, Any], namespace: str = "bookinfo") -> IstioCon
 
 def route_to(*destinations: dict[str, Any]) -> dict[str, Any]:
     return {"hosts": ["reviews"], "http": [{"route": list(destinations)}]}
+
+
+def test_resolve_gateway_name_as_istiod() -> None:
+    assert resolve_gateway_name("gw", "bookinfo") == "bookinfo/gw"
+    assert resolve_gateway_name("./gw", "bookinfo") == "bookinfo/gw"
+    assert resolve_gateway_name("istio-system/gw", "bookinfo") == "istio-system/gw"
+    assert resolve_gateway_name("gw.istio-system.svc.cluster.local", "bookinfo") == "istio-system/gw"
+    assert resolve_gateway_name("mesh", "bookinfo") == "mesh"
 
 
 def test_resolve_host_expands_only_short_names() -> None:
@@ -98,7 +106,14 @@ def test_subset_of_a_wildcard_destination_rule_counts() -> None:
     [
         ("bookinfo-gateway", []),
         ("bookinfo/bookinfo-gateway", []),
+        ("./bookinfo-gateway", []),
         ("mesh", []),
+        ("bookinfo-gateway.bookinfo.svc.cluster.local", [("KIA1108", "bookinfo", "spec.gateways[0]")]),
+        ("bookinfo-gateway.bookinfo", [("KIA1108", "bookinfo", "spec.gateways[0]")]),
+        (
+            "bookinfo-gateway.istio-system",
+            [("KIA1102", "bookinfo", "spec.gateways[0]"), ("KIA1108", "bookinfo", "spec.gateways[0]")],
+        ),
         ("istio-system/bookinfo-gateway", [("KIA1102", "bookinfo", "spec.gateways[0]")]),
         ("bookinfo-gatewya", [("KIA1102", "bookinfo", "spec.gateways[0]")]),
     ],
@@ -295,3 +310,20 @@ def test_same_host_in_namespaces_that_never_see_each_other_is_no_conflict() -> N
         ("KIA1106", "reviews", "spec.hosts[0]"),
     ]
     assert len(findings_for(claim("default", ["."]), claim("istio-system", []))) == 2
+
+
+def test_one_gateway_written_two_ways_is_one_gateway() -> None:
+    gateways = [o for o in read_sample("bookinfo-gateway.yaml") if o.kind == "Gateway"]
+
+    def bound(name: str, gateway: str) -> IstioConfig:
+        spec = {
+            "hosts": ["shop.example.com"],
+            "gateways": [gateway],
+            "http": [{"route": [{"destination": {"host": "productpage"}}]}],
+        }
+        return vs(name, spec)
+
+    assert findings_for(*gateways, bound("a", "bookinfo-gateway"), bound("b", "bookinfo/bookinfo-gateway")) == [
+        ("KIA1106", "a", "spec.hosts[0]"),
+        ("KIA1106", "b", "spec.hosts[0]"),
+    ]
