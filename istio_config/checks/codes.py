@@ -98,12 +98,15 @@ ALL_CODES: tuple[CheckCode, ...] = (
 )
 
 
-def make_finding(check: CheckCode, obj: IstioConfig, path: str, detail: str = "") -> Finding:
-    """A finding of ``check`` on ``obj`` at ``path``; ``detail`` (e.g. the host) is appended to the message."""
+def make_finding(
+    check: CheckCode, obj: IstioConfig, path: str, detail: str = "", severity: Severity | None = None
+) -> Finding:
+    """A finding of ``check`` on ``obj`` at ``path``; ``detail`` (e.g. the host) is appended to the message;
+    ``severity`` replaces the check's own where Kiali lowers it by context."""
     message = f"{check.message}: {detail}" if detail else check.message
     return Finding(
         code=check.code,
-        severity=check.severity,
+        severity=severity or check.severity,
         message=message,
         kind=obj.kind,
         namespace=obj.namespace,

@@ -8,7 +8,8 @@ from typing import Any
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import HostRegistry, host_matches, labels_select, resolve_host
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, Severity
+from istio_config.checks.virtual_services import iter_destinations
 
 NO_SUBSETS = ""
 
@@ -24,6 +25,15 @@ class DestinationRuleChecker:
     def __init__(self, inventory: ConfigInventory, registry: HostRegistry) -> None:
         self.inventory = inventory
         self.registry = registry
+        self.routed_subsets = {
+            (
+                resolve_host(str(entry["destination"].get("host", "")), vs.namespace, inventory.domain_suffix),
+                str(subset),
+            )
+            for vs in inventory.of_kind("VirtualService")
+            for _kind, _route, _dest, entry in iter_destinations(vs)
+            if (subset := entry["destination"].get("subset"))
+        }
 
     def check(self) -> list[Finding]:
         findings: list[Finding] = []
@@ -37,22 +47,33 @@ class DestinationRuleChecker:
         return findings
 
     def check_subsets(self, dr: IstioConfig, host: str) -> list[Finding]:
-        """KIA0209 a subset without labels; KIA0203 a subset whose labels select no workload behind the host's
-        Service (checked only when the host is a Service: a ServiceEntry's endpoints are not in the inventory)."""
+        """KIA0203 a subset whose labels select no workload behind the host's Service (checked only when the host
+        is a Service: a ServiceEntry's endpoints are not in the inventory); KIA0209 a subset without labels.
+
+        As Kiali: KIA0203 is an error when a VirtualService routes to the subset and information otherwise;
+        KIA0209 is information when another subset of the rule selects workloads, a warning otherwise."""
         findings = []
         service = self.registry.services_by_fqdn.get(host)
         workloads = self.registry.service_workloads(service) if service is not None else []
+        unlabelled: list[tuple[str, str]] = []
+        some_subset_selects = False
         for index, subset in enumerate(_subsets(dr)):
             labels = subset.get("labels")
+            name = str(subset.get("name", ""))
             path = f"spec.subsets[{index}]"
             if not labels:
-                findings.append(codes.make_finding(codes.DR_SUBSET_NO_LABELS, dr, path, str(subset.get("name", ""))))
-            elif service is not None and not any(labels_select(labels, w.template_labels) for w in workloads):
+                unlabelled.append((path, name))
+            elif service is None or any(labels_select(labels, w.template_labels) for w in workloads):
+                some_subset_selects = True
+            else:
+                routed = (host, name) in self.routed_subsets
+                severity = Severity.ERROR if routed else Severity.INFO
                 findings.append(
-                    codes.make_finding(
-                        codes.DR_SUBSET_LABELS_NOT_FOUND, dr, f"{path}.labels", str(subset.get("name", ""))
-                    )
+                    codes.make_finding(codes.DR_SUBSET_LABELS_NOT_FOUND, dr, f"{path}.labels", name, severity)
                 )
+        no_labels_severity = Severity.INFO if some_subset_selects else Severity.WARNING
+        for path, name in unlabelled:
+            findings.append(codes.make_finding(codes.DR_SUBSET_NO_LABELS, dr, path, name, no_labels_severity))
         return findings
 
 

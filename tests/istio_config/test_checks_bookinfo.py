@@ -2,8 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from istio_config.checks import IstioConfig, Severity, check_config
 from tests.istio_config.checks_support import bookinfo_inventory, codes_at, read_sample
+
+# What samples/bookinfo/platform/kube/bookinfo.yaml deploys, without the extra versions of the other tasks.
+PLAIN_BOOKINFO_WORKLOADS = {
+    "productpage-v1",
+    "reviews-v1",
+    "reviews-v2",
+    "reviews-v3",
+    "ratings-v1",
+    "details-v1",
+    "istio-ingressgateway",
+}
 
 # The order of the Istio docs' tasks: request routing, fault injection, traffic shifting, then the samples of the
 # other tasks (databases, VMs, egress) and the fault injection of ``istioctl describe``'s walkthrough.
@@ -84,3 +97,19 @@ def test_misspelt_host_raises_host_not_found() -> None:
     ]
     assert findings[0].severity == Severity.ERROR
     assert "reveiws" in findings[0].message
+
+
+def test_unused_subsets_of_plain_bookinfo_are_information_until_routed() -> None:
+    # bookinfo.yaml alone runs no ratings v2 or details v2: destination-rule-all's subsets for them select nothing.
+    plain = bookinfo_inventory(read_sample("destination-rule-all.yaml") + read_sample("virtual-service-all-v1.yaml"))
+    plain = replace(plain, workloads=tuple(w for w in plain.workloads if w.name in PLAIN_BOOKINFO_WORKLOADS))
+    findings = check_config(plain)
+    assert [(f.code, f.name, f.path, f.severity) for f in findings] == [
+        ("KIA0203", "details", "spec.subsets[1].labels", Severity.INFO),
+        ("KIA0203", "ratings", "spec.subsets[1].labels", Severity.INFO),
+        ("KIA0203", "ratings", "spec.subsets[2].labels", Severity.INFO),
+        ("KIA0203", "ratings", "spec.subsets[3].labels", Severity.INFO),
+    ]
+    routed = replace(plain, istio_objects=plain.istio_objects + tuple(read_sample("virtual-service-ratings-db.yaml")))
+    errors = [(f.code, f.name, f.path) for f in check_config(routed) if f.severity == Severity.ERROR]
+    assert errors == [("KIA0203", "ratings", "spec.subsets[1].labels")]

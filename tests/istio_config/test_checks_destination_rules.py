@@ -46,8 +46,18 @@ def test_wildcard_host_and_service_entry_host_are_found() -> None:
 def test_subset_whose_labels_select_no_workload_of_the_service() -> None:
     findings = check_config(bookinfo_inventory([dr("reviews", "reviews", subset("v1"), subset("v4"))]))
     assert codes_at(findings) == [("KIA0203", "reviews", "spec.subsets[1].labels")]
-    assert findings[0].severity == Severity.ERROR
+    assert findings[0].severity == Severity.INFO
     assert codes_at(check_config(bookinfo_inventory([dr("reviews", "reviews", subset("v1"), subset("v3"))]))) == []
+
+
+def test_empty_subset_is_an_error_once_a_virtual_service_routes_to_it() -> None:
+    route = obj(
+        "VirtualService",
+        "reviews",
+        {"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v4"}}]}]},
+    )
+    findings = check_config(bookinfo_inventory([dr("reviews", "reviews", subset("v1"), subset("v4")), route]))
+    assert [(f.code, f.severity) for f in findings] == [("KIA0203", Severity.ERROR)]
 
 
 def test_subset_labels_of_another_service_workload_do_not_count() -> None:
@@ -62,6 +72,11 @@ def test_subset_without_labels() -> None:
     findings = check_config(bookinfo_inventory([dr("reviews", "reviews", {"name": "all"})]))
     assert codes_at(findings) == [("KIA0209", "reviews", "spec.subsets[0]")]
     assert findings[0].severity == Severity.WARNING
+    beside_a_real_subset = check_config(bookinfo_inventory([dr("reviews", "reviews", subset("v1"), {"name": "all"})]))
+    assert [(f.code, f.path, f.severity) for f in beside_a_real_subset] == [
+        ("KIA0209", "spec.subsets[1]", Severity.INFO)
+    ]
+    assert check_config(bookinfo_inventory([dr("reviews", "reviews", subset("v1"))])) == []
 
 
 def test_two_rules_for_one_host_sharing_a_subset() -> None:
