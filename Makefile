@@ -41,6 +41,7 @@ bench: install
 	$(BIN)/python bench/sync_inventory.py
 	$(BIN)/python bench/graph_snapshot.py
 	$(BIN)/python bench/graph_page.py
+	$(BIN)/python bench/validation.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
