@@ -33,17 +33,21 @@ def _host_name(host: str) -> str:
 def check_gateway_selectors(inventory: ConfigInventory, scope_to_namespace: bool = False) -> list[Finding]:
     """KIA0302 (IST0101): a Gateway whose selector selects no workload."""
     findings = []
+    # Most Gateways share a few selectors (istio=ingressgateway): look each (selector, scope) up once.
+    selects_something: dict[tuple[str, str], bool] = {}
     for gateway in inventory.of_kind("Gateway"):
         selector = _selector(gateway)
         if not selector:
             continue
-        found = any(
-            labels_select(selector, w.template_labels)
-            for w in inventory.workloads
-            if not scope_to_namespace or w.namespace == gateway.namespace
-        )
-        if not found:
-            detail = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        detail = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        key = (detail, gateway.namespace if scope_to_namespace else "")
+        if key not in selects_something:
+            selects_something[key] = any(
+                labels_select(selector, w.template_labels)
+                for w in inventory.workloads
+                if not scope_to_namespace or w.namespace == gateway.namespace
+            )
+        if not selects_something[key]:
             findings.append(codes.make_finding(codes.GW_SELECTOR_NOT_FOUND, gateway, "spec.selector", detail))
     return findings
 
