@@ -176,7 +176,8 @@ class VirtualServiceChecker:
             if matches_everything(route):
                 catch_all = route_index
                 continue
-            keys = [json.dumps(m, sort_keys=True) for m in matches]
+            # As istioctl, a match's name is not part of what it matches.
+            keys = [json.dumps(_without_name(m), sort_keys=True) for m in matches]
             duplicates = [earlier_matches[k] for k in keys if k in earlier_matches]
             if len(duplicates) == len(keys):
                 detail = f"all its matches are in http[{', '.join(str(d) for d in sorted(set(duplicates)))}]"
@@ -186,11 +187,15 @@ class VirtualServiceChecker:
         return findings
 
 
+def _without_name(match: Any) -> Any:
+    return {key: value for key, value in match.items() if key != "name"} if isinstance(match, dict) else match
+
+
 def _is_catch_all_request_match(match: Any) -> bool:
     """Whether one HTTPMatchRequest matches every request: no condition, or only a ``/`` URI prefix."""
     if not isinstance(match, dict):
         return False
-    conditions = {key: value for key, value in match.items() if key != "name"}
+    conditions = _without_name(match)
     if not conditions:
         return True
     return conditions == {"uri": {"prefix": "/"}}

@@ -268,6 +268,7 @@ def test_route_whose_matches_all_appear_earlier_is_unreachable() -> None:
         )
 
     assert findings_for(second_matches(jason)) == [("MUI1102", "reviews", "spec.http[1]")]
+    assert findings_for(second_matches({**jason, "name": "jason-again"})) == [("MUI1102", "reviews", "spec.http[1]")]
     assert findings_for(second_matches(jason, {"headers": {"end-user": {"exact": "kim"}}})) == []
 
 
