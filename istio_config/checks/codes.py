@@ -53,6 +53,9 @@ VS_UNREACHABLE_ROUTE = CheckCode(
     "This route is never used",
     "IST0130",
 )
+VS_INEFFECTIVE_MATCH = CheckCode(
+    "MUI1103", Severity.INFO, "This match is never used: an earlier route has the same match", "IST0131"
+)
 
 DR_MULTI_MATCH = CheckCode(
     "KIA0201", Severity.WARNING, "More than one DestinationRules for the same host subset combination"
@@ -88,6 +91,7 @@ ALL_CODES: tuple[CheckCode, ...] = (
     VS_SUBSET_NOT_FOUND,
     VS_WEIGHT_SUM,
     VS_UNREACHABLE_ROUTE,
+    VS_INEFFECTIVE_MATCH,
     DR_MULTI_MATCH,
     DR_HOST_NOT_FOUND,
     DR_SUBSET_LABELS_NOT_FOUND,

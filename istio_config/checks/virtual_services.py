@@ -160,7 +160,8 @@ class VirtualServiceChecker:
 
     def check_unreachable_routes(self, vs: IstioConfig) -> list[Finding]:
         """MUI1102 (IST0130): an http route after a route that matches every request, or whose every match an
-        earlier route already has, is never used (``istioctl analyze``'s ``analyzeUnreachableHTTPRules``)."""
+        earlier route already has, is never used; MUI1103 (IST0131): one match of a route that an earlier route
+        already has (``istioctl analyze``'s ``analyzeUnreachableHTTPRules``)."""
         findings = []
         catch_all: int | None = None
         earlier_matches: dict[str, int] = {}
@@ -182,6 +183,17 @@ class VirtualServiceChecker:
             if len(duplicates) == len(keys):
                 detail = f"all its matches are in http[{', '.join(str(d) for d in sorted(set(duplicates)))}]"
                 findings.append(codes.make_finding(codes.VS_UNREACHABLE_ROUTE, vs, path, detail))
+            else:
+                for match_index, key in enumerate(keys):
+                    if key in earlier_matches:
+                        findings.append(
+                            codes.make_finding(
+                                codes.VS_INEFFECTIVE_MATCH,
+                                vs,
+                                f"{path}.match[{match_index}]",
+                                f"http[{earlier_matches[key]}] has the same match",
+                            )
+                        )
             for key in keys:
                 earlier_matches.setdefault(key, route_index)
         return findings

@@ -269,7 +269,9 @@ def test_route_whose_matches_all_appear_earlier_is_unreachable() -> None:
 
     assert findings_for(second_matches(jason)) == [("MUI1102", "reviews", "spec.http[1]")]
     assert findings_for(second_matches({**jason, "name": "jason-again"})) == [("MUI1102", "reviews", "spec.http[1]")]
-    assert findings_for(second_matches(jason, {"headers": {"end-user": {"exact": "kim"}}})) == []
+    kim = {"headers": {"end-user": {"exact": "kim"}}}
+    assert findings_for(second_matches(jason, kim)) == [("MUI1103", "reviews", "spec.http[1].match[0]")]
+    assert findings_for(second_matches(kim)) == []
 
 
 def test_subset_of_a_destination_rule_not_exported_to_the_virtual_service() -> None:
