@@ -1,1 +1,2 @@
-"""Istio configuration: schema validation of Istio objects (and, next, the routing editors and write-back)."""
+"""Istio configuration: schema validation of Istio objects, the configuration checks of ``checks/`` (Kiali's and
+``istioctl analyze``'s), and, next, the routing editors and write-back."""

@@ -1,0 +1,45 @@
+"""Istio configuration checks as Kiali's backend and ``istioctl analyze`` run them, as pure functions.
+
+``check_config(inventory)`` runs every checker (one module per kind) over a ``ConfigInventory`` snapshot and
+returns its ``Finding``s in a stable order. No Django, no network: the snapshot is built elsewhere
+(``istio_config.inventory_loader``).
+"""
+
+from __future__ import annotations
+
+from istio_config.checks.destination_rules import DestinationRuleChecker
+from istio_config.checks.export_to import check_export_to
+from istio_config.checks.gateways import check_gateway_multi_match, check_gateway_selectors
+from istio_config.checks.hosts import HostRegistry
+from istio_config.checks.model import (
+    ConfigInventory,
+    Finding,
+    IstioConfig,
+    NamespaceInfo,
+    ServiceInfo,
+    Severity,
+    WorkloadInfo,
+)
+from istio_config.checks.virtual_services import VirtualServiceChecker
+
+__all__ = [
+    "ConfigInventory",
+    "Finding",
+    "IstioConfig",
+    "NamespaceInfo",
+    "ServiceInfo",
+    "Severity",
+    "WorkloadInfo",
+    "check_config",
+]
+
+
+def check_config(inventory: ConfigInventory, scope_gateway_to_namespace: bool = False) -> list[Finding]:
+    """Every finding of every check on one cluster's inventory, sorted by namespace, kind, name, path and code."""
+    registry = HostRegistry(inventory)
+    findings = VirtualServiceChecker(inventory, registry).check()
+    findings += DestinationRuleChecker(inventory, registry).check()
+    findings += check_gateway_selectors(inventory, scope_gateway_to_namespace)
+    findings += check_gateway_multi_match(inventory)
+    findings += check_export_to(inventory)
+    return sorted(findings, key=Finding.sort_key)

@@ -1,0 +1,120 @@
+"""The catalogue of check codes: each code's severity, message and the matching ``istioctl analyze`` code.
+
+KIA codes, severities and messages are Kiali's (``kiali/kiali`` ``models/validations.go``, ``checkDescriptors``);
+IST codes are ``istioctl analyze``'s (``istio/istio`` ``pkg/config/analysis/msg/messages.gen.go``). MUI codes are
+mesh-ui's own, for checks neither has. ``make_finding`` is the one way the checkers build a ``Finding``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from istio_config.checks.model import Finding, IstioConfig, Severity
+
+
+@dataclass(frozen=True)
+class CheckCode:
+    """A check's stable code, severity, message, and the ``istioctl analyze`` code of the same check."""
+
+    code: str
+    severity: Severity
+    message: str
+    istio_code: str = ""
+
+
+VS_HOST_NOT_FOUND = CheckCode(
+    "KIA1101", Severity.ERROR, "DestinationWeight on route doesn't have a valid service (host not found)", "IST0101"
+)
+VS_GATEWAY_NOT_FOUND = CheckCode(
+    "KIA1102", Severity.ERROR, "VirtualService is pointing to a non-existent gateway", "IST0101"
+)
+# Kiali's severity for this one is "unknown", which it shows as information.
+VS_GATEWAY_OLD_NOMENCLATURE = CheckCode(
+    "KIA1108", Severity.INFO, "Preferred nomenclature: <gateway namespace>/<gateway name>"
+)
+VS_SINGLE_WEIGHT = CheckCode(
+    "KIA1104", Severity.WARNING, "The weight is assumed to be 100 because there is only one route destination"
+)
+VS_REPEATED_DESTINATION = CheckCode(
+    "KIA1105", Severity.WARNING, "This host subset combination is already referenced in another route destination"
+)
+VS_SAME_HOST = CheckCode("KIA1106", Severity.WARNING, "More than one Virtual Service for same host", "IST0109")
+VS_SUBSET_NOT_FOUND = CheckCode("KIA1107", Severity.WARNING, "Subset not found", "IST0101")
+# Istio reads weights as relative since istio/istio#39544 (2022): each destination gets weight / sum of weights.
+# A sum other than 100 is legal, so this is information for whoever reads the weights as percentages.
+VS_WEIGHT_SUM = CheckCode(
+    "MUI1101",
+    Severity.INFO,
+    "The weights of the route destinations do not sum to 100; each destination gets its weight / their sum",
+)
+VS_UNREACHABLE_ROUTE = CheckCode(
+    "MUI1102",
+    Severity.WARNING,
+    "This route is never used",
+    "IST0130",
+)
+VS_INEFFECTIVE_MATCH = CheckCode(
+    "MUI1103", Severity.INFO, "This match is never used: an earlier route has the same match", "IST0131"
+)
+
+DR_MULTI_MATCH = CheckCode(
+    "KIA0201", Severity.WARNING, "More than one DestinationRules for the same host subset combination"
+)
+DR_HOST_NOT_FOUND = CheckCode(
+    "KIA0202",
+    Severity.ERROR,
+    "This host has no matching entry in the service registry (service, workload or service entries)",
+)
+DR_SUBSET_LABELS_NOT_FOUND = CheckCode(
+    "KIA0203", Severity.ERROR, "This subset's labels are not found in any matching host"
+)
+DR_SUBSET_NO_LABELS = CheckCode("KIA0209", Severity.WARNING, "This subset has not labels")
+
+EXPORT_TO_NAMESPACE_NOT_FOUND = CheckCode(
+    "KIA0005", Severity.ERROR, "No matching namespace found or namespace is not accessible"
+)
+
+GW_MULTI_MATCH = CheckCode(
+    "KIA0301", Severity.WARNING, "More than one Gateway for the same host port combination", "IST0145"
+)
+GW_SELECTOR_NOT_FOUND = CheckCode(
+    "KIA0302", Severity.WARNING, "No matching workload found for gateway selector", "IST0101"
+)
+
+ALL_CODES: tuple[CheckCode, ...] = (
+    VS_HOST_NOT_FOUND,
+    VS_GATEWAY_NOT_FOUND,
+    VS_GATEWAY_OLD_NOMENCLATURE,
+    VS_SINGLE_WEIGHT,
+    VS_REPEATED_DESTINATION,
+    VS_SAME_HOST,
+    VS_SUBSET_NOT_FOUND,
+    VS_WEIGHT_SUM,
+    VS_UNREACHABLE_ROUTE,
+    VS_INEFFECTIVE_MATCH,
+    DR_MULTI_MATCH,
+    DR_HOST_NOT_FOUND,
+    DR_SUBSET_LABELS_NOT_FOUND,
+    DR_SUBSET_NO_LABELS,
+    GW_MULTI_MATCH,
+    GW_SELECTOR_NOT_FOUND,
+    EXPORT_TO_NAMESPACE_NOT_FOUND,
+)
+
+
+def make_finding(
+    check: CheckCode, obj: IstioConfig, path: str, detail: str = "", severity: Severity | None = None
+) -> Finding:
+    """A finding of ``check`` on ``obj`` at ``path``; ``detail`` (e.g. the host) is appended to the message;
+    ``severity`` replaces the check's own where Kiali lowers it by context."""
+    message = f"{check.message}: {detail}" if detail else check.message
+    return Finding(
+        code=check.code,
+        severity=severity or check.severity,
+        message=message,
+        kind=obj.kind,
+        namespace=obj.namespace,
+        name=obj.name,
+        path=path,
+        istio_code=check.istio_code,
+    )

@@ -1,0 +1,100 @@
+"""The plain, typed input and output of the configuration checks.
+
+``ConfigInventory`` is a snapshot of one cluster's inventory (namespaces, services, workloads and Istio objects);
+``Finding`` is one problem a check found on one Istio object. Both are frozen dataclasses with no Django in sight,
+so the checks are pure functions that tests can feed literal data (``istio_config.inventory_loader`` builds the
+snapshot from the database).
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class Severity(enum.StrEnum):
+    """How serious a finding is, with Kiali's and istioctl's levels."""
+
+    ERROR = "error"
+    WARNING = "warning"
+    INFO = "info"
+
+
+@dataclass(frozen=True)
+class NamespaceInfo:
+    """A namespace and its sidecar-injection setting (enabled, disabled, a revision, or empty)."""
+
+    name: str
+    injection: str = ""
+
+
+@dataclass(frozen=True)
+class ServiceInfo:
+    """A Kubernetes Service: its ports (Kubernetes ``ServicePort`` dicts), pod selector and labels."""
+
+    namespace: str
+    name: str
+    ports: tuple[Mapping[str, Any], ...] = ()
+    selector: Mapping[str, str] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class WorkloadInfo:
+    """A Deployment or StatefulSet: the labels of its pod template and whether its pods run a sidecar."""
+
+    namespace: str
+    name: str
+    template_labels: Mapping[str, str] = field(default_factory=dict)
+    sidecar_present: bool = False
+
+
+@dataclass(frozen=True)
+class IstioConfig:
+    """One Istio object: kind (``VirtualService``...), namespace, name, spec, labels and ``resourceVersion``."""
+
+    kind: str
+    namespace: str
+    name: str
+    spec: Mapping[str, Any] = field(default_factory=dict)
+    labels: Mapping[str, str] = field(default_factory=dict)
+    resource_version: str = ""
+
+
+@dataclass(frozen=True)
+class ConfigInventory:
+    """What the checks see of one cluster."""
+
+    namespaces: tuple[NamespaceInfo, ...] = ()
+    services: tuple[ServiceInfo, ...] = ()
+    workloads: tuple[WorkloadInfo, ...] = ()
+    istio_objects: tuple[IstioConfig, ...] = ()
+    domain_suffix: str = "cluster.local"
+
+    def of_kind(self, kind: str) -> list[IstioConfig]:
+        """The Istio objects of one kind, in inventory order."""
+        return [obj for obj in self.istio_objects if obj.kind == kind]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem on one Istio object: a stable code, a severity, a message and the offending field's path.
+
+    ``code`` is Kiali's KIA code when Kiali has the check (else mesh-ui's own MUI code); ``istio_code`` is the
+    ``istioctl analyze`` code of the same check, when it has one. ``path`` is a JSON path such as
+    ``spec.http[0].route[1].destination.subset``.
+    """
+
+    code: str
+    severity: Severity
+    message: str
+    kind: str
+    namespace: str
+    name: str
+    path: str
+    istio_code: str = ""
+
+    def sort_key(self) -> tuple[str, str, str, str, str]:
+        return (self.namespace, self.kind, self.name, self.path, self.code)
