@@ -7,6 +7,9 @@ import base64
 import pytest
 from django.db import OperationalError
 from django.test import Client
+from django.urls import URLResolver, get_resolver
+from rest_framework.permissions import IsAuthenticated
+from rest_framework.views import APIView
 
 from tests.conftest import ALICE_PASSWORD, ALICE_USERNAME
 from tests.dashboard.factories import make_cluster
@@ -132,3 +135,26 @@ def test_healthz_answers_503_when_the_database_does_not(anonymous_client, monkey
     response = anonymous_client.get("/healthz")
     assert response.status_code == 503
     assert response.json() == {"status": "unavailable"}
+
+
+def _routes(patterns, prefix=""):
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            if pattern.app_name != "admin":  # the admin asks for its own staff login
+                yield from _routes(pattern.url_patterns, prefix + str(pattern.pattern))
+        else:
+            yield prefix + str(pattern.pattern), pattern
+
+
+def test_no_route_opens_itself_to_strangers_but_login_and_healthz():
+    open_routes, api_routes = [], []
+    for route, pattern in _routes(get_resolver().url_patterns):
+        view_class = getattr(pattern.callback, "cls", None)
+        if isinstance(view_class, type) and issubclass(view_class, APIView):
+            api_routes.append(route)
+            permissions = view_class.permission_classes
+            assert any(issubclass(p, IsAuthenticated) for p in permissions), f"{route}: {permissions}"
+        elif not getattr(pattern.callback, "login_required", True):
+            open_routes.append(route)
+    assert sorted(open_routes) == ["healthz", "login/"]
+    assert {"api/v1/graph", "api/v1/schema"} <= set(api_routes)
