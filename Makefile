@@ -33,8 +33,8 @@ typecheck: install
 	$(BIN)/mypy .
 
 test: install lint typecheck
-	$(BIN)/python manage.py check
-	$(BIN)/python manage.py makemigrations --check --dry-run
+	$(BIN)/python manage.py check --settings tests.settings
+	$(BIN)/python manage.py makemigrations --check --dry-run --settings tests.settings
 	$(BIN)/pytest
 
 bench: install

@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import os
 import random
+import secrets
 import shutil
 import socket
 import statistics
@@ -174,6 +175,17 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def log_in_bench_user() -> str:
+    """A session of a fresh user in the bench's database: every page and API endpoint needs a login."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("bench")
+    client = Client()
+    client.force_login(user)
+    return str(client.cookies["sessionid"].value)
+
+
 def wait_for_server(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -185,8 +197,10 @@ def wait_for_server(url: str, timeout: float = 30.0) -> None:
     raise SystemExit(f"the server did not answer at {url}")
 
 
-def fetch(url: str) -> bytes:
-    with urllib.request.urlopen(url, timeout=30) as response:
+def fetch(url: str, session: str) -> bytes:
+    """GET as the bench user: every page, API answer and static file is fetched with her session cookie."""
+    request = urllib.request.Request(url, headers={"Cookie": f"sessionid={session}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
         return bytes(response.read())
 
 
@@ -205,8 +219,10 @@ RESPONSIVENESS_JS = """async () => {
 }"""
 
 
-def run_page(browser: Any, url: str) -> dict[str, Any]:
+def run_page(browser: Any, url: str, session: str) -> dict[str, Any]:
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    # Scoped to the site's root: a cookie set for the page's URL would keep the path /graph/ from the API calls.
+    context.add_cookies([{"name": "sessionid", "value": session, "domain": "127.0.0.1", "path": "/"}])
     page = context.new_page()
     errors: list[str] = []
     urls: list[str] = []
@@ -241,6 +257,7 @@ def main() -> None:
     print(describe_machine_speed())
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-graph-page-"))
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
     env = {**os.environ, "MESH_UI_VAR_DIR": str(workdir), "DJANGO_SETTINGS_MODULE": "mesh_ui.settings"}
     env.pop("DATABASE_URL", None)
     os.environ.update(MESH_UI_VAR_DIR=str(workdir), DJANGO_SETTINGS_MODULE="mesh_ui.settings")
@@ -258,6 +275,7 @@ def main() -> None:
         env["MESH_UI_STATIC_COLLECTED"] = "1"
         graph = build_synthetic_graph(args.nodes, args.edges, args.seed)
         store_snapshot(graph)
+        session = log_in_bench_user()
 
         port = free_port()
         server = subprocess.Popen(
@@ -268,8 +286,8 @@ def main() -> None:
             stderr=subprocess.DEVNULL,
         )
         base = f"http://127.0.0.1:{port}"
-        wait_for_server(f"{base}/api/v1/snapshots")
-        graph_json = fetch(f"{base}/api/v1/graph?graphType=versionedApp&boxBy=cluster%2Cnamespace%2Capp")
+        wait_for_server(f"{base}/healthz")
+        graph_json = fetch(f"{base}/api/v1/graph?graphType=versionedApp&boxBy=cluster%2Cnamespace%2Capp", session)
         json_raw, json_gzip = len(graph_json), len(gzip.compress(graph_json, 6))
 
         from playwright.sync_api import sync_playwright
@@ -279,7 +297,7 @@ def main() -> None:
             browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=["--no-sandbox"])
             try:
                 for _ in range(args.runs):
-                    runs.append(run_page(browser, f"{base}/graph/?refresh=0&layout={args.layout}"))
+                    runs.append(run_page(browser, f"{base}/graph/?refresh=0&layout={args.layout}", session))
             finally:
                 browser.close()
 
@@ -289,7 +307,7 @@ def main() -> None:
         page_gzip = 0
         rows = []
         for entry in first["entries"]:
-            body = fetch(entry["name"])
+            body = fetch(entry["name"], session)
             packed = len(gzip.compress(body, 6))
             page_gzip += packed
             rows.append((entry["name"].replace(base, ""), len(body), packed))

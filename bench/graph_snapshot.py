@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import shutil
 import statistics
 import sys
@@ -356,6 +357,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     os.environ["ALLOWED_HOSTS"] = "testserver,127.0.0.1,localhost"
     os.environ.setdefault("PROMETHEUS_TIMEOUT", "60")  # a busy 2-core box can take over 10 s on a histogram query
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
+    # mesh-ui refuses to start without SECRET_KEY; the bench signs nothing that outlives it.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
     print(describe_machine_speed())
     print(f"database: {os.environ['DATABASE_URL'].split(':', 1)[0]}")

@@ -26,6 +26,7 @@ import json
 import os
 import pickle
 import pstats
+import secrets
 import shutil
 import statistics
 import sys
@@ -53,6 +54,8 @@ def capture(path: Path) -> None:
         os.environ["DATABASE_URL"] = f"sqlite:///{workdir / 'bench.sqlite3'}"
         os.environ["MESH_UI_VAR_DIR"] = str(workdir / "var")
         os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
+        # mesh-ui refuses to start without SECRET_KEY; the bench signs nothing that outlives it.
+        os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
         points = 11 * 60 // STEP_SECONDS + 1
         at = float(T0 + STEP_SECONDS * (points - 1))
         mesh = build_mesh(1000, 5000, 42)

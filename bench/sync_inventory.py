@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import os
 import resource
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -62,6 +63,8 @@ def main() -> None:
     os.environ.setdefault("DATABASE_URL", f"sqlite:///{workdir / 'bench.sqlite3'}")
     os.environ["MESH_UI_VAR_DIR"] = str(workdir / "var")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "mesh_ui.settings")
+    # mesh-ui refuses to start without SECRET_KEY; the bench signs nothing that outlives it.
+    os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
     started = time.perf_counter()
     child = subprocess.Popen(

@@ -29,10 +29,14 @@ VAR_DIR = Path(env_str("MESH_UI_VAR_DIR", str(BASE_DIR / "var")))
 DEBUG = env_bool("DEBUG", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG and env_bool("MESH_UI_REQUIRE_SECRET_KEY", False):
-        raise ImproperlyConfigured("SECRET_KEY: must be set in production (MESH_UI_REQUIRE_SECRET_KEY=1)")
-    # Good enough for the embedded default on loopback; a real deployment sets SECRET_KEY.
-    SECRET_KEY = "mesh-ui-insecure-local-key-set-SECRET_KEY-in-production"
+    if not DEBUG:
+        # Sessions and CSRF tokens are signed with it: a fixed, public key would let anyone forge a login.
+        raise ImproperlyConfigured(
+            "SECRET_KEY: not set; set SECRET_KEY (or SECRET_KEY_FILE) to a long random value, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))' (make demo makes one for itself)"
+        )
+    # DEBUG only: development on loopback; never used by a deployment (DEBUG is off there).
+    SECRET_KEY = "mesh-ui-insecure-debug-key"
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 
@@ -63,6 +67,10 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Every page and API endpoint needs a logged-in user; views marked login_not_required (login, /healthz) are
+    # open. Static files never get here: WhiteNoise answers them above. DRF views are left to DRF, which answers
+    # 401 instead of redirecting a script to a form (see mesh_ui.auth).
+    "mesh_ui.auth.PageLoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -91,6 +99,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "dashboard:overview"
+LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -139,13 +151,21 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.AllowAny"],
+    # DRF answers 401 rather than 403 only when the FIRST authentication class gives a WWW-Authenticate header:
+    # Basic does, session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.BasicAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mesh-ui API",
     "DESCRIPTION": "Service graph, health and inventory of an Istio mesh, read from stored snapshots.",
     "VERSION": "1",
+    # The schema describes the API: it needs a login like every endpoint.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
 }
 
 # --- Clusters and polling -------------------------------------------------------------------------------------

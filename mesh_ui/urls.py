@@ -1,9 +1,17 @@
 """Top-level URL routes."""
 
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
 
+from mesh_ui.health import healthz
+
 urlpatterns = [
+    path("healthz", healthz, name="healthz"),
+    # LoginView is already login_not_required in Django 5.2; the decorator states it where the route is declared.
+    path("login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/v1/", include(("mesh_ui.api_urls", "api"), namespace="v1")),
     path("", include("dashboard.urls")),

@@ -1,6 +1,7 @@
 """The demo launcher behind ``make demo``: the whole embedded default in one command.
 
-Migrates the database, makes sure an ``admin`` user exists (printing its password), starts the Bookinfo
+Makes a random SECRET_KEY under the var folder (unless one is given), migrates the database, makes sure an
+``admin`` user exists (printing its password; log in with it), starts the Bookinfo
 simulator on loopback, a Celery worker and beat, and the web server on http://127.0.0.1:$PORT, and stops every
 child on Ctrl-C. The product never imports the simulator; only this launcher and the tests start it.
 """
@@ -8,6 +9,7 @@ child on Ctrl-C. The product never imports the simulator; only this launcher and
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -54,6 +56,17 @@ scrape_configs:
 """
 
 
+def ensure_secret_key_file(var_dir: Path) -> Path:
+    """A random SECRET_KEY kept under the var folder, so logins survive a restart of the demo."""
+    path = var_dir / "secret_key"
+    if not path.exists():
+        # Created 0600: whoever reads the key can forge a session.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(50))
+    return path
+
+
 def find_prometheus() -> str | None:
     """The Prometheus binary from PROMETHEUS_BIN or PATH (Debian: apt-get install prometheus)."""
     configured = os.environ.get("PROMETHEUS_BIN")
@@ -80,6 +93,8 @@ def main() -> int:
         # No Prometheus: read the simulator's counters directly (the page says so).
         env.setdefault("MESH_UI_METRICS_URL", f"http://127.0.0.1:{sim_port}/metrics")
     env.setdefault("PYTHONUNBUFFERED", "1")
+    if not env.get("SECRET_KEY") and not env.get("SECRET_KEY_FILE"):
+        env["SECRET_KEY_FILE"] = str(ensure_secret_key_file(var_dir))
 
     _run("manage.py", "migrate", "--noinput", "-v", "0", env=env)
     # Collected and pre-compressed static files, served by WhiteNoise with gzip.
@@ -179,12 +194,14 @@ def main() -> int:
         )
         _wait_for(f"http://127.0.0.1:{port}/", 30)
         print(
-            f"\n[demo] mesh-ui is up: http://127.0.0.1:{port}/  (admin: http://127.0.0.1:{port}/admin/)",
+            f"\n[demo] mesh-ui is up: http://127.0.0.1:{port}/login/  (log in as admin; admin site: /admin/)",
             flush=True,
         )
         print(f"[demo] {admin_line}", flush=True)
         source = env.get("PROMETHEUS_URL") or f"{env.get('MESH_UI_METRICS_URL')} (no Prometheus binary found)"
-        print(f"[demo] telemetry: {source}; graph JSON: http://127.0.0.1:{port}/api/v1/graph?namespaces=bookinfo")
+        print(
+            f"[demo] telemetry: {source}; graph JSON (logged in): http://127.0.0.1:{port}/api/v1/graph?namespaces=bookinfo"
+        )
         simulator_cli = f"{PYTHON} -m simulator --kubeconfig {kubeconfig}"
         print(f"[demo] try: {simulator_cli} scale bookinfo reviews-v3 0", flush=True)
         print(f"[demo]      {simulator_cli} set-profile bookinfo details-v1 --error-rate 0.3", flush=True)

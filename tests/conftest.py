@@ -1,4 +1,8 @@
-"""Shared fixtures: the Bookinfo simulator, a Cluster pointing at it, and checks for real services.
+"""Shared fixtures: the named test user, clients logged in as her or anonymous, the Bookinfo simulator, a Cluster
+pointing at it, and checks for real services.
+
+Every page and API endpoint needs a login, so pytest-django's ``client`` is logged in as ``alice`` here; a test
+about what strangers get asks for ``anonymous_client``.
 
 ``MESH_UI_STRICT=1`` (CI) turns a missing service (PostgreSQL, Redis, Prometheus, Chromium) into a failure;
 otherwise the tests that need it are skipped with a loud reason.
@@ -10,6 +14,7 @@ import os
 import socket
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -33,6 +38,41 @@ def tcp_reachable(url: str, default_port: int) -> bool:
             return True
     except OSError:
         return False
+
+
+#: The named test user (Healthchecks style): an ordinary account, not staff, not superuser.
+ALICE_USERNAME = "alice"
+ALICE_PASSWORD = "alice-password"
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: Any) -> None:
+    """Hash test passwords with a fast hasher: PBKDF2's real cost (~0.3 s) would add minutes to the suite."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def alice(django_user_model: Any) -> Any:
+    """The test user ``alice`` with password ``ALICE_PASSWORD``."""
+    return django_user_model.objects.create_user(ALICE_USERNAME, f"{ALICE_USERNAME}@example.com", ALICE_PASSWORD)
+
+
+@pytest.fixture
+def anonymous_client() -> Any:
+    """A client with no session and no credentials."""
+    from django.test import Client
+
+    return Client()
+
+
+@pytest.fixture
+def client(alice: Any) -> Any:
+    """pytest-django's ``client``, logged in as ``alice``."""
+    from django.test import Client
+
+    logged_in = Client()
+    logged_in.force_login(alice)
+    return logged_in
 
 
 @pytest.fixture

@@ -61,7 +61,7 @@ def _settings_in_subprocess(env: dict[str, str], expression: str) -> str:
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "mesh_ui.settings", **env},
+        env={"PATH": "/usr/bin:/bin", "DJANGO_SETTINGS_MODULE": "mesh_ui.settings", "SECRET_KEY": "k" * 50, **env},
         capture_output=True,
         text=True,
         check=True,
@@ -100,12 +100,38 @@ def test_start_up_stops_on_a_bad_value():
     result = subprocess.run(
         [sys.executable, "manage.py", "check"],
         cwd=ROOT,
-        env={"PATH": "/usr/bin:/bin", "MESH_UI_GRAPH_WINDOWS": "1m,5x"},
+        env={"PATH": "/usr/bin:/bin", "SECRET_KEY": "k" * 50, "MESH_UI_GRAPH_WINDOWS": "1m,5x"},
         capture_output=True,
         text=True,
     )
     assert result.returncode != 0
     assert "MESH_UI_GRAPH_WINDOWS" in result.stderr
+
+
+def _manage_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "manage.py", "check"],
+        cwd=ROOT,
+        env={"PATH": "/usr/bin:/bin", **env},
+        capture_output=True,
+        text=True,
+    )
+
+
+def test_start_up_refuses_without_a_secret_key(tmp_path):
+    result = _manage_check({"MESH_UI_VAR_DIR": str(tmp_path)})
+    assert result.returncode != 0
+    assert "SECRET_KEY: not set; set SECRET_KEY (or SECRET_KEY_FILE)" in result.stderr
+    assert _manage_check({"MESH_UI_VAR_DIR": str(tmp_path), "DEBUG": "1"}).returncode == 0
+
+
+def test_the_secret_key_may_come_from_a_file(tmp_path):
+    key_file = tmp_path / "key"
+    key_file.write_text("from-a-file-" + "x" * 40 + "\n")
+    key = _settings_in_subprocess(
+        {"MESH_UI_VAR_DIR": str(tmp_path), "SECRET_KEY_FILE": str(key_file)}, "settings.SECRET_KEY"
+    )
+    assert key == "from-a-file-" + "x" * 40
 
 
 _ENV_READERS = {"env_str", "env_bool", "env_int", "env_float", "env_list"}

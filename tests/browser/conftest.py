@@ -1,6 +1,7 @@
 """Browser tests: Playwright driving Debian's Chromium against Django's live server, on stored Bookinfo data.
 
-Every test gets a fresh page; console errors fail the test, and a screenshot of the final page is saved under
+Every test gets a fresh page, logged in as the test user ``alice`` (``anonymous_page`` is not); console errors
+fail the test, and a screenshot of the final page is saved under
 ``test-artifacts/screenshots/`` (git-ignored).
 """
 
@@ -46,10 +47,12 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
-@pytest.fixture
-def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+@contextlib.contextmanager
+def open_page(browser: Any, request: pytest.FixtureRequest, cookies: list[dict[str, Any]]) -> Iterator[Any]:
     """A 1280x800 page that records console errors and leaves a screenshot behind."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
+    if cookies:
+        context.add_cookies(cookies)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -65,6 +68,32 @@ def page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
             page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
         context.close()
     assert not errors, f"console errors: {errors}"
+
+
+@pytest.fixture
+def page(browser: Any, request: pytest.FixtureRequest, live_server: Any, alice: Any) -> Iterator[Any]:
+    """A page logged in as ``alice``.
+
+    The test database is emptied after every browser test (the live server needs a transactional one), so the
+    login cannot be shared across tests: each gets a session made server-side and handed to the browser as its
+    cookie, which costs a row, not a trip through the login form (tests/browser/test_login.py drives the form).
+    """
+    from django.conf import settings
+    from django.test import Client
+
+    django_client = Client()
+    django_client.force_login(alice)
+    session = django_client.cookies[settings.SESSION_COOKIE_NAME].value
+    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
+    with open_page(browser, request, [cookie]) as logged_in:
+        yield logged_in
+
+
+@pytest.fixture
+def anonymous_page(browser: Any, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A page with no session."""
+    with open_page(browser, request, []) as anonymous:
+        yield anonymous
 
 
 def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> Any:

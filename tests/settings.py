@@ -1,0 +1,12 @@
+"""Settings of the test run: mesh-ui's own, with a SECRET_KEY made for this run.
+
+mesh-ui refuses to start without SECRET_KEY (outside DEBUG); the tests set a random one in the environment before
+the settings are read, so processes they start (Celery workers, ``manage.py``) inherit it.
+"""
+
+import os
+import secrets
+
+os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
+
+from mesh_ui.settings import *  # noqa: F403
