@@ -8,21 +8,15 @@ selector check searches every namespace by default; ``scope_to_namespace=True`` 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import host_matches, labels_select
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, mappings_of
 
 
 def _selector(gateway: IstioConfig) -> dict[str, str]:
     selector = gateway.spec.get("selector")
     return {str(k): str(v) for k, v in selector.items()} if isinstance(selector, dict) else {}
-
-
-def _servers(gateway: IstioConfig) -> list[dict[str, Any]]:
-    servers = gateway.spec.get("servers")
-    return [s for s in servers if isinstance(s, dict)] if isinstance(servers, list) else []
 
 
 def _host_name(host: str) -> str:
@@ -57,7 +51,7 @@ def check_gateway_multi_match(inventory: ConfigInventory) -> list[Finding]:
     claims: dict[tuple[str, int], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
     for gateway in inventory.of_kind("Gateway"):
         selector_key = ",".join(f"{k}={v}" for k, v in sorted(_selector(gateway).items()))
-        for index, server in enumerate(_servers(gateway)):
+        for index, server in enumerate(mappings_of(gateway.spec.get("servers"))):
             port = server.get("port")
             number = port.get("number") if isinstance(port, dict) else None
             if not isinstance(number, int):
