@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from istio_config.checks import codes
-from istio_config.checks.hosts import HostRegistry, exported_to, host_matches, resolve_gateway_name, resolve_host
+from istio_config.checks.hosts import (
+    HostRegistry,
+    export_scope,
+    host_matches,
+    resolve_gateway_name,
+    resolve_host,
+    visible_from,
+)
 from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, list_of, subset_names
 
 ROUTE_KINDS = ("http", "tcp", "tls")
@@ -33,12 +40,8 @@ def iter_destinations(vs: IstioConfig) -> Iterator[tuple[str, int, int, Mapping[
 class _RuleSubsets:
     """The subset names a DestinationRule defines, and which namespaces see the rule (its ``exportTo``)."""
 
-    namespace: str
-    export_to: tuple[str, ...]
+    scope: frozenset[str] | None
     names: frozenset[str]
-
-    def visible_from(self, namespace: str) -> bool:
-        return exported_to(self.export_to, self.namespace, namespace)
 
 
 class VirtualServiceChecker:
@@ -53,7 +56,7 @@ class VirtualServiceChecker:
         for dr in inventory.of_kind("DestinationRule"):
             host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, inventory.domain_suffix)
             names = subset_names(dr)
-            rule = _RuleSubsets(dr.namespace, tuple(str(t) for t in list_of(dr.spec.get("exportTo"))), names)
+            rule = _RuleSubsets(_export_scope(dr), names)
             if host.startswith("*"):
                 self.wildcard_subsets.append((host, rule))
             else:
@@ -72,10 +75,11 @@ class VirtualServiceChecker:
 
     def _has_subset(self, host: str, subset: str, namespace: str) -> bool:
         """Whether a DestinationRule visible from ``namespace`` defines ``subset`` for ``host``."""
-        if any(subset in rule.names and rule.visible_from(namespace) for rule in self.exact_subsets.get(host, ())):
+        rules = self.exact_subsets.get(host, ())
+        if any(subset in rule.names and visible_from(rule.scope, namespace) for rule in rules):
             return True
         return any(
-            subset in rule.names and rule.visible_from(namespace) and host_matches(pattern, host)
+            subset in rule.names and visible_from(rule.scope, namespace) and host_matches(pattern, host)
             for pattern, rule in self.wildcard_subsets
         )
 
@@ -222,11 +226,7 @@ def _gateway_keys(vs: IstioConfig) -> list[str]:
 
 
 def _export_scope(obj: IstioConfig) -> frozenset[str] | None:
-    """The namespaces an object is exported to; ``None`` for every namespace (``*`` or no ``exportTo``)."""
-    targets = [str(t) for t in list_of(obj.spec.get("exportTo"))]
-    if not targets or "*" in targets:
-        return None
-    return frozenset(obj.namespace if t == "." else t for t in targets)
+    return export_scope(list_of(obj.spec.get("exportTo")), obj.namespace)
 
 
 def _scopes_overlap(first: IstioConfig, second: IstioConfig) -> bool:
