@@ -19,6 +19,11 @@ def _selector(gateway: IstioConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in selector.items()} if isinstance(selector, dict) else {}
 
 
+def _selector_text(selector: dict[str, str]) -> str:
+    """``key=value,...`` in key order: the same text for the same selector, however it was written."""
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+
+
 def _host_name(host: str) -> str:
     """A Gateway server host without its optional ``namespace/`` prefix."""
     return host.rpartition("/")[2]
@@ -33,7 +38,7 @@ def check_gateway_selectors(inventory: ConfigInventory, scope_to_namespace: bool
         selector = _selector(gateway)
         if not selector:
             continue
-        detail = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        detail = _selector_text(selector)
         key = (detail, gateway.namespace if scope_to_namespace else "")
         if key not in selects_something:
             selects_something[key] = any(
@@ -50,7 +55,7 @@ def check_gateway_multi_match(inventory: ConfigInventory) -> list[Finding]:
     """KIA0301 (IST0145): two Gateways with the same selector claiming an overlapping host on the same port."""
     claims: dict[tuple[str, int], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
     for gateway in inventory.of_kind("Gateway"):
-        selector_key = ",".join(f"{k}={v}" for k, v in sorted(_selector(gateway).items()))
+        selector_key = _selector_text(_selector(gateway))
         for index, server in enumerate(mappings_of(gateway.spec.get("servers"))):
             port = server.get("port")
             number = port.get("number") if isinstance(port, dict) else None
