@@ -9,20 +9,10 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from inventory.clusters import ClusterChoice, read_chosen_cluster, read_enabled_clusters, remember_cluster
+from inventory.clusters import ClusterChoice, read_chosen_cluster, remember_cluster
 from inventory.models import Cluster
 
 _CLUSTER_ATTR = "_mesh_ui_cluster"
-_CLUSTERS_ATTR = "_mesh_ui_clusters"
-
-
-def enabled_clusters(request: HttpRequest) -> list[Cluster]:
-    """The enabled clusters, read once per request."""
-    cached = getattr(request, _CLUSTERS_ATTR, None)
-    if cached is None:
-        cached = read_enabled_clusters()
-        setattr(request, _CLUSTERS_ATTR, cached)
-    return cached
 
 
 def select_cluster(request: HttpRequest, explicit: str | None) -> Cluster | None:

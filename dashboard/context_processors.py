@@ -15,7 +15,8 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
-from dashboard.clusters import enabled_clusters, selected_cluster
+from dashboard.clusters import selected_cluster
+from inventory.clusters import read_enabled_clusters
 from inventory.models import Cluster, SyncStatus
 from topology.models import GraphSnapshot, MetricsSourceStatus
 from topology.reading import SnapshotMeta
@@ -68,7 +69,7 @@ class MeshHeader:
 
     @cached_property
     def clusters(self) -> list[Cluster]:
-        return enabled_clusters(self.request)
+        return read_enabled_clusters()
 
     @cached_property
     def cluster(self) -> Cluster | None:
@@ -91,9 +92,9 @@ class MeshHeader:
 
     @cached_property
     def metrics_status(self) -> MetricsSourceStatus | None:
-        if self.cluster is None:
-            return None
-        return MetricsSourceStatus.objects.filter(cluster=self.cluster).first()
+        # Loaded with the cluster (inventory.clusters.read_chosen_cluster), so this costs no query.
+        status: MetricsSourceStatus | None = getattr(self.cluster, "metrics_status", None)
+        return status
 
     @cached_property
     def snapshot(self) -> SnapshotMeta | None:

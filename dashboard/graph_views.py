@@ -65,11 +65,12 @@ def detail_url_patterns() -> dict[str, str]:
 @page_view(PageQuery)
 def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """The graph page of the chosen cluster; the toolbar's options come from the inventory and settings."""
-    namespaces = Namespace.objects.filter(cluster=cluster).order_by("name").values_list("name", flat=True)
+    # Unique per cluster; sorted in Python so the order is the same on every database collation.
+    namespaces = Namespace.objects.filter(cluster=cluster).values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
     context = {
         "cluster": cluster,
-        "namespaces": sorted(set(namespaces)),
+        "namespaces": sorted(namespaces),
         "graph_types": GRAPH_TYPE_CHOICES,
         "windows": windows,
         "default_window": f"{settings.MESH_UI_HEALTH_WINDOW}s",

@@ -42,9 +42,9 @@ class ClusterView:
 
 
 def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
-    """The inventory of ``cluster`` (an empty page when no cluster is configured)."""
+    """The inventory of ``cluster`` as ``view`` (None, an empty page, when no cluster is configured)."""
     if cluster is None:
-        return {"clusters": [], "now": timezone.now()}
+        return {"view": None, "now": timezone.now()}
     namespaces: dict[str, NamespaceView] = {}
 
     def namespace_view(name: str) -> NamespaceView:
@@ -69,4 +69,4 @@ def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
         for workload in ns_view.workloads:
             workload.health = traffic.workload_health.get(f"{workload.namespace}/{workload.name}")  # type: ignore[attr-defined]
     view = ClusterView(cluster=cluster, statuses=statuses, namespaces=namespace_views, traffic=traffic)
-    return {"clusters": [view], "now": timezone.now()}
+    return {"view": view, "now": timezone.now()}

@@ -93,10 +93,12 @@ def build_edge_rows(graph: dict[str, Any]) -> dict[str, list[EdgeRow]]:
 def load_traffic_overview(cluster: Cluster) -> TrafficOverview:
     """The cluster's metrics source status and latest snapshot, shaped for the inventory template."""
     overview = TrafficOverview(source_label=describe_source(cluster))
-    overview.status = MetricsSourceStatus.objects.filter(cluster=cluster).first()
+    # The page's cluster comes with its metrics status (inventory.clusters.read_chosen_cluster): no query here.
+    overview.status = getattr(cluster, "metrics_status", None)
     snapshot = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
     if snapshot is None:
         return overview
+    snapshot.cluster = cluster  # build_meta reads the cluster and its status: this instance, not two more queries
     overview.meta = build_meta(snapshot, None)
     overview.workload_health = snapshot.health.get("workload", {})
     overview.namespace_health = snapshot.health.get("namespaces", {})

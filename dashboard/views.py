@@ -16,7 +16,7 @@ from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from rest_framework import serializers
 
-from dashboard.clusters import select_cluster, selected_cluster
+from dashboard.clusters import select_cluster
 from dashboard.common import HEALTH_CHOICES, is_partial
 from dashboard.details import DetailPage, load_app_detail, load_service_detail, load_workload_detail
 from dashboard.inventory import load_inventory_overview
@@ -59,7 +59,6 @@ def page_view(query_class: type[serializers.Serializer]) -> Callable[[PageView],
                 except UnknownClusterError as exc:
                     errors = {"cluster": [str(exc)]}
             if errors:
-                selected_cluster(request)  # the header shows the session's (or the first) cluster
                 context = {"errors": {name: [str(m) for m in messages] for name, messages in errors.items()}}
                 return _render(request, "dashboard/bad_query.html", "dashboard/_bad_query.html", context, status=400)
             return view(request, cluster, dict(query.validated_data), *args, **kwargs)

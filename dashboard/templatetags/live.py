@@ -16,10 +16,12 @@ register = template.Library()
 
 LIVE_REFRESH_SECONDS = 10
 _VISIBLE = "[document.visibilityState === 'visible']"
+_TRIGGER = f"every {LIVE_REFRESH_SECONDS}s {_VISIBLE}, visibilitychange{_VISIBLE} from:document"
 
 
 @register.simple_tag
-def live_refresh(seconds: int = LIVE_REFRESH_SECONDS) -> SafeString:
+def live_refresh() -> SafeString:
     """htmx attributes that refresh the element's content from the current URL while the tab is visible."""
-    trigger = f"every {int(seconds)}s {_VISIBLE}, visibilitychange{_VISIBLE} from:document"
-    return format_html('hx-get="" hx-trigger="{}" hx-swap="innerHTML" data-live-refresh="{}"', trigger, int(seconds))
+    return format_html(
+        'hx-get="" hx-trigger="{}" hx-swap="innerHTML" data-live-refresh="{}"', _TRIGGER, LIVE_REFRESH_SECONDS
+    )

@@ -4,19 +4,13 @@ rules for the same host and subset (Kiali's ``business/checkers/destinationrules
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import HostRegistry, host_matches, labels_select, resolve_host
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, Severity
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, Severity, mappings_of, subset_names
 from istio_config.checks.virtual_services import iter_destinations
 
 NO_SUBSETS = ""
-
-
-def _subsets(dr: IstioConfig) -> list[dict[str, Any]]:
-    subsets = dr.spec.get("subsets")
-    return [s for s in subsets if isinstance(s, dict)] if isinstance(subsets, list) else []
 
 
 class DestinationRuleChecker:
@@ -57,7 +51,7 @@ class DestinationRuleChecker:
         workloads = self.registry.service_workloads(service) if service is not None else []
         unlabelled: list[tuple[str, str]] = []
         some_subset_selects = False
-        for index, subset in enumerate(_subsets(dr)):
+        for index, subset in enumerate(mappings_of(dr.spec.get("subsets"))):
             labels = subset.get("labels")
             name = str(subset.get("name", ""))
             path = f"spec.subsets[{index}]"
@@ -84,7 +78,7 @@ def check_multi_match(rules: list[IstioConfig], domain_suffix: str) -> list[Find
     wildcards: list[tuple[str, IstioConfig, frozenset[str]]] = []
     for dr in rules:
         host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, domain_suffix)
-        names = frozenset(str(s.get("name", "")) for s in _subsets(dr)) or frozenset({NO_SUBSETS})
+        names = subset_names(dr) or frozenset({NO_SUBSETS})
         by_host[host].append((dr, names))
         if host.startswith("*"):
             wildcards.append((host, dr, names))

@@ -8,11 +8,10 @@ selector check searches every namespace by default; ``scope_to_namespace=True`` 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import host_matches, labels_select
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, mappings_of
 
 
 def _selector(gateway: IstioConfig) -> dict[str, str]:
@@ -20,9 +19,9 @@ def _selector(gateway: IstioConfig) -> dict[str, str]:
     return {str(k): str(v) for k, v in selector.items()} if isinstance(selector, dict) else {}
 
 
-def _servers(gateway: IstioConfig) -> list[dict[str, Any]]:
-    servers = gateway.spec.get("servers")
-    return [s for s in servers if isinstance(s, dict)] if isinstance(servers, list) else []
+def _selector_text(selector: dict[str, str]) -> str:
+    """``key=value,...`` in key order: the same text for the same selector, however it was written."""
+    return ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
 
 
 def _host_name(host: str) -> str:
@@ -39,7 +38,7 @@ def check_gateway_selectors(inventory: ConfigInventory, scope_to_namespace: bool
         selector = _selector(gateway)
         if not selector:
             continue
-        detail = ",".join(f"{k}={v}" for k, v in sorted(selector.items()))
+        detail = _selector_text(selector)
         key = (detail, gateway.namespace if scope_to_namespace else "")
         if key not in selects_something:
             selects_something[key] = any(
@@ -56,8 +55,8 @@ def check_gateway_multi_match(inventory: ConfigInventory) -> list[Finding]:
     """KIA0301 (IST0145): two Gateways with the same selector claiming an overlapping host on the same port."""
     claims: dict[tuple[str, int], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
     for gateway in inventory.of_kind("Gateway"):
-        selector_key = ",".join(f"{k}={v}" for k, v in sorted(_selector(gateway).items()))
-        for index, server in enumerate(_servers(gateway)):
+        selector_key = _selector_text(_selector(gateway))
+        for index, server in enumerate(mappings_of(gateway.spec.get("servers"))):
             port = server.get("port")
             number = port.get("number") if isinstance(port, dict) else None
             if not isinstance(number, int):

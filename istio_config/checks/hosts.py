@@ -57,19 +57,24 @@ def labels_select(selector: Mapping[str, str], labels: Mapping[str, str]) -> boo
     return all(labels.get(key) == value for key, value in selector.items())
 
 
-def exported_to(export_to: Iterable[str] | None, own_namespace: str, namespace: str) -> bool:
-    """Whether an object of ``own_namespace`` with ``exportTo`` is visible from ``namespace``."""
-    targets = list(export_to or [])
-    if not targets:
-        return True
-    return any(t == "*" or t == namespace or (t == "." and own_namespace == namespace) for t in targets)
+def export_scope(export_to: Iterable[str] | None, own_namespace: str) -> frozenset[str] | None:
+    """The namespaces an object of ``own_namespace`` with ``exportTo`` is visible from; None for every namespace
+    (``*`` or no ``exportTo``)."""
+    targets = [str(t) for t in export_to or ()]
+    if not targets or "*" in targets:
+        return None
+    return frozenset(own_namespace if t == "." else t for t in targets)
+
+
+def visible_from(scope: frozenset[str] | None, namespace: str) -> bool:
+    """Whether an object with the :func:`export_scope` ``scope`` is visible from ``namespace``."""
+    return scope is None or namespace in scope
 
 
 @dataclass(frozen=True)
 class _EntryHost:
     host: str
-    namespace: str
-    export_to: tuple[str, ...]
+    scope: frozenset[str] | None
 
 
 class HostRegistry:
@@ -83,11 +88,9 @@ class HostRegistry:
         self.entry_hosts: list[_EntryHost] = []
         self.exact_entry_hosts: dict[str, list[_EntryHost]] = defaultdict(list)
         for entry in inventory.of_kind("ServiceEntry"):
-            export_to = tuple(str(t) for t in entry.spec.get("exportTo") or ())
+            scope = export_scope(entry.spec.get("exportTo"), entry.namespace)
             for host in entry.spec.get("hosts") or ():
-                item = _EntryHost(
-                    resolve_host(str(host), entry.namespace, self.domain_suffix), entry.namespace, export_to
-                )
+                item = _EntryHost(resolve_host(str(host), entry.namespace, self.domain_suffix), scope)
                 self.entry_hosts.append(item)
                 if not item.host.startswith("*"):
                     self.exact_entry_hosts[item.host].append(item)
@@ -99,14 +102,14 @@ class HostRegistry:
         """Whether ``fqdn`` (possibly a wildcard) names a Service or a ServiceEntry host visible from a namespace."""
         if fqdn in self.services_by_fqdn:
             return True
-        if any(exported_to(e.export_to, e.namespace, from_namespace) for e in self.exact_entry_hosts.get(fqdn, ())):
+        if any(visible_from(e.scope, from_namespace) for e in self.exact_entry_hosts.get(fqdn, ())):
             return True
         if fqdn.startswith("*") and any(host_matches(fqdn, name) for name in self.services_by_fqdn):
             return True
         return any(
             (fqdn.startswith("*") or e.host.startswith("*"))
             and host_matches(e.host, fqdn)
-            and exported_to(e.export_to, e.namespace, from_namespace)
+            and visible_from(e.scope, from_namespace)
             for e in self.entry_hosts
         )
 

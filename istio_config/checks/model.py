@@ -98,3 +98,18 @@ class Finding:
 
     def sort_key(self) -> tuple[str, str, str, str, str]:
         return (self.namespace, self.kind, self.name, self.path, self.code)
+
+
+def list_of(value: Any) -> list[Any]:
+    """``value`` when it is a list, else empty: a malformed spec is the schema check's business, not a crash."""
+    return value if isinstance(value, list) else []
+
+
+def mappings_of(value: Any) -> list[Mapping[str, Any]]:
+    """The mapping entries of :func:`list_of` ``value`` (subsets, servers...), renumbered without the others."""
+    return [item for item in list_of(value) if isinstance(item, dict)]
+
+
+def subset_names(rule: IstioConfig) -> frozenset[str]:
+    """The subset names a DestinationRule defines."""
+    return frozenset(str(s.get("name", "")) for s in mappings_of(rule.spec.get("subsets")))

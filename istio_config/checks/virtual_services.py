@@ -11,24 +11,27 @@ from dataclasses import dataclass
 from typing import Any
 
 from istio_config.checks import codes
-from istio_config.checks.hosts import HostRegistry, exported_to, host_matches, resolve_gateway_name, resolve_host
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
+from istio_config.checks.hosts import (
+    HostRegistry,
+    export_scope,
+    host_matches,
+    resolve_gateway_name,
+    resolve_host,
+    visible_from,
+)
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, list_of, subset_names
 
 ROUTE_KINDS = ("http", "tcp", "tls")
 MESH_GATEWAY = "mesh"
 
 
-def _list(value: Any) -> list[Any]:
-    return value if isinstance(value, list) else []
-
-
 def iter_destinations(vs: IstioConfig) -> Iterator[tuple[str, int, int, Mapping[str, Any]]]:
     """Each route destination of a VirtualService: (route kind, route index, destination index, route entry)."""
     for kind in ROUTE_KINDS:
-        for route_index, route in enumerate(_list(vs.spec.get(kind))):
+        for route_index, route in enumerate(list_of(vs.spec.get(kind))):
             if not isinstance(route, dict):
                 continue
-            for dest_index, entry in enumerate(_list(route.get("route"))):
+            for dest_index, entry in enumerate(list_of(route.get("route"))):
                 if isinstance(entry, dict) and isinstance(entry.get("destination"), dict):
                     yield kind, route_index, dest_index, entry
 
@@ -37,12 +40,8 @@ def iter_destinations(vs: IstioConfig) -> Iterator[tuple[str, int, int, Mapping[
 class _RuleSubsets:
     """The subset names a DestinationRule defines, and which namespaces see the rule (its ``exportTo``)."""
 
-    namespace: str
-    export_to: tuple[str, ...]
+    scope: frozenset[str] | None
     names: frozenset[str]
-
-    def visible_from(self, namespace: str) -> bool:
-        return exported_to(self.export_to, self.namespace, namespace)
 
 
 class VirtualServiceChecker:
@@ -56,8 +55,8 @@ class VirtualServiceChecker:
         self.wildcard_subsets: list[tuple[str, _RuleSubsets]] = []
         for dr in inventory.of_kind("DestinationRule"):
             host = resolve_host(str(dr.spec.get("host", "")), dr.namespace, inventory.domain_suffix)
-            names = frozenset(str(s.get("name", "")) for s in _list(dr.spec.get("subsets")) if isinstance(s, dict))
-            rule = _RuleSubsets(dr.namespace, tuple(str(t) for t in _list(dr.spec.get("exportTo"))), names)
+            names = subset_names(dr)
+            rule = _RuleSubsets(_export_scope(dr), names)
             if host.startswith("*"):
                 self.wildcard_subsets.append((host, rule))
             else:
@@ -76,10 +75,11 @@ class VirtualServiceChecker:
 
     def _has_subset(self, host: str, subset: str, namespace: str) -> bool:
         """Whether a DestinationRule visible from ``namespace`` defines ``subset`` for ``host``."""
-        if any(subset in rule.names and rule.visible_from(namespace) for rule in self.exact_subsets.get(host, ())):
+        rules = self.exact_subsets.get(host, ())
+        if any(subset in rule.names and visible_from(rule.scope, namespace) for rule in rules):
             return True
         return any(
-            subset in rule.names and rule.visible_from(namespace) and host_matches(pattern, host)
+            subset in rule.names and visible_from(rule.scope, namespace) and host_matches(pattern, host)
             for pattern, rule in self.wildcard_subsets
         )
 
@@ -122,12 +122,12 @@ class VirtualServiceChecker:
     def check_gateways(self, vs: IstioConfig) -> list[Finding]:
         """KIA1102 a gateway in ``spec.gateways`` or in an http/tls/tcp match that does not exist; KIA1108 one
         written in the legacy ``name.namespace`` form."""
-        references = [(f"spec.gateways[{i}]", g) for i, g in enumerate(_list(vs.spec.get("gateways")))]
+        references = [(f"spec.gateways[{i}]", g) for i, g in enumerate(list_of(vs.spec.get("gateways")))]
         for kind in ROUTE_KINDS:
-            for route_index, route in enumerate(_list(vs.spec.get(kind))):
-                for match_index, match in enumerate(_list(route.get("match") if isinstance(route, dict) else None)):
+            for route_index, route in enumerate(list_of(vs.spec.get(kind))):
+                for match_index, match in enumerate(list_of(route.get("match") if isinstance(route, dict) else None)):
                     if isinstance(match, dict):
-                        for i, g in enumerate(_list(match.get("gateways"))):
+                        for i, g in enumerate(list_of(match.get("gateways"))):
                             references.append((f"spec.{kind}[{route_index}].match[{match_index}].gateways[{i}]", g))
         findings = []
         for path, ref in references:
@@ -141,9 +141,9 @@ class VirtualServiceChecker:
         """KIA1104 a lone destination weighted below 100; MUI1101 weights given that do not sum to 100."""
         findings = []
         for kind in ROUTE_KINDS:
-            for route_index, route in enumerate(_list(vs.spec.get(kind))):
+            for route_index, route in enumerate(list_of(vs.spec.get(kind))):
                 entries = [
-                    e for e in _list(route.get("route") if isinstance(route, dict) else None) if isinstance(e, dict)
+                    e for e in list_of(route.get("route") if isinstance(route, dict) else None) if isinstance(e, dict)
                 ]
                 weights = [e.get("weight") for e in entries]
                 if len(entries) == 1:
@@ -165,11 +165,11 @@ class VirtualServiceChecker:
         findings = []
         catch_all: int | None = None
         earlier_matches: dict[str, int] = {}
-        for route_index, route in enumerate(_list(vs.spec.get("http"))):
+        for route_index, route in enumerate(list_of(vs.spec.get("http"))):
             if not isinstance(route, dict):
                 continue
             path = f"spec.http[{route_index}]"
-            matches = _list(route.get("match"))
+            matches = list_of(route.get("match"))
             if catch_all is not None:
                 detail = f"http[{catch_all}] before it matches every request"
                 findings.append(codes.make_finding(codes.VS_UNREACHABLE_ROUTE, vs, path, detail))
@@ -215,22 +215,18 @@ def _is_catch_all_request_match(match: Any) -> bool:
 
 def matches_everything(route: Mapping[str, Any]) -> bool:
     """Whether an http route catches every request: no ``match``, or one match entry that matches everything."""
-    matches = _list(route.get("match"))
+    matches = list_of(route.get("match"))
     return not matches or any(_is_catch_all_request_match(m) for m in matches)
 
 
 def _gateway_keys(vs: IstioConfig) -> list[str]:
     """The gateways a VirtualService binds to, written ``namespace/name``; ``mesh`` when none are given."""
-    gateways = [str(g) for g in _list(vs.spec.get("gateways"))] or [MESH_GATEWAY]
+    gateways = [str(g) for g in list_of(vs.spec.get("gateways"))] or [MESH_GATEWAY]
     return [resolve_gateway_name(g, vs.namespace) for g in gateways]
 
 
 def _export_scope(obj: IstioConfig) -> frozenset[str] | None:
-    """The namespaces an object is exported to; ``None`` for every namespace (``*`` or no ``exportTo``)."""
-    targets = [str(t) for t in _list(obj.spec.get("exportTo"))]
-    if not targets or "*" in targets:
-        return None
-    return frozenset(obj.namespace if t == "." else t for t in targets)
+    return export_scope(list_of(obj.spec.get("exportTo")), obj.namespace)
 
 
 def _scopes_overlap(first: IstioConfig, second: IstioConfig) -> bool:
@@ -246,7 +242,7 @@ def check_same_host(virtual_services: list[IstioConfig], domain_suffix: str) -> 
     claims: dict[tuple[str, str], list[tuple[IstioConfig, int, str]]] = defaultdict(list)
     wildcard_claims: list[tuple[str, str, IstioConfig, int, str]] = []
     for vs in virtual_services:
-        for host_index, raw in enumerate(_list(vs.spec.get("hosts"))):
+        for host_index, raw in enumerate(list_of(vs.spec.get("hosts"))):
             host = resolve_host(str(raw), vs.namespace, domain_suffix)
             for gateway in _gateway_keys(vs):
                 if host.startswith("*"):
