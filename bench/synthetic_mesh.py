@@ -136,6 +136,19 @@ def edge_labels(edge: SyntheticEdge, reporter: str) -> dict[str, str]:
     }
 
 
+def request_labels(edge: SyntheticEdge, base: dict[str, str]) -> list[tuple[dict[str, str], int]]:
+    """The ``istio_requests_total`` labels of each response code of an HTTP or gRPC edge, with its share (percent)."""
+    rows = []
+    for code, share in edge.codes:
+        labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
+        if edge.protocol == "grpc":
+            labels |= {"response_code": "200", "grpc_response_status": code}
+        else:
+            labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+        rows.append((labels, share))
+    return rows
+
+
 def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
     """Counters growing at each edge's constant rate, for both reporters, ``points`` samples from T0."""
     times = [float(T0 + STEP_SECONDS * i) for i in range(points)]
@@ -152,12 +165,7 @@ def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
                 counter("istio_tcp_sent_bytes_total", tcp, edge.rate * 0.3)
                 counter("istio_tcp_received_bytes_total", tcp, edge.rate * 0.7)
                 continue
-            for code, share in edge.codes:
-                labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
-                if edge.protocol == "grpc":
-                    labels |= {"response_code": "200", "grpc_response_status": code}
-                else:
-                    labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+            for labels, share in request_labels(edge, base):
                 counter("istio_requests_total", labels, edge.rate * share / 100)
             # One histogram per (edge, reporter): every observation falls into the bucket holding the latency.
             latency = edge.latency_ms + (0.5 if reporter == "source" else 0.0)
