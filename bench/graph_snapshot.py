@@ -53,11 +53,15 @@ from synthetic_mesh import (  # noqa: E402
     T0,
     build_mesh,
     build_series,
-    render_series,
     store_inventory,
 )
 
-from devtools.prometheus_server import backfill_openmetrics, running_prometheus  # noqa: E402
+from devtools.prometheus_server import (  # noqa: E402
+    ISTIO_FAMILIES,
+    backfill_openmetrics,
+    render_openmetrics,
+    running_prometheus,
+)
 
 
 def count_retained_snapshots(retention: str, horizon_seconds: int) -> tuple[int, list[str]]:
@@ -367,7 +371,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     started = time.perf_counter()
     mesh = build_mesh(args.workloads, args.edges, args.seed, args.cross_namespace)
     series = build_series(mesh, points)
-    text = render_series(series)
+    text = render_openmetrics(ISTIO_FAMILIES, series)
     sample_count = len(series) * points
     del series
     generated = time.perf_counter() - started

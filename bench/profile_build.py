@@ -45,9 +45,9 @@ WINDOWS = (60, 300, 600)
 
 def capture(path: Path) -> None:
     """Run the bench's setup and pickle the raw query answers and the inventory inputs."""
-    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, render_series, store_inventory
+    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, store_inventory
 
-    from devtools.prometheus_server import backfill_openmetrics, running_prometheus
+    from devtools.prometheus_server import ISTIO_FAMILIES, backfill_openmetrics, render_openmetrics, running_prometheus
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-profile-"))
     try:
@@ -59,7 +59,7 @@ def capture(path: Path) -> None:
         points = 11 * 60 // STEP_SECONDS + 1
         at = float(T0 + STEP_SECONDS * (points - 1))
         mesh = build_mesh(1000, 5000, 42)
-        backfill_openmetrics(render_series(build_series(mesh, points)), workdir / "tsdb")
+        backfill_openmetrics(render_openmetrics(ISTIO_FAMILIES, build_series(mesh, points)), workdir / "tsdb")
 
         import django
 
