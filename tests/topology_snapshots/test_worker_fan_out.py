@@ -6,7 +6,6 @@ succeed is made by pointing the cluster at a Prometheus that is not there.
 
 from __future__ import annotations
 
-import socket
 import subprocess
 from collections.abc import Iterator
 from datetime import timedelta
@@ -19,18 +18,13 @@ from django.utils import timezone
 from inventory.models import Cluster
 from inventory.sync import sync_cluster
 from tests.support.celery_worker import ROOT, call_task, celery_command, running_worker, worker_env
+from tests.support.prometheus import find_free_port
 from tests.support.wait import wait_until
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotWindow
 from topology.snapshots import WINDOW_ATTEMPTS
 from topology.sources import DirectScrapeSource
 
 WINDOWS = [60, 300, 600]
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture
@@ -76,7 +70,7 @@ def test_worker_builds_each_window_as_its_own_task_and_a_failing_window_fails_it
         good = GraphSnapshot.objects.filter(cluster=cluster).first()
 
         # The next snapshot's windows all fail: Prometheus is configured now, and it is not there.
-        Cluster.objects.filter(pk=cluster.pk).update(prometheus_url=f"http://127.0.0.1:{_closed_port()}")
+        Cluster.objects.filter(pk=cluster.pk).update(prometheus_url=f"http://127.0.0.1:{find_free_port()}")
         call_task(env, "topology.tasks.take_graph_snapshot", cluster.pk)
         failed_snapshots = GraphSnapshot.every_snapshot.filter(cluster=cluster, status="failed")
         wait_until(failed_snapshots.exists, "the snapshot with failing windows was marked failed", timeout=90)
