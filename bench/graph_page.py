@@ -27,7 +27,6 @@ import os
 import random
 import secrets
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -169,12 +168,6 @@ def store_snapshot(graph: dict[str, Any]) -> None:
     SnapshotGraph.create_from_graph(graph, snapshot=snapshot, graph_type="versionedApp", window=WINDOW)
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def log_in_bench_user() -> str:
     """A session of a fresh user in the bench's database: every page and API endpoint needs a login."""
     from django.contrib.auth import get_user_model
@@ -270,6 +263,8 @@ def main() -> None:
         django.setup()
         from django.core.management import call_command
 
+        from devtools.prometheus_server import find_free_port
+
         call_command("migrate", verbosity=0)
         call_command("collectstatic", interactive=False, verbosity=0)
         env["MESH_UI_STATIC_COLLECTED"] = "1"
@@ -277,7 +272,7 @@ def main() -> None:
         store_snapshot(graph)
         session = log_in_bench_user()
 
-        port = free_port()
+        port = find_free_port()
         server = subprocess.Popen(
             [sys.executable, "manage.py", "runserver", "--nostatic", "--noreload", f"127.0.0.1:{port}"],
             cwd=ROOT,

@@ -53,11 +53,15 @@ from synthetic_mesh import (  # noqa: E402
     T0,
     build_mesh,
     build_series,
-    render_series,
     store_inventory,
 )
 
-from devtools.prometheus_server import backfill_openmetrics, running_prometheus  # noqa: E402
+from devtools.prometheus_server import (  # noqa: E402
+    ISTIO_FAMILIES,
+    backfill_openmetrics,
+    render_openmetrics,
+    running_prometheus,
+)
 
 
 def count_retained_snapshots(retention: str, horizon_seconds: int) -> tuple[int, list[str]]:
@@ -367,7 +371,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     started = time.perf_counter()
     mesh = build_mesh(args.workloads, args.edges, args.seed, args.cross_namespace)
     series = build_series(mesh, points)
-    text = render_series(series)
+    text = render_openmetrics(ISTIO_FAMILIES, series)
     sample_count = len(series) * points
     del series
     generated = time.perf_counter() - started
@@ -392,6 +396,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     django.setup()
     from django.conf import settings
+    from django.contrib.auth import get_user_model
     from django.core.management import call_command
     from django.test import Client
 
@@ -553,8 +558,9 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor
-    # (orjson.dumps of the graph it returned), interleaved so both see the same machine load.
+    # (orjson.dumps of the graph it returned), interleaved so both see the same machine load. The API needs a login.
     client = Client()
+    client.force_login(get_user_model().objects.create_user("bench"))
     one_namespace = mesh.namespaces[len(mesh.namespaces) // 2]
     requests = [
         ("default (all namespaces, idle hidden)", {"graphType": "versionedApp"}),

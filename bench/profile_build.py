@@ -45,9 +45,9 @@ WINDOWS = (60, 300, 600)
 
 def capture(path: Path) -> None:
     """Run the bench's setup and pickle the raw query answers and the inventory inputs."""
-    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, render_series, store_inventory
+    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, store_inventory
 
-    from devtools.prometheus_server import backfill_openmetrics, running_prometheus
+    from devtools.prometheus_server import ISTIO_FAMILIES, backfill_openmetrics, render_openmetrics, running_prometheus
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-profile-"))
     try:
@@ -59,7 +59,7 @@ def capture(path: Path) -> None:
         points = 11 * 60 // STEP_SECONDS + 1
         at = float(T0 + STEP_SECONDS * (points - 1))
         mesh = build_mesh(1000, 5000, 42)
-        backfill_openmetrics(render_series(build_series(mesh, points)), workdir / "tsdb")
+        backfill_openmetrics(render_openmetrics(ISTIO_FAMILIES, build_series(mesh, points)), workdir / "tsdb")
 
         import django
 
@@ -111,7 +111,7 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
     errors in their last digits (``60.00000000000001``), these rows the exact values: the same graphs otherwise.
     """
     import orjson
-    from synthetic_mesh import BUCKETS, STEP_SECONDS, T0, build_mesh, edge_labels
+    from synthetic_mesh import BUCKETS, STEP_SECONDS, T0, build_mesh, edge_labels, request_labels
 
     from topology.graph.health_step import GraphHealthInputs
     from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS
@@ -138,12 +138,7 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
             add("tcp_sent", tcp, TCP_LABELS, edge.rate * 0.3)
             add("tcp_received", tcp, TCP_LABELS, edge.rate * 0.7)
             continue
-        for code, share in edge.codes:
-            labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
-            if edge.protocol == "grpc":
-                labels |= {"response_code": "200", "grpc_response_status": code}
-            else:
-                labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+        for labels, share in request_labels(edge, base):
             add("requests", labels, REQUEST_LABELS, edge.rate * share / 100)
         histogram = {**base, "request_protocol": edge.protocol}
         for bucket in BUCKETS:

@@ -18,6 +18,7 @@ every sample (name, labels, value), so a speed difference cannot hide a change o
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import json
 import os
@@ -78,30 +79,21 @@ def build_registry(namespaces: int, workloads: int, edges: int, seed: int) -> An
         pods = {"source": f"{source.workload}-0", "destination": f"{destination.workload}-0"}
         codes = ("200", "503") if number % 4 == 0 else ("200",)
         for reporter, pod in pods.items():
-            policy = "mutual_tls" if reporter == "destination" else "unknown"
+            edge_labels = functools.partial(
+                standard_labels,
+                reporter=reporter,
+                source=source,
+                destination=destination,
+                service=service,
+                response_flags="-",
+                connection_security_policy="mutual_tls" if reporter == "destination" else "unknown",
+            )
             for code in codes:
-                http = standard_labels(
-                    reporter=reporter,
-                    source=source,
-                    destination=destination,
-                    service=service,
-                    request_protocol="http",
-                    response_flags="-",
-                    connection_security_policy=policy,
-                    response_code=code,
-                )
+                http = edge_labels(request_protocol="http", response_code=code)
                 for duration_ms in (rng.lognormvariate(3, 1) for _ in range(3)):
                     registry.record_request(pod, http, duration_ms, 700, rng.randrange(100, 10_000))
             if number % 10 == 0:
-                tcp = standard_labels(
-                    reporter=reporter,
-                    source=source,
-                    destination=destination,
-                    service=service,
-                    request_protocol="tcp",
-                    response_flags="-",
-                    connection_security_policy=policy,
-                )
+                tcp = edge_labels(request_protocol="tcp")
                 registry.add_to_counter(pod, TCP_CONNECTIONS_OPENED, tcp, 1)
                 registry.add_to_counter(pod, TCP_SENT_BYTES, tcp, rng.randrange(1_000, 100_000))
                 registry.add_to_counter(pod, TCP_RECEIVED_BYTES, tcp, rng.randrange(1_000, 100_000))

@@ -3,9 +3,10 @@
 A deterministic mesh (namespaces x 10 workloads: 5 apps x 2 versions, one service per app) with edges picked by a
 seeded RNG, clustered by namespace as in real meshes. :func:`build_series` writes the Istio-labelled series both
 reporters would give every 15 s (``istio_requests_total`` with a few response codes,
-``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges), :func:`render_series` renders them as
-OpenMetrics for ``promtool`` to backfill, and :func:`store_inventory` writes the matching namespaces, services,
-workloads and pods. ``bench/graph_snapshot.py``, ``bench/profile_build.py`` and ``bench/telemetry_parse.py`` use it.
+``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges), which
+``devtools.prometheus_server.render_openmetrics(ISTIO_FAMILIES, ...)`` renders for ``promtool`` to backfill, and
+:func:`store_inventory` writes the matching namespaces, services, workloads and pods. ``bench/graph_snapshot.py``,
+``bench/profile_build.py`` and ``bench/telemetry_parse.py`` use it.
 """
 
 from __future__ import annotations
@@ -24,13 +25,6 @@ WORKLOADS_PER_NAMESPACE = 10
 VERSIONS = ("v1", "v2")
 BUCKETS: tuple[str, ...] = ("5", "25", "100", "500", "+Inf")
 HISTOGRAM_LABELS = ("reporter", *IDENTITY_LABELS)
-SUFFIXES = frozenset({"total", "bucket", "sum", "count"})
-FAMILIES = {
-    "istio_requests": "counter",
-    "istio_request_duration_milliseconds": "histogram",
-    "istio_tcp_sent_bytes": "counter",
-    "istio_tcp_received_bytes": "counter",
-}
 
 
 @dataclass(frozen=True)
@@ -136,6 +130,19 @@ def edge_labels(edge: SyntheticEdge, reporter: str) -> dict[str, str]:
     }
 
 
+def request_labels(edge: SyntheticEdge, base: dict[str, str]) -> list[tuple[dict[str, str], int]]:
+    """The ``istio_requests_total`` labels of each response code of an HTTP or gRPC edge, with its share (percent)."""
+    rows = []
+    for code, share in edge.codes:
+        labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
+        if edge.protocol == "grpc":
+            labels |= {"response_code": "200", "grpc_response_status": code}
+        else:
+            labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+        rows.append((labels, share))
+    return rows
+
+
 def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
     """Counters growing at each edge's constant rate, for both reporters, ``points`` samples from T0."""
     times = [float(T0 + STEP_SECONDS * i) for i in range(points)]
@@ -152,12 +159,7 @@ def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
                 counter("istio_tcp_sent_bytes_total", tcp, edge.rate * 0.3)
                 counter("istio_tcp_received_bytes_total", tcp, edge.rate * 0.7)
                 continue
-            for code, share in edge.codes:
-                labels = {**base, "request_protocol": edge.protocol, "response_flags": "-"}
-                if edge.protocol == "grpc":
-                    labels |= {"response_code": "200", "grpc_response_status": code}
-                else:
-                    labels |= {"response_code": code, "response_flags": "UF" if code == "503" else "-"}
+            for labels, share in request_labels(edge, base):
                 counter("istio_requests_total", labels, edge.rate * share / 100)
             # One histogram per (edge, reporter): every observation falls into the bucket holding the latency.
             latency = edge.latency_ms + (0.5 if reporter == "source" else 0.0)
@@ -170,28 +172,6 @@ def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
             counter("istio_request_duration_milliseconds_sum", histogram, edge.rate * latency)
             counter("istio_request_duration_milliseconds_count", histogram, edge.rate)
     return series
-
-
-def render_series(series: list[OpenMetricsSeries]) -> str:
-    """The OpenMetrics document ``render_openmetrics`` would write (same line format), several times faster.
-
-    Each series' label text is built once rather than per point; series are grouped by family in FAMILIES order.
-    """
-    chunks: list[str] = []
-    stamps: dict[float, str] = {}
-    for family, kind in FAMILIES.items():
-        chunks.append(f"# TYPE {family} {kind}\n")
-        for item in series:
-            if not item.name.startswith(family + "_") or item.name[len(family) + 1 :] not in SUFFIXES:
-                continue
-            prefix = item.name + "{" + ",".join(f'{k}="{v}"' for k, v in item.labels.items() if v) + "} "
-            for timestamp, value in item.points:
-                stamp = stamps.get(timestamp)
-                if stamp is None:
-                    stamp = stamps[timestamp] = f" {timestamp:.3f}\n"
-                chunks.append(f"{prefix}{value!r}{stamp}")
-    chunks.append("# EOF\n")
-    return "".join(chunks)
 
 
 def store_inventory(mesh: SyntheticMesh) -> int:

@@ -42,7 +42,12 @@ import graph_snapshot as snapshot_bench  # noqa: E402  (the path must be set fir
 import synthetic_mesh  # noqa: E402
 
 from devtools.http_stub import Answer, serving  # noqa: E402
-from devtools.prometheus_server import backfill_openmetrics, running_prometheus  # noqa: E402
+from devtools.prometheus_server import (  # noqa: E402
+    ISTIO_FAMILIES,
+    backfill_openmetrics,
+    render_openmetrics,
+    running_prometheus,
+)
 
 WINDOW = "300s"
 
@@ -133,7 +138,8 @@ def bench_prometheus(args: argparse.Namespace, workdir: Path) -> None:
     points = 6 * 60 // synthetic_mesh.STEP_SECONDS + 1
     at = float(synthetic_mesh.T0 + synthetic_mesh.STEP_SECONDS * (points - 1))
     mesh = synthetic_mesh.build_mesh(args.workloads, args.edges, args.seed)
-    backfill_openmetrics(synthetic_mesh.render_series(synthetic_mesh.build_series(mesh, points)), workdir / "tsdb")
+    series = synthetic_mesh.build_series(mesh, points)
+    backfill_openmetrics(render_openmetrics(ISTIO_FAMILIES, series), workdir / "tsdb")
     parts = build_graph_query_parts(build_graph_queries(sorted(mesh.namespaces), WINDOW))
     with running_prometheus([], tsdb_dir=workdir / "tsdb") as prometheus:
         with requests.Session() as session:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 import bisect
 import threading
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Literal
 
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
@@ -357,7 +358,7 @@ class MetricsRegistry:
         histogram_samples = []
         for (name, values), state in sorted(histograms.items()):
             family = FAMILIES_BY_NAME[name]
-            cumulative = _cumulative(state.bucket_counts)
+            cumulative = list(accumulate(state.bucket_counts))
             histogram_samples.append(
                 HistogramSample(
                     name,
@@ -414,7 +415,7 @@ class IstioMetricsCollector:
         for (name, values), value in sorted(self._counters.items()):
             counter_families[name].add_metric(values, value)
         for (name, values), state in sorted(self._histograms.items()):
-            buckets = list(zip(_BUCKET_BOUNDS[name], _cumulative(state.bucket_counts), strict=True))
+            buckets = list(zip(_BUCKET_BOUNDS[name], accumulate(state.bucket_counts), strict=True))
             histogram_families[name].add_metric(values, buckets, state.total)
         for family in METRIC_FAMILIES:
             yield counter_families[family.name] if family.type == "counter" else histogram_families[family.name]
@@ -432,12 +433,3 @@ def _label_values(family: MetricFamily, labels: Mapping[str, str]) -> tuple[str,
         return tuple([labels[name] for name in family.label_names])
     except KeyError as missing:
         raise KeyError(f"{family.name}: missing label {missing}") from None
-
-
-def _cumulative(bucket_counts: Sequence[int]) -> list[int]:
-    running = 0
-    result = []
-    for count in bucket_counts:
-        running += count
-        result.append(running)
-    return result

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 
 from devtools.prometheus_server import (
+    ISTIO_FAMILIES,
     OpenMetricsSeries,
     PrometheusHarnessError,
     RunningPrometheus,
@@ -21,6 +22,7 @@ from devtools.prometheus_server import (
 )
 
 __all__ = [
+    "ISTIO_FAMILIES",
     "OpenMetricsSeries",
     "PrometheusHarnessError",
     "RunningPrometheus",

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from tests.support.prometheus import OpenMetricsSeries, render_openmetrics
+from tests.support.prometheus import ISTIO_FAMILIES, OpenMetricsSeries, render_openmetrics
 
 T0 = 1_700_000_000
 STEP_SECONDS = 15
@@ -35,12 +35,6 @@ CLUSTER = "Kubernetes"
 BUCKETS: tuple[float, ...] = (1, 5, 10, 25, 50, 100, 250, 500, 1000, math.inf)
 SOURCE_OVERHEAD_MS = 0.5
 DURATION = "istio_request_duration_milliseconds"
-FAMILIES = {
-    "istio_requests": "counter",
-    "istio_request_duration_milliseconds": "histogram",
-    "istio_tcp_sent_bytes": "counter",
-    "istio_tcp_received_bytes": "counter",
-}
 
 
 @dataclass(frozen=True)
@@ -186,7 +180,7 @@ def build_series() -> list[OpenMetricsSeries]:
 
 def build_openmetrics() -> str:
     """The whole data set as an OpenMetrics document for ``promtool tsdb create-blocks-from openmetrics``."""
-    return render_openmetrics(FAMILIES, build_series())
+    return render_openmetrics(ISTIO_FAMILIES, build_series())
 
 
 def build_exposition_at(timestamp: float) -> str:
