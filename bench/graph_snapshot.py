@@ -179,11 +179,10 @@ def window_jobs(cluster: Any, namespaces: Sequence[str], windows: Sequence[int],
     """The jobs a snapshot's window tasks build (rows passed in, not fetched)."""
     from django.conf import settings
 
-    from topology.mesh_inputs import load_health_inputs, load_mesh_context
+    from topology.mesh_inputs import load_graph_inputs
     from topology.window_build import WindowJob
 
-    mesh = load_mesh_context(cluster)
-    health = load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
+    mesh, health = load_graph_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
     return [
         WindowJob(None, tuple(namespaces), w, at, mesh, health, summarize=w == settings.MESH_UI_HEALTH_WINDOW)
         for w in windows

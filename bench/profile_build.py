@@ -70,7 +70,7 @@ def capture(path: Path) -> None:
         from clients.prometheus import PrometheusClient, PrometheusSettings
         from inventory.models import Cluster
         from topology.graph import build_graph_queries
-        from topology.mesh_inputs import load_health_inputs, load_mesh_context
+        from topology.mesh_inputs import load_graph_inputs
         from topology.snapshots import mesh_namespaces
         from topology.telemetry.rows import build_graph_query_parts
 
@@ -87,11 +87,12 @@ def capture(path: Path) -> None:
                     for name, parts in query_parts.items()
                 }
             client.close()
+        mesh_context, health_inputs = load_graph_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
         payload = {
             "namespaces": namespaces,
             "raw": raw,
-            "mesh": load_mesh_context(cluster),
-            "health": load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG),
+            "mesh": mesh_context,
+            "health": health_inputs,
             "timestamp": int(at),
         }
         path.write_bytes(pickle.dumps(payload, protocol=pickle.HIGHEST_PROTOCOL))

@@ -27,19 +27,26 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
     return bool(selector) and all(labels.get(key) == value for key, value in selector.items())
 
 
-def load_mesh_context(cluster: Cluster) -> MeshContext:
-    """The inventory facts the graph steps need, read with one query per table."""
-    services = list(Service.objects.filter(cluster=cluster).only("namespace", "name", "selector"))
+def load_graph_inputs(cluster: Cluster, config: HealthConfig) -> tuple[MeshContext, GraphHealthInputs]:
+    """What the graph steps need from the inventory: the mesh context and the health inputs, read with one query
+    per table (a snapshot's window task reads them once for its four graphs)."""
+    services = list(Service.objects.filter(cluster=cluster).only("namespace", "name", "selector", "annotations"))
+    workloads = list(Workload.objects.filter(cluster=cluster))
+    return _load_mesh_context(cluster, services, workloads), _load_health_inputs(cluster, config, services, workloads)
+
+
+def _load_mesh_context(cluster: Cluster, services: list[Service], workloads: list[Workload]) -> MeshContext:
+    """Workloads with the services selecting them, missing sidecars, VirtualService hosts and ServiceEntries."""
     services_by_namespace: dict[str, list[Service]] = defaultdict(list)
     for service in services:
         services_by_namespace[service.namespace].append(service)
-    workloads = []
+    workload_infos = []
     missing_sidecars = set()
-    for workload in Workload.objects.filter(cluster=cluster):
+    for workload in workloads:
         selecting = tuple(
             s.name for s in services_by_namespace[workload.namespace] if _selects(s.selector, workload.template_labels)
         )
-        workloads.append(
+        workload_infos.append(
             WorkloadInfo(
                 namespace=workload.namespace,
                 name=workload.name,
@@ -66,7 +73,7 @@ def load_mesh_context(cluster: Cluster) -> MeshContext:
             for host in hosts:
                 service_entries[host] = info
     return MeshContext(
-        workloads=workloads,
+        workloads=workload_infos,
         services=[ServiceInfo(namespace=s.namespace, name=s.name) for s in services],
         virtual_service_hosts=frozenset(vs_hosts),
         missing_sidecars=frozenset(missing_sidecars),
@@ -74,14 +81,16 @@ def load_mesh_context(cluster: Cluster) -> MeshContext:
     )
 
 
-def load_health_inputs(cluster: Cluster, config: HealthConfig) -> GraphHealthInputs:
+def _load_health_inputs(
+    cluster: Cluster, config: HealthConfig, services: list[Service], workloads: list[Workload]
+) -> GraphHealthInputs:
     """Replica counts (desired, created pods, ready pods) and health annotations of workloads and services."""
     pod_counts: dict[tuple[str, str], int] = defaultdict(int)
     for namespace, workload_name in Pod.objects.filter(cluster=cluster).values_list("namespace", "workload_name"):
         pod_counts[(namespace, workload_name)] += 1
     replicas: dict[tuple[str, str], WorkloadReplicas] = {}
     annotations: dict[tuple[str, str, str], dict[str, Any]] = {}
-    for workload in Workload.objects.filter(cluster=cluster):
+    for workload in workloads:
         key = (workload.namespace, workload.name)
         replicas[key] = WorkloadReplicas(
             name=workload.name,
@@ -92,7 +101,7 @@ def load_health_inputs(cluster: Cluster, config: HealthConfig) -> GraphHealthInp
         )
         if HEALTH_RATE_ANNOTATION in workload.annotations:
             annotations[("workload", workload.namespace, workload.name)] = workload.annotations
-    for service in Service.objects.filter(cluster=cluster).exclude(annotations={}):
+    for service in services:
         if HEALTH_RATE_ANNOTATION in service.annotations:
             annotations[("service", service.namespace, service.name)] = service.annotations
     return GraphHealthInputs(config=config, replicas=replicas, annotations=annotations)

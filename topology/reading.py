@@ -110,14 +110,14 @@ class SnapshotMeta:
 
 
 def build_meta(snapshot: GraphSnapshot, at: datetime | None) -> SnapshotMeta:
+    # Replaying history: age is measured from the moment asked for, and a past failure is no longer news.
+    if at is not None:
+        return SnapshotMeta(snapshot=snapshot, now=at, status=None)
     cluster = snapshot.cluster
     if Cluster.metrics_status.is_cached(cluster):  # loaded by pick_cluster
         status: MetricsSourceStatus | None = getattr(cluster, "metrics_status", None)
     else:
         status = MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).first()
-    # Replaying history: age is measured from the moment asked for, and a past failure is no longer news.
-    if at is not None:
-        return SnapshotMeta(snapshot=snapshot, now=at, status=None)
     return SnapshotMeta(snapshot=snapshot, now=timezone.now(), status=status)
 
 

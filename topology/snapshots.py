@@ -52,7 +52,7 @@ from django.utils import timezone
 from clients.prometheus import PrometheusError
 from inventory.models import Cluster, Namespace, Workload
 from topology.graph.model import GRAPH_TYPES
-from topology.mesh_inputs import load_health_inputs, load_mesh_context
+from topology.mesh_inputs import load_graph_inputs
 from topology.models import (
     GraphSnapshot,
     MetricsSourceStatus,
@@ -240,13 +240,14 @@ def _build_window_of(
     cluster = snapshot.cluster
     source = source or window_source(snapshot)
     at = (snapshot.telemetry_at or snapshot.taken_at).timestamp()
+    mesh, health_inputs = load_graph_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG)
     job = WindowJob(
         prometheus=getattr(source, "prometheus_settings", None),
         namespaces=tuple(snapshot.namespaces),
         window=window,
         at=at,
-        mesh=load_mesh_context(cluster),
-        health_inputs=load_health_inputs(cluster, settings.MESH_UI_HEALTH_CONFIG),
+        mesh=mesh,
+        health_inputs=health_inputs,
         summarize=window == snapshot.health_window,
     )
     started = time.monotonic()

@@ -84,17 +84,20 @@ def build_default_steps(options: GraphOptions, health: GraphHealthInputs | None 
     return steps
 
 
-def _shares_service_graph_map(versioned_app: GraphOptions, service: GraphOptions) -> bool:
-    """True when ``versioned_app``'s traffic map is also ``service``'s (same nodes and hops until the steps run).
+def _shared_service_map(options: Sequence[GraphOptions]) -> tuple[int, int] | None:
+    """``(versioned-app index, service index)`` when the service graph can start from a copy of the versioned-app
+    graph's traffic map, else None.
 
     Paths depend only on the graph type and whether service nodes are injected, which the service graph always does;
-    versioned app and service graphs give nodes the same ids and fields.
+    versioned app and service graphs give nodes the same ids and fields. A snapshot builds one graph of each type.
     """
-    return (
-        versioned_app.graph_type == "versionedApp"
-        and service.graph_type == "service"
-        and versioned_app.with_service_nodes
-    )
+    types = [graph_options.graph_type for graph_options in options]
+    if "versionedApp" not in types or "service" not in types:
+        return None
+    versioned_app, service = types.index("versionedApp"), types.index("service")
+    if versioned_app < service and options[versioned_app].with_service_nodes:
+        return versioned_app, service
+    return None
 
 
 class GraphBuilder:
@@ -111,21 +114,14 @@ class GraphBuilder:
         unused: they come to :meth:`graphs`)."""
         self._inputs = traffic
         self._options = tuple(options)
-        #: ``index of a graph -> indexes of the later graphs starting from a copy of its traffic map``.
-        self._copies: dict[int, list[int]] = {}
-        copied: set[int] = set()
-        for later, service in enumerate(self._options):
-            for index, earlier in enumerate(self._options[:later]):
-                if _shares_service_graph_map(earlier, service):
-                    self._copies.setdefault(index, []).append(later)
-                    copied.add(later)
-                    break
+        self._shared = _shared_service_map(self._options)
+        #: The copy of the versioned-app traffic map the service graph starts from, once taken.
+        self._service_start: TrafficMap | None = None
         self._compiler = SampleCompiler()
-        self._starts: dict[int, TrafficMap] = {}
         with pause_cyclic_gc():
             samples = self._compiler.add_traffic(traffic.requests, traffic.tcp)
             self._traffic: list[TrafficBuild | None] = [
-                None if index in copied else build_traffic_map(samples, graph_options)
+                None if self._shared and index == self._shared[1] else build_traffic_map(samples, graph_options)
                 for index, graph_options in enumerate(self._options)
             ]
 
@@ -171,11 +167,13 @@ class GraphBuilder:
         if traffic is not None:
             tm, resolver = add_response_times(traffic, samples), traffic.resolver
         else:
-            # A copy of an earlier graph's map, whose resolver resolves for that graph's type: this graph's steps get a
-            # resolver of their own. Only the idle-node step asks it for nodes, and adds only those the map lacks.
-            tm, resolver = self._starts.pop(index), PathResolver(self._options[index])
-        for later in self._copies.get(index, ()):
-            self._starts[later] = tm.copy()
+            # A copy of the versioned-app map, whose resolver resolves for that graph's type: the service graph's steps
+            # get a resolver of their own. Only the idle-node step asks it for nodes, and adds only those the map lacks.
+            assert self._service_start is not None
+            tm, resolver = self._service_start, PathResolver(self._options[index])
+            self._service_start = None
+        if self._shared and index == self._shared[0]:
+            self._service_start = tm.copy()
         return tm, resolver
 
 
