@@ -19,33 +19,39 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
+def bob(django_user_model: Any) -> Any:
+    """A user with no grants of his own (alice is a viewer everywhere)."""
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-password")
+
+
+@pytest.fixture
 def clusters() -> tuple[Cluster, Cluster]:
     return Cluster.objects.create(name="east"), Cluster.objects.create(name="west")
 
 
-def test_user_and_group_grants_add_up(alice: Any, clusters: tuple[Cluster, Cluster]) -> None:
+def test_user_and_group_grants_add_up(bob: Any, clusters: tuple[Cluster, Cluster]) -> None:
     east, west = clusters
     team = Group.objects.create(name="team")
-    alice.groups.add(team)
-    RoleGrant.objects.create(user=alice, role="viewer", cluster=east, namespace="bookinfo")
+    bob.groups.add(team)
+    RoleGrant.objects.create(user=bob, role="viewer", cluster=east, namespace="bookinfo")
     RoleGrant.objects.create(group=team, role="editor", cluster=east, namespace="shop")
-    assert access.namespace_scope(alice, east).names == {"bookinfo", "shop"}
-    assert access.namespace_scope(alice, east, minimum=Role.EDITOR).names == {"shop"}
-    assert access.can_write(alice, east, "shop") and not access.can_write(alice, east, "bookinfo")
-    assert not access.can_read(alice, west, "bookinfo")
-    assert list(access.visible_clusters(alice)) == [east]
-    assert access.scope_filter(access.namespace_scope(alice, west)).children == [("namespace__in", [])]
+    assert access.namespace_scope(bob, east).names == {"bookinfo", "shop"}
+    assert access.namespace_scope(bob, east, minimum=Role.EDITOR).names == {"shop"}
+    assert access.can_write(bob, east, "shop") and not access.can_write(bob, east, "bookinfo")
+    assert not access.can_read(bob, west, "bookinfo")
+    assert list(access.visible_clusters(bob)) == [east]
+    assert access.scope_filter(access.namespace_scope(bob, west)).children == [("namespace__in", [])]
 
 
 def test_grants_are_read_once_per_user_object(
-    alice: Any, clusters: tuple[Cluster, Cluster], django_assert_num_queries: Any
+    bob: Any, clusters: tuple[Cluster, Cluster], django_assert_num_queries: Any
 ) -> None:
     east, _ = clusters
-    RoleGrant.objects.create(user=alice, role="viewer", cluster=east)
+    RoleGrant.objects.create(user=bob, role="viewer", cluster=east)
     with django_assert_num_queries(1):
-        access.can_read(alice, east, "a")
-        access.can_read(alice, east, "b")
-        access.namespace_scope(alice, east)
+        access.can_read(bob, east, "a")
+        access.can_read(bob, east, "b")
+        access.namespace_scope(bob, east)
 
 
 def test_superuser_is_admin_everywhere_and_inactive_user_nothing(
