@@ -129,6 +129,8 @@ class DestinationRuleMtlsChecker:
             wildcard = self.hosts[key].startswith("*")
             general = rule_tls_mode(rule)
             by_port = rule_port_tls_modes(rule)
+            if not {general, *(mode for mode, _ in by_port.values())} & {ISTIO_MUTUAL, DISABLE}:
+                continue
             for service in services:
                 workloads = self.registry.service_workloads(service)
                 for port in service.ports:
