@@ -62,9 +62,16 @@ class WorkloadChecker:
         for workload in inventory.workloads:
             self.workloads_by_namespace[workload.namespace].append(workload)
         self.services_by_namespace: dict[str, list[ServiceInfo]] = defaultdict(list)
+        #: Each selecting Service's ports as (number, protocol, targetPort), worked out once.
+        self.port_protocols: dict[tuple[str, str], list[tuple[int, str, str]]] = {}
         for service in inventory.services:
             if service.selector:
                 self.services_by_namespace[service.namespace].append(service)
+                self.port_protocols[(service.namespace, service.name)] = [
+                    (port["port"], port_protocol(port), str(port.get("targetPort", port["port"])))
+                    for port in service.ports
+                    if isinstance(port.get("port"), int)
+                ]
 
     def in_mesh(self, workload: WorkloadInfo) -> bool:
         """Whether a workload is meant to be in the mesh: it runs a sidecar or its namespace injects one."""
@@ -128,12 +135,9 @@ class WorkloadChecker:
         for service in self.services_by_namespace.get(workload.namespace, ()):
             if not labels_select(service.selector, workload.template_labels):
                 continue
-            for port in service.ports:
-                number = port.get("port")
-                if not isinstance(number, int):
-                    continue
-                protocols[number][port_protocol(port)].add(service.name)
-                ports_by_target[str(port.get("targetPort", number))][number].add(service.name)
+            for number, protocol, target in self.port_protocols[(service.namespace, service.name)]:
+                protocols[number][protocol].add(service.name)
+                ports_by_target[target][number].add(service.name)
         findings = []
         for number, by_protocol in sorted(protocols.items()):
             if len(by_protocol) > 1:
