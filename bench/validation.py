@@ -151,7 +151,8 @@ def main() -> None:
     kinds = Counter(obj.kind for obj in inventory.istio_objects)
     print(
         f"inventory: {len(inventory.namespaces)} namespaces, {len(inventory.services)} services, "
-        f"{len(inventory.workloads)} workloads, {len(inventory.pods)} pods, {len(inventory.istio_objects)} Istio objects "
+        f"{len(inventory.workloads)} workloads, {len(inventory.pods)} pods, "
+        f"{len(inventory.istio_objects)} Istio objects "
         f"({dict(sorted(kinds.items()))})"
     )
     timings = []

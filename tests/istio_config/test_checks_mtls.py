@@ -115,22 +115,21 @@ def test_port_level_policy_decides_the_port_it_names() -> None:
     assert run([rule, strict_on_other]) == []
 
 
-def test_port_level_rule_setting_is_reported_at_its_own_path() -> None:
-    spec = {
-        "host": "reviews",
-        "trafficPolicy": {
-            "tls": {"mode": "ISTIO_MUTUAL"},
-            "portLevelSettings": [{"port": {"number": 9080}, "tls": {"mode": "DISABLE"}}],
-        },
+def port_level_rule(port: int) -> IstioConfig:
+    """A ``reviews`` rule sending ISTIO_MUTUAL, except to ``port``, where it disables TLS."""
+    policy = {
+        "tls": {"mode": "ISTIO_MUTUAL"},
+        "portLevelSettings": [{"port": {"number": port}, "tls": {"mode": "DISABLE"}}],
     }
-    rule = obj("DestinationRule", "reviews", spec)
-    assert run([rule, peer_authentication("default", "STRICT")]) == [
+    return obj("DestinationRule", "reviews", {"host": "reviews", "trafficPolicy": policy})
+
+
+def test_port_level_rule_setting_is_reported_at_its_own_path() -> None:
+    strict = peer_authentication("default", "STRICT")
+    assert run([port_level_rule(9080), strict]) == [
         ("MUI0211", "reviews", "spec.trafficPolicy.portLevelSettings[0].tls.mode")
     ]
-    other_port = {**spec, "trafficPolicy": {**spec["trafficPolicy"], "portLevelSettings": [
-        {"port": {"number": 9090}, "tls": {"mode": "DISABLE"}}
-    ]}}  # fmt: skip
-    assert run([obj("DestinationRule", "reviews", other_port), peer_authentication("default", "STRICT")]) == []
+    assert run([port_level_rule(9090), strict]) == []
 
 
 def test_wildcard_rule_conflicts_only_where_it_is_the_most_specific_rule() -> None:
