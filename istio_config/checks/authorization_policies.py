@@ -104,8 +104,8 @@ class AuthorizationPolicyChecker:
         """Whether a request Host (``reviews``, ``reviews.bookinfo``, ``reviews.bookinfo.svc[.cluster.local]``,
         any with ``:port``, or an external name) names a Service, a ServiceEntry host or a VirtualService host."""
         name = host.rsplit(":", 1)[0] if host.rsplit(":", 1)[-1].isdigit() else host
-        if name.startswith("*") and "." not in name[1:]:
-            return True
+        if name.endswith("*") or (name.startswith("*") and "." not in name[1:]):
+            return True  # a prefix pattern, or "*": no single registry entry to look for
         candidates = {resolve_host(name, namespace, self.registry.domain_suffix)}
         parts = name.split(".")
         if len(parts) == 2 and parts[1] in self.namespaces:

@@ -7,6 +7,7 @@ two ServiceEntries visible from one namespace declaring the same host and port (
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import export_scope
@@ -30,8 +31,12 @@ def check_service_entries(inventory: ConfigInventory) -> list[Finding]:
 def check_port_names(entry: IstioConfig) -> list[Finding]:
     """KIA0601: a port whose name does not follow ``<protocol>[-suffix]`` for its declared protocol (TCP and UDP
     ports may have any name)."""
+    # istioctl's IST0118 concerns Kubernetes Service ports only: a ServiceEntry port declares its protocol.
     return [
-        codes.make_finding(codes.PORT_NAME_MISMATCH, entry, f"spec.ports[{index}].name", str(port.get("name", "")))
+        replace(
+            codes.make_finding(codes.PORT_NAME_MISMATCH, entry, f"spec.ports[{index}].name", str(port.get("name", ""))),
+            istio_code="",
+        )
         for index, port in enumerate(mappings_of(entry.spec.get("ports")))
         if not port_name_matches_protocol(str(port.get("name", "")), str(port.get("protocol", "")))
     ]

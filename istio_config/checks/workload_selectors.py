@@ -9,12 +9,10 @@ own namespace; an AuthorizationPolicy in the root namespace applies to matching 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
-from typing import Any
 
 from istio_config.checks import codes
-from istio_config.checks.codes import CheckCode
 from istio_config.checks.hosts import labels_select
 from istio_config.checks.model import ConfigInventory, Finding, IstioConfig
 
@@ -81,7 +79,9 @@ class WorkloadIndex:
 
 
 def check_selector_not_found(
-    objects: Iterable[IstioConfig], index: WorkloadIndex, scope: Any = None, check: CheckCode | None = None
+    objects: Iterable[IstioConfig],
+    index: WorkloadIndex,
+    scope: Callable[[IstioConfig], tuple[str, ...] | None] | None = None,
 ) -> list[Finding]:
     """KIA0004: an object whose non-empty selector selects no workload of its namespace, or of every namespace
     where ``scope(obj)`` returns None (an AuthorizationPolicy in the root namespace)."""
@@ -96,7 +96,7 @@ def check_selector_not_found(
         where = "in any namespace" if namespaces is None else f"in namespace {obj.namespace}"
         findings.append(
             codes.make_finding(
-                check or codes.GENERIC_SELECTOR_NOT_FOUND,
+                codes.GENERIC_SELECTOR_NOT_FOUND,
                 obj,
                 selector_path(obj.kind),
                 f"{selector_text(selector)} {where}",

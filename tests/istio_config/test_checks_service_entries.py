@@ -17,7 +17,7 @@ def entry(name: str, ports: list[dict[str, Any]], namespace: str = "bookinfo", *
 def test_port_name_that_does_not_follow_its_protocol() -> None:
     findings = check_config(bookinfo_inventory([entry("api", [{"number": 443, "name": "web", "protocol": "HTTPS"}])]))
     assert codes_at(findings) == [("KIA0601", "api", "spec.ports[0].name")]
-    assert (findings[0].severity, findings[0].istio_code) == (Severity.ERROR, "IST0118")
+    assert (findings[0].severity, findings[0].istio_code) == (Severity.ERROR, "")
     assert (
         check_config(bookinfo_inventory([entry("api", [{"number": 443, "name": "https-web", "protocol": "HTTPS"}])]))
         == []
