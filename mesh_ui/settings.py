@@ -56,6 +56,7 @@ INSTALLED_APPS = [
     "topology",
     "istio_config",
     "accounts",
+    "audit",
     "dashboard",
 ]
 
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     # open. Static files never get here: WhiteNoise answers them above. DRF views are left to DRF, which answers
     # 401 instead of redirecting a script to a form (see mesh_ui.auth).
     "mesh_ui.auth.PageLoginRequiredMiddleware",
+    # Keeps the request at hand for audit records made deep inside a call (actor, client address, user agent).
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -213,6 +216,10 @@ try:
 except ValueError as _exc:
     raise ImproperlyConfigured(f"MESH_UI_HEALTH_RATE: {_exc}") from _exc
 
+# --- Audit log --------------------------------------------------------------------------------------------------
+# Audit events older than this many days are deleted by an hourly beat task.
+MESH_UI_AUDIT_RETENTION_DAYS = env_int("MESH_UI_AUDIT_RETENTION_DAYS", 90, minimum=1)
+
 # --- Celery ----------------------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -252,6 +259,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "topology.tasks.dispatch_graph_snapshots",
         "schedule": MESH_UI_SNAPSHOT_INTERVAL,
         "options": {"expires": MESH_UI_SNAPSHOT_INTERVAL},
+    },
+    "audit-purge-expired-events": {
+        "task": "audit.tasks.purge_audit_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
     "topology-thin-snapshots": {
         "task": "topology.tasks.thin_snapshots",
