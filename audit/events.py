@@ -63,6 +63,9 @@ def record(
 ) -> AuditEvent:
     """Store one event. ``actor`` defaults to the user of the current request; ``username`` to the actor's."""
     request = request if request is not None else current_request()
+    # A DRF Request (sent with a failed Basic login) would authenticate again when asked for its user: use the
+    # Django request underneath.
+    request = getattr(request, "_request", request)
     if actor is None:
         actor = _request_user(request)
     if username is None:

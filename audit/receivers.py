@@ -38,8 +38,10 @@ def _on_login_failed(
     sender: Any, credentials: dict[str, Any], request: HttpRequest | None = None, **kwargs: Any
 ) -> None:
     # Django has already masked the secrets in ``credentials``; only the username is kept anyway.
+    if "nonce" in credentials:
+        return  # the SSO callback records its failures itself, with the reason
     username = credentials.get("username")
-    method = "password" if "password" in credentials else "sso" if "nonce" in credentials else "other"
+    method = "password" if "password" in credentials else "other"
     events.record_login_failed(request, username if isinstance(username, str) else "", method)
 
 

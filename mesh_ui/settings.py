@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from mesh_ui.env import env_bool, env_float, env_int, env_list, env_str, parse_clusters, parse_database_url
+from sso.config import OIDC_VARIABLES, build_oidc_config
 from topology.health import build_health_config
 from topology.retention import parse_duration, parse_retention
 
@@ -57,6 +58,7 @@ INSTALLED_APPS = [
     "istio_config",
     "accounts",
     "audit",
+    "sso",
     "dashboard",
 ]
 
@@ -104,6 +106,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The SSO backend answers only SSO callbacks, and nothing while single sign-on is off.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "sso.backend.SsoBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -215,6 +219,13 @@ try:
     MESH_UI_HEALTH_CONFIG = build_health_config({"rate": MESH_UI_HEALTH_RATE} if MESH_UI_HEALTH_RATE else None)
 except ValueError as _exc:
     raise ImproperlyConfigured(f"MESH_UI_HEALTH_RATE: {_exc}") from _exc
+
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------------------------------
+# Off unless MESH_UI_OIDC_CLIENT_ID is set; see sso/config.py and the README for the variables and the role map.
+try:
+    MESH_UI_OIDC = build_oidc_config({name: env_str(name) for name in OIDC_VARIABLES})
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from _exc
 
 # --- Audit log --------------------------------------------------------------------------------------------------
 # Audit events older than this many days are deleted by an hourly beat task.

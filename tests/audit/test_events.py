@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 from datetime import timedelta
@@ -161,3 +162,12 @@ def test_changes_made_by_mesh_ui_itself_say_which_part_made_them(alice: Any) -> 
         RoleGrant.objects.create(user=alice, role="editor", namespace="bookinfo")
     event = AuditEvent.objects.filter(kind=EventKind.GRANT_CREATED).latest("pk")
     assert event.detail["via"] == "sso"
+
+
+def test_a_failed_basic_login_to_the_api_is_recorded(alice: Any) -> None:
+    credentials = base64.b64encode(b"alice:not-her-password").decode()
+    response = Client().get("/api/v1/snapshots", HTTP_AUTHORIZATION=f"Basic {credentials}")
+    assert response.status_code == 401
+    failed = AuditEvent.objects.get(kind=EventKind.LOGIN_FAILED)
+    assert (failed.username, failed.ip, failed.detail) == (ALICE_USERNAME, "127.0.0.1", {"method": "password"})
+    assert "not-her-password" not in _everything_stored()
