@@ -61,6 +61,13 @@ class SsoBackend(OIDCAuthenticationBackend):
             note_failure(request, "the provider's answer was refused")
         return user
 
+    def get_user(self, user_id: Any) -> Any:
+        """The session's user, while SSO is on and the user active (the library checks neither)."""
+        if provider.current_config() is None:
+            return None
+        user = super().get_user(user_id)
+        return user if user is not None and self.user_can_authenticate(user) else None
+
     def verify_token(self, token: str, **kwargs: Any) -> Any:
         """The library's checks (signature, nonce), then issuer, audience and expiry."""
         try:

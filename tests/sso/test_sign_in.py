@@ -216,9 +216,11 @@ def test_a_provider_name_never_takes_over_a_local_account(idp: OidcProvider, dja
     assert django_user_model.objects.filter(username__startswith="carol").count() == 2
 
 
-def test_an_inactive_user_is_refused(idp: OidcProvider) -> None:
-    sign_in(Client())
+def test_an_inactive_user_is_refused_and_its_session_ends(idp: OidcProvider) -> None:
+    signed_in = Client()
+    sign_in(signed_in)
     get_user_model().objects.filter(username="carol").update(is_active=False)
+    assert signed_in.get("/graph/").status_code == 302  # to the login page
     browser = Client()
     done = sign_in(browser)
     assert done["Location"] == "/login/?sso=failed" and _signed_in_user(browser) is None
@@ -254,3 +256,16 @@ def test_the_login_page_offers_sso_only_when_it_is_on(settings: Any, anonymous_c
     page = anonymous_client.get("/login/?next=/graph/")
     assert b'href="/sso/start/?next=/graph/"' in page.content
     assert b"Sign in with Corp ID" in page.content
+
+
+def test_sso_sessions_end_when_sso_is_turned_off(settings: Any, idp: OidcProvider) -> None:
+    browser = Client()
+    sign_in(browser)
+    assert browser.get("/graph/").status_code == 200
+    settings.MESH_UI_OIDC = None
+    assert browser.get("/graph/").status_code == 302
+
+
+def test_the_page_after_sign_in_must_be_on_this_site(idp: OidcProvider) -> None:
+    done = sign_in(Client(), next_page="https://evil.example.com/")
+    assert (done.status_code, done["Location"]) == (302, "/")
