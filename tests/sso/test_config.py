@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from accounts.grants import Role
-from sso.config import GrantSpec, build_oidc_config, claim_values, parse_role_map
+from sso.config import OIDC_VARIABLES, GrantSpec, build_oidc_config, claim_values, parse_role_map
+from tests.test_env import _variables_in_env_example, _variables_in_readme_table
 
 
 def test_the_role_map_reads_roles_scopes_and_groups() -> None:
@@ -109,3 +110,8 @@ def test_explicit_endpoints_need_no_discovery() -> None:
 def test_a_bad_variable_is_named(extra: dict[str, str], variable: str) -> None:
     with pytest.raises(ValueError, match=f"^{variable}: "):
         build_oidc_config({**BASE, **extra})
+
+
+def test_every_variable_is_documented() -> None:
+    assert set(OIDC_VARIABLES) <= _variables_in_env_example()
+    assert set(OIDC_VARIABLES) <= _variables_in_readme_table()
