@@ -164,15 +164,19 @@ def record_grant_change(
     )
 
 
-def record_sso_groups_synced(user: Any, added: list[str], removed: list[str]) -> AuditEvent:
-    """The groups single sign-on gave ``user`` (added) or took away (removed) at a login."""
+def record_groups_changed(user: Any, added: list[str], removed: list[str]) -> AuditEvent:
+    """``user`` joined (``added``) or left (``removed``) groups, which changes the grants it holds through them."""
+    detail: dict[str, Any] = {}
+    if added:
+        detail["added"] = sorted(added)
+    if removed:
+        detail["removed"] = sorted(removed)
     return record(
-        EventKind.SSO_GROUPS_SYNCED,
-        actor=None,
-        username=user.get_username(),
+        EventKind.GROUPS_CHANGED,
         object_kind="User",
         object_name=user.get_username(),
-        detail={"added": sorted(added), "removed": sorted(removed)},
+        action="add" if added and not removed else "remove" if removed and not added else "change",
+        detail=detail,
     )
 
 

@@ -20,7 +20,7 @@ class EventKind(models.TextChoices):
     GRANT_CREATED = "grant_created", "grant created"
     GRANT_CHANGED = "grant_changed", "grant changed"
     GRANT_DELETED = "grant_deleted", "grant deleted"
-    SSO_GROUPS_SYNCED = "sso_groups_synced", "SSO groups synced"
+    GROUPS_CHANGED = "groups_changed", "group membership changed"
     WRITE = "write", "write"
 
 

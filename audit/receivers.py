@@ -1,4 +1,4 @@
-"""Signal receivers that turn sign-ins and changes to tokens and role grants into audit events.
+"""Signal receivers that turn sign-ins, changes to tokens and role grants, and group memberships into audit events.
 
 Each receiver only reads what happened and calls ``audit.events``. The models are named by label
 (``accounts.ApiToken``), not imported: the audit log sits below the apps it watches. A revocation or change is
@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models.signals import post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.http import HttpRequest
 
 from audit import events
@@ -23,6 +24,7 @@ GRANT_MODEL = "accounts.RoleGrant"
 
 _WAS_REVOKED = "_audit_was_revoked"
 _GRANT_BEFORE = "_audit_grant_before"
+_CLEARED = "_audit_cleared_ids"
 
 
 def _on_logged_in(sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any) -> None:
@@ -102,6 +104,30 @@ def _on_grant_deleted(sender: Any, instance: Any, **kwargs: Any) -> None:
     events.record_grant_change(EventKind.GRANT_DELETED, instance.pk, None, describe_grant(instance))
 
 
+def _on_groups_changed(
+    sender: Any, instance: Any, action: str, reverse: bool, model: Any, pk_set: set[Any] | None, **kwargs: Any
+) -> None:
+    """Membership of groups changed, from the user's side (``user.groups``) or the group's (``group.user_set``)."""
+    if action == "pre_clear":
+        related = instance.user_set if reverse else instance.groups
+        setattr(instance, _CLEARED, set(related.values_list("pk", flat=True)))
+        return
+    if action == "post_clear":
+        pk_set, removing = getattr(instance, _CLEARED, set()), True
+    elif action in {"post_add", "post_remove"}:
+        removing = action == "post_remove"
+    else:
+        return
+    if not pk_set:
+        return
+    if reverse:  # instance is a Group, pk_set holds users
+        for user in model._default_manager.filter(pk__in=sorted(pk_set)):
+            events.record_groups_changed(user, [] if removing else [instance.name], [instance.name] if removing else [])
+    else:
+        names = list(model._default_manager.filter(pk__in=sorted(pk_set)).values_list("name", flat=True))
+        events.record_groups_changed(instance, [] if removing else names, names if removing else [])
+
+
 def connect() -> None:
     """Connect every receiver (once: the dispatch uids make a second call a no-op)."""
     user_logged_in.connect(_on_logged_in, dispatch_uid="audit.login")
@@ -113,3 +139,5 @@ def connect() -> None:
     pre_save.connect(_remember_grant, sender=GRANT_MODEL, dispatch_uid="audit.grant_pre_save")
     post_save.connect(_on_grant_saved, sender=GRANT_MODEL, dispatch_uid="audit.grant_saved")
     post_delete.connect(_on_grant_deleted, sender=GRANT_MODEL, dispatch_uid="audit.grant_deleted")
+    membership = get_user_model().groups.through
+    m2m_changed.connect(_on_groups_changed, sender=membership, dispatch_uid="audit.groups_changed")

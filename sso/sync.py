@@ -7,7 +7,7 @@
 - :func:`sync_user_groups` makes the user a member of exactly the groups its claim values map to, among the
   groups single sign-on manages; grants given to the user or to other groups by an admin are never touched.
 
-Changes are recorded in the audit log as made by ``sso``.
+Changes are recorded in the audit log (by its receivers) as made ``via`` ``sso``.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from django.utils import timezone
 from accounts.access import forget_grants
 from accounts.models import RoleGrant
 from audit.context import system_actor
-from audit.events import record_sso_groups_synced
 from inventory.models import Cluster
 from sso.config import SSO_GROUP_PREFIX, OidcConfig, RoleMap, claim_values
 from sso.models import SsoIdentity
@@ -133,7 +132,4 @@ def sync_user_groups(user: Any, values: frozenset[str], role_map: RoleMap) -> tu
     if to_remove:
         user.groups.remove(*to_remove)
     forget_grants(user)
-    added, removed = [group.name for group in to_add], [group.name for group in to_remove]
-    if added or removed:
-        record_sso_groups_synced(user, added, removed)
-    return added, removed
+    return [group.name for group in to_add], [group.name for group in to_remove]

@@ -171,3 +171,22 @@ def test_a_failed_basic_login_to_the_api_is_recorded(alice: Any) -> None:
     failed = AuditEvent.objects.get(kind=EventKind.LOGIN_FAILED)
     assert (failed.username, failed.ip, failed.detail) == (ALICE_USERNAME, "127.0.0.1", {"method": "password"})
     assert "not-her-password" not in _everything_stored()
+
+
+def test_group_memberships_changed_from_either_side_are_recorded(alice: Any, django_user_model: Any) -> None:
+    root = django_user_model.objects.create_superuser("root", "root@example.com", "root-password")
+    team, ops = Group.objects.create(name="team"), Group.objects.create(name="ops")
+    request = RequestFactory().post("/admin/auth/user/1/change/")
+    request.user = root
+    with context.serving(request):
+        alice.groups.add(team, ops)
+        team.user_set.remove(alice)
+        alice.groups.clear()
+    changes = AuditEvent.objects.filter(kind=EventKind.GROUPS_CHANGED).order_by("pk")
+    assert [(e.actor, e.object_name, e.action, e.detail) for e in changes] == [
+        (root, "alice", "add", {"added": ["ops", "team"]}),
+        (root, "alice", "remove", {"removed": ["team"]}),
+        (root, "alice", "remove", {"removed": ["ops"]}),
+    ]
+    alice.groups.clear()  # nothing left to clear: nothing recorded
+    assert changes.count() == 3

@@ -108,8 +108,8 @@ def test_an_sso_sign_in_logs_the_user_in_with_the_role_its_claim_maps_to(
     assert not access.is_mesh_admin(carol)
     login = AuditEvent.objects.get(kind=EventKind.LOGIN)
     assert (login.actor, login.detail) == (carol, {"method": "sso"})
-    synced = AuditEvent.objects.get(kind=EventKind.SSO_GROUPS_SYNCED)
-    assert synced.detail == {"added": ["oidc:mesh-editors"], "removed": [], "via": "sso"}
+    joined = AuditEvent.objects.get(kind=EventKind.GROUPS_CHANGED)
+    assert (joined.object_name, joined.detail) == ("carol", {"added": ["oidc:mesh-editors"], "via": "sso"})
     made = AuditEvent.objects.filter(kind=EventKind.GRANT_CREATED, detail__via="sso")
     assert {event.detail["after"]["grantee"] for event in made} == {
         "group oidc:mesh-admins",
@@ -141,8 +141,11 @@ def test_the_claim_taken_away_takes_the_sso_grant_away_at_the_next_login_and_lea
     assert access.can_read(carol, staging, "shop")  # the admin's grant to her stays
     assert RoleGrant.objects.filter(group=security).count() == 1  # and the admin's grant to the group
     assert RoleGrant.objects.filter(group__name="oidc:mesh-editors").count() == 1  # others may still hold it
-    synced = AuditEvent.objects.filter(kind=EventKind.SSO_GROUPS_SYNCED).latest("pk")
-    assert synced.detail["removed"] == ["oidc:mesh-editors", "security"]
+    changes = AuditEvent.objects.filter(kind=EventKind.GROUPS_CHANGED).order_by("pk")
+    assert [event.detail for event in changes][-2:] == [
+        {"added": ["oidc:prod-readers"], "via": "sso"},
+        {"removed": ["oidc:mesh-editors", "security"], "via": "sso"},
+    ]
 
 
 def test_a_value_dropped_from_the_role_map_loses_its_grants_at_the_next_sso_login(
