@@ -96,6 +96,7 @@ def oidc_setting(attr: str, *default: Any) -> Any:
     fixed = {
         "OIDC_USE_PKCE": True,
         "OIDC_USE_NONCE": True,
+        "OIDC_ALLOW_UNSECURED_JWT": False,  # an unsigned token is never accepted, whatever settings say
         "OIDC_AUTHENTICATION_CALLBACK_URL": "sso:callback",
         "LOGIN_REDIRECT_URL_FAILURE": f"{reverse('login')}?sso=failed",
         "OIDC_STORE_ACCESS_TOKEN": False,
