@@ -19,6 +19,7 @@ from django.utils import timezone
 from clients.kubernetes import KINDS_BY_KEY, ResourceKind, WatchEvent
 from inventory import mapping
 from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from inventory.signals import announce_change
 
 Fields = dict[str, Any]
 RowKey = tuple[str, str]  # (namespace, name)
@@ -120,6 +121,8 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
         result.created, result.updated, result.deleted = len(to_create), len(to_update), len(stale)
         if kind_key in {"pods", "deployments", "statefulsets"}:
             refresh_sidecar_flags(cluster)
+        if result.created or result.updated or result.deleted:
+            announce_change(cluster.pk, kind_key)
     return result
 
 
@@ -155,6 +158,8 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
                 touched_workloads.add((namespace, name))
         if touched_workloads:
             refresh_sidecar_flags(cluster, touched_workloads)
+        if changed:
+            announce_change(cluster.pk, kind_key)
     return changed
 
 
