@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
+from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
 from istio_config.checks import ConfigInventory, Finding, IstioConfig, Severity, check_config
 from istio_config.inventory_loader import load_config_inventory
 from istio_config.models import ConfigFinding, FindingTarget, ValidationRun
@@ -40,7 +40,8 @@ SETTLE_SECONDS = 0.5
 #: A run queued longer ago than this is taken as lost (a dead worker, a purged queue) and may be queued again.
 QUEUE_EXPIRY = timedelta(seconds=60)
 
-_INPUT_MODELS = (Namespace, Service, Workload, IstioObject)
+#: The tables the checks read (through ``inventory_loader``): a table the loader starts reading belongs here too.
+VALIDATION_INPUT_MODELS = (Namespace, Service, Workload, Pod, IstioObject)
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ def compute_input_signature(cluster: Cluster) -> str:
     the digest. A workload's sidecar flag follows its pods without a write of its own: its count is part of it.
     """
     parts: list[str] = [checks_code_digest()]
-    for model in _INPUT_MODELS:
+    for model in VALIDATION_INPUT_MODELS:
         extra: dict[str, Any] = {}
         if model is Workload:
             extra["sidecars"] = Count("id", filter=Q(sidecar_present=True))

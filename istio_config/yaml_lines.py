@@ -48,14 +48,18 @@ def yaml_line_of(path: str, document: str | yaml.Node | None) -> int | None:
     """The 1-based line of ``document`` (YAML text or its composed node) where the field at ``path`` is written.
 
     A mapping key pins to the line of the key, a list item to the line where the item starts; a field that is not
-    in the document pins to its nearest present ancestor (line 1 for the document itself). None when the document
-    is empty or not YAML.
+    in the document pins to its nearest present ancestor (line 1 for the document itself), and so does a path that
+    does not parse. None when the document is empty or not YAML.
     """
     node = compose_yaml(document) if isinstance(document, str) else document
     if node is None:
         return None
     line = node.start_mark.line + 1
-    for segment in parse_path(path):
+    try:
+        segments = parse_path(path)
+    except PathSyntaxError:
+        return line
+    for segment in segments:
         found = _child(node, segment)
         if found is None:
             break
