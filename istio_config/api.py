@@ -33,8 +33,10 @@ from istio_config.api_serializers import (
     ValidateResultSerializer,
     ValidationsQuery,
     ValidationsSerializer,
+    ValidationTargetsQuery,
+    ValidationTargetsSerializer,
 )
-from istio_config.findings import findings_in, last_run
+from istio_config.findings import count_by_target, findings_in, last_run
 from istio_config.objects import filter_objects, load_object_detail, pin_findings, rows_with_counts
 from istio_config.schema import known_istio_kinds, validate_istio_object
 from istio_config.yaml_lines import compose_yaml, yaml_line_of
@@ -94,6 +96,27 @@ class ValidationsView(APIView):
         run = last_run(cluster)
         body = {"cluster": cluster.name, "run": run, "count": len(rows), "findings": rows}
         return Response(ValidationsSerializer(body).data)
+
+
+class ValidationTargetsView(APIView):
+    """Counts of findings by severity per service and per workload that an object with findings routes to or
+    selects: what the graph page's node badges read."""
+
+    @extend_schema(parameters=[ValidationTargetsQuery], responses={200: ValidationTargetsSerializer, **ERRORS})
+    def get(self, request: Request) -> Response:
+        try:
+            query = parse_query(ValidationTargetsQuery, request)
+            cluster = _chosen_cluster(request, query.get("cluster"))
+        except QueryError as exc:
+            return exc.response()
+        except NotFound as exc:
+            return _error(str(exc), 404)
+        scope = _scope(request, cluster)
+        if query.get("namespaces") is not None:
+            scope &= Q(namespace__in=query["namespaces"])
+        counts = count_by_target(cluster, scope)
+        body = {"cluster": cluster.name, "services": counts["service"], "workloads": counts["workload"]}
+        return Response(ValidationTargetsSerializer(body).data)
 
 
 class IstioDocumentParser(BaseParser):

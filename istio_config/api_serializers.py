@@ -21,6 +21,10 @@ class ValidationsQuery(NamespacedQuery):
     code = serializers.CharField(required=False, allow_blank=True, default="", help_text="e.g. KIA1107")
 
 
+class ValidationTargetsQuery(NamespacedQuery):
+    """``GET /api/v1/validations/targets``: ``namespaces`` are those of the services and workloads."""
+
+
 class ValidateQuery(ClusterQuery):
     """``POST /api/v1/validate``: the cluster whose inventory the object is checked against."""
 
@@ -128,6 +132,15 @@ class ValidationCountsSerializer(serializers.Serializer[Any]):
     error = serializers.IntegerField()
     warning = serializers.IntegerField()
     info = serializers.IntegerField()
+
+
+class ValidationTargetsSerializer(serializers.Serializer[dict[str, Any]]):
+    """Findings counts per service and per workload (``namespace/name``) of the objects routing to or selecting
+    them."""
+
+    cluster = serializers.CharField()
+    services = serializers.DictField(child=ValidationCountsSerializer())
+    workloads = serializers.DictField(child=ValidationCountsSerializer())
 
 
 class IstioObjectSerializer(serializers.Serializer[Any]):

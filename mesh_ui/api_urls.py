@@ -14,6 +14,7 @@ urlpatterns = [
     path("snapshots", topology_api.SnapshotListView.as_view(), name="snapshots"),
     path("metrics", api_metrics.EntityMetricsView.as_view(), name="metrics"),
     path("validations", istio_api.ValidationsView.as_view(), name="validations"),
+    path("validations/targets", istio_api.ValidationTargetsView.as_view(), name="validation-targets"),
     path("validate", istio_api.ValidateView.as_view(), name="validate"),
     path("istio-objects", istio_api.IstioObjectListView.as_view(), name="istio-objects"),
     path(
