@@ -64,7 +64,8 @@ def test_the_graph_marks_the_services_routed_to_missing_subsets(routes_without_r
     page.wait_for_function("window.graphReady === true")
     page.wait_for_function("Number(document.body.dataset.configBadges || 0) > 0")
     marked = page.evaluate(
-        "() => cy.nodes('.config-warning').map(n => n.data('nodeType') + ':' + (n.data('service') || n.data('workload')))"
+        "() => cy.nodes('.config-warning')"
+        ".map(n => n.data('nodeType') + ':' + (n.data('service') || n.data('workload')))"
     )
     assert "service:reviews" in marked
     assert "app:reviews-v2" in marked  # a versioned app node is its workload
