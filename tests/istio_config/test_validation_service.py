@@ -153,3 +153,12 @@ def test_a_posted_document_needs_a_name_and_a_namespace() -> None:
     with pytest.raises(validation.PostedObjectError, match="namespace"):
         validation.istio_config_of({"kind": "VirtualService", "metadata": {"name": "a"}}, "")
     assert validation.istio_config_of({"kind": "Gateway", "metadata": {"name": "a"}}, "shop").namespace == "shop"
+
+
+def test_deleting_a_cluster_deletes_its_findings_and_targets() -> None:
+    cluster = make_broken_mesh()
+    validation.validate_cluster(cluster)
+    assert FindingTarget.objects.exists()
+    cluster.delete()
+    assert not ConfigFinding.objects.exists() and not FindingTarget.objects.exists()
+    assert not ValidationRun.objects.exists()
