@@ -140,4 +140,7 @@ def _detail(
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
     detail = load(cluster, namespace, name)
+    # Findings name the objects they are on: only those in namespaces the user may read.
+    scope = access.namespace_scope(request.user, cluster)
+    detail.findings = [f for f in detail.findings if scope.allows(f.namespace)]
     return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", {"detail": detail})

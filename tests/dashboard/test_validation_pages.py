@@ -96,3 +96,13 @@ def test_the_overview_shows_each_namespace_istio_config_status(client: Any, mesh
     assert cards == {"bookinfo": "error", "shop": "warning"}
     bookinfo = html[html.index('data-namespace="bookinfo"') : html.index('data-namespace="shop"')]
     assert "2 objects" in bookinfo and "1 error</span>" in bookinfo and "1 warning</span>" in bookinfo
+
+
+def test_a_service_page_lists_only_findings_on_objects_the_user_may_read(
+    client: Any, django_user_model: Any, mesh: Cluster
+) -> None:
+    bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
+    RoleGrant.objects.create(user=bob, role="viewer", cluster=mesh, namespace="shop")
+    client.force_login(bob)
+    html = client.get(reverse("dashboard:workload", args=["bookinfo", "reviews-v1"])).content.decode()
+    assert "Config findings (0)" in html and "KIA1107" not in html
