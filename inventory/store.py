@@ -3,7 +3,8 @@
 ``apply_full_list`` makes the stored rows of one kind equal to a complete list from the cluster; ``apply_events``
 applies watch events. Both are transactional and idempotent: applying the same list or event twice changes
 nothing the second time. Nothing here deletes rows except on the evidence of a complete, successful list or a
-DELETED event, so a failed list keeps what is stored.
+DELETED event, so a failed list keeps what is stored. A write that changed rows is announced
+(``inventory.signals.inventory_changed``) once it has committed.
 """
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ without findings (Kiali's object validation).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
@@ -123,8 +122,7 @@ def narrow_by_findings(
     if code:
         objects = objects.filter(_on_object(code=code))
     if status:
-        worse = [s for s in STATUSES[: STATUSES.index(status)]]
-        for level in worse:
+        for level in STATUSES[: STATUSES.index(status)]:  # the severities worse than the status
             objects = objects.exclude(_on_object(severity=level))
         if status != VALID:
             objects = objects.filter(_on_object(severity=status))
@@ -138,7 +136,3 @@ def codes_found(findings: QuerySet[ConfigFinding]) -> list[str]:
 
 def last_run(cluster: Cluster) -> ValidationRun | None:
     return ValidationRun.objects.filter(cluster=cluster).first()
-
-
-def keys_of(objects: Iterable[IstioObject]) -> list[ObjectKey]:
-    return [(o.kind, o.namespace, o.name) for o in objects]
