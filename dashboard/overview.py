@@ -15,6 +15,7 @@ from django.db.models import Count, Q
 from dashboard.common import health_rank, latest_snapshot_part, recent_snapshot_parts, sparkline_points
 from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
 from istio_config.findings import SeverityCounts, count_by_namespace, findings_in
+from istio_config.models import INVENTORY_FINDING_KINDS
 from topology.entity_metrics import sum_rates
 
 SPARKLINE_SNAPSHOTS = 30
@@ -84,7 +85,8 @@ def load_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
         card(row["namespace"]).services = row["services"]
     for row in IstioObject.objects.filter(cluster=cluster).values("namespace").annotate(total=Count("id")):
         card(row["namespace"]).istio_objects = row["total"]
-    for name, counts in count_by_namespace(findings_in(cluster)).items():
+    istio_findings = findings_in(cluster).exclude(kind__in=INVENTORY_FINDING_KINDS)
+    for name, counts in count_by_namespace(istio_findings).items():
         card(name).validation = counts
     _, namespace_health = latest_snapshot_part(cluster, "health", "namespaces")
     for name, entry in namespace_health.items():

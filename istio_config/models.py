@@ -13,9 +13,13 @@ from django.db import models
 from inventory.models import Cluster
 from istio_config.checks.model import Severity
 
+#: The kinds of findings on inventory objects (the workload and service checks) rather than on Istio objects.
+INVENTORY_FINDING_KINDS = ("Workload", "Service", "Pod")
+
 
 class ConfigFinding(models.Model):
-    """One problem a check found on one Istio object of a cluster (see ``istio_config.checks.model.Finding``)."""
+    """One problem a check found on one object of a cluster (see ``istio_config.checks.model.Finding``): an Istio
+    object, or a workload, service or pod (``INVENTORY_FINDING_KINDS``)."""
 
     SEVERITIES = [(s.value, s.value) for s in Severity]
 
@@ -39,6 +43,11 @@ class ConfigFinding(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.kind} {self.namespace}/{self.name} {self.path}"
+
+    @property
+    def on_istio_object(self) -> bool:
+        """Whether the finding is on an Istio object (which has a page of its own)."""
+        return self.kind not in INVENTORY_FINDING_KINDS
 
 
 class FindingTarget(models.Model):

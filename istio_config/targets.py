@@ -5,7 +5,9 @@ VirtualService concerns the services of its ``hosts`` and of its route and mirro
 the service of its ``host``; both concern the workloads those services select. Objects with a workload selector
 (Gateway ``selector``, Sidecar and EnvoyFilter ``workloadSelector.labels``, PeerAuthentication,
 RequestAuthentication and AuthorizationPolicy ``selector.matchLabels``) concern the workloads they select: a
-Gateway's in any namespace, the others' in their own. Wildcard hosts concern no service in particular.
+Gateway's in any namespace, the others' in their own. Wildcard hosts concern no service in particular. A finding
+of the workload and service checks concerns its own workload or service (and a service the workloads it selects);
+a pod's, the workload that owns the pod.
 """
 
 from __future__ import annotations
@@ -75,10 +77,24 @@ class TargetIndex:
         self.workloads: dict[str, list[WorkloadInfo]] = {}
         for workload in inventory.workloads:
             self.workloads.setdefault(workload.namespace, []).append(workload)
+        self.pod_owners = {(p.namespace, p.name): p.workload_name for p in inventory.pods if p.workload_name}
 
     def _selected(self, selector: Mapping[str, str], namespace: str | None) -> set[ObjectRef]:
         pools = [self.workloads.get(namespace, [])] if namespace is not None else list(self.workloads.values())
         return {(w.namespace, w.name) for pool in pools for w in pool if labels_select(selector, w.template_labels)}
+
+    def compute_inventory_targets(self, kind: str, namespace: str, name: str) -> ObjectTargets:
+        """What a finding on a workload, service or pod (not an Istio object) concerns."""
+        if kind == "Workload":
+            return ObjectTargets(workloads=frozenset({(namespace, name)}))
+        if kind == "Pod":
+            owner = self.pod_owners.get((namespace, name))
+            return ObjectTargets(workloads=frozenset({(namespace, owner)} if owner else set()))
+        service = self.services.get(f"{name}.{namespace}.svc.{self.domain_suffix}")
+        if kind != "Service" or service is None:
+            return ObjectTargets()
+        selected = self._selected(service.selector, namespace) if service.selector else set()
+        return ObjectTargets(frozenset({(namespace, name)}), frozenset(selected))
 
     def compute_targets(self, obj: IstioConfig) -> ObjectTargets:
         """The services and workloads ``obj`` routes to or selects."""

@@ -165,7 +165,10 @@ def store_findings(cluster: Cluster, inventory: ConfigInventory, findings: list[
             key = (row.kind, row.namespace, row.name)
             if key not in targets:
                 obj = objects.get(key)
-                targets[key] = index.compute_targets(obj) if obj is not None else ObjectTargets()
+                if obj is not None:
+                    targets[key] = index.compute_targets(obj)
+                else:
+                    targets[key] = index.compute_inventory_targets(*key)
             found = targets[key]
             for kind, refs in (("service", found.services), ("workload", found.workloads)):
                 target_rows.extend(
