@@ -106,3 +106,18 @@ def test_a_service_page_lists_only_findings_on_objects_the_user_may_read(
     client.force_login(bob)
     html = client.get(reverse("dashboard:workload", args=["bookinfo", "reviews-v1"])).content.decode()
     assert "Config findings (0)" in html and "KIA1107" not in html
+
+
+def test_a_workload_finding_shows_on_its_page_without_an_object_link(client: Any) -> None:
+    from tests.dashboard.factories import make_workload
+
+    cluster = make_broken_mesh()
+    make_workload(cluster, "bookinfo", "unlabelled", labels={}, template_labels={})
+    validate_cluster(cluster)
+    html = client.get(reverse("dashboard:workload", args=["bookinfo", "unlabelled"])).content.decode()
+    assert 'data-finding="MUI1303" data-object="Workload/bookinfo/unlabelled"' in html
+    assert "/istio/Workload/" not in html
+    overview = client.get(reverse("dashboard:overview")).content.decode()
+    assert 'data-namespace="bookinfo"' in overview and "MUI1303" not in overview
+    bookinfo = overview[overview.index('data-namespace="bookinfo"') : overview.index('data-namespace="shop"')]
+    assert "1 error</span>" in bookinfo and "1 warning</span>" in bookinfo  # the workload's warning is not counted

@@ -57,3 +57,23 @@ def test_a_gateway_selects_workloads_in_every_namespace_a_sidecar_only_in_its_ow
     assert index.compute_targets(policy).workloads == {("bookinfo", "ratings-v1")}
     namespace_wide = IstioConfig("PeerAuthentication", "bookinfo", "default", {"mtls": {"mode": "STRICT"}})
     assert index.compute_targets(namespace_wide).workloads == frozenset()
+
+
+def test_findings_on_workloads_services_and_pods_concern_themselves() -> None:
+    from istio_config.checks.model import PodInfo
+
+    inventory = ConfigInventory(
+        services=INVENTORY.services,
+        workloads=INVENTORY.workloads,
+        pods=(PodInfo("bookinfo", "ratings-v1-abc", {"app": "ratings"}, "ratings-v1", True),),
+    )
+    index = TargetIndex(inventory)
+    service = index.compute_inventory_targets("Service", "bookinfo", "ratings")
+    assert service.services == {("bookinfo", "ratings")} and service.workloads == {("bookinfo", "ratings-v1")}
+    assert index.compute_inventory_targets("Workload", "shop", "ingress").workloads == {("shop", "ingress")}
+    assert index.compute_inventory_targets("Pod", "bookinfo", "ratings-v1-abc").workloads == {
+        ("bookinfo", "ratings-v1")
+    }
+    assert index.compute_inventory_targets("Pod", "bookinfo", "orphan") == index.compute_inventory_targets(
+        "Service", "bookinfo", "nothing"
+    )
