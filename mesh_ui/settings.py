@@ -295,6 +295,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 60
 CELERY_TASK_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 120
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tasks outside the apps' tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ["mesh_ui.tasks"]
 # The one place periodic work is declared.
 CELERY_BEAT_SCHEDULE = {
     "inventory-sync-all-clusters": {
@@ -311,5 +313,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "topology.tasks.thin_snapshots",
         "schedule": 300.0,
         "options": {"expires": 300.0},
+    },
+    "sessions-clear-expired": {
+        "task": "mesh_ui.tasks.clear_expired_sessions",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }

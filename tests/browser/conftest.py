@@ -47,12 +47,24 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
+#: Chromium logs a blocked inline style or eval as a console error (which fails the test) without saying where it
+#: came from; this adds the directive, the source and a sample of what was blocked.
+CSP_VIOLATION_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`;
+  const what = `${e.blockedURI || "inline"} sample=${JSON.stringify(e.sample)}`;
+  console.error(`CSP violation: ${e.effectiveDirective} blocked ${what} at ${where}`);
+});
+"""
+
+
 @contextlib.contextmanager
 def open_page(browser: Any, request: pytest.FixtureRequest, cookies: list[dict[str, Any]]) -> Iterator[Any]:
     """A 1280x800 page that records console errors and leaves a screenshot behind."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     if cookies:
         context.add_cookies(cookies)
+    context.add_init_script(CSP_VIOLATION_REPORTER)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
