@@ -96,13 +96,16 @@ def parse_proxy_ssl_header(name: str, raw: str) -> tuple[str, str] | None:
 #: The engines mesh-ui runs on (it relies on SQLite's WAL and PostgreSQL's COPY); other schemes stop start-up.
 SQLITE_ENGINE = "django.db.backends.sqlite3"
 POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+#: Django's SQLite backend with the database file created 0600 (it holds password hashes and sessions).
+PRIVATE_SQLITE_ENGINE = "mesh_ui.private_sqlite"
 
 
 def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, Any]:
     """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into a Django DATABASES entry.
 
     dj-database-url parses the URL (query parameters become ``OPTIONS``); this adds what mesh-ui needs on top: a
-    relative SQLite path is taken from ``base_dir``, SQLite runs in WAL mode with a per-process test file, and
+    relative SQLite path is taken from ``base_dir``, SQLite runs in WAL mode with a per-process test file and its
+    files private to their owner (:mod:`mesh_ui.private_sqlite`), and
     PostgreSQL connections are kept for a minute and health-checked.
     """
     try:
@@ -122,7 +125,7 @@ def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, Any]:
         if not path.is_absolute():
             path = base_dir / path
         return {
-            "ENGINE": SQLITE_ENGINE,
+            "ENGINE": PRIVATE_SQLITE_ENGINE,
             "NAME": str(path),
             # WAL lets the web server read while a Celery worker writes.
             "OPTIONS": {

@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_sqlite_url_runs_in_wal_mode_on_a_file_under_the_base_dir():
     relative = parse_database_url("DATABASE_URL", "sqlite:///var/x.sqlite3", Path("/srv"))
-    assert relative["ENGINE"] == "django.db.backends.sqlite3" and relative["NAME"] == "/srv/var/x.sqlite3"
+    assert relative["ENGINE"] == "mesh_ui.private_sqlite" and relative["NAME"] == "/srv/var/x.sqlite3"
     assert "journal_mode=WAL" in relative["OPTIONS"]["init_command"]
     assert relative["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert relative["TEST"]["NAME"] == f"/srv/var/x-test-{os.getpid()}.sqlite3"
