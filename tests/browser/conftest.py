@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -127,6 +127,30 @@ def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> A
     outcome = take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
     assert outcome.snapshot_id, outcome
     return outcome
+
+
+def store_edited_snapshot(cluster: Any, edit_node: Callable[[dict[str, Any]], None]) -> Any:
+    """Store a copy of ``cluster``'s latest snapshot, one second newer, with ``edit_node`` applied to the data of
+    every node of every graph: what a snapshot of a cluster holding those strings would store."""
+    from topology.models import GraphSnapshot, SnapshotGraph
+
+    latest = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
+    assert latest is not None
+    copy = GraphSnapshot.objects.create(
+        cluster=latest.cluster,
+        taken_at=latest.taken_at + timedelta(seconds=1),
+        source=latest.source,
+        namespaces=latest.namespaces,
+        windows=latest.windows,
+        health_window=latest.health_window,
+        health=latest.health,
+    )
+    for row in latest.graphs.all():
+        graph = row.load_graph()
+        for node in graph["elements"]["nodes"]:
+            edit_node(node["data"])
+        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
+    return copy
 
 
 @pytest.fixture

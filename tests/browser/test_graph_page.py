@@ -4,14 +4,13 @@ export, URL state and escaping of cluster strings."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devtools.browser_wait import wait_for_js
-from tests.browser.conftest import take_live_snapshot
+from tests.browser.conftest import store_edited_snapshot, take_live_snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -302,29 +301,14 @@ def test_url_state_round_trips(bookinfo, live_server, page):
 
 
 def test_cluster_strings_render_as_text(bookinfo, live_server, page):
-    from topology.models import GraphSnapshot, SnapshotGraph
-
     hostile = "<script>alert(1)</script>"
-    latest = GraphSnapshot.objects.filter(cluster=bookinfo.cluster).order_by("-taken_at").first()
-    assert latest is not None
-    graphs = list(latest.graphs.all())
-    copy = GraphSnapshot.objects.create(
-        cluster=latest.cluster,
-        taken_at=latest.taken_at + timedelta(seconds=1),
-        source=latest.source,
-        namespaces=latest.namespaces,
-        windows=latest.windows,
-        health_window=latest.health_window,
-        health=latest.health,
-    )
-    for row in graphs:
-        graph = row.load_graph()
-        for node in graph["elements"]["nodes"]:
-            data = node["data"]
-            if data.get("workload") == "reviews-v2":
-                data["version"] = hostile
-                data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
-        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
+
+    def make_hostile(data: dict[str, Any]) -> None:
+        if data.get("workload") == "reviews-v2":
+            data["version"] = hostile
+            data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
+
+    copy = store_edited_snapshot(bookinfo.cluster, make_hostile)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_graph(page, live_server)
