@@ -134,3 +134,15 @@ def test_password_validators_refuse_weak_passwords(alice):
         with pytest.raises(ValidationError):
             validate_password(weak, user=alice)
     validate_password("correct horse battery staple", user=alice)
+
+
+def test_ssl_redirect_spares_the_probe_and_trusts_the_proxy_header(client, shop, settings):
+    settings.SECURE_SSL_REDIRECT = True
+    settings.SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    settings.SECURE_HSTS_SECONDS = 3600
+    plain = client.get("/workloads/")
+    assert plain.status_code == 301 and plain["Location"] == "https://testserver/workloads/"
+    assert client.get("/healthz").status_code == 200  # kubelets probe over plain HTTP
+    behind_proxy = client.get("/workloads/", HTTP_X_FORWARDED_PROTO="https")
+    assert behind_proxy.status_code == 200
+    assert behind_proxy["Strict-Transport-Security"] == "max-age=3600"
