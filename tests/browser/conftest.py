@@ -90,15 +90,26 @@ def page(browser: Any, request: pytest.FixtureRequest, live_server: Any, alice: 
     login cannot be shared across tests: each gets a session made server-side and handed to the browser as its
     cookie, which costs a row, not a trip through the login form (tests/browser/test_login.py drives the form).
     """
+    with open_page(browser, request, [session_cookie(alice, live_server)]) as logged_in:
+        yield logged_in
+
+
+@pytest.fixture
+def admin_page(browser: Any, request: pytest.FixtureRequest, live_server: Any, admin_user: Any) -> Iterator[Any]:
+    """A page logged in as pytest-django's superuser ``admin``."""
+    with open_page(browser, request, [session_cookie(admin_user, live_server)]) as logged_in:
+        yield logged_in
+
+
+def session_cookie(user: Any, live_server: Any) -> dict[str, Any]:
+    """A session of ``user`` made server-side, as the browser cookie that carries it."""
     from django.conf import settings
     from django.test import Client
 
     django_client = Client()
-    django_client.force_login(alice)
+    django_client.force_login(user)
     session = django_client.cookies[settings.SESSION_COOKIE_NAME].value
-    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
-    with open_page(browser, request, [cookie]) as logged_in:
-        yield logged_in
+    return {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
 
 
 @pytest.fixture

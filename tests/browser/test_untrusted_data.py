@@ -105,13 +105,18 @@ def hostile_cluster(bookinfo: Any) -> Any:
     return cluster
 
 
-@pytest.fixture
-def watched_page(page: Any) -> Any:
-    """The logged-in page, recording dialogs and CSP violations."""
+def watch(page: Any) -> Any:
+    """Record the page's dialogs and CSP violations (checked by :func:`assert_inert`)."""
     page.dialogs = []
     page.on("dialog", lambda dialog: (page.dialogs.append(dialog.message), dialog.dismiss()))
     page.add_init_script(WATCH_PAGE)
     return page
+
+
+@pytest.fixture
+def watched_page(page: Any) -> Any:
+    """The page logged in as alice, watched."""
+    return watch(page)
 
 
 def assert_inert(page: Any) -> None:
@@ -198,3 +203,30 @@ def test_graph_exports_carry_hostile_strings_as_data(hostile_cluster, live_serve
     page.goto(svg_path.as_uri())
     assert page.evaluate("window.__xss") is None
     assert page.dialogs == []
+
+
+def test_the_admin_lists_and_forms_keep_hostile_strings_inert(hostile_cluster, live_server, admin_page):
+    """The admin (Django's own templates and scripts) runs under the same policy, on the same hostile rows."""
+    from django.urls import reverse
+
+    from inventory.models import IstioObject, Workload
+
+    page = watch(admin_page)
+    workload = Workload.objects.get(name=HOSTILE)
+    istio = IstioObject.objects.get(name=HOSTILE)
+    paths = [
+        reverse("admin:index"),
+        reverse("admin:inventory_workload_changelist"),
+        reverse("admin:inventory_workload_change", args=[workload.pk]),
+        reverse("admin:inventory_namespace_changelist"),
+        reverse("admin:inventory_istioobject_change", args=[istio.pk]),
+        reverse("admin:inventory_syncstatus_changelist"),
+        reverse("admin:inventory_cluster_change", args=[hostile_cluster.pk]),
+        reverse("admin:inventory_cluster_add"),
+    ]
+    for path in paths:
+        page.goto(f"{live_server.url}{path}")
+        page.wait_for_load_state("networkidle")
+        assert_inert(page)
+    page.goto(f"{live_server.url}{reverse('admin:inventory_workload_changelist')}")
+    assert HOSTILE in page.inner_text("#result_list")
