@@ -101,27 +101,42 @@ def test_the_finder_sees_what_the_policy_blocks():
     assert len(_inline_code(html)) == 5
 
 
-PAGES = [
-    "/",
-    "/graph/",
-    "/applications/",
-    "/workloads/",
-    "/services/",
-    "/istio/",
-    "/inventory/",
-    "/namespaces/shop/workloads/cart-v1/",
-    "/namespaces/shop/services/cart/",
-    "/namespaces/shop/applications/cart/",
-    "/admin/",
-    "/admin/inventory/cluster/",
-]
+def _page_paths() -> list[str]:
+    """Every page route of the URL conf without parameters (a new page is scanned without being listed), then the
+    detail pages and the admin's. API views answer scripts with JSON and are left out."""
+    from django.urls import URLPattern, URLResolver, get_resolver
+
+    def walk(patterns: list[URLPattern | URLResolver], prefix: str) -> list[str]:
+        paths = []
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern)
+            if isinstance(pattern, URLResolver):
+                if pattern.app_name != "admin" and not route.startswith("api/"):
+                    paths += walk(pattern.url_patterns, route)
+            elif "<" not in route and not route.startswith("api/") and pattern.callback is not None:
+                paths.append(f"/{route}")
+        return paths
+
+    return [
+        *walk(get_resolver().url_patterns, ""),
+        "/namespaces/shop/workloads/cart-v1/",
+        "/namespaces/shop/services/cart/",
+        "/namespaces/shop/applications/cart/",
+        "/admin/",
+        "/admin/inventory/cluster/",
+        "/admin/inventory/cluster/add/",
+    ]
+
+
+PAGES = _page_paths()
 
 
 @pytest.mark.parametrize("path", PAGES)
 def test_pages_hold_no_inline_script_or_style(client, admin_client, shop, path):
     response = (admin_client if path.startswith("/admin/") else client).get(path)
-    assert response.status_code == 200
-    assert _inline_code(response.content.decode()) == []
+    assert response.status_code in {200, 302, 405}  # logout/ takes POST only
+    if response["Content-Type"].startswith("text/html"):
+        assert _inline_code(response.content.decode()) == []
 
 
 def test_the_login_page_holds_no_inline_script_or_style(anonymous_client):
