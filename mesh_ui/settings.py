@@ -74,15 +74,14 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
-# Content-Security-Policy (django-csp): scripts, styles and everything else from this origin only; no inline
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this origin only; no inline
 # script or style, no eval. Data for scripts travels in json_script blocks (not executed) and data-* attributes.
-# Canvas exports make blob: URLs for downloads; images only come from here (or data: for Cytoscape's renderer).
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
         "style-src": [SELF],
-        "img-src": [SELF, "data:", "blob:"],
+        "img-src": [SELF],
         "connect-src": [SELF],
         "font-src": [SELF],
         "object-src": [NONE],
