@@ -213,6 +213,8 @@ RESPONSIVENESS_JS = """async () => {
 
 
 def run_page(browser: Any, url: str, session: str) -> dict[str, Any]:
+    from devtools.browser_wait import wait_for_js  # on sys.path once main() has put the project there
+
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     # Scoped to the site's root: a cookie set for the page's URL would keep the path /graph/ from the API calls.
     context.add_cookies([{"name": "sessionid", "value": session, "domain": "127.0.0.1", "path": "/"}])
@@ -223,7 +225,7 @@ def run_page(browser: Any, url: str, session: str) -> dict[str, Any]:
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.on("response", lambda r: urls.append(r.url))
     page.goto(url)
-    page.wait_for_function("window.graphReady === true", timeout=120_000)
+    wait_for_js(page, "window.graphReady === true", timeout=120)
     ready_ms = float(page.evaluate("window.graphFirstReadyMs"))
     counts = page.evaluate("[cy.nodes().length, cy.edges().length]")
     responsiveness = page.evaluate(RESPONSIVENESS_JS)

@@ -75,7 +75,12 @@ def read_chosen_cluster(choice: ClusterChoice) -> Cluster | None:
 
 
 def remember_cluster(request: Any, cluster: Cluster) -> None:
-    """Store the user's choice in the session (pages do, when the header's selector names a cluster)."""
+    """Store the user's choice in the session (pages do, when the header's selector names a cluster).
+
+    Only for a logged-in user: an anonymous request must never create a session row (anyone could fill the table).
+    """
+    if not getattr(getattr(request, "user", None), "is_authenticated", False):
+        return
     session = getattr(request, "session", None)
     if session is not None and session.get(SESSION_KEY) != cluster.name:
         session[SESSION_KEY] = cluster.name

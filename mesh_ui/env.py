@@ -71,16 +71,41 @@ def env_list(name: str, default: str = "") -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
 
 
+#: The key a DEBUG run falls back to without SECRET_KEY. Public, so never for a deployment: Django's
+#: ``check --deploy`` flags keys that start with ``django-insecure-`` (security.W009).
+DEBUG_SECRET_KEY = "django-insecure-mesh-ui-debug-key-never-deploy-this"
+
+
+def parse_proxy_ssl_header(name: str, raw: str) -> tuple[str, str] | None:
+    """Parse ``Header-Name=value`` (e.g. ``X-Forwarded-Proto=https``) into Django's ``SECURE_PROXY_SSL_HEADER``.
+
+    The header may also be given as Django spells it in ``request.META`` (``HTTP_X_FORWARDED_PROTO``). Empty
+    means no proxy header is trusted.
+    """
+    if not raw.strip():
+        return None
+    header, sep, value = (part.strip() for part in raw.partition("="))
+    if not sep or not header or not value:
+        raise ImproperlyConfigured(f"{name}: expected Header-Name=value, e.g. X-Forwarded-Proto=https, got {raw!r}")
+    meta_name = header.upper().replace("-", "_")
+    if not meta_name.startswith("HTTP_"):
+        meta_name = f"HTTP_{meta_name}"
+    return meta_name, value
+
+
 #: The engines mesh-ui runs on (it relies on SQLite's WAL and PostgreSQL's COPY); other schemes stop start-up.
 SQLITE_ENGINE = "django.db.backends.sqlite3"
 POSTGRESQL_ENGINE = "django.db.backends.postgresql"
+#: Django's SQLite backend with the database file created 0600 (it holds password hashes and sessions).
+PRIVATE_SQLITE_ENGINE = "mesh_ui.private_sqlite"
 
 
 def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, Any]:
     """Turn ``sqlite:///path`` or ``postgres://user:pass@host:port/db`` into a Django DATABASES entry.
 
     dj-database-url parses the URL (query parameters become ``OPTIONS``); this adds what mesh-ui needs on top: a
-    relative SQLite path is taken from ``base_dir``, SQLite runs in WAL mode with a per-process test file, and
+    relative SQLite path is taken from ``base_dir``, SQLite runs in WAL mode with a per-process test file and its
+    files private to their owner (:mod:`mesh_ui.private_sqlite`), and
     PostgreSQL connections are kept for a minute and health-checked.
     """
     try:
@@ -100,7 +125,7 @@ def parse_database_url(name: str, url: str, base_dir: Path) -> dict[str, Any]:
         if not path.is_absolute():
             path = base_dir / path
         return {
-            "ENGINE": SQLITE_ENGINE,
+            "ENGINE": PRIVATE_SQLITE_ENGINE,
             "NAME": str(path),
             # WAL lets the web server read while a Celery worker writes.
             "OPTIONS": {

@@ -9,9 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
-from mesh_ui.env import env_bool, env_float, env_int, env_list, env_str, parse_clusters, parse_database_url
+from mesh_ui.env import (
+    DEBUG_SECRET_KEY,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_str,
+    parse_clusters,
+    parse_database_url,
+    parse_proxy_ssl_header,
+)
 from sso.config import OIDC_VARIABLES, build_oidc_config
 from topology.health import build_health_config
 from topology.retention import parse_duration, parse_retention
@@ -27,19 +38,59 @@ def _seconds(name: str, text: str) -> int:
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("MESH_UI_VAR_DIR", str(BASE_DIR / "var")))
 
+# --- Security -------------------------------------------------------------------------------------------------
 DEBUG = env_bool("DEBUG", False)
+# A deployment sets this so that even a DEBUG=1 slip cannot fall back to the public debug key.
+MESH_UI_REQUIRE_SECRET_KEY = env_bool("MESH_UI_REQUIRE_SECRET_KEY", False)
 SECRET_KEY = env_str("SECRET_KEY", "")
 if not SECRET_KEY:
-    if not DEBUG:
+    if not DEBUG or MESH_UI_REQUIRE_SECRET_KEY:
         # Sessions and CSRF tokens are signed with it: a fixed, public key would let anyone forge a login.
+        why = "MESH_UI_REQUIRE_SECRET_KEY is on" if DEBUG else "DEBUG is off"
         raise ImproperlyConfigured(
-            "SECRET_KEY: not set; set SECRET_KEY (or SECRET_KEY_FILE) to a long random value, "
+            f"SECRET_KEY: not set ({why}); set SECRET_KEY (or SECRET_KEY_FILE) to a long random value, "
             "e.g. python -c 'import secrets; print(secrets.token_urlsafe(50))' (make demo makes one for itself)"
         )
-    # DEBUG only: development on loopback; never used by a deployment (DEBUG is off there).
-    SECRET_KEY = "mesh-ui-insecure-debug-key"
+    # DEBUG only: development on loopback. Django's "django-insecure-" prefix makes `check --deploy` reject it.
+    SECRET_KEY = DEBUG_SECRET_KEY
+elif SECRET_KEY == DEBUG_SECRET_KEY and not DEBUG:
+    raise ImproperlyConfigured("SECRET_KEY: the public DEBUG key cannot sign a deployment's sessions; make a new one")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
+# Cookies: HttpOnly always (no script reads them: forms carry their CSRF token); Secure when served over TLS.
+SESSION_COOKIE_SECURE = env_bool("SESSION_COOKIE_SECURE", False)
+CSRF_COOKIE_SECURE = env_bool("CSRF_COOKIE_SECURE", SESSION_COOKIE_SECURE)
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = True
+# HTTPS: redirect plain HTTP (except the probe, which kubelets call over HTTP), HSTS, and the header a TLS-ending
+# proxy sets, e.g. SECURE_PROXY_SSL_HEADER=X-Forwarded-Proto=https (only behind a proxy that always sets it).
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_HSTS_SECONDS = env_int("SECURE_HSTS_SECONDS", 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", False)
+SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
+SECURE_PROXY_SSL_HEADER = parse_proxy_ssl_header("SECURE_PROXY_SSL_HEADER", env_str("SECURE_PROXY_SSL_HEADER", ""))
+# Headers on every answer (Django's SecurityMiddleware and XFrameOptionsMiddleware).
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Content-Security-Policy (django-csp): scripts, styles, images and fetches from this origin only; no inline
+# script or style, no eval. Data for scripts travels in json_script blocks (not executed) and data-* attributes.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF],
+        "connect-src": [SELF],
+        "font-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [NONE],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    }
+}
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -64,6 +115,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     # Static files (pre-compressed by collectstatic) and gzip for pages and API answers: the graph JSON shrinks ~5x.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
@@ -113,7 +165,10 @@ LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
 
 AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
 LANGUAGE_CODE = "en-us"
@@ -259,6 +314,8 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SOFT_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 60
 CELERY_TASK_TIME_LIMIT = int(MESH_UI_RELIST_INTERVAL) + 120
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# Tasks outside the apps' tasks.py (which autodiscovery finds).
+CELERY_IMPORTS = ["mesh_ui.tasks"]
 # The one place periodic work is declared.
 CELERY_BEAT_SCHEDULE = {
     "inventory-sync-all-clusters": {
@@ -280,5 +337,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "topology.tasks.thin_snapshots",
         "schedule": 300.0,
         "options": {"expires": 300.0},
+    },
+    "sessions-clear-expired": {
+        "task": "mesh_ui.tasks.clear_expired_sessions",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
 }

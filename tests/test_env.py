@@ -3,6 +3,7 @@
 import ast
 import os
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -10,14 +11,22 @@ from pathlib import Path
 import pytest
 from django.core.exceptions import ImproperlyConfigured
 
-from mesh_ui.env import env_bool, env_float, env_int, parse_clusters, parse_database_url
+from mesh_ui.env import (
+    DEBUG_SECRET_KEY,
+    env_bool,
+    env_float,
+    env_int,
+    parse_clusters,
+    parse_database_url,
+    parse_proxy_ssl_header,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_sqlite_url_runs_in_wal_mode_on_a_file_under_the_base_dir():
     relative = parse_database_url("DATABASE_URL", "sqlite:///var/x.sqlite3", Path("/srv"))
-    assert relative["ENGINE"] == "django.db.backends.sqlite3" and relative["NAME"] == "/srv/var/x.sqlite3"
+    assert relative["ENGINE"] == "mesh_ui.private_sqlite" and relative["NAME"] == "/srv/var/x.sqlite3"
     assert "journal_mode=WAL" in relative["OPTIONS"]["init_command"]
     assert relative["OPTIONS"]["transaction_mode"] == "IMMEDIATE"
     assert relative["TEST"]["NAME"] == f"/srv/var/x-test-{os.getpid()}.sqlite3"
@@ -108,9 +117,9 @@ def test_start_up_stops_on_a_bad_value():
     assert "MESH_UI_GRAPH_WINDOWS" in result.stderr
 
 
-def _manage_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+def _manage_check(env: dict[str, str], *options: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "manage.py", "check"],
+        [sys.executable, "manage.py", "check", *options],
         cwd=ROOT,
         env={"PATH": "/usr/bin:/bin", **env},
         capture_output=True,
@@ -121,8 +130,67 @@ def _manage_check(env: dict[str, str]) -> subprocess.CompletedProcess[str]:
 def test_start_up_refuses_without_a_secret_key(tmp_path):
     result = _manage_check({"MESH_UI_VAR_DIR": str(tmp_path)})
     assert result.returncode != 0
-    assert "SECRET_KEY: not set; set SECRET_KEY (or SECRET_KEY_FILE)" in result.stderr
+    assert "SECRET_KEY: not set (DEBUG is off); set SECRET_KEY (or SECRET_KEY_FILE)" in result.stderr
     assert _manage_check({"MESH_UI_VAR_DIR": str(tmp_path), "DEBUG": "1"}).returncode == 0
+
+
+def test_require_secret_key_is_honoured_even_with_debug(tmp_path):
+    result = _manage_check({"MESH_UI_VAR_DIR": str(tmp_path), "DEBUG": "1", "MESH_UI_REQUIRE_SECRET_KEY": "1"})
+    assert result.returncode != 0
+    assert "SECRET_KEY: not set (MESH_UI_REQUIRE_SECRET_KEY is on)" in result.stderr
+
+
+def test_the_public_debug_key_is_refused_outside_debug(tmp_path):
+    result = _manage_check({"MESH_UI_VAR_DIR": str(tmp_path), "SECRET_KEY": DEBUG_SECRET_KEY})
+    assert result.returncode != 0
+    assert "SECRET_KEY: the public DEBUG key" in result.stderr
+
+
+def _production_env(tmp_path: Path) -> dict[str, str]:
+    """What a deployment behind a TLS-ending proxy sets (README, "Pointing it at a real cluster")."""
+    return {
+        "MESH_UI_VAR_DIR": str(tmp_path),
+        "SECRET_KEY": secrets.token_urlsafe(50),
+        "ALLOWED_HOSTS": "mesh-ui.example.com",
+        "CSRF_TRUSTED_ORIGINS": "https://mesh-ui.example.com",
+        "SESSION_COOKIE_SECURE": "1",
+        "SECURE_SSL_REDIRECT": "1",
+        "SECURE_HSTS_SECONDS": "31536000",
+        "SECURE_HSTS_INCLUDE_SUBDOMAINS": "1",
+        "SECURE_HSTS_PRELOAD": "1",
+        "SECURE_PROXY_SSL_HEADER": "X-Forwarded-Proto=https",
+    }
+
+
+def test_check_deploy_is_clean_with_production_settings(tmp_path):
+    result = _manage_check(_production_env(tmp_path), "--deploy", "--fail-level", "WARNING")
+    assert result.returncode == 0, result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_check_deploy_fails_on_the_builtin_debug_key(tmp_path):
+    env = {k: v for k, v in _production_env(tmp_path).items() if k != "SECRET_KEY"}
+    result = _manage_check({**env, "DEBUG": "1"}, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    assert "security.W009" in result.stderr  # the key, besides W018 for DEBUG itself
+    assert "security.W018" in result.stderr
+
+
+def test_check_deploy_fails_without_secure_cookies_and_hsts(tmp_path):
+    env = {k: v for k, v in _production_env(tmp_path).items() if not k.startswith(("SECURE_", "SESSION_"))}
+    result = _manage_check(env, "--deploy", "--fail-level", "WARNING")
+    assert result.returncode != 0
+    for warning in ("W004", "W008", "W012", "W016"):  # HSTS, SSL redirect, session and CSRF cookies
+        assert f"security.{warning}" in result.stderr
+
+
+def test_proxy_ssl_header_setting():
+    assert parse_proxy_ssl_header("V", "X-Forwarded-Proto=https") == ("HTTP_X_FORWARDED_PROTO", "https")
+    assert parse_proxy_ssl_header("V", "HTTP_X_FORWARDED_SSL = on") == ("HTTP_X_FORWARDED_SSL", "on")
+    assert parse_proxy_ssl_header("V", "") is None
+    for bad in ("X-Forwarded-Proto", "=https", "X-Forwarded-Proto="):
+        with pytest.raises(ImproperlyConfigured, match="V: expected Header-Name=value"):
+            parse_proxy_ssl_header("V", bad)
 
 
 def test_the_secret_key_may_come_from_a_file(tmp_path):

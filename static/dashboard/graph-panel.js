@@ -34,7 +34,10 @@ function healthBlock(d) {
   return box;
 }
 
-const enc = encodeURIComponent;
+// A name is percent-encoded twice, as Django's reverse() writes it for the pages' objname converter: once into one
+// path segment (a "/" or "%" in an untrusted name stays inside it), once more for the URL. Encoded once, the
+// server's decoding of the path would split such a name, or decode it twice.
+const enc = (part) => encodeURIComponent(encodeURIComponent(part));
 
 // URL patterns of the detail pages, from Django's reverse() (the page passes them through json_script), with
 // __namespace__ and __name__ standing for the parts.

@@ -19,6 +19,8 @@ import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
 const $ = (id) => document.getElementById(id);
 const root = $("graph-page");
 const form = $("graph-toolbar");
+// Every control applies itself; Enter in a search box must not submit the toolbar (no inline handler: the CSP).
+form.addEventListener("submit", (event) => event.preventDefault());
 // The cluster the header chose (the server applies the one rule); API calls name it explicitly.
 const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.dataset.cluster || "" };
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));

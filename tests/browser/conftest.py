@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -47,12 +47,24 @@ def browser() -> Iterator[Any]:
             browser.close()
 
 
+#: Chromium logs a blocked inline style or eval as a console error (which fails the test) without saying where it
+#: came from; this adds the directive, the source and a sample of what was blocked.
+CSP_VIOLATION_REPORTER = """
+document.addEventListener("securitypolicyviolation", (e) => {
+  const where = `${e.sourceFile}:${e.lineNumber}:${e.columnNumber}`;
+  const what = `${e.blockedURI || "inline"} sample=${JSON.stringify(e.sample)}`;
+  console.error(`CSP violation: ${e.effectiveDirective} blocked ${what} at ${where}`);
+});
+"""
+
+
 @contextlib.contextmanager
 def open_page(browser: Any, request: pytest.FixtureRequest, cookies: list[dict[str, Any]]) -> Iterator[Any]:
     """A 1280x800 page that records console errors and leaves a screenshot behind."""
     context = browser.new_context(viewport={"width": 1280, "height": 800})
     if cookies:
         context.add_cookies(cookies)
+    context.add_init_script(CSP_VIOLATION_REPORTER)
     page = context.new_page()
     errors: list[str] = []
     page.on("console", lambda message: errors.append(message.text) if message.type == "error" else None)
@@ -78,15 +90,26 @@ def page(browser: Any, request: pytest.FixtureRequest, live_server: Any, alice: 
     login cannot be shared across tests: each gets a session made server-side and handed to the browser as its
     cookie, which costs a row, not a trip through the login form (tests/browser/test_login.py drives the form).
     """
+    with open_page(browser, request, [session_cookie(alice, live_server)]) as logged_in:
+        yield logged_in
+
+
+@pytest.fixture
+def admin_page(browser: Any, request: pytest.FixtureRequest, live_server: Any, admin_user: Any) -> Iterator[Any]:
+    """A page logged in as pytest-django's superuser ``admin``."""
+    with open_page(browser, request, [session_cookie(admin_user, live_server)]) as logged_in:
+        yield logged_in
+
+
+def session_cookie(user: Any, live_server: Any) -> dict[str, Any]:
+    """A session of ``user`` made server-side, as the browser cookie that carries it."""
     from django.conf import settings
     from django.test import Client
 
     django_client = Client()
-    django_client.force_login(alice)
+    django_client.force_login(user)
     session = django_client.cookies[settings.SESSION_COOKIE_NAME].value
-    cookie = {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
-    with open_page(browser, request, [cookie]) as logged_in:
-        yield logged_in
+    return {"name": settings.SESSION_COOKIE_NAME, "value": session, "url": live_server.url}
 
 
 @pytest.fixture
@@ -115,6 +138,30 @@ def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> A
     outcome = take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
     assert outcome.snapshot_id, outcome
     return outcome
+
+
+def store_edited_snapshot(cluster: Any, edit_node: Callable[[dict[str, Any]], None]) -> Any:
+    """Store a copy of ``cluster``'s latest snapshot, one second newer, with ``edit_node`` applied to the data of
+    every node of every graph: what a snapshot of a cluster holding those strings would store."""
+    from topology.models import GraphSnapshot, SnapshotGraph
+
+    latest = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
+    assert latest is not None
+    copy = GraphSnapshot.objects.create(
+        cluster=latest.cluster,
+        taken_at=latest.taken_at + timedelta(seconds=1),
+        source=latest.source,
+        namespaces=latest.namespaces,
+        windows=latest.windows,
+        health_window=latest.health_window,
+        health=latest.health,
+    )
+    for row in latest.graphs.all():
+        graph = row.load_graph()
+        for node in graph["elements"]["nodes"]:
+            edit_node(node["data"])
+        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
+    return copy
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import take_live_snapshot
 
 pytestmark = pytest.mark.browser
@@ -73,7 +74,7 @@ def test_pages_and_graph_follow_the_header_choice(bookinfo, payments, live_serve
 
     # The graph page draws the chosen cluster's latest snapshot, and says so to the API.
     page.goto(f"{live_server.url}/graph/")
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
     assert header_cluster(page) == "payments"
     drawn = page.get_attribute("#graph-page", "data-snapshot-id")
     assert drawn is not None and int(drawn) == payments.snapshot_id
@@ -86,7 +87,7 @@ def test_pages_and_graph_follow_the_header_choice(bookinfo, payments, live_serve
     # Switching back from the graph page redraws the other cluster.
     with page.expect_navigation():
         page.select_option(".cluster-select select", "bookinfo")
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
     drawn = page.get_attribute("#graph-page", "data-snapshot-id")
     assert drawn is not None and int(drawn) != payments.snapshot_id
     namespaces = set(page.evaluate("cy.nodes().filter(n => !n.isParent()).map(n => n.data('namespace'))"))

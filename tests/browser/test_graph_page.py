@@ -4,13 +4,13 @@ export, URL state and escaping of cluster strings."""
 from __future__ import annotations
 
 import json
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.browser.conftest import take_live_snapshot
+from devtools.browser_wait import wait_for_js
+from tests.browser.conftest import store_edited_snapshot, take_live_snapshot
 
 pytestmark = pytest.mark.browser
 
@@ -23,7 +23,7 @@ NODES_JS = """() => cy.nodes().filter(n => !n.isParent()).map(n => ({
 
 def open_graph(page: Any, live_server: Any, query: str = "") -> None:
     page.goto(f"{live_server.url}/graph/{'?' + query if query else ''}")
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
 
 
 def graph_nodes(page: Any) -> list[dict[str, Any]]:
@@ -31,7 +31,7 @@ def graph_nodes(page: Any) -> list[dict[str, Any]]:
 
 
 def wait_reloaded(page: Any) -> None:
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
 
 
 def tap_workload(page: Any, workload: str) -> None:
@@ -61,10 +61,11 @@ def test_graph_shows_bookinfo_nodes_and_edges(bookinfo, live_server, page):
     assert page.locator("#graph-snapshot").inner_text().startswith("Snapshot #")
     assert page.locator("#graph-banner").count() == 1 and page.locator("#graph-banner").is_hidden()
     # The traffic animation paints dots on its overlay.
-    page.wait_for_function(
+    wait_for_js(
+        page,
         """() => { const c = document.getElementById('graph-traffic');
                    const data = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-                   for (let i = 3; i < data.length; i += 4) if (data[i]) return true; return false; }"""
+                   for (let i = 3; i < data.length; i += 4) if (data[i]) return true; return false; }""",
     )
 
 
@@ -116,7 +117,7 @@ def test_clicking_reviews_v2_opens_the_side_panel(bookinfo, live_server, page):
                    const p = n.renderedPosition(); return [box.left + p.x, box.top + p.y]; }"""
     )
     page.mouse.click(x, y)
-    page.wait_for_function("document.querySelector('#panel-body h2').textContent.endsWith('reviews v1')")
+    wait_for_js(page, "document.querySelector('#panel-body h2').textContent.endsWith('reviews v1')")
     page.keyboard.press("Escape")
     panel.wait_for(state="hidden")
     tap_workload(page, "reviews-v2")
@@ -124,7 +125,7 @@ def test_clicking_reviews_v2_opens_the_side_panel(bookinfo, live_server, page):
 
     # An edge opens its own panel: rates, response codes and latencies.
     page.evaluate("() => { cy.edges().filter(e => e.data('_rps') > 0)[0].emit('tap'); }")
-    page.wait_for_function("document.querySelector('#panel-body h2').textContent.includes('→')")
+    wait_for_js(page, "document.querySelector('#panel-body h2').textContent.includes('→')")
     text = panel.inner_text()
     assert "Request rate" in text and "200" in text and "p99" in text
 
@@ -141,25 +142,25 @@ def test_find_and_hide_expressions(bookinfo, live_server, page):
 
     page.fill("#ctl-find", "name=review* AND label:version=v2 OR name=details")
     page.press("#ctl-find", "Enter")
-    page.wait_for_function("cy.$('.found').length > 0")
+    wait_for_js(page, "cy.$('.found').length > 0")
     found = page.evaluate("cy.nodes('.found').map(n => n.data('_name') + ':' + (n.data('version') || ''))")
     assert sorted(found) == ["details:", "details:v1", "reviews:v2"]
     assert "find=" in page.url
 
     page.fill("#ctl-find", "latency >> 5")
     page.press("#ctl-find", "Enter")
-    page.wait_for_function("document.getElementById('expr-error').textContent.length > 0")
+    wait_for_js(page, "document.getElementById('expr-error').textContent.length > 0")
     assert "cannot read" in page.inner_text("#expr-error")
     assert page.get_attribute("#ctl-find", "aria-invalid") == "true"
 
     page.fill("#ctl-find", "rt > 500 OR %error > 5 OR !healthy")
     page.press("#ctl-find", "Enter")
-    page.wait_for_function("document.getElementById('expr-error').textContent === ''")
+    wait_for_js(page, "document.getElementById('expr-error').textContent === ''")
     assert page.evaluate("cy.$('.found').length") == 0  # Bookinfo is fast and healthy
 
     page.fill("#ctl-find", "rps > 1 AND healthy")
     page.press("#ctl-find", "Enter")
-    page.wait_for_function("cy.edges('.found').length > 0")
+    wait_for_js(page, "cy.edges('.found').length > 0")
 
 
 def test_server_evaluable_hide_is_sent_to_the_api(bookinfo, live_server, page):
@@ -180,7 +181,7 @@ def test_server_evaluable_hide_is_sent_to_the_api(bookinfo, live_server, page):
         page.press("#ctl-hide", "Enter")
     assert "hide=" not in second.value.url
     wait_reloaded(page)
-    page.wait_for_function("cy.nodes().filter(n => n.data('_name') === 'ratings').length > 0")
+    wait_for_js(page, "cy.nodes().filter(n => n.data('_name') === 'ratings').length > 0")
     assert page.evaluate("cy.nodes().filter(n => n.data('_name') === 'ratings' && n.visible()).length") == 0
 
 
@@ -191,18 +192,19 @@ def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page)
     set_profile(bookinfo.url, "bookinfo", "ratings-v1", error_rate=0.5)
     newest = take_live_snapshot(bookinfo, bookinfo.cluster).snapshot_id
     open_graph(page, live_server)
-    page.wait_for_function("Number(document.getElementById('ctl-replay').max) >= 1")
+    wait_for_js(page, "Number(document.getElementById('ctl-replay').max) >= 1")
     assert page.get_attribute("#graph-page", "data-snapshot-id") == str(newest)
     failing = page.evaluate("cy.edges('[healthStatus = \"Failure\"]').map(e => e.style('line-color'))")
     assert failing and all(colour == "rgb(201,25,11)" for colour in failing)
     # Errors show in the traffic animation as red dots.
-    page.wait_for_function(
+    wait_for_js(
+        page,
         """() => { const c = document.getElementById('graph-traffic');
                    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
                    for (let i = 0; i < d.length; i += 4) {
                      if (d[i] === 201 && d[i + 1] === 25 && d[i + 3] === 255) return true;
                    }
-                   return false; }"""
+                   return false; }""",
     )
 
     page.evaluate(
@@ -211,8 +213,8 @@ def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page)
                    s.dispatchEvent(new Event('change', {bubbles: true})); }"""
     )
     # A missing id (no snapshot drawn) must not pass for an older one.
-    page.wait_for_function(
-        f"(id => id !== undefined && id !== '{newest}')(document.getElementById('graph-page').dataset.snapshotId)"
+    wait_for_js(
+        page, f"(id => id !== undefined && id !== '{newest}')(document.getElementById('graph-page').dataset.snapshotId)"
     )
     wait_reloaded(page)
     replayed = page.get_attribute("#graph-page", "data-snapshot-id")
@@ -223,7 +225,7 @@ def test_replay_moves_to_an_older_snapshot_and_back(bookinfo, live_server, page)
     assert page.evaluate("cy.edges('[healthStatus = \"Failure\"]').length") == 0
 
     page.click("#btn-live")
-    page.wait_for_function(f"document.getElementById('graph-page').dataset.snapshotId === '{newest}'")
+    wait_for_js(page, f"document.getElementById('graph-page').dataset.snapshotId === '{newest}'")
     assert "at=" not in page.url
 
 
@@ -259,10 +261,10 @@ def test_force_directed_layout_places_every_node_apart_inside_its_boxes(bookinfo
     assert page.evaluate(outside_box) == 0
     # Switching layouts keeps working: back to dagre, and to fCoSE again.
     page.select_option("#ctl-layout", "dagre")
-    page.wait_for_function("!location.search.includes('layout=')")  # the default is left out of the URL
+    wait_for_js(page, "!location.search.includes('layout=')")  # the default is left out of the URL
     wait_reloaded(page)
     page.select_option("#ctl-layout", "cose")
-    page.wait_for_function("location.search.includes('layout=cose')")
+    wait_for_js(page, "location.search.includes('layout=cose')")
     wait_reloaded(page)
     assert page.input_value("#ctl-layout") == "cose"
 
@@ -285,43 +287,28 @@ def test_url_state_round_trips(bookinfo, live_server, page):
     assert page.evaluate(outside) == [True]
 
     page.select_option("#ctl-edgeLabels", "rt")
-    page.wait_for_function("location.search.includes('edgeLabels=rt')")
+    wait_for_js(page, "location.search.includes('edgeLabels=rt')")
     assert page.evaluate("cy.edges().filter(e => / ms$/.test(e.data('label'))).length") > 0
     page.click("#ns-summary")
     page.check("input[name=namespaces][value=istio-system]")
-    page.wait_for_function("location.search.includes('istio-system')")
+    wait_for_js(page, "location.search.includes('istio-system')")
     wait_reloaded(page)
 
     page.goto(page.url)
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
     assert page.input_value("#ctl-edgeLabels") == "rt"
     assert page.is_checked("input[name=namespaces][value=istio-system]")
 
 
 def test_cluster_strings_render_as_text(bookinfo, live_server, page):
-    from topology.models import GraphSnapshot, SnapshotGraph
-
     hostile = "<script>alert(1)</script>"
-    latest = GraphSnapshot.objects.filter(cluster=bookinfo.cluster).order_by("-taken_at").first()
-    assert latest is not None
-    graphs = list(latest.graphs.all())
-    copy = GraphSnapshot.objects.create(
-        cluster=latest.cluster,
-        taken_at=latest.taken_at + timedelta(seconds=1),
-        source=latest.source,
-        namespaces=latest.namespaces,
-        windows=latest.windows,
-        health_window=latest.health_window,
-        health=latest.health,
-    )
-    for row in graphs:
-        graph = row.load_graph()
-        for node in graph["elements"]["nodes"]:
-            data = node["data"]
-            if data.get("workload") == "reviews-v2":
-                data["version"] = hostile
-                data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
-        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
+
+    def make_hostile(data: dict[str, Any]) -> None:
+        if data.get("workload") == "reviews-v2":
+            data["version"] = hostile
+            data["healthReason"] = f"<img src=x onerror=alert(2)> {hostile}"
+
+    copy = store_edited_snapshot(bookinfo.cluster, make_hostile)
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     open_graph(page, live_server)

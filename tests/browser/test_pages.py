@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import take_live_snapshot
 
 pytestmark = pytest.mark.browser
@@ -61,9 +62,7 @@ def test_workload_detail_shows_health_pods_and_charts(bookinfo, live_server, pag
     assert page.locator(".detail-health").get_attribute("data-health") == "Healthy"
     assert page.locator("tr[data-pod]").count() >= 1
     assert page.locator('canvas[data-chart="in-rate"]').is_visible()
-    page.wait_for_function(
-        "document.querySelector('[data-chart-status]').textContent.includes('snapshot')", timeout=10000
-    )
+    wait_for_js(page, "document.querySelector('[data-chart-status]').textContent.includes('snapshot')", timeout=10)
     assert page.locator('[data-neighbours="inbound"] tr[data-neighbour]').count() >= 1
     page.locator("#mini-graph canvas").first.wait_for()
     page.locator('button[data-window="15m"]').click()
@@ -123,9 +122,7 @@ def test_live_parts_refresh_through_htmx_while_the_tab_is_visible(bookinfo, live
 
     # Visible again: the cards are fetched at once, from the current URL (filters included).
     _set_visibility(page, "visible")
-    page.wait_for_function(
-        "document.querySelector('article[data-namespace=\"bookinfo\"]').dataset.health !== 'Healthy'"
-    )
+    wait_for_js(page, "document.querySelector('article[data-namespace=\"bookinfo\"]').dataset.health !== 'Healthy'")
     assert len(refreshes) == 1 and refreshes[0].endswith("/?sort=health")
 
     # Then every 10 s while visible.

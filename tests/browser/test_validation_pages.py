@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from kubernetes import config as k8s_config
 
+from devtools.browser_wait import wait_for_js
 from tests.istio_config.test_validation_live import apply_sample
 
 pytestmark = pytest.mark.browser
@@ -64,8 +65,8 @@ def test_the_object_page_pins_the_missing_subset_to_its_line(routes_without_rule
 
 def test_the_graph_marks_the_services_routed_to_missing_subsets(routes_without_rules, live_server, page):
     page.goto(f"{live_server.url}/graph/?namespaces=bookinfo&graphType=versionedApp")
-    page.wait_for_function("window.graphReady === true")
-    page.wait_for_function("Number(document.body.dataset.configBadges || 0) > 0")
+    wait_for_js(page, "window.graphReady === true")
+    wait_for_js(page, "Number(document.body.dataset.configBadges || 0) > 0")
     marked = page.evaluate(
         "() => cy.nodes('.config-warning')"
         ".map(n => n.data('nodeType') + ':' + (n.data('service') || n.data('workload')))"
