@@ -111,7 +111,7 @@ class ServiceEntryStep:
         entries = ctx.mesh.service_entries
         domain = "." + ctx.options.cluster_domain
         for node in tm.nodes.values():
-            if node.node_type != "service":
+            if node.node_type != "service" or node.service == UNKNOWN:  # an unknown destination is no ServiceEntry
                 continue
             host = node.service
             declared = entries.get(host)

@@ -22,8 +22,8 @@ except ImportError:  # pragma: no cover - the standard library gives the same by
 from topology.graph.model import BoxNode, Edge, GraphOptions, HealthAnnotation, Node, TrafficMap
 
 NODE_RATE_KEYS: dict[str, tuple[str, ...]] = {
-    "grpc": ("grpcIn", "grpcInErr", "grpcOut"),
-    "http": ("httpIn", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpOut"),
+    "grpc": ("grpcIn", "grpcInNoResponse", "grpcInErr", "grpcOut"),
+    "http": ("httpIn", "httpInNoResponse", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpOut"),
     "tcp": ("tcpIn", "tcpOut"),
 }
 _BOX_RANK = {"cluster": 0, "namespace": 1, "app": 2}
@@ -292,6 +292,8 @@ class _EdgeWriter:
             text = self.rates.get(total)
             rates: dict[str, str] = {protocol: text if text is not None else ids.rate(total)}
             percent_keys = _PERCENT_KEYS.get(protocol)
+            if edge.rate_no_response > 0:  # Kiali's httpNoResponse / grpcNoResponse, right after the total
+                rates[protocol + "NoResponse"] = ids.rate(edge.rate_no_response)
             if protocol == "http":
                 rate_3xx, rate_4xx, rate_5xx = edge.rate_3xx, edge.rate_4xx, edge.rate_5xx
                 if rate_3xx > 0:
