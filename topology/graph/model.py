@@ -221,6 +221,7 @@ class Node:
     workloads: set[str] = field(default_factory=set)  # every workload folded into this node
     rates: dict[str, float] = field(default_factory=dict)
     is_gateway: GatewayInfo | None = None
+    is_waypoint: bool = False
     is_service_entry: ServiceEntryInfo | None = None
     is_idle: bool = False
     is_root: bool = False
@@ -246,6 +247,7 @@ class Node:
             set(self.workloads),
             dict(self.rates),
             self.is_gateway,
+            self.is_waypoint,
             self.is_service_entry,
             self.is_idle,
             self.is_root,

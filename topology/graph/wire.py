@@ -203,6 +203,8 @@ def build_node_data(node: Node, ids: WireIds) -> dict[str, Any]:
     if node.is_gateway is not None:
         info_key = "egressInfo" if node.is_gateway.kind == "egress" else "ingressInfo"
         data["isGateway"] = {info_key: {"hostnames": list(node.is_gateway.hostnames)}}
+    if node.is_waypoint:
+        data["isWaypoint"] = True
     if node.is_service_entry is not None:
         entry = node.is_service_entry
         data["isServiceEntry"] = {
