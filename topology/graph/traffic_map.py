@@ -157,7 +157,8 @@ class SampleCompiler:
     """Compiles a window's counted rows into :class:`CompiledSamples`: traffic rows first, latency rows later.
 
     A row counts when :func:`~topology.graph.reporters.build_counted_filter` says so (reporter de-duplication); TCP
-    rows carry the bytes sent plus received per second, and a latency row without a request weight weighs 1 when rows merge into one edge.
+    rows carry the bytes sent plus received per second, and a latency row without a request weight weighs 1 when rows
+    merge into one edge.
     """
 
     def __init__(self) -> None:
