@@ -1,4 +1,4 @@
-"""A messy mesh as Istio series at exact timestamps: the traffic cases of graph fidelity (issue 11), for a real Prometheus.
+"""A messy mesh as Istio series at exact timestamps: the traffic cases of graph fidelity, for a real Prometheus.
 
 Unlike ``bookinfo_series`` (every request seen by both sidecars), most cases here are seen by one proxy only, as in
 real meshes.  Counters grow at constant rates over 10 minutes (41 points every 15 s from :data:`T0`), queried at

@@ -240,4 +240,5 @@ def test_service_graph_holds_services_and_root_callers_only(rows: GraphRows) -> 
     assert edges[(svc("cart"), svc("db"), "tcp")]["traffic"]["rates"] == {"tcp": "3000.00"}
     versioned_nodes, versioned_edges = by_id(wire(rows))
     worker, batch = f"vapp|{CLUSTER}|{NS}|worker|v1", f"vapp|{CLUSTER}|{NS}|batch|v1"
+    assert worker in versioned_nodes and worker not in nodes and batch not in nodes
     assert versioned_edges[(worker, batch, "http")]["traffic"]["rates"]["http"] == "1.00"  # in the other graphs
