@@ -11,7 +11,7 @@ import pytest
 from clients.prometheus import GraphRows
 from inventory.sync import sync_cluster
 from tests.topology.bookinfo import bookinfo_requests, both_reporters, labels
-from topology.graph.samples import RequestSample
+from topology.graph.samples import IstioLabels, RequestSample
 from topology.snapshots import take_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -22,8 +22,11 @@ U = "unknown"
 def messy_requests() -> list[RequestSample]:
     """Bookinfo plus: a call into cluster west that only the caller's proxy reported (1/s), a 404 NR to no route
     (0.5/s, source report only) and requests to details that got no response (code 0, DC: 0.5/s, both proxies)."""
-    west = {**labels("productpage", "details", "details", reporter="source"), "destination_cluster": "west"}
-    no_route = {
+    west: IstioLabels = {
+        **labels("productpage", "details", "details", reporter="source"),
+        "destination_cluster": "west",
+    }
+    no_route: IstioLabels = {
         **labels("productpage", None, "details", reporter="source", code="404", flags="NR"),
         "destination_service_name": U,
         "destination_service_namespace": U,
