@@ -75,9 +75,10 @@ class EntityMetricsView(APIView):
 
     Each point is one snapshot (rates over its health window, 5 minutes by default): ``inRate``/``outRate`` in
     requests/s (http + grpc), ``errorRate5xx``/``errorRate4xx``/``errorRateGrpc`` (and ``outErrorRate…``) in percent
-    of the requests of that protocol, ``errorRateNoResponse`` of http + grpc requests (``null`` without requests), response times ``avg``/``p50``/``p95``/``p99`` (and
-    ``outAvg``…) in ms (``null`` when not measured), ``tcpIn``/``tcpOut`` in bytes/s. Namespaces only have inbound
-    values: traffic entering the namespace from outside it. Long ranges are averaged down to ``points`` points.
+    of the requests of that protocol, ``errorRateNoResponse`` of http + grpc requests (``null`` without requests),
+    response times ``avg``/``p50``/``p95``/``p99`` (and ``outAvg``…) in ms (``null`` when not measured),
+    ``tcpIn``/``tcpOut`` in bytes/s. Namespaces only have inbound values: traffic entering the namespace from outside
+    it. Long ranges are averaged down to ``points`` points.
     """
 
     @extend_schema(

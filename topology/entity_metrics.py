@@ -8,9 +8,10 @@ Stored shape (only non-zero values are kept, rates rounded to 4 decimals)::
     {"workload": {"ns/name": EntityMetrics}, "app": {...}, "service": {...}, "namespace": {"ns": EntityMetrics}}
 
 Every ``EntityMetrics`` may have ``inHttp``, ``inGrpc`` (requests/s), ``in4xx``, ``in5xx``, ``inGrpcErr``,
-``inNoResponse`` (error requests/s; no response: http and grpc), ``tcpIn`` (bytes/s), the same with ``out``, and response times in ms: inbound ``avg``,
-``p50``, ``p95``, ``p99`` and outbound ``outAvg``... Response times are weighted by the request rate of each edge
-(exact for ``avg``; for quantiles an approximation, since quantiles cannot be merged exactly).
+``inNoResponse`` (error requests/s; no response: http and grpc), ``tcpIn`` (bytes/s), the same with ``out``, and
+response times in ms: inbound ``avg``, ``p50``, ``p95``, ``p99`` and outbound ``outAvg``... Response times are
+weighted by the request rate of each edge (exact for ``avg``; for quantiles an approximation, since quantiles cannot
+be merged exactly).
 Namespaces have only inbound values: traffic entering the namespace from another namespace (or an unknown caller).
 """
 
