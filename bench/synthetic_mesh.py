@@ -116,6 +116,8 @@ def edge_labels(edge: SyntheticEdge, reporter: str) -> dict[str, str]:
         "source_workload": source.name,
         "source_app": source.app,
         "source_version": source.version,
+        "source_canonical_service": source.app,
+        "source_canonical_revision": source.version,
         "source_principal": source.principal,
         "destination_cluster": CLUSTER,
         "destination_service": host,
@@ -125,6 +127,8 @@ def edge_labels(edge: SyntheticEdge, reporter: str) -> dict[str, str]:
         "destination_workload": destination.name,
         "destination_app": destination.app,
         "destination_version": destination.version,
+        "destination_canonical_service": destination.app,
+        "destination_canonical_revision": destination.version,
         "destination_principal": destination.principal,
         "connection_security_policy": "mutual_tls" if reporter == "destination" else "unknown",
     }

@@ -78,6 +78,17 @@ def build_service_fields(obj: dict[str, Any]) -> Fields:
     return fields
 
 
+#: Where a workload's app and version come from, first found wins: the order in which Istio derives the canonical
+#: service and revision its telemetry reports (and Kiali reads).
+APP_LABELS: tuple[str, ...] = ("service.istio.io/canonical-name", "app.kubernetes.io/name", "app")
+VERSION_LABELS: tuple[str, ...] = ("service.istio.io/canonical-revision", "app.kubernetes.io/version", "version")
+
+
+def read_label(labels: dict[str, str], names: tuple[str, ...]) -> str:
+    """The value of the first of ``names`` set in ``labels`` (``""`` when none is)."""
+    return next((labels[name] for name in names if labels.get(name)), "")
+
+
 def build_workload_fields(obj: dict[str, Any], kind: str) -> Fields:
     """Fields of a Deployment or StatefulSet. ``sidecar_present`` is derived later from its pods."""
     fields = build_namespaced_fields(obj)
@@ -87,8 +98,8 @@ def build_workload_fields(obj: dict[str, Any], kind: str) -> Fields:
     fields.update(
         kind=kind,
         template_labels=template_labels,
-        app=template_labels.get("app") or template_labels.get("app.kubernetes.io/name") or "",
-        version=template_labels.get("version") or template_labels.get("app.kubernetes.io/version") or "",
+        app=read_label(template_labels, APP_LABELS),
+        version=read_label(template_labels, VERSION_LABELS),
         desired_replicas=int(spec.get("replicas", 1) if spec.get("replicas") is not None else 1),
         ready_replicas=int(status.get("readyReplicas") or 0),
         available_replicas=int(status.get("availableReplicas") or 0),

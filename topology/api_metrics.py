@@ -51,6 +51,7 @@ POINT_EXAMPLE = {
     "errorRate5xx": 0.0,
     "errorRate4xx": 0.0,
     "errorRateGrpc": None,
+    "errorRateNoResponse": 0.0,
     "avg": 5.4,
     "p50": 5.4,
     "p95": 9.6,
@@ -59,6 +60,7 @@ POINT_EXAMPLE = {
     "outErrorRate5xx": 0.0,
     "outErrorRate4xx": 0.0,
     "outErrorRateGrpc": None,
+    "outErrorRateNoResponse": 0.0,
     "outAvg": 14.4,
     "outP50": 19.6,
     "outP95": 29.1,
@@ -73,9 +75,10 @@ class EntityMetricsView(APIView):
 
     Each point is one snapshot (rates over its health window, 5 minutes by default): ``inRate``/``outRate`` in
     requests/s (http + grpc), ``errorRate5xx``/``errorRate4xx``/``errorRateGrpc`` (and ``outErrorRate…``) in percent
-    of the requests of that protocol (``null`` without requests), response times ``avg``/``p50``/``p95``/``p99`` (and
-    ``outAvg``…) in ms (``null`` when not measured), ``tcpIn``/``tcpOut`` in bytes/s. Namespaces only have inbound
-    values: traffic entering the namespace from outside it. Long ranges are averaged down to ``points`` points.
+    of the requests of that protocol, ``errorRateNoResponse`` of http + grpc requests (``null`` without requests),
+    response times ``avg``/``p50``/``p95``/``p99`` (and ``outAvg``…) in ms (``null`` when not measured),
+    ``tcpIn``/``tcpOut`` in bytes/s. Namespaces only have inbound values: traffic entering the namespace from outside
+    it. Long ranges are averaged down to ``points`` points.
     """
 
     @extend_schema(

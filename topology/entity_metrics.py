@@ -7,10 +7,11 @@ Stored shape (only non-zero values are kept, rates rounded to 4 decimals)::
 
     {"workload": {"ns/name": EntityMetrics}, "app": {...}, "service": {...}, "namespace": {"ns": EntityMetrics}}
 
-Every ``EntityMetrics`` may have ``inHttp``, ``inGrpc`` (requests/s), ``in4xx``, ``in5xx``, ``inGrpcErr``
-(error requests/s), ``tcpIn`` (bytes/s), the same with ``out``, and response times in ms: inbound ``avg``,
-``p50``, ``p95``, ``p99`` and outbound ``outAvg``... Response times are weighted by the request rate of each edge
-(exact for ``avg``; for quantiles an approximation, since quantiles cannot be merged exactly).
+Every ``EntityMetrics`` may have ``inHttp``, ``inGrpc`` (requests/s), ``in4xx``, ``in5xx``, ``inGrpcErr``,
+``inNoResponse`` (error requests/s; no response: http and grpc), ``tcpIn`` (bytes/s), the same with ``out``, and
+response times in ms: inbound ``avg``, ``p50``, ``p95``, ``p99`` and outbound ``outAvg``... Response times are
+weighted by the request rate of each edge (exact for ``avg``; for quantiles an approximation, since quantiles cannot
+be merged exactly).
 Namespaces have only inbound values: traffic entering the namespace from another namespace (or an unknown caller).
 """
 
@@ -69,6 +70,7 @@ class _Accumulator:
             self.rates["GrpcErr"] += _number(rates.get("grpcErr"))
         else:
             return
+        self.rates["NoResponse"] += _number(rates.get(protocol + "NoResponse"))
         times = edge.get("responseTimes") or {}
         if total <= 0:
             return
@@ -183,6 +185,7 @@ def build_series_point(entry: Mapping[str, float] | None) -> dict[str, float | N
         point[f"{label}5xx"] = _percent(entry.get(f"{side}5xx", 0.0), http)
         point[f"{label}4xx"] = _percent(entry.get(f"{side}4xx", 0.0), http)
         point[f"{label}Grpc"] = _percent(entry.get(f"{side}GrpcErr", 0.0), grpc)
+        point[f"{label}NoResponse"] = _percent(entry.get(f"{side}NoResponse", 0.0), http + grpc)
         for stat in LATENCY_STATS:
             key = stat if side == "in" else f"{prefix}{stat.capitalize()}"
             point[key] = entry.get(key)

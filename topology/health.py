@@ -18,8 +18,8 @@ from typing import Any, Final, Literal
 
 HEALTH_RATE_ANNOTATION: Final = "mesh-ui.io/health-rate"
 
-ErrorClass = Literal["5xx", "4xx", "grpc"]
-ERROR_CLASSES: Final[tuple[ErrorClass, ...]] = ("5xx", "4xx", "grpc")
+ErrorClass = Literal["5xx", "4xx", "grpc", "noresponse"]
+ERROR_CLASSES: Final[tuple[ErrorClass, ...]] = ("5xx", "4xx", "grpc", "noresponse")
 
 
 class HealthStatus(StrEnum):
@@ -64,6 +64,9 @@ DEFAULT_HEALTH_CONFIG: Final = HealthConfig(
         "5xx": RateThreshold(degraded=0.0, failure=10.0),
         "4xx": RateThreshold(degraded=10.0, failure=20.0),
         "grpc": RateThreshold(degraded=0.0, failure=10.0),
+        # Requests that got no response (code "-", Istio's response_code 0), http and grpc together: Kiali's default
+        # tolerance for the "^-$" code.
+        "noresponse": RateThreshold(degraded=0.0, failure=10.0),
     }
 )
 
@@ -96,6 +99,8 @@ class RequestRates:
     http_5xx: float = 0.0
     grpc: float = 0.0
     grpc_err: float = 0.0
+    #: Requests (http or grpc) that got no response; part of ``http``/``grpc``, not of the other error classes.
+    no_response: float = 0.0
 
     @property
     def total(self) -> float:
@@ -122,7 +127,7 @@ def parse_health_rate(value: str) -> dict[ErrorClass, RateThreshold]:
     """Parse ``"5xx:1:5;4xx:10:20;grpc:off"`` into thresholds per error class.
 
     Each ``;``-separated entry is ``<class>:<degraded%>:<failure%>`` with ``class`` one of ``5xx``, ``4xx``,
-    ``grpc``, ``0 <= degraded <= failure <= 100``; or ``<class>:off`` to ignore that class.
+    ``grpc``, ``noresponse``, ``0 <= degraded <= failure <= 100``; or ``<class>:off`` to ignore that class.
     """
     parsed: dict[ErrorClass, RateThreshold] = {}
     for raw_entry in value.split(";"):
@@ -227,6 +232,9 @@ def _classify(pct: float, threshold: RateThreshold, label: str) -> tuple[HealthS
     return HealthStatus.HEALTHY, ""
 
 
+_ERROR_CLASS_LABELS: Final[dict[str, str]] = {"grpc": "gRPC errors", "noresponse": "no response"}
+
+
 def compute_rate_health(
     rates: RequestRates, config: HealthConfig = DEFAULT_HEALTH_CONFIG, direction: str = ""
 ) -> HealthResult:
@@ -236,13 +244,14 @@ def compute_rate_health(
     """
     if rates.total <= 0:
         return _NO_REQUESTS
-    if not (rates.http_5xx or rates.http_4xx or rates.grpc_err):  # the common case: no errors, no reasons
+    if not (rates.http_5xx or rates.http_4xx or rates.grpc_err or rates.no_response):  # the common case: no errors
         return _NO_ERRORS
     prefix = f"{direction} " if direction else ""
     checks: list[tuple[ErrorClass, float, float]] = [
         ("5xx", rates.http_5xx, rates.http),
         ("4xx", rates.http_4xx, rates.http),
         ("grpc", rates.grpc_err, rates.grpc),
+        ("noresponse", rates.no_response, rates.http + rates.grpc),
     ]
     statuses = [HealthStatus.HEALTHY]
     reasons: list[str] = []
@@ -252,7 +261,7 @@ def compute_rate_health(
         threshold = config.thresholds.get(error_class)
         if threshold is None:
             continue
-        label = "gRPC errors" if error_class == "grpc" else error_class
+        label = _ERROR_CLASS_LABELS.get(error_class, error_class)
         status, reason = _classify(errors / total * 100.0, threshold, prefix + label)
         statuses.append(status)
         if reason:
@@ -360,13 +369,18 @@ def compute_namespace_health(results: Iterable[HealthResult]) -> NamespaceHealth
 
 
 def build_request_rates(by_code: Mapping[str, float], protocol: str = "http") -> RequestRates:
-    """Build :class:`RequestRates` from rates keyed by response code (HTTP code, or gRPC status for grpc)."""
+    """Build :class:`RequestRates` from rates keyed by response code (HTTP code, or gRPC status for grpc).
+
+    ``-`` (and for http Istio's ``0``) is a request that got no response: its own error class.
+    """
     total = sum(by_code.values())
     if protocol == "grpc":
-        errors = sum(rate for code, rate in by_code.items() if code not in ("0", "OK"))
-        return RequestRates(grpc=total, grpc_err=errors)
+        no_response = by_code.get("-", 0.0)
+        errors = sum(rate for code, rate in by_code.items() if code not in ("0", "OK", "-"))
+        return RequestRates(grpc=total, grpc_err=errors, no_response=no_response)
     return RequestRates(
         http=total,
         http_4xx=sum(rate for code, rate in by_code.items() if code.startswith("4")),
         http_5xx=sum(rate for code, rate in by_code.items() if code.startswith("5")),
+        no_response=sum(rate for code, rate in by_code.items() if code in ("0", "-")),
     )

@@ -7,15 +7,15 @@ const section = document.getElementById("charts");
 const live = document.getElementById("detail-live");
 const statusLine = section?.querySelector("[data-chart-status]");
 const WINDOWS = ["15m", "1h", "6h", "1d"];
-const COLORS = { in: "#1565c0", out: "#6a1b9a", e5: "#c62828", e4: "#ef6c00", eg: "#8e24aa", p50: "#2e7d32", p95: "#ef6c00", p99: "#c62828" };
+const COLORS = { in: "#1565c0", out: "#6a1b9a", e5: "#c62828", e4: "#ef6c00", eg: "#8e24aa", en: "#424242", p50: "#2e7d32", p95: "#ef6c00", p99: "#c62828" };
 
 // Chart name → [point key, legend label, colour] per dataset.
 const SERIES = {
   "in-rate": [["inRate", "requests/s", COLORS.in]],
-  "in-errors": [["errorRate5xx", "5xx %", COLORS.e5], ["errorRate4xx", "4xx %", COLORS.e4], ["errorRateGrpc", "gRPC %", COLORS.eg]],
+  "in-errors": [["errorRate5xx", "5xx %", COLORS.e5], ["errorRate4xx", "4xx %", COLORS.e4], ["errorRateGrpc", "gRPC %", COLORS.eg], ["errorRateNoResponse", "no response %", COLORS.en]],
   "in-latency": [["p50", "p50", COLORS.p50], ["p95", "p95", COLORS.p95], ["p99", "p99", COLORS.p99]],
   "out-rate": [["outRate", "requests/s", COLORS.out]],
-  "out-errors": [["outErrorRate5xx", "5xx %", COLORS.e5], ["outErrorRate4xx", "4xx %", COLORS.e4], ["outErrorRateGrpc", "gRPC %", COLORS.eg]],
+  "out-errors": [["outErrorRate5xx", "5xx %", COLORS.e5], ["outErrorRate4xx", "4xx %", COLORS.e4], ["outErrorRateGrpc", "gRPC %", COLORS.eg], ["outErrorRateNoResponse", "no response %", COLORS.en]],
   "out-latency": [["outP50", "p50", COLORS.p50], ["outP95", "p95", COLORS.p95], ["outP99", "p99", COLORS.p99]],
 };
 

@@ -54,6 +54,7 @@ export function displayName(d) {
 function badges(d) {
   const list = [];
   if (d.isGateway) list.push("GW");
+  if (d.isWaypoint) list.push("WP");
   if (d.isServiceEntry) list.push("SE");
   if (d.hasVS) list.push("VS");
   if (d.hasMissingSC) list.push("!SC");

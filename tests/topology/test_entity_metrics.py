@@ -114,6 +114,33 @@ def test_series_point_gives_percentages_and_gaps():
     assert point["errorRateGrpc"] is None and point["p50"] is None and point["p95"] == 30
     assert point["outRate"] == 5 and point["outErrorRateGrpc"] == 20
     assert build_series_point(None)["inRate"] == 0
+    assert point["errorRateNoResponse"] == 0 and point["outErrorRateNoResponse"] == 0
+
+
+def test_requests_without_response_are_their_own_error_rate():
+    # 8 http + 2 grpc requests/s into cart: 1 http and 1 grpc got no response -> 2 of 10 = 20 %.
+    edges = [
+        {
+            "data": {
+                "source": "a",
+                "target": "b",
+                "traffic": {"protocol": "http", "rates": {"http": "8", "httpNoResponse": "1"}},
+            }
+        },
+        {
+            "data": {
+                "source": "a",
+                "target": "b",
+                "traffic": {"protocol": "grpc", "rates": {"grpc": "2", "grpcNoResponse": "1"}},
+            }
+        },
+    ]
+    nodes = [node("a", "workload", "shop", workload="front"), node("b", "workload", "shop", workload="cart")]
+    metrics = build_snapshot_metrics({"workload": {"elements": {"nodes": nodes, "edges": edges}}})
+    cart = metrics["workload"]["shop/cart"]
+    assert cart == {"inHttp": 8, "inGrpc": 2, "inNoResponse": 2}
+    point = build_series_point(cart)
+    assert (point["errorRateNoResponse"], point["errorRate5xx"], point["errorRateGrpc"]) == (20, 0, 0)
 
 
 def test_downsample_averages_buckets_and_keeps_gaps():

@@ -11,7 +11,9 @@ from topology.graph.queries import (
     build_graph_queries,
     build_request_query,
     build_scope_selectors,
+    split_sum_rate_query,
 )
+from topology.graph.reporters import REQUEST_KEY_LABELS
 
 
 def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
@@ -28,7 +30,8 @@ def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
 def test_request_labels_cover_identity_and_breakdowns_only():
     assert set(IDENTITY_LABELS) <= set(REQUEST_LABELS)
     assert "response_code" in REQUEST_LABELS and "connection_security_policy" in REQUEST_LABELS
-    assert "source_canonical_revision" not in REQUEST_LABELS
+    # App and version are read from the canonical labels first (rule 2), so they are fetched.
+    assert {"source_canonical_service", "destination_canonical_revision"} <= set(REQUEST_LABELS)
     assert "response_code" not in LATENCY_LABELS
 
 
@@ -56,9 +59,26 @@ def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
         build_request_query(namespaces, window)
 
 
-def test_request_query_reads_only_the_counted_reporter_by_default():
+def test_request_query_reads_only_the_counted_rows_by_default():
     query = build_request_query(["bookinfo"], "1m")
-    assert "source|destination" not in query and query.count("rate(") == 4
+    parts = split_sum_rate_query(query)
+    # Per scope side (outgoing, incoming): destination reports of requests to a workload, and source reports unless
+    # the destination reported the same key.
+    assert len(parts) == 4 and "source|destination" not in query
+    key = ",".join(REQUEST_KEY_LABELS)
     for side in ('source_workload_namespace=~"bookinfo"}', 'source_workload_namespace!~"bookinfo"}'):
-        assert '{reporter="destination",destination_workload!~"unknown|",' in query and side in query
-    assert '{reporter="source",destination_workload=~"unknown|",destination_service_namespace=~"bookinfo",' in query
+        own = [part for part in parts if side in part.split(" unless ")[0]]
+        assert len(own) == 2
+        assert own[0].startswith("sum by (") and own[0].endswith(" > 0")
+        assert '{reporter="destination",destination_workload!~"unknown|",' in own[0]
+        unless_left, unless_right = own[1].split(f" unless on({key}) ")
+        assert '{reporter="source",' in unless_left and "destination_workload" not in unless_left.split("{")[1]
+        assert unless_right == own[0]  # the same destination rows the query sends, `> 0` included
+    assert "reporter" not in REQUEST_KEY_LABELS and "connection_security_policy" not in REQUEST_KEY_LABELS
+    assert "destination_workload" in REQUEST_KEY_LABELS  # a source report to no workload never has a twin
+
+
+def test_counted_parts_concatenate_back_into_the_whole_query():
+    query = build_request_query(["bookinfo"], "1m", drop_zero=False)
+    assert " or ".join(split_sum_rate_query(query)) == query
+    assert "> 0" not in query

@@ -27,7 +27,6 @@ from topology.graph.traffic_map import (
     HTTP_5XX,
     NO_CLASS,
     SampleCompiler,
-    is_counted_row,
 )
 
 C = CLUSTER
@@ -40,22 +39,6 @@ def edge_set(tm):
 
 def wl_id(name, ns=NS):
     return f"wl|{C}|{ns}|{name}"
-
-
-def test_destination_reporter_is_counted_for_a_mesh_destination():
-    source, destination = both_reporters("productpage", "details", "details", 10.0)
-    assert not is_counted_row(source.labels)
-    assert is_counted_row(destination.labels)
-
-
-def test_source_reporter_is_counted_for_a_destination_outside_the_mesh():
-    source, destination = both_reporters("productpage", None, "httpbin.org", 2.0, service_namespace="unknown")
-    assert is_counted_row(source.labels)
-    assert not is_counted_row(destination.labels)
-
-
-def test_rows_from_other_reporters_are_not_counted():
-    assert not is_counted_row(labels("productpage", "details", "details", reporter="waypoint"))
 
 
 def test_compiler_keeps_only_counted_rows_of_every_kind():

@@ -12,9 +12,9 @@ import pytest
 
 from clients.prometheus import GraphRows, PrometheusClient
 from tests.topology_prometheus.bookinfo_series import AT, NS, WINDOW, WINDOW_SECONDS
-from tests.topology_prometheus.rows import ROW_FIELDS, query_rows, select, total
+from tests.topology_prometheus.rows import query_rows, select, total
 from topology.graph import GraphOptions, build_graph, build_graph_queries, build_traffic_graph
-from topology.graph.traffic_map import is_counted_row
+from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_counted_rows
 from topology.health import (
     HealthStatus,
     build_request_rates,
@@ -78,11 +78,12 @@ def test_request_rows_carry_exact_rates_for_both_reporters(all_rows: GraphRows) 
 
 
 def test_by_default_only_the_counted_reporter_is_fetched(rows: GraphRows, all_rows: GraphRows) -> None:
-    # Every Bookinfo destination is a known workload: the destination proxy's rows are the counted ones.
-    got, every = query_rows(rows), query_rows(all_rows)
-    for name in ROW_FIELDS:
-        counted = [r for r in every[name] if is_counted_row(r["metric"])]
-        assert sorted(map(repr, got[name])) == sorted(map(repr, counted)), name
+    # Every Bookinfo destination is a known workload and both proxies saw the same responses: the destination
+    # proxy's rows are the counted ones, and Prometheus' `unless on(<key>)` drops every source row.
+    keys = {"requests": REQUEST_KEY_LABELS, "tcp_sent": TCP_KEY_LABELS, "tcp_received": TCP_KEY_LABELS}
+    for name in ("requests", "tcp_sent", "tcp_received", "latency_buckets", "latency_sum"):
+        counted = select_counted_rows(getattr(all_rows, name), keys.get(name, LATENCY_KEY_LABELS))
+        assert sorted(map(repr, getattr(rows, name))) == sorted(map(repr, counted)), name
     assert {r["metric"]["reporter"] for r in rows.requests} == {"destination"}
     options = GraphOptions(namespaces=frozenset({NS}))
     assert build_graph(build_graph_inputs(rows), options, AT, WINDOW_SECONDS) == build_graph(

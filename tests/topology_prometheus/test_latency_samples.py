@@ -10,14 +10,14 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import pytest
 
 from clients.prometheus import GraphRows
+from topology.graph.reporters import LATENCY_KEY_LABELS, build_counted_filter
 from topology.graph.samples import IstioLabels, LatencySample, build_latency_samples
-from topology.graph.traffic_map import is_counted_row
 from topology.telemetry.promql_math import derive_latency_rows, derive_latency_samples
 from topology.telemetry.rows import build_counted_latency_samples, build_graph_inputs
 
@@ -26,11 +26,12 @@ AT = 1700000000.0
 
 
 def joined_rows(bucket_rows: list[Row], sum_rows: list[Row]) -> list[LatencySample]:
-    """The former path: PromQL-shaped rows, the uncounted reporter dropped, values parsed back and joined."""
+    """The former path: PromQL-shaped rows, the uncounted reports dropped, values parsed back and joined."""
     derived = derive_latency_rows(bucket_rows, sum_rows)
+    is_counted = counted_filter(bucket_rows)
 
     def counted(name: str) -> list[Row]:
-        return [row for row in derived[name] if is_counted_row(row.get("metric", {}))]
+        return [row for row in derived[name] if is_counted(row.get("metric", {}))]
 
     return build_latency_samples(
         counted("latency_avg"),
@@ -41,10 +42,15 @@ def joined_rows(bucket_rows: list[Row], sum_rows: list[Row]) -> list[LatencySamp
     )
 
 
+def counted_filter(bucket_rows: list[Row]) -> Callable[[Mapping[str, object]], bool]:
+    """The reporter rule over these histogram rows (a source report counts unless the destination has the same)."""
+    return build_counted_filter([row["metric"] for row in bucket_rows], LATENCY_KEY_LABELS)
+
+
 def assert_same_samples(bucket_rows: list[Row], sum_rows: list[Row]) -> list[LatencySample]:
     """Both paths give equal samples in the same order, down to label order and the sign of zero."""
     expected = joined_rows(bucket_rows, sum_rows)
-    actual = derive_latency_samples(bucket_rows, sum_rows, is_counted_row)
+    actual = derive_latency_samples(bucket_rows, sum_rows, counted_filter(bucket_rows))
     assert actual == expected
     assert [repr(sample) for sample in actual] == [repr(sample) for sample in expected]
     return actual
@@ -151,7 +157,7 @@ def test_label_order_does_not_split_a_sample() -> None:
 def test_without_keep_every_reporter_is_kept() -> None:
     labels = edge("r", reporter="source")
     rows = buckets(labels, ("1", "1"), ("+Inf", "2"))
-    assert derive_latency_samples(rows, [total(labels, "1")], is_counted_row) == []
+    assert derive_latency_samples(rows, [total(labels, "1")], lambda labels: labels.get("reporter") != "source") == []
     [sample] = derive_latency_samples(rows, [total(labels, "1")])
     assert (sample.avg, sample.weight) == (0.5, 2.0)
 

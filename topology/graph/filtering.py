@@ -78,8 +78,9 @@ def filter_graph(
                 data.pop("parent", None)
             else:
                 data["parent"] = parent
-            if node_id in outside and wanted is not None and data.get("namespace") not in wanted:
-                data["isOutside"] = True
+            namespace = data.get("namespace")
+            if node_id in outside and wanted is not None and namespace not in wanted and namespace != "unknown":
+                data["isOutside"] = True  # a real namespace outside the request; `unknown` never is (Kiali)
         out_nodes.append({"data": data})
         box_id = parent
         while box_id:

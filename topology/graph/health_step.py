@@ -38,13 +38,15 @@ class GraphHealthInputs:
     annotations: Mapping[HealthObjectKey, Mapping[str, str]] = field(default_factory=dict)
 
 
-_RATE_KEYS: dict[str, tuple[str, str, str, str, str]] = {
+_RATE_KEYS: dict[str, tuple[str, str, str, str, str, str, str]] = {
     direction: (
         f"http{direction}",
         f"http{direction}4xx",
         f"http{direction}5xx",
         f"grpc{direction}",
         f"grpc{direction}Err",
+        f"http{direction}NoResponse",
+        f"grpc{direction}NoResponse",
     )
     for direction in ("In", "Out")
 }
@@ -53,8 +55,11 @@ _RATE_KEYS: dict[str, tuple[str, str, str, str, str]] = {
 def _node_rates(node: Node, direction: str) -> RequestRates:
     """Request rates of a node in one direction (``In`` or ``Out``) from its Kiali rate keys."""
     get = node.rates.get
-    http, http_4xx, http_5xx, grpc, grpc_err = _RATE_KEYS[direction]
-    return RequestRates(get(http, 0.0), get(http_4xx, 0.0), get(http_5xx, 0.0), get(grpc, 0.0), get(grpc_err, 0.0))
+    http, http_4xx, http_5xx, grpc, grpc_err, http_none, grpc_none = _RATE_KEYS[direction]
+    no_response = get(http_none, 0.0) + get(grpc_none, 0.0)
+    return RequestRates(
+        get(http, 0.0), get(http_4xx, 0.0), get(http_5xx, 0.0), get(grpc, 0.0), get(grpc_err, 0.0), no_response
+    )
 
 
 def build_inbound_rates(node: Node) -> RequestRates:
@@ -70,9 +75,9 @@ def build_outbound_rates(node: Node) -> RequestRates:
 def build_edge_rates(edge: Edge) -> RequestRates:
     """Request rates of one edge (tcp edges carry none)."""
     if edge.protocol == "http":
-        return RequestRates(http=edge.rate, http_4xx=edge.rate_4xx, http_5xx=edge.rate_5xx)
+        return RequestRates(edge.rate, edge.rate_4xx, edge.rate_5xx, no_response=edge.rate_no_response)
     if edge.protocol == "grpc":
-        return RequestRates(grpc=edge.rate, grpc_err=edge.rate_grpc_err)
+        return RequestRates(grpc=edge.rate, grpc_err=edge.rate_grpc_err, no_response=edge.rate_no_response)
     return RequestRates()
 
 
@@ -138,8 +143,9 @@ class HealthStep:
             if protocol == "tcp" or edge.rate <= 0:
                 continue
             config = configs.get(edge.target, default)
-            if (protocol == "http" and not (edge.rate_4xx or edge.rate_5xx)) or (
-                protocol == "grpc" and not edge.rate_grpc_err
+            if not edge.rate_no_response and (
+                (protocol == "http" and not (edge.rate_4xx or edge.rate_5xx))
+                or (protocol == "grpc" and not edge.rate_grpc_err)
             ):
                 result = _HEALTHY  # what compute_rate_health says of requests without errors
             else:

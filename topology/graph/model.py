@@ -97,7 +97,8 @@ class Edge:
 
     ``rate`` is requests/s for http and grpc and bytes/s for tcp.  ``mtls_rate`` is the part of ``rate``
     secured by mutual TLS.  ``responses`` maps a response code (gRPC status for grpc, ``"-"`` for tcp) to its
-    flag and host breakdown, in absolute rates; the wire format turns them into percentages.
+    flag and host breakdown, in absolute rates; the wire format turns them into percentages.  ``rate_no_response``
+    is the part of an http or grpc ``rate`` that got no response (code ``-``), an error like 4xx/5xx.
     """
 
     source: str
@@ -108,6 +109,7 @@ class Edge:
     rate_4xx: float = 0.0
     rate_5xx: float = 0.0
     rate_grpc_err: float = 0.0
+    rate_no_response: float = 0.0
     mtls_rate: float = 0.0
     responses: dict[str, ResponseDetail] = field(default_factory=dict)
     response_times: ResponseTimes | None = None
@@ -123,11 +125,12 @@ class Edge:
 
     @property
     def error_rate(self) -> float:
-        """Error requests/s: 4xx + 5xx for http, non-OK gRPC status for grpc, 0 for tcp."""
+        """Error requests/s: 4xx + 5xx for http, non-OK gRPC status for grpc, plus requests without a response; 0 for
+        tcp."""
         if self.protocol == "grpc":
-            return self.rate_grpc_err
+            return self.rate_grpc_err + self.rate_no_response
         if self.protocol == "http":
-            return self.rate_4xx + self.rate_5xx
+            return self.rate_4xx + self.rate_5xx + self.rate_no_response
         return 0.0
 
     def add_security(self, rate: float, secured: bool, source_principal: str, dest_principal: str) -> None:
@@ -146,6 +149,7 @@ class Edge:
         self.rate_4xx += other.rate_4xx * factor
         self.rate_5xx += other.rate_5xx * factor
         self.rate_grpc_err += other.rate_grpc_err * factor
+        self.rate_no_response += other.rate_no_response * factor
         self.mtls_rate += other.mtls_rate * factor
         responses = self.responses
         for code, detail in other.responses.items():
@@ -217,6 +221,7 @@ class Node:
     workloads: set[str] = field(default_factory=set)  # every workload folded into this node
     rates: dict[str, float] = field(default_factory=dict)
     is_gateway: GatewayInfo | None = None
+    is_waypoint: bool = False
     is_service_entry: ServiceEntryInfo | None = None
     is_idle: bool = False
     is_root: bool = False
@@ -242,6 +247,7 @@ class Node:
             set(self.workloads),
             dict(self.rates),
             self.is_gateway,
+            self.is_waypoint,
             self.is_service_entry,
             self.is_idle,
             self.is_root,

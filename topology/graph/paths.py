@@ -16,11 +16,16 @@ from typing import cast
 from topology.graph.model import UNKNOWN, GraphOptions, Node, ServiceName, build_node_id, is_known
 from topology.graph.samples import IstioLabels
 
-#: The labels that decide a row's path in every graph type (its *identity*).
+#: The labels that decide a row's path in every graph type (its *identity*).  App and version are read as Kiali reads
+#: them: the canonical service and revision first (Istio derives them from ``service.istio.io/canonical-name`` and
+#: ``-revision``, then ``app.kubernetes.io/name`` and ``/version``, then ``app`` and ``version``), and the ``app`` /
+#: ``version`` labels only where telemetry lacks the canonical ones (:func:`read_app_version`).
 IDENTITY_LABELS: tuple[str, ...] = (
     "source_cluster",
     "source_workload_namespace",
     "source_workload",
+    "source_canonical_service",
+    "source_canonical_revision",
     "source_app",
     "source_version",
     "destination_cluster",
@@ -29,6 +34,8 @@ IDENTITY_LABELS: tuple[str, ...] = (
     "destination_service_namespace",
     "destination_workload_namespace",
     "destination_workload",
+    "destination_canonical_service",
+    "destination_canonical_revision",
     "destination_app",
     "destination_version",
 )
@@ -40,6 +47,21 @@ class Hop:
 
     source: Node
     target: Node
+
+
+def read_app_version(get: Callable[[str], str | None], side: str) -> tuple[str, str]:
+    """``(app, version)`` of one side (``source`` or ``destination``) of a row, ``unknown`` when Istio has none.
+
+    The canonical service/revision labels win; ``<side>_app`` / ``<side>_version`` fill in only for telemetry without
+    them (Istio before 1.5, hand-written rows).
+    """
+    app = get(side + "_canonical_service") or UNKNOWN
+    if app == UNKNOWN:
+        app = get(side + "_app") or UNKNOWN
+    version = get(side + "_canonical_revision") or UNKNOWN
+    if version == UNKNOWN:
+        version = get(side + "_version") or UNKNOWN
+    return app, version
 
 
 class PathResolver:
@@ -123,7 +145,8 @@ class PathResolver:
         return node
 
     def unknown_node(self) -> Node:
-        """Return the single ``unknown`` node (callers, or destinations, Istio could not identify)."""
+        """Return the single ``unknown`` node: the caller Istio could not identify (a destination Istio could not
+        identify is the ``unknown`` service node of its namespace instead)."""
         node = self._nodes.get(UNKNOWN)
         if node is None:
             node = self._nodes[UNKNOWN] = Node(id=UNKNOWN, node_type="unknown", cluster=UNKNOWN, namespace=UNKNOWN)
@@ -139,33 +162,28 @@ class PathResolver:
                 get("source_cluster") or UNKNOWN,
                 get("source_workload_namespace") or UNKNOWN,
                 source_workload,
-                get("source_app") or UNKNOWN,
-                get("source_version") or UNKNOWN,
+                *read_app_version(get, "source"),
             )
 
         dest_cluster = get("destination_cluster") or UNKNOWN
         svc_namespace = get("destination_service_namespace") or UNKNOWN
-        svc_name = get("destination_service_name") or UNKNOWN
-        if svc_name == UNKNOWN:
+        svc_name = get("destination_service_name")
+        if not svc_name:  # telemetry without the label (older Istio): the host names the service
             svc_name = get("destination_service") or UNKNOWN
         dest_workload = get("destination_workload") or UNKNOWN
 
         if dest_workload == UNKNOWN:
-            if svc_name == UNKNOWN:
-                if source.id == UNKNOWN:
-                    return ()
-                return (Hop(source, self.unknown_node()),)
+            if svc_name == UNKNOWN and source.id == UNKNOWN:
+                return ()
+            # An unknown destination (404 NR, no route) is the `unknown` *service* of its namespace, never the unknown
+            # caller (Kiali's `svc_<cluster>_<namespace>_unknown`).
             return (Hop(source, self.service_node(dest_cluster, svc_namespace, svc_name)),)
 
         workload_namespace = get("destination_workload_namespace") or UNKNOWN
         if workload_namespace == UNKNOWN:
             workload_namespace = svc_namespace
         dest = self.workload_node(
-            dest_cluster,
-            workload_namespace,
-            dest_workload,
-            get("destination_app") or UNKNOWN,
-            get("destination_version") or UNKNOWN,
+            dest_cluster, workload_namespace, dest_workload, *read_app_version(get, "destination")
         )
         if svc_name == UNKNOWN:
             return (Hop(source, dest),)

@@ -4,9 +4,9 @@ A whole graph needs 5 queries whatever the mesh size (requests, 2 TCP, latency b
 ``sum by (...)`` over exactly the labels the pipeline reads.  Traffic in scope is the union of two disjoint
 selectors: traffic *from* the requested namespaces, and traffic *into* them from elsewhere
 (``source_workload_namespace!~``), so no series is fetched twice.  By default (``counted_only``) each side is
-further split on the reporter the graph counts (:func:`~topology.graph.traffic_map.is_counted_row`: the
-destination proxy for traffic to a known workload, the source proxy otherwise), so the other reporter's duplicate
-rows, which the pipeline would drop, are neither computed by Prometheus nor sent.
+further split so that only the rows the graph counts are sent (:mod:`topology.graph.reporters`: every destination
+report, and a source report only where the destination did not report the same request, ``unless on(<key>)``); the
+second report of a request, which the pipeline would drop, is neither sent nor parsed.
 """
 
 from __future__ import annotations
@@ -15,7 +15,8 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from topology.graph.traffic_map import IDENTITY_LABELS
+from topology.graph.paths import IDENTITY_LABELS
+from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS
 
 REQUEST_LABELS: tuple[str, ...] = (
     "reporter",
@@ -72,30 +73,45 @@ def build_scope_selectors(namespaces: Collection[str], clusters: Collection[str]
 
 #: Both reporters, as the scope selectors start.
 ALL_REPORTERS = 'reporter=~"source|destination"'
-#: The rows :func:`~topology.graph.traffic_map.is_counted_row` keeps, as two disjoint matcher lists (a missing
-#: label reads as ``""`` in PromQL, which Istio's ``unknown`` stands for).
-COUNTED_REPORTERS: tuple[str, ...] = (
-    'reporter="destination",destination_workload!~"unknown|"',
-    'reporter="source",destination_workload=~"unknown|"',
-)
+#: The two disjoint reporter selections of :func:`build_counted_parts` (a missing label reads as ``""`` in PromQL,
+#: which Istio's ``unknown`` stands for): destination reports of requests to a workload, and source reports (counted
+#: unless the destination reported the same key; one of a request that reached no workload never has a twin).
+DESTINATION_REPORTS = 'reporter="destination",destination_workload!~"unknown|"'
+SOURCE_REPORTS = 'reporter="source"'
 
 
-def build_counted_scope_selectors(namespaces: Collection[str], clusters: Collection[str] = ()) -> tuple[str, ...]:
-    """The scope selectors narrowed to the counted reporter: four disjoint selectors (two per scope side)."""
-    selectors: list[str] = []
+def _sum_rate(metric: str, by: str, selector: str, window: str, drop_zero: bool) -> str:
+    query = f"sum by ({by}) (rate({metric}{{{selector}}}[{window}]))"
+    return f"{query} > 0" if drop_zero else query
+
+
+def build_counted_parts(
+    metric: str,
+    labels: Collection[str],
+    key_labels: Collection[str],
+    namespaces: Collection[str],
+    window: str = "5m",
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+) -> tuple[str, ...]:
+    """The disjoint queries whose rows are exactly the rows the graph counts (:mod:`topology.graph.reporters`).
+
+    Per scope side: the destination reports of requests to a workload, and the source reports ``unless on(<key>)``
+    the destination reported the same key (with the same ``> 0`` as its own part, so a source row is dropped exactly
+    when its twin is among the rows sent; the key holds ``destination_workload``, so a source report of a request
+    that reached no workload always stays).
+    """
+    w = _validate_window(window)
+    by = ",".join(labels)
+    key = ",".join(key_labels)
+    parts: list[str] = []
     for scope in build_scope_selectors(namespaces, clusters):
         rest = scope.removeprefix(ALL_REPORTERS + ",")
-        selectors += [f"{reporter},{rest}" for reporter in COUNTED_REPORTERS]
-    return tuple(selectors)
-
-
-def build_query_selectors(
-    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = True
-) -> tuple[str, ...]:
-    """The disjoint selectors whose rates the graph queries add up (see the module docstring)."""
-    if counted_only:
-        return build_counted_scope_selectors(namespaces, clusters)
-    return build_scope_selectors(namespaces, clusters)
+        destination = _sum_rate(metric, by, f"{DESTINATION_REPORTS},{rest}", w, drop_zero)
+        parts.append(destination)
+        source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{rest}", w, drop_zero)
+        parts.append(f"{source} unless on({key}) {destination}")
+    return tuple(parts)
 
 
 def build_sum_rate_query(
@@ -106,13 +122,20 @@ def build_sum_rate_query(
     clusters: Collection[str] = (),
     drop_zero: bool = True,
     counted_only: bool = True,
+    key_labels: Collection[str] = (),
 ) -> str:
-    """``sum by (labels) (rate(metric{s1}[w]) or rate(metric{s2}[w]) ...)``, optionally ``> 0``."""
+    """The rows of ``metric`` in scope, summed by ``labels``, optionally ``> 0``.
+
+    With ``counted_only`` (and the reporter ``key_labels``) the ``or`` of :func:`build_counted_parts`; otherwise
+    ``sum by (labels) (rate(metric{outgoing}[w]) or rate(metric{incoming}[w]))``: both reporters' rows.
+    """
+    if counted_only:
+        if not key_labels:
+            raise ValueError("counted_only needs the reporter key labels")
+        return " or ".join(build_counted_parts(metric, labels, key_labels, namespaces, window, clusters, drop_zero))
     w = _validate_window(window)
     by = ",".join(labels)
-    rates = " or ".join(
-        f"rate({metric}{{{s}}}[{w}])" for s in build_query_selectors(namespaces, clusters, counted_only)
-    )
+    rates = " or ".join(f"rate({metric}{{{s}}}[{w}])" for s in build_scope_selectors(namespaces, clusters))
     query = f"sum by ({by}) ({rates})"
     return f"{query} > 0" if drop_zero else query
 
@@ -121,13 +144,16 @@ _SUM_RATE = re.compile(r"^(sum by \([^)]*\) )\((rate\(.*\))\)( > 0)?$")
 
 
 def split_sum_rate_query(query: str) -> tuple[str, ...]:
-    """Split a query of :func:`build_sum_rate_query` into one ``sum by (...) (rate(...))`` query per selector.
+    """Split a query of :func:`build_sum_rate_query` into its disjoint parts, one query each.
 
-    The selectors are disjoint and every label list groups by ``reporter``, ``source_workload_namespace`` and
-    ``destination_workload`` (what tells them apart), so the parts' groups are disjoint too: the parts' rows
-    concatenated are the rows of the whole query.  Prometheus answers the parts faster than the ``or`` of them,
+    The counted query is the ``or`` of its parts; the both-reporter query's ``rate(...) or rate(...)`` becomes one
+    ``sum by (...) (rate(...))`` per selector.  The parts' label sets are disjoint (every label list groups by
+    ``reporter``, ``source_workload_namespace`` and ``destination_workload``, which tell them apart), so the parts'
+    rows concatenated are the rows of the whole query.  Prometheus answers the parts faster than the ``or`` of them,
     which matches every series' labels against the other operands.  A query of another shape is returned alone.
     """
+    if " or sum by (" in query:
+        return tuple(query.split(" or "))
     match = _SUM_RATE.match(query)
     if match is None:
         return (query,)
@@ -144,7 +170,14 @@ def build_request_query(
 ) -> str:
     """Requests/s of every edge row touching the namespaces (``istio_requests_total``)."""
     return build_sum_rate_query(
-        "istio_requests_total", REQUEST_LABELS, namespaces, window, clusters, drop_zero, counted_only
+        "istio_requests_total",
+        REQUEST_LABELS,
+        namespaces,
+        window,
+        clusters,
+        drop_zero,
+        counted_only,
+        REQUEST_KEY_LABELS,
     )
 
 
@@ -166,7 +199,9 @@ def build_tcp_queries(
     """TCP throughput queries (``istio_tcp_sent_bytes_total`` and ``istio_tcp_received_bytes_total``)."""
 
     def query(metric: str) -> str:
-        return build_sum_rate_query(metric, TCP_LABELS, namespaces, window, clusters, drop_zero, counted_only)
+        return build_sum_rate_query(
+            metric, TCP_LABELS, namespaces, window, clusters, drop_zero, counted_only, TCP_KEY_LABELS
+        )
 
     return TcpQueries(sent=query("istio_tcp_sent_bytes_total"), received=query("istio_tcp_received_bytes_total"))
 
@@ -194,7 +229,9 @@ def build_latency_queries(
 
     def summed(suffix: str, extra: tuple[str, ...] = ()) -> str:
         by = (*labels, *extra)
-        return build_sum_rate_query(f"{metric}_{suffix}", by, namespaces, window, clusters, False, counted_only)
+        return build_sum_rate_query(
+            f"{metric}_{suffix}", by, namespaces, window, clusters, False, counted_only, LATENCY_KEY_LABELS
+        )
 
     return LatencyQueries(buckets=summed("bucket", ("le",)), sum=summed("sum"))
 
@@ -217,8 +254,8 @@ def build_graph_queries(
 ) -> GraphQueries:
     """Build all graph queries for the namespaces, window and optional cluster filter.
 
-    ``counted_only=False`` also fetches the rows of the reporter the graph does not count (same graph, about
-    twice the rows).
+    ``counted_only=False`` also fetches the second report of each request, which the graph does not count (same
+    graph, about twice the rows).
     """
     return GraphQueries(
         requests=build_request_query(namespaces, window, clusters, drop_zero, counted_only),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Final, Protocol
 
 from topology.graph.model import (
     UNKNOWN,
@@ -59,7 +59,10 @@ class ServiceGraphStep:
 
     A non-service node reached from service nodes is removed; its outgoing traffic is re-attributed to the
     services in front of it, split in proportion to the traffic each service sends it (so a request is
-    never counted twice).  Nodes nobody calls through a service (gateways, ``unknown``) stay as they are.
+    never counted twice).  Then, as Kiali's ``ReduceToServiceGraph``, the graph holds services only, plus the
+    callers nobody calls (roots: gateways, the ``unknown`` caller, workloads of other namespaces calling in) with
+    their edges to services: a non-service node reached directly (workload-to-workload traffic without a service)
+    goes with its edges, and a caller left without an edge goes too.
     """
 
     name = "serviceGraph"
@@ -88,6 +91,12 @@ class ServiceGraphStep:
         tm.remove_nodes(set(incoming_from_services))
         for service_edge, out_edge, share in reduced:
             tm.get_edge(service_edge.source, out_edge.target, out_edge.protocol).merge_from(out_edge, share)
+        called = {edge.target for edge in tm.edges.values()}
+        tm.remove_nodes({node.id for node in tm.nodes.values() if node.node_type != "service" and node.id in called})
+        linked = {edge.source for edge in tm.edges.values()}
+        tm.remove_nodes(
+            {node.id for node in tm.nodes.values() if node.node_type != "service" and node.id not in linked}
+        )
         compute_node_rates(tm)
 
 
@@ -111,7 +120,7 @@ class ServiceEntryStep:
         entries = ctx.mesh.service_entries
         domain = "." + ctx.options.cluster_domain
         for node in tm.nodes.values():
-            if node.node_type != "service":
+            if node.node_type != "service" or node.service == UNKNOWN:  # an unknown destination is no ServiceEntry
                 continue
             host = node.service
             declared = entries.get(host)
@@ -223,21 +232,33 @@ class IdleNodeStep:
 _GATEWAY_NAME = re.compile(r"(ingress|egress)-?gateway")
 
 
+#: The label and value Istio puts on an ambient waypoint proxy's pods (Kiali's ``ambientWaypointLabel``).
+WAYPOINT_LABEL: Final = ("gateway.istio.io/managed", "istio.io-mesh-controller")
+
+
+def is_waypoint_workload(workload: WorkloadInfo | None) -> bool:
+    """True for an ambient waypoint proxy (a Gateway API gateway of class ``istio-waypoint``, labelled as such)."""
+    return workload is not None and workload.labels.get(WAYPOINT_LABEL[0]) == WAYPOINT_LABEL[1]
+
+
 class GatewayStep:
-    """Flag Istio gateway nodes (``isGateway``) from ``mesh.gateways``, workload labels or names."""
+    """Flag Istio gateway nodes (``isGateway``) from ``mesh.gateways``, workload labels or names, and ambient waypoint
+    proxies (``isWaypoint``), which are Gateway API gateways too but never ``isGateway`` (as in Kiali)."""
 
     name = "gateway"
 
     def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
-        """Set ``is_gateway`` on nodes backed by a gateway workload."""
+        """Set ``is_waypoint`` or ``is_gateway`` on nodes backed by a waypoint or a gateway workload."""
         index = _workload_index(ctx.mesh.workloads)
         for node in tm.nodes.values():
             if node.node_type not in ("workload", "app"):
                 continue
             for workload in sorted(node.workloads):
-                info = ctx.mesh.gateways.get((node.namespace, workload)) or self._detect(
-                    _find_workload(index, node.cluster, node.namespace, workload), workload, node.app
-                )
+                found = _find_workload(index, node.cluster, node.namespace, workload)
+                if is_waypoint_workload(found):
+                    node.is_waypoint = True
+                    break
+                info = ctx.mesh.gateways.get((node.namespace, workload)) or self._detect(found, workload, node.app)
                 if info is not None:
                     node.is_gateway = info
                     break
@@ -267,7 +288,7 @@ class SidecarStep:
         if not missing:
             return
         for node in tm.nodes.values():
-            if node.node_type in ("workload", "app") and node.is_gateway is None:
+            if node.node_type in ("workload", "app") and node.is_gateway is None and not node.is_waypoint:
                 node.has_missing_sidecar = any((node.namespace, w) in missing for w in node.workloads)
 
 

@@ -4,7 +4,7 @@ Every graph mesh-ui builds goes through the two stages of this module (driven by
 :class:`~topology.graph.pipeline.GraphBuilder`):
 
 1. :class:`SampleCompiler` compiles the rows once for every graph type built from them.  It keeps only the rows the
-   graph counts (reporter de-duplication, :func:`is_counted_row`), numbers each row's identity (the labels
+   graph counts (reporter de-duplication, :mod:`topology.graph.reporters`), numbers each row's identity (the labels
    :class:`~topology.graph.paths.PathResolver` reads, :data:`~topology.graph.paths.IDENTITY_LABELS`) and works out
    what does not depend on the graph type: protocol, response key and class, flags, host, mTLS and principals.
 2. :func:`build_traffic_map` resolves each identity once to its path of nodes for one graph type and accumulates the
@@ -39,21 +39,8 @@ from topology.graph.model import (
     merge_response_times,
 )
 from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver
+from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
 from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
-
-
-def is_counted_row(labels: IstioLabels) -> bool:
-    """Return True when this row is the one reporter whose numbers the graph counts.
-
-    A request to a destination inside the mesh (``destination_workload`` known) is counted from the
-    destination proxy's report; a request to anything else (service entries, external hosts, services
-    without a sidecar, requests that never reached a workload) from the source proxy's report.  Each
-    request is thus counted exactly once.
-    """
-    destination_workload = labels.get("destination_workload")
-    if destination_workload and destination_workload != UNKNOWN:
-        return labels.get("reporter") == "destination"
-    return labels.get("reporter") == "source"
 
 
 def request_protocol(labels: IstioLabels) -> str:
@@ -64,9 +51,12 @@ def request_protocol(labels: IstioLabels) -> str:
 #: Response classes of a request row: which error (or 3xx) counter of its edge the rate also goes to.
 NO_CLASS: Final = 0
 GRPC_ERROR: Final = 1
+NO_RESPONSE: Final = 2
 HTTP_3XX: Final = 3
 HTTP_4XX: Final = 4
 HTTP_5XX: Final = 5
+#: The response key of a request that got no response (Istio's ``response_code="0"``), as Kiali files it.
+NO_RESPONSE_KEY: Final = "-"
 
 #: ``(slot, rate, response key, class, flags, host, secured, source principal, destination principal)``;
 #: ``slot`` numbers the row's ``(identity, protocol)`` pair (see :class:`CompiledSamples`).
@@ -96,11 +86,16 @@ class CompiledSamples:
 def _response_class(labels: IstioLabels, protocol: str) -> tuple[str, int]:
     """The response key an edge files a request row under, and the row's class.
 
-    gRPC rows are filed under their gRPC status and are errors unless it is ``0``; older telemetry reports only the
-    HTTP code for gRPC, then 4xx and 5xx codes are errors.  HTTP rows are filed under their code and classed 3xx,
-    4xx or 5xx by its first digit.
+    A request that got no response (``response_code="0"``: the client went away, ``DC``; the upstream connection
+    failed or was reset, ``UF``, ``URX``) is filed under ``-`` and is an error of its own class, for HTTP and gRPC
+    alike (Kiali's ``HandleResponseCode`` and its ``httpNoResponse``/``grpcNoResponse`` rates).  gRPC rows are filed
+    under their gRPC status and are errors unless it is ``0``; older telemetry reports only the HTTP code for gRPC,
+    then 4xx and 5xx codes are errors.  HTTP rows are filed under their code and classed 3xx, 4xx or 5xx by its first
+    digit.
     """
     code = labels.get("response_code") or UNKNOWN
+    if code == "0":
+        return NO_RESPONSE_KEY, NO_RESPONSE
     if protocol == "grpc":
         status = labels.get("grpc_response_status") or UNKNOWN
         if status != UNKNOWN:
@@ -161,8 +156,9 @@ def _row_details(labels: IstioLabels) -> tuple[str, str, bool, str, str]:
 class SampleCompiler:
     """Compiles a window's counted rows into :class:`CompiledSamples`: traffic rows first, latency rows later.
 
-    A row counts when :func:`is_counted_row` says so (reporter de-duplication); TCP rows carry the bytes sent plus
-    received per second, and a latency row without a request weight weighs 1 when rows merge into one edge.
+    A row counts when :func:`~topology.graph.reporters.build_counted_filter` says so (reporter de-duplication); TCP
+    rows carry the bytes sent plus received per second, and a latency row without a request weight weighs 1 when rows
+    merge into one edge.
     """
 
     def __init__(self) -> None:
@@ -173,17 +169,19 @@ class SampleCompiler:
     def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> CompiledSamples:
         """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
         interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
+        is_counted = build_counted_filter([sample.labels for sample in requests], REQUEST_KEY_LABELS)
         for sample in requests:
             labels = sample.labels
-            if not is_counted_row(labels):
+            if not is_counted(labels):
                 continue
             protocol = request_protocol(labels)
             slot = interner.slot(labels, protocol)
             response_key, response_class = _response_class(labels, protocol)
             compiled_requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
+        is_counted = build_counted_filter([tcp_sample.labels for tcp_sample in tcp], TCP_KEY_LABELS)
         for tcp_sample in tcp:
             labels = tcp_sample.labels
-            if not is_counted_row(labels):
+            if not is_counted(labels):
                 continue
             slot = interner.slot(labels, "tcp")
             rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
@@ -193,9 +191,10 @@ class SampleCompiler:
     def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
         """Compile the counted latency rows; identities first met here are numbered after the traffic's."""
         interner, compiled = self._interner, self.samples.latencies
+        is_counted = build_counted_filter([latency.labels for latency in latencies], LATENCY_KEY_LABELS)
         for latency in latencies:
             labels = latency.labels
-            if not is_counted_row(labels):
+            if not is_counted(labels):
                 continue
             protocol = request_protocol(labels)
             measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
@@ -277,6 +276,8 @@ def build_traffic_map(samples: CompiledSamples, options: GraphOptions) -> Traffi
             edge.rate_3xx += rate
         elif response_class == GRPC_ERROR:
             edge.rate_grpc_err += rate
+        elif response_class == NO_RESPONSE:
+            edge.rate_no_response += rate
         detail = edge.responses.get(code)
         if detail is None:
             detail = edge.responses[code] = ResponseDetail()
@@ -327,9 +328,9 @@ def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> Traff
 def compute_node_rates(tm: TrafficMap) -> None:
     """(Re)compute every node's Kiali rate keys from the edges: ``<proto>In``, ``<proto>Out`` and errors.
 
-    Besides Kiali's keys (``httpIn``, ``httpIn3xx``, ``httpIn4xx``, ``httpIn5xx``, ``httpOut``, ``grpcIn``,
-    ``grpcInErr``, ``grpcOut``, ``tcpIn``, ``tcpOut``) nodes keep ``httpOut4xx``, ``httpOut5xx`` and
-    ``grpcOutErr`` for outbound health.
+    Besides Kiali's keys (``httpIn``, ``httpInNoResponse``, ``httpIn3xx``, ``httpIn4xx``, ``httpIn5xx``, ``httpOut``,
+    ``grpcIn``, ``grpcInNoResponse``, ``grpcInErr``, ``grpcOut``, ``tcpIn``, ``tcpOut``) nodes keep ``httpOut4xx``,
+    ``httpOut5xx``, ``grpcOutErr`` and ``<protocol>OutNoResponse`` for outbound health.
     """
     nodes = tm.nodes
     for node in nodes.values():
@@ -354,6 +355,9 @@ def compute_node_rates(tm: TrafficMap) -> None:
         elif protocol == "grpc" and edge.rate_grpc_err > 0:
             _bump(target, "grpcInErr", edge.rate_grpc_err)
             _bump(source, "grpcOutErr", edge.rate_grpc_err)
+        if edge.rate_no_response > 0:
+            _bump(target, protocol + "InNoResponse", edge.rate_no_response)
+            _bump(source, protocol + "OutNoResponse", edge.rate_no_response)
 
 
 class _DirectionKeys(dict[str, tuple[str, str]]):

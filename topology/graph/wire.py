@@ -22,8 +22,8 @@ except ImportError:  # pragma: no cover - the standard library gives the same by
 from topology.graph.model import BoxNode, Edge, GraphOptions, HealthAnnotation, Node, TrafficMap
 
 NODE_RATE_KEYS: dict[str, tuple[str, ...]] = {
-    "grpc": ("grpcIn", "grpcInErr", "grpcOut"),
-    "http": ("httpIn", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpOut"),
+    "grpc": ("grpcIn", "grpcInNoResponse", "grpcInErr", "grpcOut"),
+    "http": ("httpIn", "httpInNoResponse", "httpIn3xx", "httpIn4xx", "httpIn5xx", "httpOut"),
     "tcp": ("tcpIn", "tcpOut"),
 }
 _BOX_RANK = {"cluster": 0, "namespace": 1, "app": 2}
@@ -203,6 +203,8 @@ def build_node_data(node: Node, ids: WireIds) -> dict[str, Any]:
     if node.is_gateway is not None:
         info_key = "egressInfo" if node.is_gateway.kind == "egress" else "ingressInfo"
         data["isGateway"] = {info_key: {"hostnames": list(node.is_gateway.hostnames)}}
+    if node.is_waypoint:
+        data["isWaypoint"] = True
     if node.is_service_entry is not None:
         entry = node.is_service_entry
         data["isServiceEntry"] = {
@@ -292,6 +294,8 @@ class _EdgeWriter:
             text = self.rates.get(total)
             rates: dict[str, str] = {protocol: text if text is not None else ids.rate(total)}
             percent_keys = _PERCENT_KEYS.get(protocol)
+            if edge.rate_no_response > 0:  # Kiali's httpNoResponse / grpcNoResponse, right after the total
+                rates[protocol + "NoResponse"] = ids.rate(edge.rate_no_response)
             if protocol == "http":
                 rate_3xx, rate_4xx, rate_5xx = edge.rate_3xx, edge.rate_4xx, edge.rate_5xx
                 if rate_3xx > 0:

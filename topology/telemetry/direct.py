@@ -7,8 +7,9 @@ cannot tell the sources apart:
 
 - ``rate(x[w])`` is ``increase / seconds`` per series, with Prometheus' counter-reset rule (a value lower than
   the previous one means the counter restarted from zero);
-- the scope filters are the very label selectors of :func:`~topology.graph.queries.build_query_selectors`,
-  parsed and evaluated here, and ``sum by (...)`` uses the label lists the queries group by;
+- the scope filters are the very label selectors of :func:`~topology.graph.queries.build_scope_selectors`,
+  parsed and evaluated here; the counted rows are chosen by the rule the queries' ``unless`` applies
+  (:mod:`topology.graph.reporters`), and ``sum by (...)`` uses the label lists the queries group by;
 - ``> 0`` drops idle rows when ``drop_zero``; the average and quantiles are then derived from the bucket and sum
   rows by the same code as for Prometheus' rows (:mod:`topology.telemetry.promql_math`).
 
@@ -31,7 +32,8 @@ from clients.metrics_scrape import (
     CounterSet,
 )
 from clients.prometheus import GraphRows, Row, build_graph_rows
-from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_query_selectors
+from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_scope_selectors
+from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_counted_rows
 from topology.telemetry.promql_math import format_sample_value
 
 _MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"')
@@ -79,14 +81,11 @@ def parse_selector(selector: str) -> tuple[LabelMatcher, ...]:
 
 
 def build_scope_matchers(
-    namespaces: Collection[str], clusters: Collection[str] = (), counted_only: bool = False
+    namespaces: Collection[str], clusters: Collection[str] = ()
 ) -> tuple[tuple[LabelMatcher, ...], ...]:
-    """The matchers of the graph queries' disjoint selectors, parsed from the very same selectors.
-
-    (outgoing, incoming) by default; with ``counted_only`` each side split on the counted reporter, as the
-    queries of ``build_graph_queries(..., counted_only=True)``.
-    """
-    return tuple(parse_selector(selector) for selector in build_query_selectors(namespaces, clusters, counted_only))
+    """The matchers of the graph queries' two disjoint scope selectors (outgoing, incoming), both reporters, parsed
+    from the very same selectors."""
+    return tuple(parse_selector(selector) for selector in build_scope_selectors(namespaces, clusters))
 
 
 def compute_increase(older: float | None, newer: float) -> float:
@@ -140,23 +139,26 @@ def build_rows_between(
 
     Mirrors ``build_graph_queries(namespaces, window, clusters, drop_zero, counted_only)`` with a window equal to
     the interval between the scrapes.  Row timestamps are ``at`` (default: the newer scrape's ``scraped_at``).
+    With ``counted_only`` the rows of both reporters go through the rule the queries' ``unless on(<key>)`` applies
+    (:func:`~topology.graph.reporters.select_counted_rows`, after ``> 0`` as in the queries).
     """
     if seconds <= 0:
         raise ValueError("seconds must be > 0")
-    scope = build_scope_matchers(namespaces, clusters, counted_only)
+    scope = build_scope_matchers(namespaces, clusters)
     instant = newer.scraped_at if at is None else at
     bucket_by = (*LATENCY_LABELS, "le")
 
-    def summed(name: str, by: tuple[str, ...]) -> dict[GroupKey, float]:
-        return build_summed_rates(older, newer, name, by, seconds, scope)
+    def rows(name: str, by: tuple[str, ...], key: tuple[str, ...], drop: bool) -> list[Row]:
+        found = _rows(build_summed_rates(older, newer, name, by, seconds, scope), by, instant, drop)
+        return select_counted_rows(found, key) if counted_only else found
 
     return build_graph_rows(
         {
-            "requests": _rows(summed(REQUESTS_SERIES, REQUEST_LABELS), REQUEST_LABELS, instant, drop_zero),
-            "tcp_sent": _rows(summed(TCP_SENT_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
-            "tcp_received": _rows(summed(TCP_RECEIVED_SERIES, TCP_LABELS), TCP_LABELS, instant, drop_zero),
-            "latency_buckets": _rows(summed(DURATION_BUCKET_SERIES, bucket_by), bucket_by, instant),
-            "latency_sum": _rows(summed(DURATION_SUM_SERIES, LATENCY_LABELS), LATENCY_LABELS, instant),
+            "requests": rows(REQUESTS_SERIES, REQUEST_LABELS, REQUEST_KEY_LABELS, drop_zero),
+            "tcp_sent": rows(TCP_SENT_SERIES, TCP_LABELS, TCP_KEY_LABELS, drop_zero),
+            "tcp_received": rows(TCP_RECEIVED_SERIES, TCP_LABELS, TCP_KEY_LABELS, drop_zero),
+            "latency_buckets": rows(DURATION_BUCKET_SERIES, bucket_by, LATENCY_KEY_LABELS, False),
+            "latency_sum": rows(DURATION_SUM_SERIES, LATENCY_LABELS, LATENCY_KEY_LABELS, False),
         }
     )
 

@@ -221,7 +221,7 @@ def derive_latency_samples(
     bucket (the count) as ``weight`` (0 when not finite; the default when the histogram has no ``+Inf`` bucket).
     Samples come in the order that join creates them: label sets with an average (in ``sum_rows`` order), then
     those with only quantiles (in order of first bucket row, p50 before p95 before p99).  ``keep`` (e.g.
-    :func:`~topology.graph.traffic_map.is_counted_row`) is asked once per label set; those it rejects are
+    :func:`~topology.graph.reporters.build_counted_filter`) is asked once per label set; those it rejects are
     skipped, as if their rows had been filtered out of both inputs.
     """
     isfinite = math.isfinite

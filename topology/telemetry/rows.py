@@ -6,8 +6,8 @@
 :class:`clients.prometheus.GraphRows` and are parsed here into the pipeline's
 :class:`~topology.graph.pipeline.GraphInputs`: the request and TCP samples first
 (:func:`build_traffic_inputs`, what the traffic maps need), the latency samples once the histogram rows are in
-(:func:`build_counted_latency_samples`).  Rows of the reporter the graph does not count are dropped before
-parsing (:func:`~topology.graph.traffic_map.is_counted_row`): the pipeline would skip them anyway, once per graph
+(:func:`build_counted_latency_samples`).  Rows the graph does not count (the second report of a request,
+:mod:`topology.graph.reporters`) are dropped before parsing: the pipeline would skip them anyway, once per graph
 type built.  Pure: no I/O, no Django.
 """
 
@@ -15,12 +15,18 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from clients.prometheus import GraphRows, Row
+from clients.prometheus import GraphRows
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries, split_sum_rate_query
+from topology.graph.reporters import (
+    LATENCY_KEY_LABELS,
+    REQUEST_KEY_LABELS,
+    TCP_KEY_LABELS,
+    build_counted_filter,
+    select_counted_rows,
+)
 from topology.graph.samples import LatencySample, MeshContext, build_tcp_samples, parse_request_samples
-from topology.graph.traffic_map import is_counted_row
 from topology.telemetry.promql_math import derive_latency_samples
 
 
@@ -36,17 +42,15 @@ def build_graph_query_parts(queries: GraphQueries) -> dict[str, tuple[str, ...]]
     }
 
 
-def _counted(rows: list[Row]) -> list[Row]:
-    return [row for row in rows if is_counted_row(row.get("metric", {}))]
-
-
 def build_traffic_inputs(
     rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
 ) -> GraphInputs:
     """The graph inputs the request and TCP rows give (no latency samples), counted reporter only."""
     return GraphInputs(
-        requests=parse_request_samples(_counted(rows.requests)),
-        tcp=build_tcp_samples(_counted(rows.tcp_sent), _counted(rows.tcp_received)),
+        requests=parse_request_samples(select_counted_rows(rows.requests, REQUEST_KEY_LABELS)),
+        tcp=build_tcp_samples(
+            select_counted_rows(rows.tcp_sent, TCP_KEY_LABELS), select_counted_rows(rows.tcp_received, TCP_KEY_LABELS)
+        ),
         mesh=mesh or MeshContext(),
         health=health,
     )
@@ -55,7 +59,8 @@ def build_traffic_inputs(
 def build_counted_latency_samples(rows: GraphRows) -> list[LatencySample]:
     """The latency samples of the counted reporter, straight from the bucket and sum rows
     (:func:`~topology.telemetry.promql_math.derive_latency_samples`)."""
-    return derive_latency_samples(rows.latency_buckets, rows.latency_sum, is_counted_row)
+    keep = build_counted_filter([row.get("metric", {}) for row in rows.latency_buckets], LATENCY_KEY_LABELS)
+    return derive_latency_samples(rows.latency_buckets, rows.latency_sum, keep)
 
 
 def build_graph_inputs(

@@ -1,0 +1,110 @@
+"""Which reporter's rows the graph counts: Istio reports a request twice, the graph counts it once (Kiali's rule).
+
+A sidecar proxy reports every request it sees: the client's proxy with ``reporter="source"``, the server's with
+``reporter="destination"``.  Kiali (``graph/telemetry/istio/istio.go``) reads the destination report of traffic into
+a namespace and the source report of traffic out of it, and applies a time series to an edge once: a report is a
+duplicate when the edge already holds one with the same source, destination, response code, flags and host.  Since
+the destination report comes first, the rule is:
+
+- every destination report of a request to a known workload counts (Kiali reads destination reports by
+  ``destination_workload_namespace``, so one without a workload is never read);
+- a source report counts unless a destination report with the same *key* exists: the same identity labels
+  (source, destination service and workload, canonical app and version, clusters), protocol, response code, gRPC
+  status and flags.  So traffic the destination proxy never saw stays in the graph: a destination without a sidecar,
+  an external host or an egress gateway, a workload of another cluster whose Prometheus is not read, a request that
+  failed before reaching any destination (``503 UF``, ``404 NR``), or a response the two proxies saw differently (the
+  client timed out, ``504 UT``, while the server answered ``200``);
+- a source report of a request that reached no workload (``destination_workload`` unknown) always counts: no
+  destination proxy can report it;
+- rows of any other reporter (ambient waypoints) are not counted here.
+
+Both telemetry sources and every graph apply it through :func:`build_counted_filter`; the PromQL of
+:mod:`topology.graph.queries` applies the same rule with ``unless on(<key>)``, so Prometheus sends only counted rows.
+The key leaves out what differs between the two reports of one request by design: ``connection_security_policy``
+(only the destination knows it) and the principals.  Pure: no I/O, no Django.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, Final
+
+from topology.graph.paths import IDENTITY_LABELS
+
+#: The labels two reports of one request share (``unless on(...)`` in PromQL), per kind of row.
+REQUEST_KEY_LABELS: Final[tuple[str, ...]] = (
+    *IDENTITY_LABELS,
+    "request_protocol",
+    "response_code",
+    "grpc_response_status",
+    "response_flags",
+)
+TCP_KEY_LABELS: Final[tuple[str, ...]] = (*IDENTITY_LABELS, "response_flags")
+#: Latency rows carry no response code: a source histogram counts unless the destination has one for the identity.
+LATENCY_KEY_LABELS: Final[tuple[str, ...]] = (*IDENTITY_LABELS, "request_protocol")
+
+_NO_WORKLOAD: Final = frozenset({"", "unknown"})
+#: A row's labels: a Prometheus row's ``metric`` or a sample's :class:`~topology.graph.samples.IstioLabels`.
+Labels = Mapping[str, object]
+
+
+def _key_reader(key_labels: tuple[str, ...]) -> Callable[[Labels], tuple[object, ...]]:
+    """Read a row's key; a missing label reads as ``""``, as in PromQL's label matching."""
+    fast = operator.itemgetter(*key_labels)
+
+    def read(labels: Labels) -> tuple[object, ...]:
+        try:
+            key: tuple[object, ...] = fast(labels)
+        except KeyError:
+            get = labels.get
+            key = tuple([get(name, "") for name in key_labels])
+        return key
+
+    return read
+
+
+def build_counted_filter(label_sets: Iterable[Labels], key_labels: tuple[str, ...]) -> Callable[[Labels], bool]:
+    """A predicate telling, for any row of ``label_sets``, whether the graph counts it (module docstring).
+
+    ``label_sets`` are all the rows of one query (both reporters); the destination reports' keys are read only
+    when a source report of a request to a known workload needs them.
+    """
+    rows = label_sets if isinstance(label_sets, list | tuple) else list(label_sets)
+    read_key = _key_reader(key_labels)
+    destination_keys: set[tuple[object, ...]] | None = None
+
+    def is_counted(labels: Labels) -> bool:
+        nonlocal destination_keys
+        reporter = labels.get("reporter")
+        if reporter == "destination":
+            return labels.get("destination_workload", "") not in _NO_WORKLOAD
+        if reporter != "source":
+            return False
+        if labels.get("destination_workload", "") in _NO_WORKLOAD:
+            return True
+        if destination_keys is None:
+            destination_keys = {
+                read_key(row)
+                for row in rows
+                if row.get("reporter") == "destination" and row.get("destination_workload", "") not in _NO_WORKLOAD
+            }
+        return read_key(labels) not in destination_keys
+
+    return is_counted
+
+
+def select_counted_rows(rows: list[dict[str, Any]], key_labels: tuple[str, ...]) -> list[dict[str, Any]]:
+    """The Prometheus rows (``{"metric": {...}, "value": [...]}``) the graph counts, in their order."""
+    metrics: list[Labels] = [row.get("metric", {}) for row in rows]
+    is_counted = build_counted_filter(metrics, key_labels)
+    return [row for row, metric in zip(rows, metrics, strict=True) if is_counted(metric)]
+
+
+__all__: list[str] = [
+    "LATENCY_KEY_LABELS",
+    "REQUEST_KEY_LABELS",
+    "TCP_KEY_LABELS",
+    "build_counted_filter",
+    "select_counted_rows",
+]
