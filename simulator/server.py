@@ -131,7 +131,9 @@ class ApiServer:
         if request.rt.group in self.uninstalled_groups:
             raise NotFound("the server could not find the requested resource")
         if method == "GET" and request.subresource is None:
-            request.metadata_only = wants_metadata_only(http.headers.get("Accept"), is_list=request.name is None)
+            # A watch streams objects one by one: as a get, it asks for PartialObjectMetadata.
+            is_list = request.name is None and query.get("watch", "").lower() not in ("true", "1")
+            request.metadata_only = wants_metadata_only(http.headers.get("Accept"), is_list=is_list)
         body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
             http.send_json(*self.resources.scale(method, request, body, body_type))
