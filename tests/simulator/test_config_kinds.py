@@ -96,7 +96,7 @@ def test_the_mesh_config_map_is_found_by_field_selector(core: client.CoreV1Api) 
 
 
 def test_request_authentication_is_served_and_validated(custom: client.CustomObjectsApi) -> None:
-    body = {
+    body: dict[str, Any] = {
         "apiVersion": "security.istio.io/v1",
         "kind": "RequestAuthentication",
         "metadata": {"name": "jwt", "namespace": "bookinfo"},
@@ -126,7 +126,7 @@ def _http_route(name: str, backend: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_gateway_api_objects_are_validated_against_their_schema(custom: client.CustomObjectsApi) -> None:
-    gateway = {
+    gateway: dict[str, Any] = {
         "apiVersion": f"{GATEWAY_API}/v1",
         "kind": "Gateway",
         "metadata": {"name": "bookinfo-gateway", "namespace": "bookinfo"},
