@@ -159,7 +159,7 @@ def test_gateway_api_objects_are_validated_against_their_schema(custom: client.C
     assert [(g["kind"], g["apiVersion"]) for g in k8s_gateways] == [("Gateway", f"{GATEWAY_API}/v1")]
 
 
-def test_a_cluster_without_the_gateway_api_crds_answers_404(api: client.ApiClient) -> None:
+def test_a_cluster_without_the_gateway_api_crds_answers_404() -> None:
     simulator = Simulator(gateway_api=False).start(port=0)
     try:
         configuration = client.Configuration(host=simulator.url)
