@@ -20,9 +20,12 @@ class Cluster(models.Model):
     in_cluster = models.BooleanField(default=False, help_text="Use the pod's service account instead.")
     prometheus_url = models.URLField(blank=True, help_text="Prometheus for this cluster; empty for PROMETHEUS_URL.")
     enabled = models.BooleanField(default=True)
+    # A database default too, so rows written by code that predates the field (a worker mid-upgrade, a data
+    # migration of an older state) still get Istio's default namespace.
     control_plane_namespace = models.CharField(
         max_length=63,
         default="istio-system",
+        db_default="istio-system",
         help_text="Namespace of istiod, whose `istio` ConfigMap holds the mesh config.",
     )
     from_settings = models.BooleanField(default=False, editable=False, help_text="Created from MESH_UI_CLUSTERS.")
