@@ -189,8 +189,9 @@ def record_list_success(
 class _Watcher(threading.Thread):
     """Follows one kind's watch and hands events to the syncing thread; never touches the database.
 
-    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; on other errors
-    it reports them and retries with backoff from the last version it saw.
+    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; a 404 on an optional
+    kind (its CRD was removed) ends the watch and is reported as "not installed"; on other errors it reports them
+    and retries with backoff from the last version it saw.
     """
 
     def __init__(
@@ -227,6 +228,10 @@ class _Watcher(threading.Thread):
                 if exc.gone:
                     self._relist_after_gone()
                     continue
+                if self.kind.optional and exc.not_found:
+                    # The CRD went away: nothing to watch until a later sync finds it installed again.
+                    self.out.put(("absent", self.kind, None))
+                    return
                 self.out.put(("error", self.kind, exc))
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, WATCH_RETRY_MAX_SECONDS)
@@ -362,4 +367,8 @@ def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], 
             outcome.relists_after_gone += 1
         elif what == "error":
             record_failure(cluster, kind, payload, listing=False)
+        elif what == "absent":
+            record_not_installed(cluster, kind)
+            if kind.key not in outcome.not_installed:
+                outcome.not_installed.append(kind.key)
     flush()

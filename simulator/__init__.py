@@ -134,6 +134,7 @@ class Simulator:
                     meta = obj["metadata"]
                     self.store.delete(rt.group, rt.plural, meta.get("namespace"), meta["name"])
         self.api.uninstalled_groups.add(group)
+        self.drop_watches()  # open watches end, as when a CRD goes; their clients' next watch gets the 404
 
     def install_crds(self, group: str) -> None:
         """Install the CRDs of an API group removed by :meth:`remove_crds` (empty, as after ``kubectl apply``)."""

@@ -90,8 +90,14 @@ def check_gateway_credentials(inventory: ConfigInventory, scope_to_namespace: bo
         return []
     secrets = {(s.namespace, s.name) for s in inventory.secrets}
     findings = []
+    # Most Gateways share a few selectors: find each (selector, scope)'s workload namespaces once.
+    workload_namespaces: dict[tuple[str, str], list[str]] = {}
     for gateway in inventory.of_kind("Gateway"):
-        namespaces = sorted({w.namespace for w in _selected_workloads(inventory, gateway, scope_to_namespace)})
+        key = (_selector_text(_selector(gateway)), gateway.namespace if scope_to_namespace else "")
+        if key not in workload_namespaces:
+            selected = _selected_workloads(inventory, gateway, scope_to_namespace)
+            workload_namespaces[key] = sorted({w.namespace for w in selected})
+        namespaces = workload_namespaces[key]
         if not namespaces:
             continue
         for index, server in enumerate(mappings_of(gateway.spec.get("servers"))):

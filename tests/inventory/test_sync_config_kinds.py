@@ -219,3 +219,21 @@ def test_a_cluster_without_the_gateway_api_records_not_installed_and_loses_nothi
         assert not IstioObject.objects.filter(cluster=cluster, group=GATEWAY_API).exists()
     finally:
         simulator.stop()
+
+
+def test_gateway_api_removed_while_watching_is_recorded_not_installed(
+    cluster: Cluster, simulator: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def remove_then_follow(*args: Any, **kwargs: Any) -> None:
+        simulator.remove_crds(GATEWAY_API)
+        follow_watches(*args, **kwargs)
+
+    monkeypatch.setattr(inventory.sync, "follow_watches", remove_then_follow)
+    outcome = sync_cluster(cluster.pk, watch_seconds=3)
+
+    gateway_api_keys = {"k8sgateways", "httproutes", "grpcroutes", "referencegrants"}
+    assert gateway_api_keys <= set(outcome.listed)  # listed before the CRDs went
+    assert set(outcome.not_installed) == gateway_api_keys  # then their watches ended
+    statuses = SyncStatus.objects.filter(cluster=cluster, kind__in=gateway_api_keys)
+    assert {s.state for s in statuses} == {"absent"}
+    assert SyncStatus.objects.get(cluster=cluster, kind="virtualservices").state == "ok"
