@@ -12,13 +12,24 @@ from __future__ import annotations
 import logging
 
 from clients.kubernetes import MESH_CONFIG_MAP_NAME
-from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, SecretName, Service, SyncStatus, Workload
+from inventory.models import (
+    Cluster,
+    ConfigMap,
+    IstioObject,
+    Namespace,
+    Pod,
+    SecretName,
+    Service,
+    SyncStatus,
+    Workload,
+)
 from istio_config.checks.k8s_gateways import CHECK_KIND_OF_GATEWAY_API_KIND, GATEWAY_API_GROUP
 from istio_config.checks.model import (
     ConfigInventory,
     IstioConfig,
     MeshConfig,
     NamespaceInfo,
+    PodInfo,
     SecretInfo,
     ServiceInfo,
     WorkloadInfo,
@@ -44,7 +55,7 @@ def stored_kind(kind: str) -> tuple[str | None, str]:
 
 
 def load_config_inventory(cluster: Cluster) -> ConfigInventory:
-    """The namespaces, services, workloads and Istio objects stored for ``cluster``, in a stable order."""
+    """The namespaces, services, workloads, pods and Istio objects stored for ``cluster``, in a stable order."""
     namespaces = tuple(
         NamespaceInfo(name=name, injection=injection, labels=labels or {})
         for name, injection, labels in Namespace.objects.filter(cluster=cluster)
@@ -76,11 +87,18 @@ def load_config_inventory(cluster: Cluster) -> ConfigInventory:
         .order_by("namespace", "kind", "group", "name")
         .values_list("group", "kind", "namespace", "name", "spec", "labels", "resource_version")
     )
+    pods = tuple(
+        PodInfo(namespace=ns, name=name, labels=labels or {}, workload_name=workload, sidecar=sidecar)
+        for ns, name, labels, workload, sidecar in Pod.objects.filter(cluster=cluster)
+        .order_by("namespace", "name")
+        .values_list("namespace", "name", "labels", "workload_name", "sidecar")
+    )
     return ConfigInventory(
         namespaces=namespaces,
         services=services,
         workloads=workloads,
         istio_objects=istio_objects,
+        pods=pods,
         mesh=load_mesh_config(cluster),
         secrets=load_secret_names(cluster),
     )
