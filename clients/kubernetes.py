@@ -4,13 +4,24 @@ All Kubernetes network I/O goes through this module. It uses the official ``kube
 JSON (``_preload_content=False``) and parses it into plain dicts, which is several times faster than the client's
 model classes on large lists and keeps the rest of mesh-ui free of client types. Errors come out as
 ``KubeError`` with the HTTP status (0 when the server could not be reached).
+
+Least privilege, read-only: every call is a ``list`` or ``watch``. Some kinds are read narrowly:
+
+- the mesh config is the one ``istio`` ConfigMap of the control-plane namespace (a namespaced list with
+  ``fieldSelector=metadata.name=istio``), never every ConfigMap of the cluster;
+- Secrets are listed as metadata only (``Accept: ...;as=PartialObjectMetadataList``): the API server sends names,
+  labels and annotations but never ``data`` (nor ``type``, which PartialObjectMetadata lacks). RBAC cannot grant
+  "metadata only", so the service account still needs ``list``/``watch`` on secrets; mesh-ui simply never asks
+  for the data, and the mapping drops the annotations too (``kubectl apply`` keeps a copy of the data in one);
+- the Kubernetes Gateway API kinds are optional: a cluster without their CRDs answers 404, which the sync records
+  as "not installed" (``ResourceKind.optional``).
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import urllib3
@@ -31,6 +42,14 @@ class ResourceKind:
     version: str
     plural: str
     namespaced: bool = True
+    #: Served only when its CRD is installed: a 404 on the list means "not installed", not a failure.
+    optional: bool = False
+    #: List and watch only in this namespace (empty: every namespace).
+    namespace: str = ""
+    #: Narrow the list and watch with this ``fieldSelector`` (e.g. ``metadata.name=istio``).
+    field_selector: str = ""
+    #: Ask for ``PartialObjectMetadata`` (names, labels, annotations; never ``data`` nor ``spec``).
+    metadata_only: bool = False
 
     @property
     def api_version(self) -> str:
@@ -45,6 +64,13 @@ CORE_KINDS: tuple[ResourceKind, ...] = (
     ResourceKind("pods", "Pod", "", "v1", "pods"),
 )
 
+#: The control-plane namespace mesh-ui assumes when a cluster row names none (Istio's default).
+DEFAULT_CONTROL_PLANE_NAMESPACE = "istio-system"
+#: Istio's mesh config: the ``mesh`` key of this ConfigMap in the control-plane namespace.
+MESH_CONFIG_MAP_NAME = "istio"
+MESH_CONFIG_KEY = "meshconfig"
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
+
 ISTIO_KINDS: tuple[ResourceKind, ...] = (
     ResourceKind("virtualservices", "VirtualService", "networking.istio.io", "v1", "virtualservices"),
     ResourceKind("destinationrules", "DestinationRule", "networking.istio.io", "v1", "destinationrules"),
@@ -53,10 +79,49 @@ ISTIO_KINDS: tuple[ResourceKind, ...] = (
     ResourceKind("sidecars", "Sidecar", "networking.istio.io", "v1", "sidecars"),
     ResourceKind("peerauthentications", "PeerAuthentication", "security.istio.io", "v1", "peerauthentications"),
     ResourceKind("authorizationpolicies", "AuthorizationPolicy", "security.istio.io", "v1", "authorizationpolicies"),
+    ResourceKind(
+        "requestauthentications", "RequestAuthentication", "security.istio.io", "v1", "requestauthentications"
+    ),
 )
 
-INVENTORY_KINDS: tuple[ResourceKind, ...] = CORE_KINDS + ISTIO_KINDS
+#: The Kubernetes Gateway API kinds Istio implements; optional, since many clusters lack their CRDs.
+GATEWAY_API_KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind("k8sgateways", "Gateway", GATEWAY_API_GROUP, "v1", "gateways", optional=True),
+    ResourceKind("httproutes", "HTTPRoute", GATEWAY_API_GROUP, "v1", "httproutes", optional=True),
+    ResourceKind("grpcroutes", "GRPCRoute", GATEWAY_API_GROUP, "v1", "grpcroutes", optional=True),
+    ResourceKind("referencegrants", "ReferenceGrant", GATEWAY_API_GROUP, "v1beta1", "referencegrants", optional=True),
+)
+
+#: What the configuration checks read besides objects: the mesh config and the names of Secrets.
+CONFIG_KINDS: tuple[ResourceKind, ...] = (
+    ResourceKind(
+        MESH_CONFIG_KEY,
+        "ConfigMap",
+        "",
+        "v1",
+        "configmaps",
+        namespace=DEFAULT_CONTROL_PLANE_NAMESPACE,
+        field_selector=f"metadata.name={MESH_CONFIG_MAP_NAME}",
+    ),
+    ResourceKind("secrets", "Secret", "", "v1", "secrets", metadata_only=True),
+)
+
+INVENTORY_KINDS: tuple[ResourceKind, ...] = CORE_KINDS + ISTIO_KINDS + GATEWAY_API_KINDS + CONFIG_KINDS
 KINDS_BY_KEY: dict[str, ResourceKind] = {kind.key: kind for kind in INVENTORY_KINDS}
+
+#: ``Accept`` headers: plain JSON, or metadata only (``PartialObjectMetadataList`` for lists, ``...Metadata`` for
+#: the objects of a watch), as client-go's metadata informers ask.
+JSON = "application/json"
+METADATA_LIST = "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"
+METADATA_OBJECT = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"
+
+
+def inventory_kinds(control_plane_namespace: str = DEFAULT_CONTROL_PLANE_NAMESPACE) -> tuple[ResourceKind, ...]:
+    """Every kind a cluster's sync lists, the mesh config read from ``control_plane_namespace``."""
+    return tuple(
+        replace(kind, namespace=control_plane_namespace) if kind.key == MESH_CONFIG_KEY else kind
+        for kind in INVENTORY_KINDS
+    )
 
 
 class KubeError(Exception):
@@ -71,6 +136,11 @@ class KubeError(Exception):
     def gone(self) -> bool:
         """410 Gone: the resourceVersion is too old to watch from; relist."""
         return self.status == 410
+
+    @property
+    def not_found(self) -> bool:
+        """404: for a list, the API server does not serve the resource (its CRD is not installed)."""
+        return self.status == 404
 
     def __str__(self) -> str:
         return f"HTTP {self.status}: {self.message}" if self.status else self.message
@@ -148,16 +218,24 @@ class KubernetesClient:
 
     def _path(self, kind: ResourceKind) -> str:
         prefix = f"/apis/{kind.group}/{kind.version}" if kind.group else f"/api/{kind.version}"
+        if kind.namespace:
+            prefix += f"/namespaces/{kind.namespace}"
         return f"{prefix}/{kind.plural}"
 
-    def _call(self, path: str, query: list[tuple[str, Any]], read_timeout: float) -> urllib3.HTTPResponse:
+    @staticmethod
+    def _selectors(kind: ResourceKind) -> list[tuple[str, Any]]:
+        return [("fieldSelector", kind.field_selector)] if kind.field_selector else []
+
+    def _call(
+        self, path: str, query: list[tuple[str, Any]], read_timeout: float, accept: str = JSON
+    ) -> urllib3.HTTPResponse:
         """Issue a GET and return the unread response; map every failure to ``KubeError``."""
         try:
             response: urllib3.HTTPResponse = self._api.call_api(
                 path,
                 "GET",
                 query_params=query,
-                header_params={"Accept": "application/json"},
+                header_params={"Accept": accept},
                 auth_settings=["BearerToken"],
                 _preload_content=False,
                 _request_timeout=(self.timeout, read_timeout),
@@ -177,10 +255,11 @@ class KubernetesClient:
         token = ""
         resource_version = ""
         while True:
-            query: list[tuple[str, Any]] = [("limit", self.page_size)]
+            query: list[tuple[str, Any]] = [("limit", self.page_size), *self._selectors(kind)]
             if token:
                 query.append(("continue", token))
-            response = self._call(self._path(kind), query, self.timeout)
+            accept = METADATA_LIST if kind.metadata_only else JSON
+            response = self._call(self._path(kind), query, self.timeout, accept)
             try:
                 body = json.loads(response.data)
             except ValueError as exc:
@@ -220,9 +299,11 @@ class KubernetesClient:
             ("resourceVersion", resource_version),
             ("allowWatchBookmarks", "true"),
             ("timeoutSeconds", timeout_seconds),
+            *self._selectors(kind),
         ]
+        accept = METADATA_OBJECT if kind.metadata_only else JSON
         # The read timeout outlives the server-side timeout a little so a hung server cannot block us forever.
-        response = self._call(self._path(kind), query, timeout_seconds + self.timeout)
+        response = self._call(self._path(kind), query, timeout_seconds + self.timeout, accept)
         try:
             for line in iter_resp_lines(response):
                 if should_stop():

@@ -28,6 +28,7 @@ from istio_config.findings import (
     findings_in,
     narrow_by_findings,
 )
+from istio_config.inventory_loader import check_kind_expression
 
 LIST_KINDS = ("applications", "workloads", "services", "istio")
 NO_HEALTH = "No health information"
@@ -172,7 +173,7 @@ def _sort_key(sort: str) -> Callable[[ListRow], Any]:
     if sort == "namespace":
         return lambda r: (r.namespace, r.name)
     if sort == "kind":
-        return lambda r: (getattr(r.obj, "kind", ""), r.namespace, r.name)
+        return lambda r: (getattr(r.obj, "check_kind", ""), r.namespace, r.name)
     return lambda r: (r.name, r.namespace)
 
 
@@ -269,18 +270,18 @@ def load_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
 def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     """Istio configuration objects with the counts of their findings; ``health`` filters on the validation status
     (the worst severity found, or ``valid``), ``severity`` and ``code`` on the findings an object has."""
-    base = IstioObject.objects.filter(cluster=cluster)
+    base = IstioObject.objects.filter(cluster=cluster).annotate(check_kind=check_kind_expression())
     queryset = _narrow(base, filters, "name", ["labels"])
     if filters.kind:
-        queryset = queryset.filter(kind=filters.kind)
+        queryset = queryset.filter(check_kind=filters.kind)
     queryset = narrow_by_findings(queryset, filters.severity, filters.code, filters.health)
     counts = count_by_object(findings_in(cluster))
 
     def decorate(row: ListRow) -> None:
-        row.validation = counts.get((row.obj.kind, row.namespace, row.name)) or SeverityCounts()
+        row.validation = counts.get((row.obj.check_kind, row.namespace, row.name)) or SeverityCounts()
 
     db_order = {"name": ["name", "namespace", "kind"], "namespace": ["namespace", "kind", "name"]}
-    db_order["kind"] = ["kind", "namespace", "name"]
+    db_order["kind"] = ["check_kind", "namespace", "name"]
     # The status filter is done: only sorting by it is left to Python.
     page, rows = _paginate(
         replace(filters, health=""),
@@ -289,7 +290,7 @@ def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
         lambda o: ListRow(obj=o, namespace=o.namespace, name=o.name),
         decorate,
     )
-    kinds = sorted(set(base.values_list("kind", flat=True).distinct()))
+    kinds = sorted(set(base.values_list("check_kind", flat=True).distinct()))
     codes = codes_found(findings_in(cluster))
     return ListPage("istio", filters, page, rows, _namespaces(base), list(STATUSES), kinds=kinds, codes=codes)
 

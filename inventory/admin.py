@@ -11,12 +11,30 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, SyncStatus, Workload
+from inventory.models import (
+    Cluster,
+    ConfigMap,
+    IstioObject,
+    Namespace,
+    Pod,
+    SecretName,
+    Service,
+    SyncStatus,
+    Workload,
+)
 
 
 @admin.register(Cluster)
 class ClusterAdmin(admin.ModelAdmin):
-    list_display = ("name", "enabled", "in_cluster", "kubeconfig_path", "context", "from_settings")
+    list_display = (
+        "name",
+        "enabled",
+        "in_cluster",
+        "kubeconfig_path",
+        "context",
+        "control_plane_namespace",
+        "from_settings",
+    )
     list_filter = ["enabled", "in_cluster"]
     search_fields = ["name"]
     readonly_fields = ("from_settings", "sync_owner", "sync_lease_until", "created")
@@ -73,8 +91,19 @@ class PodAdmin(SyncedAdmin):
 
 @admin.register(IstioObject)
 class IstioObjectAdmin(SyncedAdmin):
-    list_display = ("name", "kind", "namespace", "cluster", "version", "resource_version")
-    list_filter = ["cluster", "kind", "namespace"]
+    list_display = ("name", "kind", "group", "namespace", "cluster", "version", "resource_version")
+    list_filter = ["cluster", "group", "kind", "namespace"]
+
+
+@admin.register(ConfigMap)
+class ConfigMapAdmin(SyncedAdmin):
+    list_display = ("name", "namespace", "cluster", "resource_version", "synced_at")
+
+
+@admin.register(SecretName)
+class SecretNameAdmin(SyncedAdmin):
+    list_display = ("name", "namespace", "cluster", "synced_at")
+    list_filter = ["cluster", "namespace"]
 
 
 @admin.register(SyncStatus)

@@ -170,3 +170,22 @@ def build_istio_fields(obj: dict[str, Any], group: str, version: str, kind: str)
         spec=obj.get("spec") or {},
     )
     return fields
+
+
+def build_config_map_fields(obj: dict[str, Any]) -> Fields:
+    """Fields of a ConfigMap (mesh-ui reads only Istio's ``istio`` ConfigMap): its string ``data``."""
+    fields = build_namespaced_fields(obj)
+    data = obj.get("data") or {}
+    fields["data"] = {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+    return fields
+
+
+def build_secret_name_fields(obj: dict[str, Any]) -> Fields:
+    """Fields of a Secret listed as metadata only: name, namespace, labels; never its data nor its annotations.
+
+    The annotations are dropped even though the metadata-only list carries them: ``kubectl apply`` keeps the
+    whole object, data included, in ``kubectl.kubernetes.io/last-applied-configuration``.
+    """
+    fields = build_namespaced_fields(obj)
+    fields["annotations"] = {}
+    return fields

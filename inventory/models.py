@@ -20,6 +20,14 @@ class Cluster(models.Model):
     in_cluster = models.BooleanField(default=False, help_text="Use the pod's service account instead.")
     prometheus_url = models.URLField(blank=True, help_text="Prometheus for this cluster; empty for PROMETHEUS_URL.")
     enabled = models.BooleanField(default=True)
+    # A database default too, so rows written by code that predates the field (a worker mid-upgrade, a data
+    # migration of an older state) still get Istio's default namespace.
+    control_plane_namespace = models.CharField(
+        max_length=63,
+        default="istio-system",
+        db_default="istio-system",
+        help_text="Namespace of istiod, whose `istio` ConfigMap holds the mesh config.",
+    )
     from_settings = models.BooleanField(default=False, editable=False, help_text="Created from MESH_UI_CLUSTERS.")
     # The sync lease: a worker claims it with a conditional UPDATE so two workers never sync one cluster at once.
     sync_owner = models.CharField(max_length=200, blank=True, editable=False)
@@ -132,7 +140,11 @@ class Pod(NamespacedObject):
 
 
 class IstioObject(NamespacedObject):
-    """An Istio configuration object (VirtualService, DestinationRule, Gateway, ...) with its spec."""
+    """An Istio configuration object (VirtualService, DestinationRule, Gateway, ...) with its spec.
+
+    Also holds the Kubernetes Gateway API objects Istio implements (``group`` gateway.networking.k8s.io):
+    ``group`` tells an Istio ``Gateway`` from a Gateway API ``Gateway``.
+    """
 
     group = models.CharField(max_length=100)
     version = models.CharField(max_length=20)
@@ -151,6 +163,34 @@ class IstioObject(NamespacedObject):
         return f"{self.kind} {self.namespace}/{self.name}"
 
 
+class ConfigMap(NamespacedObject):
+    """A ConfigMap mesh-ui reads: only Istio's mesh config (the ``istio`` ConfigMap of the control plane)."""
+
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["cluster", "namespace", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "namespace", "name"], name="uniq_configmap")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
+class SecretName(NamespacedObject):
+    """That a Secret exists: its name, namespace and labels, listed as metadata only.
+
+    Never its data, nor its annotations (``kubectl apply`` keeps a copy of the data in one), nor its type (the
+    metadata-only list does not carry it): the checks only ask whether a referenced credential exists.
+    """
+
+    class Meta:
+        ordering = ["cluster", "namespace", "name"]
+        constraints = [models.UniqueConstraint(fields=["cluster", "namespace", "name"], name="uniq_secret_name")]
+
+    def __str__(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+
 class SyncStatus(models.Model):
     """How the last sync of one kind in one cluster went."""
 
@@ -158,6 +198,7 @@ class SyncStatus(models.Model):
         NEVER = "never", "never synced"
         OK = "ok", "ok"
         FAILED = "failed", "failed"
+        NOT_INSTALLED = "absent", "not installed"
 
     cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="sync_statuses")
     kind = models.CharField(max_length=63, help_text="Resource key, e.g. pods or virtualservices.")

@@ -17,9 +17,9 @@ from django.db import models, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from clients.kubernetes import KINDS_BY_KEY, ResourceKind, WatchEvent
+from clients.kubernetes import GATEWAY_API_GROUP, KINDS_BY_KEY, MESH_CONFIG_KEY, ResourceKind, WatchEvent
 from inventory import mapping
-from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, Pod, SecretName, Service, Workload
 from inventory.signals import announce_change
 
 Fields = dict[str, Any]
@@ -62,7 +62,13 @@ TABLES: dict[str, KindTable] = {
     "deployments": _workload_table("Deployment"),
     "statefulsets": _workload_table("StatefulSet"),
     "pods": KindTable(Pod, mapping.build_pod_fields),
-    **{key: _istio_table(kind) for key, kind in KINDS_BY_KEY.items() if kind.group.endswith("istio.io")},
+    **{
+        key: _istio_table(kind)
+        for key, kind in KINDS_BY_KEY.items()
+        if kind.group.endswith("istio.io") or kind.group == GATEWAY_API_GROUP
+    },
+    MESH_CONFIG_KEY: KindTable(ConfigMap, mapping.build_config_map_fields),
+    "secrets": KindTable(SecretName, mapping.build_secret_name_fields),
 }
 
 _SKIP_ON_UPDATE = {"id", "cluster"}

@@ -4,7 +4,8 @@
 
 1. claims the cluster's lease with a conditional UPDATE, so two workers never sync the same cluster at once;
 2. lists every inventory kind (each kind on its own: a failed, timed-out or forbidden list is recorded on that
-   kind's ``SyncStatus`` and keeps the stored rows, and the other kinds go on);
+   kind's ``SyncStatus`` and keeps the stored rows, and the other kinds go on; an optional kind whose CRD is not
+   installed answers 404, which is recorded as "not installed", keeps the stored rows too and is not watched);
 3. follows a watch per listed kind (one thread each, network only) and applies the events on the calling thread,
    so a change in the cluster reaches the database within a second; a 410 Gone makes that kind relist;
 4. ends after ``watch_seconds`` (the safety relist interval), releasing the lease; the next beat run relists.
@@ -28,12 +29,12 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from clients.kubernetes import (
-    INVENTORY_KINDS,
     ClusterConnection,
     KubeError,
     KubernetesClient,
     ResourceKind,
     WatchEvent,
+    inventory_kinds,
 )
 from inventory.models import Cluster, SyncStatus
 from inventory.store import ApplyResult, apply_events, apply_full_list
@@ -53,6 +54,7 @@ class SyncOutcome:
     claimed: bool = True
     listed: list[str] = field(default_factory=list)
     failed: dict[str, str] = field(default_factory=dict)
+    not_installed: list[str] = field(default_factory=list)
     events_applied: int = 0
     relists_after_gone: int = 0
 
@@ -62,6 +64,7 @@ class SyncOutcome:
             "claimed": self.claimed,
             "listed": self.listed,
             "failed": self.failed,
+            "not_installed": self.not_installed,
             "events_applied": self.events_applied,
             "relists_after_gone": self.relists_after_gone,
         }
@@ -110,8 +113,28 @@ def record_failure(cluster: Cluster, kind: ResourceKind, error: KubeError, listi
     SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(**updates)
 
 
+def kinds_of(cluster: Cluster) -> tuple[ResourceKind, ...]:
+    """The kinds synced for ``cluster``: every inventory kind, the mesh config read from its control plane."""
+    return inventory_kinds(cluster.control_plane_namespace)
+
+
+def record_not_installed(cluster: Cluster, kind: ResourceKind) -> None:
+    """Mark an optional kind as not installed (its list answered 404), keeping whatever rows are stored.
+
+    Logged once, when the kind goes missing, not on every sync: most clusters simply lack the Gateway API CRDs.
+    """
+    now = timezone.now()
+    status = _status(cluster, kind)
+    if status.state != SyncStatus.State.NOT_INSTALLED:
+        log.info("%s is not installed in %s (the API server does not serve it)", kind.key, cluster.name)
+    SyncStatus.objects.filter(pk=status.pk).update(
+        state=SyncStatus.State.NOT_INSTALLED, last_attempt=now, watching=False, last_error=""
+    )
+
+
 def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) -> str | None:
-    """List one kind completely and store it; returns the version to watch from, or None after recording a failure.
+    """List one kind completely and store it; returns the version to watch from, or None after recording a failure
+    (or, for an optional kind that answers 404, that it is not installed).
 
     Pages are turned into row fields as they arrive, so only one page of raw objects is held at a time; nothing is
     written until the whole list has been read, so a list that fails half-way keeps what is stored.
@@ -128,6 +151,9 @@ def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) 
     try:
         result = apply_full_list(cluster, kind.key, items())
     except KubeError as exc:
+        if kind.optional and exc.not_found:
+            record_not_installed(cluster, kind)
+            return None
         log.warning("list of %s in %s failed: %s", kind.key, cluster.name, exc)
         record_failure(cluster, kind, exc)
         return None
@@ -163,8 +189,9 @@ def record_list_success(
 class _Watcher(threading.Thread):
     """Follows one kind's watch and hands events to the syncing thread; never touches the database.
 
-    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; on other errors
-    it reports them and retries with backoff from the last version it saw.
+    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; a 404 on an optional
+    kind (its CRD was removed) ends the watch and is reported as "not installed"; on other errors it reports them
+    and retries with backoff from the last version it saw.
     """
 
     def __init__(
@@ -201,6 +228,10 @@ class _Watcher(threading.Thread):
                 if exc.gone:
                     self._relist_after_gone()
                     continue
+                if self.kind.optional and exc.not_found:
+                    # The CRD went away: nothing to watch until a later sync finds it installed again.
+                    self.out.put(("absent", self.kind, None))
+                    return
                 self.out.put(("error", self.kind, exc))
                 self.stop.wait(backoff)
                 backoff = min(backoff * 2, WATCH_RETRY_MAX_SECONDS)
@@ -236,15 +267,19 @@ def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None 
                 page_size=settings.MESH_UI_KUBE_PAGE_SIZE,
             )
         except KubeError as exc:
-            for kind in INVENTORY_KINDS:
+            for kind in kinds_of(cluster):
                 record_failure(cluster, kind, exc)
                 outcome.failed[kind.key] = str(exc)
             return outcome
         versions: dict[str, str] = {}
-        for kind in INVENTORY_KINDS:
+        for kind in kinds_of(cluster):
             version = relist_kind(cluster, client, kind)
             if version is None:
-                outcome.failed[kind.key] = SyncStatus.objects.get(cluster=cluster, kind=kind.key).last_error
+                status = SyncStatus.objects.get(cluster=cluster, kind=kind.key)
+                if status.state == SyncStatus.State.NOT_INSTALLED:
+                    outcome.not_installed.append(kind.key)
+                else:
+                    outcome.failed[kind.key] = status.last_error
             else:
                 outcome.listed.append(kind.key)
                 versions[kind.key] = version
@@ -270,7 +305,7 @@ def follow_watches(
     deadline = time.monotonic() + watch_seconds
     inbox: queue.Queue[tuple[str, ResourceKind, Any]] = queue.Queue()
     stop = threading.Event()
-    kinds = [kind for kind in INVENTORY_KINDS if kind.key in versions]
+    kinds = [kind for kind in kinds_of(cluster) if kind.key in versions]
     watchers = [_Watcher(client, kind, versions[kind.key], deadline, inbox, stop) for kind in kinds]
     SyncStatus.objects.filter(cluster=cluster, kind__in=versions).update(watching=True)
     for watcher in watchers:
@@ -332,4 +367,8 @@ def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], 
             outcome.relists_after_gone += 1
         elif what == "error":
             record_failure(cluster, kind, payload, listing=False)
+        elif what == "absent":
+            record_not_installed(cluster, kind)
+            if kind.key not in outcome.not_installed:
+                outcome.not_installed.append(kind.key)
     flush()

@@ -105,7 +105,7 @@ def _on_object(**conditions: str) -> Exists:
     return Exists(
         ConfigFinding.objects.filter(
             cluster=OuterRef("cluster"),
-            kind=OuterRef("kind"),
+            kind=OuterRef("check_kind"),
             namespace=OuterRef("namespace"),
             name=OuterRef("name"),
             **conditions,
@@ -116,7 +116,10 @@ def _on_object(**conditions: str) -> Exists:
 def narrow_by_findings(
     objects: QuerySet[IstioObject], severity: str = "", code: str = "", status: str = ""
 ) -> QuerySet[IstioObject]:
-    """The objects with a finding of ``severity`` and/or ``code``, and whose validation status is ``status``."""
+    """The objects with a finding of ``severity`` and/or ``code``, and whose validation status is ``status``.
+
+    ``objects`` must be annotated with ``check_kind`` (``inventory_loader.check_kind_expression``).
+    """
     if severity:
         objects = objects.filter(_on_object(severity=severity))
     if code:

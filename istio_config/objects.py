@@ -11,7 +11,9 @@ from django.db.models import Q, QuerySet
 
 from inventory.models import Cluster, IstioObject
 from istio_config.checks import Finding
+from istio_config.checks.k8s_gateways import GATEWAY_API_GROUP
 from istio_config.findings import SeverityCounts, count_by_object, findings_in, findings_of_object, narrow_by_findings
+from istio_config.inventory_loader import check_kind, check_kind_expression, stored_kind
 from istio_config.models import ConfigFinding
 from istio_config.yaml_lines import compose_yaml, dump_yaml, yaml_line_of
 
@@ -110,11 +112,11 @@ def filter_objects(
     status: str = "",
 ) -> QuerySet[IstioObject]:
     """The cluster's Istio objects in ``scope``, narrowed by the list filters (one query, ordered)."""
-    objects = IstioObject.objects.filter(cluster=cluster).filter(scope)
+    objects = IstioObject.objects.filter(cluster=cluster).filter(scope).annotate(check_kind=check_kind_expression())
     if namespace:
         objects = objects.filter(namespace=namespace)
     if kind:
-        objects = objects.filter(kind=kind)
+        objects = objects.filter(check_kind=kind)
     if name:
         objects = objects.filter(name__icontains=name)
     return narrow_by_findings(objects, severity, code, status).order_by("namespace", "kind", "name")
@@ -128,11 +130,11 @@ def rows_with_counts(cluster: Cluster, objects: list[IstioObject]) -> list[Objec
         ObjectRow(
             cluster.name,
             o.namespace,
-            o.kind,
+            check_kind(o.group, o.kind),
             o.name,
             o.group,
             o.version,
-            counts.get((o.kind, o.namespace, o.name)) or SeverityCounts(),
+            counts.get((check_kind(o.group, o.kind), o.namespace, o.name)) or SeverityCounts(),
         )
         for o in objects
     ]
@@ -140,7 +142,10 @@ def rows_with_counts(cluster: Cluster, objects: list[IstioObject]) -> list[Objec
 
 def load_object_detail(cluster: Cluster, namespace: str, kind: str, name: str) -> ObjectDetail | None:
     """One stored object with its findings pinned to the lines of its YAML; None when it is not stored."""
-    obj = IstioObject.objects.filter(cluster=cluster, namespace=namespace, kind=kind, name=name).first()
+    group, stored = stored_kind(kind)
+    candidates = IstioObject.objects.filter(cluster=cluster, namespace=namespace, kind=stored, name=name)
+    # Istio kinds are unique by kind; a Gateway API object is asked for by its check kind (K8sGateway...).
+    obj = (candidates.filter(group=group) if group else candidates.exclude(group=GATEWAY_API_GROUP)).first()
     if obj is None:
         return None
     document = istio_object_document(obj)

@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, Pod, SecretName, Service, SyncStatus, Workload
 from istio_config.checks import ConfigInventory, Finding, IstioConfig, Severity, check_config
 from istio_config.inventory_loader import load_config_inventory
 from istio_config.models import ConfigFinding, FindingTarget, ValidationRun
@@ -41,7 +41,7 @@ SETTLE_SECONDS = 0.5
 QUEUE_EXPIRY = timedelta(seconds=60)
 
 #: The tables the checks read (through ``inventory_loader``): a table the loader starts reading belongs here too.
-VALIDATION_INPUT_MODELS = (Namespace, Service, Workload, Pod, IstioObject)
+VALIDATION_INPUT_MODELS = (Namespace, Service, Workload, Pod, IstioObject, ConfigMap, SecretName)
 
 
 @dataclass(frozen=True)
@@ -74,6 +74,7 @@ def compute_input_signature(cluster: Cluster) -> str:
 
     Every create and update sets ``synced_at``, and a delete lowers the count, so any change the sync applies changes
     the digest. A workload's sidecar flag follows its pods without a write of its own: its count is part of it.
+    Whether Secrets are readable is part of it too.
     """
     parts: list[str] = [checks_code_digest()]
     for model in VALIDATION_INPUT_MODELS:
@@ -84,6 +85,9 @@ def compute_input_signature(cluster: Cluster) -> str:
             rows=Count("id"), latest=Max("synced_at"), **extra
         )
         parts.append(f"{model.__name__}:{sorted(figures.items())}")
+    # Secret names count only while they can be listed (a 403 makes the credential checks fall silent).
+    readable = SyncStatus.objects.filter(cluster=cluster, kind="secrets", state=SyncStatus.State.OK).exists()
+    parts.append(f"secrets-readable:{readable}")
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
 

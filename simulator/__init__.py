@@ -21,7 +21,7 @@ from simulator.bookinfo import load_bookinfo
 from simulator.controller import Controller
 from simulator.faults import Faults
 from simulator.kubeconfig import write_kubeconfig
-from simulator.resources import RESOURCE_TYPES, Obj
+from simulator.resources import GATEWAY_API_GROUP, RESOURCE_TYPES, Obj
 from simulator.server import ApiServer, RouteHandler
 from simulator.store import ObjectStore
 from simulator.traffic import TrafficEngine
@@ -29,14 +29,19 @@ from simulator.traffic_api import METRICS_PREFIX, SIMULATOR_API_PREFIX, TrafficA
 
 __all__ = ["Faults", "ObjectStore", "Simulator", "TrafficEngine"]
 
-_GROUP_OF_PLURAL = {rt.plural: rt.group for rt in RESOURCE_TYPES}
+# The first group serving a plural: "gateways" is Istio's Gateway, which the traffic engine reads (the Gateway
+# API's gateways come later in the catalogue).
+_GROUP_OF_PLURAL: dict[str, str] = {}
+for _rt in RESOURCE_TYPES:
+    _GROUP_OF_PLURAL.setdefault(_rt.plural, _rt.group)
 
 
 class Simulator:
     """Store + controller + API server (+ optional traffic), seeded with the Istio control plane and Bookinfo.
 
     ``traffic_autostart=False`` creates the engine on :meth:`start` without its background thread,
-    so tests advance it deterministically with ``sim.traffic.step(seconds)``.
+    so tests advance it deterministically with ``sim.traffic.step(seconds)``. ``gateway_api=False`` simulates a
+    cluster without the Kubernetes Gateway API CRDs (their lists answer 404).
     """
 
     def __init__(
@@ -51,6 +56,7 @@ class Simulator:
         traffic_seed: int | None = None,
         traffic_autostart: bool = True,
         traffic_tick: float = 1.0,
+        gateway_api: bool = True,
     ) -> None:
         self.namespace = namespace
         self.store = ObjectStore()
@@ -71,6 +77,8 @@ class Simulator:
         if with_bookinfo:
             load_bookinfo(self.store, namespace)
             self.controller.reconcile()
+        if not gateway_api:
+            self.remove_crds(GATEWAY_API_GROUP)
 
     @property
     def url(self) -> str:
@@ -116,6 +124,21 @@ class Simulator:
     ) -> Path:
         """Write a kubeconfig for this simulator (plain HTTP, no auth unless ``token``)."""
         return write_kubeconfig(path, self.url, context=context, namespace=namespace, token=token)
+
+    def remove_crds(self, group: str) -> None:
+        """Uninstall the CRDs of an API group, as ``kubectl delete crd`` would: their objects go, their resources
+        answer 404 and discovery no longer lists them."""
+        for rt in RESOURCE_TYPES:
+            if rt.group == group:
+                for obj in list(self.store.list_refs(rt.group, rt.plural)[0]):
+                    meta = obj["metadata"]
+                    self.store.delete(rt.group, rt.plural, meta.get("namespace"), meta["name"])
+        self.api.uninstalled_groups.add(group)
+        self.drop_watches()  # open watches end, as when a CRD goes; their clients' next watch gets the 404
+
+    def install_crds(self, group: str) -> None:
+        """Install the CRDs of an API group removed by :meth:`remove_crds` (empty, as after ``kubectl apply``)."""
+        self.api.uninstalled_groups.discard(group)
 
     def drop_watches(self) -> None:
         """Close every open watch stream (clients are expected to reconnect)."""

@@ -43,6 +43,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--rps", type=float, default=10.0, help="user requests per second into the ingress gateway")
     serve.add_argument(
+        "--gateway-api",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="serve the Kubernetes Gateway API kinds (--no-gateway-api: a cluster without their CRDs, lists 404)",
+    )
+    serve.add_argument(
         "--synthetic", default=None, metavar="NS,SVC,PODS", help="also load a synthetic cluster, e.g. 500,2000,10000"
     )
     scale = commands.add_parser("scale", help="scale a deployment")
@@ -76,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the simulator in the foreground until interrupted."""
-    sim = Simulator(namespace=args.namespace, seed=args.seed, traffic=args.traffic, rps=args.rps)
+    sim = Simulator(
+        namespace=args.namespace, seed=args.seed, traffic=args.traffic, rps=args.rps, gateway_api=args.gateway_api
+    )
     if args.synthetic:
         namespaces, services, pods = (int(part) for part in args.synthetic.split(","))
         populate_synthetic(sim.store, namespaces, services, pods, seed=args.seed)

@@ -6,6 +6,10 @@ created afterwards by the :class:`~simulator.controller.Controller`.
 
 from __future__ import annotations
 
+import base64
+
+import yaml
+
 from simulator.resources import Obj
 from simulator.store import ObjectStore
 
@@ -98,6 +102,58 @@ def _port(name: str, port: int, target: int | None = None, protocol: str = "TCP"
     return {"name": name, "port": port, "targetPort": target or port, "protocol": protocol}
 
 
+def config_map(name: str, ns: str, data: dict[str, str], labels: dict[str, str] | None = None) -> Obj:
+    """A ConfigMap."""
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, "labels": dict(labels or {})},
+        "data": data,
+    }
+
+
+def secret(name: str, ns: str, secret_type: str, data: dict[str, str], labels: dict[str, str] | None = None) -> Obj:
+    """A Secret; ``data`` is given as text and stored base64-encoded, as the API server keeps it."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": name, "namespace": ns, "labels": dict(labels or {})},
+        "type": secret_type,
+        "data": {key: base64.b64encode(value.encode()).decode() for key, value in data.items()},
+    }
+
+
+def mesh_config(ns: str = ISTIO_NAMESPACE) -> Obj:
+    """The ``istio`` ConfigMap istiod reads its mesh config from, as a default ``istioctl install`` writes it."""
+    mesh = {
+        "accessLogFile": "/dev/stdout",
+        "defaultConfig": {
+            "discoveryAddress": f"istiod.{ns}.svc:15012",
+            "tracing": {"zipkin": {"address": f"zipkin.{ns}:9411"}},
+        },
+        "defaultProviders": {"metrics": ["prometheus"]},
+        "enablePrometheusMerge": True,
+        "rootNamespace": ns,
+        "trustDomain": "cluster.local",
+    }
+    return config_map(
+        "istio",
+        ns,
+        {"mesh": yaml.safe_dump(mesh, sort_keys=True), "meshNetworks": "networks: {}\n"},
+        labels={"app": "istiod", "istio.io/rev": "default", "release": "istio"},
+    )
+
+
+_SIMULATED_PEM = (
+    "-----BEGIN CERTIFICATE-----\nc2ltdWxhdGVkLCBub3QgYSByZWFsIGNlcnRpZmljYXRl\n-----END CERTIFICATE-----\n"
+)
+
+
+def root_cert(ns: str) -> Obj:
+    """The ``istio-ca-root-cert`` ConfigMap istiod writes into every namespace (a placeholder certificate)."""
+    return config_map("istio-ca-root-cert", ns, {"root-cert.pem": _SIMULATED_PEM}, labels={"istio.io/config": "true"})
+
+
 def istio_control_plane(ns: str = ISTIO_NAMESPACE) -> list[Obj]:
     """istiod, ingress/egress gateways and Prometheus, with their Services."""
     proxy = f"docker.io/istio/proxyv2:{ISTIO_VERSION}"
@@ -137,6 +193,15 @@ def istio_control_plane(ns: str = ISTIO_NAMESPACE) -> list[Obj]:
     prometheus_labels = {"app": "prometheus"}
     return [
         namespace(ns),
+        mesh_config(ns),
+        root_cert(ns),
+        # istiod's self-signed CA (placeholders: the simulator issues no certificates).
+        secret(
+            "istio-ca-secret",
+            ns,
+            "istio.io/ca-root",
+            {"ca-cert.pem": _SIMULATED_PEM, "ca-key.pem": "simulated, not a real key", "cert-chain.pem": ""},
+        ),
         deployment(
             "istiod",
             ns,
@@ -193,7 +258,7 @@ _BOOKINFO_ROUTES = (
 
 def bookinfo_app(ns: str = "bookinfo") -> list[Obj]:
     """The Bookinfo namespace (sidecar injection on), its workloads, services, gateway and virtual service."""
-    objects: list[Obj] = [namespace(ns, {"istio-injection": "enabled"})]
+    objects: list[Obj] = [namespace(ns, {"istio-injection": "enabled"}), root_cert(ns)]
     for index, app in enumerate(("productpage", "details", "reviews", "ratings")):
         objects.append(
             service(

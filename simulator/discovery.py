@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from simulator.errors import NotFound
+from simulator.media import META_API_VERSION, PARTIAL_LIST, metadata_of
 from simulator.resources import RESOURCE_TYPES, Obj, ResourceType, api_version, resource_type
 
 
@@ -27,6 +28,8 @@ class ApiRequest:
     ) -> None:
         self.rt, self.version, self.namespace, self.name = rt, version, namespace, name
         self.subresource, self.query = subresource, query
+        #: Reads answer ``PartialObjectMetadata`` (set by the server from the Accept header).
+        self.metadata_only = False
 
     @property
     def api_version(self) -> str:
@@ -39,6 +42,17 @@ class ApiRequest:
     def present(self, obj: Obj) -> Obj:
         """``obj`` as served at the requested version."""
         return {**obj, "apiVersion": self.api_version}
+
+    def render(self, obj: Obj) -> Obj:
+        """``obj`` as a read answers it: at the requested version, or its metadata alone when asked for."""
+        return metadata_of(obj) if self.metadata_only else self.present(obj)
+
+    @property
+    def list_kind(self) -> tuple[str, str]:
+        """(kind, apiVersion) of a list answer."""
+        if self.metadata_only:
+            return PARTIAL_LIST, META_API_VERSION
+        return f"{self.rt.kind}List", self.api_version
 
 
 def parse_resource_path(path: str, query: dict[str, str]) -> ApiRequest | None:
@@ -75,11 +89,13 @@ def parse_resource_path(path: str, query: dict[str, str]) -> ApiRequest | None:
     return ApiRequest(rt, version, namespace, name, subresource, query)
 
 
-def discovery(path: str, host: str) -> Obj:
-    """``/api``, ``/apis``, ``/apis/{group}`` and resource-list discovery documents."""
+def discovery(path: str, host: str, hidden_groups: frozenset[str] = frozenset()) -> Obj:
+    """``/api``, ``/apis``, ``/apis/{group}`` and resource-list discovery documents, without ``hidden_groups``
+    (the groups whose CRDs are not installed)."""
     segments = [s for s in path.split("/") if s]
     groups: OrderedDict[str, list[str]] = OrderedDict()
-    for rt in RESOURCE_TYPES:
+    served = [rt for rt in RESOURCE_TYPES if rt.group not in hidden_groups]
+    for rt in served:
         if rt.group:
             versions = groups.setdefault(rt.group, [])
             versions.extend(v for v in rt.versions if v not in versions)
@@ -106,7 +122,7 @@ def discovery(path: str, host: str) -> Obj:
         else ("?", "?")
     )
     resources = []
-    for rt in RESOURCE_TYPES:
+    for rt in served:
         if rt.group == group and version in rt.versions:
             resources.append(
                 {

@@ -72,3 +72,7 @@ class UnsupportedMediaType(StoreError):
 
 class Invalid(StoreError):
     code, reason = 422, "Invalid"
+
+
+class NotAcceptable(StoreError):
+    code, reason = 406, "NotAcceptable"

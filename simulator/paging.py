@@ -70,9 +70,5 @@ class ListPager:
             state_json = json.dumps({"rv": rv, "id": snapshot_id, "offset": offset + len(page)})
             meta["continue"] = base64.urlsafe_b64encode(state_json.encode()).decode()
             meta["remainingItemCount"] = remaining
-        return {
-            "kind": f"{rt.kind}List",
-            "apiVersion": request.api_version,
-            "metadata": meta,
-            "items": [request.present(obj) for obj in page],
-        }
+        kind, api_version = request.list_kind
+        return {"kind": kind, "apiVersion": api_version, "metadata": meta, "items": [request.render(o) for o in page]}

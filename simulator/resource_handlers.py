@@ -57,7 +57,7 @@ class ResourceHandlers:
         assert request.name is not None
         self.faults.check(request.rt, "get", request.namespace)
         rt = request.rt
-        return 200, request.present(self.store.get_ref(rt.group, rt.plural, request.namespace, request.name))
+        return 200, request.render(self.store.get_ref(rt.group, rt.plural, request.namespace, request.name))
 
     # ------------------------------------------------------------------ writes
     def _check_body(self, request: ApiRequest, obj: Any) -> Obj:

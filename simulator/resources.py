@@ -1,7 +1,8 @@
 """Resource catalogue of the simulated Kubernetes API server.
 
-Lists every served resource type (core/v1, apps/v1 and the Istio networking and
-security groups) with its versions, plural, kind and scope, and maps URLs
+Lists every served resource type (core/v1, apps/v1, the Istio networking and
+security groups and the Kubernetes Gateway API kinds Istio implements) with its
+versions, plural, kind and scope, and maps URLs
 (``group`` + ``plural``) and objects (``apiVersion`` + ``kind``) to their type.
 Builds the errors that name a resource type (:func:`not_found`) from :mod:`simulator.errors`,
 which in turn knows nothing of resource types.
@@ -41,12 +42,15 @@ def api_version(group: str, version: str) -> str:
 
 ISTIO_NETWORKING_VERSIONS = ("v1", "v1beta1", "v1alpha3")
 ISTIO_SECURITY_VERSIONS = ("v1", "v1beta1")
+GATEWAY_API_GROUP = "gateway.networking.k8s.io"
 
 RESOURCE_TYPES: tuple[ResourceType, ...] = (
     ResourceType("", ("v1",), "namespaces", "Namespace", namespaced=False, short_names=("ns",)),
     ResourceType("", ("v1",), "services", "Service", short_names=("svc",)),
     ResourceType("", ("v1",), "pods", "Pod", short_names=("po",)),
     ResourceType("", ("v1",), "endpoints", "Endpoints", short_names=("ep",)),
+    ResourceType("", ("v1",), "configmaps", "ConfigMap", short_names=("cm",)),
+    ResourceType("", ("v1",), "secrets", "Secret"),
     ResourceType("apps", ("v1",), "deployments", "Deployment", short_names=("deploy",)),
     ResourceType("apps", ("v1",), "replicasets", "ReplicaSet", short_names=("rs",)),
     ResourceType("apps", ("v1",), "statefulsets", "StatefulSet", short_names=("sts",)),
@@ -71,6 +75,19 @@ RESOURCE_TYPES: tuple[ResourceType, ...] = (
         "AuthorizationPolicy",
         short_names=("ap",),
     ),
+    ResourceType(
+        "security.istio.io",
+        ISTIO_SECURITY_VERSIONS,
+        "requestauthentications",
+        "RequestAuthentication",
+        short_names=("ra",),
+    ),
+    # The Gateway API kinds Istio implements, at the versions the standard channel (v1.2) serves; after the Istio
+    # kinds, so that the plural "gateways" alone still means Istio's Gateway (see ``Simulator.read_objects``).
+    ResourceType(GATEWAY_API_GROUP, ("v1", "v1beta1"), "gateways", "Gateway", short_names=("gtw",)),
+    ResourceType(GATEWAY_API_GROUP, ("v1", "v1beta1"), "httproutes", "HTTPRoute"),
+    ResourceType(GATEWAY_API_GROUP, ("v1",), "grpcroutes", "GRPCRoute"),
+    ResourceType(GATEWAY_API_GROUP, ("v1beta1",), "referencegrants", "ReferenceGrant", short_names=("refgrant",)),
 )
 
 _BY_GROUP_PLURAL = {(rt.group, rt.plural): rt for rt in RESOURCE_TYPES}

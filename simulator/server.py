@@ -4,7 +4,8 @@ Serves core/v1, apps/v1 and the Istio networking/security groups over plain HTTP
 (stdlib ``ThreadingHTTPServer``, HTTP/1.1) with list (selectors, pagination), get,
 create, replace, merge/strategic/JSON patch, delete, the deployment ``scale`` and
 ``status`` subresources, and chunked ``watch`` streams with bookmarks and 410
-expiry, answering errors with Kubernetes ``Status`` objects.
+expiry, answering errors with Kubernetes ``Status`` objects. Reads honour ``Accept: ...;as=PartialObjectMetadata``
+(:mod:`simulator.media`); the API groups of uninstalled CRDs answer 404.
 
 This module holds ``ApiServer``: the server lifecycle, extra routes and mounts, and the
 dispatch of each request.  It sits on top of its two parts, which do not know it or each other:
@@ -27,9 +28,10 @@ from urllib.parse import parse_qs, urlsplit
 
 from simulator.controller import Controller
 from simulator.discovery import VERSION_INFO, ApiRequest, discovery, parse_resource_path
-from simulator.errors import MethodNotAllowed
+from simulator.errors import MethodNotAllowed, NotFound
 from simulator.faults import Faults
 from simulator.http_server import ApiHttpServer, ApiRequestHandler
+from simulator.media import wants_metadata_only
 from simulator.resource_handlers import ResourceHandlers
 from simulator.store import ObjectStore
 from simulator.watch import WatchStream
@@ -59,6 +61,8 @@ class ApiServer:
         self._thread: threading.Thread | None = None
         self._watch_epoch = 0
         self._stopping = False
+        #: API groups whose CRDs are not installed: their resources answer 404 and discovery omits them.
+        self.uninstalled_groups: set[str] = set()
 
     # ------------------------------------------------------------------ lifecycle
     def start(self, host: str = "127.0.0.1", port: int = 0) -> tuple[str, int]:
@@ -122,8 +126,14 @@ class ApiServer:
             return
         request = parse_resource_path(path, query)
         if request is None:
-            http.send_json(200, discovery(path, http.headers.get("Host", "")))
+            http.send_json(200, discovery(path, http.headers.get("Host", ""), frozenset(self.uninstalled_groups)))
             return
+        if request.rt.group in self.uninstalled_groups:
+            raise NotFound("the server could not find the requested resource")
+        if method == "GET" and request.subresource is None:
+            # A watch streams objects one by one: as a get, it asks for PartialObjectMetadata.
+            is_list = request.name is None and query.get("watch", "").lower() not in ("true", "1")
+            request.metadata_only = wants_metadata_only(http.headers.get("Accept"), is_list=is_list)
         body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
             http.send_json(*self.resources.scale(method, request, body, body_type))

@@ -194,7 +194,7 @@ class ObjectStore:
         meta["uid"] = str(uuid.uuid4())
         meta["creationTimestamp"] = meta.get("creationTimestamp") or now_rfc3339()
         meta.pop("deletionTimestamp", None)
-        if rt.kind not in ("Namespace", "Pod", "Service", "Endpoints"):
+        if rt.kind not in ("Namespace", "Pod", "Service", "Endpoints", "ConfigMap", "Secret"):
             meta["generation"] = 1
         meta["resourceVersion"] = str(self._rv + 1) if dry_run else "0"
         return key, new

@@ -78,7 +78,7 @@ class WatchStream:
                 items, rv = store.list_refs(rt.group, rt.plural, request.namespace)
                 for obj in items:
                     if matches(obj):
-                        send("ADDED", request.present(obj))
+                        send("ADDED", request.render(obj))
                 position = rv
             last_bookmark = time.monotonic()
             while active():
@@ -99,19 +99,21 @@ class WatchStream:
                         continue
                     was, now = matches(event.previous), matches(event.object)
                     if event.type == "MODIFIED" and was and not now:
-                        send("DELETED", request.present(event.object))
+                        send("DELETED", request.render(event.object))
                     elif event.type == "MODIFIED" and now and not was:
-                        send("ADDED", request.present(event.object))
+                        send("ADDED", request.render(event.object))
                     elif now:
-                        send(event.type, request.present(event.object))
+                        send(event.type, request.render(event.object))
                 if self.bookmarks and time.monotonic() - last_bookmark >= self.bookmark_interval:
                     send(
                         "BOOKMARK",
-                        {
-                            "kind": rt.kind,
-                            "apiVersion": request.api_version,
-                            "metadata": {"resourceVersion": str(position)},
-                        },
+                        request.render(
+                            {
+                                "kind": rt.kind,
+                                "apiVersion": rt.storage_api_version,
+                                "metadata": {"resourceVersion": str(position)},
+                            }
+                        ),
                     )
                     last_bookmark = time.monotonic()
         except OSError:

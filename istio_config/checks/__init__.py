@@ -11,8 +11,13 @@ from istio_config.checks.authorization_policies import AuthorizationPolicyChecke
 from istio_config.checks.destination_rule_mtls import DestinationRuleMtlsChecker
 from istio_config.checks.destination_rules import DestinationRuleChecker
 from istio_config.checks.export_to import check_export_to
-from istio_config.checks.gateways import check_gateway_multi_match, check_gateway_selectors
+from istio_config.checks.gateways import (
+    check_gateway_credentials,
+    check_gateway_multi_match,
+    check_gateway_selectors,
+)
 from istio_config.checks.hosts import HostRegistry
+from istio_config.checks.k8s_gateways import K8sGatewayChecker
 from istio_config.checks.model import (
     ConfigInventory,
     Finding,
@@ -63,4 +68,6 @@ def check_config(inventory: ConfigInventory, scope_gateway_to_namespace: bool = 
     findings += check_gateway_selectors(inventory, scope_gateway_to_namespace)
     findings += check_gateway_multi_match(inventory)
     findings += check_export_to(inventory)
+    findings += check_gateway_credentials(inventory, scope_gateway_to_namespace)
+    findings += K8sGatewayChecker(inventory).check()
     return sorted(findings, key=Finding.sort_key)

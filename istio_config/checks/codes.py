@@ -259,3 +259,58 @@ def make_object_finding(
         path=path,
         istio_code=check.istio_code,
     )
+
+
+# --- Gateway TLS credentials and the Kubernetes Gateway API (Kiali's KIA14xx-16xx; mesh-ui's MUI03xx, MUI14xx,
+# MUI15xx for what Istio reports in route and gateway status or ``istioctl analyze`` and Kiali does not check).
+GW_CREDENTIAL_NOT_FOUND = CheckCode(
+    "MUI0301",
+    Severity.ERROR,
+    "The TLS credential is not found: no Secret of that name in the gateway workload's namespace",
+    "IST0101",
+)
+K8S_ROUTE_GATEWAY_NOT_FOUND = CheckCode(
+    "KIA1401", Severity.ERROR, "Route is pointing to a non-existent or inaccessible K8s gateway"
+)
+K8S_ROUTE_SERVICE_NOT_FOUND = CheckCode(
+    "KIA1402", Severity.ERROR, "Reference doesn't have a valid service (Service name not found)"
+)
+K8S_ROUTE_BACKEND_NOT_PERMITTED = CheckCode(
+    "MUI1401",
+    Severity.ERROR,
+    "Cross-namespace backend reference not permitted: no ReferenceGrant in the backend's namespace allows it",
+)
+K8S_GATEWAY_MULTI_MATCH = CheckCode(
+    "KIA1501", Severity.WARNING, "More than one K8s Gateway for the same host port combination"
+)
+K8S_GATEWAY_ADDRESS_MULTI_MATCH = CheckCode(
+    "KIA1502", Severity.WARNING, "More than one K8s Gateway for the same address and type combination"
+)
+K8S_GATEWAY_LISTENER_NOT_UNIQUE = CheckCode(
+    "KIA1503", Severity.ERROR, "Each listener must have a unique combination of Hostname, Port, and Protocol"
+)
+K8S_GATEWAY_CERTIFICATE_NOT_FOUND = CheckCode(
+    "MUI1501", Severity.ERROR, "The certificate Secret this listener refers to is not found"
+)
+K8S_GATEWAY_CERTIFICATE_NOT_PERMITTED = CheckCode(
+    "MUI1502",
+    Severity.ERROR,
+    "Cross-namespace certificate reference not permitted: no ReferenceGrant in the Secret's namespace allows it",
+)
+K8S_REFERENCE_GRANT_NAMESPACE_NOT_FOUND = CheckCode(
+    "KIA1601", Severity.ERROR, "Namespace is not found or is not accessible"
+)
+
+ALL_CODES = (
+    *ALL_CODES,
+    GW_CREDENTIAL_NOT_FOUND,
+    K8S_ROUTE_GATEWAY_NOT_FOUND,
+    K8S_ROUTE_SERVICE_NOT_FOUND,
+    K8S_ROUTE_BACKEND_NOT_PERMITTED,
+    K8S_GATEWAY_MULTI_MATCH,
+    K8S_GATEWAY_ADDRESS_MULTI_MATCH,
+    K8S_GATEWAY_LISTENER_NOT_UNIQUE,
+    K8S_GATEWAY_CERTIFICATE_NOT_FOUND,
+    K8S_GATEWAY_CERTIFICATE_NOT_PERMITTED,
+    K8S_REFERENCE_GRANT_NAMESPACE_NOT_FOUND,
+)

@@ -1,8 +1,11 @@
-"""Checks of Gateways: a selector that selects no workload, and two Gateways claiming the same host and port on
-the same workloads (Kiali's ``business/checkers/gateways``, ``istioctl analyze``'s gateway analyzers).
+"""Checks of Gateways: a selector that selects no workload, two Gateways claiming the same host and port on
+the same workloads (Kiali's ``business/checkers/gateways``, ``istioctl analyze``'s gateway analyzers), and a
+server's TLS credential that names no Secret (``istioctl analyze``'s ``gateway.SecretAnalyzer``).
 
 Istio looks the gateway workload up in every namespace unless ``PILOT_SCOPE_GATEWAY_TO_NAMESPACE`` is set, so the
 selector check searches every namespace by default; ``scope_to_namespace=True`` limits it to the Gateway's own.
+A server's ``credentialName`` is a Secret in the namespace of the gateway *workload* (not of the Gateway object),
+which is where the selected gateway deployment reads it from.
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ from collections import defaultdict
 
 from istio_config.checks import codes
 from istio_config.checks.hosts import host_matches, labels_select
-from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, mappings_of
+from istio_config.checks.model import ConfigInventory, Finding, IstioConfig, WorkloadInfo, mappings_of
 
 
 def _selector(gateway: IstioConfig) -> dict[str, str]:
@@ -48,6 +51,72 @@ def check_gateway_selectors(inventory: ConfigInventory, scope_to_namespace: bool
             )
         if not selects_something[key]:
             findings.append(codes.make_finding(codes.GW_SELECTOR_NOT_FOUND, gateway, "spec.selector", detail))
+    return findings
+
+
+def _selected_workloads(
+    inventory: ConfigInventory, gateway: IstioConfig, scope_to_namespace: bool
+) -> list[WorkloadInfo]:
+    selector = _selector(gateway)
+    if not selector:
+        return []
+    return [
+        w
+        for w in inventory.workloads
+        if labels_select(selector, w.template_labels) and (not scope_to_namespace or w.namespace == gateway.namespace)
+    ]
+
+
+def _credential_names(tls: dict[str, object]) -> list[tuple[str, str]]:
+    """(path suffix, Secret name) of each credential a server's ``tls`` names: ``credentialName`` and the newer
+    ``credentialNames`` list; a ``kubernetes://`` prefix, as SDS writes them, is dropped."""
+    names = []
+    if tls.get("credentialName"):
+        names.append(("tls.credentialName", str(tls["credentialName"])))
+    listed = tls.get("credentialNames")
+    for index, name in enumerate(listed if isinstance(listed, list) else ()):
+        if name:
+            names.append((f"tls.credentialNames[{index}]", str(name)))
+    return [(path, name.removeprefix("kubernetes://")) for path, name in names]
+
+
+def check_gateway_credentials(inventory: ConfigInventory, scope_to_namespace: bool = False) -> list[Finding]:
+    """MUI0301 (IST0101): a server's TLS credential that is not a Secret in its gateway workloads' namespace.
+
+    Silent where Secrets are not readable (``inventory.secrets`` is None) and for Gateways that select no workload
+    (KIA0302 reports those). As ``istioctl``, a name ``namespace/name`` names a Secret in that namespace.
+    """
+    if inventory.secrets is None:
+        return []
+    secrets = {(s.namespace, s.name) for s in inventory.secrets}
+    findings = []
+    # Most Gateways share a few selectors: find each (selector, scope)'s workload namespaces once.
+    workload_namespaces: dict[tuple[str, str], list[str]] = {}
+    for gateway in inventory.of_kind("Gateway"):
+        key = (_selector_text(_selector(gateway)), gateway.namespace if scope_to_namespace else "")
+        if key not in workload_namespaces:
+            selected = _selected_workloads(inventory, gateway, scope_to_namespace)
+            workload_namespaces[key] = sorted({w.namespace for w in selected})
+        namespaces = workload_namespaces[key]
+        if not namespaces:
+            continue
+        for index, server in enumerate(mappings_of(gateway.spec.get("servers"))):
+            tls = server.get("tls")
+            if not isinstance(tls, dict):
+                continue
+            for suffix, name in _credential_names(tls):
+                owner, _, short_name = name.rpartition("/")
+                wanted = [(owner, short_name)] if owner else [(namespace, name) for namespace in namespaces]
+                missing = [f"{ns}/{secret}" for ns, secret in wanted if (ns, secret) not in secrets]
+                if missing:
+                    findings.append(
+                        codes.make_finding(
+                            codes.GW_CREDENTIAL_NOT_FOUND,
+                            gateway,
+                            f"spec.servers[{index}].{suffix}",
+                            ", ".join(missing),
+                        )
+                    )
     return findings
 
 

@@ -25,10 +25,11 @@ class Severity(enum.StrEnum):
 
 @dataclass(frozen=True)
 class NamespaceInfo:
-    """A namespace and its sidecar-injection setting (enabled, disabled, a revision, or empty)."""
+    """A namespace, its sidecar-injection setting (enabled, disabled, a revision, or empty) and its labels."""
 
     name: str
     injection: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Pure tests of how raw Kubernetes objects become inventory fields."""
 
+from inventory import mapping
 from inventory.mapping import build_namespace_fields, build_pod_fields, build_workload_fields, owning_workload
 
 
@@ -88,3 +89,27 @@ def test_workload_fields_take_app_version_and_replicas():
 def test_workload_scaled_to_zero_desires_zero():
     deployment = {"metadata": {"name": "x", "namespace": "n"}, "spec": {"replicas": 0}, "status": {}}
     assert build_workload_fields(deployment, "Deployment")["desired_replicas"] == 0
+
+
+def test_secret_name_fields_drop_the_annotations_that_may_hold_the_data() -> None:
+    partial = {
+        "kind": "PartialObjectMetadata",
+        "apiVersion": "meta.k8s.io/v1",
+        "metadata": {
+            "name": "shop-cert",
+            "namespace": "bookinfo",
+            "resourceVersion": "7",
+            "labels": {"app": "shop"},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": '{"data":{"tls.key":"c2VjcmV0"}}'},
+        },
+    }
+    fields = mapping.build_secret_name_fields(partial)
+    assert (fields["namespace"], fields["name"], fields["resource_version"]) == ("bookinfo", "shop-cert", "7")
+    assert (fields["labels"], fields["annotations"]) == ({"app": "shop"}, {})
+    assert "c2VjcmV0" not in str(fields)
+
+
+def test_config_map_fields_keep_the_string_data() -> None:
+    config_map = {"metadata": {"name": "istio", "namespace": "istio-system"}, "data": {"mesh": "rootNamespace: x"}}
+    assert mapping.build_config_map_fields(config_map)["data"] == {"mesh": "rootNamespace: x"}
+    assert mapping.build_config_map_fields({"metadata": {"name": "empty"}})["data"] == {}

@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 
 from accounts.models import RoleGrant
-from inventory.models import Cluster
+from inventory.models import Cluster, IstioObject
 from istio_config import validation
 from istio_config.models import ConfigFinding
 from tests.istio_config.validation_support import make_broken_mesh
@@ -190,3 +190,42 @@ def test_the_schema_documents_the_endpoints_and_their_errors(client: Any) -> Non
     schema = client.get(reverse("v1:schema"), {"format": "json"}).json()
     for path in ("/api/v1/validations", "/api/v1/validate", "/api/v1/istio-objects"):
         assert {"400", "401", "403", "404"} <= set(next(iter(schema["paths"][path].values()))["responses"])
+
+
+def test_gateway_api_objects_are_known_by_their_check_kind_beside_an_istio_gateway_of_the_same_name(
+    client: Any, mesh: Cluster
+) -> None:
+    """A Gateway API ``Gateway`` named like an Istio ``Gateway`` in the same namespace: each is its own object, with
+    its own findings (K8sGateway for the Gateway API one, as Kiali names it) and its own page."""
+    IstioObject.objects.create(
+        cluster=mesh,
+        namespace="shop",
+        name="shop-gateway",
+        group="gateway.networking.k8s.io",
+        version="v1",
+        kind="Gateway",
+        spec={"gatewayClassName": "istio", "listeners": [{"name": "http", "port": 80, "protocol": "HTTP"}]},
+    )
+    route = {"parentRefs": [{"name": "missing-gateway"}], "rules": [{"backendRefs": [{"name": "cart", "port": 80}]}]}
+    IstioObject.objects.create(
+        cluster=mesh,
+        namespace="shop",
+        name="cart",
+        group="gateway.networking.k8s.io",
+        version="v1",
+        kind="HTTPRoute",
+        spec=route,
+    )
+    validation.validate_cluster(mesh)
+    rows = {(r["kind"], r["name"]): r for r in client.get(OBJECTS, {"namespace": "shop"}).json()["results"]}
+    assert rows[("Gateway", "shop-gateway")]["validation"]["status"] == "warning"  # KIA0302, the Istio one
+    assert rows[("K8sGateway", "shop-gateway")]["validation"]["status"] == "valid"
+    assert rows[("K8sHTTPRoute", "cart")]["validation"]["status"] == "error"  # KIA1401 and KIA1402
+    assert [r["name"] for r in client.get(OBJECTS, {"kind": "K8sGateway"}).json()["results"]] == ["shop-gateway"]
+
+    k8s = client.get(reverse("v1:istio-object", args=["prod", "shop", "K8sGateway", "shop-gateway"])).json()
+    assert k8s["apiVersion"] == "gateway.networking.k8s.io/v1" and k8s["findings"] == []
+    istio = client.get(reverse("v1:istio-object", args=["prod", "shop", "Gateway", "shop-gateway"])).json()
+    assert istio["apiVersion"] == "networking.istio.io/v1" and {f["code"] for f in istio["findings"]} == {"KIA0302"}
+    page = client.get(reverse("dashboard:istio"), {"namespace": "shop"}).content.decode()
+    assert 'data-row="shop/K8sGateway/shop-gateway"' in page and 'data-row="shop/Gateway/shop-gateway"' in page
