@@ -55,6 +55,7 @@ INSTALLED_APPS = [
     "inventory",
     "topology",
     "istio_config",
+    "accounts",
     "dashboard",
 ]
 
@@ -165,6 +166,7 @@ REST_FRAMEWORK = {
     # Basic does, session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.BasicAuthentication",
+        "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],

@@ -40,7 +40,7 @@ def tcp_reachable(url: str, default_port: int) -> bool:
         return False
 
 
-#: The named test user (Healthchecks style): an ordinary account, not staff, not superuser.
+#: The named test user (Healthchecks style): an ordinary account, not staff, not superuser; a viewer everywhere.
 ALICE_USERNAME = "alice"
 ALICE_PASSWORD = "alice-password"
 
@@ -53,8 +53,15 @@ def _fast_password_hashing(settings: Any) -> None:
 
 @pytest.fixture
 def alice(django_user_model: Any) -> Any:
-    """The test user ``alice`` with password ``ALICE_PASSWORD``."""
-    return django_user_model.objects.create_user(ALICE_USERNAME, f"{ALICE_USERNAME}@example.com", ALICE_PASSWORD)
+    """The test user ``alice`` with password ``ALICE_PASSWORD``: a viewer of every namespace of every cluster.
+
+    Tests about roles make users of their own; alice is the everyday reader most tests need.
+    """
+    from accounts.models import RoleGrant
+
+    user = django_user_model.objects.create_user(ALICE_USERNAME, f"{ALICE_USERNAME}@example.com", ALICE_PASSWORD)
+    RoleGrant.objects.create(user=user, role="viewer")
+    return user
 
 
 @pytest.fixture

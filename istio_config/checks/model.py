@@ -1,6 +1,7 @@
 """The plain, typed input and output of the configuration checks.
 
-``ConfigInventory`` is a snapshot of one cluster's inventory (namespaces, services, workloads and Istio objects);
+``ConfigInventory`` is a snapshot of one cluster's inventory (namespaces, services, workloads, pods, Istio objects,
+Secret names and the mesh config);
 ``Finding`` is one problem a check found on one Istio object. Both are frozen dataclasses with no Django in sight,
 so the checks are pure functions that tests can feed literal data (``istio_config.inventory_loader`` builds the
 snapshot from the database).
@@ -52,6 +53,41 @@ class WorkloadInfo:
 
 
 @dataclass(frozen=True)
+class PodInfo:
+    """A pod: its labels, the workload that owns it and whether it runs an ``istio-proxy`` sidecar."""
+
+    namespace: str
+    name: str
+    labels: Mapping[str, str] = field(default_factory=dict)
+    workload_name: str = ""
+    sidecar: bool = False
+
+
+@dataclass(frozen=True)
+class SecretInfo:
+    """The name and type of a Secret (never its data), for checks of TLS credential references."""
+
+    namespace: str
+    name: str
+    secret_type: str = ""
+
+
+@dataclass(frozen=True)
+class MeshConfig:
+    """The parts of Istio's mesh config (the ``istio`` ConfigMap) that change what the checks conclude.
+
+    The defaults are Istio's own when the ConfigMap says nothing: automatic mTLS on, the control-plane namespace
+    as the root namespace, and every object visible in every namespace.
+    """
+
+    root_namespace: str = "istio-system"
+    enable_auto_mtls: bool = True
+    default_service_export_to: tuple[str, ...] = ("*",)
+    default_virtual_service_export_to: tuple[str, ...] = ("*",)
+    default_destination_rule_export_to: tuple[str, ...] = ("*",)
+
+
+@dataclass(frozen=True)
 class IstioConfig:
     """One Istio object: kind (``VirtualService``...), namespace, name, spec, labels and ``resourceVersion``."""
 
@@ -72,6 +108,10 @@ class ConfigInventory:
     workloads: tuple[WorkloadInfo, ...] = ()
     istio_objects: tuple[IstioConfig, ...] = ()
     domain_suffix: str = "cluster.local"
+    pods: tuple[PodInfo, ...] = ()
+    mesh: MeshConfig = field(default_factory=MeshConfig)
+    #: Secret names and types, or None when mesh-ui may not list Secrets (then credential checks stay silent).
+    secrets: tuple[SecretInfo, ...] | None = None
 
     def of_kind(self, kind: str) -> list[IstioConfig]:
         """The Istio objects of one kind, in inventory order."""
