@@ -16,6 +16,8 @@ from django.contrib.auth.models import AnonymousUser
 from django.http import HttpRequest, HttpResponseBase
 from rest_framework.views import APIView
 
+from accounts.access import is_mesh_admin
+
 
 class PageLoginRequiredMiddleware(LoginRequiredMiddleware):
     """Redirect anonymous page requests to the login page; leave DRF views to DRF's authentication."""
@@ -36,6 +38,6 @@ class PageLoginRequiredMiddleware(LoginRequiredMiddleware):
 def may_see_error_details(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Whether ``user`` is shown the text of Prometheus and sync errors (hosts, paths, a server's own message).
 
-    Only mesh admins: everyone else is told what failed and since when, not how.
+    Only mesh admins (:func:`accounts.access.is_mesh_admin`): everyone else is told what failed and since when.
     """
-    return bool(user.is_authenticated and getattr(user, "is_superuser", False))
+    return is_mesh_admin(user)

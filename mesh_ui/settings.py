@@ -162,10 +162,10 @@ LOGGING = {
 }
 
 REST_FRAMEWORK = {
-    # DRF answers 401 rather than 403 only when the FIRST authentication class gives a WWW-Authenticate header:
-    # Basic does, session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
+    # Tokens and sessions only: no HTTP Basic, which made the server hash any password a stranger sent. DRF answers
+    # 401 rather than 403 only when the FIRST authentication class gives a WWW-Authenticate header: Bearer does,
+    # session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
         "accounts.authentication.BearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
