@@ -17,7 +17,11 @@ request to reading the whole answer) and throughput. The goal (issue 12): p99 < 
 
 The load generator shares the machine with the stack it measures: on 2 cores its own CPU is part of the figures.
 
-    .venv/bin/python bench/load.py [--clients 50 --seconds 60 --processes 5 --think-ms 0]
+With ``--compare-with REV`` the demo of another commit (e.g. one still serving with ``runserver``) is measured the
+same way first.
+
+    .venv/bin/python bench/load.py [--clients 50 --seconds 60 --processes 5 --think-ms 0 --floor-seconds 15]
+        [--compare-with REV]
 """
 
 from __future__ import annotations
@@ -71,8 +75,9 @@ class Sample:
 
 
 @contextmanager
-def running_demo(workdir: Path, password: str) -> Iterator[str]:
-    """``scripts/demo.py`` on free ports with its var folder in ``workdir``; yields the base URL, stops it after."""
+def running_demo(root: Path, workdir: Path, password: str) -> Iterator[str]:
+    """``scripts/demo.py`` of the tree ``root`` on free ports with its var folder in ``workdir``; yields the base
+    URL, stops it after."""
     port = find_free_port()
     env = {
         **os.environ,
@@ -86,7 +91,7 @@ def running_demo(workdir: Path, password: str) -> Iterator[str]:
         env.pop(name, None)
     log = (workdir / "demo.log").open("wb")
     demo = subprocess.Popen(
-        [sys.executable, "scripts/demo.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+        [sys.executable, "scripts/demo.py"], cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT
     )
     base = f"http://127.0.0.1:{port}"
     try:
@@ -222,30 +227,41 @@ def describe(label: str, samples: list[tuple[int, float, bool]], seconds: float)
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clients", type=int, default=50)
-    parser.add_argument("--seconds", type=float, default=60.0)
-    parser.add_argument("--processes", type=int, default=5, help="load-generator processes the clients share")
-    parser.add_argument("--think-ms", type=float, default=0.0, help="pause of a client between two requests")
-    parser.add_argument("--floor-seconds", type=float, default=15.0, help="then the same clients on /healthz (0: skip)")
-    args = parser.parse_args()
-    if args.clients < 1 or args.seconds < 5 or args.processes < 1:
-        parser.error("--clients >= 1, --seconds >= 5 and --processes >= 1")
-    print(describe_machine_speed(), flush=True)
+@dataclass
+class Measurement:
+    """The samples of one stack: the dashboard requests, the floor, and the load average when they ended."""
 
+    label: str
+    samples: list[tuple[int, float, bool]]
+    floor: list[tuple[int, float, bool]]
+    load: float
+
+
+def export_tree(rev: str, into: Path) -> Path:
+    """The whole tree of commit ``rev`` in ``into``, with this tree's ``node_modules`` (static files) linked in.
+
+    Run with this virtualenv, its scripts import its own packages: the working directory comes first on the path.
+    """
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", rev], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", str(into)], input=archive.stdout, check=True)
+    (into / "node_modules").symlink_to(ROOT / "node_modules")
+    return into
+
+
+def measure(root: Path, label: str, args: argparse.Namespace) -> Measurement:
+    """Start the demo of ``root``, log in, wait for a snapshot, run the load and then the floor; stop the demo."""
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-load-"))
     password = secrets.token_urlsafe(16)
+    processes = min(args.processes, args.clients)
+    think = args.think_ms / 1000
     try:
-        with running_demo(workdir, password) as base:
+        with running_demo(root, workdir, password) as base:
             session_id = log_in(base, password)
             started = time.monotonic()
             while not has_snapshot(base, session_id):
                 if time.monotonic() - started > START_TIMEOUT_SECONDS:
                     raise SystemExit("no graph snapshot within two minutes")
                 time.sleep(1)
-            processes = min(args.processes, args.clients)
-            think = args.think_ms / 1000
             samples = run_load(base, session_id, REQUESTS, args.clients, processes, args.seconds, think)
             load = os.getloadavg()[0]
             floor: list[tuple[int, float, bool]] = []
@@ -253,22 +269,50 @@ def main() -> None:
                 floor = run_load(base, session_id, FLOOR, args.clients, processes, args.floor_seconds, think)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
+    return Measurement(label, samples, floor, load)
 
+
+def report(result: Measurement, args: argparse.Namespace) -> None:
     print(
-        f"{args.clients} clients for {args.seconds:.0f} s ({processes} processes), think time {args.think_ms:.0f} ms, "
-        f"against make demo's stack (gunicorn 2 processes x 8 threads, Celery snapshots every 15 s meanwhile); "
-        f"load average at the end {load:.1f} on {os.cpu_count()} cores"
+        f"\n{result.label}: {args.clients} clients for {args.seconds:.0f} s, think time {args.think_ms:.0f} ms "
+        f"(load average at the end {result.load:.1f} on {os.cpu_count()} cores)"
     )
     print(f"  {'request':<32} {'count':>7} {'errors':>6}" + "".join(f" {c:>8}" for c in HEADINGS))
     for kind, (label, _) in enumerate(REQUESTS):
-        print(describe(label, [s for s in samples if s[0] == kind], args.seconds))
-    print(describe("all", samples, args.seconds))
-    if floor:
-        print(describe(f"{FLOOR[0][0]} ({args.floor_seconds:.0f} s)", floor, args.floor_seconds))
-    errors = sum(1 for *_, ok in samples if not ok)
-    p99 = percentile(sorted(ms for _, ms, _ in samples), 0.99)
+        print(describe(label, [s for s in result.samples if s[0] == kind], args.seconds))
+    print(describe("all", result.samples, args.seconds))
+    if result.floor:
+        print(describe(f"{FLOOR[0][0]} ({args.floor_seconds:.0f} s)", result.floor, args.floor_seconds))
+    errors = sum(1 for *_, ok in result.samples if not ok)
+    p99 = percentile(sorted(ms for _, ms, _ in result.samples), 0.99)
     verdict = "met" if p99 < 500 and errors == 0 else "NOT met"
-    print(f"Goal p99 < 500 ms with 0 errors: {verdict} (p99 {p99:.0f} ms, {errors} errors)")
+    print(f"  goal p99 < 500 ms with 0 errors: {verdict} (p99 {p99:.0f} ms, {errors} errors)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--processes", type=int, default=5, help="load-generator processes the clients share")
+    parser.add_argument("--think-ms", type=float, default=0.0, help="pause of a client between two requests")
+    parser.add_argument("--floor-seconds", type=float, default=15.0, help="then the same clients on /healthz (0: skip)")
+    parser.add_argument("--compare-with", metavar="REV", help="first measure the demo of this commit the same way")
+    args = parser.parse_args()
+    if args.clients < 1 or args.seconds < 5 or args.processes < 1:
+        parser.error("--clients >= 1, --seconds >= 5 and --processes >= 1")
+    print(describe_machine_speed(), flush=True)
+    results = []
+    if args.compare_with:
+        with tempfile.TemporaryDirectory(prefix="mesh-ui-load-tree-") as tree:
+            results.append(
+                measure(export_tree(args.compare_with, Path(tree)), f"make demo of {args.compare_with}", args)
+            )
+    results.append(measure(ROOT, "make demo of this tree (gunicorn 2 processes x 8 threads)", args))
+    print(
+        f"\nEach: {min(args.processes, args.clients)} load-generator processes; Celery snapshots every 15 s meanwhile."
+    )
+    for result in results:
+        report(result, args)
 
 
 if __name__ == "__main__":
