@@ -4,7 +4,8 @@ Starts the whole demo (``scripts/demo.py``: Bookinfo simulator, Prometheus when 
 taking a snapshot every 15 s, gunicorn with WhiteNoise) on free loopback ports in a temporary folder, logs in
 through the login form as the demo's admin, waits for the first graph snapshot, then runs ``--clients`` closed-loop
 clients for ``--seconds``: each keeps one keep-alive connection with the session cookie and sends its next request
-as soon as the last one is answered (after ``--think-ms``), cycling through
+as soon as the last one is answered (after ``--think-ms``; ``--new-connections``: a new connection per request, as
+``curl`` in a loop), cycling through
 
 1. ``GET /api/v1/graph`` (the default request: whole mesh, versioned-app graph),
 2. ``GET /api/v1/graph?namespaces=bookinfo`` (one namespace),
@@ -21,7 +22,7 @@ With ``--compare-with REV`` the demo of another commit (e.g. one still serving w
 same way first.
 
     .venv/bin/python bench/load.py [--clients 50 --seconds 60 --processes 5 --think-ms 0 --floor-seconds 15]
-        [--compare-with REV]
+        [--new-connections] [--compare-with REV]
 """
 
 from __future__ import annotations
@@ -146,13 +147,22 @@ def has_snapshot(base: str, session_id: str) -> bool:
 
 
 def run_client(
-    base: str, paths: tuple[str, ...], session_id: str, offset: int, start_at: float, stop_at: float, think: float
+    base: str,
+    paths: tuple[str, ...],
+    session_id: str,
+    offset: int,
+    window: tuple[float, float],
+    think: float,
+    new_connections: bool,
 ) -> list[Sample]:
-    """One closed-loop client on its own keep-alive connection cycling through ``paths``; its samples until
-    ``stop_at``."""
+    """One closed-loop client cycling through ``paths`` from ``window[0]`` to ``window[1]`` (unix times); its
+    samples. On one keep-alive connection, or a new connection per request (``Connection: close``)."""
     samples: list[Sample] = []
     with requests.Session() as session:
         session.cookies.set("sessionid", session_id)
+        if new_connections:
+            session.headers["Connection"] = "close"
+        start_at, stop_at = window
         time.sleep(max(0.0, start_at - time.time()))
         turn = offset
         while time.time() < stop_at:
@@ -170,16 +180,16 @@ def run_client(
     return samples
 
 
-Job = tuple[str, tuple[str, ...], str, int, int, float, float, float]
+Job = tuple[str, tuple[str, ...], str, int, int, tuple[float, float], float, bool]
 
 
 def run_process(job: Job) -> list[tuple[int, float, bool]]:
     """``clients`` threads of :func:`run_client` in this process; their samples as plain tuples."""
-    base, paths, session_id, first, clients, start_at, stop_at, think = job
+    base, paths, session_id, first, clients, window, think, new_connections = job
     results: list[list[Sample]] = [[] for _ in range(clients)]
 
     def client(index: int) -> None:
-        results[index] = run_client(base, paths, session_id, first + index, start_at, stop_at, think)
+        results[index] = run_client(base, paths, session_id, first + index, window, think, new_connections)
 
     threads = [threading.Thread(target=client, args=(i,)) for i in range(clients)]
     for thread in threads:
@@ -204,6 +214,7 @@ def run_load(
     processes: int,
     seconds: float,
     think: float,
+    new_connections: bool,
 ) -> list[tuple[int, float, bool]]:
     """``clients`` clients spread over ``processes`` processes, all starting together, for ``seconds``."""
     paths = tuple(path for _, path in requests_)
@@ -212,7 +223,7 @@ def run_load(
     jobs: list[Job] = []
     first = 0
     for count in per_process:
-        jobs.append((base, paths, session_id, first, count, start_at, start_at + seconds, think))
+        jobs.append((base, paths, session_id, first, count, (start_at, start_at + seconds), think, new_connections))
         first += count
     with multiprocessing.get_context("spawn").Pool(processes) as pool:
         return [sample for part in pool.map(run_process, jobs) for sample in part]
@@ -262,11 +273,12 @@ def measure(root: Path, label: str, args: argparse.Namespace) -> Measurement:
                 if time.monotonic() - started > START_TIMEOUT_SECONDS:
                     raise SystemExit("no graph snapshot within two minutes")
                 time.sleep(1)
-            samples = run_load(base, session_id, REQUESTS, args.clients, processes, args.seconds, think)
+            fresh = args.new_connections
+            samples = run_load(base, session_id, REQUESTS, args.clients, processes, args.seconds, think, fresh)
             load = os.getloadavg()[0]
             floor: list[tuple[int, float, bool]] = []
             if args.floor_seconds > 0:
-                floor = run_load(base, session_id, FLOOR, args.clients, processes, args.floor_seconds, think)
+                floor = run_load(base, session_id, FLOOR, args.clients, processes, args.floor_seconds, think, fresh)
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     return Measurement(label, samples, floor, load)
@@ -274,7 +286,8 @@ def measure(root: Path, label: str, args: argparse.Namespace) -> Measurement:
 
 def report(result: Measurement, args: argparse.Namespace) -> None:
     print(
-        f"\n{result.label}: {args.clients} clients for {args.seconds:.0f} s, think time {args.think_ms:.0f} ms "
+        f"\n{result.label}: {args.clients} clients for {args.seconds:.0f} s, think time {args.think_ms:.0f} ms, "
+        f"{'a new connection per request' if args.new_connections else 'keep-alive'} "
         f"(load average at the end {result.load:.1f} on {os.cpu_count()} cores)"
     )
     print(f"  {'request':<32} {'count':>7} {'errors':>6}" + "".join(f" {c:>8}" for c in HEADINGS))
@@ -296,6 +309,9 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=5, help="load-generator processes the clients share")
     parser.add_argument("--think-ms", type=float, default=0.0, help="pause of a client between two requests")
     parser.add_argument("--floor-seconds", type=float, default=15.0, help="then the same clients on /healthz (0: skip)")
+    parser.add_argument(
+        "--new-connections", action="store_true", help="a new TCP connection per request (curl in a loop)"
+    )
     parser.add_argument("--compare-with", metavar="REV", help="first measure the demo of this commit the same way")
     args = parser.parse_args()
     if args.clients < 1 or args.seconds < 5 or args.processes < 1:
