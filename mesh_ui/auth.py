@@ -1,7 +1,7 @@
 """Login everywhere: Django's LoginRequiredMiddleware for pages, DRF's own answer for the API; who sees error texts.
 
 A page asked for without a session redirects to the login page (with ``next``). An API view must not redirect a
-script to an HTML form: DRF authenticates it (session or Basic) and answers 401 with ``WWW-Authenticate`` when
+script to an HTML form: DRF authenticates it (session or Bearer token) and answers 401 with ``WWW-Authenticate`` when
 that fails, because ``IsAuthenticated`` is the default permission of every API view.
 """
 
