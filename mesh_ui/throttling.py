@@ -11,8 +11,8 @@ reset the count: one stolen token must not buy unlimited guesses at others. :cla
 wraps the accounts app's Bearer authentication with that check. The counts live in Django's cache (``CACHES``):
 the default local-memory cache counts per server process.
 
-:func:`client_address` is the one definition of "the client" for both: axes' resolution, which honours
-``MESH_UI_PROXY_COUNT`` (the reverse proxies in front that append to ``X-Forwarded-For``).
+"The client" is :func:`mesh_ui.client_address.client_address` for both (and for the audit log): axes' resolution,
+which honours ``MESH_UI_PROXY_COUNT`` (the reverse proxies in front that append to ``X-Forwarded-For``).
 """
 
 from __future__ import annotations
@@ -20,7 +20,6 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from axes.helpers import get_client_ip_address
 from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
@@ -30,14 +29,10 @@ from rest_framework.authentication import get_authorization_header
 from rest_framework.request import Request
 
 from accounts.authentication import BearerTokenAuthentication
+from mesh_ui.client_address import client_address
 
 _COUNT_KEY = "mesh-ui:token-failures:{address}"
 _UNTIL_KEY = "mesh-ui:token-failures-until:{address}"
-
-
-def client_address(request: HttpRequest) -> str:
-    """The client's IP address as django-axes resolves it (``MESH_UI_PROXY_COUNT`` trusted proxies)."""
-    return get_client_ip_address(request) or "unknown"
 
 
 def login_lockout_response(
@@ -80,7 +75,7 @@ class ThrottledBearerTokenAuthentication(BearerTokenAuthentication):
         scheme = get_authorization_header(request).split()[:1]
         if not scheme or scheme[0].lower() != self.keyword.lower().encode():
             return None  # no token: the session (or nothing) authenticates this request
-        address = client_address(request._request)
+        address = client_address(request._request) or "unknown"
         wait = token_lockout_seconds(address)
         if wait is not None:
             raise exceptions.Throttled(wait=wait, detail="Too many refused tokens from this address: try again later.")

@@ -9,7 +9,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from accounts.models import ApiToken
-from mesh_ui.throttling import client_address
+from mesh_ui.client_address import client_address
 from tests.conftest import ALICE_PASSWORD, ALICE_USERNAME
 from tests.dashboard.factories import make_cluster
 
@@ -90,6 +90,10 @@ def test_the_client_address_trusts_only_the_configured_proxies(rf, settings):
     settings.AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR")
     settings.AXES_IPWARE_PROXY_COUNT = 0
     assert client_address(rf.get("/", **spoofed)) == "81.2.69.160"
+    # The audit log records the same address.
+    from audit.events import client_address as audited_address
+
+    assert audited_address(rf.get("/", **spoofed)) == "81.2.69.160"
 
 
 def _bearer(plaintext: str) -> dict[str, str]:
