@@ -1,5 +1,6 @@
 """Read side of the detail pages of a workload, service or application: inventory rows, health with its reason,
-pods, the Istio objects that apply, and the node's neighbours in the latest stored graph.
+pods, the Istio objects that apply, the findings of the config that routes to or selects it, and the node's
+neighbours in the latest stored graph.
 
 Charts are not rendered here: the page's script reads ``/api/v1/metrics``.
 """
@@ -14,6 +15,8 @@ from django.http import Http404
 from dashboard.common import latest_snapshot_part
 from dashboard.neighbours import Neighbour, find_neighbours
 from inventory.models import Cluster, IstioObject, Pod, Service, Workload
+from istio_config.findings import findings_for_target
+from istio_config.models import ConfigFinding
 from topology.mesh_inputs import fqdn
 from topology.models import GraphSnapshot, SnapshotGraph
 
@@ -34,6 +37,7 @@ class DetailPage:
     pods: list[Pod] = field(default_factory=list)
     services: list[Service] = field(default_factory=list)
     istio_objects: list[IstioObject] = field(default_factory=list)
+    findings: list[ConfigFinding] = field(default_factory=list)
     inbound: list[Neighbour] = field(default_factory=list)
     outbound: list[Neighbour] = field(default_factory=list)
     graph_window: int | None = None
@@ -115,6 +119,7 @@ def load_workload_detail(cluster: Cluster, namespace: str, name: str) -> DetailP
     page.pods = _pods(cluster, namespace, [workload])
     page.services = _services_selecting(cluster, namespace, [workload])
     page.istio_objects = find_routing_objects(cluster, page.services)
+    page.findings = findings_for_target(cluster, "workload", namespace, name)
     _attach_graph(page, cluster)
     return page
 
@@ -127,6 +132,7 @@ def load_service_detail(cluster: Cluster, namespace: str, name: str) -> DetailPa
     candidates = Workload.objects.filter(cluster=cluster, namespace=namespace).order_by("name")
     page.workloads = [w for w in candidates if _selects(service.selector, w.template_labels)]
     page.istio_objects = find_routing_objects(cluster, [service])
+    page.findings = findings_for_target(cluster, "service", namespace, name)
     _attach_graph(page, cluster)
     return page
 
@@ -139,5 +145,11 @@ def load_app_detail(cluster: Cluster, namespace: str, app: str) -> DetailPage:
     page.pods = _pods(cluster, namespace, workloads)
     page.services = _services_selecting(cluster, namespace, workloads)
     page.istio_objects = find_routing_objects(cluster, page.services)
+    seen: set[int] = set()
+    for workload in workloads:
+        for finding in findings_for_target(cluster, "workload", namespace, workload.name):
+            if finding.pk not in seen:
+                seen.add(finding.pk)
+                page.findings.append(finding)
     _attach_graph(page, cluster)
     return page

@@ -1,15 +1,16 @@
 """Read side of the list pages (applications, workloads, services, Istio config): server-side filtering,
-sorting and pagination, with health from the latest snapshot and validation of Istio objects.
+sorting and pagination, with health from the latest snapshot and the stored findings of Istio objects.
 
 Filtering by namespace, name and label and sorting by name are done by the database, and only the rows of the
-page get their health attached. Health (and Istio validity) is not in the database, so filtering or sorting by it
-reads the filtered rows' few columns and pages in Python; a mesh of thousands of objects stays well under a second.
+page get their health attached. Health is not in the database, so filtering or sorting by it reads the filtered
+rows' few columns and pages in Python; a mesh of thousands of objects stays well under a second. Istio objects are
+filtered by their findings (validation status, severity, code) in the database.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -19,12 +20,17 @@ from django.db.models.fields.json import KeyTransform
 
 from dashboard.common import PAGE_SIZE, health_rank, latest_snapshot_part
 from inventory.models import Cluster, IstioObject, Service, Workload
-from istio_config.schema import validate_istio_object
-from istio_config.schema_errors import IstioCause
+from istio_config.findings import (
+    STATUSES,
+    SeverityCounts,
+    codes_found,
+    count_by_object,
+    findings_in,
+    narrow_by_findings,
+)
 
 LIST_KINDS = ("applications", "workloads", "services", "istio")
 NO_HEALTH = "No health information"
-VALIDITY = {"valid": "Valid", "invalid": "Invalid"}
 
 
 class LabelFilterError(ValueError):
@@ -40,6 +46,8 @@ class ListFilters:
     label: str = ""
     health: str = ""
     kind: str = ""
+    severity: str = ""
+    code: str = ""
     sort: str = "name"
     page: int = 1
 
@@ -65,18 +73,19 @@ class ListFilters:
 
 @dataclass
 class ListRow:
-    """One table row: the object (a model or an aggregated dict), its health, and for Istio objects validity."""
+    """One table row: the object (a model or an aggregated dict), its health, and for Istio objects the counts of
+    their findings by severity."""
 
     obj: Any
     namespace: str
     name: str
     health: dict[str, Any] = field(default_factory=dict)
-    causes: list[IstioCause] | None = None
+    validation: SeverityCounts | None = None
 
     @property
     def status(self) -> str:
-        if self.causes is not None:
-            return VALIDITY["invalid"] if self.causes else VALIDITY["valid"]
+        if self.validation is not None:
+            return self.validation.status
         return str(self.health.get("status") or NO_HEALTH)
 
 
@@ -99,6 +108,7 @@ class ListPage:
     namespaces: list[str]
     statuses: list[str]
     kinds: list[str] = field(default_factory=list)
+    codes: list[str] = field(default_factory=list)
 
     @property
     def page_links(self) -> list[PageLink]:
@@ -154,7 +164,11 @@ def _narrow(
 
 def _sort_key(sort: str) -> Callable[[ListRow], Any]:
     if sort == "health":
-        return lambda r: (-health_rank(r.status) if r.causes is None else -len(r.causes), r.namespace, r.name)
+        return lambda r: (
+            -health_rank(r.status) if r.validation is None else -r.validation.rank,
+            r.namespace,
+            r.name,
+        )
     if sort == "namespace":
         return lambda r: (r.namespace, r.name)
     if sort == "kind":
@@ -252,37 +266,32 @@ def load_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     return ListPage("applications", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
 
 
-def istio_object_dict(obj: IstioObject) -> dict[str, Any]:
-    """The object as the API server would hold it, rebuilt from its stored row for validation."""
-    metadata: dict[str, Any] = {"name": obj.name, "namespace": obj.namespace}
-    if obj.labels:
-        metadata["labels"] = obj.labels
-    if obj.annotations:
-        metadata["annotations"] = obj.annotations
-    return {"apiVersion": f"{obj.group}/{obj.version}", "kind": obj.kind, "metadata": metadata, "spec": obj.spec}
-
-
-def _validate_row(row: ListRow) -> None:
-    row.causes = validate_istio_object(istio_object_dict(row.obj))
-
-
 def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
-    """Istio configuration objects with a validation badge; ``health`` filters on ``Valid``/``Invalid``."""
+    """Istio configuration objects with the counts of their findings; ``health`` filters on the validation status
+    (the worst severity found, or ``valid``), ``severity`` and ``code`` on the findings an object has."""
     base = IstioObject.objects.filter(cluster=cluster)
     queryset = _narrow(base, filters, "name", ["labels"])
     if filters.kind:
         queryset = queryset.filter(kind=filters.kind)
+    queryset = narrow_by_findings(queryset, filters.severity, filters.code, filters.health)
+    counts = count_by_object(findings_in(cluster))
+
+    def decorate(row: ListRow) -> None:
+        row.validation = counts.get((row.obj.kind, row.namespace, row.name)) or SeverityCounts()
+
     db_order = {"name": ["name", "namespace", "kind"], "namespace": ["namespace", "kind", "name"]}
     db_order["kind"] = ["kind", "namespace", "name"]
+    # The status filter is done: only sorting by it is left to Python.
     page, rows = _paginate(
-        filters,
+        replace(filters, health=""),
         queryset,
         db_order,
         lambda o: ListRow(obj=o, namespace=o.namespace, name=o.name),
-        _validate_row,
+        decorate,
     )
     kinds = sorted(set(base.values_list("kind", flat=True).distinct()))
-    return ListPage("istio", filters, page, rows, _namespaces(base), list(VALIDITY.values()), kinds=kinds)
+    codes = codes_found(findings_in(cluster))
+    return ListPage("istio", filters, page, rows, _namespaces(base), list(STATUSES), kinds=kinds, codes=codes)
 
 
 LIST_LOADERS: dict[str, Callable[[Cluster, ListFilters], ListPage]] = {

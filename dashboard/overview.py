@@ -1,5 +1,5 @@
-"""Read side of the overview: one card per namespace with inventory counts, health and an inbound traffic
-sparkline, filtered and sorted server-side.
+"""Read side of the overview: one card per namespace with inventory counts, health, the status of its Istio config
+(counts of its objects' findings by severity) and an inbound traffic sparkline, filtered and sorted server-side.
 
 A constant number of queries whatever the number of namespaces: counts are aggregated by the database, health
 and metrics are extracted from the snapshots' JSON by the database (no graph body is read).
@@ -13,7 +13,9 @@ from typing import Any
 from django.db.models import Count, Q
 
 from dashboard.common import health_rank, latest_snapshot_part, recent_snapshot_parts, sparkline_points
-from inventory.models import Cluster, Namespace, Service, Workload
+from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
+from istio_config.findings import SeverityCounts, count_by_namespace, findings_in
+from istio_config.models import INVENTORY_FINDING_KINDS
 from topology.entity_metrics import sum_rates
 
 SPARKLINE_SNAPSHOTS = 30
@@ -33,6 +35,8 @@ class NamespaceCard:
     reason: str = ""
     counts: dict[str, int] = field(default_factory=dict)
     rates: list[float] = field(default_factory=list)
+    istio_objects: int = 0
+    validation: SeverityCounts = field(default_factory=SeverityCounts)
 
     @property
     def inbound_rate(self) -> float:
@@ -79,6 +83,11 @@ def load_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
         found.workloads, found.apps = row["workloads"], row["apps"]
     for row in Service.objects.filter(cluster=cluster).values("namespace").annotate(services=Count("id")):
         card(row["namespace"]).services = row["services"]
+    for row in IstioObject.objects.filter(cluster=cluster).values("namespace").annotate(total=Count("id")):
+        card(row["namespace"]).istio_objects = row["total"]
+    istio_findings = findings_in(cluster).exclude(kind__in=INVENTORY_FINDING_KINDS)
+    for name, counts in count_by_namespace(istio_findings).items():
+        card(name).validation = counts
     _, namespace_health = latest_snapshot_part(cluster, "health", "namespaces")
     for name, entry in namespace_health.items():
         if name in cards:

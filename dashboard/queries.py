@@ -12,11 +12,12 @@ from rest_framework import serializers
 
 from dashboard.common import HEALTH_CHOICES
 from dashboard.lists import LabelFilterError, ListFilters
+from istio_config.findings import STATUSES
 from topology.api_params import QuerySerializer
 
 LIST_SORTS = ("name", "namespace", "kind", "health")
 OVERVIEW_SORTS = ("name", "health", "traffic")
-VALIDATION_CHOICES = ("Valid", "Invalid")
+VALIDATION_CHOICES = STATUSES  # an Istio object's validation status
 
 
 class PageQuery(QuerySerializer):
@@ -43,6 +44,8 @@ class ListQuery(PageQuery):
         choices=[*HEALTH_CHOICES, *VALIDATION_CHOICES], required=False, allow_blank=True, default=""
     )
     kind = serializers.CharField(required=False, allow_blank=True, default="")
+    severity = serializers.ChoiceField(choices=list(STATUSES[:3]), required=False, allow_blank=True, default="")
+    code = serializers.CharField(required=False, allow_blank=True, default="", max_length=16)
     sort = serializers.ChoiceField(choices=list(LIST_SORTS), required=False, default="name")
     page = serializers.IntegerField(min_value=1, required=False, default=1)
 

@@ -37,4 +37,9 @@ urlpatterns = [
     path("namespaces/<objname:namespace>/workloads/<objname:name>/", views.workload_page, name="workload"),
     path("namespaces/<objname:namespace>/services/<objname:name>/", views.service_page, name="service"),
     path("namespaces/<objname:namespace>/applications/<objname:name>/", views.app_page, name="application"),
+    path(
+        "namespaces/<objname:namespace>/istio/<objname:kind>/<objname:name>/",
+        views.istio_object_page,
+        name="istio-object",
+    ),
 ]

@@ -11,11 +11,12 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
 from rest_framework import serializers
 
+from accounts import access
 from dashboard.clusters import select_cluster
 from dashboard.common import HEALTH_CHOICES, is_partial
 from dashboard.details import DetailPage, load_app_detail, load_service_detail, load_workload_detail
@@ -25,6 +26,8 @@ from dashboard.overview import OverviewFilters, load_overview
 from dashboard.queries import ListQuery, OverviewQuery, PageQuery, filter_values
 from inventory.clusters import UnknownClusterError
 from inventory.models import Cluster
+from istio_config.findings import last_run
+from istio_config.objects import load_object_detail
 from mesh_ui.auth import may_see_error_details
 
 LIST_TITLES = {
@@ -113,6 +116,21 @@ def app_page(
     return _detail(request, cluster, load_app_detail, namespace, name)
 
 
+@page_view(PageQuery)
+def istio_object_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, kind: str, name: str
+) -> HttpResponse:
+    """One Istio object: its YAML, read-only, with each finding pinned to its line."""
+    if cluster is None:
+        return render(request, "dashboard/no_cluster.html", status=404)
+    detail = None
+    if access.namespace_scope(request.user, cluster).allows(namespace):
+        detail = load_object_detail(cluster, namespace, kind, name)
+    if detail is None:
+        raise Http404(f"no {kind} {namespace}/{name}")
+    return render(request, "dashboard/istio_object.html", {"object": detail, "run": last_run(cluster)})
+
+
 def _detail(
     request: HttpRequest,
     cluster: Cluster | None,
@@ -123,4 +141,7 @@ def _detail(
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
     detail = load(cluster, namespace, name)
+    # Findings name the objects they are on: only those in namespaces the user may read.
+    scope = access.namespace_scope(request.user, cluster)
+    detail.findings = [f for f in detail.findings if scope.allows(f.namespace)]
     return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", {"detail": detail})

@@ -3,7 +3,8 @@
 ``apply_full_list`` makes the stored rows of one kind equal to a complete list from the cluster; ``apply_events``
 applies watch events. Both are transactional and idempotent: applying the same list or event twice changes
 nothing the second time. Nothing here deletes rows except on the evidence of a complete, successful list or a
-DELETED event, so a failed list keeps what is stored.
+DELETED event, so a failed list keeps what is stored. A write that changed rows is announced
+(``inventory.signals.inventory_changed``) once it has committed.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from django.utils import timezone
 from clients.kubernetes import KINDS_BY_KEY, ResourceKind, WatchEvent
 from inventory import mapping
 from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from inventory.signals import announce_change
 
 Fields = dict[str, Any]
 RowKey = tuple[str, str]  # (namespace, name)
@@ -120,6 +122,8 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
         result.created, result.updated, result.deleted = len(to_create), len(to_update), len(stale)
         if kind_key in {"pods", "deployments", "statefulsets"}:
             refresh_sidecar_flags(cluster)
+        if result.created or result.updated or result.deleted:
+            announce_change(cluster.pk, kind_key)
     return result
 
 
@@ -155,6 +159,8 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
                 touched_workloads.add((namespace, name))
         if touched_workloads:
             refresh_sidecar_flags(cluster, touched_workloads)
+        if changed:
+            announce_change(cluster.pk, kind_key)
     return changed
 
 

@@ -3,6 +3,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView
 
+from istio_config import api as istio_api
 from topology import api as topology_api
 from topology import api_metrics
 
@@ -12,5 +13,14 @@ urlpatterns = [
     path("health", topology_api.HealthView.as_view(), name="health"),
     path("snapshots", topology_api.SnapshotListView.as_view(), name="snapshots"),
     path("metrics", api_metrics.EntityMetricsView.as_view(), name="metrics"),
+    path("validations", istio_api.ValidationsView.as_view(), name="validations"),
+    path("validations/targets", istio_api.ValidationTargetsView.as_view(), name="validation-targets"),
+    path("validate", istio_api.ValidateView.as_view(), name="validate"),
+    path("istio-objects", istio_api.IstioObjectListView.as_view(), name="istio-objects"),
+    path(
+        "istio-objects/<str:cluster>/<str:namespace>/<str:kind>/<str:name>",
+        istio_api.IstioObjectDetailView.as_view(),
+        name="istio-object",
+    ),
     path("schema", SpectacularAPIView.as_view(api_version="1"), name="schema"),
 ]

@@ -114,6 +114,7 @@ function nodePanel(node) {
   if (d.workload) facts.push(["Workload", d.workload]);
   if (d.service) facts.push(["Service", d.service]);
   if (d._badges) facts.push(["Badges", d._badges]);
+  if (d._config) facts.push(["Config findings", d._config]);
   frag.appendChild(table(facts.filter(([, v]) => v)));
   frag.appendChild(el("h3", "Health"));
   frag.appendChild(healthBlock(d));

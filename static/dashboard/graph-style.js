@@ -77,6 +77,8 @@ export function buildStyle({ large }) {
     { selector: 'edge[healthStatus = "Healthy"]', style: { "line-color": HEALTH_COLOURS.Healthy, "target-arrow-color": HEALTH_COLOURS.Healthy } },
     { selector: 'edge[healthStatus = "Degraded"]', style: { "line-color": HEALTH_COLOURS.Degraded, "target-arrow-color": HEALTH_COLOURS.Degraded, width: 2.5 } },
     { selector: 'edge[healthStatus = "Failure"]', style: { "line-color": HEALTH_COLOURS.Failure, "target-arrow-color": HEALTH_COLOURS.Failure, width: 3 } },
+    { selector: "node.config-error", style: { color: "#c62828", "text-background-color": "#fdecea", "text-background-opacity": 0.9 } },
+    { selector: "node.config-warning", style: { color: "#8a5300", "text-background-color": "#fff3e0", "text-background-opacity": 0.9 } },
     { selector: ".faded", style: { opacity: 0.2, "text-opacity": 0.1 } },
     { selector: ".found", style: { "overlay-color": "#f4c145", "overlay-opacity": 0.35, "overlay-padding": 6, "z-index": 10 } },
     { selector: ".hidden", style: { display: "none" } },

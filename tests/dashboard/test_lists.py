@@ -120,21 +120,34 @@ def test_htmx_filter_request_returns_the_table_only(client, mesh):
     assert _rows(response) == ["ops/agent"]
 
 
-def test_istio_config_shows_validation(client, mesh):
+def test_istio_config_shows_the_stored_findings_and_filters_by_them(client, mesh):
+    from istio_config.validation import validate_cluster
+
+    routes = {"hosts": ["cart"], "http": [{"route": [{"destination": {"host": "cart", "subset": "v2"}}]}]}
+    make_istio(mesh, "shop", "VirtualService", "cart", routes)
+    make_istio(mesh, "shop", "DestinationRule", "broken", {"host": "nowhere"})
     make_istio(
         mesh,
-        "shop",
+        "ops",
         "VirtualService",
-        "cart",
-        {"hosts": ["cart"], "http": [{"route": [{"destination": {"host": "cart"}}]}]},
+        "agent",
+        {"hosts": ["agent"], "http": [{"route": [{"destination": {"host": "agent"}}]}]},
     )
-    make_istio(mesh, "shop", "DestinationRule", "broken", {"host": 42})
-    response = client.get("/istio/")
-    html = response.content.decode()
-    assert 'data-row="shop/VirtualService/cart" data-health="Valid"' in html
-    assert 'data-row="shop/DestinationRule/broken" data-health="Invalid"' in html
-    assert _rows(client.get("/istio/", {"health": "Invalid"})) == ["shop/DestinationRule/broken"]
-    assert _rows(client.get("/istio/", {"kind": "VirtualService"})) == ["shop/VirtualService/cart"]
+    validate_cluster(mesh)
+    html = client.get("/istio/").content.decode()
+    assert 'data-row="shop/VirtualService/cart" data-health="warning"' in html
+    assert 'data-row="shop/DestinationRule/broken" data-health="error"' in html
+    assert 'data-row="ops/VirtualService/agent" data-health="valid"' in html
+    assert "1 warning</span>" in html and "1 error</span>" in html
+    assert 'href="/namespaces/shop/istio/VirtualService/cart/"' in html
+    assert '<option value="KIA0202">KIA0202</option>' in html
+    assert _rows(client.get("/istio/", {"health": "error"})) == ["shop/DestinationRule/broken"]
+    assert _rows(client.get("/istio/", {"severity": "warning"})) == ["shop/VirtualService/cart"]
+    assert _rows(client.get("/istio/", {"code": "KIA1107"})) == ["shop/VirtualService/cart"]
+    assert _rows(client.get("/istio/", {"kind": "VirtualService", "health": "valid"})) == ["ops/VirtualService/agent"]
+    worst_first = _rows(client.get("/istio/", {"sort": "health"}))
+    assert worst_first == ["shop/DestinationRule/broken", "shop/VirtualService/cart", "ops/VirtualService/agent"]
+    assert client.get("/istio/", {"severity": "fatal"}).status_code == 400
 
 
 def test_cluster_value_from_the_cluster_is_escaped(client, mesh):
