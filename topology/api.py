@@ -17,6 +17,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.clusters import ClusterChoice
+from mesh_ui.auth import may_see_error_details
 from topology import reading
 from topology.api_params import (
     GraphDiffQuery,
@@ -64,7 +65,7 @@ class GraphView(APIView):
                 query.get("namespaces"),
                 query["idleNodes"],
                 query["boxBy"],
-                reading.build_meta(snapshot, at),
+                reading.build_meta(snapshot, at, may_see_error_details(request.user)),
                 hide=query.get("hide"),
             )
         except QueryError as exc:
@@ -132,7 +133,7 @@ class HealthView(APIView):
             {
                 "type": kind,
                 "window": snapshot.health_window,
-                "snapshot": reading.build_meta(snapshot, at).as_dict(),
+                "snapshot": reading.build_meta(snapshot, at, may_see_error_details(request.user)).as_dict(),
                 "namespaces": {k: v for k, v in summary.items() if namespaces is None or k in namespaces},
                 "items": filter_health(snapshot.health, kind, namespaces),
             }
