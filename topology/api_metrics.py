@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
+from mesh_ui.api_errors import error_body
 from topology import reading
 from topology.api_params import DEFAULT_POINTS, EntityMetricsQuery, QueryError, parse_query
 from topology.entity_metrics import build_series_point, downsample
@@ -104,7 +105,7 @@ class EntityMetricsView(APIView):
         except QueryError as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
-            return Response({"error": str(exc)}, status=400)
+            return Response(error_body("invalid", str(exc), {"cluster": [str(exc)]}), status=400)
         kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
         since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"

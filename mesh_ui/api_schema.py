@@ -1,0 +1,41 @@
+"""OpenAPI schema generation for the API: every operation documents its error answers.
+
+:class:`ApiAutoSchema` is drf-spectacular's ``AutoSchema`` plus the error responses every endpoint can give, all
+with the body of ``mesh_ui.api_errors.ErrorSerializer``: ``401`` (no or bad credentials) and ``403`` (not allowed)
+everywhere, ``400`` where the operation takes parameters or a body, ``404`` where the path names an object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.utils import OpenApiResponse
+
+from mesh_ui.api_errors import ErrorSerializer
+
+ERROR_DESCRIPTIONS = {
+    "400": "Invalid request: each invalid parameter or field is named in `details`.",
+    "401": "No credentials, or a token or session that is not valid.",
+    "403": "Authenticated, but not allowed to do this.",
+    "404": "No such object, or not one the user may see.",
+}
+
+
+class ApiAutoSchema(AutoSchema):
+    def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
+        responses: dict[str, Any] = super()._get_response_bodies(direction)
+        for code in self._error_codes():
+            if code not in responses:
+                error = OpenApiResponse(response=ErrorSerializer, description=ERROR_DESCRIPTIONS[code])
+                responses[code] = self._get_response_for_code(error, code, direction=direction)
+        return responses
+
+    def _error_codes(self) -> list[str]:
+        codes = ["401", "403"]
+        has_query = any(p.get("in") == "query" for p in self._get_parameters())
+        if has_query or self.method in {"POST", "PUT", "PATCH"}:
+            codes.insert(0, "400")
+        if "{" in self.path:
+            codes.append("404")
+        return codes
