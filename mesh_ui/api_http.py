@@ -76,19 +76,23 @@ class ValidatedOrderingFilter(OrderingFilter):
     def remove_invalid_fields(
         self, queryset: QuerySet[Any], fields: Iterable[str], view: APIView, request: Request
     ) -> list[str]:
-        valid = [item[0] for item in self.get_valid_fields(queryset, view, {"request": request})]
+        # A view's ordering_map names the public fields and the columns they sort by (camelCase → column).
+        mapping: dict[str, str] | None = getattr(view, "ordering_map", None)
+        if mapping is None:
+            mapping = {item[0]: item[0] for item in self.get_valid_fields(queryset, view, {"request": request})}
         fields = list(fields)
-        unknown = [term for term in fields if term.removeprefix("-") not in valid]
+        unknown = [term for term in fields if term.removeprefix("-") not in mapping]
         if unknown:
+            valid = ", ".join(mapping)
             raise serializers.ValidationError(
-                {self.ordering_param: [f"unknown field {unknown[0]!r}; use {', '.join(valid)} (- for descending)"]}
+                {self.ordering_param: [f"unknown field {unknown[0]!r}; use {valid} (- for descending)"]}
             )
-        return list(fields)
+        return [("-" if term.startswith("-") else "") + mapping[term.removeprefix("-")] for term in fields]
 
     def get_schema_operation_parameters(self, view: APIView) -> list[dict[str, Any]]:
         parameters = super().get_schema_operation_parameters(view)
-        fields = getattr(view, "ordering_fields", None)
-        if isinstance(fields, list | tuple):
+        fields = getattr(view, "ordering_map", None) or getattr(view, "ordering_fields", None)
+        if isinstance(fields, dict | list | tuple):
             choices = ", ".join(fields)
             for parameter in parameters:
                 parameter["description"] = f"Comma-separated fields to sort by ({choices}); - for descending."

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.utils import OpenApiResponse
 
@@ -39,3 +40,17 @@ class ApiAutoSchema(AutoSchema):
         if "{" in self.path:
             codes.append("404")
         return codes
+
+
+class BearerTokenScheme(OpenApiAuthenticationExtension):
+    """Documents ``accounts.authentication.BearerTokenAuthentication`` as an HTTP bearer scheme."""
+
+    target_class = "accounts.authentication.BearerTokenAuthentication"
+    name = "bearerToken"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict[str, str]:
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "bearerFormat": "mui_<id>_<secret> (an API token made in mesh-ui)",
+        }

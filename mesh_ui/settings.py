@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "topology",
     "istio_config",
     "accounts",
+    "api",
     "dashboard",
 ]
 
@@ -133,7 +134,7 @@ STATICFILES_DIRS: list[object] = [
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
-    ("vendor/redoc", NODE_MODULES / "redoc" / "bundles"),
+    ("vendor/redoc/bundles", NODE_MODULES / "redoc" / "bundles"),
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
