@@ -24,22 +24,20 @@ def labels_field(source: str | None = None, help_text: str = "Labels of the obje
 
 
 class HealthSerializer(serializers.Serializer):
-    """Health of an entity in the latest snapshot (``docs/health.md``)."""
+    """Health of an entity in the latest snapshot (``docs/health.md``); optional members are absent when empty."""
 
-    status = serializers.ChoiceField(
-        choices=["Healthy", "Degraded", "Failure", "Not Ready", "No health information"], read_only=True
-    )
-    reason = serializers.CharField(read_only=True, allow_blank=True)
-    warnings = serializers.ListField(child=serializers.CharField(), required=False, read_only=True)
-    idle = serializers.BooleanField(required=False, read_only=True, help_text="No traffic in the health window.")
+    status = serializers.ChoiceField(choices=["Healthy", "Degraded", "Failure", "Not Ready", "No health information"])
+    reason = serializers.CharField(required=False, allow_blank=True)
+    warnings = serializers.ListField(child=serializers.CharField(), required=False)
+    idle = serializers.BooleanField(required=False, help_text="No traffic in the health window.")
 
 
 class NamespaceHealthSerializer(serializers.Serializer):
     """A namespace's worst app health and the count of its apps per status."""
 
-    status = serializers.CharField(read_only=True)
-    reason = serializers.CharField(read_only=True, allow_blank=True)
-    counts = serializers.DictField(child=serializers.IntegerField(), read_only=True)
+    status = serializers.CharField()
+    reason = serializers.CharField(required=False, allow_blank=True)
+    counts = serializers.DictField(child=serializers.IntegerField(), required=False)
 
 
 class HealthMixin(serializers.Serializer):
