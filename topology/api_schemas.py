@@ -3,6 +3,8 @@
 The views build these bodies themselves (the graph is spliced from stored JSON without parsing it); these
 serializers describe them, member by member, so the schema has no free-form objects at the top and a fuzzer can
 check every answer against it. Members marked not required are absent when empty (``docs/graph.md``).
+Members named like attributes of DRF's ``Field`` (``source``, ``parent``, ``data``) need a type-ignore: the
+wire format's names win.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ class SnapshotMetaSerializer(serializers.Serializer):
     cluster = serializers.CharField()
     takenAt = serializers.DateTimeField()
     ageSeconds = serializers.FloatField(help_text="From now, or from `at` when replaying.")
-    source = serializers.ChoiceField(choices=["prometheus", "direct"])
+    source = serializers.ChoiceField(choices=["prometheus", "direct"])  # type: ignore[assignment]
     stale = serializers.BooleanField(help_text="The metrics source is failing, or the snapshot is old.")
     sourceError = optional_text("Why the metrics source fails.")
 
@@ -47,7 +49,7 @@ class NodeDataSerializer(serializers.Serializer):
 
     id = serializers.CharField()
     nodeType = serializers.ChoiceField(choices=["app", "workload", "service", "unknown", "box"])
-    parent = optional_text("Id of the enclosing box.")
+    parent = optional_text("Id of the enclosing box.")  # type: ignore[assignment]
     cluster = optional_text()
     namespace = optional_text()
     workload = optional_text()
@@ -80,7 +82,7 @@ class EdgeTrafficSerializer(serializers.Serializer):
 
 class EdgeDataSerializer(serializers.Serializer):
     id = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     target = serializers.CharField()
     traffic = EdgeTrafficSerializer(required=False)
     responseTime = optional_text("Milliseconds.")
@@ -95,11 +97,11 @@ class EdgeDataSerializer(serializers.Serializer):
 
 
 class NodeSerializer(serializers.Serializer):
-    data = NodeDataSerializer()
+    data = NodeDataSerializer()  # type: ignore[assignment]
 
 
 class EdgeSerializer(serializers.Serializer):
-    data = EdgeDataSerializer()
+    data = EdgeDataSerializer()  # type: ignore[assignment]
 
 
 class ElementsSerializer(serializers.Serializer):
@@ -119,7 +121,7 @@ class GraphSerializer(serializers.Serializer):
 
 
 class DiffEdgeSerializer(serializers.Serializer):
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
     target = serializers.CharField()
     sourceLabel = serializers.CharField()
     targetLabel = serializers.CharField()
@@ -177,7 +179,7 @@ class HealthAnswerSerializer(serializers.Serializer):
 class SnapshotTimeSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     takenAt = serializers.DateTimeField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]
 
 
 class SnapshotListSerializer(serializers.Serializer):
