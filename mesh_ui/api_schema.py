@@ -19,7 +19,7 @@ ERROR_DESCRIPTIONS = {
     "400": "Invalid request: each invalid parameter or field is named in `details`.",
     "401": "No credentials, or a token or session that is not valid.",
     "403": "Authenticated, but not allowed to do this.",
-    "404": "No such object, or not one the user may see.",
+    "404": "No such object, or not one the user may see (or, with `format`, no such format).",
 }
 
 
@@ -34,10 +34,11 @@ class ApiAutoSchema(AutoSchema):
 
     def _error_codes(self) -> list[str]:
         codes = ["401", "403"]
-        has_query = any(p.get("in") == "query" for p in self._get_parameters())
-        if has_query or self.method in {"POST", "PUT", "PATCH"}:
+        query = {p["name"] for p in self._get_parameters() if p.get("in") == "query"}
+        if query or self.method in {"POST", "PUT", "PATCH"}:
             codes.insert(0, "400")
-        if "{" in self.path:
+        # DRF answers 404 for a ``format`` it cannot render (the schema's own endpoint takes one).
+        if "{" in self.path or "format" in query:
             codes.append("404")
         return codes
 
