@@ -2,6 +2,7 @@
 
 from typing import Any
 
+from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
@@ -52,12 +53,13 @@ urlpatterns = [
     path("schema", SpectacularAPIView.as_view(api_version="1"), name="schema"),
     path(
         "docs/swagger",
-        SpectacularSwaggerSplitView.as_view(url_name="v1:schema", template_name="api/swagger_ui.html"),
+        # HTML pages: a browser without a session is sent to the login page, not answered 401.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="v1:schema", template_name="api/swagger_ui.html")),
         name="swagger-ui",
     ),
     path(
         "docs/redoc",
-        SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html"),
+        login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html")),
         name="redoc",
     ),
 ]
