@@ -26,7 +26,8 @@ class LabelSelectorFormField(forms.CharField):
         try:
             return parse_label_selector(text)
         except LabelSelectorError as exc:
-            raise forms.ValidationError(str(exc), code="invalid") from exc
+            # The reason quotes the input, which may hold "%": it goes in as a parameter, never as the format.
+            raise forms.ValidationError("%(reason)s", code="invalid", params={"reason": str(exc)}) from exc
 
 
 class LabelSelectorFilter(django_filters.Filter):
