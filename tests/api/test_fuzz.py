@@ -16,13 +16,13 @@ import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
-from schemathesis.core.failures import FailureGroup
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
     response_schema_conformance,
     status_code_conformance,
 )
+from schemathesis.core.failures import FailureGroup
 
 from accounts.models import ApiToken
 from tests.browser.conftest import bookinfo  # noqa: F401 - the fixture: Bookinfo synced, one snapshot stored
@@ -57,7 +57,8 @@ def fuzz_operation(operation: Any, mode: GenerationMode, base_url: str, headers:
 
 
 @pytest.mark.timeout(600)
-def test_the_api_answers_fuzzed_requests_as_its_schema_says(live_server, bookinfo, alice):
+@pytest.mark.usefixtures("bookinfo")
+def test_the_api_answers_fuzzed_requests_as_its_schema_says(live_server, alice):
     _, token = ApiToken.issue(alice, "fuzzing")
     headers = {"Authorization": f"Bearer {token}"}
     served = requests.get(f"{live_server.url}/api/v1/schema", params={"format": "json"}, headers=headers, timeout=30)
