@@ -1,8 +1,9 @@
 """OpenAPI schema generation for the API: every operation documents its error answers.
 
 :class:`ApiAutoSchema` is drf-spectacular's ``AutoSchema`` plus the error responses every endpoint can give, all
-with the body of ``mesh_ui.api_errors.ErrorSerializer``: ``401`` (no or bad credentials) and ``403`` (not allowed)
-everywhere, ``400`` where the operation takes parameters or a body, ``404`` where the path names an object.
+with the body of ``mesh_ui.api_errors.ErrorSerializer``: ``401`` (no or bad credentials), ``403`` (not allowed)
+and ``429`` (throttled) everywhere, ``400`` where the operation takes parameters or a body, ``404`` where the path
+names an object.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ ERROR_DESCRIPTIONS = {
     "401": "No credentials, or a token or session that is not valid.",
     "403": "Authenticated, but not allowed to do this.",
     "404": "No such object, or not one the user may see (or, with `format`, no such format).",
+    "429": "Too many refused credentials from this address: wait for `Retry-After` seconds.",
 }
 
 
@@ -33,7 +35,7 @@ class ApiAutoSchema(AutoSchema):
         return responses
 
     def _error_codes(self) -> list[str]:
-        codes = ["401", "403"]
+        codes = ["401", "403", "429"]
         query = {p["name"] for p in self._get_parameters() if p.get("in") == "query"}
         if query or self.method in {"POST", "PUT", "PATCH"}:
             codes.insert(0, "400")

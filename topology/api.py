@@ -16,7 +16,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.clusters import ClusterChoice
-from mesh_ui.api_errors import error_body
+from mesh_ui.api_errors import CODE_BY_STATUS, error_body
 from topology import api_schemas as schemas
 from topology import reading
 from topology.api_params import (
@@ -33,7 +33,7 @@ from topology.models import GraphSnapshot, SnapshotGraph
 
 
 def _error(message: str, status: int = 400) -> Response:
-    return Response(error_body("invalid", message), status=status)
+    return Response(error_body(CODE_BY_STATUS.get(status, "invalid"), message), status=status)
 
 
 def _cluster_choice(request: Request, query: dict[str, Any]) -> ClusterChoice:
