@@ -1,7 +1,9 @@
 """The API's browsable root, and the pages that read its OpenAPI schema (Swagger UI and ReDoc, served from npm).
 
 Swagger UI is drf-spectacular's split view: its start-up script is a separate request (``?script=``), so the page
-runs under a Content-Security-Policy without inline script. ReDoc's page has no script of its own.
+runs under a Content-Security-Policy of ``'self'`` only (checked in Chromium). ReDoc's page has no script or style
+of its own, but ReDoc injects its styles at run time (styled-components): under such a policy its page needs
+``style-src 'unsafe-inline'``, else it shows "Something went wrong".
 """
 
 from __future__ import annotations
