@@ -103,6 +103,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
     "axes",
     "django_celery_beat",
@@ -112,6 +113,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sso",
+    "api",
     "dashboard",
 ]
 
@@ -121,6 +123,9 @@ MIDDLEWARE = [
     # Static files (pre-compressed by collectstatic) and gzip for pages and API answers: the graph JSON shrinks ~5x.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
+    # Under /api/: ETag and 304 on reads; JSON error bodies for whatever no view answered (unknown paths, 500s).
+    "mesh_ui.api_http.ApiConditionalGetMiddleware",
+    "mesh_ui.api_errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -199,6 +204,8 @@ STATICFILES_DIRS: list[object] = [
     ("vendor/dagre", NODE_MODULES / "dagre" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
+    ("vendor/redoc/bundles", NODE_MODULES / "redoc" / "bundles"),
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
@@ -262,7 +269,14 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mesh_ui.api_schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "mesh_ui.api_errors.handle_api_exception",
+    "DEFAULT_PAGINATION_CLASS": "mesh_ui.api_http.BoundedLimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "mesh_ui.api_http.ValidatedOrderingFilter",
+    ],
+    "ORDERING_PARAM": "ordering",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mesh-ui API",
@@ -270,6 +284,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     # The schema describes the API: it needs a login like every endpoint.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and ReDoc from npm (served as static files, no CDN); Swagger UI's start-up script is a separate
+    # request of the split view, so a Content-Security-Policy without inline script lets it run.
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
+    "REDOC_DIST": f"/{STATIC_URL}vendor/redoc",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Clusters and polling -------------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def test_an_unsafe_api_request_on_a_session_needs_the_csrf_token(alice):
     strict.force_login(alice)
     response = strict.post("/api/v1/snapshots")
     assert response.status_code == 403
-    assert "CSRF" in response.json()["detail"]
+    assert "CSRF" in response.json()["message"]
 
 
 def test_every_page_answers_a_logged_in_user(client):
