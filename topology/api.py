@@ -1,7 +1,12 @@
 """REST API v1 for the graph, health and snapshots: thin views over ``topology.reading``.
 
 Parameters are parsed by the serializers of ``topology.api_params``; the cluster is chosen by
-``inventory.clusters.ClusterChoice`` (``cluster`` → the session's choice → the first enabled cluster).
+``inventory.clusters.ClusterChoice`` (``cluster`` → the session's choice → the first enabled cluster) among the
+clusters the user has a role in (``accounts.access.cluster_choice``: another cluster is answered as not configured).
+
+Access: a user without any grant gets 403; ``namespaces`` naming a namespace the user may not read gets 403 (the
+request asks for it explicitly); without ``namespaces`` a restricted user gets the namespaces it may read, with
+everything else folded into one opaque node per cluster (``topology.graph.restriction``), and health only of them.
 """
 
 from __future__ import annotations
@@ -16,7 +21,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
+from accounts.permissions import HasAnyGrant
 from inventory.clusters import ClusterChoice
+from inventory.models import Cluster
 from topology import reading
 from topology.api_params import (
     GraphDiffQuery,
@@ -36,7 +44,41 @@ def _error(message: str, status: int = 400) -> Response:
 
 
 def _cluster_choice(request: Request, query: dict[str, Any]) -> ClusterChoice:
-    return ClusterChoice.for_request(request, query.get("cluster"))
+    return access.cluster_choice(request, query.get("cluster"))
+
+
+class NamespaceRefused(Exception):
+    """The request names namespaces the user may not read."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"no access to namespace {', '.join(names)}")
+
+    def response(self) -> Response:
+        return _error(str(self), status=403)
+
+
+def scoped_namespaces(
+    request: Request, cluster: Cluster, namespaces: list[str] | None
+) -> tuple[list[str] | None, frozenset[str] | None]:
+    """``(namespaces to show, namespaces granted)`` for the user; None means every namespace.
+
+    Raises :class:`NamespaceRefused` when ``namespaces`` names one the user may not read.
+    """
+    granted = access.granted_namespaces(request.user, cluster)
+    if granted is None:
+        return namespaces, None
+    if namespaces is None:
+        return sorted(granted), granted
+    refused = [name for name in namespaces if name not in granted]
+    if refused:
+        raise NamespaceRefused(refused)
+    return namespaces, granted
+
+
+class MeshAPIView(APIView):
+    """An API view over mesh data: login, and a role in some cluster."""
+
+    permission_classes = [*APIView.permission_classes, HasAnyGrant]
 
 
 def _no_snapshot(cluster_name: str) -> Response:
@@ -46,7 +88,7 @@ def _no_snapshot(cluster_name: str) -> Response:
     )
 
 
-class GraphView(APIView):
+class GraphView(MeshAPIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
     @extend_schema(parameters=[GraphQuery], responses={200: OpenApiTypes.OBJECT})
@@ -55,26 +97,28 @@ class GraphView(APIView):
             query = parse_query(GraphQuery, request)
             at = query.get("at")
             cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
+            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
             if snapshot is None:
                 return _no_snapshot(cluster.name)
             body = reading.read_graph_json(
                 snapshot,
                 query["graphType"],
                 reading.pick_window(snapshot, query.get("duration")),
-                query.get("namespaces"),
+                namespaces,
                 query["idleNodes"],
                 query["boxBy"],
                 reading.build_meta(snapshot, at),
                 hide=query.get("hide"),
+                granted=granted,
             )
-        except QueryError as exc:
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         return HttpResponse(body, content_type="application/json")
 
 
-class GraphDiffView(APIView):
+class GraphDiffView(MeshAPIView):
     """Edges added, removed and changed in rate between the snapshots closest to ``from`` and ``to``."""
 
     @extend_schema(parameters=[GraphDiffQuery], responses={200: OpenApiTypes.OBJECT})
@@ -82,6 +126,7 @@ class GraphDiffView(APIView):
         try:
             query = parse_query(GraphDiffQuery, request)
             cluster = reading.pick_cluster(_cluster_choice(request, query))
+            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
             older = reading.find_snapshot(cluster, query["from"])
             newer = reading.find_snapshot(cluster, query.get("to"))
             if older is None or newer is None:
@@ -93,13 +138,14 @@ class GraphDiffView(APIView):
                     snapshot,
                     query["graphType"],
                     reading.pick_window(snapshot, query.get("duration")),
-                    query.get("namespaces"),
+                    namespaces,
                     False,
                     [],
                     meta,
+                    granted=granted,
                 )
                 graphs.append(json.loads(body))
-        except QueryError as exc:
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
@@ -109,7 +155,7 @@ class GraphDiffView(APIView):
         )
 
 
-class HealthView(APIView):
+class HealthView(MeshAPIView):
     """Health of every app, service or workload (and namespace summaries) from one snapshot."""
 
     @extend_schema(parameters=[HealthQuery], responses={200: OpenApiTypes.OBJECT})
@@ -117,7 +163,8 @@ class HealthView(APIView):
         try:
             query = parse_query(HealthQuery, request)
             cluster = reading.pick_cluster(_cluster_choice(request, query))
-        except QueryError as exc:
+            namespaces, _ = scoped_namespaces(request, cluster, query.get("namespaces"))
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
@@ -126,7 +173,6 @@ class HealthView(APIView):
         if found is None:
             return _no_snapshot(cluster.name)
         snapshot = GraphSnapshot.objects.get(pk=found.pk)
-        namespaces = query.get("namespaces")
         summary = snapshot.health.get("namespaces", {})
         return Response(
             {
@@ -139,7 +185,7 @@ class HealthView(APIView):
         )
 
 
-class SnapshotListView(APIView):
+class SnapshotListView(MeshAPIView):
     """Times of the stored snapshots in a range (default: the last hour), for replay."""
 
     @extend_schema(parameters=[SnapshotRangeQuery], responses={200: OpenApiTypes.OBJECT})

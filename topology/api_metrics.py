@@ -14,11 +14,11 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
-from inventory.clusters import ClusterChoice
+from accounts import access
 from inventory.models import Cluster
 from topology import reading
+from topology.api import MeshAPIView
 from topology.api_params import DEFAULT_POINTS, EntityMetricsQuery, QueryError, parse_query
 from topology.entity_metrics import build_series_point, downsample
 from topology.models import GraphSnapshot
@@ -68,7 +68,7 @@ POINT_EXAMPLE = {
 }
 
 
-class EntityMetricsView(APIView):
+class EntityMetricsView(MeshAPIView):
     """Time series of one workload, app, service or namespace across the stored snapshots of a range.
 
     Each point is one snapshot (rates over its health window, 5 minutes by default): ``inRate``/``outRate`` in
@@ -100,12 +100,15 @@ class EntityMetricsView(APIView):
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(EntityMetricsQuery, request)
-            cluster = reading.pick_cluster(ClusterChoice.for_request(request, query.get("cluster")))
+            cluster = reading.pick_cluster(access.cluster_choice(request, query.get("cluster")))
         except QueryError as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return Response({"error": str(exc)}, status=400)
         kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
+        if not access.can_read(request.user, cluster, namespace):
+            # As for an object that does not exist: whether it does is not told.
+            return Response({"error": f"no {kind} {namespace}/{name} in {cluster.name}"}, status=404)
         since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"
         points = build_entity_series(read_entity_series(cluster, kind, key, since, until), query["points"])
