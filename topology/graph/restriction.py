@@ -183,9 +183,9 @@ def restrict_graph(graph: Mapping[str, Any], granted: Collection[str]) -> dict[s
         source, target = by_id.get(data["source"], {}), by_id.get(data["target"], {})
         source_ok, target_ok = data["source"] in kept_ids, data["target"] in kept_ids
         if source_ok and target_ok:
-            kept_edges.append(edge)
+            kept_edges.append(_without_hidden_peers(edge, allowed))
         elif (source_ok and is_unplaced(target)) or (target_ok and is_unplaced(source)):
-            kept_edges.append(edge)
+            kept_edges.append(_without_hidden_peers(edge, allowed))
             linked_unplaced.add(data["target"] if source_ok else data["source"])
         elif source_ok or target_ok:
             hidden = target if source_ok else source
@@ -221,6 +221,59 @@ def restrict_graph(graph: Mapping[str, Any], granted: Collection[str]) -> dict[s
     result = {key: value for key, value in graph.items() if key != "elements"}
     result["elements"] = {"nodes": out_nodes, "edges": kept_edges + merged}
     return result
+
+
+def _principal_namespace(principal: str) -> str | None:
+    """The namespace in a SPIFFE id ``spiffe://<trust domain>/ns/<namespace>/sa/<account>``, None otherwise."""
+    parts = principal.split("/")
+    return parts[4] if len(parts) >= 7 and parts[0] == "spiffe:" and parts[3] == "ns" else None
+
+
+def _host_namespace(host: str) -> str | None:
+    """The namespace of a Kubernetes service host ``<service>.<namespace>.svc[...]``; None for other hosts."""
+    labels = host.split(".")
+    return labels[1] if len(labels) >= 3 and labels[2] == "svc" else None
+
+
+def _without_hidden_peers(edge: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    """A kept edge without the principals and service hosts of hidden namespaces it may carry.
+
+    An edge between two granted nodes can still name a hidden one: a service node's edge to its workload carries the
+    principal of the caller in front of the service, and routing may send a hidden service's host to a granted
+    workload.
+    """
+    data = edge["data"]
+    drop = [
+        key
+        for key in ("sourcePrincipal", "destPrincipal")
+        if key in data and _principal_namespace(str(data[key])) not in allowed
+    ]
+    responses = (data.get("traffic") or {}).get("responses") or {}
+    hidden_hosts = any(
+        _host_namespace(host) not in (None, *allowed)
+        for detail in responses.values()
+        for host in (detail or {}).get("hosts") or {}
+    )
+    if not drop and not hidden_hosts:
+        return edge
+    cleaned = {key: value for key, value in data.items() if key not in drop}
+    if hidden_hosts:
+        traffic = dict(cleaned["traffic"])
+        traffic["responses"] = {
+            code: _visible_hosts(detail or {}, allowed) for code, detail in traffic["responses"].items()
+        }
+        cleaned["traffic"] = traffic
+    return {"data": cleaned}
+
+
+def _visible_hosts(detail: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
+    hosts = {
+        host: share for host, share in (detail.get("hosts") or {}).items() if _host_namespace(host) in (None, *allowed)
+    }
+    trimmed = {key: value for key, value in detail.items() if key != "hosts"}
+    if hosts:
+        trimmed["hosts"] = hosts
+    return trimmed
 
 
 def _without_hidden_services(data: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
