@@ -57,7 +57,7 @@ class Mesh:
 
 def build_graphs() -> dict[str, dict[str, Any]]:
     """Bookinfo's traffic (the ingress gateway in istio-system calls productpage) as each stored graph type."""
-    graphs = {}
+    graphs: dict[str, dict[str, Any]] = {}
     for graph_type in GRAPH_TYPES:
         options = GraphOptions(
             graph_type=graph_type,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -10,12 +11,13 @@ import pytest
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph import GraphInputs, GraphOptions, build_graph
 from topology.graph.filtering import filter_graph
+from topology.graph.model import GraphType
 from topology.graph.restriction import merge_edges, restrict_graph, restricted_node_id
 
 ALL_BOXES = frozenset({"cluster", "namespace", "app"})
 
 
-def _graph(graph_type: str = "versionedApp", samples: list[Any] | None = None) -> dict[str, Any]:
+def _graph(graph_type: GraphType = "versionedApp", samples: list[Any] | None = None) -> dict[str, Any]:
     options = GraphOptions(
         graph_type=graph_type,
         namespaces=frozenset({"bookinfo", "istio-system"}),
@@ -36,7 +38,7 @@ def _opaque(graph: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.mark.parametrize("graph_type", ["app", "versionedApp", "workload", "service"])
-def test_a_hidden_caller_becomes_one_opaque_node_without_its_names(graph_type: str) -> None:
+def test_a_hidden_caller_becomes_one_opaque_node_without_its_names(graph_type: GraphType) -> None:
     restricted = restrict_graph(_graph(graph_type), {"bookinfo"})
     text = json.dumps(restricted)
     assert "istio-system" not in text and "ingressgateway" not in text
@@ -73,7 +75,7 @@ def test_edges_between_hidden_namespaces_disappear() -> None:
 
 
 def test_merged_edges_sum_rates_and_recompute_percentages() -> None:
-    edges = [
+    edges: list[Mapping[str, Any]] = [
         {
             "id": "a.hidden-1.http",
             "source": "a",
