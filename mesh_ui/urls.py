@@ -13,6 +13,7 @@ urlpatterns = [
     path("login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
     path("api/v1/", include(("mesh_ui.api_urls", "api"), namespace="v1")),
     path("", include("dashboard.urls")),
 ]
