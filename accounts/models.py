@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
@@ -93,7 +94,7 @@ class ApiToken(models.Model):
         return f"{self.user} / {self.name} ({TOKEN_PREFIX}_{self.key_id}_…)"
 
     @classmethod
-    def issue(cls, user: models.Model, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    def issue(cls, user: Any, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
         """Create a token for ``user``; returns the row and the plaintext, which is never stored or shown again."""
         token = cls(user=user, name=name, expires_at=expires_at)
         plaintext = token.assign_new_key()

@@ -8,6 +8,8 @@ stored and never cached: reloading the list shows only the token's name and pref
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -23,11 +25,12 @@ from accounts.models import ApiToken
 @require_http_methods(["GET", "POST"])
 def tokens_page(request: HttpRequest) -> HttpResponse:
     """The user's tokens and a form for a new one; a valid POST answers with the new token's plaintext, once."""
+    user: Any = request.user  # logged in: every page needs a login
     form = TokenCreateForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
-        token, plaintext = ApiToken.issue(request.user, form.cleaned_data["name"], form.expires_at())
+        token, plaintext = ApiToken.issue(user, form.cleaned_data["name"], form.expires_at())
         return render(request, "accounts/token_created.html", {"token": token, "plaintext": plaintext})
-    tokens = ApiToken.objects.filter(user=request.user).order_by("-created")
+    tokens = ApiToken.objects.filter(user=user).order_by("-created")
     now = timezone.now()
     rows = [(token, token.state(now)) for token in tokens]
     status = 400 if form.is_bound else 200
@@ -38,7 +41,8 @@ def tokens_page(request: HttpRequest) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def revoke_token_page(request: HttpRequest, pk: int) -> HttpResponse:
     """Ask to confirm (GET), then revoke (POST) one of the user's own tokens."""
-    token = get_object_or_404(ApiToken, pk=pk, user=request.user)
+    user: Any = request.user
+    token = get_object_or_404(ApiToken, pk=pk, user=user)
     if request.method == "POST":
         if token.revoke():
             messages.success(request, f"Token “{token.name}” revoked: it no longer authenticates.")

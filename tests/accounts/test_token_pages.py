@@ -39,7 +39,7 @@ def _cells(client: Client, token: ApiToken) -> list[str]:
 
 
 def _bearer(plaintext: str) -> dict[str, str]:
-    return {"HTTP_AUTHORIZATION": f"Bearer {plaintext}"}
+    return {"Authorization": f"Bearer {plaintext}"}
 
 
 def test_a_new_token_is_shown_once_and_stored_hashed(client: Client, alice: Any) -> None:
@@ -59,7 +59,7 @@ def test_a_token_from_the_page_authenticates_the_api_and_records_its_use(
 ) -> None:
     make_cluster()
     token, plaintext, _ = _create(client)
-    assert anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext)).status_code == 200
+    assert anonymous_client.get("/api/v1/snapshots", headers=_bearer(plaintext)).status_code == 200
     token.refresh_from_db()
     assert token.last_used_at is not None
     assert _cells(client, token)[4] == timezone.localtime(token.last_used_at).strftime("%Y-%m-%d %H:%M")
@@ -76,7 +76,7 @@ def test_revoking_asks_first_then_refuses_the_token(client: Client, anonymous_cl
     assert response.status_code == 302 and response["Location"] == TOKENS
     token.refresh_from_db()
     assert token.revoked_at is not None
-    assert anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext)).status_code == 401
+    assert anonymous_client.get("/api/v1/snapshots", headers=_bearer(plaintext)).status_code == 401
     listing = client.get(TOKENS).content.decode()
     assert "revoked" in listing and "no longer authenticates" in listing
 
@@ -109,7 +109,7 @@ def test_expiry_is_chosen_and_an_expired_token_is_refused(client: Client, anonym
     _, _, _ = _create(client, name="forever", expires_in="")
     assert ApiToken.objects.get(name="forever").expires_at is None
     ApiToken.objects.filter(pk=token.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
-    assert anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext)).status_code == 401
+    assert anonymous_client.get("/api/v1/snapshots", headers=_bearer(plaintext)).status_code == 401
     assert "expired" in client.get(TOKENS).content.decode()
 
 
@@ -128,10 +128,12 @@ def test_the_plaintext_never_reaches_a_log(
     caplog.set_level(logging.DEBUG, logger="django")  # Django's own default config holds its loggers at INFO
     with CaptureQueriesContext(connection) as queries:  # SQL logged at DEBUG, with its parameters
         token, plaintext, _ = _create(client)
-        anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext))
-        anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext + "x"))  # a refused one is not logged either
+        anonymous_client.get("/api/v1/snapshots", headers=_bearer(plaintext))
+        anonymous_client.get(
+            "/api/v1/snapshots", headers=_bearer(plaintext + "x")
+        )  # a refused one is not logged either
         client.post(reverse("accounts:revoke-token", args=[token.pk]))
-        anonymous_client.get("/api/v1/snapshots", **_bearer(plaintext))
+        anonymous_client.get("/api/v1/snapshots", headers=_bearer(plaintext))
     secret = plaintext.split("_", 2)[2]
     assert any(record.name == "django.db.backends" for record in caplog.records)
     assert secret not in caplog.text
