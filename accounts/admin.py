@@ -60,6 +60,10 @@ def revoke_tokens(modeladmin: admin.ModelAdmin, request: HttpRequest, queryset: 
     modeladmin.message_user(request, f"{revoked} token{'s' if revoked != 1 else ''} revoked.", messages.SUCCESS)
 
 
+#: What the page of an existing token shows, none of it editable: a token is revoked (or deleted), never changed.
+SHOWN_TOKEN_FIELDS = ("user", "name", "prefix", "created", "expires_at", "last_used_at", "revoked_at")
+
+
 @admin.register(ApiToken)
 class ApiTokenAdmin(MeshAdminOnly, admin.ModelAdmin):
     list_display = ("name", "user", "prefix", "created", "expires_at", "last_used_at", "revoked_at")
@@ -71,15 +75,11 @@ class ApiTokenAdmin(MeshAdminOnly, admin.ModelAdmin):
     def prefix(self, token: ApiToken) -> str:
         return f"mui_{token.key_id}_…"
 
-    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
-        if obj is None:
-            return ["user", "name", "expires_at"]
-        return ["user", "name", "prefix", "created", "expires_at", "last_used_at", "revoked_at"]
+    def get_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        return ("user", "name", "expires_at") if obj is None else SHOWN_TOKEN_FIELDS
 
-    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> list[str]:
-        if obj is None:
-            return []
-        return ["user", "name", "prefix", "created", "expires_at", "last_used_at", "revoked_at"]
+    def get_readonly_fields(self, request: HttpRequest, obj: ApiToken | None = None) -> tuple[str, ...]:
+        return () if obj is None else SHOWN_TOKEN_FIELDS
 
     def save_model(self, request: HttpRequest, obj: ApiToken, form: ModelForm[Any], change: bool) -> None:
         plaintext = None if change else obj.assign_new_key()

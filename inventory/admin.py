@@ -9,8 +9,6 @@ user with a role, only those of the namespaces it may read.
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
 
 from accounts.admin_access import CLUSTER_FILTER, MeshAdminOnly, NamespaceScopedView
@@ -28,7 +26,7 @@ class ClusterAdmin(MeshAdminOnly, admin.ModelAdmin):
 class SyncedAdmin(NamespaceScopedView, admin.ModelAdmin):
     """Read-only admin for rows the sync writes: view only (of the namespaces the user may read), for everyone."""
 
-    list_filter: list[Any] = [CLUSTER_FILTER]
+    list_filter = [CLUSTER_FILTER]
     search_fields = ["name"]
 
 
