@@ -7,6 +7,7 @@ anywhere (names, ids, hosts, principals).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,8 +56,12 @@ class Mesh:
     snapshot: GraphSnapshot
 
 
+@functools.cache
 def build_graphs() -> dict[str, dict[str, Any]]:
-    """Bookinfo's traffic (the ingress gateway in istio-system calls productpage) as each stored graph type."""
+    """Bookinfo's traffic (the ingress gateway in istio-system calls productpage) as each stored graph type.
+
+    Built once per run (pure and never changed by storing); callers must not change it.
+    """
     graphs: dict[str, dict[str, Any]] = {}
     for graph_type in GRAPH_TYPES:
         options = GraphOptions(
