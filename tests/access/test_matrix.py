@@ -1,4 +1,4 @@
-"""The authorization matrix: every role × every URL of ``mesh_ui.urls`` × a granted and a hidden namespace.
+"""The authorization matrix: every role, every URL of ``mesh_ui.urls``, a granted and a hidden namespace.
 
 The URLs come from the URL conf itself, so an endpoint added without a rule in ``tests/access/rules.py`` (one
 entry per URL name; see that module's docstring) fails :func:`test_every_url_name_has_a_rule`, and a model added
