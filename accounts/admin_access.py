@@ -1,7 +1,7 @@
 """Who may do what in the Django admin: role grants, not Django's per-model permissions.
 
-Every ModelAdmin of the mesh-ui admin site follows one of two policies (``mesh_ui.admin_site`` gives any admin
-registered without one :class:`MeshAdminOnly`):
+Every ModelAdmin of the mesh-ui admin site follows one of two policies (``mesh_ui.admin_site`` makes any admin
+registered without one mesh-admin-only with :func:`mesh_admin_only`):
 
 - :class:`MeshAdminOnly` — clusters, users, groups, grants, tokens and everything else: mesh admins (admin of every
   cluster, and superusers) may view and change them; nobody else sees them.
@@ -73,6 +73,37 @@ class NamespaceScopedView(AccessPolicy):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+#: The permission checks of a ModelAdmin.
+PERMISSION_METHODS = (
+    "has_module_permission",
+    "has_view_permission",
+    "has_add_permission",
+    "has_change_permission",
+    "has_delete_permission",
+)
+
+
+def _both(own: Any) -> Any:
+    def check(self: Any, request: HttpRequest, *args: Any) -> bool:
+        return access.is_mesh_admin(request.user) and bool(own(self, request, *args))
+
+    return check
+
+
+def mesh_admin_only(admin_class: type[admin.ModelAdmin]) -> type[admin.ModelAdmin]:
+    """``admin_class`` for mesh admins only.
+
+    Django's default checks (per-model permissions, which grants replace) become "is a mesh admin"; a check the class
+    defines itself still applies on top, so a read-only admin (the audit log's) stays read-only.
+    """
+    methods: dict[str, Any] = {"__module__": admin_class.__module__}
+    for name in PERMISSION_METHODS:
+        own = getattr(admin_class, name)
+        default = own is getattr(admin.ModelAdmin, name)
+        methods[name] = getattr(MeshAdminOnly, name) if default else _both(own)
+    return type(admin_class.__name__, (AccessPolicy, admin_class), methods)
 
 
 #: The cluster filter of scoped changelists: only clusters that have rows the user sees (never every cluster's name).

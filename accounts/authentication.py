@@ -2,7 +2,7 @@
 
 The token is found by its id (an indexed lookup), then its hash compared in constant time. A revoked or expired
 token, or one of an inactive user, is refused with 401. ``last_used_at`` is written at most once a minute per token,
-so a busy script does not turn every read into a write.
+so a busy script does not turn every read into a write; the audit log records a token's use at the same pace.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from accounts.models import ApiToken, parse_token_key_id
+from audit.events import record_token_used
 
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 
@@ -50,6 +51,7 @@ class BearerTokenAuthentication(BaseAuthentication):
         if token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION:
             ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
             token.last_used_at = now
+            record_token_used(token)
         return token.user, token
 
     def authenticate_header(self, request: Request) -> str:

@@ -3,7 +3,10 @@
 Each namespace holds 5 services with two versioned workloads each, a VirtualService and a DestinationRule per
 service (every other VirtualService splits traffic between subsets, every tenth is bound to a shared ingress
 Gateway); 50 Gateways and 50 ServiceEntries are spread over the namespaces, and about 1% of the routes point at a
-misspelt host so the checks have findings to report: 5,100 Istio objects in all at the defaults. Prints the
+misspelt host so the checks have findings to report: 5,100 Istio objects in all at the defaults. Each namespace also
+holds a STRICT PeerAuthentication, a Sidecar and an AuthorizationPolicy (1,500 objects more), every tenth
+DestinationRule sends ISTIO_MUTUAL, every hundredth namespace disables mTLS for one app (so the mTLS checks
+conflict), and every workload runs one pod (5,001 pods). Prints the
 machine-speed reference of the run (``bench/machine_speed.py``), then the median and spread of the wall time of
 ``check_config`` over ``--runs`` runs. The issue's goal is < 5 s for 500 namespaces / 5,000 Istio objects.
 
@@ -29,6 +32,7 @@ from istio_config.checks import (  # noqa: E402
     ConfigInventory,
     IstioConfig,
     NamespaceInfo,
+    PodInfo,
     ServiceInfo,
     WorkloadInfo,
     check_config,
@@ -43,6 +47,7 @@ def build_synthetic_inventory(namespaces: int, services: int) -> ConfigInventory
     ns_names = [f"ns-{i:03d}" for i in range(namespaces)]
     service_rows: list[ServiceInfo] = []
     workload_rows: list[WorkloadInfo] = []
+    pod_rows: list[PodInfo] = []
     objects: list[IstioConfig] = []
     gateway_homes = ns_names[:: max(1, namespaces // GATEWAYS)][:GATEWAYS]
     for gw_index, ns in enumerate(gateway_homes):
@@ -60,11 +65,14 @@ def build_synthetic_inventory(namespaces: int, services: int) -> ConfigInventory
     workload_rows.append(WorkloadInfo("istio-system", "istio-ingressgateway", {"istio": "ingressgateway"}))
     route_count = 0
     for ns_index, ns in enumerate(ns_names):
+        objects += security_objects(ns, ns_index)
         for svc_index in range(services):
             app = f"svc-{svc_index}"
             service_rows.append(ServiceInfo(ns, app, ({"name": "http", "port": 8080},), {"app": app}, {"app": app}))
             for version in ("v1", "v2"):
-                workload_rows.append(WorkloadInfo(ns, f"{app}-{version}", {"app": app, "version": version}, True))
+                labels = {"app": app, "version": version}
+                workload_rows.append(WorkloadInfo(ns, f"{app}-{version}", labels, True))
+                pod_rows.append(PodInfo(ns, f"{app}-{version}-7d9f", labels, f"{app}-{version}", True))
             objects.append(
                 IstioConfig(
                     "DestinationRule",
@@ -73,6 +81,7 @@ def build_synthetic_inventory(namespaces: int, services: int) -> ConfigInventory
                     {
                         "host": app,
                         "subsets": [{"name": v, "labels": {"version": v}} for v in ("v1", "v2")],
+                        **({"trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}}} if route_count % 10 == 0 else {}),
                     },
                 )
             )
@@ -104,7 +113,30 @@ def build_synthetic_inventory(namespaces: int, services: int) -> ConfigInventory
         services=tuple(service_rows),
         workloads=tuple(workload_rows),
         istio_objects=tuple(objects),
+        pods=tuple(pod_rows),
     )
+
+
+def security_objects(ns: str, ns_index: int) -> list[IstioConfig]:
+    """A namespace's STRICT PeerAuthentication, Sidecar and AuthorizationPolicy, and in every hundredth namespace a
+    PeerAuthentication disabling mTLS for ``svc-0``."""
+    objects = [
+        IstioConfig("PeerAuthentication", ns, "default", {"mtls": {"mode": "STRICT"}}),
+        IstioConfig("Sidecar", ns, "default", {"egress": [{"hosts": ["./*", "istio-system/*"]}]}),
+        IstioConfig(
+            "AuthorizationPolicy",
+            ns,
+            "svc-0",
+            {
+                "selector": {"matchLabels": {"app": "svc-0"}},
+                "rules": [{"from": [{"source": {"namespaces": [ns]}}], "to": [{"operation": {"methods": ["GET"]}}]}],
+            },
+        ),
+    ]
+    if ns_index % 100 == 0:
+        spec = {"selector": {"matchLabels": {"app": "svc-0"}}, "mtls": {"mode": "DISABLE"}}
+        objects.append(IstioConfig("PeerAuthentication", ns, "svc-0-plain", spec))
+    return objects
 
 
 def main() -> None:
@@ -119,7 +151,8 @@ def main() -> None:
     kinds = Counter(obj.kind for obj in inventory.istio_objects)
     print(
         f"inventory: {len(inventory.namespaces)} namespaces, {len(inventory.services)} services, "
-        f"{len(inventory.workloads)} workloads, {len(inventory.istio_objects)} Istio objects "
+        f"{len(inventory.workloads)} workloads, {len(inventory.pods)} pods, "
+        f"{len(inventory.istio_objects)} Istio objects "
         f"({dict(sorted(kinds.items()))})"
     )
     timings = []

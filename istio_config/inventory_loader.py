@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
-from istio_config.checks.model import ConfigInventory, IstioConfig, NamespaceInfo, ServiceInfo, WorkloadInfo
+from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from istio_config.checks.model import ConfigInventory, IstioConfig, NamespaceInfo, PodInfo, ServiceInfo, WorkloadInfo
 
 
 def load_config_inventory(cluster: Cluster) -> ConfigInventory:
-    """The namespaces, services, workloads and Istio objects stored for ``cluster``, in a stable order."""
+    """The namespaces, services, workloads, pods and Istio objects stored for ``cluster``, in a stable order."""
     namespaces = tuple(
         NamespaceInfo(name=name, injection=injection)
         for name, injection in Namespace.objects.filter(cluster=cluster)
@@ -32,4 +32,12 @@ def load_config_inventory(cluster: Cluster) -> ConfigInventory:
         .order_by("namespace", "kind", "name")
         .values_list("kind", "namespace", "name", "spec", "labels", "resource_version")
     )
-    return ConfigInventory(namespaces=namespaces, services=services, workloads=workloads, istio_objects=istio_objects)
+    pods = tuple(
+        PodInfo(namespace=ns, name=name, labels=labels or {}, workload_name=workload, sidecar=sidecar)
+        for ns, name, labels, workload, sidecar in Pod.objects.filter(cluster=cluster)
+        .order_by("namespace", "name")
+        .values_list("namespace", "name", "labels", "workload_name", "sidecar")
+    )
+    return ConfigInventory(
+        namespaces=namespaces, services=services, workloads=workloads, istio_objects=istio_objects, pods=pods
+    )

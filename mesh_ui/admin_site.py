@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest
 
 from accounts import access
-from accounts.admin_access import AccessPolicy, MeshAdminOnly
+from accounts.admin_access import AccessPolicy, mesh_admin_only
 
 
 def may_enter_admin(user: Any) -> bool:
@@ -45,8 +45,5 @@ class MeshAdminSite(AdminSite):
     def register(self, model_or_iterable: Any, admin_class: Any = None, **options: Any) -> None:
         admin_class = admin_class or ModelAdmin
         if not issubclass(admin_class, AccessPolicy):
-            # Mesh admins only, whatever Django permissions the class would check.
-            admin_class = type(
-                admin_class.__name__, (MeshAdminOnly, admin_class), {"__module__": admin_class.__module__}
-            )
+            admin_class = mesh_admin_only(admin_class)
         super().register(model_or_iterable, admin_class, **options)

@@ -12,6 +12,7 @@ from pathlib import Path
 from django.core.exceptions import ImproperlyConfigured
 
 from mesh_ui.env import env_bool, env_float, env_int, env_list, env_str, parse_clusters, parse_database_url
+from sso.config import OIDC_VARIABLES, build_oidc_config
 from topology.health import build_health_config
 from topology.retention import parse_duration, parse_retention
 
@@ -56,6 +57,8 @@ INSTALLED_APPS = [
     "topology",
     "istio_config",
     "accounts",
+    "audit",
+    "sso",
     "dashboard",
 ]
 
@@ -72,6 +75,8 @@ MIDDLEWARE = [
     # open. Static files never get here: WhiteNoise answers them above. DRF views are left to DRF, which answers
     # 401 instead of redirecting a script to a form (see mesh_ui.auth).
     "mesh_ui.auth.PageLoginRequiredMiddleware",
+    # Keeps the request at hand for audit records made deep inside a call (actor, client address, user agent).
+    "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
@@ -101,6 +106,8 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# The SSO backend answers only SSO callbacks, and nothing while single sign-on is off.
+AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "sso.backend.SsoBackend"]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -213,6 +220,17 @@ try:
 except ValueError as _exc:
     raise ImproperlyConfigured(f"MESH_UI_HEALTH_RATE: {_exc}") from _exc
 
+# --- Single sign-on (OpenID Connect) ----------------------------------------------------------------------------
+# Off unless MESH_UI_OIDC_CLIENT_ID is set; see sso/config.py and the README for the variables and the role map.
+try:
+    MESH_UI_OIDC = build_oidc_config({name: env_str(name) for name in OIDC_VARIABLES})
+except ValueError as _exc:
+    raise ImproperlyConfigured(str(_exc)) from _exc
+
+# --- Audit log --------------------------------------------------------------------------------------------------
+# Audit events older than this many days are deleted by an hourly beat task.
+MESH_UI_AUDIT_RETENTION_DAYS = env_int("MESH_UI_AUDIT_RETENTION_DAYS", 90, minimum=1)
+
 # --- Celery ----------------------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
 CELERY_BROKER_URL = env_str("CELERY_BROKER_URL", "filesystem://")
@@ -252,6 +270,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "topology.tasks.dispatch_graph_snapshots",
         "schedule": MESH_UI_SNAPSHOT_INTERVAL,
         "options": {"expires": MESH_UI_SNAPSHOT_INTERVAL},
+    },
+    "audit-purge-expired-events": {
+        "task": "audit.tasks.purge_audit_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
     },
     "topology-thin-snapshots": {
         "task": "topology.tasks.thin_snapshots",

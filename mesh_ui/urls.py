@@ -12,6 +12,7 @@ urlpatterns = [
     # LoginView is already login_not_required in Django 5.2; the decorator states it where the route is declared.
     path("login/", login_not_required(auth_views.LoginView.as_view()), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("sso/", include("sso.urls")),
     path("admin/", admin.site.urls),
     path("account/", include("accounts.urls")),
     path("api/v1/", include(("mesh_ui.api_urls", "api"), namespace="v1")),

@@ -1,7 +1,7 @@
 """The demo launcher behind ``make demo``: the whole embedded default in one command.
 
 Makes a random SECRET_KEY under the var folder (unless one is given), migrates the database, makes sure an
-``admin`` user exists (printing its password; log in with it), starts the Bookinfo
+``admin`` superuser exists (printing its password once, kept in ``var/admin-password``), starts the Bookinfo
 simulator on loopback, a Celery worker and beat, and the web server on http://127.0.0.1:$PORT, and stops every
 child on Ctrl-C. The product never imports the simulator; only this launcher and the tests start it.
 """
@@ -100,8 +100,9 @@ def main() -> int:
     # Collected and pre-compressed static files, served by WhiteNoise with gzip.
     _run("manage.py", "collectstatic", "--noinput", "-v", "0", env=env)
     env["MESH_UI_STATIC_COLLECTED"] = "1"
+    ensure_admin = [PYTHON, "manage.py", "ensure_admin", "--password-file", str(var_dir / "admin-password")]
     admin_line = subprocess.run(
-        [PYTHON, "manage.py", "ensure_admin"], cwd=ROOT, env=env, check=True, capture_output=True, text=True
+        ensure_admin, cwd=ROOT, env=env, check=True, capture_output=True, text=True
     ).stdout.strip()
     print(f"[demo] {admin_line}", flush=True)
 

@@ -146,7 +146,7 @@ def _routes(patterns, prefix=""):
             yield prefix + str(pattern.pattern), pattern
 
 
-def test_no_route_opens_itself_to_strangers_but_login_and_healthz():
+def test_no_route_opens_itself_to_strangers_but_login_healthz_and_sso():
     open_routes, api_routes = [], []
     for route, pattern in _routes(get_resolver().url_patterns):
         view_class = getattr(pattern.callback, "cls", None)
@@ -156,5 +156,6 @@ def test_no_route_opens_itself_to_strangers_but_login_and_healthz():
             assert any(issubclass(p, IsAuthenticated) for p in permissions), f"{route}: {permissions}"
         elif not getattr(pattern.callback, "login_required", True):
             open_routes.append(route)
-    assert sorted(open_routes) == ["healthz", "login/"]
+    # The two steps of single sign-on come before a login (and answer 404 while it is off).
+    assert sorted(open_routes) == ["healthz", "login/", "sso/callback/", "sso/start/"]
     assert {"api/v1/graph", "api/v1/schema"} <= set(api_routes)

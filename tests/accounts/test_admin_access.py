@@ -126,3 +126,13 @@ def test_superusers_keep_everything() -> None:
     root = _login("superuser")
     for model in (Cluster, User, Group, RoleGrant, ApiToken, PeriodicTask, Workload):
         assert root.get(_changelist(model)).status_code == 200
+
+
+def test_an_admin_registered_without_a_policy_is_for_mesh_admins_and_keeps_its_own_limits() -> None:
+    from audit.models import AuditEvent
+
+    admin = _login("admin")
+    assert admin.get(_changelist(AuditEvent)).status_code == 200
+    assert admin.get(reverse("admin:audit_auditevent_add")).status_code == 403  # the audit log stays read-only
+    assert admin.get(_changelist(PeriodicTask)).status_code == 200  # Celery beat's admin checks Django permissions
+    assert _login("editor").get(_changelist(AuditEvent)).status_code == 403

@@ -69,3 +69,26 @@ def obj(kind: str, name: str, spec: dict[str, Any], namespace: str = "bookinfo")
 def codes_at(findings: list[Finding]) -> list[tuple[str, str, str]]:
     """Each finding as (code, object name, path), for compact assertions."""
     return [(f.code, f.name, f.path) for f in findings]
+
+
+def peer_authentication(
+    name: str,
+    mode: str | None,
+    namespace: str = "bookinfo",
+    selector: dict[str, str] | None = None,
+    port_level: dict[int, str] | None = None,
+) -> IstioConfig:
+    """A PeerAuthentication with ``mtls.mode`` (no ``mtls`` when None), an optional selector and port-level modes."""
+    spec: dict[str, Any] = {}
+    if mode is not None:
+        spec["mtls"] = {"mode": mode}
+    if selector:
+        spec["selector"] = {"matchLabels": selector}
+    if port_level:
+        spec["portLevelMtls"] = {str(port): {"mode": m} for port, m in port_level.items()}
+    return obj("PeerAuthentication", name, spec, namespace)
+
+
+def destination_rule_tls(name: str, host: str, mode: str, namespace: str = "bookinfo") -> IstioConfig:
+    """A DestinationRule whose traffic policy sets ``tls.mode``."""
+    return obj("DestinationRule", name, {"host": host, "trafficPolicy": {"tls": {"mode": mode}}}, namespace)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from istio_config.checks import IstioConfig, Severity, check_config
-from tests.istio_config.checks_support import bookinfo_inventory, codes_at, read_sample
+from istio_config.checks import IstioConfig, MeshConfig, Severity, check_config
+from tests.istio_config.checks_support import bookinfo_inventory, codes_at, peer_authentication, read_sample
 
 # What samples/bookinfo/platform/kube/bookinfo.yaml deploys, without the extra versions of the other tasks.
 PLAIN_BOOKINFO_WORKLOADS = {
@@ -113,3 +113,25 @@ def test_unused_subsets_of_plain_bookinfo_are_information_until_routed() -> None
     routed = replace(plain, istio_objects=plain.istio_objects + tuple(read_sample("virtual-service-ratings-db.yaml")))
     errors = [(f.code, f.name, f.path) for f in check_config(routed) if f.severity == Severity.ERROR]
     assert errors == [("KIA0203", "ratings", "spec.subsets[1].labels")]
+
+
+def test_mtls_rules_with_istios_strict_mesh_policy_raise_no_error() -> None:
+    # Istio's mTLS tasks lock the mesh down with a STRICT PeerAuthentication named default in istio-system.
+    strict = peer_authentication("default", "STRICT", "istio-system")
+    inventory = bookinfo_inventory([strict, *read_sample("destination-rule-all-mtls.yaml")])
+    assert [f for f in check_config(inventory) if f.severity == Severity.ERROR] == []
+    # Without automatic mTLS, as Kiali reads it, a strict mesh needs a mesh-wide rule: a Service without a rule of
+    # its own would be called in plain text.
+    manual = replace(inventory, mesh=MeshConfig(enable_auto_mtls=False))
+    errors = [(f.code, f.kind, f.name) for f in check_config(manual) if f.severity == Severity.ERROR]
+    assert errors == [("KIA0401", "PeerAuthentication", "default")]
+
+
+def test_mtls_rules_towards_a_namespace_that_disables_mtls_raise_the_conflict() -> None:
+    disable = peer_authentication("default", "DISABLE")
+    findings = check_config(bookinfo_inventory([disable, *read_sample("destination-rule-all-mtls.yaml")]))
+    assert codes_at(findings) == [
+        ("MUI0210", name, "spec.trafficPolicy.tls.mode") for name in ("details", "productpage", "ratings", "reviews")
+    ]
+    plain = check_config(bookinfo_inventory([disable, *read_sample("destination-rule-all.yaml")]))
+    assert [f for f in plain if f.severity == Severity.ERROR] == []

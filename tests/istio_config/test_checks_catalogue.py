@@ -9,7 +9,13 @@ from pathlib import Path
 
 from istio_config.checks import check_config
 from istio_config.checks.codes import ALL_CODES
-from tests.istio_config.checks_support import bookinfo_inventory, obj, read_sample
+from tests.istio_config.checks_support import (
+    bookinfo_inventory,
+    destination_rule_tls,
+    obj,
+    peer_authentication,
+    read_sample,
+)
 
 DOCS = Path(__file__).resolve().parent.parent.parent / "docs" / "validation.md"
 
@@ -37,9 +43,17 @@ def test_findings_do_not_depend_on_the_inventory_order() -> None:
         *read_sample("bookinfo-gateway.yaml"),
         obj("DestinationRule", "reviews-2", {"host": "reviews", "subsets": [{"name": "v1"}]}),
         obj("Gateway", "other", {"selector": {"istio": "nothing"}, "servers": []}),
+        peer_authentication("a", "STRICT"),
+        peer_authentication("b", "DISABLE", selector={"app": "reviews"}),
+        peer_authentication("c", "STRICT", selector={"version": "v1"}),
+        destination_rule_tls("reviews-tls", "reviews", "ISTIO_MUTUAL"),
+        obj("Sidecar", "s1", {"workloadSelector": {"labels": {"app": "ratings"}}, "egress": [{"hosts": ["./nope"]}]}),
+        obj("Sidecar", "s2", {"workloadSelector": {"labels": {"version": "v1"}}, "egress": [{"hosts": ["*/*"]}]}),
+        obj("AuthorizationPolicy", "ap", {"rules": [{"from": [{"source": {"namespaces": ["nowhere"]}}]}]}),
+        obj("ServiceEntry", "se", {"hosts": ["db.example.com"], "ports": [{"number": 5432, "name": "db"}]}),
     ]
     expected = check_config(bookinfo_inventory(objects))
-    assert len(expected) > 5
+    assert len(expected) > 15
     shuffled = list(objects)
     random.Random(13).shuffle(shuffled)
     inventory = bookinfo_inventory(shuffled)

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
-from istio_config.checks import IstioConfig, NamespaceInfo, ServiceInfo, WorkloadInfo, check_config
+from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
+from istio_config.checks import IstioConfig, NamespaceInfo, PodInfo, ServiceInfo, WorkloadInfo, check_config
 from istio_config.inventory_loader import load_config_inventory
 
 pytestmark = pytest.mark.django_db
@@ -66,3 +66,18 @@ def test_loaded_inventory_feeds_the_checks() -> None:
     assert [(f.code, f.name, f.path) for f in findings] == [
         ("KIA1107", "reviews", "spec.http[0].route[0].destination.subset")
     ]
+
+
+def test_loads_pods_for_the_sidecar_check() -> None:
+    cluster = Cluster.objects.create(name="east")
+    other = Cluster.objects.create(name="west")
+    _store_bookinfo_reviews(cluster)
+    for target, name in ((cluster, "reviews-v1-abc"), (other, "reviews-v1-zzz")):
+        Pod.objects.create(
+            cluster=target, namespace="bookinfo", name=name, labels={"app": "reviews"}, workload_name="reviews-v1"
+        )
+
+    inventory = load_config_inventory(cluster)
+
+    assert inventory.pods == (PodInfo("bookinfo", "reviews-v1-abc", {"app": "reviews"}, "reviews-v1", False),)
+    assert ("MUI1302", "reviews-v1") in [(f.code, f.name) for f in check_config(inventory)]
