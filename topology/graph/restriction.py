@@ -235,6 +235,11 @@ def _host_namespace(host: str) -> str | None:
     return labels[1] if len(labels) >= 3 and labels[2] == "svc" else None
 
 
+def _is_hidden_host(host: str, allowed: set[str]) -> bool:
+    namespace = _host_namespace(host)
+    return namespace is not None and namespace not in allowed
+
+
 def _without_hidden_peers(edge: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
     """A kept edge without the principals and service hosts of hidden namespaces it may carry.
 
@@ -250,9 +255,7 @@ def _without_hidden_peers(edge: dict[str, Any], allowed: set[str]) -> dict[str, 
     ]
     responses = (data.get("traffic") or {}).get("responses") or {}
     hidden_hosts = any(
-        _host_namespace(host) not in (None, *allowed)
-        for detail in responses.values()
-        for host in (detail or {}).get("hosts") or {}
+        _is_hidden_host(host, allowed) for detail in responses.values() for host in (detail or {}).get("hosts") or {}
     )
     if not drop and not hidden_hosts:
         return edge
@@ -267,9 +270,7 @@ def _without_hidden_peers(edge: dict[str, Any], allowed: set[str]) -> dict[str, 
 
 
 def _visible_hosts(detail: dict[str, Any], allowed: set[str]) -> dict[str, Any]:
-    hosts = {
-        host: share for host, share in (detail.get("hosts") or {}).items() if _host_namespace(host) in (None, *allowed)
-    }
+    hosts = {host: share for host, share in (detail.get("hosts") or {}).items() if not _is_hidden_host(host, allowed)}
     trimmed = {key: value for key, value in detail.items() if key != "hosts"}
     if hosts:
         trimmed["hosts"] = hosts
