@@ -150,9 +150,7 @@ def check_schema(document: dict[str, Any], text: str = "") -> list[dict[str, Any
     """The CRD schema failures of ``document`` as ``{"path", "message", "line", "severity", "code"}``, each
     pinned to the line of ``text`` (the posted YAML or JSON) where the field is written."""
     group = str(document.get("apiVersion", "")).rpartition("/")[0]
-    causes = (
-        validate_gateway_api_object(document) if group == GATEWAY_API_GROUP else validate_istio_object(document)
-    )
+    causes = validate_gateway_api_object(document) if group == GATEWAY_API_GROUP else validate_istio_object(document)
     root = compose_yaml(text) if text else None
     return [
         {
@@ -169,7 +167,8 @@ def check_schema(document: dict[str, Any], text: str = "") -> list[dict[str, Any
 def config_document(obj: dict[str, Any]) -> dict[str, Any]:
     """``obj`` reduced to its configuration: apiVersion, kind, metadata (name, namespace, labels, annotations) and
     everything else but ``status``; the cluster's bookkeeping (resourceVersion, uid, managedFields) is dropped."""
-    metadata = obj.get("metadata") if isinstance(obj.get("metadata"), dict) else {}
+    found = obj.get("metadata")
+    metadata: dict[str, Any] = found if isinstance(found, dict) else {}
     kept = {key: metadata[key] for key in CONFIG_METADATA if metadata.get(key)}
     out: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
     out.update({k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")})
