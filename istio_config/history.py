@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from inventory.models import Cluster, IstioObject
 from inventory.signals import IstioObjectChange
@@ -80,34 +80,51 @@ def _ref_of(fields: dict[str, Any]) -> ObjectRef:
     return ObjectRef(check_kind_of(fields["group"], fields["kind"]), fields["namespace"], fields["name"])
 
 
+def _chunks(values: list[str], size: int = 500) -> list[list[str]]:
+    return [values[i : i + size] for i in range(0, len(values), size)]
+
+
+def _our_versions(cluster_id: int, versions: list[str]) -> set[tuple[ObjectRef, str]]:
+    """Which of ``versions`` mesh-ui wrote itself (a resourceVersion names one state of one object in a cluster)."""
+    ours: set[tuple[ObjectRef, str]] = set()
+    mine = ConfigChange.objects.filter(
+        cluster_id=cluster_id, source=ConfigChange.Source.MESH_UI, result=ConfigChange.Result.APPLIED
+    )
+    for chunk in _chunks(sorted(set(versions))):
+        for kind, namespace, name, version in mine.filter(resource_version_after__in=chunk).values_list(
+            "kind", "namespace", "name", "resource_version_after"
+        ):
+            ours.add((ObjectRef(kind, namespace, name), version))
+    return ours
+
+
+def _deleted_by_us(cluster_id: int, refs: set[ObjectRef]) -> set[ObjectRef]:
+    """Which of ``refs`` (objects gone from the cluster) mesh-ui deleted: their last applied change is ours."""
+    last: dict[ObjectRef, tuple[str, str]] = {}
+    applied = ConfigChange.objects.filter(cluster_id=cluster_id, result=ConfigChange.Result.APPLIED)
+    for chunk in _chunks(sorted({ref.name for ref in refs})):
+        rows = applied.filter(name__in=chunk).order_by("created", "id")
+        for kind, namespace, name, source, action in rows.values_list("kind", "namespace", "name", "source", "action"):
+            last[ObjectRef(kind, namespace, name)] = (source, action)
+    return {ref for ref in refs if last.get(ref) == (ConfigChange.Source.MESH_UI, ConfigChange.Action.DELETE)}
+
+
 def record_external_changes(cluster_id: int, changes: list[IstioObjectChange]) -> list[ConfigChange]:
     """Record the sync's changes that mesh-ui did not make as ``external`` history, with their diff.
 
-    One query finds which of them are echoes of mesh-ui's own writes (same object and resourceVersion after, or a
-    delete mesh-ui just applied); the others are stored with one bulk insert.
+    A few queries find which of them are echoes of mesh-ui's own writes (the same resourceVersion after, or a
+    delete that was mesh-ui's last applied change of the object); the others are stored with one bulk insert.
     """
-    refs = {_ref_of(c.after or c.before or {}) for c in changes}
-    ours: set[tuple[ObjectRef, str]] = set()
-    latest_delete: set[ObjectRef] = set()
-    if refs:
-        match = Q()
-        for ref in refs:
-            match |= Q(kind=ref.kind, namespace=ref.namespace, name=ref.name)
-        for kind, namespace, name, version, action in (
-            ConfigChange.objects.filter(match, cluster_id=cluster_id, source=ConfigChange.Source.MESH_UI)
-            .filter(result=ConfigChange.Result.APPLIED)
-            .values_list("kind", "namespace", "name", "resource_version_after", "action")
-        ):
-            ours.add((ObjectRef(kind, namespace, name), version))
-            if action == ConfigChange.Action.DELETE:
-                latest_delete.add(ObjectRef(kind, namespace, name))
+    ours = _our_versions(cluster_id, [c.after["resource_version"] for c in changes if c.after is not None])
+    gone = {_ref_of(c.before) for c in changes if c.after is None and c.before is not None}
+    deleted_by_us = _deleted_by_us(cluster_id, gone) if gone else set()
     rows: list[ConfigChange] = []
     for change in changes:
         fields = change.after or change.before or {}
         ref = _ref_of(fields)
         if change.after is not None and (ref, change.after["resource_version"]) in ours:
             continue
-        if change.after is None and ref in latest_delete and _last_is_our_delete(cluster_id, ref):
+        if change.after is None and ref in deleted_by_us:
             continue
         before_yaml = config_yaml(document_of_fields(change.before))
         after_yaml = config_yaml(document_of_fields(change.after))
@@ -137,14 +154,3 @@ def record_external_changes(cluster_id: int, changes: list[IstioObjectChange]) -
             )
         )
     return ConfigChange.objects.bulk_create(rows, batch_size=500)
-
-
-def _last_is_our_delete(cluster_id: int, ref: ObjectRef) -> bool:
-    last = (
-        ConfigChange.objects.filter(
-            cluster_id=cluster_id, kind=ref.kind, namespace=ref.namespace, name=ref.name, result="applied"
-        )
-        .values_list("source", "action")
-        .first()
-    )
-    return last == (ConfigChange.Source.MESH_UI, ConfigChange.Action.DELETE)
