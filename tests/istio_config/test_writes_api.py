@@ -169,3 +169,14 @@ def test_delete_shows_dependents_and_needs_the_current_version(synced, editor):
     )
     assert stale.status_code == 409
     assert IstioObject.objects.filter(kind="DestinationRule", name="reviews").exists()
+
+
+def test_openapi_schema_documents_the_write_endpoints_and_their_errors(client):
+    schema = client.get("/api/v1/schema", HTTP_ACCEPT="application/json").json()
+    item = schema["paths"]["/api/v1/istio-objects/{cluster}/{namespace}/{kind}/{name}"]
+    assert {"get", "put", "delete"} <= set(item)
+    assert {"200", "400", "403", "404", "409", "422", "502"} <= set(item["put"]["responses"])
+    assert "post" in schema["paths"]["/api/v1/istio-objects"]
+    for suffix in ("history", "rollback", "dependents"):
+        assert f"/api/v1/istio-objects/{{cluster}}/{{namespace}}/{{kind}}/{{name}}/{suffix}" in schema["paths"]
+    assert "theirsResourceVersion" in schema["components"]["schemas"]["WriteError"]["properties"]
