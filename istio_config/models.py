@@ -155,7 +155,11 @@ class ConfigChange(models.Model):
 
     class Meta:
         ordering = ["-created", "-id"]
-        indexes = [models.Index(fields=["cluster", "namespace", "kind", "name", "-created"], name="change_object")]
+        indexes = [
+            models.Index(fields=["cluster", "namespace", "kind", "name", "-created"], name="change_object"),
+            # The sync asks which resourceVersions mesh-ui wrote itself (``history.record_external_changes``).
+            models.Index(fields=["cluster", "resource_version_after"], name="change_version"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.action} {self.kind} {self.namespace}/{self.name}: {self.result}"
