@@ -20,6 +20,7 @@ from mesh_ui.env import (
     env_int,
     env_list,
     env_str,
+    parse_cache_url,
     parse_clusters,
     parse_database_url,
     parse_proxy_ssl_header,
@@ -166,6 +167,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One cache for every server process (and machine): the counts of refused API tokens live there (mesh_ui.throttling).
+# Default: the database's cache table, which every process already shares; MESH_UI_CACHE_URL=redis://... for Redis.
+CACHES = {"default": parse_cache_url("MESH_UI_CACHE_URL", env_str("MESH_UI_CACHE_URL", ""))}
 
 # Axes first: a locked-out username+address is refused before ModelBackend hashes the password (mesh_ui.throttling).
 # The SSO backend answers only SSO callbacks, and nothing while single sign-on is off.
