@@ -208,4 +208,6 @@ def parse_cache_url(name: str, url: str) -> dict[str, Any]:
         }
     if scheme == "locmem":
         return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    raise ImproperlyConfigured(f"{name}: unsupported cache URL scheme {scheme!r} (use redis, rediss, unix, db or locmem)")
+    raise ImproperlyConfigured(
+        f"{name}: unsupported cache URL scheme {scheme!r} (use redis, rediss, unix, db or locmem)"
+    )
