@@ -100,7 +100,9 @@ urlpatterns = [
     ),
     path(
         "docs/redoc",
-        REDOC_POLICY(login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html"))),
+        REDOC_POLICY(
+            login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html"))
+        ),
         name="redoc",
     ),
 ]
