@@ -57,6 +57,11 @@ if not SECRET_KEY:
     SECRET_KEY = DEBUG_SECRET_KEY
 elif SECRET_KEY == DEBUG_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured("SECRET_KEY: the public DEBUG key cannot sign a deployment's sessions; make a new one")
+# Older keys, still accepted for sessions and for decrypting stored secrets while they are rotated out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+# Keys of the secrets stored encrypted in the database (mesh_ui.field_encryption): comma-separated, the first
+# encrypts, all decrypt; empty: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+MESH_UI_FIELD_ENCRYPTION_KEY = env_str("MESH_UI_FIELD_ENCRYPTION_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Cookies: HttpOnly always (no script reads them: forms carry their CSRF token); Secure when served over TLS.
