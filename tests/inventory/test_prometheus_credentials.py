@@ -9,6 +9,7 @@ import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import import_module
+from io import StringIO
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -16,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from django.apps import apps
 from django.contrib.auth.models import User
+from django.core.management import call_command
 from django.db import connection
 from django.urls import reverse
 
@@ -199,3 +201,18 @@ def test_the_migration_encrypts_credentials_already_stored_in_urls() -> None:
     migration.decrypt_into_urls(apps, SimpleNamespace(connection=connection))
     in_clear.refresh_from_db()
     assert in_clear.prometheus_url == "http://mesh:hunter2@prom.example:9090/?token=t-1"
+
+
+@pytest.mark.django_db
+def test_reencrypt_secrets_moves_stored_credentials_to_the_new_key(settings: Any) -> None:
+    settings.MESH_UI_FIELD_ENCRYPTION_KEY = "old-key-0123456789abcdef"
+    cluster = Cluster(name="prod")
+    set_prometheus_connection(cluster, "http://prom.example:9090", bearer_token=TOKEN)
+    cluster.save()
+    settings.MESH_UI_FIELD_ENCRYPTION_KEY = "new-key-fedcba9876543210,old-key-0123456789abcdef"
+    out = StringIO()
+    call_command("reencrypt_secrets", stdout=out)
+    assert "re-encrypted the credentials of 1 cluster(s)" in out.getvalue()
+    settings.MESH_UI_FIELD_ENCRYPTION_KEY = "new-key-fedcba9876543210"
+    cluster.refresh_from_db()
+    assert read_prometheus_credentials(cluster).bearer_token == TOKEN
