@@ -22,8 +22,11 @@ class Cluster(models.Model):
         blank=True, help_text="Prometheus for this cluster, without credentials; empty for PROMETHEUS_URL."
     )
     # Never in clear, never shown: read with inventory.credentials.read_prometheus_credentials where a client connects.
+    # A database default too, for rows written by code that predates the field (see control_plane_namespace).
     prometheus_credentials = models.TextField(
         blank=True,
+        default="",
+        db_default="",
         editable=False,
         help_text="The Prometheus URL's userinfo and secret parameters and a bearer token, encrypted (Fernet).",
     )

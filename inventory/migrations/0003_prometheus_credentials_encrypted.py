@@ -2,7 +2,7 @@
 
 Rows whose ``prometheus_url`` carries credentials (``http://user:secret@host``, ``?token=...``) keep the URL without
 them, and the credentials encrypted in ``prometheus_credentials`` (``mesh_ui.field_encryption``). Reversing puts
-them back in the URL, in clear.
+them back in the URL, in clear (a bearer token set in the admin since has no place in a URL and is dropped).
 """
 
 from typing import Any
@@ -41,7 +41,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='cluster',
             name='prometheus_credentials',
-            field=models.TextField(blank=True, editable=False, help_text="The Prometheus URL's userinfo and secret parameters and a bearer token, encrypted (Fernet)."),
+            field=models.TextField(blank=True, db_default='', default='', editable=False, help_text="The Prometheus URL's userinfo and secret parameters and a bearer token, encrypted (Fernet)."),
         ),
         migrations.AlterField(
             model_name='cluster',
