@@ -24,6 +24,7 @@ from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
 
 from clients.redaction import redact_text, redact_url
+from clients.url_credentials import UrlCredentials, join_url_credentials
 
 Row = dict[str, Any]
 
@@ -55,14 +56,17 @@ class PrometheusError(Exception):
 class PrometheusSettings:
     """Where Prometheus is and how to reach it.
 
-    ``bearer_token`` is sent as ``Authorization: Bearer ...`` when set; ``ca_file`` (a PEM bundle) replaces the
-    system CAs when set; ``verify_tls=False`` disables certificate checks; ``timeout`` (seconds) bounds every
-    HTTP call.  ``gzip`` asks Prometheus to compress query answers: off by default, since the graph's answers
-    (megabytes) cost Prometheus more CPU to gzip than they take to send over a data-centre link.
+    ``url`` may carry credentials (an operator's ``PROMETHEUS_URL``) or have them apart in ``credentials`` (a
+    cluster's, stored encrypted): they are joined only here, where the client connects; the bearer token of
+    ``credentials`` wins over ``bearer_token``. A bearer token is sent as ``Authorization: Bearer ...``; ``ca_file``
+    (a PEM bundle) replaces the system CAs when set; ``verify_tls=False`` disables certificate checks; ``timeout``
+    (seconds) bounds every HTTP call.  ``gzip`` asks Prometheus to compress query answers: off by default, since the
+    graph's answers (megabytes) cost Prometheus more CPU to gzip than they take to send over a data-centre link.
     """
 
     url: str
     bearer_token: str = ""
+    credentials: UrlCredentials = field(default_factory=UrlCredentials)
     verify_tls: bool = True
     ca_file: str = ""
     timeout: float = 10.0
@@ -160,14 +164,20 @@ class PrometheusClient:
         elif settings.ca_file:
             session.verify = settings.ca_file
         headers = {"Accept-Encoding": "gzip, deflate" if settings.gzip else "identity"}
-        if settings.bearer_token:
-            headers["Authorization"] = f"Bearer {settings.bearer_token}"
+        credentials = settings.credentials
+        bearer_token = credentials.bearer_token or settings.bearer_token
+        if bearer_token:
+            headers["Authorization"] = f"Bearer {bearer_token}"
+        # Userinfo in the URL the library connects with (requests sends it as Basic auth); secret parameters with
+        # each query (the library appends paths to its URL, so a query string there would end up in the path).
+        connect_url = join_url_credentials(self._url, UrlCredentials(userinfo=credentials.userinfo))
+        self._secret_params = dict(credentials.secret_query)
         # One quick retry of refused connections and gateway hiccups, none of read timeouts (a slow query would only
         # run twice): the snapshot task retries on its own schedule, so the library's default (3 retries with
         # exponential back-off) would only make failures slow.
         retry = Retry(total=1, read=False, backoff_factor=0, status_forcelist=(502, 503, 504), raise_on_status=False)
         self._connect = PrometheusConnect(
-            url=self._url,
+            url=connect_url,
             headers=headers,
             disable_ssl=not settings.verify_tls,
             retry=retry,
@@ -193,7 +203,7 @@ class PrometheusClient:
 
     def fetch_instant(self, query: str, at: float | None = None) -> list[Row]:
         """Run an instant query at ``at`` (unix seconds; now when None) and return its instant-vector rows."""
-        params = {} if at is None else {"time": f"{at:.3f}"}
+        params = dict(self._secret_params) if at is None else {**self._secret_params, "time": f"{at:.3f}"}
         try:
             result = self._connect.custom_query(query, params=params)
         except requests.Timeout as exc:

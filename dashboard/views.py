@@ -142,7 +142,8 @@ def istio_object_page(
         detail = load_object_detail(cluster, namespace, kind, name)
     if detail is None:
         raise Http404(f"no {kind} {namespace}/{name}")
-    return render(request, "dashboard/istio_object.html", {"object": detail, "run": last_run(cluster)})
+    context = {"object": detail, "run": last_run(cluster), "error_details": may_see_error_details(request.user)}
+    return render(request, "dashboard/istio_object.html", context)
 
 
 def _detail(

@@ -9,9 +9,14 @@ user with a role, only those of the namespaces it may read.
 
 from __future__ import annotations
 
+from typing import Any
+from urllib.parse import quote
+
+from django import forms
 from django.contrib import admin
 
 from accounts.admin_access import CLUSTER_FILTER, MeshAdminOnly, NamespaceScopedView
+from inventory.credentials import set_prometheus_connection
 from inventory.models import (
     Cluster,
     ConfigMap,
@@ -24,9 +29,77 @@ from inventory.models import (
     Workload,
 )
 
+KEEP_HELP = "Stored encrypted and never shown. Leave empty to keep the stored one."
+
+
+class ClusterForm(forms.ModelForm):
+    """A cluster's settings; its Prometheus credentials are write-only: typed in, stored encrypted, never shown.
+
+    Credentials typed into the URL (``http://user:secret@host``, ``?token=...``) are moved out of it the same way.
+    """
+
+    prometheus_userinfo = forms.CharField(
+        label="Prometheus user:password",
+        required=False,
+        strip=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=KEEP_HELP,
+    )
+    prometheus_token = forms.CharField(
+        label="Prometheus bearer token",
+        required=False,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=KEEP_HELP,
+    )
+    forget_prometheus_credentials = forms.BooleanField(label="Forget the stored Prometheus credentials", required=False)
+
+    class Meta:
+        model = Cluster
+        fields = [
+            "name",
+            "enabled",
+            "kubeconfig_path",
+            "context",
+            "in_cluster",
+            "prometheus_url",
+            "control_plane_namespace",
+        ]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        stored = self.instance.pk and self.instance.prometheus_credentials
+        self.fields["forget_prometheus_credentials"].help_text = (
+            "Credentials are stored for this cluster." if stored else "No credentials are stored for this cluster."
+        )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        userinfo = cleaned.get("prometheus_userinfo", "")
+        if userinfo and (":" not in userinfo or userinfo.startswith(":")):
+            self.add_error("prometheus_userinfo", "Write it as user:password.")
+        return cleaned
+
+    def save(self, commit: bool = True) -> Cluster:
+        cluster = super().save(commit=False)
+        # As typed; percent-encoded for the URL it will be joined into (a password may hold "@", "/" or ":").
+        user, _, password = self.cleaned_data["prometheus_userinfo"].partition(":")
+        userinfo = f"{quote(user, safe='')}:{quote(password, safe='')}" if user else ""
+        set_prometheus_connection(
+            cluster,
+            self.cleaned_data["prometheus_url"],
+            userinfo=userinfo,
+            bearer_token=self.cleaned_data["prometheus_token"],
+            forget=self.cleaned_data["forget_prometheus_credentials"],
+        )
+        if commit:
+            cluster.save()
+            self.save_m2m()
+        return cluster
+
 
 @admin.register(Cluster)
 class ClusterAdmin(MeshAdminOnly, admin.ModelAdmin):
+    form = ClusterForm
     list_display = (
         "name",
         "enabled",

@@ -18,7 +18,18 @@ class Cluster(models.Model):
     kubeconfig_path = models.CharField(max_length=500, blank=True, help_text="Path to a kubeconfig file.")
     context = models.CharField(max_length=253, blank=True, help_text="Kubeconfig context; empty for current.")
     in_cluster = models.BooleanField(default=False, help_text="Use the pod's service account instead.")
-    prometheus_url = models.URLField(blank=True, help_text="Prometheus for this cluster; empty for PROMETHEUS_URL.")
+    prometheus_url = models.URLField(
+        blank=True, help_text="Prometheus for this cluster, without credentials; empty for PROMETHEUS_URL."
+    )
+    # Never in clear, never shown: read with inventory.credentials.read_prometheus_credentials where a client connects.
+    # A database default too, for rows written by code that predates the field (see control_plane_namespace).
+    prometheus_credentials = models.TextField(
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+        help_text="The Prometheus URL's userinfo and secret parameters and a bearer token, encrypted (Fernet).",
+    )
     enabled = models.BooleanField(default=True)
     # A database default too, so rows written by code that predates the field (a worker mid-upgrade, a data
     # migration of an older state) still get Istio's default namespace.

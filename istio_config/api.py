@@ -40,6 +40,7 @@ from istio_config.objects import filter_objects, load_object_detail, pin_finding
 from istio_config.schema import known_istio_kinds, validate_istio_object
 from istio_config.yaml_lines import compose_yaml, yaml_line_of
 from mesh_ui.api_errors import CODE_BY_STATUS, ErrorSerializer, error_body
+from mesh_ui.auth import may_see_error_details
 from topology.api_params import QueryError, parse_query
 
 PAGE_SIZE = 100
@@ -95,7 +96,8 @@ class ValidationsView(APIView):
         rows = list(findings.order_by("namespace", "kind", "name", "path", "code"))
         run = last_run(cluster)
         body = {"cluster": cluster.name, "run": run, "count": len(rows), "findings": rows}
-        return Response(ValidationsSerializer(body).data)
+        details = {"error_details": may_see_error_details(request.user)}
+        return Response(ValidationsSerializer(body, context=details).data)
 
 
 class ValidationTargetsView(APIView):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from istio_config.findings import STATUSES
@@ -76,8 +77,15 @@ class PinnedFindingSerializer(FindingSerializer):
         fields = [*FindingSerializer.Meta.fields, "line"]
 
 
+#: What a reader who is not a mesh admin is told of a failed validation run (the error text can name hosts, paths
+#: and a server's own message: :func:`mesh_ui.auth.may_see_error_details`).
+RUN_FAILED_TEXT = "The last validation run failed; a mesh admin can see why."
+
+
 class ValidationRunSerializer(serializers.ModelSerializer[ValidationRun]):
-    """The cluster's last validation run."""
+    """The cluster's last validation run; its error text for mesh admins only (context ``error_details``)."""
+
+    last_error = serializers.SerializerMethodField()
 
     class Meta:
         model = ValidationRun
@@ -92,6 +100,12 @@ class ValidationRunSerializer(serializers.ModelSerializer[ValidationRun]):
             "last_error",
             "queued",
         ]
+
+    @extend_schema_field(serializers.CharField(help_text="Why the last run failed (mesh admins); empty if it did not."))
+    def get_last_error(self, run: ValidationRun) -> str:
+        if not run.last_error:
+            return ""
+        return run.last_error if self.context.get("error_details") else RUN_FAILED_TEXT
 
 
 class ValidationsSerializer(serializers.Serializer[dict[str, Any]]):

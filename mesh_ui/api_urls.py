@@ -2,6 +2,8 @@
 
 from typing import Any
 
+from csp.constants import SELF, UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib.auth.decorators import login_required
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
@@ -12,6 +14,15 @@ from istio_config import api as istio_api
 from istio_config import api_writes
 from topology import api as topology_api
 from topology import api_metrics
+
+#: Both documentation pages draw icons as ``data:`` SVG images (in Swagger UI's stylesheet, in ReDoc's bundle).
+DOCS_IMAGES = ["data:"]
+#: Swagger UI: its script and style stay ``'self'`` only.
+SWAGGER_UI_POLICY = csp_update({"img-src": DOCS_IMAGES})
+#: ReDoc (styled-components) writes its styles into ``<style>`` elements at run time, so that page alone allows inline
+#: style, and it runs its search index in a worker made from a ``blob:`` URL by its own bundle. Script stays
+#: ``'self'`` only: an injected style could restyle the page but run nothing.
+REDOC_POLICY = csp_update({"style-src": [UNSAFE_INLINE], "worker-src": [SELF, "blob:"], "img-src": DOCS_IMAGES})
 
 LIST: dict[str, Any] = {"get": "list"}
 DETAIL: dict[str, Any] = {"get": "retrieve"}
@@ -80,12 +91,18 @@ urlpatterns = [
     path(
         "docs/swagger",
         # HTML pages: a browser without a session is sent to the login page, not answered 401.
-        login_required(SpectacularSwaggerSplitView.as_view(url_name="v1:schema", template_name="api/swagger_ui.html")),
+        SWAGGER_UI_POLICY(
+            login_required(
+                SpectacularSwaggerSplitView.as_view(url_name="v1:schema", template_name="api/swagger_ui.html")
+            )
+        ),
         name="swagger-ui",
     ),
     path(
         "docs/redoc",
-        login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html")),
+        REDOC_POLICY(
+            login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html"))
+        ),
         name="redoc",
     ),
 ]

@@ -181,3 +181,33 @@ def parse_clusters(name: str, raw: str) -> list[ClusterSetting]:
             path, _, context = source.partition("#")
             clusters.append(ClusterSetting(name=cluster_name, kubeconfig=path, context=context))
     return clusters
+
+
+#: The table of the default cache (``manage.py createcachetable``; the accounts app's migration makes it).
+CACHE_TABLE = "mesh_ui_cache"
+#: Entries a database cache holds before it culls: above the addresses a password-spraying client might use, so
+#: culling (which drops entries at random) does not forget their failure counts.
+CACHE_MAX_ENTRIES = 50_000
+
+
+def parse_cache_url(name: str, url: str) -> dict[str, Any]:
+    """Turn ``MESH_UI_CACHE_URL`` into Django's ``CACHES["default"]``.
+
+    ``redis://``, ``rediss://`` and ``unix://`` URLs give Redis (``RedisCache``, its counters atomic); empty or
+    ``db://`` gives the database cache, shared by every process and machine that uses the database;
+    ``locmem://`` gives a cache of each process alone (counts per process: one-process development only).
+    """
+    scheme = url.partition("://")[0].lower() if "://" in url else url.lower()
+    if scheme in {"redis", "rediss", "unix"}:
+        return {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": url}
+    if scheme in {"", "db"}:
+        return {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": CACHE_TABLE,
+            "OPTIONS": {"MAX_ENTRIES": CACHE_MAX_ENTRIES},
+        }
+    if scheme == "locmem":
+        return {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    raise ImproperlyConfigured(
+        f"{name}: unsupported cache URL scheme {scheme!r} (use redis, rediss, unix, db or locmem)"
+    )

@@ -20,6 +20,7 @@ from mesh_ui.env import (
     env_int,
     env_list,
     env_str,
+    parse_cache_url,
     parse_clusters,
     parse_database_url,
     parse_proxy_ssl_header,
@@ -56,6 +57,11 @@ if not SECRET_KEY:
     SECRET_KEY = DEBUG_SECRET_KEY
 elif SECRET_KEY == DEBUG_SECRET_KEY and not DEBUG:
     raise ImproperlyConfigured("SECRET_KEY: the public DEBUG key cannot sign a deployment's sessions; make a new one")
+# Older keys, still accepted for sessions and for decrypting stored secrets while they are rotated out.
+SECRET_KEY_FALLBACKS = env_list("SECRET_KEY_FALLBACKS", "")
+# Keys of the secrets stored encrypted in the database (mesh_ui.field_encryption): comma-separated, the first
+# encrypts, all decrypt; empty: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+MESH_UI_FIELD_ENCRYPTION_KEY = env_str("MESH_UI_FIELD_ENCRYPTION_KEY", "")
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", "")
 # Cookies: HttpOnly always (no script reads them: forms carry their CSRF token); Secure when served over TLS.
@@ -166,6 +172,10 @@ DATABASES = {
     )
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# One cache for every server process (and machine): the counts of refused API tokens live there (mesh_ui.throttling).
+# Default: the database's cache table, which every process already shares; MESH_UI_CACHE_URL=redis://... for Redis.
+CACHES = {"default": parse_cache_url("MESH_UI_CACHE_URL", env_str("MESH_UI_CACHE_URL", ""))}
 
 # Axes first: a locked-out username+address is refused before ModelBackend hashes the password (mesh_ui.throttling).
 # The SSO backend answers only SSO callbacks, and nothing while single sign-on is off.

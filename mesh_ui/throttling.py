@@ -8,8 +8,8 @@ API tokens are throttled here, by client address only (a token has no username):
 cache; once a client has ``MESH_UI_TOKEN_FAILURE_LIMIT`` failures in ``MESH_UI_LOGIN_LOCKOUT``, every Bearer request
 from it answers 429 with ``Retry-After`` until that window ends, before any token lookup. A valid token does not
 reset the count: one stolen token must not buy unlimited guesses at others. :class:`ThrottledBearerTokenAuthentication`
-wraps the accounts app's Bearer authentication with that check. The counts live in Django's cache (``CACHES``):
-the default local-memory cache counts per server process.
+wraps the accounts app's Bearer authentication with that check. The counts live in Django's cache (``CACHES``,
+``MESH_UI_CACHE_URL``), which every server process shares: the database's cache table by default, or Redis.
 
 "The client" is :func:`mesh_ui.client_address.client_address` for both (and for the audit log): axes' resolution,
 which honours ``MESH_UI_PROXY_COUNT`` (the reverse proxies in front that append to ``X-Forwarded-For``).

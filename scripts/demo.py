@@ -93,6 +93,9 @@ def build_web_command(port: str) -> list[str]:
         "-m",
         "gunicorn",
         "mesh_ui.wsgi:application",
+        # Its own log lines redacted like the app's (a token in a request's query string never reaches them).
+        "--config",
+        str(ROOT / "gunicorn.conf.py"),
         "--bind",
         f"127.0.0.1:{port}",
         "--workers",

@@ -10,3 +10,6 @@ import secrets
 os.environ.setdefault("SECRET_KEY", secrets.token_urlsafe(50))
 
 from mesh_ui.settings import *  # noqa: F403
+
+# Each test process alone, emptied before every test (conftest); the tests of the shared default set their own.
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -27,6 +27,8 @@ from clients.metrics_scrape import (
     parse_exposition,
 )
 from clients.prometheus import GraphRows, PrometheusClient, PrometheusError, PrometheusSettings
+from clients.url_credentials import UrlCredentials
+from inventory.credentials import read_prometheus_credentials
 from inventory.models import Cluster
 from topology.graph import build_graph_queries
 from topology.models import CounterScrape, GraphSnapshot
@@ -50,12 +52,13 @@ class PrometheusSource:
 
     kind: str = GraphSnapshot.Source.PROMETHEUS
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, credentials: UrlCredentials | None = None) -> None:
         #: What a window connects with: :func:`~topology.window_build.build_window` sends the queries itself, so
         #: it builds the traffic maps while Prometheus still computes the latency histogram.
         self.prometheus_settings = PrometheusSettings(
             url=url,
             bearer_token=settings.PROMETHEUS_TOKEN,
+            credentials=credentials or UrlCredentials(),
             verify_tls=settings.PROMETHEUS_VERIFY_TLS,
             ca_file=settings.PROMETHEUS_CA_FILE,
             timeout=settings.PROMETHEUS_TIMEOUT,
@@ -120,11 +123,18 @@ def _load_counters(scrape: CounterScrape) -> CounterSet:
     return counterset_from_json(json.loads(scrape.payload()))
 
 
+def _cluster_prometheus(cluster: Cluster) -> PrometheusSource | None:
+    """The cluster's own Prometheus with its stored credentials, else ``PROMETHEUS_URL``'s, else None."""
+    if cluster.prometheus_url:
+        return PrometheusSource(cluster.prometheus_url, read_prometheus_credentials(cluster))
+    return PrometheusSource(settings.PROMETHEUS_URL) if settings.PROMETHEUS_URL else None
+
+
 def telemetry_source_for(cluster: Cluster) -> TelemetrySource | None:
     """The source a new snapshot of ``cluster`` reads, or None when none is configured."""
-    url = cluster.prometheus_url or settings.PROMETHEUS_URL
-    if url:
-        return PrometheusSource(url)
+    prometheus = _cluster_prometheus(cluster)
+    if prometheus is not None:
+        return prometheus
     if settings.MESH_UI_METRICS_URL:
         return DirectScrapeSource(cluster, settings.MESH_UI_METRICS_URL)
     return None
@@ -135,7 +145,7 @@ def window_source(snapshot: GraphSnapshot) -> TelemetrySource:
     cluster = snapshot.cluster
     if snapshot.source == GraphSnapshot.Source.DIRECT:
         return DirectScrapeSource(cluster, settings.MESH_UI_METRICS_URL)
-    url = cluster.prometheus_url or settings.PROMETHEUS_URL
-    if not url:
+    prometheus = _cluster_prometheus(cluster)
+    if prometheus is None:
         raise TelemetryError("Prometheus: no URL is configured any more")
-    return PrometheusSource(url)
+    return prometheus

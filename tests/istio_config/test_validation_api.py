@@ -229,3 +229,22 @@ def test_gateway_api_objects_are_known_by_their_check_kind_beside_an_istio_gatew
     assert istio["apiVersion"] == "networking.istio.io/v1" and {f["code"] for f in istio["findings"]} == {"KIA0302"}
     page = client.get(reverse("dashboard:istio"), {"namespace": "shop"}).content.decode()
     assert 'data-row="shop/K8sGateway/shop-gateway"' in page and 'data-row="shop/Gateway/shop-gateway"' in page
+
+
+def test_last_run_error_text_is_for_mesh_admins_only(client: Any, mesh: Cluster, django_user_model: Any) -> None:
+    from istio_config.models import ValidationRun
+
+    secret_error = "ConnectionError: http://10.0.0.7:6443/apis refused (kubeconfig /etc/mesh/prod)"
+    ValidationRun.objects.filter(cluster=mesh).update(last_error=secret_error)
+    detail_page = reverse("dashboard:istio-object", args=["bookinfo", "VirtualService", "reviews"])
+
+    viewer_run = client.get(VALIDATIONS).json()["run"]
+    assert viewer_run["last_error"] == "The last validation run failed; a mesh admin can see why."
+    page = client.get(detail_page).content.decode()
+    assert "The last run failed; a mesh admin can see why." in page and "10.0.0.7" not in page
+
+    admin = django_user_model.objects.create_user("root", "root@example.com", "root-password")
+    RoleGrant.objects.create(user=admin, role="admin")
+    client.force_login(admin)
+    assert client.get(VALIDATIONS).json()["run"]["last_error"] == secret_error
+    assert secret_error in client.get(detail_page).content.decode()
