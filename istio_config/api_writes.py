@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
-from rest_framework import serializers
+from rest_framework import exceptions, serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -39,6 +39,7 @@ from istio_config.inventory_loader import load_config_inventory
 from istio_config.objects import load_object_detail
 from istio_config.write_input import ObjectRef
 from istio_config.writes import WriteOutcome, apply_change, rollback_change
+from mesh_ui.api_errors import error_body
 from topology.api_params import QueryError
 
 WRITE_ERRORS = {
@@ -69,6 +70,22 @@ def _bad_body(serializer: serializers.Serializer[Any]) -> Response:
         {"field": name, "message": " ".join(str(m) for m in messages)} for name, messages in serializer.errors.items()
     ]
     return _error("invalid-object", "the request body is invalid", 400, details)
+
+
+class WriteErrorsMixin:
+    """Answer a request body DRF cannot parse (malformed JSON, an unsupported media type) in the write errors'
+    format, as the schema documents for these operations, instead of the API's generic error body."""
+
+    def handle_exception(self, exc: Exception) -> Response:
+        if isinstance(exc, exceptions.ParseError | exceptions.UnsupportedMediaType):
+            status = 415 if isinstance(exc, exceptions.UnsupportedMediaType) else 400
+            return _error(
+                "invalid-object",
+                "the request body cannot be read",
+                status,
+                [{"field": "body", "message": str(exc.detail)}],
+            )
+        return super().handle_exception(exc)  # type: ignore[misc]
 
 
 def _cluster_named(name: str) -> Cluster:
@@ -106,7 +123,7 @@ def _answer(cluster: Cluster, outcome: WriteOutcome, status: int = 200) -> Respo
     return Response(data, status=status)
 
 
-class IstioObjectListCreateView(IstioObjectListView):
+class IstioObjectListCreateView(WriteErrorsMixin, IstioObjectListView):
     """The cluster's Istio objects (GET), and creating one (POST) through the write service."""
 
     @extend_schema(request=CreateBodySerializer, responses={201: WriteResultSerializer, **WRITE_ERRORS})
@@ -125,7 +142,7 @@ class IstioObjectListCreateView(IstioObjectListView):
         return _answer(cluster, outcome, status=201)
 
 
-class IstioObjectItemView(IstioObjectDetailView):
+class IstioObjectItemView(WriteErrorsMixin, IstioObjectDetailView):
     """One Istio object: read it (GET), replace it (PUT) or delete it (DELETE) through the write service."""
 
     @extend_schema(request=UpdateBodySerializer, responses={200: WriteResultSerializer, **WRITE_ERRORS})
@@ -165,7 +182,7 @@ class IstioObjectItemView(IstioObjectDetailView):
         return _answer(found, outcome)
 
 
-class IstioObjectRollbackView(APIView):
+class IstioObjectRollbackView(WriteErrorsMixin, APIView):
     """Restore an earlier version of the object (from its history) through the whole write path."""
 
     @extend_schema(request=RollbackBodySerializer, responses={200: WriteResultSerializer, **WRITE_ERRORS})
@@ -185,6 +202,11 @@ class IstioObjectRollbackView(APIView):
         return _answer(found, outcome)
 
 
+def _not_found(message: str) -> Response:
+    """A read's 404 in the API's one error body (the reads document ``Error``; the writes ``WriteError``)."""
+    return Response(error_body("not_found", message), status=404)
+
+
 def _readable(request: Request, cluster: str, namespace: str) -> Cluster:
     found = _cluster_named(cluster)
     if not access.can_read(request.user, found, namespace):
@@ -200,7 +222,7 @@ class IstioObjectHistoryView(APIView):
         try:
             found = _readable(request, cluster, namespace)
         except NotFound as exc:
-            return _error("not-found", str(exc), 404)
+            return _not_found(str(exc))
         changes = list(history_of(found, ObjectRef(kind, namespace, name)).select_related("cluster"))
         return Response(HistorySerializer({"count": len(changes), "changes": changes}).data)
 
@@ -213,11 +235,11 @@ class IstioObjectDependentsView(APIView):
         try:
             found = _readable(request, cluster, namespace)
         except NotFound as exc:
-            return _error("not-found", str(exc), 404)
+            return _not_found(str(exc))
         objects = load_config_inventory(found).istio_objects
         target = next((o for o in objects if (o.kind, o.namespace, o.name) == (kind, namespace, name)), None)
         if target is None:
-            return _error("not-found", f"no {kind} {namespace}/{name} in {cluster}", 404)
+            return _not_found(f"no {kind} {namespace}/{name} in {cluster}")
         scope = access.namespace_scope(request.user, found)
         dependents = [d for d in find_dependents(target, objects) if scope.allows(d.namespace)]
         return Response(DependentsSerializer({"dependents": dependents}).data)
