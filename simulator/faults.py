@@ -1,7 +1,8 @@
 """Fault injection of the simulated Kubernetes API server.
 
-Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would)
-and add latency to every request.
+Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would), add latency to every request and
+expire the watches of one resource (their next event is a 410 Gone, as after an etcd compaction). The outage of
+the whole server (it stops listening and comes back with the same objects) is :meth:`simulator.Simulator.outage`.
 """
 
 from __future__ import annotations
@@ -15,12 +16,19 @@ SERVICE_ACCOUNT_USER = "system:serviceaccount:mesh-ui:mesh-ui"
 
 
 class Faults:
-    """Injected failures: forbidden resources and per-request latency."""
+    """Injected failures: forbidden resources, per-request latency and expired watches."""
 
     def __init__(self) -> None:
         self._forbidden: set[str] = set()
         self._lock = threading.Lock()
         self.latency = 0.0
+        self._watch_generations: dict[str, int] = {}
+
+    @property
+    def forbidden(self) -> list[str]:
+        """The forbidden plurals, sorted."""
+        with self._lock:
+            return sorted(self._forbidden)
 
     def forbid(self, plural: str) -> None:
         """Answer every request on ``plural`` with 403 Forbidden."""
@@ -33,10 +41,20 @@ class Faults:
             self._forbidden.discard(plural)
 
     def clear(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault (expired watches stay expired: they are already gone)."""
         with self._lock:
             self._forbidden.clear()
         self.latency = 0.0
+
+    def watch_generation(self, plural: str) -> int:
+        """How many times the watches of ``plural`` were expired; a watch opened at another count is expired."""
+        with self._lock:
+            return self._watch_generations.get(plural, 0)
+
+    def expire_watches(self, plural: str) -> None:
+        """Make every watch of ``plural`` open now end with 410 Gone (call the store's ``notify_all`` to wake them)."""
+        with self._lock:
+            self._watch_generations[plural] = self._watch_generations.get(plural, 0) + 1
 
     def check(self, rt: ResourceType, verb: str, namespace: str | None) -> None:
         """Raise :class:`Forbidden` like RBAC would if ``rt`` is forbidden."""
