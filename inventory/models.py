@@ -12,11 +12,12 @@ from datetime import datetime, timedelta
 from django.db import models
 from django.utils import timezone
 
-#: How long a sync lease lasts; the syncing worker renews it every third of that.
+#: How long a sync lease lasts, and how often the syncing worker renews it.
 LEASE_SECONDS = 30.0
-#: A lease holder silent for longer than this (one renewal missed, with room to spare) is shown as stalled: its
-#: worker died or hangs. Another worker takes the cluster over only when the lease ends (``LEASE_SECONDS``).
-SYNC_SILENT_SECONDS = 15.0
+LEASE_RENEW_SECONDS = 5.0
+#: A lease holder silent for longer than this (a renewal missed, with 7 s to spare for a busy worker) is shown as
+#: stalled within 12 s of its death. Another worker takes the cluster over only when the lease ends.
+SYNC_SILENT_SECONDS = 12.0
 
 
 class Cluster(models.Model):

@@ -36,7 +36,7 @@ from clients.kubernetes import (
     WatchEvent,
     inventory_kinds,
 )
-from inventory.models import LEASE_SECONDS, Cluster, SyncStatus
+from inventory.models import LEASE_RENEW_SECONDS, LEASE_SECONDS, Cluster, SyncStatus
 from inventory.store import ApplyResult, apply_events, apply_full_list
 
 log = logging.getLogger(__name__)
@@ -360,7 +360,7 @@ def follow_watches(
     SyncStatus.objects.filter(cluster=cluster, kind__in=watched).update(watching=True)
     for watcher in watchers:
         watcher.start()
-    next_renewal = time.monotonic() + LEASE_SECONDS / 3
+    next_renewal = time.monotonic() + LEASE_RENEW_SECONDS
     try:
         while time.monotonic() < deadline:
             try:
@@ -380,7 +380,7 @@ def follow_watches(
                 if not claim_lease(cluster.pk, owner):
                     log.warning("lost the sync lease of %s; stopping", cluster.name)
                     return
-                next_renewal = time.monotonic() + LEASE_SECONDS / 3
+                next_renewal = time.monotonic() + LEASE_RENEW_SECONDS
     finally:
         stop.set()
         SyncStatus.objects.filter(cluster=cluster).update(watching=False)
