@@ -232,6 +232,8 @@ class _Watcher(threading.Thread):
         self.client, self.kind, self.resource_version = client, kind, resource_version
         self.deadline, self.out, self.stop = deadline, out, stop
         self.backoff = WATCH_RETRY_FIRST_SECONDS
+        #: Whether the one immediate retry of an unreachable watch was spent since the last event.
+        self.quiet_retry_used = False
         #: Why the next list happens: "gone" (410), "retry" (after an error or a failed first list).
         self.relist_reason = "retry"
 
@@ -251,6 +253,7 @@ class _Watcher(threading.Thread):
                 for event in self.client.watch(
                     self.kind, self.resource_version, max(1, int(min(remaining, 60))), self.stop.is_set
                 ):
+                    self.quiet_retry_used = False
                     if event.resource_version:
                         self.resource_version = event.resource_version
                     if event.type != "BOOKMARK":
@@ -266,6 +269,11 @@ class _Watcher(threading.Thread):
                     # The CRD went away: nothing to watch until a later sync finds it installed again.
                     self.out.put(("absent", self.kind, None))
                     return
+                if exc.status == 0 and not self.quiet_retry_used:
+                    # A pooled keep-alive connection the server had closed fails its first request: try once more
+                    # at once before calling the kind failed (a server that is really gone fails again at once).
+                    self.quiet_retry_used = True
+                    continue
                 self.out.put(("error", self.kind, exc))
                 self.resource_version = None
                 self.relist_reason = "retry"
