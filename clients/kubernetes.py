@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 import urllib3
+import yaml
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
@@ -211,6 +212,17 @@ def kube_error_of(exc: ApiException) -> KubeError:
     return KubeError(exc.status or 0, str(body.get("message") or exc.reason), str(body.get("reason") or ""), causes)
 
 
+def describe_yaml_error(what: str, exc: yaml.YAMLError, path: str) -> str:
+    """One line naming where a YAML document is broken: ``kubeconfig invalid: line 4, column 9: <problem> (path)``.
+
+    PyYAML's own message spans several lines with a caret drawing; its marks count lines from 0.
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    return f"{what}: {where}{problem}" + (f" ({path})" if path else "")
+
+
 class KubernetesClient:
     """List and watch inventory kinds in one cluster, with a timeout on every call."""
 
@@ -233,6 +245,8 @@ class KubernetesClient:
                     client_configuration=configuration,
                     persist_config=False,
                 )
+        except yaml.YAMLError as exc:
+            raise KubeError(0, describe_yaml_error("kubeconfig invalid", exc, connection.kubeconfig_path)) from exc
         except (ConfigException, OSError, TypeError, ValueError) as exc:
             raise KubeError(0, f"cannot load cluster configuration for {connection.name!r}: {exc}") from exc
         # One connection per concurrent watch plus lists.

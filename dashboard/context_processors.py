@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cached_property
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
@@ -27,7 +28,7 @@ from topology.reading import SnapshotMeta, describe_source_failure
 
 @dataclass(frozen=True)
 class Banner:
-    """One problem the header shows: ``kind`` is ``sync``, ``metrics``, ``stale`` or ``empty``."""
+    """One problem the header shows: ``kind`` is ``sync``, ``slow``, ``metrics``, ``stale`` or ``empty``."""
 
     kind: str
     message: str
@@ -128,6 +129,21 @@ class MeshHeader:
                 f"{s.kind}: {describe_sync_failure(s, detailed)}" for s in self.failing_kinds if s.last_error
             )
             banners.append(Banner("sync", f"Kubernetes sync failing for {kinds}: showing stored data.", detail))
+        silent = self.cluster.sync_silent_seconds(timezone.now())
+        if silent is not None:
+            banners.append(
+                Banner(
+                    "sync",
+                    f"Kubernetes sync stalled: its worker has been silent for {silent:.0f} s; "
+                    "another worker takes over when its lease ends.",
+                )
+            )
+        slow = [s for s in self.sync_statuses if s.is_slow(settings.MESH_UI_KUBE_TIMEOUT)]
+        if slow:
+            listed = ", ".join(f"{s.kind} in {(s.duration_ms or 0) / 1000:.1f} s" for s in slow)
+            banners.append(
+                Banner("slow", f"Kubernetes API slow: listed {listed} (timeout {settings.MESH_UI_KUBE_TIMEOUT:g} s).")
+            )
         status = self.metrics_status
         if status is not None and status.failing:
             banners.append(

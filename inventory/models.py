@@ -7,8 +7,17 @@ Kubernetes ``uid`` and ``resourceVersion`` it was last written from, which makes
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
 from django.utils import timezone
+
+#: How long a sync lease lasts, and how often the syncing worker renews it.
+LEASE_SECONDS = 30.0
+LEASE_RENEW_SECONDS = 5.0
+#: A lease holder silent for longer than this (a renewal missed, with 7 s to spare for a busy worker) is shown as
+#: stalled within 12 s of its death. Another worker takes the cluster over only when the lease ends.
+SYNC_SILENT_SECONDS = 12.0
 
 
 class Cluster(models.Model):
@@ -50,6 +59,16 @@ class Cluster(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def sync_silent_seconds(self, now: datetime) -> float | None:
+        """How long the worker holding the sync lease has not renewed it, when that is over ``SYNC_SILENT_SECONDS``.
+
+        None while no worker holds the lease (a sync that ended releases it) or its holder renews it in time.
+        """
+        if self.sync_lease_until is None:
+            return None
+        silent = (now - (self.sync_lease_until - timedelta(seconds=LEASE_SECONDS))).total_seconds()
+        return silent if silent > SYNC_SILENT_SECONDS else None
 
 
 class KubeObject(models.Model):
@@ -232,3 +251,8 @@ class SyncStatus(models.Model):
 
     def __str__(self) -> str:
         return f"{self.cluster_id}/{self.kind}: {self.state}"
+
+    def is_slow(self, request_timeout_seconds: float) -> bool:
+        """Whether the last complete list took at least half the request timeout: the API server answers, but so
+        slowly that the next list may time out."""
+        return self.state == self.State.OK and (self.duration_ms or 0) >= request_timeout_seconds * 500

@@ -20,7 +20,7 @@ import socket
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -36,13 +36,15 @@ from clients.kubernetes import (
     WatchEvent,
     inventory_kinds,
 )
-from inventory.models import Cluster, SyncStatus
+from inventory.models import LEASE_RENEW_SECONDS, LEASE_SECONDS, Cluster, SyncStatus
 from inventory.store import ApplyResult, apply_events, apply_full_list
 
 log = logging.getLogger(__name__)
 
-LEASE_SECONDS = 30.0
-WATCH_RETRY_MAX_SECONDS = 10.0
+WATCH_RETRY_FIRST_SECONDS = 0.5
+#: The cap of the retry backoff: a kind that failed is listed again at most this long after the server answers,
+#: which leaves room for the list itself within the 10 s in which a recovery must show.
+WATCH_RETRY_MAX_SECONDS = 8.0
 EVENT_BATCH_SECONDS = 0.1
 
 
@@ -57,6 +59,7 @@ class SyncOutcome:
     not_installed: list[str] = field(default_factory=list)
     events_applied: int = 0
     relists_after_gone: int = 0
+    relists_after_error: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -67,6 +70,7 @@ class SyncOutcome:
             "not_installed": self.not_installed,
             "events_applied": self.events_applied,
             "relists_after_gone": self.relists_after_gone,
+            "relists_after_error": self.relists_after_error,
         }
 
 
@@ -104,13 +108,29 @@ def _status(cluster: Cluster, kind: ResourceKind) -> SyncStatus:
     return status
 
 
-def record_failure(cluster: Cluster, kind: ResourceKind, error: KubeError, listing: bool = True) -> None:
-    """Mark a kind as failed, keeping its stored rows and its last success."""
+def record_failure(cluster: Cluster, kind: ResourceKind, error: KubeError | str) -> None:
+    """Mark a kind as failed, keeping its stored rows and its last success.
+
+    A failed list and a failed watch alike: either way what is stored may be going out of date, so the kind (and
+    with it the cluster's banner) shows the error at once instead of at the next relist.
+    """
     now = timezone.now()
-    updates: dict[str, Any] = {"last_error": str(error), "last_error_at": now}
-    if listing:
-        updates.update(state=SyncStatus.State.FAILED, last_attempt=now, watching=False)
-    SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(**updates)
+    SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(
+        state=SyncStatus.State.FAILED, last_attempt=now, watching=False, last_error=str(error), last_error_at=now
+    )
+
+
+def record_configuration_failure(cluster: Cluster, error: KubeError) -> None:
+    """Mark every kind failed because the cluster's configuration (its kubeconfig) cannot be loaded.
+
+    Nothing is retried until the next dispatch, and the error is logged once, when it first appears or changes,
+    not on every dispatch: the file will not mend itself until someone edits it.
+    """
+    message = str(error)
+    if set(SyncStatus.objects.filter(cluster=cluster).values_list("last_error", flat=True)) != {message}:
+        log.warning("cannot sync %s: %s", cluster.name, message)
+    for kind in kinds_of(cluster):
+        record_failure(cluster, kind, message)
 
 
 def kinds_of(cluster: Cluster) -> tuple[ResourceKind, ...]:
@@ -162,11 +182,13 @@ def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) 
 
 
 def record_list_success(
-    cluster: Cluster, kind: ResourceKind, result: ApplyResult, version: str, started: float
+    cluster: Cluster, kind: ResourceKind, result: ApplyResult, version: str, started: float, watching: bool = False
 ) -> None:
+    """Mark a kind as listed (clearing any failure); ``watching`` when its watch resumes from this list."""
     now = timezone.now()
     SyncStatus.objects.filter(pk=_status(cluster, kind).pk).update(
         state=SyncStatus.State.OK,
+        watching=watching,
         last_attempt=now,
         last_success=now,
         duration_ms=int((time.monotonic() - started) * 1000),
@@ -187,18 +209,21 @@ def record_list_success(
 
 
 class _Watcher(threading.Thread):
-    """Follows one kind's watch and hands events to the syncing thread; never touches the database.
+    """Lists (when needed) and follows one kind's watch, handing results to the syncing thread; never touches the
+    database.
 
-    On 410 Gone it lists the kind again itself (network only) and hands over the complete list; a 404 on an optional
-    kind (its CRD was removed) ends the watch and is reported as "not installed"; on other errors it reports them
-    and retries with backoff from the last version it saw.
+    A watcher whose kind has no version to watch from (its list failed) lists it first. A 410 Gone lists the kind
+    again at once; a 404 on an optional kind (its CRD was removed) ends the watch and is reported as "not
+    installed". Any other error is reported at once (the kind shows "failed" within a batch), and the kind is listed
+    again with backoff (0.5 s doubling, capped at ``WATCH_RETRY_MAX_SECONDS``) until the server answers: the
+    complete list then replaces the stored rows, clears the failure and the watch resumes from it.
     """
 
     def __init__(
         self,
         client: KubernetesClient,
         kind: ResourceKind,
-        resource_version: str,
+        resource_version: str | None,
         deadline: float,
         out: queue.Queue[tuple[str, ResourceKind, Any]],
         stop: threading.Event,
@@ -206,46 +231,74 @@ class _Watcher(threading.Thread):
         super().__init__(name=f"watch-{kind.key}", daemon=True)
         self.client, self.kind, self.resource_version = client, kind, resource_version
         self.deadline, self.out, self.stop = deadline, out, stop
+        self.backoff = WATCH_RETRY_FIRST_SECONDS
+        #: Whether the one immediate retry of an unreachable watch was spent since the last event.
+        self.quiet_retry_used = False
+        #: Why the next list happens: "gone" (410), "retry" (after an error or a failed first list).
+        self.relist_reason = "retry"
 
     def run(self) -> None:
-        backoff = 0.5
         while not self.stop.is_set():
             remaining = self.deadline - time.monotonic()
             if remaining <= 0.5:
                 return
+            if self.resource_version is None:
+                listed = self._relist()
+                if listed is None:
+                    return
+                if not listed:
+                    self._wait_backoff()
+                continue
             try:
                 for event in self.client.watch(
                     self.kind, self.resource_version, max(1, int(min(remaining, 60))), self.stop.is_set
                 ):
+                    self.quiet_retry_used = False
                     if event.resource_version:
                         self.resource_version = event.resource_version
                     if event.type != "BOOKMARK":
                         self.out.put(("event", self.kind, event))
-                backoff = 0.5
             except KubeError as exc:
                 if self.stop.is_set():
                     return
                 if exc.gone:
-                    self._relist_after_gone()
+                    self.resource_version = None
+                    self.relist_reason = "gone"
                     continue
                 if self.kind.optional and exc.not_found:
                     # The CRD went away: nothing to watch until a later sync finds it installed again.
                     self.out.put(("absent", self.kind, None))
                     return
+                if exc.status == 0 and not self.quiet_retry_used:
+                    # A pooled keep-alive connection the server had closed fails its first request: try once more
+                    # at once before calling the kind failed (a server that is really gone fails again at once).
+                    self.quiet_retry_used = True
+                    continue
                 self.out.put(("error", self.kind, exc))
-                self.stop.wait(backoff)
-                backoff = min(backoff * 2, WATCH_RETRY_MAX_SECONDS)
+                self.resource_version = None
+                self.relist_reason = "retry"
+                self._wait_backoff()
 
-    def _relist_after_gone(self) -> None:
+    def _wait_backoff(self) -> None:
+        self.stop.wait(self.backoff)
+        self.backoff = min(self.backoff * 2, WATCH_RETRY_MAX_SECONDS)
+
+    def _relist(self) -> bool | None:
+        """List the kind and hand the complete list over: True when listed, False (after reporting the error)
+        when the list failed, None when an optional kind turned out not installed (nothing to watch)."""
         started = time.monotonic()
         try:
             listing = self.client.fetch_list(self.kind)
         except KubeError as exc:
+            if self.kind.optional and exc.not_found:
+                self.out.put(("absent", self.kind, None))
+                return None
             self.out.put(("error", self.kind, exc))
-            self.stop.wait(1.0)
-            return
+            return False
         self.resource_version = listing.resource_version
-        self.out.put(("relist", self.kind, (listing, started)))
+        self.backoff = WATCH_RETRY_FIRST_SECONDS
+        self.out.put(("relist", self.kind, (listing, started, self.relist_reason)))
+        return True
 
 
 def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None = None) -> SyncOutcome:
@@ -267,11 +320,11 @@ def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None 
                 page_size=settings.MESH_UI_KUBE_PAGE_SIZE,
             )
         except KubeError as exc:
-            for kind in kinds_of(cluster):
-                record_failure(cluster, kind, exc)
-                outcome.failed[kind.key] = str(exc)
+            record_configuration_failure(cluster, exc)
+            outcome.failed = {kind.key: str(exc) for kind in kinds_of(cluster)}
             return outcome
-        versions: dict[str, str] = {}
+        # The version each kind's watch starts from; None for a kind whose list failed (its watcher retries it).
+        versions: dict[str, str | None] = {}
         for kind in kinds_of(cluster):
             version = relist_kind(cluster, client, kind)
             if version is None:
@@ -280,6 +333,7 @@ def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None 
                     outcome.not_installed.append(kind.key)
                 else:
                     outcome.failed[kind.key] = status.last_error
+                    versions[kind.key] = None
             else:
                 outcome.listed.append(kind.key)
                 versions[kind.key] = version
@@ -296,21 +350,25 @@ def sync_cluster(cluster_id: int, watch_seconds: float = 0.0, owner: str | None 
 def follow_watches(
     cluster: Cluster,
     client: KubernetesClient,
-    versions: dict[str, str],
+    versions: Mapping[str, str | None],
     watch_seconds: float,
     owner: str,
     outcome: SyncOutcome,
 ) -> None:
-    """Watch each kind from its version in ``versions`` and apply what arrives until ``watch_seconds`` pass."""
+    """Watch each kind from its version in ``versions`` and apply what arrives until ``watch_seconds`` pass.
+
+    A kind whose version is None (its list failed) is listed again with backoff first, then watched.
+    """
     deadline = time.monotonic() + watch_seconds
     inbox: queue.Queue[tuple[str, ResourceKind, Any]] = queue.Queue()
     stop = threading.Event()
     kinds = [kind for kind in kinds_of(cluster) if kind.key in versions]
     watchers = [_Watcher(client, kind, versions[kind.key], deadline, inbox, stop) for kind in kinds]
-    SyncStatus.objects.filter(cluster=cluster, kind__in=versions).update(watching=True)
+    watched = [key for key, version in versions.items() if version is not None]
+    SyncStatus.objects.filter(cluster=cluster, kind__in=watched).update(watching=True)
     for watcher in watchers:
         watcher.start()
-    next_renewal = time.monotonic() + LEASE_SECONDS / 3
+    next_renewal = time.monotonic() + LEASE_RENEW_SECONDS
     try:
         while time.monotonic() < deadline:
             try:
@@ -330,7 +388,7 @@ def follow_watches(
                 if not claim_lease(cluster.pk, owner):
                     log.warning("lost the sync lease of %s; stopping", cluster.name)
                     return
-                next_renewal = time.monotonic() + LEASE_SECONDS / 3
+                next_renewal = time.monotonic() + LEASE_RENEW_SECONDS
     finally:
         stop.set()
         SyncStatus.objects.filter(cluster=cluster).update(watching=False)
@@ -361,12 +419,21 @@ def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], 
             continue
         flush()
         if what == "relist":
-            listing, started = payload
+            listing, started, reason = payload
             result = apply_full_list(cluster, kind.key, listing.items)
-            record_list_success(cluster, kind, result, listing.resource_version, started)
-            outcome.relists_after_gone += 1
+            record_list_success(cluster, kind, result, listing.resource_version, started, watching=True)
+            if reason == "gone":
+                outcome.relists_after_gone += 1
+            else:
+                outcome.relists_after_error += 1
+                outcome.failed.pop(kind.key, None)
+                if kind.key not in outcome.listed:
+                    outcome.listed.append(kind.key)
         elif what == "error":
-            record_failure(cluster, kind, payload, listing=False)
+            if kind.key not in outcome.failed:
+                log.warning("sync of %s in %s failing: %s", kind.key, cluster.name, payload)
+            outcome.failed[kind.key] = str(payload)
+            record_failure(cluster, kind, payload)
         elif what == "absent":
             record_not_installed(cluster, kind)
             if kind.key not in outcome.not_installed:

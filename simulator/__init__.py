@@ -15,10 +15,13 @@ the endpoints of :mod:`simulator.traffic_api`.
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 from simulator.bookinfo import load_bookinfo
 from simulator.controller import Controller
+from simulator.fault_api import FaultApi
 from simulator.faults import Faults
 from simulator.kubeconfig import write_kubeconfig
 from simulator.resources import GATEWAY_API_GROUP, RESOURCE_TYPES, Obj
@@ -28,6 +31,10 @@ from simulator.traffic import TrafficEngine
 from simulator.traffic_api import METRICS_PREFIX, SIMULATOR_API_PREFIX, TrafficApi
 
 __all__ = ["Faults", "ObjectStore", "Simulator", "TrafficEngine"]
+
+FAULTS_PREFIX = SIMULATOR_API_PREFIX + "/faults"
+#: How long an outage waits before stopping, so the control request that asked for it gets its answer.
+OUTAGE_ANSWER_GRACE_SECONDS = 0.2
 
 # The first group serving a plural: "gateways" is Istio's Gateway, which the traffic engine reads (the Gateway
 # API's gateways come later in the catalogue).
@@ -71,7 +78,11 @@ class Simulator:
         self._traffic_seed = seed if traffic_seed is None else traffic_seed
         self._traffic_autostart = traffic_autostart
         self._traffic_tick = traffic_tick
+        self._outage_lock = threading.Lock()
         traffic_api = TrafficApi(lambda: self.traffic, self.read_objects)
+        fault_api = FaultApi(self.faults, self.api.expire_watches, self.drop_watches, self.outage)
+        # Mounted before SIMULATOR_API_PREFIX: the first mount whose prefix matches answers.
+        self.api.mount(FAULTS_PREFIX, fault_api.handle)
         self.api.mount(METRICS_PREFIX, traffic_api.handle_metrics)
         self.api.mount(SIMULATOR_API_PREFIX, traffic_api.handle_simulator)
         if with_bookinfo:
@@ -143,6 +154,26 @@ class Simulator:
     def drop_watches(self) -> None:
         """Close every open watch stream (clients are expected to reconnect)."""
         self.api.drop_watches()
+
+    def expire_watches(self, plural: str) -> None:
+        """End every open watch of ``plural`` with 410 Gone (its clients must relist it)."""
+        self.api.expire_watches(plural)
+
+    def outage(self, seconds: float) -> None:
+        """Take the API server down for ``seconds``, then serve again on the same port with the same objects.
+
+        Returns at once (the control request that asks for it still gets its answer): a background thread stops
+        the server, hanging up every connection, and restarts it. The controller and the traffic keep running, as
+        an API server restart over a kept etcd would leave them.
+        """
+        threading.Thread(target=self._serve_after_outage, args=(seconds,), name="simulator-outage", daemon=True).start()
+
+    def _serve_after_outage(self, seconds: float) -> None:
+        with self._outage_lock:
+            time.sleep(OUTAGE_ANSWER_GRACE_SECONDS)
+            self.api.stop()
+            time.sleep(seconds)
+            self.api.start(self.host, self.port)
 
     def add_route(self, path: str, handler: RouteHandler) -> None:
         """Serve ``GET path`` from ``handler() -> (status, content_type, body)`` (e.g. ``/metrics``)."""

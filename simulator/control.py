@@ -195,3 +195,43 @@ def set_traffic(base_url: str, rps: float | None = None, jason_share: float | No
     """Change the user request rate and/or the share of ``end-user: jason`` requests; returns the new state."""
     changes = {name: value for name, value in (("rps", rps), ("jason_share", jason_share)) if value is not None}
     return _call_simulator(base_url, "PUT", "/traffic", changes)
+
+
+# --------------------------------------------------------------------------- fault control surface
+
+
+def get_faults(base_url: str) -> dict[str, Any]:
+    """The injected faults: ``forbidden`` plurals and ``latency_seconds``."""
+    return _call_simulator(base_url, "GET", "/faults")
+
+
+def set_faults(
+    base_url: str, forbidden: list[str] | None = None, latency_seconds: float | None = None
+) -> dict[str, Any]:
+    """Replace the forbidden plurals and/or the latency of every request (``None`` leaves it); returns the state."""
+    changes: dict[str, Any] = {}
+    if forbidden is not None:
+        changes["forbidden"] = forbidden
+    if latency_seconds is not None:
+        changes["latency_seconds"] = latency_seconds
+    return _call_simulator(base_url, "PUT", "/faults", changes)
+
+
+def clear_faults(base_url: str) -> dict[str, Any]:
+    """Remove every injected fault; returns the (empty) state."""
+    return _call_simulator(base_url, "DELETE", "/faults")
+
+
+def expire_watches(base_url: str, plural: str) -> None:
+    """End every open watch of ``plural`` with 410 Gone (as after a compaction)."""
+    _call_simulator(base_url, "POST", "/faults/expire-watches", {"plural": plural})
+
+
+def drop_watches(base_url: str) -> None:
+    """Close every open watch stream (clients reconnect)."""
+    _call_simulator(base_url, "POST", "/faults/drop-watches", {})
+
+
+def start_outage(base_url: str, seconds: float) -> None:
+    """Take the API server down for ``seconds``; it comes back on the same port with the same objects."""
+    _call_simulator(base_url, "POST", "/faults/outage", {"seconds": seconds})

@@ -1,8 +1,10 @@
 """Fault injection of the simulated Kubernetes API server.
 
-Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would),
-make the writes that would store something fail (dry runs still pass, as when etcd fails
-between a client's dry run and its write), and add latency to every request.
+Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would), make the writes that would store
+something fail (dry runs still pass, as when etcd fails between a client's dry run and its write), add latency to
+every request and expire the watches of one resource (their next event is a 410 Gone, as after an etcd
+compaction). The outage of the whole server (it stops listening and comes back with the same objects) is
+:meth:`simulator.Simulator.outage`.
 """
 
 from __future__ import annotations
@@ -16,13 +18,20 @@ SERVICE_ACCOUNT_USER = "system:serviceaccount:mesh-ui:mesh-ui"
 
 
 class Faults:
-    """Injected failures: forbidden resources and per-request latency."""
+    """Injected failures: forbidden resources, per-request latency and expired watches."""
 
     def __init__(self) -> None:
         self._forbidden: set[str] = set()
         self._failing_writes: set[str] = set()
         self._lock = threading.Lock()
         self.latency = 0.0
+        self._watch_generations: dict[str, int] = {}
+
+    @property
+    def forbidden(self) -> list[str]:
+        """The forbidden plurals, sorted."""
+        with self._lock:
+            return sorted(self._forbidden)
 
     def forbid(self, plural: str) -> None:
         """Answer every request on ``plural`` with 403 Forbidden."""
@@ -40,11 +49,21 @@ class Faults:
             self._failing_writes.add(plural)
 
     def clear(self) -> None:
-        """Remove every injected fault."""
+        """Remove every injected fault (expired watches stay expired: they are already gone)."""
         with self._lock:
             self._forbidden.clear()
             self._failing_writes.clear()
         self.latency = 0.0
+
+    def watch_generation(self, plural: str) -> int:
+        """How many times the watches of ``plural`` were expired; a watch opened at another count is expired."""
+        with self._lock:
+            return self._watch_generations.get(plural, 0)
+
+    def expire_watches(self, plural: str) -> None:
+        """Make every watch of ``plural`` open now end with 410 Gone (call the store's ``notify_all`` to wake them)."""
+        with self._lock:
+            self._watch_generations[plural] = self._watch_generations.get(plural, 0) + 1
 
     def check(self, rt: ResourceType, verb: str, namespace: str | None) -> None:
         """Raise :class:`Forbidden` like RBAC would if ``rt`` is forbidden."""

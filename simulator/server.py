@@ -94,6 +94,11 @@ class ApiServer:
         self._watch_epoch += 1
         self.store.notify_all()
 
+    def expire_watches(self, plural: str) -> None:
+        """End every open watch of ``plural`` with 410 Gone, as after a compaction; other watches go on."""
+        self.faults.expire_watches(plural)
+        self.store.notify_all()
+
     def add_route(self, path: str, handler: RouteHandler) -> None:
         """Serve ``GET path`` with ``handler() -> (status, content_type, body)``."""
         self.routes[path] = handler
@@ -166,4 +171,10 @@ class ApiServer:
         """Stream watch events as chunked JSON lines until timeout, drop or server stop."""
         stream = WatchStream(self.store, request, self.bookmark_interval)
         epoch = self._watch_epoch
-        stream.run(http, lambda: not self._stopping and epoch == self._watch_epoch)
+        plural = request.rt.plural
+        generation = self.faults.watch_generation(plural)
+        stream.run(
+            http,
+            lambda: not self._stopping and epoch == self._watch_epoch,
+            lambda: self.faults.watch_generation(plural) != generation,
+        )

@@ -63,8 +63,14 @@ class WatchStream:
             and self.field_match(obj)
         )
 
-    def run(self, http: ChunkedResponse, active: Callable[[], bool]) -> None:
-        """Stream watch events as chunked JSON lines until timeout, drop (``active()`` false) or a broken pipe."""
+    def run(
+        self, http: ChunkedResponse, active: Callable[[], bool], expired: Callable[[], bool] = lambda: False
+    ) -> None:
+        """Stream watch events as chunked JSON lines until timeout, drop (``active()`` false) or a broken pipe.
+
+        When ``expired()`` turns true (a fault injected through the control surface) the stream ends with the
+        410 ``Status`` a compacted resume point gives.
+        """
         request = self.request
         rt, store, matches, position = request.rt, self.store, self.matches, self.position
 
@@ -87,6 +93,9 @@ class WatchStream:
                     break
                 store.wait_for_change(position, min(remaining, self.bookmark_interval))
                 if not active():
+                    break
+                if expired():
+                    send("ERROR", Expired(f"too old resource version: {position} (watches were expired)").status())
                     break
                 try:
                     events = store.events_since(position)
