@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from mesh_ui.env import (
@@ -77,11 +77,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp): scripts, styles, images and fetches from this origin only; no inline
 # script or style, no eval. Data for scripts travels in json_script blocks (not executed) and data-* attributes.
+# The one exception: CodeMirror (the YAML editor) writes its styles in a <style> element carrying the request's
+# nonce; django-csp adds the nonce to the header only on pages that read it (the editor's), others keep 'self'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF],
         "connect-src": [SELF],
         "font-src": [SELF],

@@ -104,6 +104,8 @@ function createView(doc) {
         lintGutter(),
         linter(validateText, { delay: VALIDATE_DELAY_MS }),
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+        // Its styles go in a <style> element: the page's Content-Security-Policy admits it by the request's nonce.
+        EditorView.cspNonce.of(root.dataset.cspNonce),
         EditorView.contentAttributes.of({ "aria-label": `YAML of ${config.kind} ${config.name || "(new)"}` }),
       ],
     }),
@@ -244,6 +246,7 @@ function startEditing() {
   const readOnly = document.querySelector("[data-readonly-yaml]");
   if (readOnly) readOnly.hidden = true;
   root.hidden = false;
+  for (const button of document.querySelectorAll('[data-editor-action="edit"]')) button.hidden = true;
   if (!view) view = createView(config.yaml);
   document.body.dataset.editing = "true";
   view.focus();
@@ -256,6 +259,7 @@ function stopEditing() {
   root.hidden = true;
   const readOnly = document.querySelector("[data-readonly-yaml]");
   if (readOnly) readOnly.hidden = false;
+  for (const button of document.querySelectorAll('[data-editor-action="edit"]')) button.hidden = false;
   delete document.body.dataset.editing;
 }
 
