@@ -147,6 +147,8 @@ async function review() {
 async function save(acceptWarnings) {
   const written = text();
   const request = saveRequest(config, written, acceptWarnings);
+  showOnly("");
+  delete root.dataset.saved;
   setStatus("Saving…", "busy");
   const { status, body } = await callApi(request.method, request.url, JSON.stringify(request.body));
   if (status === 200 || status === 201) {

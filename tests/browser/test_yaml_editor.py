@@ -24,6 +24,13 @@ NEEDS_WRITE_API = pytest.mark.xfail(strict=True, reason="needs the write API (br
 REVIEWS_PAGE = "/namespaces/bookinfo/istio/VirtualService/reviews/"
 MARKERS = "document.querySelector('[data-editor-live]').dataset.markers"
 VALIDATIONS = "Number(document.querySelector('[data-editor-live]').dataset.validations || 0)"
+LINE_NUMBER = (
+    "(text) => [...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.textContent.includes(text)) + 1"
+)
+#: A save has answered: saved, refused (outcome panel) or in conflict.
+SAVE_ANSWERED = """() => document.querySelector('[data-yaml-editor]').dataset.saved
+  || !document.querySelector('[data-editor-outcome]').hidden
+  || !document.querySelector('[data-editor-conflict]').hidden"""
 
 
 @pytest.fixture
@@ -82,12 +89,25 @@ def edit_line(page: Any, contains: str, old: str, new: str) -> int:
     for _ in old:
         page.keyboard.press("Backspace")
     page.keyboard.type(new)
-    number: int = page.evaluate(
-        "(text) => [...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.textContent.includes(text)) + 1",
-        contains.replace(old, new) if old in contains else contains,
-    )
+    number: int = page.evaluate(LINE_NUMBER, contains.replace(old, new) if old in contains else contains)
     assert number > 0
     return number
+
+
+def save_and_wait(page: Any, button: str = "[data-editor-save]") -> str:
+    """Press the save button; the resourceVersion saved, or fail with what the page says instead."""
+    page.locator(button).click()
+    wait_for_js(page, SAVE_ANSWERED)
+    saved: str | None = page.evaluate("document.querySelector('[data-yaml-editor]').dataset.saved")
+    assert saved, page.locator("[data-editor-status]").inner_text()
+    return saved
+
+
+def expect_refused_requests(page: Any, *statuses: int) -> None:
+    """Chromium logs each 4xx answer of a fetch as a console error: take exactly the ones the test expects."""
+    logged = [next((s for s in statuses if f"status of {s}" in e), None) for e in page.console_errors]
+    assert sorted(filter(None, logged)) == sorted(statuses) and None not in logged, page.console_errors
+    page.console_errors.clear()
 
 
 def cluster_spec(sim: Any, kind_plural: str, name: str) -> dict[str, Any]:
@@ -132,9 +152,7 @@ def test_a_schema_error_is_marked_as_an_error_on_its_line(routed, live_server, e
     page.keyboard.press("End")
     page.keyboard.press("Enter")
     page.keyboard.type("port: {number: seventy}")
-    number = page.evaluate(
-        "[...document.querySelectorAll('.cm-content .cm-line')].findIndex(l => l.textContent.includes('seventy')) + 1"
-    )
+    number = page.evaluate(LINE_NUMBER, "seventy")
     markers = wait_for_js(page, f"{VALIDATIONS} > {checks} && {MARKERS}")
     assert f"{number}:error:schema" in markers.split()
     assert page.locator(".cm-content .cm-line").nth(number - 1).locator(".cm-lintRange-error").count() == 1
@@ -186,8 +204,7 @@ def test_saving_writes_the_change_to_the_cluster(routed, live_server, editor_pag
     open_editor(page, live_server.url + REVIEWS_PAGE)
     edit_line(page, "subset: v1", "1", "2")
     page.get_by_role("button", name="Review changes").click()
-    page.locator("[data-editor-save]").click()
-    saved = wait_for_js(page, "document.querySelector('[data-yaml-editor]').dataset.saved")
+    saved = save_and_wait(page)
     spec = cluster_spec(routed, "virtualservices", "reviews")["spec"]
     assert spec["http"][0]["route"][0]["destination"]["subset"] == "v2"
     assert saved == cluster_spec(routed, "virtualservices", "reviews")["metadata"]["resourceVersion"]
@@ -201,16 +218,17 @@ def test_a_warning_is_applied_only_after_apply_anyway(routed, live_server, edito
     edit_line(page, "subset: v1", "1", "9")
     page.get_by_role("button", name="Review changes").click()
     page.locator("[data-editor-save]").click()
+    wait_for_js(page, SAVE_ANSWERED)
     outcome = page.locator("[data-editor-outcome]")
-    outcome.wait_for(state="visible")
+    assert outcome.is_visible()
     assert outcome.get_attribute("data-code") == "warnings-not-accepted"
+    expect_refused_requests(page, 422)
     assert outcome.locator('li[data-code="KIA1107"]').count() == 1
     assert (
         cluster_spec(routed, "virtualservices", "reviews")["spec"]["http"][0]["route"][0]["destination"]["subset"]
         == "v1"
     )
-    page.get_by_role("button", name="Apply anyway").click()
-    wait_for_js(page, "document.querySelector('[data-yaml-editor]').dataset.saved")
+    save_and_wait(page, "[data-editor-apply-anyway]")
     spec = cluster_spec(routed, "virtualservices", "reviews")["spec"]
     assert spec["http"][0]["route"][0]["destination"]["subset"] == "v9"
 
@@ -225,8 +243,7 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
 
     edit_line(first, "subset: v1", "1", "2")
     first.get_by_role("button", name="Review changes").click()
-    first.locator("[data-editor-save]").click()
-    wait_for_js(first, "document.querySelector('[data-yaml-editor]').dataset.saved")
+    save_and_wait(first)
 
     edit_line(second, "subset: v1", "1", "3")
     second.get_by_role("button", name="Review changes").click()
@@ -234,8 +251,10 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
     review.wait_for(state="visible")
     assert review.get_attribute("data-stale") == "true"
     second.locator("[data-editor-save]").click()
+    wait_for_js(second, SAVE_ANSWERED)
     conflict = second.locator("[data-editor-conflict]")
-    conflict.wait_for(state="visible")
+    assert conflict.is_visible(), second.locator("[data-editor-status]").inner_text()
+    expect_refused_requests(second, 409)
     assert "subset: v1" in conflict.locator('[data-conflict-text="base"]').inner_text()
     assert "subset: v2" in conflict.locator('[data-conflict-text="theirs"]').inner_text()
     assert "subset: v3" in conflict.locator('[data-conflict-text="mine"]').inner_text()
@@ -252,8 +271,7 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
     assert "subset: v3" in second.locator(".cm-content").inner_text()
     second.get_by_role("button", name="Review changes").click()
     assert review.get_attribute("data-stale") == "false"
-    second.locator("[data-editor-save]").click()
-    wait_for_js(second, "document.querySelector('[data-yaml-editor]').dataset.saved")
+    save_and_wait(second)
     spec = cluster_spec(routed, "virtualservices", "reviews")["spec"]
     assert spec["http"][0]["route"][0]["destination"]["subset"] == "v3"
 
@@ -266,6 +284,9 @@ def test_creating_an_object_from_a_starter_opens_its_page(routed, live_server, e
     edit_line(page, "name: my-service", "my-service", "details-extra")
     page.get_by_role("button", name="Review changes").click()
     page.get_by_role("button", name="Create", exact=True).click()
+    wait_for_js(
+        page, "location.pathname.includes('/details-extra/') || !document.querySelector('[data-editor-outcome]').hidden"
+    )
     page.wait_for_url("**/namespaces/bookinfo/istio/DestinationRule/details-extra/")
     assert cluster_spec(routed, "destinationrules", "details-extra")["spec"]["host"] == "my-service"
 
@@ -278,7 +299,7 @@ def test_deleting_asks_with_the_dependents_then_deletes(routed, live_server, edi
     page.get_by_role("button", name="Delete", exact=True).click()
     dialog = page.locator("[data-delete-dialog]")
     dialog.wait_for(state="visible")
-    dialog.locator('[data-dependent="bookinfo/VirtualService/reviews"]').wait_for()
+    dialog.locator('[data-dependent="bookinfo/VirtualService/reviews"]').wait_for(timeout=5000)
     dialog.get_by_role("button", name="Delete", exact=True).click()
     page.wait_for_url("**/istio/")
     with pytest.raises(k8s.ApiException) as gone:
