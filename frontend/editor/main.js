@@ -103,6 +103,9 @@ function createView(doc) {
         yaml(),
         lintGutter(),
         linter(validateText, { delay: VALIDATE_DELAY_MS }),
+        EditorView.updateListener.of((update) => {
+          if (update.docChanged) part("live-summary").textContent = "Checking as you type…";
+        }),
         keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
         // Its styles go in a <style> element: the page's Content-Security-Policy admits it by the request's nonce.
         EditorView.cspNonce.of(root.dataset.cspNonce),
