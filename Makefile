@@ -52,6 +52,7 @@ bench: install
 	$(BIN)/python bench/telemetry_parse.py
 	$(BIN)/python bench/simulator_exposition.py --compare-with 84274f6
 	$(BIN)/python bench/validation.py
+	$(BIN)/python bench/load.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -14,6 +14,7 @@ from django.http import HttpRequest
 
 from audit.context import current_request, current_system_actor
 from audit.models import AuditEvent, EventKind
+from mesh_ui.client_address import client_address as resolve_client_address
 
 #: Authentication backends by the name the log shows for their logins; other apps add theirs (``sso`` does).
 LOGIN_METHODS: dict[str, str] = {"django.contrib.auth.backends.ModelBackend": "password"}
@@ -32,10 +33,11 @@ class TokenLike(Protocol):
 
 
 def client_address(request: HttpRequest | None) -> str | None:
-    """The peer address of ``request`` (``REMOTE_ADDR``), or None when it has none that is an IP address."""
+    """The client's address (:mod:`mesh_ui.client_address`: behind trusted proxies too), or None when it has none
+    that is an IP address."""
     if request is None:
         return None
-    raw = request.META.get("REMOTE_ADDR") or ""
+    raw = resolve_client_address(request) or ""
     try:
         return str(ipaddress.ip_address(raw))
     except ValueError:

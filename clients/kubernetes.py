@@ -31,6 +31,8 @@ from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from kubernetes.watch.watch import iter_resp_lines
 
+from clients.redaction import redact_text
+
 
 @dataclass(frozen=True)
 class ResourceKind:
@@ -125,9 +127,13 @@ def inventory_kinds(control_plane_namespace: str = DEFAULT_CONTROL_PLANE_NAMESPA
 
 
 class KubeError(Exception):
-    """A failed Kubernetes call. ``status`` is the HTTP status, or 0 when the server was not reached."""
+    """A failed Kubernetes call. ``status`` is the HTTP status, or 0 when the server was not reached.
+
+    Credentials in the message (a password in the server URL, a token echoed back) are redacted.
+    """
 
     def __init__(self, status: int, message: str) -> None:
+        message = redact_text(message)
         super().__init__(message)
         self.status = status
         self.message = message

@@ -19,6 +19,8 @@ from typing import Any, Final
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from clients.redaction import redact_text
+
 LabelKey = tuple[tuple[str, str], ...]
 """A series' labels as a tuple of ``(name, value)`` pairs sorted by name (no empty values)."""
 
@@ -44,7 +46,10 @@ COUNTERSET_JSON_VERSION: Final = 1
 
 
 class ScrapeError(Exception):
-    """The exposition could not be fetched or parsed."""
+    """The exposition could not be fetched or parsed (credentials in the message are redacted)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_text(message))
 
 
 @dataclass

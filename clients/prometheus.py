@@ -6,7 +6,8 @@ graph window are sent together on a small thread pool (:meth:`PrometheusClient.s
 parts the caller split it into, and their rows land in a :class:`GraphRows`: the request and TCP rows can be read
 while Prometheus still computes the latency histogram.  This module knows nothing of the graph; turning rows into
 graph samples is :mod:`topology.telemetry`'s job.  Every failure (connection refused, timeout, HTTP 4xx/5xx, an
-answer that is not an instant vector) comes out as :class:`PrometheusError`, and every HTTP call has a timeout.
+answer that is not an instant vector) comes out as :class:`PrometheusError`, with any credentials in its text
+redacted (:mod:`clients.redaction`), and every HTTP call has a timeout.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ import requests
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from prometheus_api_client.prometheus_connect import PrometheusConnect
 from urllib3.util.retry import Retry
+
+from clients.redaction import redact_text, redact_url
 
 Row = dict[str, Any]
 
@@ -38,7 +41,14 @@ _FIRST = frozenset({"latency_buckets", "requests"})
 
 
 class PrometheusError(Exception):
-    """Any failure talking to Prometheus; the message says what went wrong (and Prometheus' own error text)."""
+    """Any failure talking to Prometheus; the message says what went wrong (and Prometheus' own error text).
+
+    Credentials in the message (a password in the URL, a token parameter) are redacted here, where the error is
+    made, so no stored error, page or log line that quotes it carries them.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__(redact_text(message))
 
 
 @dataclass(frozen=True)
@@ -67,7 +77,7 @@ class PrometheusSettings:
     def __repr__(self) -> str:  # never print the token
         token = "***" if self.bearer_token else ""
         return (
-            f"PrometheusSettings(url={self.url!r}, bearer_token={token!r}, verify_tls={self.verify_tls}, "
+            f"PrometheusSettings(url={redact_url(self.url)!r}, bearer_token={token!r}, verify_tls={self.verify_tls}, "
             f"ca_file={self.ca_file!r}, timeout={self.timeout}, gzip={self.gzip})"
         )
 

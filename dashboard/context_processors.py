@@ -16,10 +16,12 @@ from django.urls import reverse
 from django.utils import timezone
 
 from dashboard.clusters import selected_cluster
+from dashboard.inventory import describe_sync_failure
 from inventory.clusters import read_enabled_clusters
 from inventory.models import Cluster, SyncStatus
+from mesh_ui.auth import may_see_error_details
 from topology.models import GraphSnapshot, MetricsSourceStatus
-from topology.reading import SnapshotMeta
+from topology.reading import SnapshotMeta, describe_source_failure
 
 
 @dataclass(frozen=True)
@@ -115,9 +117,13 @@ class MeshHeader:
         if self.cluster is None:
             return [Banner("empty", "No cluster is configured: set MESH_UI_CLUSTERS or add one in the admin.")]
         banners = []
+        # Error texts can name internal hosts and a server's own answer: mesh admins only (the rest: what and when).
+        detailed = may_see_error_details(self.request.user)
         if self.failing_kinds:
             kinds = ", ".join(s.kind for s in self.failing_kinds)
-            detail = "; ".join(f"{s.kind}: {s.last_error}" for s in self.failing_kinds if s.last_error)
+            detail = "; ".join(
+                f"{s.kind}: {describe_sync_failure(s, detailed)}" for s in self.failing_kinds if s.last_error
+            )
             banners.append(Banner("sync", f"Kubernetes sync failing for {kinds}: showing stored data.", detail))
         status = self.metrics_status
         if status is not None and status.failing:
@@ -127,7 +133,7 @@ class MeshHeader:
                     f"Metrics source failing ({status.consecutive_failures} "
                     f"attempt{'s' if status.consecutive_failures != 1 else ''} in a row): "
                     "traffic and health come from the last good snapshot.",
-                    status.last_error,
+                    describe_source_failure(status, detailed),
                 )
             )
         meta = self.snapshot

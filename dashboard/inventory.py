@@ -12,6 +12,16 @@ from dashboard.traffic import EdgeRow, TrafficOverview, load_traffic_overview
 from inventory.models import Cluster, IstioObject, Namespace, Service, SyncStatus, Workload
 
 
+def describe_sync_failure(status: SyncStatus, detailed: bool) -> str:
+    """What a reader is told of a kind's last sync error: its text for mesh admins, only when for everyone else."""
+    if not status.last_error:
+        return ""
+    if detailed:
+        return status.last_error
+    when = status.last_error_at.isoformat(timespec="seconds") if status.last_error_at else "recently"
+    return f"list failed at {when}"
+
+
 @dataclass
 class NamespaceView:
     name: str
@@ -41,8 +51,12 @@ class ClusterView:
         return min(times) if times else None
 
 
-def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
-    """The inventory of ``cluster`` as ``view`` (None, an empty page, when no cluster is configured)."""
+def load_inventory_overview(cluster: Cluster | None, detailed_errors: bool = False) -> dict[str, Any]:
+    """The inventory of ``cluster`` as ``view`` (None, an empty page, when no cluster is configured).
+
+    ``detailed_errors``: the reader may see the text of sync and metrics errors (mesh admins); each status gets
+    ``shown_error``, what the page says of its last error.
+    """
     if cluster is None:
         return {"view": None, "now": timezone.now()}
     namespaces: dict[str, NamespaceView] = {}
@@ -61,7 +75,9 @@ def load_inventory_overview(cluster: Cluster | None) -> dict[str, Any]:
     for obj in IstioObject.objects.filter(cluster=cluster).order_by("namespace", "kind", "name"):
         namespace_view(obj.namespace).istio_objects.append(obj)
     statuses = list(SyncStatus.objects.filter(cluster=cluster).order_by("kind"))
-    traffic = load_traffic_overview(cluster)
+    for status in statuses:
+        status.shown_error = describe_sync_failure(status, detailed_errors)  # type: ignore[attr-defined]
+    traffic = load_traffic_overview(cluster, detailed_errors)
     namespace_views = [namespaces[name] for name in sorted(namespaces)]
     for ns_view in namespace_views:
         ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])

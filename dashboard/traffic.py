@@ -9,9 +9,10 @@ from typing import Any
 
 from django.conf import settings
 
+from clients.redaction import redact_url
 from inventory.models import Cluster
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
-from topology.reading import SnapshotMeta, build_meta
+from topology.reading import SnapshotMeta, build_meta, describe_source_failure
 
 
 @dataclass(frozen=True)
@@ -36,18 +37,20 @@ class TrafficOverview:
     source_label: str
     meta: SnapshotMeta | None = None
     status: MetricsSourceStatus | None = None
+    #: What the reader is told of a failing source (the error text only for admins), empty when it is not failing.
+    source_error: str = ""
     workload_health: dict[str, dict[str, Any]] = field(default_factory=dict)
     edges_by_namespace: dict[str, list[EdgeRow]] = field(default_factory=dict)
     namespace_health: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
 def describe_source(cluster: Cluster) -> str:
-    """Where the cluster's telemetry comes from, in words."""
+    """Where the cluster's telemetry comes from, in words (credentials in the URLs redacted)."""
     url = cluster.prometheus_url or settings.PROMETHEUS_URL
     if url:
-        return f"Prometheus at {url}"
+        return f"Prometheus at {redact_url(url)}"
     if settings.MESH_UI_METRICS_URL:
-        return f"the mesh's counters read directly from {settings.MESH_UI_METRICS_URL} (no Prometheus)"
+        return f"the mesh's counters read directly from {redact_url(settings.MESH_UI_METRICS_URL)} (no Prometheus)"
     return "none configured (set PROMETHEUS_URL)"
 
 
@@ -90,16 +93,21 @@ def build_edge_rows(graph: dict[str, Any]) -> dict[str, list[EdgeRow]]:
     return dict(rows)
 
 
-def load_traffic_overview(cluster: Cluster) -> TrafficOverview:
-    """The cluster's metrics source status and latest snapshot, shaped for the inventory template."""
+def load_traffic_overview(cluster: Cluster, detailed_errors: bool = False) -> TrafficOverview:
+    """The cluster's metrics source status and latest snapshot, shaped for the inventory template.
+
+    ``detailed_errors``: the reader may see the source's error text (mesh admins).
+    """
     overview = TrafficOverview(source_label=describe_source(cluster))
     # The page's cluster comes with its metrics status (inventory.clusters.read_chosen_cluster): no query here.
     overview.status = getattr(cluster, "metrics_status", None)
+    if overview.status is not None and overview.status.failing:
+        overview.source_error = describe_source_failure(overview.status, detailed_errors)
     snapshot = GraphSnapshot.objects.filter(cluster=cluster).order_by("-taken_at").first()
     if snapshot is None:
         return overview
     snapshot.cluster = cluster  # build_meta reads the cluster and its status: this instance, not two more queries
-    overview.meta = build_meta(snapshot, None)
+    overview.meta = build_meta(snapshot, None, detailed_errors)
     overview.workload_health = snapshot.health.get("workload", {})
     overview.namespace_health = snapshot.health.get("namespaces", {})
     stored = SnapshotGraph.objects.filter(

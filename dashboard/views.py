@@ -30,6 +30,7 @@ from inventory.clusters import UnknownClusterError
 from inventory.models import Cluster
 from istio_config.findings import last_run
 from istio_config.objects import load_object_detail
+from mesh_ui.auth import may_see_error_details
 
 LIST_TITLES = {
     "applications": "Applications",
@@ -93,7 +94,7 @@ def list_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, An
 @page_view(PageQuery)
 def inventory_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """Everything synced from the cluster, namespace by namespace, with sync status and traffic edges."""
-    context = load_inventory_overview(cluster)
+    context = load_inventory_overview(cluster, may_see_error_details(request.user))
     return _render(request, "dashboard/inventory.html", "dashboard/_inventory.html", context)
 
 

@@ -25,7 +25,6 @@ from inventory.clusters import ClusterChoice, UnknownClusterError, read_chosen_c
 from inventory.models import Cluster
 from istio_config import validation
 from istio_config.api_serializers import (
-    ErrorSerializer,
     IstioObjectDetailSerializer,
     IstioObjectPageSerializer,
     IstioObjectsQuery,
@@ -40,12 +39,13 @@ from istio_config.findings import count_by_target, findings_in, last_run
 from istio_config.objects import filter_objects, load_object_detail, pin_findings, rows_with_counts
 from istio_config.schema import known_istio_kinds, validate_istio_object
 from istio_config.yaml_lines import compose_yaml, yaml_line_of
+from mesh_ui.api_errors import CODE_BY_STATUS, ErrorSerializer, error_body
 from topology.api_params import QueryError, parse_query
 
 PAGE_SIZE = 100
 ERRORS = {
     400: OpenApiResponse(ErrorSerializer, description="A parameter or the posted object is invalid."),
-    401: OpenApiResponse(ErrorSerializer, description="Not logged in (HTTP Basic, a token or a session)."),
+    401: OpenApiResponse(ErrorSerializer, description="Not logged in (a token or a session)."),
     403: OpenApiResponse(ErrorSerializer, description="Logged in but not allowed (or a session POST without CSRF)."),
     404: OpenApiResponse(ErrorSerializer, description="No such cluster, or a namespace or object not visible to you."),
 }
@@ -56,7 +56,7 @@ class NotFound(Exception):
 
 
 def _error(message: str, status: int) -> Response:
-    return Response({"error": message}, status=status)
+    return Response(error_body(CODE_BY_STATUS.get(status, "invalid"), message), status=status)
 
 
 def _chosen_cluster(request: Request, name: str | None) -> Cluster:
@@ -207,7 +207,11 @@ class ValidateView(APIView):
 class IstioObjectListView(APIView):
     """The cluster's Istio objects with their validation counts, filtered and paginated (100 a page)."""
 
-    @extend_schema(parameters=[IstioObjectsQuery], responses={200: IstioObjectPageSerializer, **ERRORS})
+    @extend_schema(
+        operation_id="istio_objects_list",
+        parameters=[IstioObjectsQuery],
+        responses={200: IstioObjectPageSerializer, **ERRORS},
+    )
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(IstioObjectsQuery, request)

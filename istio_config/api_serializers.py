@@ -173,11 +173,3 @@ class IstioObjectDetailSerializer(IstioObjectSerializer):
     spec = serializers.DictField()
     yaml = serializers.CharField()
     findings = PinnedFindingSerializer(many=True)
-
-
-class ErrorSerializer(serializers.Serializer[Any]):
-    """An error answer (400, 401, 403, 404)."""
-
-    error = serializers.CharField(required=False)
-    detail = serializers.CharField(required=False)
-    errors = serializers.DictField(required=False)  # type: ignore[assignment]  # a field, as in the answer

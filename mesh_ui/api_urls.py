@@ -1,13 +1,51 @@
-"""Routes of REST API v1."""
+"""Routes of REST API v1. Each route's name is what the root (``api.docs.ROOT_ENDPOINTS``) and the tests use."""
 
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerSplitView
 
+from api import views as inventory_api
+from api.docs import ApiRootView
 from istio_config import api as istio_api
 from topology import api as topology_api
 from topology import api_metrics
 
+LIST: dict[str, Any] = {"get": "list"}
+DETAIL: dict[str, Any] = {"get": "retrieve"}
+
 urlpatterns = [
+    path("", ApiRootView.as_view(), name="root"),
+    path("clusters", inventory_api.ClusterViewSet.as_view(LIST), name="cluster-list"),
+    path("clusters/<str:name>", inventory_api.ClusterViewSet.as_view(DETAIL), name="cluster-detail"),
+    path("clusters/<str:name>/sync", inventory_api.ClusterViewSet.as_view({"post": "sync"}), name="cluster-sync"),
+    path("sync-status", inventory_api.SyncStatusViewSet.as_view(LIST), name="sync-status-list"),
+    path(
+        "sync-status/<str:cluster>/<str:kind>",
+        inventory_api.SyncStatusViewSet.as_view(DETAIL),
+        name="sync-status-detail",
+    ),
+    path("namespaces", inventory_api.NamespaceViewSet.as_view(LIST), name="namespace-list"),
+    path(
+        "namespaces/<str:cluster>/<str:name>", inventory_api.NamespaceViewSet.as_view(DETAIL), name="namespace-detail"
+    ),
+    path("services", inventory_api.ServiceViewSet.as_view(LIST), name="service-list"),
+    path(
+        "services/<str:cluster>/<str:namespace>/<str:name>",
+        inventory_api.ServiceViewSet.as_view(DETAIL),
+        name="service-detail",
+    ),
+    path("workloads", inventory_api.WorkloadViewSet.as_view(LIST), name="workload-list"),
+    path(
+        "workloads/<str:cluster>/<str:namespace>/<str:name>",
+        inventory_api.WorkloadViewSet.as_view(DETAIL),
+        name="workload-detail",
+    ),
+    path("apps", inventory_api.AppViewSet.as_view(LIST), name="app-list"),
+    path("apps/<str:cluster>/<str:namespace>/<str:name>", inventory_api.AppViewSet.as_view(DETAIL), name="app-detail"),
+    path("pods", inventory_api.PodViewSet.as_view(LIST), name="pod-list"),
+    path("pods/<str:cluster>/<str:namespace>/<str:name>", inventory_api.PodViewSet.as_view(DETAIL), name="pod-detail"),
     path("graph", topology_api.GraphView.as_view(), name="graph"),
     path("graph/diff", topology_api.GraphDiffView.as_view(), name="graph-diff"),
     path("health", topology_api.HealthView.as_view(), name="health"),
@@ -23,4 +61,15 @@ urlpatterns = [
         name="istio-object",
     ),
     path("schema", SpectacularAPIView.as_view(api_version="1"), name="schema"),
+    path(
+        "docs/swagger",
+        # HTML pages: a browser without a session is sent to the login page, not answered 401.
+        login_required(SpectacularSwaggerSplitView.as_view(url_name="v1:schema", template_name="api/swagger_ui.html")),
+        name="swagger-ui",
+    ),
+    path(
+        "docs/redoc",
+        login_required(SpectacularRedocView.as_view(url_name="v1:schema", template_name="api/redoc.html")),
+        name="redoc",
+    ),
 ]

@@ -7,6 +7,7 @@ at the Bookinfo simulator).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from csp.constants import NONCE, NONE, SELF
@@ -104,7 +105,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.humanize",
     "rest_framework",
+    "django_filters",
     "drf_spectacular",
+    "axes",
     "django_celery_beat",
     "inventory",
     "topology",
@@ -112,6 +115,7 @@ INSTALLED_APPS = [
     "accounts",
     "audit",
     "sso",
+    "api",
     "dashboard",
 ]
 
@@ -121,6 +125,9 @@ MIDDLEWARE = [
     # Static files (pre-compressed by collectstatic) and gzip for pages and API answers: the graph JSON shrinks ~5x.
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.middleware.gzip.GZipMiddleware",
+    # Under /api/: ETag and 304 on reads; JSON error bodies for whatever no view answered (unknown paths, 500s).
+    "mesh_ui.api_http.ApiConditionalGetMiddleware",
+    "mesh_ui.api_errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -133,6 +140,8 @@ MIDDLEWARE = [
     "audit.context.AuditContextMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last: turns a locked-out login (mesh_ui.throttling) into its 429 page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "mesh_ui.urls"
@@ -160,8 +169,13 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Axes first: a locked-out username+address is refused before ModelBackend hashes the password (mesh_ui.throttling).
 # The SSO backend answers only SSO callbacks, and nothing while single sign-on is off.
-AUTHENTICATION_BACKENDS = ["django.contrib.auth.backends.ModelBackend", "sso.backend.SsoBackend"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+    "sso.backend.SsoBackend",
+]
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "dashboard:overview"
 LOGOUT_REDIRECT_URL = "login"
@@ -192,8 +206,13 @@ STATICFILES_DIRS: list[object] = [
     ("vendor/dagre", NODE_MODULES / "dagre" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
+<<<<<<< HEAD
     # Pages' modules that import npm packages (CodeMirror), bundled by `make install` (`npm run build`).
     ("bundle", BASE_DIR / "build" / "bundle"),
+=======
+    ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
+    ("vendor/redoc/bundles", NODE_MODULES / "redoc" / "bundles"),
+>>>>>>> main
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
@@ -212,21 +231,59 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # Passwords in URLs, token parameters and Authorization headers never reach a log line (clients.redaction).
+    "filters": {"redact_credentials": {"()": "clients.redaction.RedactingFilter"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact_credentials"]}
+    },
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"kubernetes": {"level": "WARNING"}, "urllib3": {"level": "WARNING"}},
+    "loggers": {
+        "kubernetes": {"level": "WARNING"},
+        "urllib3": {"level": "WARNING"},
+        "axes.apps": {"level": "WARNING"},  # its start-up banner, once per process
+        # Django's own handlers (its defaults) would print django.* records past the filter: one handler for all.
+        "django": {"handlers": [], "level": "INFO"},
+        "django.server": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
 }
 
+# --- Throttling of guessed credentials (mesh_ui.throttling) -----------------------------------------------------
+MESH_UI_LOGIN_FAILURE_LIMIT = env_int("MESH_UI_LOGIN_FAILURE_LIMIT", 5, minimum=1)
+MESH_UI_LOGIN_LOCKOUT = _seconds("MESH_UI_LOGIN_LOCKOUT", env_str("MESH_UI_LOGIN_LOCKOUT", "15m"))
+MESH_UI_TOKEN_FAILURE_LIMIT = env_int("MESH_UI_TOKEN_FAILURE_LIMIT", 10, minimum=1)
+# Reverse proxies in front of mesh-ui that each append the address they saw to X-Forwarded-For (0: none, the
+# client is REMOTE_ADDR). Addresses further left were sent by the client and are never trusted.
+MESH_UI_PROXY_COUNT = env_int("MESH_UI_PROXY_COUNT", 0, minimum=0)
+AXES_FAILURE_LIMIT = MESH_UI_LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(seconds=MESH_UI_LOGIN_LOCKOUT)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "mesh_ui.throttling.login_lockout_response"
+AXES_DISABLE_ACCESS_LOG = True  # logins are audited elsewhere; axes keeps only the failure counts
+AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if MESH_UI_PROXY_COUNT else ("REMOTE_ADDR",)
+AXES_IPWARE_PROXY_COUNT = MESH_UI_PROXY_COUNT - 1 if MESH_UI_PROXY_COUNT else None
+# Take the address the last trusted proxy appended even when the client sent an X-Forwarded-For of its own (strict
+# mode would then fall back to the proxy's address, one key shared by every client behind it).
+IPWARE_STRICT = False
+
 REST_FRAMEWORK = {
-    # DRF answers 401 rather than 403 only when the FIRST authentication class gives a WWW-Authenticate header:
-    # Basic does, session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
+    # Tokens and sessions only: no HTTP Basic, which made the server hash any password a stranger sent. DRF answers
+    # 401 rather than 403 only when the FIRST authentication class gives a WWW-Authenticate header: Bearer does,
+    # session does not. Session stays for the pages' same-origin calls (CSRF on unsafe methods).
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.BasicAuthentication",
-        "accounts.authentication.BearerTokenAuthentication",
+        # accounts' Bearer tokens, refusing (429) a client with too many refused tokens (mesh_ui.throttling).
+        "mesh_ui.throttling.ThrottledBearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "mesh_ui.api_schema.ApiAutoSchema",
+    "EXCEPTION_HANDLER": "mesh_ui.api_errors.handle_api_exception",
+    "DEFAULT_PAGINATION_CLASS": "mesh_ui.api_http.BoundedLimitOffsetPagination",
+    "DEFAULT_FILTER_BACKENDS": [
+        "django_filters.rest_framework.DjangoFilterBackend",
+        "mesh_ui.api_http.ValidatedOrderingFilter",
+    ],
+    "ORDERING_PARAM": "ordering",
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "mesh-ui API",
@@ -234,6 +291,12 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1",
     # The schema describes the API: it needs a login like every endpoint.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    # Swagger UI and ReDoc from npm (served as static files, no CDN); Swagger UI's start-up script is a separate
+    # request of the split view, so a Content-Security-Policy without inline script lets it run.
+    "SWAGGER_UI_DIST": f"/{STATIC_URL}vendor/swagger-ui",
+    "SWAGGER_UI_FAVICON_HREF": f"/{STATIC_URL}vendor/swagger-ui/favicon-32x32.png",
+    "REDOC_DIST": f"/{STATIC_URL}vendor/redoc",
+    "COMPONENT_SPLIT_REQUEST": True,
 }
 
 # --- Clusters and polling -------------------------------------------------------------------------------------

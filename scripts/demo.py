@@ -2,8 +2,9 @@
 
 Makes a random SECRET_KEY under the var folder (unless one is given), migrates the database, makes sure an
 ``admin`` superuser exists (printing its password once, kept in ``var/admin-password``), starts the Bookinfo
-simulator on loopback, a Celery worker and beat, and the web server on http://127.0.0.1:$PORT, and stops every
-child on Ctrl-C. The product never imports the simulator; only this launcher and the tests start it.
+simulator on loopback, a Celery worker and beat, and the web server (gunicorn; static files by WhiteNoise) on
+http://127.0.0.1:$PORT, and stops every child on Ctrl-C. The product never imports the simulator; only this
+launcher and the tests start it.
 """
 
 from __future__ import annotations
@@ -73,6 +74,36 @@ def find_prometheus() -> str | None:
     if configured:
         return configured if os.access(configured, os.X_OK) else None
     return shutil.which("prometheus")
+
+
+#: Web server processes and threads per process: requests wait on the database, not the CPU, so threads keep 50
+#: concurrent clients served on two cores (bench/load.py); a second process keeps pages answering while one is busy.
+WEB_WORKERS = 2
+WEB_THREADS = 8
+
+
+def build_web_command(port: str) -> list[str]:
+    """gunicorn serving mesh-ui's WSGI application on loopback (static files: WhiteNoise, inside the app).
+
+    No access log (the dashboard polls; a line per poll only buries the errors), and a short graceful timeout so
+    Ctrl-C does not wait on idle keep-alive connections.
+    """
+    return [
+        PYTHON,
+        "-m",
+        "gunicorn",
+        "mesh_ui.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        str(WEB_WORKERS),
+        "--threads",
+        str(WEB_THREADS),
+        "--graceful-timeout",
+        "5",
+        "--log-level",
+        "warning",
+    ]
 
 
 def main() -> int:
@@ -186,14 +217,10 @@ def main() -> int:
             _start("Celery worker", [*celery, "worker", "--loglevel", "INFO", "--concurrency", concurrency], env)
         )
         children.append(_start("Celery beat", [*celery, "beat", "--loglevel", "INFO", "--pidfile", ""], env))
-        children.append(
-            _start(
-                "web server",
-                [PYTHON, "manage.py", "runserver", f"127.0.0.1:{port}", "--noreload", "--nostatic"],
-                env,
-            )
-        )
-        _wait_for(f"http://127.0.0.1:{port}/", 30)
+        children.append(_start("web server (gunicorn)", build_web_command(port), env))
+        if not _wait_for(f"http://127.0.0.1:{port}/healthz", 30):
+            print("[demo] the web server did not start", file=sys.stderr)
+            return 1
         print(
             f"\n[demo] mesh-ui is up: http://127.0.0.1:{port}/login/  (log in as admin; admin site: /admin/)",
             flush=True,

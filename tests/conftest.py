@@ -51,6 +51,14 @@ def _fast_password_hashing(settings: Any) -> None:
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with an empty cache: the counts of refused tokens (mesh_ui.throttling) live there."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture
 def alice(django_user_model: Any) -> Any:
     """The test user ``alice`` with password ``ALICE_PASSWORD``: a viewer of every namespace of every cluster.

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from django.contrib.auth import authenticate, get_user_model
 from django.core.management import call_command
+from django.test import RequestFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -29,7 +30,7 @@ def test_it_creates_a_superuser_prints_the_password_once_and_keeps_it_private(
     password = kept.read_text().strip()
     assert first == f"created superuser 'admin' with password: {password} (kept in {kept}, readable by you only)"
     assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    admin = authenticate(username="admin", password=password)
+    admin = authenticate(RequestFactory().post("/login/"), username="admin", password=password)
     assert admin is not None and admin.is_superuser and admin.is_staff
     again = _ensure_admin("--password-file", str(kept))
     assert password not in again
@@ -42,7 +43,7 @@ def test_a_given_password_is_used_and_not_written_down(tmp_path: Path, monkeypat
     kept = tmp_path / "admin-password"
     assert _ensure_admin("--password-file", str(kept)).endswith("password: chosen-Password-1")
     assert not kept.exists()
-    assert authenticate(username="admin", password="chosen-Password-1") is not None
+    assert authenticate(RequestFactory().post("/login/"), username="admin", password="chosen-Password-1") is not None
 
 
 def test_an_existing_admin_is_made_superuser_again(monkeypatch: pytest.MonkeyPatch, django_user_model: Any) -> None:

@@ -10,13 +10,15 @@ import json
 from typing import Any
 
 from django.http import HttpResponse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from inventory.clusters import ClusterChoice
+from mesh_ui.api_errors import CODE_BY_STATUS, error_body
+from mesh_ui.auth import may_see_error_details
+from topology import api_schemas as schemas
 from topology import reading
 from topology.api_params import (
     GraphDiffQuery,
@@ -32,7 +34,7 @@ from topology.models import GraphSnapshot, SnapshotGraph
 
 
 def _error(message: str, status: int = 400) -> Response:
-    return Response({"error": message}, status=status)
+    return Response(error_body(CODE_BY_STATUS.get(status, "invalid"), message), status=status)
 
 
 def _cluster_choice(request: Request, query: dict[str, Any]) -> ClusterChoice:
@@ -49,7 +51,7 @@ def _no_snapshot(cluster_name: str) -> Response:
 class GraphView(APIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
-    @extend_schema(parameters=[GraphQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
     def get(self, request: Request) -> HttpResponse | Response:
         try:
             query = parse_query(GraphQuery, request)
@@ -64,7 +66,7 @@ class GraphView(APIView):
                 query.get("namespaces"),
                 query["idleNodes"],
                 query["boxBy"],
-                reading.build_meta(snapshot, at),
+                reading.build_meta(snapshot, at, may_see_error_details(request.user)),
                 hide=query.get("hide"),
             )
         except QueryError as exc:
@@ -77,7 +79,7 @@ class GraphView(APIView):
 class GraphDiffView(APIView):
     """Edges added, removed and changed in rate between the snapshots closest to ``from`` and ``to``."""
 
-    @extend_schema(parameters=[GraphDiffQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[GraphDiffQuery], responses={200: schemas.GraphDiffSerializer})
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(GraphDiffQuery, request)
@@ -112,7 +114,7 @@ class GraphDiffView(APIView):
 class HealthView(APIView):
     """Health of every app, service or workload (and namespace summaries) from one snapshot."""
 
-    @extend_schema(parameters=[HealthQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[HealthQuery], responses={200: schemas.HealthAnswerSerializer})
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(HealthQuery, request)
@@ -132,7 +134,7 @@ class HealthView(APIView):
             {
                 "type": kind,
                 "window": snapshot.health_window,
-                "snapshot": reading.build_meta(snapshot, at).as_dict(),
+                "snapshot": reading.build_meta(snapshot, at, may_see_error_details(request.user)).as_dict(),
                 "namespaces": {k: v for k, v in summary.items() if namespaces is None or k in namespaces},
                 "items": filter_health(snapshot.health, kind, namespaces),
             }
@@ -142,7 +144,7 @@ class HealthView(APIView):
 class SnapshotListView(APIView):
     """Times of the stored snapshots in a range (default: the last hour), for replay."""
 
-    @extend_schema(parameters=[SnapshotRangeQuery], responses={200: OpenApiTypes.OBJECT})
+    @extend_schema(parameters=[SnapshotRangeQuery], responses={200: schemas.SnapshotListSerializer})
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(SnapshotRangeQuery, request)

@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any
 
 from django.db.models.fields.json import KeyTransform
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -18,8 +17,10 @@ from rest_framework.views import APIView
 
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
+from mesh_ui.api_errors import error_body
 from topology import reading
 from topology.api_params import DEFAULT_POINTS, EntityMetricsQuery, QueryError, parse_query
+from topology.api_schemas import EntityMetricsSerializer
 from topology.entity_metrics import build_series_point, downsample
 from topology.models import GraphSnapshot
 
@@ -83,7 +84,7 @@ class EntityMetricsView(APIView):
 
     @extend_schema(
         parameters=[EntityMetricsQuery],
-        responses={200: OpenApiTypes.OBJECT},
+        responses={200: EntityMetricsSerializer},
         examples=[
             OpenApiExample(
                 "workload",
@@ -107,7 +108,7 @@ class EntityMetricsView(APIView):
         except QueryError as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
-            return Response({"error": str(exc)}, status=400)
+            return Response(error_body("invalid", str(exc), {"cluster": [str(exc)]}), status=400)
         kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
         since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"

@@ -1,13 +1,17 @@
 """Query parameters of REST API v1, parsed and validated by DRF serializers.
 
 Each endpoint has one serializer; the views read ``validated_data`` and never touch ``query_params`` themselves.
-An invalid request is a ``400`` whose body keeps the documented ``{"error": "..."}`` line and adds the
-serializer's ``errors`` by parameter. The serializers also document the parameters in the OpenAPI schema.
+Every parameter has bounds: times between :data:`EARLIEST_TIME` and :data:`LATEST_TIME`, durations up to
+:data:`MAX_DURATION_SECONDS`, names of Kubernetes' lengths, so no value reaches date arithmetic or the database
+that could overflow there. An invalid request is a ``400`` in the API's error format (``mesh_ui.api_errors``),
+naming each invalid parameter. The serializers also document the parameters in the OpenAPI schema.
 """
 
 from __future__ import annotations
 
 import copy
+import math
+import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -19,6 +23,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from mesh_ui.api_errors import validation_error_body
 from topology.entity_metrics import ENTITY_KINDS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
@@ -27,25 +32,30 @@ from topology.retention import parse_duration
 
 MAX_POINTS = 1000
 DEFAULT_POINTS = 240
+#: Times outside this range are refused: no snapshot is older than the epoch, and a bound far below datetime's
+#: year 9999 leaves room for the arithmetic a range does (an hour before ``until``, ``duration`` before it).
+EARLIEST_TIME = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST_TIME = datetime(3000, 1, 1, tzinfo=UTC)
+#: The longest duration a parameter may name: a year (retention keeps days; a graph window is minutes).
+MAX_DURATION_SECONDS = 366 * 86400
+#: Kubernetes' longest object name (DNS subdomain); namespaces and clusters are DNS labels (63).
+MAX_NAME_LENGTH = 253
+MAX_LABEL_LENGTH = 63
+MAX_NAMES = 100
+MAX_EXPRESSION_LENGTH = 2000
+_ASCII_DIGITS = re.compile(r"[0-9]+")
 
 
 class QueryError(Exception):
     """The query string does not validate: ``errors`` are the serializer's, by parameter."""
 
     def __init__(self, errors: Mapping[str, Any]) -> None:
-        super().__init__(_one_line(errors))
+        self.body = validation_error_body(errors)
+        super().__init__(self.body["message"])
         self.errors = dict(errors)
 
     def response(self) -> Response:
-        return Response({"error": str(self), "errors": self.errors}, status=400)
-
-
-def _one_line(errors: Mapping[str, Any]) -> str:
-    parts = []
-    for name, messages in errors.items():
-        text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
-        parts.append(text if name == "non_field_errors" else f"{name}: {text}")
-    return "; ".join(parts)
+        return Response(self.body, status=400)
 
 
 def parse_query(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
@@ -60,19 +70,39 @@ def parse_query(serializer_class: type[serializers.Serializer], request: Request
 class TimeField(serializers.Field):
     """A moment as unix seconds or ISO 8601 (UTC when no offset is given)."""
 
-    default_error_messages = {"invalid": "{value!r} is neither unix seconds nor an ISO 8601 time"}
+    default_error_messages = {
+        "invalid": "{value!r} is neither unix seconds nor an ISO 8601 time",
+        "range": "{value!r} is outside the supported range (1970-01-01 to 3000-01-01 UTC)",
+    }
 
     def to_internal_value(self, data: Any) -> datetime:
         text = str(data).strip()
+        moment = self._parse(text)
+        if not EARLIEST_TIME <= moment < LATEST_TIME:
+            self.fail("range", value=text)
+        return moment
+
+    def _parse(self, text: str) -> datetime:
         try:
-            return datetime.fromtimestamp(float(text), tz=UTC)
-        except (ValueError, OverflowError):
-            pass
+            seconds = float(text)
+        except ValueError:
+            seconds = None
+        if seconds is not None:
+            # inf, nan and 1e308 are floats, but no moment: checked before datetime sees them.
+            if not math.isfinite(seconds) or not 0 <= seconds < LATEST_TIME.timestamp():
+                self.fail("range", value=text)
+            return datetime.fromtimestamp(seconds, tz=UTC)
         try:
             parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
         except ValueError:
             self.fail("invalid", value=text)
-        return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        if parsed.tzinfo is None:
+            return parsed.replace(tzinfo=UTC)
+        try:
+            # 9999-12-31T23:59:59-12:00 parses, but is past datetime's range in UTC.
+            return parsed.astimezone(UTC)
+        except OverflowError:
+            self.fail("range", value=text)
 
     def to_representation(self, value: datetime) -> str:
         return value.isoformat()
@@ -84,12 +114,17 @@ class DurationField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> int:
         text = str(data).strip()
-        if text.isdigit():
-            return int(text)
-        try:
-            return parse_duration(text)
-        except ValueError as exc:
-            raise serializers.ValidationError(str(exc)) from exc
+        # Only ASCII digits: str.isdigit() also accepts "²" and other digits int() refuses.
+        if _ASCII_DIGITS.fullmatch(text):
+            seconds = int(text)
+        else:
+            try:
+                seconds = parse_duration(text)
+            except ValueError as exc:
+                raise serializers.ValidationError(str(exc)) from exc
+        if not 0 < seconds <= MAX_DURATION_SECONDS:
+            raise serializers.ValidationError(f"must be between 1 second and {MAX_DURATION_SECONDS // 86400} days")
+        return seconds
 
     def to_representation(self, value: int) -> str:
         return f"{value}s"
@@ -101,6 +136,11 @@ class NameListField(serializers.Field):
 
     def to_internal_value(self, data: Any) -> list[str] | None:
         names = [n.strip() for n in str(data).split(",") if n.strip()]
+        if len(names) > MAX_NAMES:
+            raise serializers.ValidationError(f"at most {MAX_NAMES} names")
+        too_long = [n for n in names if len(n) > MAX_LABEL_LENGTH]
+        if too_long:
+            raise serializers.ValidationError(f"names are at most {MAX_LABEL_LENGTH} characters: {too_long[0][:80]!r}")
         return names or None
 
     def to_representation(self, value: list[str] | None) -> str:
@@ -130,6 +170,8 @@ class HideField(serializers.Field):
         text = str(data)
         if not text.strip():
             return None
+        if len(text) > MAX_EXPRESSION_LENGTH:
+            raise serializers.ValidationError(f"at most {MAX_EXPRESSION_LENGTH} characters")
         try:
             return parse_hide_expression(text)
         except ExpressionError as exc:
@@ -158,6 +200,7 @@ class ClusterQuery(QuerySerializer):
     cluster = serializers.CharField(
         required=False,
         allow_blank=True,
+        max_length=MAX_LABEL_LENGTH,
         help_text="Cluster name (default: the cluster chosen in the dashboard's header, else the first enabled one).",
     )
 
@@ -236,9 +279,12 @@ class EntityMetricsQuery(SnapshotRangeQuery):
     """``GET /api/v1/metrics``: one entity and a range (``duration`` before ``until`` instead of ``since``)."""
 
     kind = serializers.ChoiceField(choices=list(ENTITY_KINDS))
-    namespace = serializers.CharField()
+    namespace = serializers.CharField(max_length=MAX_LABEL_LENGTH)
     name = serializers.CharField(
-        required=False, allow_blank=True, help_text="Entity name (required unless kind=namespace)."
+        required=False,
+        allow_blank=True,
+        max_length=MAX_NAME_LENGTH,
+        help_text="Entity name (required unless kind=namespace).",
     )
     duration = DurationField(required=False, help_text="Range length before until (15m, 1h, 1d), instead of since.")
     points = serializers.IntegerField(

@@ -76,13 +76,32 @@ def pick_window(snapshot: GraphSnapshot, seconds: int | None) -> int:
     return min(windows, key=lambda w: (abs(w - seconds), w))
 
 
+def describe_source_failure(status: MetricsSourceStatus, detailed: bool) -> str:
+    """What a user is told of a failing metrics source.
+
+    ``detailed`` (mesh admins): the recorded error text, credentials already redacted by the client. Everyone else
+    learns only which source fails and since when: an error text can name internal hosts, paths and a proxy's
+    own answer.
+    """
+    if detailed:
+        return status.last_error
+    what = "Prometheus" if status.source == GraphSnapshot.Source.PROMETHEUS else "Metrics source"
+    since = status.last_error_at or status.last_attempt
+    return f"{what} unavailable since {since.isoformat(timespec='seconds')}" if since else f"{what} unavailable"
+
+
 @dataclass(frozen=True)
 class SnapshotMeta:
-    """What a response says about the snapshot it came from."""
+    """What a response says about the snapshot it came from.
+
+    ``detailed_errors`` says whether the reader may see the metrics source's error text
+    (:func:`describe_source_failure`).
+    """
 
     snapshot: GraphSnapshot
     now: datetime
     status: MetricsSourceStatus | None
+    detailed_errors: bool = False
 
     @property
     def age_seconds(self) -> float:
@@ -105,11 +124,15 @@ class SnapshotMeta:
             "stale": self.stale,
         }
         if self.status is not None and self.status.failing:
-            data["sourceError"] = self.status.last_error
+            data["sourceError"] = describe_source_failure(self.status, self.detailed_errors)
         return data
 
 
-def build_meta(snapshot: GraphSnapshot, at: datetime | None) -> SnapshotMeta:
+def build_meta(snapshot: GraphSnapshot, at: datetime | None, detailed_errors: bool = False) -> SnapshotMeta:
+    """What to say about ``snapshot`` when read for the moment ``at`` (None: now).
+
+    ``detailed_errors``: the reader may see the metrics source's error text (mesh admins).
+    """
     # Replaying history: age is measured from the moment asked for, and a past failure is no longer news.
     if at is not None:
         return SnapshotMeta(snapshot=snapshot, now=at, status=None)
@@ -118,7 +141,7 @@ def build_meta(snapshot: GraphSnapshot, at: datetime | None) -> SnapshotMeta:
         status: MetricsSourceStatus | None = getattr(cluster, "metrics_status", None)
     else:
         status = MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).first()
-    return SnapshotMeta(snapshot=snapshot, now=timezone.now(), status=status)
+    return SnapshotMeta(snapshot=snapshot, now=timezone.now(), status=status, detailed_errors=detailed_errors)
 
 
 def read_graph_json(

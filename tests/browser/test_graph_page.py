@@ -332,6 +332,7 @@ def test_stale_snapshot_banner_and_narrow_window(bookinfo, live_server, page):
         cluster=bookinfo.cluster,
         defaults={
             "consecutive_failures": 3,
+            "source": "prometheus",
             "last_error": "prometheus: connection refused",
             "last_error_at": timezone.now(),
         },
@@ -340,7 +341,7 @@ def test_stale_snapshot_banner_and_narrow_window(bookinfo, live_server, page):
     open_graph(page, live_server)
     banner = page.locator("#graph-banner")
     assert banner.is_visible()
-    assert "Stale data" in banner.inner_text() and "connection refused" in banner.inner_text()
+    assert "Stale data" in banner.inner_text() and "Prometheus unavailable since" in banner.inner_text()
     assert page.evaluate("cy.width()") > 300
     tap_workload(page, "reviews-v2")
     page.locator("#graph-panel").wait_for(state="visible")

@@ -23,13 +23,17 @@ def test_it_remembers_the_chosen_cluster_in_the_session(client):
     assert '<option value="west" selected>' in html
 
 
-def test_it_warns_when_the_metrics_source_fails(client):
+def test_it_warns_when_the_metrics_source_fails(client, admin_client):
     cluster = make_cluster()
     make_snapshot(cluster)
     assert 'data-banner="' not in client.get("/").content.decode()
-    MetricsSourceStatus.objects.filter(cluster=cluster).update(consecutive_failures=2, last_error="connection refused")
+    MetricsSourceStatus.objects.filter(cluster=cluster).update(
+        consecutive_failures=2, source="prometheus", last_error="connection refused", last_error_at=timezone.now()
+    )
     html = client.get("/").content.decode()
-    assert 'data-banner="metrics"' in html and "connection refused" in html
+    assert 'data-banner="metrics"' in html and "Prometheus unavailable since" in html
+    assert "connection refused" not in html  # the error's text is for admins
+    assert "connection refused" in admin_client.get("/").content.decode()
 
 
 def test_it_warns_when_the_snapshot_is_old_or_missing(client, settings):
@@ -39,7 +43,7 @@ def test_it_warns_when_the_snapshot_is_old_or_missing(client, settings):
     assert "Graph data is stale" in client.get("/").content.decode()
 
 
-def test_it_names_failing_sync_kinds_and_shows_last_sync(client):
+def test_it_names_failing_sync_kinds_and_shows_last_sync(client, admin_client):
     cluster = make_cluster()
     make_snapshot(cluster)
     now = timezone.now()
@@ -47,6 +51,7 @@ def test_it_names_failing_sync_kinds_and_shows_last_sync(client):
     SyncStatus.objects.create(cluster=cluster, kind="services", state="failed", last_error="403 Forbidden")
     html = client.get("/services/").content.decode()
     # "services" alone is on every page (the nav): the banner must name the failing kind.
-    assert 'data-banner="sync"' in html and "Kubernetes sync failing for services:" in html and "403 Forbidden" in html
+    assert 'data-banner="sync"' in html and "Kubernetes sync failing for services:" in html
+    assert "403 Forbidden" not in html and "403 Forbidden" in admin_client.get("/services/").content.decode()
     assert "failing for pods" not in html
     assert "Inventory now" in html or "seconds ago" in html

@@ -67,5 +67,5 @@ def test_it_is_documented_in_the_openapi_schema(client, db):
 
 def test_a_bad_request_names_each_invalid_parameter(client, cluster):
     body = client.get("/api/v1/metrics", {"kind": "pod", "namespace": "shop", "points": "0"}).json()
-    assert set(body["errors"]) == {"kind", "points"}
+    assert body["code"] == "invalid" and set(body["details"]) == {"kind", "points"}
     assert body["error"].startswith("kind: ") and "points: " in body["error"]

@@ -138,7 +138,7 @@ def test_idle_workloads_are_hidden_unless_asked_for(synced, client, simulator):
     assert idle and idle[0]["isIdle"] is True
 
 
-def test_failed_source_keeps_serving_the_last_snapshot_marked_stale(synced, client):
+def test_failed_source_keeps_serving_the_last_snapshot_marked_stale(synced, client, admin_client):
     good = take_snapshot(synced.pk, source=ScriptedSource())
     failing = ScriptedSource(failure="connection refused")
     outcome = take_snapshot(synced.pk, source=failing, force=True)
@@ -154,7 +154,8 @@ def test_failed_source_keeps_serving_the_last_snapshot_marked_stale(synced, clie
     assert status.consecutive_failures == 1 and "connection refused" in status.last_error
     graph = _graph(client, graphType="workload")
     assert graph["snapshot"]["id"] == good.snapshot_id and graph["snapshot"]["stale"] is True
-    assert "connection refused" in graph["snapshot"]["sourceError"]
+    assert graph["snapshot"]["sourceError"].startswith("Prometheus unavailable since")
+    assert "connection refused" in _graph(admin_client, graphType="workload")["snapshot"]["sourceError"]
     assert "reviews-v1" in _node_names(graph)
 
 

@@ -25,6 +25,7 @@ from topology.snapshots import WINDOW_ATTEMPTS
 from topology.sources import DirectScrapeSource
 
 WINDOWS = [60, 300, 600]
+SECRET = "s3cret-in-the-url"
 
 
 @pytest.fixture
@@ -69,8 +70,10 @@ def test_worker_builds_each_window_as_its_own_task_and_a_failing_window_fails_it
         wait_until(GraphSnapshot.objects.filter(cluster=cluster).exists, "a complete snapshot", timeout=90)
         good = GraphSnapshot.objects.filter(cluster=cluster).first()
 
-        # The next snapshot's windows all fail: Prometheus is configured now, and it is not there.
-        Cluster.objects.filter(pk=cluster.pk).update(prometheus_url=f"http://127.0.0.1:{find_free_port()}")
+        # The next snapshot's windows all fail: Prometheus is configured now, and it is not there. Its URL carries
+        # a password and a token, which no log line of the worker may show.
+        secret_url = f"http://mesh:{SECRET}@127.0.0.1:{find_free_port()}/?token={SECRET}"
+        Cluster.objects.filter(pk=cluster.pk).update(prometheus_url=secret_url)
         call_task(env, "topology.tasks.take_graph_snapshot", cluster.pk)
         failed_snapshots = GraphSnapshot.every_snapshot.filter(cluster=cluster, status="failed")
         wait_until(failed_snapshots.exists, "the snapshot with failing windows was marked failed", timeout=90)
@@ -93,6 +96,10 @@ def test_worker_builds_each_window_as_its_own_task_and_a_failing_window_fails_it
     assert SnapshotWindow.objects.filter(snapshot=failed, attempts=WINDOW_ATTEMPTS).exists()
     assert not SnapshotWindow.objects.filter(snapshot=failed, state__in=["pending", "running", "done"]).exists()
     assert "Retry in" in full_log  # Celery's own retries, counted in the window's row
+    # Redacted in mesh-ui's errors, and by the worker's log filter in what libraries log (urllib3's retries).
+    assert SECRET not in full_log and SECRET not in failed.error
+    assert "Prometheus at http://mesh:***@127.0.0.1" in full_log
+    assert any("Retrying" in line and "token=***" in line for line in full_log.splitlines())
     status = MetricsSourceStatus.objects.get(cluster=cluster)
     assert status.failing and "Prometheus" in status.last_error
     graph = client.get("/api/v1/graph", {"graphType": "workload"}).json()
