@@ -206,13 +206,10 @@ STATICFILES_DIRS: list[object] = [
     ("vendor/dagre", NODE_MODULES / "dagre" / "dist"),
     ("vendor/htmx", NODE_MODULES / "htmx.org" / "dist"),
     ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
-<<<<<<< HEAD
-    # Pages' modules that import npm packages (CodeMirror), bundled by `make install` (`npm run build`).
-    ("bundle", BASE_DIR / "build" / "bundle"),
-=======
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
     ("vendor/redoc/bundles", NODE_MODULES / "redoc" / "bundles"),
->>>>>>> main
+    # Pages' modules that import npm packages (CodeMirror), bundled by `make install` (`npm run build`).
+    ("bundle", BASE_DIR / "build" / "bundle"),
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {
