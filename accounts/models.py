@@ -6,12 +6,14 @@ import hashlib
 import hmac
 import secrets
 from datetime import datetime
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.grants import GrantRow, Role
 from inventory.models import Cluster
@@ -92,14 +94,35 @@ class ApiToken(models.Model):
         return f"{self.user} / {self.name} ({TOKEN_PREFIX}_{self.key_id}_…)"
 
     @classmethod
-    def issue(cls, user: models.Model, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
+    def issue(cls, user: Any, name: str, expires_at: datetime | None = None) -> tuple[ApiToken, str]:
         """Create a token for ``user``; returns the row and the plaintext, which is never stored or shown again."""
-        key_id = secrets.token_hex(6)
-        plaintext = f"{TOKEN_PREFIX}_{key_id}_{secrets.token_urlsafe(32)}"
-        token = cls.objects.create(
-            user=user, name=name, key_id=key_id, key_hash=hash_token(plaintext), expires_at=expires_at
-        )
+        token = cls(user=user, name=name, expires_at=expires_at)
+        plaintext = token.assign_new_key()
+        token.save()
         return token, plaintext
+
+    def assign_new_key(self) -> str:
+        """Give an unsaved token its key (id and hash); returns the plaintext, to be shown once and forgotten."""
+        self.key_id = secrets.token_hex(6)
+        plaintext = f"{TOKEN_PREFIX}_{self.key_id}_{secrets.token_urlsafe(32)}"
+        self.key_hash = hash_token(plaintext)
+        return plaintext
+
+    def revoke(self, now: datetime | None = None) -> bool:
+        """Revoke the token (saved through the model, so signals see it); False when it already was."""
+        if self.revoked_at is not None:
+            return False
+        self.revoked_at = now or timezone.now()
+        self.save(update_fields=["revoked_at"])
+        return True
+
+    def state(self, now: datetime) -> str:
+        """``active``, ``revoked`` or ``expired``, for lists."""
+        if self.revoked_at is not None:
+            return "revoked"
+        if self.expires_at is not None and self.expires_at <= now:
+            return "expired"
+        return "active"
 
     def matches(self, plaintext: str) -> bool:
         return hmac.compare_digest(self.key_hash, hash_token(plaintext))

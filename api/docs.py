@@ -12,6 +12,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.reverse import reverse
@@ -43,7 +44,9 @@ class ApiRootSerializer(serializers.Serializer):
 
 
 class ApiRootView(APIView):
-    """The endpoints of API v1, each with its absolute URL."""
+    """The endpoints of API v1, each with its absolute URL (a login is enough: it names no mesh data)."""
+
+    permission_classes = [IsAuthenticated]
 
     @extend_schema(responses=ApiRootSerializer, tags=["root"])
     def get(self, request: Request) -> Response:

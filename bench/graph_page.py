@@ -169,11 +169,14 @@ def store_snapshot(graph: dict[str, Any]) -> None:
 
 
 def log_in_bench_user() -> str:
-    """A session of a fresh user in the bench's database: every page and API endpoint needs a login."""
+    """A session of a fresh user in the bench's database: every page and API endpoint needs a login (and a role)."""
     from django.contrib.auth import get_user_model
     from django.test import Client
 
+    from accounts.models import RoleGrant
+
     user = get_user_model().objects.create_user("bench")
+    RoleGrant.objects.create(user=user, role="viewer")
     client = Client()
     client.force_login(user)
     return str(client.cookies["sessionid"].value)

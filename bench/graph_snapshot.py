@@ -273,6 +273,20 @@ def process_cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def bench_client(username: str, namespaces: Sequence[str]) -> Any:
+    """A test client logged in as a new viewer of ``namespaces`` ("" for all) in every cluster."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+
+    from accounts.models import RoleGrant
+
+    client = Client()
+    user = get_user_model().objects.create_user(username)
+    RoleGrant.objects.bulk_create([RoleGrant(user=user, role="viewer", namespace=ns) for ns in namespaces])
+    client.force_login(user)
+    return client
+
+
 def mib(size: float) -> str:
     return f"{size / 2**20:,.1f} MiB" if size >= 2**20 else f"{size / 1024:,.0f} KiB"
 
@@ -395,9 +409,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
 
     django.setup()
     from django.conf import settings
-    from django.contrib.auth import get_user_model
     from django.core.management import call_command
-    from django.test import Client
 
     from inventory.models import Cluster
     from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
@@ -557,20 +569,29 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     )
 
     # The graph API, in-process, on the latest snapshot. Each iteration times the request and then the floor
-    # (orjson.dumps of the graph it returned), interleaved so both see the same machine load. The API needs a login.
-    client = Client()
-    client.force_login(get_user_model().objects.create_user("bench"))
+    # (orjson.dumps of the graph it returned), interleaved so both see the same machine load. The API needs a login
+    # and a role: a viewer of everything (the fast paths), and viewers of one namespace or of half of them (their
+    # graph is built from their namespaces' parts, the rest folded into one opaque node).
     one_namespace = mesh.namespaces[len(mesh.namespaces) // 2]
+    half = sorted(mesh.namespaces)[: len(mesh.namespaces) // 2]
+    clients = {
+        "all": bench_client("bench", [""]),
+        "one": bench_client("bench-one", [one_namespace]),
+        "half": bench_client("bench-half", half),
+    }
     requests = [
-        ("default (all namespaces, idle hidden)", {"graphType": "versionedApp"}),
-        ("default, idleNodes=true (stored bytes)", {"graphType": "versionedApp", "idleNodes": "true"}),
-        (f"namespaces={one_namespace}", {"graphType": "versionedApp", "namespaces": one_namespace}),
+        ("default (all namespaces, idle hidden)", "all", {"graphType": "versionedApp"}),
+        ("default, idleNodes=true (stored bytes)", "all", {"graphType": "versionedApp", "idleNodes": "true"}),
+        (f"namespaces={one_namespace}", "all", {"graphType": "versionedApp", "namespaces": one_namespace}),
         # The per-request cost that does not grow with the answer: lookups, one part read, an empty graph.
-        ("namespaces=none-such (fixed cost)", {"graphType": "versionedApp", "namespaces": "none-such"}),
-        ("workload graph, default", {"graphType": "workload"}),
+        ("namespaces=none-such (fixed cost)", "all", {"graphType": "versionedApp", "namespaces": "none-such"}),
+        ("workload graph, default", "all", {"graphType": "workload"}),
+        (f"default, viewer of {one_namespace} only", "one", {"graphType": "versionedApp"}),
+        (f"default, viewer of {len(half)} namespaces", "half", {"graphType": "versionedApp"}),
     ]
     api_rows = []
-    for label, params in requests:
+    for label, who, params in requests:
+        client = clients[who]
         server_ms, floor_ms = time_graph_request(client, params, args.api_iterations)
         body = client.get("/api/v1/graph", params).content
         elements = orjson.loads(body)["elements"]

@@ -1,6 +1,7 @@
 """Which cluster a dashboard page looks at: :class:`inventory.clusters.ClusterChoice` applied to the request.
 
-The page's ``?cluster=`` (sent by the header's selector) wins and is remembered in the session; without it the
+Only the clusters the user has a role in count (``accounts.access.cluster_choice``). The page's ``?cluster=`` (sent
+by the header's selector) wins and is remembered in the session; without it the
 session's choice, else the first enabled cluster. The result is kept on the request, so the view, the header and
 the graph page's API calls (which pass it explicitly) all see the same cluster.
 """
@@ -9,7 +10,8 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from inventory.clusters import ClusterChoice, read_chosen_cluster, remember_cluster
+from accounts import access
+from inventory.clusters import read_chosen_cluster, remember_cluster
 from inventory.models import Cluster
 
 _CLUSTER_ATTR = "_mesh_ui_cluster"
@@ -20,7 +22,7 @@ def select_cluster(request: HttpRequest, explicit: str | None) -> Cluster | None
 
     Raises :class:`inventory.clusters.UnknownClusterError` when ``explicit`` names no enabled cluster.
     """
-    cluster = read_chosen_cluster(ClusterChoice.for_request(request, explicit))
+    cluster = read_chosen_cluster(access.cluster_choice(request, explicit))
     if explicit and cluster is not None:
         remember_cluster(request, cluster)
     setattr(request, _CLUSTER_ATTR, cluster)

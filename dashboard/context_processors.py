@@ -15,6 +15,7 @@ from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
 
+from accounts import access
 from dashboard.clusters import selected_cluster
 from dashboard.inventory import describe_sync_failure
 from inventory.clusters import read_enabled_clusters
@@ -64,14 +65,14 @@ class MeshHeader:
         path = self.request.path
         home = reverse("dashboard:overview")
         items = []
-        for label, name in NAV_ITEMS:
+        for label, name in NAV_ITEMS if access.has_any_grant(self.request.user) else ():
             url = reverse(name)
             items.append(NavItem(label, url, path == url if url == home else path.startswith(url)))
         return items
 
     @cached_property
     def clusters(self) -> list[Cluster]:
-        return read_enabled_clusters()
+        return read_enabled_clusters(access.visible_cluster_ids(self.request.user))
 
     @cached_property
     def cluster(self) -> Cluster | None:
@@ -115,6 +116,8 @@ class MeshHeader:
     @cached_property
     def banners(self) -> list[Banner]:
         if self.cluster is None:
+            if not access.has_any_grant(self.request.user):
+                return []  # the page says the user has no role; whether clusters exist is not its business
             return [Banner("empty", "No cluster is configured: set MESH_UI_CLUSTERS or add one in the admin.")]
         banners = []
         # Error texts can name internal hosts and a server's own answer: mesh admins only (the rest: what and when).

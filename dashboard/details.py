@@ -12,11 +12,13 @@ from typing import Any
 
 from django.http import Http404
 
+from accounts.access import NamespaceScope, scope_filter
 from dashboard.common import latest_snapshot_part
 from dashboard.neighbours import Neighbour, find_neighbours
 from inventory.models import Cluster, IstioObject, Pod, Service, Workload
 from istio_config.findings import findings_for_target
 from istio_config.models import ConfigFinding
+from topology.graph.restriction import restrict_graph
 from topology.mesh_inputs import fqdn
 from topology.models import GraphSnapshot, SnapshotGraph
 
@@ -74,12 +76,13 @@ def object_hosts(obj: IstioObject) -> set[str]:
     return {fqdn(h, obj.namespace) for h in hosts or [] if isinstance(h, str) and h and h != "*"}
 
 
-def find_routing_objects(cluster: Cluster, services: list[Service]) -> list[IstioObject]:
-    """VirtualServices and DestinationRules whose hosts resolve to one of the services."""
+def find_routing_objects(cluster: Cluster, services: list[Service], scope: NamespaceScope) -> list[IstioObject]:
+    """VirtualServices and DestinationRules (of the namespaces in ``scope``) whose hosts resolve to the services."""
     wanted = {fqdn(s.name, s.namespace) for s in services}
     if not wanted:
         return []
-    candidates = IstioObject.objects.filter(cluster=cluster, kind__in=ROUTING_KINDS).order_by("kind", "namespace")
+    candidates = IstioObject.objects.filter(scope_filter(scope), cluster=cluster, kind__in=ROUTING_KINDS)
+    candidates = candidates.order_by("kind", "namespace")
     return [obj for obj in candidates if object_hosts(obj) & wanted]
 
 
@@ -93,8 +96,9 @@ def _pods(cluster: Cluster, namespace: str, workloads: list[Workload]) -> list[P
     return list(Pod.objects.filter(cluster=cluster, namespace=namespace, workload_name__in=names).order_by("name"))
 
 
-def _attach_graph(page: DetailPage, cluster: Cluster) -> None:
-    """Health and neighbours from the latest snapshot (one graph body read, the health window's)."""
+def _attach_graph(page: DetailPage, cluster: Cluster, scope: NamespaceScope) -> None:
+    """Health and neighbours from the latest snapshot (one graph body read, the health window's); neighbours in
+    namespaces outside ``scope`` are one opaque node."""
     _, health = latest_snapshot_part(cluster, "health", page.kind)
     page.health = health.get(f"{page.namespace}/{page.name}") or {}
     snapshot = GraphSnapshot.objects.filter(cluster=cluster).only("id", "health_window").order_by("-taken_at").first()
@@ -108,48 +112,50 @@ def _attach_graph(page: DetailPage, cluster: Cluster) -> None:
     page.graph_window = snapshot.health_window
     # The neighbours of one entity: only its namespace's share of the graph is read.
     graph = stored.load_graph([page.namespace])
+    if not scope.all_namespaces:
+        graph = restrict_graph(graph, scope.names)
     page.inbound, page.outbound = find_neighbours(graph, page.kind, page.namespace, page.name)
 
 
-def load_workload_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
+def load_workload_detail(cluster: Cluster, scope: NamespaceScope, namespace: str, name: str) -> DetailPage:
     workload = Workload.objects.filter(cluster=cluster, namespace=namespace, name=name).order_by("kind").first()
     if workload is None:
         raise Http404(f"no workload {namespace}/{name}")
     page = DetailPage("workload", namespace, name, health={}, obj=workload, workloads=[workload])
     page.pods = _pods(cluster, namespace, [workload])
     page.services = _services_selecting(cluster, namespace, [workload])
-    page.istio_objects = find_routing_objects(cluster, page.services)
+    page.istio_objects = find_routing_objects(cluster, page.services, scope)
     page.findings = findings_for_target(cluster, "workload", namespace, name)
-    _attach_graph(page, cluster)
+    _attach_graph(page, cluster, scope)
     return page
 
 
-def load_service_detail(cluster: Cluster, namespace: str, name: str) -> DetailPage:
+def load_service_detail(cluster: Cluster, scope: NamespaceScope, namespace: str, name: str) -> DetailPage:
     service = Service.objects.filter(cluster=cluster, namespace=namespace, name=name).first()
     if service is None:
         raise Http404(f"no service {namespace}/{name}")
     page = DetailPage("service", namespace, name, health={}, obj=service, services=[service])
     candidates = Workload.objects.filter(cluster=cluster, namespace=namespace).order_by("name")
     page.workloads = [w for w in candidates if _selects(service.selector, w.template_labels)]
-    page.istio_objects = find_routing_objects(cluster, [service])
+    page.istio_objects = find_routing_objects(cluster, [service], scope)
     page.findings = findings_for_target(cluster, "service", namespace, name)
-    _attach_graph(page, cluster)
+    _attach_graph(page, cluster, scope)
     return page
 
 
-def load_app_detail(cluster: Cluster, namespace: str, app: str) -> DetailPage:
+def load_app_detail(cluster: Cluster, scope: NamespaceScope, namespace: str, app: str) -> DetailPage:
     workloads = list(Workload.objects.filter(cluster=cluster, namespace=namespace, app=app).order_by("name"))
     if not workloads:
         raise Http404(f"no application {namespace}/{app}")
     page = DetailPage("app", namespace, app, health={}, workloads=workloads)
     page.pods = _pods(cluster, namespace, workloads)
     page.services = _services_selecting(cluster, namespace, workloads)
-    page.istio_objects = find_routing_objects(cluster, page.services)
+    page.istio_objects = find_routing_objects(cluster, page.services, scope)
     seen: set[int] = set()
     for workload in workloads:
         for finding in findings_for_target(cluster, "workload", namespace, workload.name):
             if finding.pk not in seen:
                 seen.add(finding.pk)
                 page.findings.append(finding)
-    _attach_graph(page, cluster)
+    _attach_graph(page, cluster, scope)
     return page

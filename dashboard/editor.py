@@ -70,7 +70,8 @@ class CreatePage:
 
 
 def load_create_page(cluster: Cluster, namespaces: list[str], kind: str, namespace: str) -> CreatePage:
-    """The create page for ``kind`` in ``namespace`` (the first of each list when not one of them)."""
+    """The create page for ``kind`` in ``namespace`` (the first of each list when not one of them; the view has
+    refused a namespace the user may not write)."""
     kind = kind if kind in STARTER_KINDS else STARTER_KINDS[0]
     namespace = namespace if namespace in namespaces else namespaces[0]
     config = {

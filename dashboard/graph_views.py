@@ -14,8 +14,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
 
+from accounts.access import scope_filter
 from dashboard.queries import PageQuery
-from dashboard.views import page_view
+from dashboard.views import page_view, read_scope
 from inventory.models import Cluster, Namespace
 from topology.graph.model import GRAPH_TYPES
 
@@ -66,7 +67,8 @@ def detail_url_patterns() -> dict[str, str]:
 def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """The graph page of the chosen cluster; the toolbar's options come from the inventory and settings."""
     # Unique per cluster; sorted in Python so the order is the same on every database collation.
-    namespaces = Namespace.objects.filter(cluster=cluster).values_list("name", flat=True)
+    readable = scope_filter(read_scope(request, cluster), "name")
+    namespaces = Namespace.objects.filter(readable, cluster=cluster).values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
     context = {
         "cluster": cluster,

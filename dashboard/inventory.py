@@ -8,6 +8,7 @@ from typing import Any
 
 from django.utils import timezone
 
+from accounts.access import NamespaceScope, scope_filter
 from dashboard.traffic import EdgeRow, TrafficOverview, load_traffic_overview
 from inventory.models import Cluster, IstioObject, Namespace, Service, SyncStatus, Workload
 
@@ -51,8 +52,11 @@ class ClusterView:
         return min(times) if times else None
 
 
-def load_inventory_overview(cluster: Cluster | None, detailed_errors: bool = False) -> dict[str, Any]:
-    """The inventory of ``cluster`` as ``view`` (None, an empty page, when no cluster is configured).
+def load_inventory_overview(
+    cluster: Cluster | None, scope: NamespaceScope, detailed_errors: bool = False
+) -> dict[str, Any]:
+    """The inventory of ``cluster`` in the namespaces of ``scope`` as ``view`` (None, an empty page, when no cluster
+    is configured).
 
     ``detailed_errors``: the reader may see the text of sync and metrics errors (mesh admins); each status gets
     ``shown_error``, what the page says of its last error.
@@ -66,18 +70,19 @@ def load_inventory_overview(cluster: Cluster | None, detailed_errors: bool = Fal
             namespaces[name] = NamespaceView(name=name, present=False)
         return namespaces[name]
 
-    for ns in Namespace.objects.filter(cluster=cluster).order_by("name"):
+    readable = scope_filter(scope)
+    for ns in Namespace.objects.filter(scope_filter(scope, "name"), cluster=cluster).order_by("name"):
         namespaces[ns.name] = NamespaceView(name=ns.name, injection=ns.injection)
-    for workload in Workload.objects.filter(cluster=cluster).order_by("namespace", "name"):
+    for workload in Workload.objects.filter(readable, cluster=cluster).order_by("namespace", "name"):
         namespace_view(workload.namespace).workloads.append(workload)
-    for service in Service.objects.filter(cluster=cluster).order_by("namespace", "name"):
+    for service in Service.objects.filter(readable, cluster=cluster).order_by("namespace", "name"):
         namespace_view(service.namespace).services.append(service)
-    for obj in IstioObject.objects.filter(cluster=cluster).order_by("namespace", "kind", "name"):
+    for obj in IstioObject.objects.filter(readable, cluster=cluster).order_by("namespace", "kind", "name"):
         namespace_view(obj.namespace).istio_objects.append(obj)
     statuses = list(SyncStatus.objects.filter(cluster=cluster).order_by("kind"))
     for status in statuses:
         status.shown_error = describe_sync_failure(status, detailed_errors)  # type: ignore[attr-defined]
-    traffic = load_traffic_overview(cluster, detailed_errors)
+    traffic = load_traffic_overview(cluster, None if scope.all_namespaces else scope.names, detailed_errors)
     namespace_views = [namespaces[name] for name in sorted(namespaces)]
     for ns_view in namespace_views:
         ns_view.edges = traffic.edges_by_namespace.get(ns_view.name, [])

@@ -18,6 +18,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.fields.json import KeyTransform
 
+from accounts.access import NamespaceScope, scope_filter
 from dashboard.common import PAGE_SIZE, health_rank, latest_snapshot_part
 from inventory.models import Cluster, IstioObject, Service, Workload
 from istio_config.findings import (
@@ -232,19 +233,19 @@ def _load_object_list(
     return ListPage(f"{kind}s", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
 
 
-def load_workload_list(cluster: Cluster, filters: ListFilters) -> ListPage:
-    base = Workload.objects.filter(cluster=cluster)
+def load_workload_list(cluster: Cluster, filters: ListFilters, scope: NamespaceScope) -> ListPage:
+    base = Workload.objects.filter(scope_filter(scope), cluster=cluster)
     return _load_object_list("workload", base, filters, ["labels", "template_labels"], cluster)
 
 
-def load_service_list(cluster: Cluster, filters: ListFilters) -> ListPage:
-    base = Service.objects.filter(cluster=cluster)
+def load_service_list(cluster: Cluster, filters: ListFilters, scope: NamespaceScope) -> ListPage:
+    base = Service.objects.filter(scope_filter(scope), cluster=cluster)
     return _load_object_list("service", base, filters, ["labels"], cluster)
 
 
-def load_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_application_list(cluster: Cluster, filters: ListFilters, scope: NamespaceScope) -> ListPage:
     """Applications are the ``app`` labels of the workloads, per namespace, with summed replica counts."""
-    base = Workload.objects.filter(cluster=cluster).exclude(app="")
+    base = Workload.objects.filter(scope_filter(scope), cluster=cluster).exclude(app="")
     queryset = (
         _narrow(base, filters, "app", ["labels", "template_labels"])
         .values("namespace", "app")
@@ -267,15 +268,16 @@ def load_application_list(cluster: Cluster, filters: ListFilters) -> ListPage:
     return ListPage("applications", filters, page, rows, _namespaces(base), HEALTH_STATUSES)
 
 
-def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
+def load_istio_list(cluster: Cluster, filters: ListFilters, scope: NamespaceScope) -> ListPage:
     """Istio configuration objects with the counts of their findings; ``health`` filters on the validation status
     (the worst severity found, or ``valid``), ``severity`` and ``code`` on the findings an object has."""
-    base = IstioObject.objects.filter(cluster=cluster).annotate(check_kind=check_kind_expression())
+    readable = scope_filter(scope)
+    base = IstioObject.objects.filter(readable, cluster=cluster).annotate(check_kind=check_kind_expression())
     queryset = _narrow(base, filters, "name", ["labels"])
     if filters.kind:
         queryset = queryset.filter(check_kind=filters.kind)
     queryset = narrow_by_findings(queryset, filters.severity, filters.code, filters.health)
-    counts = count_by_object(findings_in(cluster))
+    counts = count_by_object(findings_in(cluster, readable))
 
     def decorate(row: ListRow) -> None:
         row.validation = counts.get((row.obj.check_kind, row.namespace, row.name)) or SeverityCounts()
@@ -291,11 +293,11 @@ def load_istio_list(cluster: Cluster, filters: ListFilters) -> ListPage:
         decorate,
     )
     kinds = sorted(set(base.values_list("check_kind", flat=True).distinct()))
-    codes = codes_found(findings_in(cluster))
+    codes = codes_found(findings_in(cluster, readable))
     return ListPage("istio", filters, page, rows, _namespaces(base), list(STATUSES), kinds=kinds, codes=codes)
 
 
-LIST_LOADERS: dict[str, Callable[[Cluster, ListFilters], ListPage]] = {
+LIST_LOADERS: dict[str, Callable[[Cluster, ListFilters, NamespaceScope], ListPage]] = {
     "applications": load_application_list,
     "workloads": load_workload_list,
     "services": load_service_list,
@@ -303,8 +305,9 @@ LIST_LOADERS: dict[str, Callable[[Cluster, ListFilters], ListPage]] = {
 }
 
 
-def load_list_page(kind: str, cluster: Cluster | None, filters: ListFilters) -> ListPage | None:
-    """The list of ``kind`` (None without a cluster); ``filters`` were validated by ``dashboard.queries.ListQuery``."""
+def load_list_page(kind: str, cluster: Cluster | None, filters: ListFilters, scope: NamespaceScope) -> ListPage | None:
+    """The list of ``kind`` in the namespaces of ``scope`` (None without a cluster); ``filters`` were validated by
+    ``dashboard.queries.ListQuery``."""
     if cluster is None:
         return None
-    return LIST_LOADERS[kind](cluster, filters)
+    return LIST_LOADERS[kind](cluster, filters, scope)

@@ -11,6 +11,8 @@ from typing import Any
 
 from django.urls import reverse
 
+from topology.graph.restriction import RESTRICTED_LABEL
+
 # Node type → the URL name of its detail page.
 DETAIL_ROUTES = {"workload": "dashboard:workload", "service": "dashboard:service", "app": "dashboard:application"}
 
@@ -35,6 +37,8 @@ class Neighbour:
 
 
 def _name(data: Mapping[str, Any]) -> str:
+    if data.get("isRestricted"):
+        return RESTRICTED_LABEL
     node_type = data.get("nodeType")
     if node_type == "service":
         return str(data.get("service", ""))

@@ -12,6 +12,7 @@ from typing import Any
 
 from django.db.models import Count, Q
 
+from accounts.access import NamespaceScope, scope_filter
 from dashboard.common import health_rank, latest_snapshot_part, recent_snapshot_parts, sparkline_points
 from inventory.models import Cluster, IstioObject, Namespace, Service, Workload
 from istio_config.findings import SeverityCounts, count_by_namespace, findings_in
@@ -60,12 +61,14 @@ class OverviewFilters:
     sort: str = "name"
 
 
-def load_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
-    """Every namespace of the cluster (listed, or known from its workloads/services) as a card."""
+def load_namespace_cards(cluster: Cluster | None, scope: NamespaceScope) -> list[NamespaceCard]:
+    """Every namespace of the cluster in ``scope`` (listed, or known from its workloads/services) as a card."""
     if cluster is None:
         return []
     cards: dict[str, NamespaceCard] = {}
-    for name, injection in Namespace.objects.filter(cluster=cluster).values_list("name", "injection"):
+    readable = scope_filter(scope)
+    named = scope_filter(scope, "name")
+    for name, injection in Namespace.objects.filter(named, cluster=cluster).values_list("name", "injection"):
         cards[name] = NamespaceCard(name=name, injection=injection)
 
     def card(name: str) -> NamespaceCard:
@@ -74,18 +77,18 @@ def load_namespace_cards(cluster: Cluster | None) -> list[NamespaceCard]:
         return cards[name]
 
     workload_counts = (
-        Workload.objects.filter(cluster=cluster)
+        Workload.objects.filter(readable, cluster=cluster)
         .values("namespace")
         .annotate(workloads=Count("id"), apps=Count("app", distinct=True, filter=~Q(app="")))
     )
     for row in workload_counts:
         found = card(row["namespace"])
         found.workloads, found.apps = row["workloads"], row["apps"]
-    for row in Service.objects.filter(cluster=cluster).values("namespace").annotate(services=Count("id")):
+    for row in Service.objects.filter(readable, cluster=cluster).values("namespace").annotate(services=Count("id")):
         card(row["namespace"]).services = row["services"]
-    for row in IstioObject.objects.filter(cluster=cluster).values("namespace").annotate(total=Count("id")):
+    for row in IstioObject.objects.filter(readable, cluster=cluster).values("namespace").annotate(total=Count("id")):
         card(row["namespace"]).istio_objects = row["total"]
-    istio_findings = findings_in(cluster).exclude(kind__in=INVENTORY_FINDING_KINDS)
+    istio_findings = findings_in(cluster, readable).exclude(kind__in=INVENTORY_FINDING_KINDS)
     for name, counts in count_by_namespace(istio_findings).items():
         card(name).validation = counts
     _, namespace_health = latest_snapshot_part(cluster, "health", "namespaces")
@@ -114,6 +117,6 @@ def filter_and_sort_cards(cards: list[NamespaceCard], filters: OverviewFilters) 
     return shown
 
 
-def load_overview(cluster: Cluster | None, filters: OverviewFilters) -> dict[str, Any]:
-    cards = load_namespace_cards(cluster)
+def load_overview(cluster: Cluster | None, filters: OverviewFilters, scope: NamespaceScope) -> dict[str, Any]:
+    cards = load_namespace_cards(cluster, scope)
     return {"cards": filter_and_sort_cards(cards, filters), "total": len(cards), "filters": filters}

@@ -11,6 +11,7 @@ from django.conf import settings
 
 from clients.redaction import redact_url
 from inventory.models import Cluster
+from topology.graph.restriction import RESTRICTED_LABEL, restrict_graph
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
 from topology.reading import SnapshotMeta, build_meta, describe_source_failure
 
@@ -55,6 +56,8 @@ def describe_source(cluster: Cluster) -> str:
 
 
 def _label(data: dict[str, Any]) -> str:
+    if data.get("isRestricted"):
+        return RESTRICTED_LABEL
     if data.get("nodeType") == "service":
         return f"{data.get('service')} (service)"
     name = data.get("workload") or data.get("app") or data.get("nodeType", "?")
@@ -93,9 +96,12 @@ def build_edge_rows(graph: dict[str, Any]) -> dict[str, list[EdgeRow]]:
     return dict(rows)
 
 
-def load_traffic_overview(cluster: Cluster, detailed_errors: bool = False) -> TrafficOverview:
+def load_traffic_overview(
+    cluster: Cluster, granted: frozenset[str] | None, detailed_errors: bool = False
+) -> TrafficOverview:
     """The cluster's metrics source status and latest snapshot, shaped for the inventory template.
 
+    ``granted`` (None: all) are the namespaces the user may read: the rest of the graph is one opaque node.
     ``detailed_errors``: the reader may see the source's error text (mesh admins).
     """
     overview = TrafficOverview(source_label=describe_source(cluster))
@@ -108,11 +114,22 @@ def load_traffic_overview(cluster: Cluster, detailed_errors: bool = False) -> Tr
         return overview
     snapshot.cluster = cluster  # build_meta reads the cluster and its status: this instance, not two more queries
     overview.meta = build_meta(snapshot, None, detailed_errors)
-    overview.workload_health = snapshot.health.get("workload", {})
-    overview.namespace_health = snapshot.health.get("namespaces", {})
+    overview.workload_health = _readable(snapshot.health.get("workload", {}), granted)
+    overview.namespace_health = _readable(snapshot.health.get("namespaces", {}), granted)
     stored = SnapshotGraph.objects.filter(
         snapshot=snapshot, graph_type="workload", window=snapshot.health_window
     ).first()
     if stored is not None:
-        overview.edges_by_namespace = build_edge_rows(stored.load_graph())
+        if granted is None:
+            overview.edges_by_namespace = build_edge_rows(stored.load_graph())
+        else:
+            readable = sorted(granted)
+            overview.edges_by_namespace = build_edge_rows(restrict_graph(stored.load_graph(readable), readable))
     return overview
+
+
+def _readable(health: dict[str, Any], granted: frozenset[str] | None) -> dict[str, Any]:
+    """The entries (keyed ``namespace`` or ``namespace/name``) of the namespaces in ``granted`` (None: all)."""
+    if granted is None:
+        return health
+    return {key: value for key, value in health.items() if key.partition("/")[0] in granted}

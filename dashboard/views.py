@@ -1,8 +1,11 @@
 """Dashboard page views: validate the query string, choose the cluster, read stored data, render (the whole page,
 or for htmx the fragment).
 
-Every page goes through :func:`page_view`: its query serializer (``dashboard.queries``) and the cluster rule
-(``dashboard.clusters``) run before the view, and an invalid query gets a 400 page that says what is wrong.
+Every page goes through :func:`page_view`: a user without any role grant gets a 403 page saying so; its query
+serializer (``dashboard.queries``) and the cluster rule (``dashboard.clusters``, among the clusters the user has a
+role in) run before the view, and an invalid query gets a 400 page that says what is wrong. Views read only the
+namespaces the user may read (:func:`read_scope`); a detail page of another namespace is a 404, as if it did not
+exist.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from django.utils.cache import patch_vary_headers
 from rest_framework import serializers
 
 from accounts import access
+from accounts.grants import NO_NAMESPACES, NamespaceScope
 from dashboard.clusters import select_cluster
 from dashboard.common import HEALTH_CHOICES, is_partial
 from dashboard.details import DetailPage, load_app_detail, load_service_detail, load_workload_detail
@@ -57,6 +61,8 @@ def page_view(query_class: type[serializers.Serializer]) -> Callable[[PageView],
     def decorate(view: PageView) -> Callable[..., HttpResponse]:
         @wraps(view)
         def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if not access.has_any_grant(request.user):
+                return render(request, "dashboard/no_access.html", status=403)
             query = query_class(data=request.GET)
             errors: dict[str, Any] = {} if query.is_valid() else dict(query.errors)
             if not errors:
@@ -74,10 +80,17 @@ def page_view(query_class: type[serializers.Serializer]) -> Callable[[PageView],
     return decorate
 
 
+def read_scope(request: HttpRequest, cluster: Cluster | None) -> NamespaceScope:
+    """The namespaces of ``cluster`` the request's user may read (none without a cluster)."""
+    if cluster is None:
+        return NO_NAMESPACES
+    return access.namespace_scope(request.user, cluster)
+
+
 @page_view(OverviewQuery)
 def overview_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """One card per namespace: inventory counts, health and inbound traffic."""
-    context = load_overview(cluster, OverviewFilters(**filter_values(query)))
+    context = load_overview(cluster, OverviewFilters(**filter_values(query)), read_scope(request, cluster))
     context["health_choices"] = HEALTH_CHOICES
     return _render(request, "dashboard/overview.html", "dashboard/_overview_cards.html", context)
 
@@ -85,16 +98,21 @@ def overview_page(request: HttpRequest, cluster: Cluster | None, query: dict[str
 @page_view(ListQuery)
 def list_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], kind: str) -> HttpResponse:
     """A filtered, sorted, paginated list of applications, workloads, services or Istio objects."""
-    context: dict[str, Any] = {"list": load_list_page(kind, cluster, ListFilters(**filter_values(query))), "kind": kind}
+    filters = ListFilters(**filter_values(query))
+    context: dict[str, Any] = {
+        "list": load_list_page(kind, cluster, filters, read_scope(request, cluster)),
+        "kind": kind,
+    }
     context["title"] = LIST_TITLES[kind]
-    context["can_create"] = kind == "istio" and cluster is not None and bool(writable_namespaces(request.user, cluster))
+    if kind == "istio" and cluster is not None:
+        context["create_in"] = writable_namespaces(request.user, cluster)
     return _render(request, "dashboard/list.html", f"dashboard/_{kind}_table.html", context)
 
 
 @page_view(PageQuery)
 def inventory_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
     """Everything synced from the cluster, namespace by namespace, with sync status and traffic edges."""
-    context = load_inventory_overview(cluster, may_see_error_details(request.user))
+    context = load_inventory_overview(cluster, read_scope(request, cluster), may_see_error_details(request.user))
     return _render(request, "dashboard/inventory.html", "dashboard/_inventory.html", context)
 
 
@@ -143,8 +161,9 @@ def istio_new_page(request: HttpRequest, cluster: Cluster | None, query: dict[st
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
     namespaces = writable_namespaces(request.user, cluster)
-    if not namespaces:
-        raise PermissionDenied(f"you may not create Istio objects in {cluster.name}")
+    if not namespaces or (query["namespace"] and query["namespace"] not in namespaces):
+        where = f"namespace {query['namespace']!r} of " if query["namespace"] else ""
+        raise PermissionDenied(f"you may not create Istio objects in {where}{cluster.name}")
     create = load_create_page(cluster, namespaces, query["kind"], query["namespace"])
     return render(request, "dashboard/istio_new.html", {"create": create, "editor": create.config})
 
@@ -152,14 +171,16 @@ def istio_new_page(request: HttpRequest, cluster: Cluster | None, query: dict[st
 def _detail(
     request: HttpRequest,
     cluster: Cluster | None,
-    load: Callable[[Cluster, str, str], DetailPage],
+    load: Callable[[Cluster, NamespaceScope, str, str], DetailPage],
     namespace: str,
     name: str,
 ) -> HttpResponse:
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
-    detail = load(cluster, namespace, name)
+    scope = read_scope(request, cluster)
+    if not scope.allows(namespace):
+        raise Http404(f"no {namespace}/{name} in {cluster.name}")
+    detail = load(cluster, scope, namespace, name)
     # Findings name the objects they are on: only those in namespaces the user may read.
-    scope = access.namespace_scope(request.user, cluster)
     detail.findings = [f for f in detail.findings if scope.allows(f.namespace)]
     return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", {"detail": detail})

@@ -2,15 +2,16 @@
 
 Deleting a synced row would do nothing real (the next relist brings it back), so the admin offers no delete,
 no delete action and no add or edit for synced kinds; only ``Cluster`` rows, which the admin owns, can change.
+
+Access follows role grants (``accounts.admin_access``): clusters are for mesh admins; synced rows are shown to any
+user with a role, only those of the namespaces it may read.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
+from accounts.admin_access import CLUSTER_FILTER, MeshAdminOnly, NamespaceScopedView
 from inventory.models import (
     Cluster,
     ConfigMap,
@@ -25,7 +26,7 @@ from inventory.models import (
 
 
 @admin.register(Cluster)
-class ClusterAdmin(admin.ModelAdmin):
+class ClusterAdmin(MeshAdminOnly, admin.ModelAdmin):
     list_display = (
         "name",
         "enabled",
@@ -40,31 +41,23 @@ class ClusterAdmin(admin.ModelAdmin):
     readonly_fields = ("from_settings", "sync_owner", "sync_lease_until", "created")
 
 
-class SyncedAdmin(admin.ModelAdmin):
-    """Read-only admin for rows the sync writes: view only, whatever the user's permissions."""
+class SyncedAdmin(NamespaceScopedView, admin.ModelAdmin):
+    """Read-only admin for rows the sync writes: view only (of the namespaces the user may read), for everyone."""
 
-    list_filter = ["cluster"]
+    list_filter = [CLUSTER_FILTER]
     search_fields = ["name"]
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Namespace)
 class NamespaceAdmin(SyncedAdmin):
+    namespace_field = "name"
     list_display = ("name", "cluster", "injection", "phase", "synced_at")
 
 
 @admin.register(Service)
 class ServiceAdmin(SyncedAdmin):
     list_display = ("name", "namespace", "cluster", "service_type", "cluster_ip")
-    list_filter = ["cluster", "namespace"]
+    list_filter = [CLUSTER_FILTER, "namespace"]
 
 
 @admin.register(Workload)
@@ -80,19 +73,19 @@ class WorkloadAdmin(SyncedAdmin):
         "desired_replicas",
         "sidecar_present",
     )
-    list_filter = ["cluster", "namespace", "kind", "sidecar_present"]
+    list_filter = [CLUSTER_FILTER, "namespace", "kind", "sidecar_present"]
 
 
 @admin.register(Pod)
 class PodAdmin(SyncedAdmin):
     list_display = ("name", "namespace", "cluster", "phase", "ready", "sidecar", "workload_name")
-    list_filter = ["cluster", "namespace", "phase", "ready", "sidecar"]
+    list_filter = [CLUSTER_FILTER, "namespace", "phase", "ready", "sidecar"]
 
 
 @admin.register(IstioObject)
 class IstioObjectAdmin(SyncedAdmin):
     list_display = ("name", "kind", "group", "namespace", "cluster", "version", "resource_version")
-    list_filter = ["cluster", "group", "kind", "namespace"]
+    list_filter = [CLUSTER_FILTER, "group", "kind", "namespace"]
 
 
 @admin.register(ConfigMap)
@@ -103,11 +96,12 @@ class ConfigMapAdmin(SyncedAdmin):
 @admin.register(SecretName)
 class SecretNameAdmin(SyncedAdmin):
     list_display = ("name", "namespace", "cluster", "synced_at")
-    list_filter = ["cluster", "namespace"]
+    list_filter = [CLUSTER_FILTER, "namespace"]
 
 
 @admin.register(SyncStatus)
 class SyncStatusAdmin(SyncedAdmin):
+    namespace_field = None  # one row per kind of a whole cluster
     list_display = (
         "cluster",
         "kind",
@@ -118,5 +112,5 @@ class SyncStatusAdmin(SyncedAdmin):
         "watching",
         "last_error",
     )
-    list_filter = ["cluster", "state"]
+    list_filter = [CLUSTER_FILTER, "state"]
     search_fields = ["kind"]

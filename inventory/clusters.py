@@ -7,7 +7,7 @@ remembered in the session, else the first enabled cluster by name.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from django.conf import settings
@@ -32,6 +32,12 @@ class ClusterChoice:
 
     explicit: str | None = None
     remembered: str | None = None
+    #: The ids of the clusters the requester may see (None: all); others are as good as not configured.
+    within: frozenset[int] | None = None
+
+    def limited_to(self, cluster_ids: frozenset[int] | None) -> ClusterChoice:
+        """The same choice among ``cluster_ids`` only (None: every cluster)."""
+        return replace(self, within=cluster_ids)
 
     @classmethod
     def for_request(cls, request: Any, explicit: str | None) -> ClusterChoice:
@@ -48,6 +54,8 @@ class ClusterChoice:
     def candidates(self) -> QuerySet[Cluster]:
         """The chosen cluster as a queryset of at most one row (so callers can join it into their own query)."""
         clusters = Cluster.objects.filter(enabled=True)
+        if self.within is not None:
+            clusters = clusters.filter(pk__in=sorted(self.within))
         if self.explicit:
             return clusters.filter(name=self.explicit)[:1]
         if self.remembered:
@@ -86,9 +94,12 @@ def remember_cluster(request: Any, cluster: Cluster) -> None:
         session[SESSION_KEY] = cluster.name
 
 
-def read_enabled_clusters() -> list[Cluster]:
-    """The enabled clusters by name (what the header's selector offers)."""
-    return list(Cluster.objects.filter(enabled=True).order_by("name"))
+def read_enabled_clusters(within: frozenset[int] | None = None) -> list[Cluster]:
+    """The enabled clusters by name (what the header's selector offers), among ``within`` when given."""
+    clusters = Cluster.objects.filter(enabled=True)
+    if within is not None:
+        clusters = clusters.filter(pk__in=sorted(within))
+    return list(clusters.order_by("name"))
 
 
 def sync_clusters_from_settings() -> list[Cluster]:

@@ -96,7 +96,7 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    "mesh_ui.apps.MeshAdminConfig",  # django.contrib.admin with access by role grants
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -257,6 +257,7 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_CALLABLE = "mesh_ui.throttling.login_lockout_response"
 AXES_DISABLE_ACCESS_LOG = True  # logins are audited elsewhere; axes keeps only the failure counts
+AXES_VERBOSE = False  # no INFO line per successful login (the audit log records logins)
 AXES_IPWARE_META_PRECEDENCE_ORDER = ("HTTP_X_FORWARDED_FOR", "REMOTE_ADDR") if MESH_UI_PROXY_COUNT else ("REMOTE_ADDR",)
 AXES_IPWARE_PROXY_COUNT = MESH_UI_PROXY_COUNT - 1 if MESH_UI_PROXY_COUNT else None
 # Take the address the last trusted proxy appended even when the client sent an X-Forwarded-For of its own (strict
@@ -272,7 +273,11 @@ REST_FRAMEWORK = {
         "mesh_ui.throttling.ThrottledBearerTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A user without any role grant has nothing of the mesh to read: 403 (the root and the schema only need a login).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "accounts.permissions.HasAnyGrant",
+    ],
     "DEFAULT_SCHEMA_CLASS": "mesh_ui.api_schema.ApiAutoSchema",
     "EXCEPTION_HANDLER": "mesh_ui.api_errors.handle_api_exception",
     "DEFAULT_PAGINATION_CLASS": "mesh_ui.api_http.BoundedLimitOffsetPagination",

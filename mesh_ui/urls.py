@@ -14,6 +14,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("sso/", include("sso.urls")),
     path("admin/", admin.site.urls),
+    path("account/", include("accounts.urls")),
     path("api/v1/", include(("mesh_ui.api_urls", "api"), namespace="v1")),
     path("", include("dashboard.urls")),
 ]

@@ -110,7 +110,7 @@ def test_a_client_sending_wrong_tokens_is_throttled_before_any_lookup(alice, set
     with CaptureQueriesContext(connection) as queries:
         refused = guesser.get("/api/v1/snapshots", **_bearer(good))
     assert refused.status_code == 429
-    assert "Too many refused tokens" in refused.json()["detail"]
+    assert "Too many refused tokens" in refused.json()["message"]
     assert 0 < int(refused["Retry-After"]) <= settings.MESH_UI_LOGIN_LOCKOUT
     assert not [q for q in queries.captured_queries if "apitoken" in q["sql"].lower()]
     assert other.get("/api/v1/snapshots", **_bearer(good)).status_code == 200

@@ -1,21 +1,29 @@
 """REST API v1 for the graph, health and snapshots: thin views over ``topology.reading``.
 
 Parameters are parsed by the serializers of ``topology.api_params``; the cluster is chosen by
-``inventory.clusters.ClusterChoice`` (``cluster`` → the session's choice → the first enabled cluster).
+``inventory.clusters.ClusterChoice`` (``cluster`` → the session's choice → the first enabled cluster) among the
+clusters the user has a role in (``accounts.access.cluster_choice``: another cluster is answered as not configured).
+
+Access: a user without any grant gets 403; ``namespaces`` naming a namespace the user may not read gets 403 (the
+request asks for it explicitly); without ``namespaces`` a restricted user gets the namespaces it may read, with
+everything else folded into one opaque node per cluster (``topology.graph.restriction``), and health only of them.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
-from typing import Any
+from typing import Any, TypeVar
 
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseBase
 from drf_spectacular.utils import extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from accounts import access
 from inventory.clusters import ClusterChoice
+from inventory.models import Cluster
 from mesh_ui.api_errors import CODE_BY_STATUS, error_body
 from mesh_ui.auth import may_see_error_details
 from topology import api_schemas as schemas
@@ -38,7 +46,51 @@ def _error(message: str, status: int = 400) -> Response:
 
 
 def _cluster_choice(request: Request, query: dict[str, Any]) -> ClusterChoice:
-    return ClusterChoice.for_request(request, query.get("cluster"))
+    return access.cluster_choice(request, query.get("cluster"))
+
+
+class NamespaceRefused(Exception):
+    """The request names namespaces the user may not read."""
+
+    def __init__(self, names: list[str]) -> None:
+        super().__init__(f"no access to namespace {', '.join(names)}")
+
+    def response(self) -> Response:
+        return _error(str(self), status=403)
+
+
+def scoped_namespaces(
+    request: Request, cluster: Cluster, namespaces: list[str] | None
+) -> tuple[list[str] | None, frozenset[str] | None]:
+    """``(namespaces to show, namespaces granted)`` for the user; None means every namespace.
+
+    Raises :class:`NamespaceRefused` when ``namespaces`` names one the user may not read.
+    """
+    granted = access.granted_namespaces(request.user, cluster)
+    if granted is None:
+        return namespaces, None
+    if namespaces is None:
+        return sorted(granted), granted
+    refused = [name for name in namespaces if name not in granted]
+    if refused:
+        raise NamespaceRefused(refused)
+    return namespaces, granted
+
+
+AnswerT = TypeVar("AnswerT", bound=HttpResponseBase)
+
+
+def with_snapshot_etag(response: AnswerT, request: Request, meta: reading.SnapshotMeta) -> AnswerT:
+    """Give an answer read from a snapshot an ``ETag`` of what it says rather than of its bytes.
+
+    The body's ``snapshot.ageSeconds`` grows every second, so a hash of the body (the API's default ``ETag``) would
+    never match twice. The tag names the request, the user's grants (the answer depends on them) and what can
+    change of the snapshot (``SnapshotMeta.etag_parts``); ``If-None-Match`` then answers ``304`` until a new
+    snapshot arrives or its status changes.
+    """
+    key = repr((request.get_full_path(), access.grants_of(request.user), meta.etag_parts()))
+    response["ETag"] = f'"{hashlib.sha256(key.encode()).hexdigest()[:32]}"'
+    return response
 
 
 def _no_snapshot(cluster_name: str) -> Response:
@@ -57,23 +109,26 @@ class GraphView(APIView):
             query = parse_query(GraphQuery, request)
             at = query.get("at")
             cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
+            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
             if snapshot is None:
                 return _no_snapshot(cluster.name)
+            meta = reading.build_meta(snapshot, at, may_see_error_details(request.user))
             body = reading.read_graph_json(
                 snapshot,
                 query["graphType"],
                 reading.pick_window(snapshot, query.get("duration")),
-                query.get("namespaces"),
+                namespaces,
                 query["idleNodes"],
                 query["boxBy"],
-                reading.build_meta(snapshot, at, may_see_error_details(request.user)),
+                meta,
                 hide=query.get("hide"),
+                granted=granted,
             )
-        except QueryError as exc:
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
-        return HttpResponse(body, content_type="application/json")
+        return with_snapshot_etag(HttpResponse(body, content_type="application/json"), request, meta)
 
 
 class GraphDiffView(APIView):
@@ -84,6 +139,7 @@ class GraphDiffView(APIView):
         try:
             query = parse_query(GraphDiffQuery, request)
             cluster = reading.pick_cluster(_cluster_choice(request, query))
+            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
             older = reading.find_snapshot(cluster, query["from"])
             newer = reading.find_snapshot(cluster, query.get("to"))
             if older is None or newer is None:
@@ -95,13 +151,14 @@ class GraphDiffView(APIView):
                     snapshot,
                     query["graphType"],
                     reading.pick_window(snapshot, query.get("duration")),
-                    query.get("namespaces"),
+                    namespaces,
                     False,
                     [],
                     meta,
+                    granted=granted,
                 )
                 graphs.append(json.loads(body))
-        except QueryError as exc:
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
@@ -119,7 +176,8 @@ class HealthView(APIView):
         try:
             query = parse_query(HealthQuery, request)
             cluster = reading.pick_cluster(_cluster_choice(request, query))
-        except QueryError as exc:
+            namespaces, _ = scoped_namespaces(request, cluster, query.get("namespaces"))
+        except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
@@ -128,17 +186,18 @@ class HealthView(APIView):
         if found is None:
             return _no_snapshot(cluster.name)
         snapshot = GraphSnapshot.objects.get(pk=found.pk)
-        namespaces = query.get("namespaces")
         summary = snapshot.health.get("namespaces", {})
-        return Response(
+        meta = reading.build_meta(snapshot, at, may_see_error_details(request.user))
+        answer = Response(
             {
                 "type": kind,
                 "window": snapshot.health_window,
-                "snapshot": reading.build_meta(snapshot, at, may_see_error_details(request.user)).as_dict(),
+                "snapshot": meta.as_dict(),
                 "namespaces": {k: v for k, v in summary.items() if namespaces is None or k in namespaces},
                 "items": filter_health(snapshot.health, kind, namespaces),
             }
         )
+        return with_snapshot_etag(answer, request, meta)
 
 
 class SnapshotListView(APIView):

@@ -15,7 +15,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from inventory.clusters import ClusterChoice
+from accounts import access
 from inventory.models import Cluster
 from mesh_ui.api_errors import error_body
 from topology import reading
@@ -104,12 +104,15 @@ class EntityMetricsView(APIView):
     def get(self, request: Request) -> Response:
         try:
             query = parse_query(EntityMetricsQuery, request)
-            cluster = reading.pick_cluster(ClusterChoice.for_request(request, query.get("cluster")))
+            cluster = reading.pick_cluster(access.cluster_choice(request, query.get("cluster")))
         except QueryError as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return Response(error_body("invalid", str(exc), {"cluster": [str(exc)]}), status=400)
         kind, namespace, name = query["kind"], query["namespace"], query.get("name", "")
+        if not access.can_read(request.user, cluster, namespace):
+            # As for an object that does not exist: whether it does is not told.
+            return Response({"error": f"no {kind} {namespace}/{name} in {cluster.name}"}, status=404)
         since, until = query["since"], query["until"]
         key = namespace if kind == "namespace" else f"{namespace}/{name}"
         points = build_entity_series(read_entity_series(cluster, kind, key, since, until), query["points"])

@@ -70,7 +70,7 @@ def build_snapshot_health(graphs_by_type: Mapping[str, Mapping[str, Any]]) -> di
 
 
 def filter_health(health: Mapping[str, Any], kind: str, namespaces: Iterable[str] | None) -> dict[str, Any]:
-    """The entries of one kind, limited to ``namespaces`` when given."""
-    wanted = set(namespaces) if namespaces else None
+    """The entries of one kind, limited to ``namespaces`` when given (an empty list: none)."""
+    wanted = set(namespaces) if namespaces is not None else None
     entries = health.get(kind, {})
     return {key: value for key, value in entries.items() if wanted is None or key.split("/", 1)[0] in wanted}

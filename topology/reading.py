@@ -8,6 +8,7 @@ When the metrics source is failing, the last complete snapshot is served and mar
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -23,6 +24,7 @@ from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filter
 from topology.graph.model import GRAPH_TYPES
 from topology.graph.partition import assemble_graph, has_idle_lines, splice_graph_json
 from topology.graph.pipeline import pause_cyclic_gc
+from topology.graph.restriction import restrict_graph
 from topology.graph.wire import encode_graph_json
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
 
@@ -114,6 +116,12 @@ class SnapshotMeta:
         too_old = self.age_seconds > 3 * settings.MESH_UI_SNAPSHOT_INTERVAL
         return failing or too_old
 
+    def etag_parts(self) -> tuple[Any, ...]:
+        """What ``as_dict`` says that can change, without ``ageSeconds``, which grows every second: an answer's
+        ``ETag`` built from these stays the same while the snapshot and what is said of it do."""
+        data = self.as_dict()
+        return (data["id"], data["stale"], data.get("sourceError"))
+
     def as_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "id": self.snapshot.pk,
@@ -153,6 +161,7 @@ def read_graph_json(
     box_by: list[str],
     meta: SnapshotMeta,
     hide: NodePredicate | None = None,
+    granted: Collection[str] | None = None,
 ) -> bytes:
     """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
 
@@ -160,10 +169,17 @@ def read_graph_json(
     parsing them; other requests parse the parts they need and filter them.
 
     ``hide`` (from :func:`parse_hide`) removes the nodes it matches, their edges and boxes left empty.
+
+    ``granted`` (None: every namespace) is what the user may read: then only those namespaces' parts are read, and
+    everything else collapses into one opaque node per cluster (:func:`topology.graph.restriction.restrict_graph`);
+    ``namespaces`` must be among them (the caller refuses others) and defaults to all of them.
     """
     if graph_type not in GRAPH_TYPES:
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
     meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
+    if granted is not None:
+        body = _read_restricted_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted)
+        return body[:-1] + b',"snapshot":' + meta_json + b"}"
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
     head, owns, extras = SnapshotGraph.read_parts(
         namespaces if scoped else None, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
@@ -185,6 +201,33 @@ def read_graph_json(
             del graph
     # Splice the snapshot member into the stored object instead of parsing it again.
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
+
+
+def _read_restricted_graph(
+    snapshot: GraphSnapshot,
+    graph_type: str,
+    window: int,
+    namespaces: list[str] | None,
+    include_idle: bool,
+    box_by: list[str],
+    hide: NodePredicate | None,
+    granted: Collection[str],
+) -> bytes:
+    """The graph of a user who may read only ``granted``: their parts (own and linking copies), restricted."""
+    readable = sorted(granted)
+    head, owns, extras = SnapshotGraph.read_parts(
+        readable, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
+    )
+    if head is None:
+        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    with pause_cyclic_gc():
+        graph = restrict_graph(assemble_graph(head, owns, extras), readable)
+        graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)
+        if hide is not None:
+            graph = hide_elements(graph, hide)
+        body = encode_graph_json(graph)
+        del graph
+    return body
 
 
 def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -43,7 +43,7 @@ export function displayName(d) {
     case "service":
       return d.service || "service";
     case "unknown":
-      return "unknown";
+      return d.isRestricted ? "restricted" : "unknown"; // isRestricted: namespaces the user may not read
     case "app":
       return d.app || d.workload || "";
     default:

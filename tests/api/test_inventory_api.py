@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models import F
 from django.test import Client
 
 from accounts.models import RoleGrant
@@ -204,6 +207,23 @@ def test_reads_carry_an_etag_and_answer_304_when_unchanged(client, mesh):
     assert (
         client.get("/api/v1/health", HTTP_IF_NONE_MATCH="W/" + client.get("/api/v1/health")["ETag"]).status_code == 304
     )
+
+
+def test_snapshot_answers_keep_their_etag_while_the_snapshot_only_ages(client, mesh):
+    """``snapshot.ageSeconds`` grows between two reads; the ETag names the snapshot, so it still matches. A newer
+    snapshot changes it."""
+    from topology.models import GraphSnapshot
+
+    first = client.get("/api/v1/health", {"cluster": "prod"})
+    etag = first["ETag"]
+    GraphSnapshot.objects.filter(cluster=mesh[0]).update(taken_at=F("taken_at") - timedelta(seconds=7))
+    aged = client.get("/api/v1/health", {"cluster": "prod"})
+    assert aged.json()["snapshot"]["ageSeconds"] >= first.json()["snapshot"]["ageSeconds"] + 7
+    assert aged["ETag"] == etag
+    assert client.get("/api/v1/health", {"cluster": "prod"}, HTTP_IF_NONE_MATCH=etag).status_code == 304
+    make_snapshot(mesh[0], health=HEALTH)
+    newer = client.get("/api/v1/health", {"cluster": "prod"}, HTTP_IF_NONE_MATCH=etag)
+    assert newer.status_code == 200 and newer["ETag"] != etag
 
 
 def test_the_root_lists_every_endpoint(client, mesh):

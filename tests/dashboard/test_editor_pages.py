@@ -79,17 +79,24 @@ def test_an_editor_of_the_namespace_gets_the_editor_with_the_version_it_starts_f
 def test_the_create_page_starts_from_the_chosen_kind_in_a_writable_namespace(
     shop_editor: Client, mesh: Cluster
 ) -> None:
-    response = shop_editor.get(reverse("dashboard:istio-new"), {"kind": "DestinationRule", "namespace": "bookinfo"})
+    response = shop_editor.get(reverse("dashboard:istio-new"), {"kind": "DestinationRule", "namespace": "shop"})
     assert response.status_code == 200
     html = response.content.decode()
     config = editor_config(html)
     assert config is not None
-    # bookinfo is not hers to write: the page falls back to the one she may write.
     assert (config["mode"], config["kind"], config["namespace"]) == ("create", "DestinationRule", "shop")
     assert config["yaml"] == starter_yaml("DestinationRule", "shop")
     assert '<option value="shop" selected>' in html
-    assert '<option value="bookinfo"' not in html
+    assert '<option value="bookinfo"' not in html  # hers to read, not to write
     assert '<option value="DestinationRule" selected>' in html
+    # Without a namespace: the first she may write.
+    config = editor_config(shop_editor.get(reverse("dashboard:istio-new")).content.decode())
+    assert config is not None and config["namespace"] == "shop"
+
+
+def test_the_create_page_refuses_a_namespace_the_user_may_not_write(shop_editor: Client, mesh: Cluster) -> None:
+    response = shop_editor.get(reverse("dashboard:istio-new"), {"namespace": "bookinfo"})
+    assert response.status_code == 403
 
 
 def test_an_unknown_kind_starts_from_the_first_starter(shop_editor: Client, mesh: Cluster) -> None:
@@ -103,7 +110,11 @@ def test_a_viewer_may_not_open_the_create_page_nor_sees_the_create_action(client
 
 
 def test_an_editor_sees_the_create_action_on_the_istio_list_only(shop_editor: Client, mesh: Cluster) -> None:
-    assert 'data-action="create-istio"' in shop_editor.get(reverse("dashboard:istio")).content.decode()
+    html = shop_editor.get(reverse("dashboard:istio"), {"namespace": "shop"}).content.decode()
+    assert 'href="/istio/new/?namespace=shop" data-action="create-istio"' in html
+    # Filtered on a namespace she may only read, the action starts in one she may write.
+    html = shop_editor.get(reverse("dashboard:istio"), {"namespace": "bookinfo"}).content.decode()
+    assert 'href="/istio/new/" data-action="create-istio"' in html
     assert 'data-action="create-istio"' not in shop_editor.get(reverse("dashboard:services")).content.decode()
 
 

@@ -101,11 +101,28 @@ def test_the_overview_shows_each_namespace_istio_config_status(client: Any, mesh
 def test_a_service_page_lists_only_findings_on_objects_the_user_may_read(
     client: Any, django_user_model: Any, mesh: Cluster
 ) -> None:
+    """A VirtualService in ``shop`` routes to bookinfo's reviews with a missing subset: bob, who may read bookinfo
+    only, sees bookinfo's own findings on the reviews workload and nothing of the object in ``shop``."""
+    from tests.dashboard.factories import make_istio
+
+    make_istio(
+        mesh,
+        "shop",
+        "VirtualService",
+        "reviews-from-shop",
+        {
+            "hosts": ["reviews.bookinfo.svc.cluster.local"],
+            "http": [{"route": [{"destination": {"host": "reviews.bookinfo.svc.cluster.local", "subset": "v8"}}]}],
+        },
+    )
+    validate_cluster(mesh)
+    page = reverse("dashboard:workload", args=["bookinfo", "reviews-v1"])
+    assert "reviews-from-shop" in client.get(page).content.decode()  # alice reads every namespace
     bob = django_user_model.objects.create_user("bob", "bob@example.com", "pw")
-    RoleGrant.objects.create(user=bob, role="viewer", cluster=mesh, namespace="shop")
+    RoleGrant.objects.create(user=bob, role="viewer", cluster=mesh, namespace="bookinfo")
     client.force_login(bob)
-    html = client.get(reverse("dashboard:workload", args=["bookinfo", "reviews-v1"])).content.decode()
-    assert "Config findings (0)" in html and "KIA1107" not in html
+    html = client.get(page).content.decode()
+    assert "KIA1107" in html and "reviews-from-shop" not in html
 
 
 def test_a_workload_finding_shows_on_its_page_without_an_object_link(client: Any) -> None:
