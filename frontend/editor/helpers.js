@@ -38,7 +38,9 @@ export function problemsOfError(body) {
   if (!body || typeof body !== "object") return [];
   const details = Array.isArray(body.details) ? body.details : [];
   if (details.length) {
-    return details.map((d) => problem(d.line, d.severity || "error", d.message, d.code || body.code || "", d.path || ""));
+    return details.map((d) =>
+      problem(d.line, d.severity || "error", d.message, d.code || d.reason || body.code || "", d.path || d.field || ""),
+    );
   }
   const message = body.message || body.error || body.detail;
   return message ? [problem(lineInMessage(message), "error", message, body.code || "")] : [];
@@ -158,6 +160,10 @@ export function describeFailure(status, body) {
     "dry-run-failed": "The cluster refused the change in its dry run: nothing was written",
     forbidden: "You may not change objects in this namespace",
     conflict: "The object changed in the cluster since you started editing: nothing was written",
+    "already-exists": "An object of this kind and name already exists in the namespace: nothing was written",
+    "not-found": "The object is not in the cluster (any more): nothing was written",
+    "cluster-unreachable": "The cluster did not answer: nothing was written",
+    "api-error": "The cluster's API server refused the write: nothing was written",
   }[code];
   if (lead) return message ? `${lead}. ${message}` : `${lead}.`;
   if (status === 502) return `The cluster did not answer: nothing was written. ${message}`.trim();

@@ -58,6 +58,12 @@ test("error answers give their detail lines, or the line a YAML message names", 
     details: [{ line: 4, message: "mapping values are not allowed here" }],
   });
   assert.deepEqual(invalid.map((p) => [p.line, p.severity, p.code]), [[4, "error", "invalid-yaml"]]);
+  const dryRun = problemsOfError({
+    code: "dry-run-failed",
+    message: "admission webhook denied it",
+    details: [{ field: "spec.hosts", message: "must not be empty", reason: "FieldValueRequired" }],
+  });
+  assert.deepEqual(dryRun.map((p) => [p.line, p.path, p.code]), [[null, "spec.hosts", "FieldValueRequired"]]);
   const refused = problemsOfError({ error: "the body is not a JSON or YAML object: ... in \"<unicode string>\", line 7, column 3" });
   assert.equal(refused[0].line, 7);
   assert.equal(lineInMessage("no line here"), null);
@@ -137,6 +143,8 @@ test("describeFailure says what happened by error code and status", () => {
   assert.match(describeFailure(409, { code: "conflict" }), /changed in the cluster/);
   assert.match(describeFailure(422, { code: "warnings-not-accepted", message: "1 warning" }), /unless you apply anyway\. 1 warning/);
   assert.match(describeFailure(502, { code: "bad-gateway", message: "timeout" }), /did not answer: nothing was written\. timeout/);
+  assert.match(describeFailure(409, { code: "already-exists" }), /already exists/);
+  assert.match(describeFailure(502, { code: "cluster-unreachable", message: "timed out" }), /did not answer: nothing was written\. timed out/);
   assert.equal(describeFailure(500, null), "Error 500.");
   assert.match(describeFailure(0, null), /server did not answer/);
 });
