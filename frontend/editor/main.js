@@ -121,6 +121,7 @@ function showOnly(panelName) {
 
 /** Step 1 of saving: the diff of the text against what the cluster holds now. */
 async function review() {
+  part("review").hidden = true; // shown again with the fresh diff
   let current = "";
   let note = "A new object: everything is added.";
   let label = "nothing";
