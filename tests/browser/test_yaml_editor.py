@@ -270,6 +270,7 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
     wait_for_js(second, "document.querySelector('[data-yaml-editor]').dataset.rebased")
     assert "subset: v3" in second.locator(".cm-content").inner_text()
     second.get_by_role("button", name="Review changes").click()
+    review.wait_for(state="visible")
     assert review.get_attribute("data-stale") == "false"
     save_and_wait(second)
     spec = cluster_spec(routed, "virtualservices", "reviews")["spec"]
@@ -284,10 +285,12 @@ def test_creating_an_object_from_a_starter_opens_its_page(routed, live_server, e
     edit_line(page, "name: my-service", "my-service", "details-extra")
     page.get_by_role("button", name="Review changes").click()
     page.get_by_role("button", name="Create", exact=True).click()
-    wait_for_js(
-        page, "location.pathname.includes('/details-extra/') || !document.querySelector('[data-editor-outcome]').hidden"
-    )
-    page.wait_for_url("**/namespaces/bookinfo/istio/DestinationRule/details-extra/")
+    # The starter's host names no service of Bookinfo: a warning to accept first.
+    wait_for_js(page, SAVE_ANSWERED)
+    assert page.locator("[data-editor-outcome]").get_attribute("data-code") == "warnings-not-accepted"
+    expect_refused_requests(page, 422)
+    page.get_by_role("button", name="Apply anyway").click()
+    page.wait_for_url("**/namespaces/bookinfo/istio/DestinationRule/details-extra/", timeout=10000)
     assert cluster_spec(routed, "destinationrules", "details-extra")["spec"]["host"] == "my-service"
 
 
