@@ -280,18 +280,18 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
 @NEEDS_WRITE_API
 def test_creating_an_object_from_a_starter_opens_its_page(routed, live_server, editor_page):
     page = editor_page
-    page.goto(live_server.url + "/istio/new/?kind=DestinationRule&namespace=bookinfo")
+    page.goto(live_server.url + "/istio/new/?kind=PeerAuthentication&namespace=bookinfo")
     wait_for_js(page, f"{VALIDATIONS} >= 1")
-    edit_line(page, "name: my-service", "my-service", "details-extra")
+    edit_line(page, "name: default", "default", "strict-bookinfo")
+    wait_for_js(page, f"{MARKERS} === ''")
     page.get_by_role("button", name="Review changes").click()
     page.get_by_role("button", name="Create", exact=True).click()
-    # The starter's host names no service of Bookinfo: a warning to accept first.
-    wait_for_js(page, SAVE_ANSWERED)
-    assert page.locator("[data-editor-outcome]").get_attribute("data-code") == "warnings-not-accepted"
-    expect_refused_requests(page, 422)
-    page.get_by_role("button", name="Apply anyway").click()
-    page.wait_for_url("**/namespaces/bookinfo/istio/DestinationRule/details-extra/", timeout=10000)
-    assert cluster_spec(routed, "destinationrules", "details-extra")["spec"]["host"] == "my-service"
+    page.wait_for_url("**/namespaces/bookinfo/istio/PeerAuthentication/strict-bookinfo/", timeout=10000)
+    created = routed.custom.get_namespaced_custom_object(
+        "security.istio.io", "v1", "bookinfo", "peerauthentications", "strict-bookinfo"
+    )
+    assert created["spec"] == {"mtls": {"mode": "STRICT"}}
+    assert page.get_by_role("button", name="Edit", exact=True).is_visible()
 
 
 @NEEDS_WRITE_API
