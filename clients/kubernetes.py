@@ -129,14 +129,18 @@ def inventory_kinds(control_plane_namespace: str = DEFAULT_CONTROL_PLANE_NAMESPA
 class KubeError(Exception):
     """A failed Kubernetes call. ``status`` is the HTTP status, or 0 when the server was not reached.
 
+    ``reason`` and ``causes`` come from the API server's ``Status`` when it sent one: the reason (``Conflict``,
+    ``Invalid``...) and, for a refused object, one ``{"field", "message", "reason"}`` per offending field.
     Credentials in the message (a password in the server URL, a token echoed back) are redacted.
     """
 
-    def __init__(self, status: int, message: str) -> None:
+    def __init__(self, status: int, message: str, reason: str = "", causes: list[dict[str, str]] | None = None) -> None:
         message = redact_text(message)
         super().__init__(message)
         self.status = status
         self.message = message
+        self.reason = reason
+        self.causes = causes or []
 
     @property
     def gone(self) -> bool:
@@ -186,8 +190,25 @@ def _status_message(exc: ApiException) -> str:
     try:
         body = json.loads(exc.body or "")
         return str(body.get("message") or exc.reason)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, AttributeError):
         return str(exc.reason or exc.body)
+
+
+def kube_error_of(exc: ApiException) -> KubeError:
+    """``exc`` as a ``KubeError`` carrying the API server's ``Status``: message, reason and causes."""
+    try:
+        body = json.loads(exc.body or "")
+    except (TypeError, ValueError):
+        body = None
+    if not isinstance(body, dict):
+        return KubeError(exc.status or 0, _status_message(exc))
+    details = body.get("details") if isinstance(body.get("details"), dict) else {}
+    causes = [
+        {"field": str(c.get("field", "")), "message": str(c.get("message", "")), "reason": str(c.get("reason", ""))}
+        for c in (details or {}).get("causes") or []
+        if isinstance(c, dict)
+    ]
+    return KubeError(exc.status or 0, str(body.get("message") or exc.reason), str(body.get("reason") or ""), causes)
 
 
 class KubernetesClient:

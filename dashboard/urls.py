@@ -4,7 +4,7 @@ from urllib.parse import quote, unquote
 
 from django.urls import path, register_converter
 
-from dashboard import graph_views, views
+from dashboard import graph_views, history_views, views
 
 
 class ObjectNameConverter:
@@ -42,5 +42,15 @@ urlpatterns = [
         "namespaces/<objname:namespace>/istio/<objname:kind>/<objname:name>/",
         views.istio_object_page,
         name="istio-object",
+    ),
+    path(
+        "namespaces/<objname:namespace>/istio/<objname:kind>/<objname:name>/history/",
+        history_views.istio_history_page,
+        name="istio-history",
+    ),
+    path(
+        "namespaces/<objname:namespace>/istio/<objname:kind>/<objname:name>/history/<int:change_id>/rollback/",
+        history_views.istio_rollback_page,
+        name="istio-rollback",
     ),
 ]

@@ -2,9 +2,10 @@
 
 ``apply_full_list`` makes the stored rows of one kind equal to a complete list from the cluster; ``apply_events``
 applies watch events. Both are transactional and idempotent: applying the same list or event twice changes
-nothing the second time. Nothing here deletes rows except on the evidence of a complete, successful list or a
-DELETED event, so a failed list keeps what is stored. A write that changed rows is announced
-(``inventory.signals.inventory_changed``) once it has committed.
+nothing the second time. Changes of Istio / Gateway API objects are also announced with their rows before and
+after (``inventory.signals.istio_objects_changed``), for the change history. Nothing here deletes rows except on
+the evidence of a complete, successful list or a DELETED event, so a failed list keeps what is stored. A write that
+changed rows is announced (``inventory.signals.inventory_changed``) once it has committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from django.utils import timezone
 from clients.kubernetes import GATEWAY_API_GROUP, KINDS_BY_KEY, MESH_CONFIG_KEY, ResourceKind, WatchEvent
 from inventory import mapping
 from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, Pod, SecretName, Service, Workload
-from inventory.signals import announce_change
+from inventory.signals import IstioObjectChange, announce_change, announce_istio_changes
 
 Fields = dict[str, Any]
 RowKey = tuple[str, str]  # (namespace, name)
@@ -72,6 +73,23 @@ TABLES: dict[str, KindTable] = {
 }
 
 _SKIP_ON_UPDATE = {"id", "cluster"}
+#: What the change history reads of an Istio object's row (``istio_objects_changed``).
+HISTORY_FIELDS = ("group", "version", "kind", "namespace", "name", "uid", "resource_version", "labels", "annotations")
+HISTORY_FIELDS_WITH_SPEC = (*HISTORY_FIELDS, "spec")
+
+
+def _history_fields(fields: Fields) -> Fields:
+    return {name: fields.get(name) for name in HISTORY_FIELDS_WITH_SPEC}
+
+
+def _stored_history_rows(pks: list[int]) -> dict[int, Fields]:
+    """The history fields of the stored Istio rows ``pks`` (only changed rows are read: a relist of 5,000
+    unchanged objects reads none)."""
+    rows: dict[int, Fields] = {}
+    for start in range(0, len(pks), 1000):
+        for row in IstioObject.objects.filter(pk__in=pks[start : start + 1000]).values("pk", *HISTORY_FIELDS_WITH_SPEC):
+            rows[row.pop("pk")] = row
+    return rows
 
 
 @dataclass
@@ -117,10 +135,24 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
             if key not in stored
         ]
         to_update = []
+        updated_fields: list[tuple[int, Fields]] = []
         for key, fields in incoming.items():
             if key in stored and stored[key][1] != fields["resource_version"]:
                 to_update.append(table.model(pk=stored[key][0], cluster=cluster, **{**table.scope, **fields}))
+                updated_fields.append((stored[key][0], fields))
         stale = [pk for key, (pk, _) in stored.items() if key not in incoming]
+        istio_changes: list[IstioObjectChange] = []
+        if table.model is IstioObject and stored:  # the first list of a kind is no change anyone made
+            before = _stored_history_rows([pk for pk, _ in updated_fields] + stale)
+            istio_changes = [
+                IstioObjectChange(None, _history_fields(fields))
+                for fields in incoming.values()
+                if table.row_key(fields) not in stored
+            ]
+            istio_changes += [
+                IstioObjectChange(before.get(pk), _history_fields(fields)) for pk, fields in updated_fields
+            ]
+            istio_changes += [IstioObjectChange(before.get(pk), None) for pk in stale]
         table.model._default_manager.bulk_create(to_create, batch_size=1000)
         table.model._default_manager.bulk_update(to_update, update_fields, batch_size=500)
         for start in range(0, len(stale), 1000):
@@ -130,6 +162,7 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
             refresh_sidecar_flags(cluster)
         if result.created or result.updated or result.deleted:
             announce_change(cluster.pk, kind_key)
+        announce_istio_changes(cluster.pk, istio_changes)
     return result
 
 
@@ -138,6 +171,8 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
     table = TABLES[kind_key]
     changed = 0
     touched_workloads: set[tuple[str, str]] = set()
+    is_istio = table.model is IstioObject
+    istio_changes: list[IstioObjectChange] = []
     with transaction.atomic():
         for event in events:
             if event.type not in {"ADDED", "MODIFIED", "DELETED"}:
@@ -146,18 +181,25 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
             namespace, name = table.row_key(fields)
             lookup: dict[str, Any] = {"name": name, **({"namespace": namespace} if table.namespaced else {})}
             if event.type == "DELETED":
+                if is_istio:
+                    gone = table.queryset(cluster).filter(**lookup).values(*HISTORY_FIELDS_WITH_SPEC).first()
+                    if gone is not None:
+                        istio_changes.append(IstioObjectChange(gone, None))
                 deleted, _ = table.queryset(cluster).filter(**lookup).delete()
                 changed += bool(deleted)
             else:
                 fields["synced_at"] = timezone.now()
                 # One read decides: unchanged (skip), stored (update by pk) or new (create).
-                current = table.queryset(cluster).filter(**lookup).values_list("pk", "resource_version").first()
-                if current is not None and current[1] == fields["resource_version"]:
+                read = ("pk", *(HISTORY_FIELDS_WITH_SPEC if is_istio else ("resource_version",)))
+                current = table.queryset(cluster).filter(**lookup).values(*read).first()
+                if current is not None and current["resource_version"] == fields["resource_version"]:
                     continue
                 if current is not None:
-                    table.model._default_manager.filter(pk=current[0]).update(**fields)
+                    table.model._default_manager.filter(pk=current.pop("pk")).update(**fields)
                 else:
                     table.model._default_manager.create(cluster=cluster, **{**table.scope, **fields})
+                if is_istio:
+                    istio_changes.append(IstioObjectChange(current, _history_fields(fields)))
                 changed += 1
             if kind_key == "pods":
                 touched_workloads.add((namespace, fields["workload_name"]))
@@ -167,6 +209,7 @@ def apply_events(cluster: Cluster, kind_key: str, events: Iterable[WatchEvent]) 
             refresh_sidecar_flags(cluster, touched_workloads)
         if changed:
             announce_change(cluster.pk, kind_key)
+        announce_istio_changes(cluster.pk, istio_changes)
     return changed
 
 

@@ -3,12 +3,15 @@
 ``ConfigFinding`` rows are replaced as a whole, per cluster, by ``istio_config.validation.validate_cluster``;
 ``FindingTarget`` rows say which services and workloads the object of a finding routes to or selects, so the
 service and workload pages and the graph find their findings with one indexed query. ``ValidationRun`` is one row
-per cluster: the last run's figures, and the little state that debounces runs.
+per cluster: the last run's figures, and the little state that debounces runs. ``ConfigChange`` is the history of
+every Istio object: each write mesh-ui attempted and each change the sync saw made outside mesh-ui.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+from django.utils import timezone
 
 from inventory.models import Cluster
 from istio_config.checks.model import Severity
@@ -96,3 +99,78 @@ class ValidationRun(models.Model):
     @property
     def counts(self) -> dict[str, int]:
         return {"error": self.error_count, "warning": self.warning_count, "info": self.info_count}
+
+
+class ConfigChange(models.Model):
+    """One attempt to change an Istio object, through mesh-ui (applied or refused) or seen by the sync (external).
+
+    The object is named by cluster, check kind (``K8sHTTPRoute`` for a Gateway API HTTPRoute), namespace and name,
+    not by a key to the stored row: the history outlives the object, so a deleted object can be re-created from its
+    last version. ``yaml_before``/``yaml_after`` hold the object's configuration (metadata name, namespace, labels,
+    annotations; ``spec``), never the cluster's bookkeeping (resourceVersion, uid, status).
+    """
+
+    class Source(models.TextChoices):
+        MESH_UI = "mesh-ui"
+        EXTERNAL = "external"
+
+    class Action(models.TextChoices):
+        CREATE = "create"
+        UPDATE = "update"
+        DELETE = "delete"
+        ROLLBACK = "rollback"
+
+    class Result(models.TextChoices):
+        APPLIED = "applied"
+        REFUSED_VALIDATION = "refused-validation"
+        DRY_RUN_FAILED = "dry-run-failed"
+        CONFLICT = "conflict"
+        API_ERROR = "api-error"
+        FORBIDDEN = "forbidden"
+        INVALID_INPUT = "invalid-input"
+
+    cluster = models.ForeignKey(Cluster, on_delete=models.CASCADE, related_name="config_changes")
+    kind = models.CharField(max_length=63, help_text="The check kind, e.g. VirtualService or K8sHTTPRoute.")
+    api_version = models.CharField(max_length=120, blank=True)
+    namespace = models.CharField(max_length=63)
+    name = models.CharField(max_length=253)
+    uid = models.CharField(max_length=64, blank=True)
+    resource_version_before = models.CharField(max_length=64, blank=True)
+    resource_version_after = models.CharField(max_length=64, blank=True)
+    yaml_before = models.TextField(blank=True)
+    yaml_after = models.TextField(blank=True)
+    diff = models.TextField(blank=True, help_text="Unified diff from yaml_before to yaml_after.")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    actor_name = models.CharField(max_length=150, blank=True, help_text="The username as it was.")
+    source = models.CharField(max_length=8, choices=Source.choices, default=Source.MESH_UI)
+    action = models.CharField(max_length=8, choices=Action.choices)
+    result = models.CharField(max_length=20, choices=Result.choices)
+    message = models.TextField(blank=True)
+    rollback_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+", help_text="The version restored."
+    )
+    created = models.DateTimeField(default=timezone.now, db_index=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        indexes = [
+            models.Index(fields=["cluster", "namespace", "kind", "name", "-created"], name="change_object"),
+            # The sync asks which resourceVersions mesh-ui wrote itself (``history.record_external_changes``).
+            models.Index(fields=["cluster", "resource_version_after"], name="change_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.action} {self.kind} {self.namespace}/{self.name}: {self.result}"
+
+    @property
+    def applied(self) -> bool:
+        return self.result == self.Result.APPLIED
+
+    @property
+    def restorable_yaml(self) -> str:
+        """The version a rollback to this change restores: what the object was after it (before, for a delete)."""
+        if self.action == self.Action.DELETE:
+            return self.yaml_before
+        return self.yaml_after

@@ -1,14 +1,15 @@
 """Fault injection of the simulated Kubernetes API server.
 
-Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would)
-and add latency to every request.
+Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would),
+make the writes that would store something fail (dry runs still pass, as when etcd fails
+between a client's dry run and its write), and add latency to every request.
 """
 
 from __future__ import annotations
 
 import threading
 
-from simulator.errors import Forbidden
+from simulator.errors import Forbidden, StoreError
 from simulator.resources import ResourceType
 
 SERVICE_ACCOUNT_USER = "system:serviceaccount:mesh-ui:mesh-ui"
@@ -19,6 +20,7 @@ class Faults:
 
     def __init__(self) -> None:
         self._forbidden: set[str] = set()
+        self._failing_writes: set[str] = set()
         self._lock = threading.Lock()
         self.latency = 0.0
 
@@ -32,10 +34,16 @@ class Faults:
         with self._lock:
             self._forbidden.discard(plural)
 
+    def fail_writes(self, plural: str) -> None:
+        """Answer every create, update and delete of ``plural`` that is not a dry run with 500."""
+        with self._lock:
+            self._failing_writes.add(plural)
+
     def clear(self) -> None:
         """Remove every injected fault."""
         with self._lock:
             self._forbidden.clear()
+            self._failing_writes.clear()
         self.latency = 0.0
 
     def check(self, rt: ResourceType, verb: str, namespace: str | None) -> None:
@@ -49,3 +57,10 @@ class Faults:
                 f'"{rt.plural}" in API group "{rt.group}" {scope}',
                 {"kind": rt.plural, **({"group": rt.group} if rt.group else {})},
             )
+
+    def check_write(self, rt: ResourceType, dry_run: bool) -> None:
+        """Raise a 500 like a failing etcd would if writes of ``rt`` fail (dry runs store nothing and pass)."""
+        with self._lock:
+            failing = rt.plural in self._failing_writes
+        if failing and not dry_run:
+            raise StoreError("etcdserver: request timed out")

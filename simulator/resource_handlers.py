@@ -17,7 +17,7 @@ from typing import Any
 
 from simulator.controller import Controller
 from simulator.discovery import ApiRequest
-from simulator.errors import BadRequest, MethodNotAllowed, NotFound, StoreError
+from simulator.errors import BadRequest, Conflict, MethodNotAllowed, NotFound, StoreError
 from simulator.faults import Faults
 from simulator.paging import ListPager
 from simulator.patches import apply_patch
@@ -101,6 +101,7 @@ class ResourceHandlers:
         if request.name is not None:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         self.faults.check(request.rt, "create", request.namespace)
+        self.faults.check_write(request.rt, request.dry_run)
         obj = self._check_body(request, self._parse_body(body))
         if request.rt.kind == "Service":
             self._allocate_cluster_ip(obj)
@@ -144,6 +145,7 @@ class ResourceHandlers:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         rt = request.rt
         self.faults.check(rt, "update", request.namespace)
+        self.faults.check_write(rt, request.dry_run)
         new = self._parse_body(body)
         if not isinstance(new, dict):
             raise BadRequest("the request body must be a JSON object")
@@ -173,6 +175,15 @@ class ResourceHandlers:
         precondition = (options.get("preconditions") or {}) if isinstance(options, dict) else {}
         if precondition.get("uid") and precondition["uid"] != current["metadata"]["uid"]:
             raise StoreError("Precondition failed: UID in precondition does not match")
+        given_rv = str(precondition.get("resourceVersion") or "")
+        if given_rv and given_rv != current["metadata"]["resourceVersion"]:
+            raise Conflict(
+                f"Operation cannot be fulfilled on {rt.plural}{'.' + rt.group if rt.group else ''} "
+                f'"{request.name}": Precondition failed: ResourceVersion in precondition: {given_rv}, '
+                f"ResourceVersion in object meta: {current['metadata']['resourceVersion']}",
+                {"name": request.name, "group": rt.group, "kind": rt.plural},
+            )
+        self.faults.check_write(rt, request.dry_run)
         gone = self.store.delete(rt.group, rt.plural, request.namespace, request.name, dry_run=request.dry_run)
         if not request.dry_run and rt.kind == "Namespace":
             # The namespace goes first, so nothing (e.g. the controller replacing pods) can be created in it

@@ -17,6 +17,7 @@ from istio_config.checks.gateways import (
     check_gateway_selectors,
 )
 from istio_config.checks.hosts import HostRegistry
+from istio_config.checks.jwt_claim_routes import check_jwt_claim_routes
 from istio_config.checks.k8s_gateways import K8sGatewayChecker
 from istio_config.checks.model import (
     ConfigInventory,
@@ -70,4 +71,5 @@ def check_config(inventory: ConfigInventory, scope_gateway_to_namespace: bool = 
     findings += check_export_to(inventory)
     findings += check_gateway_credentials(inventory, scope_gateway_to_namespace)
     findings += K8sGatewayChecker(inventory).check()
+    findings += check_jwt_claim_routes(inventory)
     return sorted(findings, key=Finding.sort_key)

@@ -314,3 +314,12 @@ ALL_CODES = (
     K8S_GATEWAY_CERTIFICATE_NOT_PERMITTED,
     K8S_REFERENCE_GRANT_NAMESPACE_NOT_FOUND,
 )
+
+VS_JWT_CLAIM_ROUTE_WITHOUT_REQUEST_AUTHN = CheckCode(
+    "MUI1104",
+    Severity.ERROR,
+    "This route matches on a JWT claim, but no RequestAuthentication covers the gateway's pods",
+    "IST0149",
+)
+
+ALL_CODES = (*ALL_CODES, VS_JWT_CLAIM_ROUTE_WITHOUT_REQUEST_AUTHN)

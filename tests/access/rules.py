@@ -106,6 +106,7 @@ class Rule:
     needs: Need
     allowed: Expect = SHOWS
     refused: Expect = FORBIDDEN
+    read_only: Expect | None = None  # what a user who may read but not write the namespace gets (default: refused)
     no_grant: Expect | None = None
     anonymous: Expect = LOGIN
     method: str = "get"
@@ -118,6 +119,8 @@ class Rule:
             return self.anonymous
         if may(role, self.needs, namespace):
             return self.allowed
+        if self.read_only is not None and may(role, Need.READ, namespace):
+            return self.read_only
         if role in ROLES and not ROLES[role] and self.no_grant is not None:
             return self.no_grant
         return self.refused
@@ -192,6 +195,24 @@ def _cluster_url(name: str) -> Callable[[Case], str]:
     return lambda case: reverse(name, args=[case.mesh.cluster.name])
 
 
+def _rollback_page(case: Case) -> str:
+    """The rollback page of a recorded change of the namespace's Istio object (recorded here: the mesh has none)."""
+    from istio_config.models import ConfigChange
+
+    kind, object_name = ISTIO_OBJECTS[case.namespace]
+    change = ConfigChange.objects.create(
+        cluster=case.mesh.cluster,
+        kind=kind,
+        namespace=case.namespace,
+        name=object_name,
+        yaml_after=f"apiVersion: networking.istio.io/v1\nkind: {kind}\nmetadata:\n  name: {object_name}\n",
+        source=ConfigChange.Source.EXTERNAL,
+        action=ConfigChange.Action.UPDATE,
+        result=ConfigChange.Result.APPLIED,
+    )
+    return reverse("dashboard:istio-rollback", args=[case.namespace, kind, object_name, change.pk])
+
+
 def _posted_route(case: Case) -> dict[str, Any]:
     """A VirtualService in the namespace under test, named with its marker, for ``POST /api/v1/validate``."""
     return {
@@ -223,6 +244,9 @@ RULES: dict[str, Rule] = {
     "dashboard:service": page(_detail("dashboard:service", 2), Need.READ, refused=NOT_FOUND),
     "dashboard:istio-new": page(_in_namespace("dashboard:istio-new"), Need.WRITE, allowed=OK, refused=FORBIDDEN),
     "dashboard:istio-object": page(_istio_object("dashboard:istio-object", False), Need.READ, refused=NOT_FOUND),
+    "dashboard:istio-history": page(_istio_object("dashboard:istio-history", False), Need.READ, refused=NOT_FOUND),
+    # Rolling back needs an editor: a reader is refused, a stranger to the namespace finds nothing.
+    "dashboard:istio-rollback": page(_rollback_page, Need.WRITE, allowed=SHOWS, read_only=FORBIDDEN, refused=NOT_FOUND),
     # The user's own tokens: any logged-in user.
     "accounts:tokens": page(_url("accounts:tokens"), Need.LOGGED_IN, allowed=OK),
     "accounts:revoke-token": page(_own_token_revoke, Need.LOGGED_IN, allowed=OK),
@@ -292,6 +316,22 @@ RULES: dict[str, Rule] = {
     ),
     "v1:istio-objects": api(_in_namespace("v1:istio-objects"), Need.READ, refused=HIDES),
     "v1:istio-object": api(_istio_object("v1:istio-object", True), Need.READ, refused=NOT_FOUND),
+    "v1:istio-object-history": api(
+        _istio_object("v1:istio-object-history", True), Need.READ, allowed=OK, refused=NOT_FOUND
+    ),
+    "v1:istio-object-dependents": api(
+        _istio_object("v1:istio-object-dependents", True), Need.READ, allowed=OK, refused=NOT_FOUND
+    ),
+    # A rollback to a change that does not exist: an editor is told the change has no version to restore (400),
+    # anyone else is refused first.
+    "v1:istio-object-rollback": api(
+        _istio_object("v1:istio-object-rollback", True),
+        Need.WRITE,
+        allowed=Expect(400),
+        method="post",
+        data={"changeId": 999999, "resourceVersion": "1"},
+        content_type="application/json",
+    ),
     # Admin site pages; each registered model's changelist is in ADMIN_MODELS.
     "admin:index": Rule(_url("admin:index"), Need.ANY_GRANT, allowed=OK, refused=ADMIN_LOGIN, anonymous=ADMIN_LOGIN),
 }

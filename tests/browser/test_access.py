@@ -10,6 +10,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
+from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import open_page
 from tests.browser.test_graph_page import READY, graph_nodes
 
@@ -35,7 +36,7 @@ def scoped_page(browser: Any, request: pytest.FixtureRequest, live_server: Any, 
 def test_the_graph_of_a_bookinfo_editor_shows_istio_system_as_one_restricted_node(live_server, scoped_page):
     page = scoped_page
     page.goto(f"{live_server.url}/graph/?graphType=workload")
-    page.wait_for_function(READY)
+    wait_for_js(page, READY)
     nodes = graph_nodes(page)
     assert [n["name"] for n in nodes if n["type"] == "unknown"] == ["restricted"]
     assert "productpage-v1" in {n["workload"] for n in nodes}
@@ -48,7 +49,7 @@ def test_the_graph_of_a_bookinfo_editor_shows_istio_system_as_one_restricted_nod
     assert "restricted" in text and "istio" not in text
     assert panel.locator("a").count() == 0  # no detail page to link to
     page.evaluate("() => { cy.edges().filter(e => e.source().data('isRestricted'))[0].emit('tap'); }")
-    page.wait_for_function("document.querySelector('#panel-body h2').textContent.includes('→')")
+    wait_for_js(page, "document.querySelector('#panel-body h2').textContent.includes('→')")
     assert "istio" not in panel.inner_text()
 
 
@@ -58,6 +59,6 @@ def test_a_token_is_made_and_shown_once_in_the_browser(live_server, page):
     page.click("button[type=submit]:has-text('Create token')")
     token = page.input_value("[data-token-value]")
     assert token.startswith("mui_")
-    assert page.locator("[data-copy-token]").is_visible()  # the page's module ran (no inline script needed)
+    page.locator("[data-copy-token]").wait_for(state="visible")  # the page's module ran (no inline script needed)
     page.goto(f"{live_server.url}/account/tokens/")
     assert token not in page.content() and "browser" in page.content()
