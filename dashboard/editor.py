@@ -23,13 +23,12 @@ _PLACEHOLDERS = {"namespace": "__namespace__", "kind": "__kind__", "name": "__na
 
 def _api_urls(cluster: Cluster) -> dict[str, str]:
     """The API endpoints the editor calls, and URL patterns (``__namespace__``… placeholders) it fills in."""
-    object_api = reverse("v1:istio-object", kwargs={"cluster": cluster.name, **_PLACEHOLDERS})
+    parts = {"cluster": cluster.name, **_PLACEHOLDERS}
     return {
         "validate": f"{reverse('v1:validate')}?cluster={cluster.name}",
         "create": reverse("v1:istio-objects"),
-        "object": object_api,
-        # The write API answers the delete confirmation's question under the object's URL.
-        "dependents": f"{object_api}/dependents",
+        "object": reverse("v1:istio-object", kwargs=parts),
+        "dependents": reverse("v1:istio-object-dependents", kwargs=parts),
         "objectPage": reverse("dashboard:istio-object", kwargs=_PLACEHOLDERS),
         "list": reverse("dashboard:istio"),
     }

@@ -20,7 +20,6 @@ from tests.istio_config.test_validation_live import apply_sample
 
 pytestmark = pytest.mark.browser
 
-NEEDS_WRITE_API = pytest.mark.xfail(strict=True, reason="needs the write API (branch writes)")
 REVIEWS_PAGE = "/namespaces/bookinfo/istio/VirtualService/reviews/"
 MARKERS = "document.querySelector('[data-editor-live]').dataset.markers"
 VALIDATIONS = "Number(document.querySelector('[data-editor-live]').dataset.validations || 0)"
@@ -195,10 +194,9 @@ def test_the_create_page_prefills_the_chosen_kind_and_checks_it(routed, live_ser
     assert page.evaluate(MARKERS) == ""
 
 
-# Through the write API: these pass once the branch `writes` (the write service and its API) is merged.
+# Through the write API (istio_config/api_writes.py) to the simulator.
 
 
-@NEEDS_WRITE_API
 def test_saving_writes_the_change_to_the_cluster(routed, live_server, editor_page):
     page = editor_page
     open_editor(page, live_server.url + REVIEWS_PAGE)
@@ -211,7 +209,6 @@ def test_saving_writes_the_change_to_the_cluster(routed, live_server, editor_pag
     assert "Saved" in page.locator("[data-editor-status]").inner_text()
 
 
-@NEEDS_WRITE_API
 def test_a_warning_is_applied_only_after_apply_anyway(routed, live_server, editor_page):
     page = editor_page
     open_editor(page, live_server.url + REVIEWS_PAGE)
@@ -233,7 +230,6 @@ def test_a_warning_is_applied_only_after_apply_anyway(routed, live_server, edito
     assert spec["http"][0]["route"][0]["destination"]["subset"] == "v9"
 
 
-@NEEDS_WRITE_API
 def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
     routed, live_server, editor_page, second_editor_page
 ):
@@ -277,7 +273,6 @@ def test_two_tabs_saving_the_same_object_conflict_and_the_second_rebases(
     assert spec["http"][0]["route"][0]["destination"]["subset"] == "v3"
 
 
-@NEEDS_WRITE_API
 def test_creating_an_object_from_a_starter_opens_its_page(routed, live_server, editor_page):
     page = editor_page
     page.goto(live_server.url + "/istio/new/?kind=PeerAuthentication&namespace=bookinfo")
@@ -294,7 +289,6 @@ def test_creating_an_object_from_a_starter_opens_its_page(routed, live_server, e
     assert page.get_by_role("button", name="Edit", exact=True).is_visible()
 
 
-@NEEDS_WRITE_API
 def test_deleting_asks_with_the_dependents_then_deletes(routed, live_server, editor_page):
     page = editor_page
     page.goto(live_server.url + "/namespaces/bookinfo/istio/DestinationRule/reviews/")
