@@ -14,13 +14,19 @@ $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(NPM_STAMP)
 
+# The YAML editor's module imports CodeMirror from npm: esbuild bundles it into build/bundle/ (git-ignored),
+# which the static-files finders serve as bundle/editor.js.
+BUNDLE := build/bundle/editor.js
+$(BUNDLE): $(NPM_STAMP) $(wildcard frontend/editor/*.js)
+	npm run --silent build
+
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) $(NPM_STAMP)
+install: $(STAMP) $(NPM_STAMP) $(BUNDLE)
 
 demo: install
 	PORT=$(PORT) $(BIN)/python scripts/demo.py
@@ -35,6 +41,7 @@ typecheck: install
 test: install lint typecheck
 	$(BIN)/python manage.py check --settings tests.settings
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings tests.settings
+	npm test --silent
 	$(BIN)/pytest
 
 bench: install

@@ -26,6 +26,13 @@ class PageQuery(QuerySerializer):
     cluster = serializers.CharField(required=False, allow_blank=True, max_length=253)
 
 
+class NewIstioObjectQuery(PageQuery):
+    """The create page's starting point: the kind whose starter document to show, and the namespace."""
+
+    kind = serializers.CharField(required=False, allow_blank=True, default="", max_length=63)
+    namespace = serializers.CharField(required=False, allow_blank=True, default="", max_length=253)
+
+
 class OverviewQuery(PageQuery):
     """The overview's filters: name substring, health status, sort key."""
 

@@ -33,6 +33,7 @@ urlpatterns = [
     path("workloads/", views.list_page, {"kind": "workloads"}, name="workloads"),
     path("services/", views.list_page, {"kind": "services"}, name="services"),
     path("istio/", views.list_page, {"kind": "istio"}, name="istio"),
+    path("istio/new/", views.istio_new_page, name="istio-new"),
     path("inventory/", views.inventory_page, name="inventory"),
     path("namespaces/<objname:namespace>/workloads/<objname:name>/", views.workload_page, name="workload"),
     path("namespaces/<objname:namespace>/services/<objname:name>/", views.service_page, name="service"),

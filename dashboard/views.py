@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from functools import wraps
 from typing import Any
 
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
@@ -24,10 +25,11 @@ from accounts.grants import NO_NAMESPACES, NamespaceScope
 from dashboard.clusters import select_cluster
 from dashboard.common import HEALTH_CHOICES, is_partial
 from dashboard.details import DetailPage, load_app_detail, load_service_detail, load_workload_detail
+from dashboard.editor import editor_config, load_create_page, writable_namespaces
 from dashboard.inventory import load_inventory_overview
 from dashboard.lists import ListFilters, load_list_page
 from dashboard.overview import OverviewFilters, load_overview
-from dashboard.queries import ListQuery, OverviewQuery, PageQuery, filter_values
+from dashboard.queries import ListQuery, NewIstioObjectQuery, OverviewQuery, PageQuery, filter_values
 from inventory.clusters import UnknownClusterError
 from inventory.models import Cluster
 from istio_config.findings import last_run
@@ -97,8 +99,13 @@ def overview_page(request: HttpRequest, cluster: Cluster | None, query: dict[str
 def list_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], kind: str) -> HttpResponse:
     """A filtered, sorted, paginated list of applications, workloads, services or Istio objects."""
     filters = ListFilters(**filter_values(query))
-    context = {"list": load_list_page(kind, cluster, filters, read_scope(request, cluster)), "kind": kind}
+    context: dict[str, Any] = {
+        "list": load_list_page(kind, cluster, filters, read_scope(request, cluster)),
+        "kind": kind,
+    }
     context["title"] = LIST_TITLES[kind]
+    if kind == "istio" and cluster is not None:
+        context["create_in"] = writable_namespaces(request.user, cluster)
     return _render(request, "dashboard/list.html", f"dashboard/_{kind}_table.html", context)
 
 
@@ -134,7 +141,7 @@ def app_page(
 def istio_object_page(
     request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, kind: str, name: str
 ) -> HttpResponse:
-    """One Istio object: its YAML, read-only, with each finding pinned to its line."""
+    """One Istio object: its YAML with each finding pinned to its line; editors also get the YAML editor."""
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
     detail = None
@@ -142,8 +149,27 @@ def istio_object_page(
         detail = load_object_detail(cluster, namespace, kind, name)
     if detail is None:
         raise Http404(f"no {kind} {namespace}/{name}")
-    context = {"object": detail, "run": last_run(cluster), "error_details": may_see_error_details(request.user)}
+    context: dict[str, Any] = {
+        "object": detail,
+        "run": last_run(cluster),
+        "error_details": may_see_error_details(request.user),
+    }
+    if access.can_write(request.user, cluster, namespace):
+        context["editor"] = editor_config(cluster, detail)
     return render(request, "dashboard/istio_object.html", context)
+
+
+@page_view(NewIstioObjectQuery)
+def istio_new_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, Any]) -> HttpResponse:
+    """The YAML editor on a starter document of the chosen kind, for a namespace the user may write."""
+    if cluster is None:
+        return render(request, "dashboard/no_cluster.html", status=404)
+    namespaces = writable_namespaces(request.user, cluster)
+    if not namespaces or (query["namespace"] and query["namespace"] not in namespaces):
+        where = f"namespace {query['namespace']!r} of " if query["namespace"] else ""
+        raise PermissionDenied(f"you may not create Istio objects in {where}{cluster.name}")
+    create = load_create_page(cluster, namespaces, query["kind"], query["namespace"])
+    return render(request, "dashboard/istio_new.html", {"create": create, "editor": create.config})
 
 
 def _detail(

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from csp.constants import NONE, SELF
+from csp.constants import NONCE, NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 from mesh_ui.env import (
@@ -84,11 +84,13 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 # Content-Security-Policy (django-csp): scripts, styles, images and fetches from this origin only; no inline
 # script or style, no eval. Data for scripts travels in json_script blocks (not executed) and data-* attributes.
+# The one exception: CodeMirror (the YAML editor) writes its styles in a <style> element carrying the request's
+# nonce; django-csp adds the nonce to the header only on pages that read it (the editor's), others keep 'self'.
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {
         "default-src": [SELF],
         "script-src": [SELF],
-        "style-src": [SELF],
+        "style-src": [SELF, NONCE],
         "img-src": [SELF],
         "connect-src": [SELF],
         "font-src": [SELF],
@@ -216,6 +218,8 @@ STATICFILES_DIRS: list[object] = [
     ("vendor/chart.js", NODE_MODULES / "chart.js" / "dist"),
     ("vendor/swagger-ui", NODE_MODULES / "swagger-ui-dist"),
     ("vendor/redoc/bundles", NODE_MODULES / "redoc" / "bundles"),
+    # Pages' modules that import npm packages (CodeMirror), bundled by `make install` (`npm run build`).
+    ("bundle", BASE_DIR / "build" / "bundle"),
 ]
 STATIC_ROOT = VAR_DIR / "staticfiles"
 STORAGES = {

@@ -242,6 +242,7 @@ RULES: dict[str, Rule] = {
     "dashboard:workload": page(_detail("dashboard:workload", 0), Need.READ, refused=NOT_FOUND),
     "dashboard:application": page(_detail("dashboard:application", 1), Need.READ, refused=NOT_FOUND),
     "dashboard:service": page(_detail("dashboard:service", 2), Need.READ, refused=NOT_FOUND),
+    "dashboard:istio-new": page(_in_namespace("dashboard:istio-new"), Need.WRITE, allowed=OK, refused=FORBIDDEN),
     "dashboard:istio-object": page(_istio_object("dashboard:istio-object", False), Need.READ, refused=NOT_FOUND),
     "dashboard:istio-history": page(_istio_object("dashboard:istio-history", False), Need.READ, refused=NOT_FOUND),
     # Rolling back needs an editor: a reader is refused, a stranger to the namespace finds nothing.
