@@ -166,13 +166,28 @@ def check_schema(document: dict[str, Any], text: str = "") -> list[dict[str, Any
 
 def config_document(obj: dict[str, Any]) -> dict[str, Any]:
     """``obj`` reduced to its configuration: apiVersion, kind, metadata (name, namespace, labels, annotations) and
-    everything else but ``status``; the cluster's bookkeeping (resourceVersion, uid, managedFields) is dropped."""
+    everything else but ``status``, keys sorted below the top; the cluster's bookkeeping (resourceVersion, uid,
+    managedFields) is dropped."""
     found = obj.get("metadata")
     metadata: dict[str, Any] = found if isinstance(found, dict) else {}
-    kept = {key: metadata[key] for key in CONFIG_METADATA if metadata.get(key)}
+    kept = {key: _keys_sorted(metadata[key]) for key in CONFIG_METADATA if metadata.get(key)}
     out: dict[str, Any] = {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": kept}
-    out.update({k: v for k, v in obj.items() if k not in ("apiVersion", "kind", "metadata", "status")})
+    rest = sorted(k for k in obj if k not in ("apiVersion", "kind", "metadata", "status"))
+    out.update({k: _keys_sorted(obj[k]) for k in rest})
     return out
+
+
+def _keys_sorted(value: Any) -> Any:
+    """``value`` with the keys of every mapping in it sorted (lists keep their order).
+
+    The same object read from the stored copy and from the cluster must give the same text: PostgreSQL's ``jsonb``
+    keeps keys in its own order (shortest first), the API server in the order they were written.
+    """
+    if isinstance(value, dict):
+        return {key: _keys_sorted(value[key]) for key in sorted(value)}
+    if isinstance(value, list):
+        return [_keys_sorted(item) for item in value]
+    return value
 
 
 def config_yaml(obj: dict[str, Any] | None) -> str:
