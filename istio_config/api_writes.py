@@ -88,6 +88,16 @@ class WriteErrorsMixin:
         return super().handle_exception(exc)  # type: ignore[misc]
 
 
+def _checked(body: serializers.Serializer[Any], cluster: str) -> Cluster | Response:
+    """The cluster a write names once its body is valid; else the error answer (400 for the body, 404 for it)."""
+    if not body.is_valid():
+        return _bad_body(body)
+    try:
+        return _cluster_named(cluster)
+    except NotFound as exc:
+        return _error("not-found", str(exc), 404)
+
+
 def _cluster_named(name: str) -> Cluster:
     found = Cluster.objects.filter(name=name, enabled=True).first()
     if found is None:
@@ -148,12 +158,10 @@ class IstioObjectItemView(WriteErrorsMixin, IstioObjectDetailView):
     @extend_schema(request=UpdateBodySerializer, responses={200: WriteResultSerializer, **WRITE_ERRORS})
     def put(self, request: Request, cluster: str, namespace: str, kind: str, name: str) -> Response:
         body = UpdateBodySerializer(data=request.data)
-        if not body.is_valid():
-            return _bad_body(body)
-        try:
-            found = _cluster_named(cluster)
-        except NotFound as exc:
-            return _error("not-found", str(exc), 404)
+        checked = _checked(body, cluster)
+        if isinstance(checked, Response):
+            return checked
+        found = checked
         data = body.validated_data
         target = ObjectRef(kind, namespace, name)
         outcome = apply_change(
@@ -169,12 +177,10 @@ class IstioObjectItemView(WriteErrorsMixin, IstioObjectDetailView):
     def delete(self, request: Request, cluster: str, namespace: str, kind: str, name: str) -> Response:
         given = request.data if isinstance(request.data, dict) and request.data else request.query_params
         body = DeleteBodySerializer(data={"resourceVersion": given.get("resourceVersion", "")})
-        if not body.is_valid():
-            return _bad_body(body)
-        try:
-            found = _cluster_named(cluster)
-        except NotFound as exc:
-            return _error("not-found", str(exc), 404)
+        checked = _checked(body, cluster)
+        if isinstance(checked, Response):
+            return checked
+        found = checked
         target = ObjectRef(kind, namespace, name)
         outcome = apply_change(
             request.user, found, "delete", None, body.validated_data["resourceVersion"], target=target
@@ -188,12 +194,10 @@ class IstioObjectRollbackView(WriteErrorsMixin, APIView):
     @extend_schema(request=RollbackBodySerializer, responses={200: WriteResultSerializer, **WRITE_ERRORS})
     def post(self, request: Request, cluster: str, namespace: str, kind: str, name: str) -> Response:
         body = RollbackBodySerializer(data=request.data)
-        if not body.is_valid():
-            return _bad_body(body)
-        try:
-            found = _cluster_named(cluster)
-        except NotFound as exc:
-            return _error("not-found", str(exc), 404)
+        checked = _checked(body, cluster)
+        if isinstance(checked, Response):
+            return checked
+        found = checked
         data = body.validated_data
         target = ObjectRef(kind, namespace, name)
         outcome = rollback_change(
