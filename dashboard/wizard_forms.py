@@ -132,13 +132,13 @@ class TrafficShiftingForm(WizardForm):
                 widget=forms.NumberInput(attrs={"data-weight": name, "step": 1}),
             )
         self.fields["protocol"] = forms.ChoiceField(
-            label="Routes", choices=[("http", "HTTP"), ("tcp", "TCP")], initial="http"
+            label="Routes", choices=[("http", "HTTP"), ("tcp", "TCP")], initial="http", required=False
         )
 
     def to_input(self) -> WizardInput:
         data = self.cleaned_data
         weights = tuple((name, int(data[f"weight_{name}"])) for name in self.target.subset_names)
-        protocol: Protocol = data["protocol"]
+        protocol = cast(Protocol, data.get("protocol") or "http")
         return TrafficShifting(weights, protocol)
 
 
