@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -123,7 +124,7 @@ def service_wizard_page(
         "refusal": refusal,
         "applied": _outcome_rows(applied),
         "whatif": _whatif(cluster, namespace, plan),
-        "graph_url": f"{reverse('dashboard:graph')}?namespaces={namespace}&whatif=1",
+        "graph_url": _graph_url(cluster, namespace),
     }
     status = 200
     failed = [a for a in applied if not a.outcome.applied]
@@ -144,6 +145,11 @@ def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
     if request.POST.get("digest") != plan.digest:
         return "Nothing was written: the input changed since the preview. Review the preview below and apply again."
     return ""
+
+
+def _graph_url(cluster: Cluster, namespace: str) -> str:
+    """The graph page of the namespace with ``whatif=1``: it reads the objects the button left in sessionStorage."""
+    return f"{reverse('dashboard:graph')}?{urlencode({'namespaces': namespace, 'cluster': cluster.name})}&whatif=1"
 
 
 def _whatif(cluster: Cluster, namespace: str, plan: WizardPlan | None) -> dict[str, Any] | None:

@@ -8,7 +8,6 @@ holds on every step.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -16,30 +15,17 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 
 from devtools.browser_wait import wait_for_js
-from tests.browser.conftest import ARTIFACTS, open_page, session_cookie
+from tests.browser.conftest import ARTIFACTS
+from tests.browser.test_yaml_editor import editor_page, editor_user
 
 pytestmark = pytest.mark.browser
 
 SERVICE_PAGE = "/namespaces/bookinfo/services/reviews/?cluster=bookinfo"
+__all__ = ["editor_page", "editor_user"]  # fixtures
+
 WEIGHTS = "[...document.querySelectorAll('input[data-weight]')].map((i) => Number(i.value))"
 #: Simulated seconds of traffic after each change: 20 requests/s, so 1200 user requests.
 STEP_SECONDS = 60
-
-
-@pytest.fixture
-def editor_user(django_user_model: Any) -> Any:
-    """Edith: editor of every namespace (not a superuser)."""
-    from accounts.models import RoleGrant
-
-    user = django_user_model.objects.create_user("edith", "edith@example.com", "x")
-    RoleGrant.objects.create(user=user, role="editor")
-    return user
-
-
-@pytest.fixture
-def editor_page(browser: Any, request: pytest.FixtureRequest, live_server: Any, editor_user: Any) -> Iterator[Any]:
-    with open_page(browser, request, [session_cookie(editor_user, live_server)]) as logged_in:
-        yield logged_in
 
 
 def cluster_copy(sim: Any, plural: str, name: str) -> dict[str, Any] | None:
@@ -173,7 +159,7 @@ def test_preview_on_graph_hands_the_objects_to_the_graph_page(bookinfo, live_ser
     assert page.locator("[data-stale-preview]").is_visible()
 
     page.locator("[data-whatif-button]").click()
-    page.wait_for_url("**/graph/?namespaces=bookinfo&whatif=1")
+    page.wait_for_url("**/graph/?namespaces=bookinfo&cluster=bookinfo&whatif=1")
     handed = page.evaluate("JSON.parse(sessionStorage.getItem('mesh-ui.whatif'))")
     assert handed["cluster"] == "bookinfo" and handed["namespace"] == "bookinfo"
     route = next(o for o in handed["objects"] if o["kind"] == "VirtualService")
