@@ -4,6 +4,8 @@ schema (strict) and the configuration checks on Bookinfo without a finding."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from istio_config.checks import IstioConfig, check_config
@@ -200,7 +202,7 @@ def test_mirroring_copies_a_percentage_to_a_subset() -> None:
 
 
 def test_a_replaced_rule_keeps_its_name_labels_policy_and_subsets() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "host": "reviews",
         "trafficPolicy": {"tls": {"mode": "ISTIO_MUTUAL"}},
         "subsets": [{"name": "stable", "labels": {"version": "v1"}}],
