@@ -23,7 +23,7 @@ from inventory.models import Cluster, IstioObject
 from istio_config import validation
 from istio_config.objects import istio_object_document, pin_findings
 from istio_config.wizards.generate import Replaced, build_wizard_objects, plan_subsets, wizard_of
-from istio_config.wizards.inputs import ServiceTarget, WizardInput
+from istio_config.wizards.inputs import CircuitBreaking, ServiceTarget, WizardInput
 from istio_config.write_input import ObjectRef, check_schema, config_yaml, unified_diff
 from istio_config.writes import WriteOutcome, apply_change
 
@@ -32,7 +32,7 @@ ROUTING_KINDS = ("DestinationRule", "VirtualService")
 
 def kinds_written(wizard: str) -> tuple[str, ...]:
     """The kinds a wizard writes: circuit breaking only the DestinationRule, every other both."""
-    return ("DestinationRule",) if wizard == "circuit-breaking" else ROUTING_KINDS
+    return ("DestinationRule",) if wizard == CircuitBreaking.wizard else ROUTING_KINDS
 
 
 @dataclass

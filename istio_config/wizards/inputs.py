@@ -166,8 +166,9 @@ def _check_subset(errors: InputErrors, name: str, subset: str, target: ServiceTa
     if optional and not subset:
         return
     if subset not in target.subset_names:
-        known = ", ".join(target.subset_names) or "none"
-        errors.add(name, f"{subset or '(empty)'!s} is not a subset of {target.name} (subsets: {known})")
+        known = ", ".join(target.subset_names) or "none: its workloads have no version label"
+        what = f"{subset} is not a subset of {target.name}" if subset else "choose a subset"
+        errors.add(name, f"{what} (subsets: {known})")
 
 
 def _check_percent(errors: InputErrors, name: str, value: float) -> None:

@@ -236,3 +236,13 @@ def test_readers_cannot_open_or_submit_a_wizard(synced, django_user_model, simul
 def test_unknown_wizard_is_not_found(synced, editor):
     assert editor.get(wizard_url("teleport")).status_code == 404
     assert editor.get(wizard_url("mirroring", service="nope")).status_code == 404
+
+
+def test_a_service_without_versions_says_why_it_has_no_subsets(synced, editor, simulator):
+    from inventory.models import Workload
+
+    Workload.objects.filter(namespace="bookinfo", app="details").update(version="")
+    page = editor.get(wizard_url("traffic-shifting", service="details")).content.decode()
+    assert "data-no-subsets" in page
+    answer = editor.post(wizard_url("request-routing", service="details"), {"default_subset": "", "step": "preview"})
+    assert "This field is required." in answer.content.decode() and answer.context["plan"] is None
