@@ -52,10 +52,6 @@ class RoutingState:
     def wizard_objects(self) -> list[IstioObject]:
         return [o for o in self.objects if o.namespace == self.namespace and wizard_of(o.labels)]
 
-    @property
-    def hand_written(self) -> list[IstioObject]:
-        return [o for o in self.objects if o not in self.wizard_objects]
-
 
 @dataclass
 class Prepared:
