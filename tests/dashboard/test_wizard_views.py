@@ -46,10 +46,12 @@ def preview(client: Any, wizard: str, form: dict[str, str], service: str = "revi
     return response
 
 
-def apply(client: Any, wizard: str, form: dict[str, str], previewed: Any, **extra: str) -> Any:
+def apply(
+    client: Any, wizard: str, form: dict[str, str], previewed: Any, service: str = "reviews", **extra: str
+) -> Any:
     plan = previewed.context["plan"]
     body = {**form, "step": "apply", "digest": plan.digest, "versions": json.dumps(plan.versions), **extra}
-    return client.post(wizard_url(wizard), body)
+    return client.post(wizard_url(wizard, service), body)
 
 
 def labels_of(simulator: Any, plural: str, name: str = "reviews") -> dict[str, str]:
