@@ -55,7 +55,7 @@ def step(sim: Any) -> dict[str, float]:
             and c.labels.get("reporter") == "source"
             and c.labels.get("destination_service_name") == "ratings"
         ]
-        # A caller that gives up on a delayed call reports it as "DI,DC" with no response: count any flag set holding it.
+        # A caller that gives up on a delayed call reports it as "DI,DC": count every flag set holding the flag.
         for flag in ("DI", "FI"):
             found[flag] = sum(c.value for c in to_ratings if flag in c.labels.get("response_flags", "").split(","))
         found["ratings"] = sum(c.value for c in to_ratings)
