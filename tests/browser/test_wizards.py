@@ -17,6 +17,7 @@ from kubernetes import config as k8s_config
 from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_yaml_editor import editor_page, editor_user
+from tests.support.reviews_traffic import reviews_traffic
 
 pytestmark = pytest.mark.browser
 
@@ -38,20 +39,6 @@ def cluster_copy(sim: Any, plural: str, name: str) -> dict[str, Any] | None:
             return None
         raise
     return found
-
-
-def reviews_traffic(sim: Any) -> dict[str, float]:
-    """productpage → reviews-vN requests the destination sidecars counted so far, by version."""
-    counters = sim.traffic.counters()
-    return {
-        version: counters.counter_total(
-            "istio_requests_total",
-            reporter="destination",
-            source_workload="productpage-v1",
-            destination_workload=f"reviews-{version}",
-        )
-        for version in ("v1", "v2", "v3")
-    }
 
 
 def traffic_after_step(sim: Any) -> dict[str, float]:

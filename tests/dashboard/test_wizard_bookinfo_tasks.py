@@ -13,6 +13,7 @@ import pytest
 
 from tests.dashboard.test_wizard_views import JASON_FORM, apply, preview
 from tests.istio_config.writes_support import sync_once, user_with_role
+from tests.support.reviews_traffic import reviews_traffic
 
 STEP_SECONDS = 60  # 20 requests/s: 1200 user requests per step
 
@@ -39,15 +40,7 @@ def step(sim: Any) -> dict[str, float]:
 
     def read() -> dict[str, float]:
         counters = sim.traffic.counters()
-        found = {
-            version: counters.counter_total(
-                "istio_requests_total",
-                reporter="destination",
-                source_workload="productpage-v1",
-                destination_workload=f"reviews-{version}",
-            )
-            for version in ("v1", "v2", "v3")
-        }
+        found = reviews_traffic(sim)
         to_ratings = [
             c
             for c in counters.counters
