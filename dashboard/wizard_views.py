@@ -31,6 +31,7 @@ from istio_config.wizard_writes import (
     RoutingState,
     WizardPlan,
     apply_writes,
+    findings_after_removal,
     plan_removal,
     plan_wizard,
     prepare_wizard,
@@ -185,6 +186,7 @@ def service_routing_remove_page(
         "state": state,
         "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in writes],
         "versions": json.dumps({w.key: w.base_version for w in writes}),
+        "after_removal": findings_after_removal(cluster, state, writes),
         "applied": _outcome_rows(applied),
         "refusal": refusal,
     }

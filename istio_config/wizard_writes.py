@@ -9,7 +9,8 @@
   was previewed.
 - :func:`apply_writes`: each planned write through :func:`istio_config.writes.apply_change` (validation, dry run,
   conflict check against the version the preview showed, history), DestinationRule first; the first refusal stops.
-- :func:`plan_removal`: "Remove routing" — deletes of the wizard-labelled objects only, VirtualService first.
+- :func:`plan_removal`: "Remove routing" — deletes of the wizard-labelled objects only, VirtualService first;
+  :func:`findings_after_removal` what the checks would then find on the hand-written routing that stays.
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ from typing import Any
 
 from inventory.models import Cluster, IstioObject
 from istio_config import validation
+from istio_config.checks import Finding, check_config
+from istio_config.inventory_loader import load_config_inventory
 from istio_config.objects import istio_object_document, pin_findings
 from istio_config.wizards.generate import Replaced, build_wizard_objects, plan_subsets, wizard_of
 from istio_config.wizards.inputs import CircuitBreaking, ServiceTarget, WizardInput
@@ -208,6 +211,19 @@ def plan_removal(state: RoutingState) -> list[PlannedWrite]:
         PlannedWrite(ObjectRef(o.kind, o.namespace, o.name), "delete", None, o.resource_version, *_before_after(o))
         for o in owned
     ]
+
+
+def findings_after_removal(cluster: Cluster, state: RoutingState, writes: list[PlannedWrite]) -> list[Finding]:
+    """What the configuration checks find on the service's routing that stays (written by hand) once ``writes``
+    delete the wizards' objects: e.g. a hand-written route to a subset only the wizard's DestinationRule defined."""
+    gone = {(w.ref.kind, w.ref.namespace, w.ref.name) for w in writes}
+    staying = {(o.kind, o.namespace, o.name) for o in state.objects} - gone
+    if not gone or not staying:
+        return []
+    inventory = load_config_inventory(cluster)
+    kept = tuple(o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) not in gone)
+    findings = check_config(replace(inventory, istio_objects=kept))
+    return [f for f in findings if (f.kind, f.namespace, f.name) in staying]
 
 
 def _before_after(obj: IstioObject) -> tuple[str, str]:

@@ -210,6 +210,11 @@ def test_remove_routing_deletes_only_what_wizards_wrote(synced, editor, simulato
 
     page = editor.get(REMOVE_URL)
     assert [w["write"].key for w in page.context["writes"]] == ["DestinationRule/reviews"]
+    # The hand-written route names subset v1, which only the wizard's rule defines: the page says so before.
+    assert [(f.code, f.kind, f.path) for f in page.context["after_removal"]] == [
+        ("KIA1107", "VirtualService", "spec.http[0].route[0].destination.subset")
+    ]
+    assert "data-after-removal" in page.content.decode()
     removed = editor.post(REMOVE_URL, {"versions": page.context["versions"]})
     assert removed.status_code == 302
     assert cluster_copy(simulator, "destinationrules", "reviews") is None
