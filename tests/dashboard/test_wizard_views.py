@@ -7,9 +7,21 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from inventory.models import IstioObject
 from istio_config.models import ConfigChange
-from istio_config.wizards.inputs import WIZARD_LABEL
+from istio_config.wizards.generate import build_wizard_objects
+from istio_config.wizards.inputs import (
+    WIZARD_LABEL,
+    FaultInjection,
+    Match,
+    Mirroring,
+    RequestRouting,
+    RouteRule,
+    TimeoutsRetries,
+    TrafficShifting,
+)
 from tests.istio_config.writes_support import (
     REVIEWS_RULE,
     cluster_copy,
@@ -253,3 +265,52 @@ def test_a_service_without_versions_says_why_it_has_no_subsets(synced, editor, s
     assert "data-no-subsets" in page
     answer = editor.post(wizard_url("request-routing", service="details"), {"default_subset": "", "step": "preview"})
     assert "This field is required." in answer.content.decode() and answer.context["plan"] is None
+
+
+@pytest.mark.parametrize(
+    ("wizard", "form", "expected"),
+    [
+        (
+            "timeouts-retries",
+            {"timeout": "10s", "attempts": "3", "per_try_timeout": "2s", "retry_on": "5xx,reset", "route_subset": ""},
+            TimeoutsRetries(timeout="10s", attempts=3, per_try_timeout="2s", retry_on="5xx,reset"),
+        ),
+        (
+            "mirroring",
+            {"route_subset": "v1", "mirror_subset": "v3", "percent": "12.5"},
+            Mirroring(mirror_subset="v3", percent=12.5, route_subset="v1"),
+        ),
+        (
+            "traffic-shifting",
+            {"weight_v1": "20", "weight_v2": "80", "weight_v3": "0", "protocol": "tcp"},
+            TrafficShifting((("v1", 20), ("v2", 80), ("v3", 0)), protocol="tcp"),
+        ),
+        (
+            "fault-injection",
+            {
+                "abort_percent": "50",
+                "abort_status": "503",
+                "match_field": "uri",
+                "match_kind": "prefix",
+                "match_value": "/r",
+            },
+            FaultInjection(abort_percent=50, abort_status=503, match=Match("uri", "prefix", "/r")),
+        ),
+        (
+            "request-routing",
+            {**JASON_FORM, "rule1_field": "query", "rule1_name": "beta", "rule1_value": "1", "rule1_subset": "v3"},
+            RequestRouting(
+                (
+                    RouteRule((Match("header", "exact", "jason", "end-user"),), "v2"),
+                    RouteRule((Match("query", "exact", "1", "beta"),), "v3"),
+                ),
+                "v1",
+            ),
+        ),
+    ],
+)
+def test_each_form_previews_what_the_generator_makes_of_its_input(synced, editor, wizard, form, expected):
+    plan = preview(editor, wizard, form).context["plan"]
+    target = plan.prepared.target
+    assert plan.documents == build_wizard_objects(expected, target)
+    assert not plan.has_errors and not plan.has_warnings
