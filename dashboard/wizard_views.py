@@ -118,7 +118,7 @@ def service_wizard_page(
         "state": state,
         "prepared": prepared,
         "wizard": wizard,
-        "wizards": [(key, form_class.title) for key, form_class in WIZARD_FORMS.items()],
+        "wizards": [(key, cls.title) for key, cls in WIZARD_FORMS.items()],
         "form": form,
         "plan": plan,
         "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in plan.writes] if plan else [],
@@ -143,7 +143,7 @@ def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
     if plan.prepared.replaces_hand_written and request.POST.get("confirm_replace") != "on":
         names = ", ".join(f"{o.kind} {o.name}" for o in plan.prepared.replaces_hand_written)
         return f"Nothing was written: {names} was written by hand. Tick the box to replace it, or leave it as it is."
-    if request.POST.get("digest") != plan.digest:
+    if request.POST.get("digest") != plan.digest or set(_posted_versions(request)) != set(plan.versions):
         return "Nothing was written: the input changed since the preview. Review the preview below and apply again."
     return ""
 
