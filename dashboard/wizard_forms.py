@@ -44,6 +44,8 @@ class WizardForm(forms.Form):
 
     title = ""
     summary = ""
+    #: Fields that start a new line in their fieldset.
+    line_breaks: frozenset[str] = frozenset()
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         self.target = target
@@ -67,10 +69,11 @@ class WizardForm(forms.Form):
                     self.add_error(None, prefix + message)
 
 
-def _match_fields(prefix: str, optional: bool) -> dict[str, forms.Field]:
-    field_choices = [("", "every request"), *MATCH_FIELDS] if optional else MATCH_FIELDS
+def _match_fields(prefix: str, optional: str = "", label: str = "Match on") -> dict[str, forms.Field]:
+    """The four fields of one condition; ``optional`` names the choice that means "no condition"."""
+    field_choices = [("", optional), *MATCH_FIELDS] if optional else MATCH_FIELDS
     return {
-        f"{prefix}field": forms.ChoiceField(label="Match on", choices=field_choices, required=False),
+        f"{prefix}field": forms.ChoiceField(label=label, choices=field_choices, required=False),
         f"{prefix}name": forms.CharField(label="Header / parameter", required=False, max_length=253),
         f"{prefix}kind": forms.ChoiceField(label="Compared", choices=MATCH_KINDS, required=False),
         f"{prefix}value": forms.CharField(label="Value", required=False, max_length=1024),
@@ -88,17 +91,22 @@ def _match_of(data: dict[str, Any], prefix: str) -> Match | None:
 
 class RequestRoutingForm(WizardForm):
     title = "Request routing"
-    summary = "Requests that match a rule go to its subset, tried in order; all others to the default subset."
+    summary = (
+        "Requests that match a rule (all its conditions) go to its subset, rules tried in order; all others to the"
+        " default subset."
+    )
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
         for row in range(RULE_ROWS):
-            for name, field in _match_fields(f"rule{row}_", optional=False).items():
-                self.fields[name] = field
+            self.fields.update(_match_fields(f"rule{row}_"))
+            self.fields.update(_match_fields(f"rule{row}_and_", optional="—", label="And on"))
             self.fields[f"rule{row}_subset"] = forms.ChoiceField(
                 label="Route to", choices=_subset_choices(target, "—"), required=False
             )
         self.fields["default_subset"] = forms.ChoiceField(label="Everything else to", choices=_subset_choices(target))
+
+    line_breaks = frozenset(f"rule{row}_{name}" for row in range(RULE_ROWS) for name in ("and_field", "subset"))
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         rows = [(f"Rule {row + 1}", [f for f in self if f.name.startswith(f"rule{row}_")]) for row in range(RULE_ROWS)]
@@ -108,10 +116,11 @@ class RequestRoutingForm(WizardForm):
         data = self.cleaned_data
         rules = []
         for row in range(RULE_ROWS):
-            match = _match_of(data, f"rule{row}_")
+            found = (_match_of(data, f"rule{row}_"), _match_of(data, f"rule{row}_and_"))
+            matches = tuple(m for m in found if m is not None)
             subset = data.get(f"rule{row}_subset") or ""
-            if match is not None or subset:
-                rules.append(RouteRule((match,) if match else (), subset))
+            if matches or subset:
+                rules.append(RouteRule(matches, subset))
         return RequestRouting(tuple(rules), data["default_subset"])
 
 
@@ -166,7 +175,7 @@ class FaultInjectionForm(WizardForm):
         self.fields["abort_status"] = forms.IntegerField(
             label="Abort with HTTP status", required=False, min_value=200, max_value=599, initial=500
         )
-        self.fields.update(_match_fields("match_", optional=True))
+        self.fields.update(_match_fields("match_", optional="every request"))
         self.fields["route_subset"] = forms.ChoiceField(
             label="Route to", choices=_subset_choices(target, "every version"), required=False
         )

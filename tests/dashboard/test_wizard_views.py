@@ -298,11 +298,20 @@ def test_a_service_without_versions_says_why_it_has_no_subsets(synced, editor, s
         ),
         (
             "request-routing",
-            {**JASON_FORM, "rule1_field": "query", "rule1_name": "beta", "rule1_value": "1", "rule1_subset": "v3"},
+            {
+                **JASON_FORM,
+                "rule1_field": "query",
+                "rule1_name": "beta",
+                "rule1_value": "1",
+                "rule1_and_field": "uri",
+                "rule1_and_kind": "prefix",
+                "rule1_and_value": "/reviews",
+                "rule1_subset": "v3",
+            },
             RequestRouting(
                 (
                     RouteRule((Match("header", "exact", "jason", "end-user"),), "v2"),
-                    RouteRule((Match("query", "exact", "1", "beta"),), "v3"),
+                    RouteRule((Match("query", "exact", "1", "beta"), Match("uri", "prefix", "/reviews")), "v3"),
                 ),
                 "v1",
             ),
