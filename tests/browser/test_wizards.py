@@ -55,13 +55,13 @@ def open_wizard(page: Any, live_server: Any, link: str) -> None:
     wait_for_js(page, "document.getElementById('wizards')?.open === true")
     page.locator(f'#wizards [data-wizard-link="{link}"]').click()
     if link != "remove":
-        wait_for_js(page, "document.body.dataset.wizardReady === 'true'")
+        wait_for_js(page, "document.body?.dataset.wizardReady === 'true'")
 
 
 def preview_and_apply(page: Any, screenshot: str) -> None:
     """Preview (both objects pass the checks; a screenshot of the preview is left behind), then apply."""
     page.locator("[data-wizard-preview]").click()
-    wait_for_js(page, "!!document.querySelector('[data-wizard-plan]') && document.body.dataset.wizardReady === 'true'")
+    wait_for_js(page, "!!document.querySelector('[data-wizard-plan]') && document.body?.dataset.wizardReady === 'true'")
     assert page.locator("[data-write]").count() == 2
     assert page.locator("[data-write-clean]").count() == 2, page.locator("[data-wizard-plan]").inner_text()
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -85,7 +85,7 @@ def test_traffic_shifting_with_sliders_that_keep_100_moves_the_traffic(bookinfo,
     assert all(count > 250 for count in before.values()), before  # no routing yet: every version gets a third
 
     open_wizard(page, live_server, "traffic-shifting")
-    wait_for_js(page, "document.querySelector('[data-weights]').dataset.slidersReady === 'true'")
+    wait_for_js(page, "document.querySelector('[data-weights]')?.dataset.slidersReady === 'true'")
     assert page.evaluate(WEIGHTS) == [34, 33, 33]
     assert move_slider(page, "v1", 50) == [50, 25, 25]
     assert move_slider(page, "v2", 0) == [67, 0, 33]
@@ -138,7 +138,7 @@ def test_preview_on_graph_hands_the_objects_to_the_graph_page(bookinfo, live_ser
     page.locator("#id_mirror_subset").select_option("v3")
     page.locator("#id_percent").fill("25")
     page.locator("[data-wizard-preview]").click()
-    wait_for_js(page, "!!document.querySelector('[data-whatif-button]') && document.body.dataset.wizardReady")
+    wait_for_js(page, "!!document.querySelector('[data-whatif-button]') && document.body?.dataset.wizardReady")
     # Editing the form after the preview disables Apply until the next preview.
     assert page.locator("[data-wizard-apply]").is_enabled()
     page.locator("#id_percent").fill("30")
