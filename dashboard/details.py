@@ -86,6 +86,12 @@ def find_routing_objects(cluster: Cluster, services: list[Service], scope: Names
     return [obj for obj in candidates if object_hosts(obj) & wanted]
 
 
+def service_workloads(cluster: Cluster, service: Service) -> list[Workload]:
+    """The workloads of the service's namespace its selector selects, by name."""
+    candidates = Workload.objects.filter(cluster=cluster, namespace=service.namespace).order_by("name")
+    return [w for w in candidates if _selects(service.selector, w.template_labels)]
+
+
 def _services_selecting(cluster: Cluster, namespace: str, workloads: list[Workload]) -> list[Service]:
     services = Service.objects.filter(cluster=cluster, namespace=namespace).order_by("name")
     return [s for s in services if any(_selects(s.selector, w.template_labels) for w in workloads)]
@@ -135,8 +141,7 @@ def load_service_detail(cluster: Cluster, scope: NamespaceScope, namespace: str,
     if service is None:
         raise Http404(f"no service {namespace}/{name}")
     page = DetailPage("service", namespace, name, health={}, obj=service, services=[service])
-    candidates = Workload.objects.filter(cluster=cluster, namespace=namespace).order_by("name")
-    page.workloads = [w for w in candidates if _selects(service.selector, w.template_labels)]
+    page.workloads = service_workloads(cluster, service)
     page.istio_objects = find_routing_objects(cluster, [service], scope)
     page.findings = findings_for_target(cluster, "service", namespace, name)
     _attach_graph(page, cluster, scope)

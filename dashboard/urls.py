@@ -4,7 +4,7 @@ from urllib.parse import quote, unquote
 
 from django.urls import path, register_converter
 
-from dashboard import graph_views, history_views, views
+from dashboard import graph_views, history_views, views, wizard_views
 
 
 class ObjectNameConverter:
@@ -38,6 +38,16 @@ urlpatterns = [
     path("namespaces/<objname:namespace>/workloads/<objname:name>/", views.workload_page, name="workload"),
     path("namespaces/<objname:namespace>/services/<objname:name>/", views.service_page, name="service"),
     path("namespaces/<objname:namespace>/applications/<objname:name>/", views.app_page, name="application"),
+    path(
+        "namespaces/<objname:namespace>/services/<objname:name>/wizards/<objname:wizard>/",
+        wizard_views.service_wizard_page,
+        name="service-wizard",
+    ),
+    path(
+        "namespaces/<objname:namespace>/services/<objname:name>/routing/remove/",
+        wizard_views.service_routing_remove_page,
+        name="service-routing-remove",
+    ),
     path(
         "namespaces/<objname:namespace>/istio/<objname:kind>/<objname:name>/",
         views.istio_object_page,

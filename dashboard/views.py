@@ -30,6 +30,7 @@ from dashboard.inventory import load_inventory_overview
 from dashboard.lists import ListFilters, load_list_page
 from dashboard.overview import OverviewFilters, load_overview
 from dashboard.queries import ListQuery, NewIstioObjectQuery, OverviewQuery, PageQuery, filter_values
+from dashboard.wizard_forms import WIZARD_FORMS
 from inventory.clusters import UnknownClusterError
 from inventory.models import Cluster
 from istio_config.findings import last_run
@@ -127,7 +128,10 @@ def workload_page(
 def service_page(
     request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str
 ) -> HttpResponse:
-    return _detail(request, cluster, load_service_detail, namespace, name)
+    extra = {}
+    if cluster is not None and access.can_write(request.user, cluster, namespace):
+        extra["routing_wizards"] = [(key, form.title) for key, form in WIZARD_FORMS.items()]
+    return _detail(request, cluster, load_service_detail, namespace, name, extra)
 
 
 @page_view(PageQuery)
@@ -178,6 +182,7 @@ def _detail(
     load: Callable[[Cluster, NamespaceScope, str, str], DetailPage],
     namespace: str,
     name: str,
+    extra: dict[str, Any] | None = None,
 ) -> HttpResponse:
     if cluster is None:
         return render(request, "dashboard/no_cluster.html", status=404)
@@ -187,4 +192,5 @@ def _detail(
     detail = load(cluster, scope, namespace, name)
     # Findings name the objects they are on: only those in namespaces the user may read.
     detail.findings = [f for f in detail.findings if scope.allows(f.namespace)]
-    return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", {"detail": detail})
+    context = {"detail": detail, **(extra or {})}
+    return _render(request, "dashboard/detail.html", "dashboard/_detail_live.html", context)

@@ -6,8 +6,9 @@ the previous findings) on the cluster's ``ValidationRun``. A run whose inputs ha
 (same digest of what the checks read, same checks code) returns after a handful of aggregate queries.
 
 ``claim_queue_slot`` is the debounce in front of the Celery task: at most one queued run per cluster, started at
-least ``DEBOUNCE_SECONDS`` after the previous one. ``check_object`` checks one posted object against the stored
-inventory without storing anything (what the editors call before writing).
+least ``DEBOUNCE_SECONDS`` after the previous one. ``check_object`` checks one posted object (``check_objects``
+several at once) against the stored inventory without storing anything (what the editors and wizards call before
+writing).
 """
 
 from __future__ import annotations
@@ -208,8 +209,14 @@ def istio_config_of(document: dict[str, Any], default_namespace: str) -> IstioCo
 
 def check_object(cluster: Cluster, posted: IstioConfig) -> list[Finding]:
     """The findings on ``posted`` when it replaces (or joins) the stored object of the same kind and name."""
+    return check_objects(cluster, [posted])
+
+
+def check_objects(cluster: Cluster, posted: list[IstioConfig]) -> list[Finding]:
+    """The findings on the ``posted`` objects when they replace (or join) the stored objects of the same kinds and
+    names all at once (a wizard's DestinationRule and the VirtualService that names its subsets)."""
     inventory = load_config_inventory(cluster)
-    key = (posted.kind, posted.namespace, posted.name)
-    others = tuple(o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) != key)
-    findings = check_config(replace(inventory, istio_objects=(*others, posted)))
-    return [f for f in findings if (f.kind, f.namespace, f.name) == key]
+    keys = {(p.kind, p.namespace, p.name) for p in posted}
+    others = tuple(o for o in inventory.istio_objects if (o.kind, o.namespace, o.name) not in keys)
+    findings = check_config(replace(inventory, istio_objects=(*others, *posted)))
+    return [f for f in findings if (f.kind, f.namespace, f.name) in keys]

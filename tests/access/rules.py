@@ -152,6 +152,11 @@ def _detail(name: str, index: int) -> Callable[[Case], str]:
     return lambda case: reverse(name, kwargs={"namespace": case.namespace, "name": case.objects[index]})
 
 
+def _service_page(name: str, *extra: str) -> Callable[[Case], str]:
+    """A page of the namespace's service (the wizards): its namespace, its name, then ``extra``."""
+    return lambda case: reverse(name, args=[case.namespace, case.objects[2], *extra])
+
+
 def _own_token_revoke(case: Case) -> str:
     owner = case.user or get_user_model().objects.get_or_create(username="token-owner")[0]  # a stranger has none
     token, _ = ApiToken.issue(owner, "matrix")
@@ -245,6 +250,21 @@ RULES: dict[str, Rule] = {
     "dashboard:istio-new": page(_in_namespace("dashboard:istio-new"), Need.WRITE, allowed=OK, refused=FORBIDDEN),
     "dashboard:istio-object": page(_istio_object("dashboard:istio-object", False), Need.READ, refused=NOT_FOUND),
     "dashboard:istio-history": page(_istio_object("dashboard:istio-history", False), Need.READ, refused=NOT_FOUND),
+    # The routing wizards and "Remove routing" need an editor: a reader is refused, a stranger finds nothing.
+    "dashboard:service-wizard": page(
+        _service_page("dashboard:service-wizard", "traffic-shifting"),
+        Need.WRITE,
+        allowed=SHOWS,
+        read_only=FORBIDDEN,
+        refused=NOT_FOUND,
+    ),
+    "dashboard:service-routing-remove": page(
+        _service_page("dashboard:service-routing-remove"),
+        Need.WRITE,
+        allowed=SHOWS,
+        read_only=FORBIDDEN,
+        refused=NOT_FOUND,
+    ),
     # Rolling back needs an editor: a reader is refused, a stranger to the namespace finds nothing.
     "dashboard:istio-rollback": page(_rollback_page, Need.WRITE, allowed=SHOWS, read_only=FORBIDDEN, refused=NOT_FOUND),
     # The user's own tokens: any logged-in user.

@@ -85,12 +85,27 @@ def test_workload_page_shows_health_reason_pods_routing_and_neighbours(client, m
     assert 'data-kind="workload" data-namespace="shop" data-name="cart-v1"' in html
 
 
-def test_service_page_shows_edit_routing_as_coming_without_a_dead_link(client, mesh):
+def test_service_page_shows_no_routing_menu_to_a_reader(client, mesh):
     html = client.get("/namespaces/shop/services/cart/").content.decode()
-    assert 'title="coming next"' in html
-    assert '<a role="link" aria-disabled="true" data-edit-routing>Edit routing</a>' in html
-    assert "/routing/" not in html  # no link to a page that does not exist yet
+    assert 'id="wizards"' not in html and "/wizards/" not in html and "/routing/remove/" not in html
     assert 'href="/namespaces/shop/workloads/cart-v1/"' in html
+
+
+def test_service_page_gives_an_editor_the_routing_menu(django_user_model, mesh):
+    from django.test import Client
+
+    from accounts.models import RoleGrant
+
+    user = django_user_model.objects.create_user("ed", "ed@example.com", "pw")
+    RoleGrant.objects.create(user=user, role="editor", namespace="shop")
+    editor = Client()
+    editor.force_login(user)
+    html = editor.get("/namespaces/shop/services/cart/").content.decode()
+    assert '<details class="routing-menu" id="wizards" data-routing-menu>' in html
+    for wizard in ("request-routing", "traffic-shifting", "fault-injection", "timeouts-retries", "circuit-breaking"):
+        assert f'href="/namespaces/shop/services/cart/wizards/{wizard}/?cluster=' in html
+    assert 'href="/namespaces/shop/services/cart/wizards/mirroring/?cluster=' in html
+    assert 'href="/namespaces/shop/services/cart/routing/remove/?cluster=' in html
 
 
 def test_application_page_lists_workloads_and_pods(client, mesh):

@@ -1,0 +1,194 @@
+"""The routing wizards of a service's page, and its "Remove routing" confirmation.
+
+A wizard page is a plain form: **Preview** generates the objects (``istio_config.wizards``), shows their YAML, the
+diff against the stored objects and the checks' findings; **Apply** writes exactly what was previewed (the
+preview's digest and versions travel with the form) through ``istio_config.writes.apply_change``, DestinationRule
+first. Reading needs a role in the namespace (others get 404, as on the service page); wizards need
+``accounts.access.can_write`` (others 403), and the write service checks it again.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+
+from accounts import access
+from dashboard.details import find_routing_objects, service_workloads
+from dashboard.history_views import diff_lines
+from dashboard.queries import PageQuery
+from dashboard.views import page_view
+from dashboard.wizard_forms import WIZARD_FORMS
+from inventory.models import Cluster, Service
+from istio_config.wizard_writes import (
+    AppliedWrite,
+    RoutingState,
+    WizardPlan,
+    apply_writes,
+    findings_after_removal,
+    plan_removal,
+    plan_wizard,
+    prepare_wizard,
+)
+from istio_config.wizards.inputs import check_wizard_input
+
+
+def _routing_state(request: HttpRequest, cluster: Cluster | None, namespace: str, name: str) -> RoutingState:
+    """The service and its routing, for an editor of its namespace (404 to a stranger to it, 403 to a reader)."""
+    if cluster is None or not access.can_read(request.user, cluster, namespace):
+        raise Http404(f"no service {namespace}/{name}")
+    service = Service.objects.filter(cluster=cluster, namespace=namespace, name=name).first()
+    if service is None:
+        raise Http404(f"no service {namespace}/{name}")
+    if not access.can_write(request.user, cluster, namespace):
+        raise PermissionDenied(f"you may not change routing in {namespace!r}")
+    versions = [w.version for w in service_workloads(cluster, service) if w.version]
+    objects = find_routing_objects(cluster, [service], access.namespace_scope(request.user, cluster))
+    return RoutingState(namespace, name, versions, objects)
+
+
+def _posted_versions(request: HttpRequest) -> dict[str, str]:
+    """The versions the preview showed (``{"Kind/name": resourceVersion}``); empty when absent or malformed."""
+    try:
+        found = json.loads(request.POST.get("versions", ""))
+    except ValueError:
+        return {}
+    if not isinstance(found, dict):
+        return {}
+    return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}
+
+
+def _outcome_rows(applied: list[AppliedWrite]) -> list[dict[str, Any]]:
+    rows = []
+    for done in applied:
+        conflict = done.outcome.conflict
+        conflict_diff = diff_lines(conflict.diffs["theirsToMine"]) if conflict is not None else []
+        rows.append({"write": done.write, "outcome": done.outcome, "conflict_diff": conflict_diff})
+    return rows
+
+
+def _service_url(cluster: Cluster, namespace: str, name: str) -> str:
+    return f"{reverse('dashboard:service', args=[namespace, name])}?cluster={cluster.name}"
+
+
+@page_view(PageQuery)
+def service_wizard_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str, wizard: str
+) -> HttpResponse:
+    """GET: the wizard's form; POST ``step=preview``: the objects, diffs and findings; ``step=apply``: write them."""
+    form_class = WIZARD_FORMS.get(wizard)
+    if form_class is None:
+        raise Http404(f"no wizard {wizard!r}")
+    state = _routing_state(request, cluster, namespace, name)
+    assert cluster is not None
+    prepared = prepare_wizard(state, wizard)
+    form = form_class(prepared.target, request.POST if request.method == "POST" else None)
+    plan: WizardPlan | None = None
+    refusal = ""
+    applied: list[AppliedWrite] = []
+    if request.method == "POST" and form.is_valid():
+        wizard_input = form.to_input()
+        errors = check_wizard_input(wizard_input, prepared.target)
+        if errors:
+            form.show_errors(errors)
+        else:
+            plan = plan_wizard(cluster, state, prepared, wizard_input)
+    if plan is not None and request.POST.get("step") == "apply":
+        refusal = _apply_refusal(request, plan)
+        if not refusal:
+            applied = apply_writes(
+                request.user,
+                cluster,
+                plan.writes,
+                _posted_versions(request),
+                request.POST.get("accept_warnings") == "on",
+            )
+            if applied and all(a.outcome.applied for a in applied) and len(applied) == len(plan.writes):
+                names = ", ".join(f"{a.write.ref.kind} {a.write.ref.name}" for a in applied)
+                messages.success(request, f"{form.title} applied to {name}: {names}")
+                return redirect(_service_url(cluster, namespace, name))
+    context = {
+        "cluster": cluster,
+        "state": state,
+        "prepared": prepared,
+        "wizard": wizard,
+        "wizards": [(key, cls.title) for key, cls in WIZARD_FORMS.items()],
+        "form": form,
+        "plan": plan,
+        "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in plan.writes] if plan else [],
+        "refusal": refusal,
+        "applied": _outcome_rows(applied),
+        "whatif": _whatif(cluster, namespace, plan),
+        "graph_url": _graph_url(cluster, namespace),
+    }
+    status = 200
+    failed = [a for a in applied if not a.outcome.applied]
+    if failed:
+        status = failed[0].outcome.http_status
+    elif refusal:
+        status = 409
+    return render(request, "dashboard/service_wizard.html", context, status=status)
+
+
+def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
+    """Why an apply is not made (empty when it may be): refused routing, an unconfirmed replacement, an edited form."""
+    if plan.prepared.refusal:
+        return plan.prepared.refusal
+    if plan.prepared.replaces_hand_written and request.POST.get("confirm_replace") != "on":
+        names = ", ".join(f"{o.kind} {o.name}" for o in plan.prepared.replaces_hand_written)
+        return f"Nothing was written: {names} was written by hand. Tick the box to replace it, or leave it as it is."
+    if request.POST.get("digest") != plan.digest or set(_posted_versions(request)) != set(plan.versions):
+        return "Nothing was written: the input changed since the preview. Review the preview below and apply again."
+    return ""
+
+
+def _graph_url(cluster: Cluster, namespace: str) -> str:
+    """The graph page of the namespace with ``whatif=1``: it reads the objects the button left in sessionStorage."""
+    return f"{reverse('dashboard:graph')}?{urlencode({'namespaces': namespace, 'cluster': cluster.name})}&whatif=1"
+
+
+def _whatif(cluster: Cluster, namespace: str, plan: WizardPlan | None) -> dict[str, Any] | None:
+    """What the "Preview on graph" button hands the graph page (its what-if contract)."""
+    if plan is None:
+        return None
+    return {"cluster": cluster.name, "namespace": namespace, "objects": plan.documents}
+
+
+@page_view(PageQuery)
+def service_routing_remove_page(
+    request: HttpRequest, cluster: Cluster | None, query: dict[str, Any], namespace: str, name: str
+) -> HttpResponse:
+    """GET: the wizard-written objects that "Remove routing" deletes (and the hand-written ones it keeps); POST: delete
+    them, each against the version the page showed."""
+    state = _routing_state(request, cluster, namespace, name)
+    assert cluster is not None
+    writes = plan_removal(state)
+    applied: list[AppliedWrite] = []
+    refusal = ""
+    if request.method == "POST" and set(_posted_versions(request)) != {w.key for w in writes}:
+        refusal = (
+            "Nothing was deleted: the routing written by wizards changed since this page was shown. Review it again."
+        )
+    elif request.method == "POST":
+        applied = apply_writes(request.user, cluster, writes, _posted_versions(request), accept_warnings=False)
+        if applied and all(a.outcome.applied for a in applied) and len(applied) == len(writes):
+            messages.success(request, f"Routing written by wizards removed from {name}")
+            return redirect(_service_url(cluster, namespace, name))
+    failed = [a for a in applied if not a.outcome.applied]
+    context = {
+        "cluster": cluster,
+        "state": state,
+        "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in writes],
+        "versions": json.dumps({w.key: w.base_version for w in writes}),
+        "after_removal": findings_after_removal(cluster, state, writes),
+        "applied": _outcome_rows(applied),
+        "refusal": refusal,
+    }
+    status = failed[0].outcome.http_status if failed else (409 if refusal else 200)
+    return render(request, "dashboard/service_routing_remove.html", context, status=status)
