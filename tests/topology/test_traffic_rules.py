@@ -11,7 +11,7 @@ import pytest
 from tests.topology.bookinfo import CLUSTER, NS, U, labels
 from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph
 from topology.graph.filtering import filter_graph
-from topology.graph.model import Node
+from topology.graph.model import Node, TrafficMap
 from topology.graph.paths import Hop, PathResolver
 from topology.graph.samples import IstioLabels, RequestSample, TcpSample, waypoint_keys
 from topology.graph.steps import ServiceEntryStep, StepContext
@@ -177,8 +177,6 @@ def test_a_source_with_a_namespace_but_no_workload_nor_app_is_dropped():
 )
 def test_envoy_clusters_are_no_service_entries(name: str, entry: bool):
     node = Node(id=f"svc|{C}|{U}|{name}", node_type="service", cluster=C, namespace=U, service=name)
-    from topology.graph.model import TrafficMap
-
     tm = TrafficMap()
     tm.add_node(node)
     ServiceEntryStep().apply(tm, StepContext(options=VERSIONED))
