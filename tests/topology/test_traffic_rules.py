@@ -29,7 +29,7 @@ def path(row: IstioLabels, options: GraphOptions = VERSIONED, waypoints: frozens
 
 
 def tcp(source: str, dest: str | None, service: str, reporter: str, **overrides: str) -> IstioLabels:
-    row: dict[str, str] = {**labels(source, dest, service, reporter=reporter), **overrides}
+    row: dict[str, Any] = {**labels(source, dest, service, reporter=reporter), **overrides}
     for name in ("response_code", "grpc_response_status"):
         row.pop(name, None)
     row["request_protocol"] = "tcp"
