@@ -41,7 +41,7 @@ MARKERS: dict[str, Callable[[dict[str, Any]], bool]] = {
     "no-sidecar": _has(lambda d: d.get("service") == "legacy-reports"),
     "egress": _has(lambda d: d.get("service") == "api.weather.example.com"),
     "unknown-host": _has(lambda d: d.get("service") == "PassthroughCluster"),
-    "aborted": _has(lambda d: "httpNoResponse" in (d.get("traffic") or {}).get("rates", {})),
+    "aborted": _has(lambda d: isinstance(d.get("traffic"), dict) and "httpNoResponse" in d["traffic"].get("rates", {})),
     "ambient": _has(lambda d: bool(d.get("isWaypoint"))),
     "east-west": _has(lambda d: d.get("cluster") == "west"),
 }
