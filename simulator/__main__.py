@@ -1,6 +1,7 @@
 """Command line of the simulator.
 
-``python -m simulator serve|scale|kill-pod|add-namespace|apply`` (the Kubernetes side) and
+``python -m simulator serve [--scenario NAME,...]|scale|kill-pod|add-namespace|apply`` (the Kubernetes side; the
+opt-in traffic scenarios are in :mod:`simulator.scenarios`) and
 ``set-profile|set-traffic`` (the traffic engine of a running ``serve``, addressed by ``--url`` or by the
 server of the kubeconfig).
 """
