@@ -28,8 +28,10 @@ from clients.url_credentials import UrlCredentials, join_url_credentials
 
 Row = dict[str, Any]
 
-#: Threads used by :meth:`PrometheusClient.start_graph_rows`: queries of this client in flight at once.
-GRAPH_QUERY_WORKERS = 6
+#: Threads used by :meth:`PrometheusClient.start_graph_rows`: queries of this client in flight at once.  More than the
+#: latency histogram's 6 parts (per scope side: destination, waypoint and source reports), so request and TCP rows
+#: are read while Prometheus computes the histogram.
+GRAPH_QUERY_WORKERS = 8
 
 #: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those holding the response times.
 TRAFFIC_QUERIES: tuple[str, ...] = ("requests", "tcp_sent", "tcp_received")

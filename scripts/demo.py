@@ -179,6 +179,9 @@ def main() -> int:
                     sim_port,
                     "--kubeconfig",
                     str(kubeconfig),
+                    # Opt-in traffic scenarios next to Bookinfo (simulator/scenarios), e.g. MESH_UI_SCENARIO=ambient.
+                    "--scenario",
+                    os.environ.get("MESH_UI_SCENARIO", ""),
                 ],
                 env,
             )

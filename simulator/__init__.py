@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from simulator.bookinfo import load_bookinfo
@@ -25,6 +26,7 @@ from simulator.fault_api import FaultApi
 from simulator.faults import Faults
 from simulator.kubeconfig import write_kubeconfig
 from simulator.resources import GATEWAY_API_GROUP, RESOURCE_TYPES, Obj
+from simulator.scenarios import install_scenarios
 from simulator.server import ApiServer, RouteHandler
 from simulator.store import ObjectStore
 from simulator.traffic import TrafficEngine
@@ -64,6 +66,7 @@ class Simulator:
         traffic_autostart: bool = True,
         traffic_tick: float = 1.0,
         gateway_api: bool = True,
+        scenarios: Sequence[str] = (),
     ) -> None:
         self.namespace = namespace
         self.store = ObjectStore()
@@ -90,6 +93,10 @@ class Simulator:
             self.controller.reconcile()
         if not gateway_api:
             self.remove_crds(GATEWAY_API_GROUP)
+        #: The opt-in demo scenarios (``simulator.scenarios``); their objects are in the store from the start.
+        self.scenarios = install_scenarios(self.store, scenarios, namespace)
+        if self.scenarios:
+            self.controller.reconcile()
 
     @property
     def url(self) -> str:
@@ -100,6 +107,7 @@ class Simulator:
         """Serve the API in background threads, start the controller loop and the traffic; returns self."""
         if self.traffic_enabled and self.traffic is None:
             self.traffic = TrafficEngine(self.read_objects, self.namespace, seed=self._traffic_seed, rps=self._rps)
+            self.traffic.scenario_traffic += [scenario.record for scenario in self.scenarios]
         self.host, self.port = self.api.start(host, port)
         self.controller.start()
         if self.traffic is not None and self._traffic_autostart:

@@ -1,6 +1,7 @@
 """Command line of the simulator.
 
-``python -m simulator serve|scale|kill-pod|add-namespace|apply`` (the Kubernetes side) and
+``python -m simulator serve [--scenario NAME,...]|scale|kill-pod|add-namespace|apply`` (the Kubernetes side; the
+opt-in traffic scenarios are in :mod:`simulator.scenarios`) and
 ``set-profile|set-traffic`` (the traffic engine of a running ``serve``, addressed by ``--url`` or by the
 server of the kubeconfig).
 """
@@ -16,6 +17,7 @@ from collections.abc import Sequence
 from types import FrameType
 
 from simulator import Simulator, control
+from simulator.scenarios import parse_scenario_names
 from simulator.synthetic import populate_synthetic
 
 DEFAULT_KUBECONFIG = "var/simulator.kubeconfig"
@@ -47,6 +49,13 @@ def build_parser() -> argparse.ArgumentParser:
         action=argparse.BooleanOptionalAction,
         default=True,
         help="serve the Kubernetes Gateway API kinds (--no-gateway-api: a cluster without their CRDs, lists 404)",
+    )
+    serve.add_argument(
+        "--scenario",
+        default="",
+        metavar="NAME[,NAME]",
+        help="opt-in traffic scenarios next to Bookinfo: no-sidecar, egress, unknown-host, aborted, ambient, "
+        "east-west, or all (default: none)",
     )
     serve.add_argument(
         "--synthetic", default=None, metavar="NS,SVC,PODS", help="also load a synthetic cluster, e.g. 500,2000,10000"
@@ -82,8 +91,18 @@ def build_parser() -> argparse.ArgumentParser:
 
 def serve(args: argparse.Namespace) -> int:
     """Run the simulator in the foreground until interrupted."""
+    try:
+        scenarios = parse_scenario_names(args.scenario)
+    except ValueError as error:
+        print(str(error), file=sys.stderr)
+        return 2
     sim = Simulator(
-        namespace=args.namespace, seed=args.seed, traffic=args.traffic, rps=args.rps, gateway_api=args.gateway_api
+        namespace=args.namespace,
+        seed=args.seed,
+        traffic=args.traffic,
+        rps=args.rps,
+        gateway_api=args.gateway_api,
+        scenarios=scenarios,
     )
     if args.synthetic:
         namespaces, services, pods = (int(part) for part in args.synthetic.split(","))
@@ -93,6 +112,8 @@ def serve(args: argparse.Namespace) -> int:
     print(f"simulator serving Kubernetes API at {sim.url} (kubeconfig: {path})", flush=True)
     if sim.traffic is not None:
         print(f"traffic at {args.rps:g} rps; sidecar metrics at {sim.url}/metrics", flush=True)
+    if scenarios:
+        print(f"scenarios: {', '.join(scenarios)}", flush=True)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

@@ -91,6 +91,9 @@ class TrafficEngine:
         self._request_carry = 0.0
         self._thread: threading.Thread | None = None
         self._stop_event = threading.Event()
+        #: Opt-in demo scenarios' own traffic (``simulator.scenarios``): called with the registry and the seconds of
+        #: every step, after the user requests.
+        self.scenario_traffic: list[Callable[[MetricsRegistry, float], None]] = []
 
     # ------------------------------------------------------------------ public API
 
@@ -112,6 +115,8 @@ class TrafficEngine:
             gateways = self._ingress_pods(snapshot)
             for _ in range(count):
                 self._send_user_request(snapshot, gateways)
+            for record in self.scenario_traffic:
+                record(self._registry, seconds)
             self._simulated_seconds += seconds
             return count
 

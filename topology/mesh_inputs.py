@@ -6,12 +6,14 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any, Literal
 
-from inventory.models import Cluster, IstioObject, Pod, Service, Workload
+from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
 from topology.graph import GraphHealthInputs, MeshContext, ServiceInfo, WorkloadInfo
 from topology.graph.model import ServiceEntryInfo
 from topology.health import HEALTH_RATE_ANNOTATION, HealthConfig, WorkloadReplicas
 
 CLUSTER_DOMAIN = "svc.cluster.local"
+#: The label that puts a namespace (or a pod) in Istio's ambient mesh: its workloads run without sidecars, in the mesh.
+AMBIENT_LABEL = ("istio.io/dataplane-mode", "ambient")
 
 
 def fqdn(host: str, namespace: str) -> str:
@@ -42,6 +44,8 @@ def _load_mesh_context(cluster: Cluster, services: list[Service], workloads: lis
         services_by_namespace[service.namespace].append(service)
     workload_infos = []
     missing_sidecars = set()
+    key, value = AMBIENT_LABEL
+    ambient_namespaces = {ns.name for ns in Namespace.objects.filter(cluster=cluster) if ns.labels.get(key) == value}
     for workload in workloads:
         selecting = tuple(
             s.name for s in services_by_namespace[workload.namespace] if _selects(s.selector, workload.template_labels)
@@ -57,7 +61,9 @@ def _load_mesh_context(cluster: Cluster, services: list[Service], workloads: lis
                 labels=workload.template_labels,
             )
         )
-        if not workload.sidecar_present and workload.desired_replicas > 0:
+        # An ambient workload needs no sidecar (ztunnel captures it; Kiali's `isAmbient` nodes are not out of mesh).
+        ambient = workload.namespace in ambient_namespaces or workload.template_labels.get(key) == value
+        if not workload.sidecar_present and workload.desired_replicas > 0 and not ambient:
             missing_sidecars.add((workload.namespace, workload.name))
     vs_hosts: set[str] = set()
     service_entries: dict[str, ServiceEntryInfo] = {}

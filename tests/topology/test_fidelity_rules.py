@@ -53,10 +53,28 @@ def test_a_response_the_proxies_saw_differently_is_kept_from_both_as_kiali_does(
 def test_requests_that_reached_no_workload_and_other_reporters():
     no_workload = labels("productpage", None, "details", reporter="source", code="503", flags="UH")
     stray = labels("productpage", None, "details", reporter="destination", code="503", flags="UH")
-    waypoint = labels("productpage", "details", "details", reporter="waypoint")
+    other = labels("productpage", "details", "details", reporter="client")
     # Only the source can report a request no workload received; a destination report without a workload is not
-    # read (Kiali reads destination reports by workload namespace); waypoints are ambient telemetry.
-    assert counted([no_workload, stray, waypoint]) == [True, False, False]
+    # read (Kiali reads destination reports by workload namespace); no other reporter than Istio's three counts.
+    assert counted([no_workload, stray, other]) == [True, False, False]
+
+
+def test_a_waypoint_report_ranks_between_destination_and_source():
+    waypoint = labels("productpage", "details", "details", reporter="waypoint")
+    source = labels("productpage", "details", "details", reporter="source")
+    destination = labels("productpage", "details", "details", reporter="destination")
+    # Ambient: an ingress gateway's proxy (source) and the waypoint report the same request: the waypoint's counts.
+    assert counted([source, waypoint]) == [False, True]
+    # A waypoint in front of a workload with a sidecar: the sidecar's destination report counts.
+    assert counted([waypoint, destination]) == [False, True]
+    assert counted([waypoint]) == [True]
+    # Near-identical: the waypoint saw another response code, so the source's report is a request of its own.
+    other_code = labels("productpage", "details", "details", reporter="waypoint", code="503", flags="UF")
+    assert counted([source, other_code]) == [True, True]
+    # A request that reached no workload, reported by the caller's proxy and the waypoint that failed it: once.
+    failed = labels("productpage", None, "details", reporter="source", code="503", flags="UH")
+    failed_at_waypoint = labels("productpage", None, "details", reporter="waypoint", code="503", flags="UH")
+    assert counted([failed, failed_at_waypoint]) == [False, True]
 
 
 def test_the_pipeline_counts_a_double_report_once_and_a_lone_source_report():

@@ -20,8 +20,9 @@ def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
     query = build_request_query(["bookinfo", "shop"], "5m", counted_only=False)
     assert query == (
         f"sum by ({','.join(REQUEST_LABELS)}) ("
-        'rate(istio_requests_total{reporter=~"source|destination",source_workload_namespace=~"bookinfo|shop"}[5m])'
-        ' or rate(istio_requests_total{reporter=~"source|destination",'
+        'rate(istio_requests_total{reporter=~"source|destination|waypoint",'
+        'source_workload_namespace=~"bookinfo|shop"}[5m])'
+        ' or rate(istio_requests_total{reporter=~"source|destination|waypoint",'
         'destination_service_namespace=~"bookinfo|shop",source_workload_namespace!~"bookinfo|shop"}[5m])'
         ") > 0"
     )
@@ -62,18 +63,20 @@ def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
 def test_request_query_reads_only_the_counted_rows_by_default():
     query = build_request_query(["bookinfo"], "1m")
     parts = split_sum_rate_query(query)
-    # Per scope side (outgoing, incoming): destination reports of requests to a workload, and source reports unless
-    # the destination reported the same key.
-    assert len(parts) == 4 and "source|destination" not in query
+    # Per scope side (outgoing, incoming): destination reports of requests to a workload, waypoint reports unless the
+    # destination reported the same key, and source reports unless the destination or a waypoint did.
+    assert len(parts) == 6 and "source|destination" not in query
     key = ",".join(REQUEST_KEY_LABELS)
     for side in ('source_workload_namespace=~"bookinfo"}', 'source_workload_namespace!~"bookinfo"}'):
         own = [part for part in parts if side in part.split(" unless ")[0]]
-        assert len(own) == 2
+        assert len(own) == 3
         assert own[0].startswith("sum by (") and own[0].endswith(" > 0")
         assert '{reporter="destination",destination_workload!~"unknown|",' in own[0]
-        unless_left, unless_right = own[1].split(f" unless on({key}) ")
-        assert '{reporter="source",' in unless_left and "destination_workload" not in unless_left.split("{")[1]
-        assert unless_right == own[0]  # the same destination rows the query sends, `> 0` included
+        waypoint, over_destination = own[1].split(f" unless on({key}) ")
+        assert '{reporter="waypoint",' in waypoint and over_destination == own[0]
+        source, *twins = own[2].split(f" unless on({key}) ")
+        assert '{reporter="source",' in source and "destination_workload" not in source.split("{")[1]
+        assert twins == [own[0], waypoint]  # the same destination and waypoint rows the query sends, `> 0` included
     assert "reporter" not in REQUEST_KEY_LABELS and "connection_security_policy" not in REQUEST_KEY_LABELS
     assert "destination_workload" in REQUEST_KEY_LABELS  # a source report to no workload never has a twin
 

@@ -67,11 +67,13 @@ def test_the_scope_matchers_are_parsed_from_the_query_selectors() -> None:
     queries = build_graph_queries(["bookinfo", "a.b"], "5m", ["east"], counted_only=False)
     assert f"{{{outgoing}}}" in queries.requests and f"{{{incoming}}}" in queries.requests
     counted = build_graph_queries(["bookinfo", "a.b"], "5m", ["east"]).requests
-    # The counted query reads each side three times, the destination rows twice (their own part and `unless`).
-    assert counted.count("rate(") == 6 and counted.count(f"{outgoing.removeprefix(ALL_REPORTERS + ',')}}}") == 3
+    # The counted query reads each side six times: the destination rows three times (their own part and the
+    # waypoint and source parts' `unless`), the waypoint rows twice (their own part, the source part's `unless`),
+    # the source rows once.
+    assert counted.count("rate(") == 12 and counted.count(f"{outgoing.removeprefix(ALL_REPORTERS + ',')}}}") == 6
     parsed_out, parsed_in = build_scope_matchers(["bookinfo", "a.b"], ["east"])
     assert [(m.name, m.op, m.value) for m in parsed_out] == [
-        ("reporter", "=~", "source|destination"),
+        ("reporter", "=~", "source|destination|waypoint"),
         ("source_workload_namespace", "=~", "a\\.b|bookinfo"),
         ("source_cluster", "=~", "east"),
     ]
@@ -134,12 +136,14 @@ def test_scope_filters_mirror_the_query_selectors() -> None:
         ),
         request_line(0, source_workload="prefix", source_workload_namespace="bookinfo2"),
         request_line(0, source_workload="waypoint", reporter="waypoint"),
+        request_line(0, source_workload="client", reporter="client"),
     ]
     older = scrape(*lines)
     newer = scrape(*(line.replace("} 0", "} 10") for line in lines))
     got = rates(build_rows_between(older, newer, 10, ["bookinfo"]).requests)
-    # "prefix" is incoming too: bookinfo2 is another namespace, sending into bookinfo (regexes are anchored).
-    assert got == {"inside/200": 1.0, "incoming/200": 1.0, "outgoing/200": 1.0, "prefix/200": 1.0}
+    # "prefix" is incoming too: bookinfo2 is another namespace, sending into bookinfo (regexes are anchored). An
+    # ambient waypoint's report is read; a reporter Istio does not have is not.
+    assert got == {"inside/200": 1.0, "incoming/200": 1.0, "outgoing/200": 1.0, "prefix/200": 1.0, "waypoint/200": 1.0}
 
 
 def test_namespace_dots_are_literal_and_clusters_filter() -> None:

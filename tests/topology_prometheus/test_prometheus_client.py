@@ -160,7 +160,7 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
 
     # Each query runs as its disjoint parts (one per selector): the first part answers, the others are empty.
     first_parts = {split_sum_rate_query(query)[0]: reply for query, reply in answers.items()}
-    assert all(len(split_sum_rate_query(query)) == 4 for query in answers)
+    assert all(len(split_sum_rate_query(query)) == 6 for query in answers)
     # The first GRAPH_QUERY_WORKERS parts answer only once that many are in flight together (else the barrier
     # breaks after 10 s and they fail).
     together = threading.Barrier(GRAPH_QUERY_WORKERS, timeout=10)
@@ -218,7 +218,7 @@ def test_one_failing_graph_query_fails_the_fetch(fake_prometheus) -> None:
         client.fetch_graph_rows(build_graph_query_parts(queries), at=AT)
     # Read in two phases, the traffic rows still arrive; the failure comes with the latency rows.
     pending = client.start_graph_rows(build_graph_query_parts(queries), at=AT)
-    assert len(pending.traffic().requests) == 4
+    assert len(pending.traffic().requests) == 6
     with pytest.raises(PrometheusError, match="HTTP Status Code 422"):
         pending.complete()
     client.close()
@@ -240,12 +240,12 @@ def test_traffic_rows_are_read_while_the_latency_histogram_is_still_computed(fak
         pending = client.start_graph_rows(build_graph_query_parts(queries), at=AT)
         traffic = pending.traffic()
         assert released == []  # no latency query has answered yet
-        assert [len(traffic.requests), len(traffic.tcp_sent), len(traffic.tcp_received)] == [4, 4, 4]  # 4 parts
+        assert [len(traffic.requests), len(traffic.tcp_sent), len(traffic.tcp_received)] == [6, 6, 6]  # 6 parts
         assert traffic.latency_buckets == [] and traffic.latency_sum == []
         release.set()
         rows = pending.complete()
-        assert len(rows.latency_buckets) == 4 and rows.requests == traffic.requests
-        assert len(released) == 8 and all(released)
+        assert len(rows.latency_buckets) == 6 and rows.requests == traffic.requests
+        assert len(released) == 12 and all(released)
     finally:
         release.set()
         client.close()

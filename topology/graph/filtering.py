@@ -13,6 +13,8 @@ from typing import Any
 from topology.graph.expressions import NodePredicate
 
 BOX_KINDS = ("cluster", "namespace", "app")
+#: Boxes the app graph types draw whatever ``boxBy`` asks (Kiali's config vendor boxes apps for them).
+IMPLIED_BOXES = frozenset({"app"})
 
 
 def graph_needs_filtering(
@@ -52,8 +54,9 @@ def filter_graph(
                 if end not in kept_ids:
                     outside.add(end)
     kept_ids |= outside
-    # Boxes: keep the requested kinds that contain a kept node; re-parent children of dropped boxes.
-    wanted_boxes = set(box_by)
+    # Boxes: keep the requested kinds that contain a kept node; re-parent children of dropped boxes.  App boxes are
+    # implied by the app and versioned-app graph types, whatever `boxBy` says (`none` included), as in Kiali.
+    wanted_boxes = set(box_by) | (IMPLIED_BOXES if graph.get("graphType") in ("app", "versionedApp") else set())
 
     def visible_parent(data: Mapping[str, Any]) -> str | None:
         parent = data.get("parent")

@@ -4,6 +4,11 @@ Every counted row is mapped to a *path*: one hop (caller -> destination) or, whe
 hops (caller -> service -> workload).  Which node a workload becomes depends on the graph type (an app, a versioned
 app or the workload itself).  Paths are cached by the identity labels (:data:`IDENTITY_LABELS`), so a mesh with
 thousands of edges and many response codes per edge resolves each edge once.
+
+Before a path is resolved, Kiali's heuristics for Istio's telemetry quirks correct or drop the row
+(:mod:`topology.graph.quirks`): a row they drop has an empty path.  An ambient waypoint proxy (given to the resolver
+from the inventory) is always a workload node, and no service node is injected next to it: ztunnel reports the L4 hops
+client -> waypoint and waypoint -> server, drawn workload to workload as Kiali draws them.
 """
 
 from __future__ import annotations
@@ -14,7 +19,17 @@ from dataclasses import dataclass
 from typing import cast
 
 from topology.graph.model import UNKNOWN, GraphOptions, Node, ServiceName, build_node_id, is_known
+from topology.graph.quirks import (
+    Destination,
+    handle_destination,
+    injects_service_node,
+    is_bad_destination,
+    is_bad_source,
+)
 from topology.graph.samples import IstioLabels
+
+#: ``(cluster, namespace, workload)`` of the ambient waypoint proxies; cluster ``""`` matches any cluster.
+WaypointKeys = frozenset[tuple[str, str, str]]
 
 #: The labels that decide a row's path in every graph type (its *identity*).  App and version are read as Kiali reads
 #: them: the canonical service and revision first (Istio derives them from ``service.istio.io/canonical-name`` and
@@ -71,9 +86,10 @@ class PathResolver:
     with a resolver holds the resolver's node objects: use one resolver per traffic map.
     """
 
-    def __init__(self, options: GraphOptions) -> None:
-        """Create a resolver for ``options`` (graph type and service-node injection)."""
+    def __init__(self, options: GraphOptions, waypoints: WaypointKeys = frozenset()) -> None:
+        """Create a resolver for ``options`` (graph type and service-node injection) and the mesh's ``waypoints``."""
         self.options = options
+        self.waypoints = waypoints
         self._cache: dict[tuple[str, ...], tuple[Hop, ...]] = {}
         self._nodes: dict[str, Node] = {}
         #: ``(cluster, namespace, workload, app, version) -> node``: the node :meth:`workload_node` returns.
@@ -86,7 +102,8 @@ class PathResolver:
             key: tuple[str, ...] = self._identity(labels)
         except KeyError:
             get = labels.get
-            key = tuple([get(name) or UNKNOWN for name in IDENTITY_LABELS])  # type: ignore[misc]
+            # An absent label is not an `unknown` one for the quirk heuristics: the key keeps them apart.
+            key = tuple([get(name) for name in IDENTITY_LABELS])  # type: ignore[misc]
         hops = self._cache.get(key)
         if hops is None:
             hops = self._compute(labels)
@@ -102,8 +119,17 @@ class PathResolver:
         node.workloads.add(workload)
         return node
 
+    def is_waypoint(self, cluster: str, namespace: str, workload: str) -> bool:
+        """True when the workload is an ambient waypoint proxy."""
+        waypoints = self.waypoints
+        return bool(waypoints) and (
+            (cluster, namespace, workload) in waypoints or ("", namespace, workload) in waypoints
+        )
+
     def _new_workload_node(self, cluster: str, namespace: str, workload: str, app: str, version: str) -> Node:
         graph_type = self.options.graph_type
+        if self.is_waypoint(cluster, namespace, workload):
+            app = version = UNKNOWN  # waypoints are not apps: a workload node in every graph type (as Kiali)
         if graph_type != "workload" and is_known(app):
             versioned = graph_type in ("versionedApp", "service") and is_known(version)
             node_id = build_node_id("app", cluster, namespace, app, version, versioned=versioned)
@@ -154,41 +180,62 @@ class PathResolver:
 
     def _compute(self, labels: IstioLabels) -> tuple[Hop, ...]:
         get = cast("Callable[[str], str | None]", labels.get)
+        source_cluster_label = get("source_cluster")
+        source_cluster = source_cluster_label or UNKNOWN
+        source_namespace = get("source_workload_namespace") or UNKNOWN
         source_workload = get("source_workload") or UNKNOWN
+        source_app, source_version = read_app_version(get, "source")
+        if is_bad_source(source_cluster_label, source_namespace, source_workload, source_app):
+            return ()
+        source_is_waypoint = False
         if source_workload == UNKNOWN:
             source = self.unknown_node()
         else:
-            source = self.workload_node(
-                get("source_cluster") or UNKNOWN,
-                get("source_workload_namespace") or UNKNOWN,
-                source_workload,
-                *read_app_version(get, "source"),
-            )
+            source_is_waypoint = self.is_waypoint(source_cluster, source_namespace, source_workload)
+            source = self.workload_node(source_cluster, source_namespace, source_workload, source_app, source_version)
 
-        dest_cluster = get("destination_cluster") or UNKNOWN
-        svc_namespace = get("destination_service_namespace") or UNKNOWN
+        dest_cluster_label = get("destination_cluster")
         svc_name = get("destination_service_name")
+        host = get("destination_service") or UNKNOWN
         if not svc_name:  # telemetry without the label (older Istio): the host names the service
-            svc_name = get("destination_service") or UNKNOWN
-        dest_workload = get("destination_workload") or UNKNOWN
+            svc_name = host
+        svc_namespace = get("destination_service_namespace") or UNKNOWN
+        workload_namespace = get("destination_workload_namespace") or UNKNOWN
+        if workload_namespace == UNKNOWN:
+            workload_namespace = svc_namespace
+        destination = handle_destination(
+            source_cluster,
+            Destination(
+                dest_cluster_label or UNKNOWN,
+                svc_namespace,
+                svc_name,
+                workload_namespace,
+                get("destination_workload") or UNKNOWN,
+                *read_app_version(get, "destination"),
+            ),
+            host,
+        )
+        if is_bad_destination(dest_cluster_label is not None, destination, host):
+            return ()
+        dest_cluster, svc_namespace, svc_name = destination.cluster, destination.service_namespace, destination.service
 
-        if dest_workload == UNKNOWN:
+        if destination.workload == UNKNOWN:
             if svc_name == UNKNOWN and source.id == UNKNOWN:
                 return ()
             # An unknown destination (404 NR, no route) is the `unknown` *service* of its namespace, never the unknown
             # caller (Kiali's `svc_<cluster>_<namespace>_unknown`).
             return (Hop(source, self.service_node(dest_cluster, svc_namespace, svc_name)),)
 
-        workload_namespace = get("destination_workload_namespace") or UNKNOWN
-        if workload_namespace == UNKNOWN:
-            workload_namespace = svc_namespace
+        dest_is_waypoint = self.is_waypoint(dest_cluster, destination.workload_namespace, destination.workload)
         dest = self.workload_node(
-            dest_cluster, workload_namespace, dest_workload, *read_app_version(get, "destination")
+            dest_cluster, destination.workload_namespace, destination.workload, destination.app, destination.version
         )
         if svc_name == UNKNOWN:
             return (Hop(source, dest),)
         dest.add_dest_service(ServiceName(dest_cluster, svc_namespace, svc_name))
-        if not self.options.with_service_nodes:
+        if not self.options.with_service_nodes or not injects_service_node(
+            svc_name, source_is_waypoint, dest_is_waypoint
+        ):
             return (Hop(source, dest),)
         service = self.service_node(dest_cluster, svc_namespace, svc_name)
         return (Hop(source, service), Hop(service, dest))

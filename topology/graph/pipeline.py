@@ -27,7 +27,7 @@ from topology.graph.boxes import BoxStep
 from topology.graph.health_step import GraphHealthInputs, HealthStep
 from topology.graph.model import GraphOptions, TrafficMap
 from topology.graph.paths import PathResolver
-from topology.graph.samples import LatencySample, MeshContext, RequestSample, TcpSample
+from topology.graph.samples import LatencySample, MeshContext, RequestSample, TcpSample, waypoint_keys
 from topology.graph.steps import (
     DeadNodeStep,
     GatewayStep,
@@ -118,10 +118,13 @@ class GraphBuilder:
         #: The copy of the versioned-app traffic map the service graph starts from, once taken.
         self._service_start: TrafficMap | None = None
         self._compiler = SampleCompiler()
+        self._waypoints = waypoint_keys(traffic.mesh)
         with pause_cyclic_gc():
             samples = self._compiler.add_traffic(traffic.requests, traffic.tcp)
             self._traffic: list[TrafficBuild | None] = [
-                None if self._shared and index == self._shared[1] else build_traffic_map(samples, graph_options)
+                None
+                if self._shared and index == self._shared[1]
+                else build_traffic_map(samples, graph_options, self._waypoints)
                 for index, graph_options in enumerate(self._options)
             ]
 
@@ -170,7 +173,7 @@ class GraphBuilder:
             # A copy of the versioned-app map, whose resolver resolves for that graph's type: the service graph's steps
             # get a resolver of their own. Only the idle-node step asks it for nodes, and adds only those the map lacks.
             assert self._service_start is not None
-            tm, resolver = self._service_start, PathResolver(self._options[index])
+            tm, resolver = self._service_start, PathResolver(self._options[index], self._waypoints)
             self._service_start = None
         if self._shared and index == self._shared[0]:
             self._service_start = tm.copy()

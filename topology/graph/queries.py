@@ -5,8 +5,9 @@ A whole graph needs 5 queries whatever the mesh size (requests, 2 TCP, latency b
 selectors: traffic *from* the requested namespaces, and traffic *into* them from elsewhere
 (``source_workload_namespace!~``), so no series is fetched twice.  By default (``counted_only``) each side is
 further split so that only the rows the graph counts are sent (:mod:`topology.graph.reporters`: every destination
-report, and a source report only where the destination did not report the same request, ``unless on(<key>)``); the
-second report of a request, which the pipeline would drop, is neither sent nor parsed.
+report, a waypoint report only where the destination did not report the same request, and a source report only where
+neither did, ``unless on(<key>)``); the second report of a request, which the pipeline would drop, is neither sent
+nor parsed.
 """
 
 from __future__ import annotations
@@ -61,7 +62,7 @@ def _validate_window(window: str) -> str:
 def build_scope_selectors(namespaces: Collection[str], clusters: Collection[str] = ()) -> tuple[str, str]:
     """Return the two disjoint label selectors (outgoing, incoming) for the requested scope."""
     ns = _regex_alternation(namespaces, "namespaces")
-    reporter = 'reporter=~"source|destination"'
+    reporter = ALL_REPORTERS
     outgoing = [reporter, f'source_workload_namespace=~"{ns}"']
     incoming = [reporter, f'destination_service_namespace=~"{ns}"', f'source_workload_namespace!~"{ns}"']
     if clusters:
@@ -71,12 +72,15 @@ def build_scope_selectors(namespaces: Collection[str], clusters: Collection[str]
     return ",".join(outgoing), ",".join(incoming)
 
 
-#: Both reporters, as the scope selectors start.
-ALL_REPORTERS = 'reporter=~"source|destination"'
-#: The two disjoint reporter selections of :func:`build_counted_parts` (a missing label reads as ``""`` in PromQL,
-#: which Istio's ``unknown`` stands for): destination reports of requests to a workload, and source reports (counted
-#: unless the destination reported the same key; one of a request that reached no workload never has a twin).
+#: Every reporter the graph reads (sidecars and ztunnel: source, destination; ambient waypoints), as the scope
+#: selectors start.
+ALL_REPORTERS = 'reporter=~"source|destination|waypoint"'
+#: The three disjoint reporter selections of :func:`build_counted_parts` (a missing label reads as ``""`` in PromQL,
+#: which Istio's ``unknown`` stands for): destination reports of requests to a workload, waypoint reports (counted
+#: unless the destination reported the same key) and source reports (counted unless the destination or a waypoint
+#: did; one of a request that reached no workload can only have a waypoint twin).
 DESTINATION_REPORTS = 'reporter="destination",destination_workload!~"unknown|"'
+WAYPOINT_REPORTS = 'reporter="waypoint"'
 SOURCE_REPORTS = 'reporter="source"'
 
 
@@ -96,10 +100,11 @@ def build_counted_parts(
 ) -> tuple[str, ...]:
     """The disjoint queries whose rows are exactly the rows the graph counts (:mod:`topology.graph.reporters`).
 
-    Per scope side: the destination reports of requests to a workload, and the source reports ``unless on(<key>)``
-    the destination reported the same key (with the same ``> 0`` as its own part, so a source row is dropped exactly
-    when its twin is among the rows sent; the key holds ``destination_workload``, so a source report of a request
-    that reached no workload always stays).
+    Per scope side: the destination reports of requests to a workload, the waypoint reports ``unless on(<key>)`` the
+    destination reported the same key, and the source reports ``unless on(<key>)`` the destination or a waypoint did
+    (each with the same ``> 0`` as its own part, so a row is dropped exactly when a twin that outranks it is among the
+    rows sent; the key holds ``destination_workload``, so a source report of a request that reached no workload
+    stays unless a waypoint reported it).
     """
     w = _validate_window(window)
     by = ",".join(labels)
@@ -109,8 +114,10 @@ def build_counted_parts(
         rest = scope.removeprefix(ALL_REPORTERS + ",")
         destination = _sum_rate(metric, by, f"{DESTINATION_REPORTS},{rest}", w, drop_zero)
         parts.append(destination)
+        waypoint = _sum_rate(metric, by, f"{WAYPOINT_REPORTS},{rest}", w, drop_zero)
+        parts.append(f"{waypoint} unless on({key}) {destination}")
         source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{rest}", w, drop_zero)
-        parts.append(f"{source} unless on({key}) {destination}")
+        parts.append(f"{source} unless on({key}) {destination} unless on({key}) {waypoint}")
     return tuple(parts)
 
 

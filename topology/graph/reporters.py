@@ -1,10 +1,12 @@
 """Which reporter's rows the graph counts: Istio reports a request twice, the graph counts it once (Kiali's rule).
 
 A sidecar proxy reports every request it sees: the client's proxy with ``reporter="source"``, the server's with
-``reporter="destination"``.  Kiali (``graph/telemetry/istio/istio.go``) reads the destination report of traffic into
-a namespace and the source report of traffic out of it, and applies a time series to an edge once: a report is a
-duplicate when the edge already holds one with the same source, destination, response code, flags and host.  Since
-the destination report comes first, the rule is:
+``reporter="destination"``; in ambient mode ztunnel reports each L4 connection the same way (both sides, TCP
+metrics) and a waypoint proxy reports the L7 requests it routes with ``reporter="waypoint"``.  Kiali
+(``graph/telemetry/istio/istio.go``) reads the destination report of traffic into a namespace and the source report
+of traffic out of it, and applies a time series to an edge once: a report is a duplicate when the edge already holds
+one with the same source, destination, response code, flags and host.  Since the destination report comes first,
+the rule is:
 
 - every destination report of a request to a known workload counts (Kiali reads destination reports by
   ``destination_workload_namespace``, so one without a workload is never read);
@@ -14,9 +16,15 @@ the destination report comes first, the rule is:
   an external host or an egress gateway, a workload of another cluster whose Prometheus is not read, a request that
   failed before reaching any destination (``503 UF``, ``404 NR``), or a response the two proxies saw differently (the
   client timed out, ``504 UT``, while the server answered ``200``);
-- a source report of a request that reached no workload (``destination_workload`` unknown) always counts: no
-  destination proxy can report it;
-- rows of any other reporter (ambient waypoints) are not counted here.
+- a waypoint report counts unless a destination report has the same key (a waypoint in front of a workload with a
+  sidecar: the sidecar's report wins); a source report counts unless a destination *or a waypoint* report has the
+  same key (an ingress gateway calling an ambient workload through its waypoint: Kiali's ``reporter=~"waypoint|..."``
+  and its per-edge time-series hash keep one of them).  So a source report of a request that reached no workload
+  counts unless a waypoint reported it;
+- rows of any other reporter are not counted.
+
+The order is ``destination`` > ``waypoint`` > ``source``: each report counts unless a report of a higher rank has
+the same key.
 
 Both telemetry sources and every graph apply it through :func:`build_counted_filter`; the PromQL of
 :mod:`topology.graph.queries` applies the same rule with ``unless on(<key>)``, so Prometheus sends only counted rows.
@@ -45,6 +53,8 @@ TCP_KEY_LABELS: Final[tuple[str, ...]] = (*IDENTITY_LABELS, "response_flags")
 LATENCY_KEY_LABELS: Final[tuple[str, ...]] = (*IDENTITY_LABELS, "request_protocol")
 
 _NO_WORKLOAD: Final = frozenset({"", "unknown"})
+#: Every reporter the graph reads, in the order they win over each other.
+REPORTERS: Final[tuple[str, ...]] = ("destination", "waypoint", "source")
 #: A row's labels: a Prometheus row's ``metric`` or a sample's :class:`~topology.graph.samples.IstioLabels`.
 Labels = Mapping[str, object]
 
@@ -67,29 +77,32 @@ def _key_reader(key_labels: tuple[str, ...]) -> Callable[[Labels], tuple[object,
 def build_counted_filter(label_sets: Iterable[Labels], key_labels: tuple[str, ...]) -> Callable[[Labels], bool]:
     """A predicate telling, for any row of ``label_sets``, whether the graph counts it (module docstring).
 
-    ``label_sets`` are all the rows of one query (both reporters); the destination reports' keys are read only
-    when a source report of a request to a known workload needs them.
+    ``label_sets`` are all the rows of one query (every reporter); the keys of the destination and waypoint reports
+    are read only when a waypoint or source report needs them.
     """
     rows = label_sets if isinstance(label_sets, list | tuple) else list(label_sets)
     read_key = _key_reader(key_labels)
     destination_keys: set[tuple[object, ...]] | None = None
+    waypoint_keys: set[tuple[object, ...]] | None = None
 
     def is_counted(labels: Labels) -> bool:
-        nonlocal destination_keys
+        nonlocal destination_keys, waypoint_keys
         reporter = labels.get("reporter")
         if reporter == "destination":
             return labels.get("destination_workload", "") not in _NO_WORKLOAD
-        if reporter != "source":
+        if reporter != "source" and reporter != "waypoint":
             return False
-        if labels.get("destination_workload", "") in _NO_WORKLOAD:
-            return True
         if destination_keys is None:
             destination_keys = {
                 read_key(row)
                 for row in rows
                 if row.get("reporter") == "destination" and row.get("destination_workload", "") not in _NO_WORKLOAD
             }
-        return read_key(labels) not in destination_keys
+            waypoint_keys = {read_key(row) for row in rows if row.get("reporter") == "waypoint"}
+        key = read_key(labels)
+        if key in destination_keys:
+            return False
+        return reporter == "waypoint" or key not in waypoint_keys  # type: ignore[operator]
 
     return is_counted
 
@@ -103,6 +116,7 @@ def select_counted_rows(rows: list[dict[str, Any]], key_labels: tuple[str, ...])
 
 __all__: list[str] = [
     "LATENCY_KEY_LABELS",
+    "REPORTERS",
     "REQUEST_KEY_LABELS",
     "TCP_KEY_LABELS",
     "build_counted_filter",

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypedDict
+from typing import Any, Final, TypedDict
 
 from topology.graph.model import UNKNOWN, GatewayInfo, ServiceEntryInfo
 
@@ -123,6 +123,20 @@ class MeshContext:
     virtual_service_hosts: frozenset[str] = frozenset()
     missing_sidecars: frozenset[tuple[str, str]] = frozenset()
     service_entries: Mapping[str, ServiceEntryInfo] = field(default_factory=dict)
+
+
+#: The label and value Istio puts on an ambient waypoint proxy's pods (Kiali's ``ambientWaypointLabel``).
+WAYPOINT_LABEL: Final = ("gateway.istio.io/managed", "istio.io-mesh-controller")
+
+
+def is_waypoint_workload(workload: WorkloadInfo | None) -> bool:
+    """True for an ambient waypoint proxy (a Gateway API gateway of class ``istio-waypoint``, labelled as such)."""
+    return workload is not None and workload.labels.get(WAYPOINT_LABEL[0]) == WAYPOINT_LABEL[1]
+
+
+def waypoint_keys(mesh: MeshContext) -> frozenset[tuple[str, str, str]]:
+    """``(cluster, namespace, workload)`` of every waypoint proxy of the inventory (cluster ``""``: any cluster)."""
+    return frozenset((w.cluster, w.namespace, w.name) for w in mesh.workloads if is_waypoint_workload(w))
 
 
 def label(labels: IstioLabels, name: str) -> str:

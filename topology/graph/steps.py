@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Final, Protocol
+from typing import Protocol
 
 from topology.graph.model import (
     UNKNOWN,
@@ -24,7 +24,8 @@ from topology.graph.model import (
     is_known,
 )
 from topology.graph.paths import PathResolver
-from topology.graph.samples import MeshContext, WorkloadInfo
+from topology.graph.quirks import ENVOY_CLUSTERS
+from topology.graph.samples import MeshContext, WorkloadInfo, is_waypoint_workload
 from topology.graph.traffic_map import compute_node_rates
 
 
@@ -110,7 +111,8 @@ class ServiceEntryStep:
     A service node is a ServiceEntry when its host is declared by one (``mesh.service_entries``), when Istio
     could not place it in a namespace (``destination_service_namespace="unknown"``, e.g. passthrough to an
     external host), or when its name is a host outside the cluster domain (Kubernetes service names never
-    contain a dot).
+    contain a dot).  Envoy's ``PassthroughCluster`` and ``BlackHoleCluster`` never are: they name no host, only that
+    Envoy let the request through to an address it has no service for, or blocked it (``REGISTRY_ONLY``).
     """
 
     name = "serviceEntry"
@@ -120,8 +122,8 @@ class ServiceEntryStep:
         entries = ctx.mesh.service_entries
         domain = "." + ctx.options.cluster_domain
         for node in tm.nodes.values():
-            if node.node_type != "service" or node.service == UNKNOWN:  # an unknown destination is no ServiceEntry
-                continue
+            if node.node_type != "service" or node.service == UNKNOWN or node.service in ENVOY_CLUSTERS:
+                continue  # an unknown destination, or an Envoy cluster, is no ServiceEntry
             host = node.service
             declared = entries.get(host)
             if declared is not None:
@@ -230,15 +232,6 @@ class IdleNodeStep:
 
 
 _GATEWAY_NAME = re.compile(r"(ingress|egress)-?gateway")
-
-
-#: The label and value Istio puts on an ambient waypoint proxy's pods (Kiali's ``ambientWaypointLabel``).
-WAYPOINT_LABEL: Final = ("gateway.istio.io/managed", "istio.io-mesh-controller")
-
-
-def is_waypoint_workload(workload: WorkloadInfo | None) -> bool:
-    """True for an ambient waypoint proxy (a Gateway API gateway of class ``istio-waypoint``, labelled as such)."""
-    return workload is not None and workload.labels.get(WAYPOINT_LABEL[0]) == WAYPOINT_LABEL[1]
 
 
 class GatewayStep:

@@ -38,7 +38,7 @@ from topology.graph.model import (
     TrafficMap,
     merge_response_times,
 )
-from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver
+from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver, WaypointKeys
 from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
 from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
 
@@ -126,7 +126,7 @@ class _Interner:
             key = self._key(labels)
         except KeyError:
             get = labels.get
-            key = tuple([get(name) or UNKNOWN for name in IDENTITY_LABELS])  # type: ignore[misc]
+            key = tuple([get(name) for name in IDENTITY_LABELS])  # type: ignore[misc]  # absent is not `unknown`
         index = self._identity_index.get(key)
         if index is None:
             index = self._identity_index[key] = len(self.identities)
@@ -238,15 +238,18 @@ class TrafficBuild:
     hops_of: list[tuple[Hop, ...]]
 
 
-def build_traffic_map(samples: CompiledSamples, options: GraphOptions) -> TrafficBuild:
+def build_traffic_map(
+    samples: CompiledSamples, options: GraphOptions, waypoints: WaypointKeys = frozenset()
+) -> TrafficBuild:
     """The traffic map of ``options.graph_type`` from the compiled request and TCP rows (no response times yet).
 
     Each row adds its rate to every edge of its path: requests/s (and the error or 3xx rate of its class) for http
     and grpc, bytes/s and throughput for tcp, and its rate under its response key, flags and host.  Rows without
     traffic (rate 0) still create their nodes and edges.  Node rates follow from the edges
     (:func:`compute_node_rates`), then every row with traffic adds its mTLS-secured rate and its known principals.
+    ``waypoints`` are the mesh's ambient waypoint proxies (:func:`~topology.graph.samples.waypoint_keys`).
     """
-    resolver = PathResolver(options)
+    resolver = PathResolver(options, waypoints)
     hops_of = [resolver.resolve(labels) for labels in samples.identities]
     tm = TrafficMap()
     slot_edges: list[tuple[Edge, ...] | None] = [None] * len(samples.slots)
