@@ -19,7 +19,7 @@ from inventory.models import Cluster
 from inventory.sync import sync_cluster
 from simulator import control
 from tests.faults.probes import banner_kinds, measure, record_timing
-from tests.support.prometheus import require_prometheus, running_prometheus
+from tests.support.prometheus import scraped_simulator
 from topology.models import GraphSnapshot
 from topology.snapshots import take_snapshot
 from topology.telemetry.targets import TARGETS_DOWN
@@ -35,18 +35,8 @@ RECOVER_SECONDS = 10.0
 
 @pytest.fixture
 def scraped_mesh(tmp_path: Path) -> Iterator[Any]:
-    """The simulator with traffic and a real Prometheus scraping its ``/metrics`` every second (job ``target0``)."""
-    require_prometheus()
-    from simulator import Simulator
-
-    sim = Simulator(traffic=True, rps=20.0).start(host="127.0.0.1", port=0)
-    sim.kubeconfig_path = sim.write_kubeconfig(tmp_path / "kubeconfig")  # type: ignore[attr-defined]
-    try:
-        with running_prometheus([f"127.0.0.1:{sim.port}"], scrape_interval="1s") as prometheus:
-            sim.prometheus_url = prometheus.url  # type: ignore[attr-defined]
-            yield sim
-    finally:
-        sim.stop()
+    with scraped_simulator(tmp_path, rps=20.0) as sim:
+        yield sim
 
 
 def _graph(client: Any) -> dict[str, Any]:
