@@ -2,6 +2,7 @@
 
 import importlib.util
 import stat
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,6 +12,7 @@ def _load_demo():
     spec = importlib.util.spec_from_file_location("mesh_ui_demo", ROOT / "scripts" / "demo.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
     spec.loader.exec_module(module)
     return module
 
