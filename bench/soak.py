@@ -125,7 +125,9 @@ class SteadyLoad:
     def __init__(self, demo: Demo) -> None:
         self.demo = demo
         self.latencies: list[float] = []
-        self.errors = 0
+        #: Failed requests: "seconds into the run: path status-or-exception".
+        self.errors: list[str] = []
+        self._started = time.monotonic()
         self.health_checks = 0
         self.health_failures = 0
         self._stop = threading.Event()
@@ -147,11 +149,12 @@ class SteadyLoad:
             for path in ("/api/v1/graph", "/"):
                 started = time.monotonic()
                 try:
-                    ok = session.get(self.demo.base + path, timeout=10).status_code == 200
-                except requests.RequestException:
-                    ok = False
+                    outcome = str(session.get(self.demo.base + path, timeout=10).status_code)
+                except requests.RequestException as exc:
+                    outcome = type(exc).__name__
                 self.latencies.append(time.monotonic() - started)
-                self.errors += not ok
+                if outcome != "200":
+                    self.errors.append(f"{started - self._started:.0f} s: {path} {outcome}")
 
     def _health(self) -> None:
         while not self._stop.wait(0.5):
@@ -210,6 +213,9 @@ def fault_outage(demo: Demo, budget: float) -> FaultResult:
 
 def fault_forbidden(demo: Demo, budget: float) -> FaultResult:
     control.set_faults(demo.sim_url, forbidden=["pods"])
+    # RBAC applies to the next request, as on a real API server: open watches go on until they reconnect. Dropping
+    # them measures the sync's reaction (as tests/faults does), not the watch's timeout.
+    control.drop_watches(demo.sim_url)
     started = time.monotonic()
     detect = wait_for(_sync_banner(demo, "pods"), budget / 2)
     time.sleep(max(0.0, 30 - (time.monotonic() - started)))
@@ -240,10 +246,13 @@ def fault_worker_killed(demo: Demo, budget: float) -> FaultResult:
     pid = demo.child_pid("Celery worker")
     assert pid is not None
     os.kill(pid, signal.SIGKILL)
+    killed = time.monotonic()
     restart = wait_for(lambda: demo.child_pid("Celery worker") != pid, 30)
-    detect = wait_for(_sync_banner(demo, "stalled"), budget / 2)
+    stalled = wait_for(_sync_banner(demo, "stalled"), budget / 2)
+    detect = None if stalled is None else time.monotonic() - killed
     recover = wait_for(_no_sync_banner(demo), budget / 2)
-    return FaultResult("sync worker SIGKILLed", detect, recover, f"worker restarted after {_fmt(restart)}")
+    note = f"worker restarted after {_fmt(restart)}; recover: the banner gone, counted from the stalled banner"
+    return FaultResult("sync worker SIGKILLed", detect, recover, note)
 
 
 def fault_child_killed(demo: Demo, budget: float) -> FaultResult:
@@ -334,7 +343,7 @@ def main() -> None:
         print(f"| {result.fault} | {_fmt(result.detect)} | {_fmt(result.recover)} | {result.note} |")
     growth = db_after["mb"] - db_before["mb"]
     print(
-        f"\nweb: {len(latencies)} page/API requests, {load.errors} errors, p50 {pct(0.5):.0f} ms, "
+        f"\nweb: {len(latencies)} page/API requests, {len(load.errors)} errors {load.errors}, p50 {pct(0.5):.0f} ms, "
         f"p99 {pct(0.99):.0f} ms; /healthz {load.health_checks - load.health_failures}/{load.health_checks} answered"
     )
     print(f"children the launcher restarted: {restarts}")
