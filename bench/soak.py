@@ -140,7 +140,8 @@ class SteadyLoad:
     def stop(self) -> None:
         self._stop.set()
         for thread in self._threads:
-            thread.join()
+            if thread.is_alive():
+                thread.join()
 
     def _pages(self) -> None:
         session = requests.Session()
@@ -308,11 +309,11 @@ def main() -> None:
         demo = start_demo(workdir, password)
         print(f"[soak] demo up in {time.monotonic() - started:.0f} s at {demo.base}", flush=True)
         load = SteadyLoad(demo)
-        load.start()
         results: list[FaultResult] = []
         try:
             warm = wait_for(lambda: bool(demo.graph()["elements"]["nodes"]), 180)
             print(f"[soak] first graph with traffic after {_fmt(warm)}", flush=True)
+            load.start()  # after the first snapshot: before it, the graph API answers 400 (nothing to read yet)
             db_before = database_figures(workdir)
             faults_started = time.monotonic()
             for index in range(count):

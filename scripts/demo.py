@@ -90,7 +90,7 @@ class Child:
 
     name: str
     args: list[str]
-    #: Sent to the child's process group to stop it.
+    #: Sent to the child to stop it (what is left of its process group is killed once it has stopped).
     stop_signal: int = signal.SIGTERM
     #: Sent by the kernel when the launcher dies (None: ``stop_signal``).
     death_signal: int | None = None
@@ -164,7 +164,9 @@ class Supervisor:
         self.stopping = True
         for child in reversed(self.children):
             if child.process is not None and child.process.poll() is None:
-                _signal_group(child.process.pid, child.stop_signal)
+                # To the child alone: it stops its own (Celery its pool, gunicorn its workers). SIGQUIT to a whole
+                # Celery group would have every pool process dump core instead.
+                child.process.send_signal(child.stop_signal)
         deadline = time.monotonic() + STOP_TIMEOUT
         for child in self.children:
             if child.process is None:
