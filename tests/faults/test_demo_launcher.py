@@ -110,7 +110,16 @@ def running_demo(var_dir: Path, log: Path) -> Iterator[Demo]:
         "MESH_UI_GRAPH_WINDOWS": "1m",
         "MESH_UI_HEALTH_WINDOW": "1m",
     }
-    for name in ("DATABASE_URL", "CELERY_BROKER_URL", "PROMETHEUS_URL", "MESH_UI_METRICS_URL", "MESH_UI_CLUSTERS"):
+    # The demo's own settings, database, broker and secret, not the test run's.
+    for name in (
+        "DJANGO_SETTINGS_MODULE",
+        "SECRET_KEY",
+        "DATABASE_URL",
+        "CELERY_BROKER_URL",
+        "PROMETHEUS_URL",
+        "MESH_UI_METRICS_URL",
+        "MESH_UI_CLUSTERS",
+    ):
         env.pop(name, None)
     with log.open("wb") as out:
         process = subprocess.Popen(
