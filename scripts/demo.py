@@ -164,8 +164,8 @@ class Supervisor:
         self.stopping = True
         for child in reversed(self.children):
             if child.process is not None and child.process.poll() is None:
-                # To the child alone: it stops its own (Celery its pool, gunicorn its workers). SIGQUIT to a whole
-                # Celery group would have every pool process dump core instead.
+                # To the child alone: it stops its own in order (Celery its pool, gunicorn its workers); what is
+                # left of its group is killed once it has stopped.
                 child.process.send_signal(child.stop_signal)
         deadline = time.monotonic() + STOP_TIMEOUT
         for child in self.children:
