@@ -222,6 +222,16 @@ class PrometheusClient:
             raise PrometheusError(f"expected an instant vector from {query!r}, got {str(result)[:200]}")
         return result
 
+    def fetch_scrape_health(self, selector: str, window: int, at: float | None = None) -> tuple[list[Row], list[Row]]:
+        """The rows of ``up{selector}`` and of ``sum_over_time(up{selector}[window s])`` at ``at``: whether each
+        scrape target of the matched jobs answers now, and how many of its scrapes succeeded within the window.
+
+        ``selector`` is label matchers without braces (``job=~"kubernetes-pods|envoy-stats"``); Prometheus refuses
+        a malformed one (:class:`PrometheusError` with its message).
+        """
+        up = f"up{{{selector}}}"
+        return self.fetch_instant(up, at), self.fetch_instant(f"sum_over_time({up}[{window}s])", at)
+
     def fetch_graph_rows(self, queries: Mapping[str, Sequence[str]], at: float | None = None) -> GraphRows:
         """Run a graph window's queries concurrently at the same instant and collect their rows.
 

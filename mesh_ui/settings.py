@@ -345,6 +345,16 @@ PROMETHEUS_TOKEN = env_str("PROMETHEUS_TOKEN", "")
 PROMETHEUS_VERIFY_TLS = env_bool("PROMETHEUS_VERIFY_TLS", True)
 PROMETHEUS_CA_FILE = env_str("PROMETHEUS_CA_FILE", "")
 PROMETHEUS_TIMEOUT = env_float("PROMETHEUS_TIMEOUT", 10.0, minimum=0.5)
+# The scrape jobs of the mesh's own metrics (label matchers of `up`, without braces): when every target they match
+# is down, snapshots stop and the last graph with traffic is served, marked stale (topology/telemetry/targets.py).
+# Istio's usual jobs by default (the addon's pod annotations, a plain envoy-stats job, the Prometheus Operator's
+# PodMonitor); empty: no check.
+_ISTIO_SCRAPE_JOBS = 'job=~"kubernetes-pods|kubernetes-pods-slow|envoy-stats|.*envoy-stats-monitor"'
+MESH_UI_PROMETHEUS_TARGET_SELECTOR = env_str("MESH_UI_PROMETHEUS_TARGET_SELECTOR", _ISTIO_SCRAPE_JOBS).strip()
+if "{" in MESH_UI_PROMETHEUS_TARGET_SELECTOR or "}" in MESH_UI_PROMETHEUS_TARGET_SELECTOR:
+    raise ImproperlyConfigured(
+        'MESH_UI_PROMETHEUS_TARGET_SELECTOR: give the label matchers without braces, e.g. job=~"envoy-stats"'
+    )
 # Ask Prometheus to gzip query answers (worth it only over slow links: gzip costs Prometheus CPU).
 PROMETHEUS_GZIP = env_bool("PROMETHEUS_GZIP", False)
 # Health thresholds (Kiali's defaults): CLASS:DEGRADED:FAILURE percentages, e.g. "5xx:0:10;4xx:10:20;grpc:0:10".

@@ -86,7 +86,7 @@ class Simulator:
         fault_api = FaultApi(self.faults, self.api.expire_watches, self.drop_watches, self.outage)
         # Mounted before SIMULATOR_API_PREFIX: the first mount whose prefix matches answers.
         self.api.mount(FAULTS_PREFIX, fault_api.handle)
-        self.api.mount(METRICS_PREFIX, traffic_api.handle_metrics)
+        self.api.mount(METRICS_PREFIX, fault_api.guard_metrics(traffic_api.handle_metrics))
         self.api.mount(SIMULATOR_API_PREFIX, traffic_api.handle_simulator)
         if with_bookinfo:
             load_bookinfo(self.store, namespace)

@@ -201,19 +201,25 @@ def set_traffic(base_url: str, rps: float | None = None, jason_share: float | No
 
 
 def get_faults(base_url: str) -> dict[str, Any]:
-    """The injected faults: ``forbidden`` plurals and ``latency_seconds``."""
+    """The injected faults: ``forbidden`` plurals, ``latency_seconds`` and ``metrics_down``."""
     return _call_simulator(base_url, "GET", "/faults")
 
 
 def set_faults(
-    base_url: str, forbidden: list[str] | None = None, latency_seconds: float | None = None
+    base_url: str,
+    forbidden: list[str] | None = None,
+    latency_seconds: float | None = None,
+    metrics_down: bool | None = None,
 ) -> dict[str, Any]:
-    """Replace the forbidden plurals and/or the latency of every request (``None`` leaves it); returns the state."""
+    """Replace the forbidden plurals, the latency of every request and/or whether the metrics endpoint is down
+    (``None`` leaves it); returns the state."""
     changes: dict[str, Any] = {}
     if forbidden is not None:
         changes["forbidden"] = forbidden
     if latency_seconds is not None:
         changes["latency_seconds"] = latency_seconds
+    if metrics_down is not None:
+        changes["metrics_down"] = metrics_down
     return _call_simulator(base_url, "PUT", "/faults", changes)
 
 

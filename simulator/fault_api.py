@@ -1,7 +1,8 @@
 """HTTP control surface of the simulator's fault injection, mounted at ``/simulator/v1/faults``.
 
-- ``GET /simulator/v1/faults``: the injected faults (``forbidden`` plurals, ``latency_seconds``);
-  ``PUT`` replaces the fields it names; ``DELETE`` clears them all.
+- ``GET /simulator/v1/faults``: the injected faults (``forbidden`` plurals, ``latency_seconds``, ``metrics_down``);
+  ``PUT`` replaces the fields it names; ``DELETE`` clears them all. ``metrics_down`` makes ``/metrics`` answer 503
+  (:meth:`FaultApi.guard_metrics`): Prometheus then records ``up == 0`` for the mesh's target.
 - ``POST /simulator/v1/faults/expire-watches`` ``{"plural": "pods"}``: every open watch of that resource ends with
   410 Gone, as after an etcd compaction (clients must relist it); other resources' watches go on.
 - ``POST /simulator/v1/faults/drop-watches``: every open watch stream is closed (clients reconnect).
@@ -62,8 +63,9 @@ def _plural(value: Any) -> str:
 
 
 def parse_faults_update(body: bytes) -> dict[str, Any]:
-    """The validated fields of a ``PUT /simulator/v1/faults`` body (``forbidden``, ``latency_seconds``)."""
-    payload = _object(body, ("forbidden", "latency_seconds"))
+    """The validated fields of a ``PUT /simulator/v1/faults`` body (``forbidden``, ``latency_seconds``,
+    ``metrics_down``)."""
+    payload = _object(body, ("forbidden", "latency_seconds", "metrics_down"))
     update: dict[str, Any] = {}
     if "forbidden" in payload:
         if not isinstance(payload["forbidden"], list):
@@ -71,6 +73,10 @@ def parse_faults_update(body: bytes) -> dict[str, Any]:
         update["forbidden"] = sorted({_plural(plural) for plural in payload["forbidden"]})
     if "latency_seconds" in payload:
         update["latency_seconds"] = _seconds("latency_seconds", payload["latency_seconds"], MAX_LATENCY_SECONDS)
+    if "metrics_down" in payload:
+        if not isinstance(payload["metrics_down"], bool):
+            raise FaultInputError(f"metrics_down must be true or false, got {json.dumps(payload['metrics_down'])}")
+        update["metrics_down"] = payload["metrics_down"]
     return update
 
 
@@ -100,7 +106,21 @@ class FaultApi:
         self._expire_watches, self._drop_watches, self._outage = expire_watches, drop_watches, outage
 
     def state(self) -> dict[str, Any]:
-        return {"forbidden": self.faults.forbidden, "latency_seconds": self.faults.latency}
+        return {
+            "forbidden": self.faults.forbidden,
+            "latency_seconds": self.faults.latency,
+            "metrics_down": self.faults.metrics_down,
+        }
+
+    def guard_metrics(self, handler: Callable[[str, str, bytes], Response]) -> Callable[[str, str, bytes], Response]:
+        """``handler`` (the ``/metrics`` mount), answering 503 instead while the metrics endpoint is down."""
+
+        def guarded(method: str, subpath: str, body: bytes) -> Response:
+            if self.faults.metrics_down:
+                return _json(503, {"error": "the metrics endpoint is down (fault injected: metrics_down)"})
+            return handler(method, subpath, body)
+
+        return guarded
 
     def handle(self, method: str, subpath: str, body: bytes) -> Response:
         """Everything below ``/simulator/v1/faults``."""
@@ -135,6 +155,8 @@ class FaultApi:
                     self.faults.forbid(plural)
             if "latency_seconds" in update:
                 self.faults.latency = update["latency_seconds"]
+            if "metrics_down" in update:
+                self.faults.metrics_down = update["metrics_down"]
         elif method == "DELETE":
             self.faults.clear()
         elif method != "GET":

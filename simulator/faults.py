@@ -2,9 +2,10 @@
 
 Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would), make the writes that would store
 something fail (dry runs still pass, as when etcd fails between a client's dry run and its write), add latency to
-every request and expire the watches of one resource (their next event is a 410 Gone, as after an etcd
-compaction). The outage of the whole server (it stops listening and comes back with the same objects) is
-:meth:`simulator.Simulator.outage`.
+every request, expire the watches of one resource (their next event is a 410 Gone, as after an etcd
+compaction) and take the mesh's metrics endpoint down (``/metrics`` answers 503, so Prometheus records ``up == 0``
+for it, as when the sidecars' stats port stops answering). The outage of the whole server (it stops listening and
+comes back with the same objects) is :meth:`simulator.Simulator.outage`.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ SERVICE_ACCOUNT_USER = "system:serviceaccount:mesh-ui:mesh-ui"
 
 
 class Faults:
-    """Injected failures: forbidden resources, per-request latency and expired watches."""
+    """Injected failures: forbidden resources, per-request latency, expired watches, the metrics endpoint down."""
 
     def __init__(self) -> None:
         self._forbidden: set[str] = set()
         self._failing_writes: set[str] = set()
         self._lock = threading.Lock()
         self.latency = 0.0
+        #: ``/metrics`` (and the per-pod endpoints below it) answer 503.
+        self.metrics_down = False
         self._watch_generations: dict[str, int] = {}
 
     @property
@@ -54,6 +57,7 @@ class Faults:
             self._forbidden.clear()
             self._failing_writes.clear()
         self.latency = 0.0
+        self.metrics_down = False
 
     def watch_generation(self, plural: str) -> int:
         """How many times the watches of ``plural`` were expired; a watch opened at another count is expired."""

@@ -27,6 +27,7 @@ from topology.graph.pipeline import pause_cyclic_gc
 from topology.graph.restriction import restrict_graph
 from topology.graph.wire import encode_graph_json
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph
+from topology.telemetry.targets import TARGETS_DOWN
 
 
 class SnapshotRequestError(ValueError):
@@ -88,8 +89,11 @@ def describe_source_failure(status: MetricsSourceStatus, detailed: bool) -> str:
     if detailed:
         return status.last_error
     what = "Prometheus" if status.source == GraphSnapshot.Source.PROMETHEUS else "Metrics source"
+    what = f"{what} unavailable"
+    if status.last_error.startswith(TARGETS_DOWN):  # the job and target names stay with the admins
+        what = f"{TARGETS_DOWN}: its targets are down"
     since = status.last_error_at or status.last_attempt
-    return f"{what} unavailable since {since.isoformat(timespec='seconds')}" if since else f"{what} unavailable"
+    return f"{what} since {since.isoformat(timespec='seconds')}" if since else what
 
 
 @dataclass(frozen=True)

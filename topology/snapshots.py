@@ -3,8 +3,10 @@
 A snapshot is taken in three steps, each a function here that a task of ``topology.tasks`` calls with ids:
 
 1. :func:`start_snapshot` claims the cluster's turn (a conditional UPDATE), picks the telemetry source, scrapes the
-   mesh's counters once when there is no Prometheus, and stores the snapshot as *building* with one
-   :class:`~topology.models.SnapshotWindow` row per window. The task then fans the windows out as a ``group``.
+   mesh's counters once when there is no Prometheus, checks that Prometheus still scrapes the mesh when there is
+   one (lost telemetry fails the attempt instead of storing an empty graph), and stores the snapshot as
+   *building* with one :class:`~topology.models.SnapshotWindow` row per window. The task then fans the windows
+   out as a ``group``.
 2. :func:`build_snapshot_window`, one task per window on whichever worker process or machine takes it, reads the
    window's rows, builds its four graphs (``topology.window_build``) and stores them, for the health window with
    the health and metrics summaries.
@@ -61,7 +63,14 @@ from topology.models import (
     SnapshotWindow,
 )
 from topology.retention import parse_retention, select_snapshots_to_delete
-from topology.sources import DirectScrapeSource, TelemetryError, TelemetrySource, telemetry_source_for, window_source
+from topology.sources import (
+    DirectScrapeSource,
+    PrometheusSource,
+    TelemetryError,
+    TelemetrySource,
+    telemetry_source_for,
+    window_source,
+)
 from topology.window_build import WindowJob, WindowResult, build_window
 
 log = logging.getLogger(__name__)
@@ -149,14 +158,17 @@ def start_snapshot(
         return outcome
     outcome.source = source.kind
     telemetry_at = now if at is None else datetime.fromtimestamp(at, tz=UTC)
-    if isinstance(source, DirectScrapeSource):
-        try:
+    try:
+        if isinstance(source, DirectScrapeSource):
             source.scrape(telemetry_at)
-        except TelemetryError as exc:
-            outcome.error = str(exc)
-            _record_failure(cluster, source.kind, outcome.error)
+        elif isinstance(source, PrometheusSource) and settings.MESH_UI_PROMETHEUS_TARGET_SELECTOR:
+            selector = settings.MESH_UI_PROMETHEUS_TARGET_SELECTOR
+            source.check_scrape_targets(selector, min(settings.MESH_UI_GRAPH_WINDOWS), telemetry_at.timestamp())
+    except TelemetryError as exc:
+        outcome.error = str(exc)
+        if _record_failure(cluster, source.kind, outcome.error):  # logged once, not at every interval
             log.warning("snapshot of %s failed: %s", cluster.name, exc)
-            return outcome
+        return outcome
     windows = list(settings.MESH_UI_GRAPH_WINDOWS)
     with transaction.atomic():
         snapshot = GraphSnapshot.every_snapshot.create(
@@ -364,11 +376,15 @@ def take_snapshot(
     return outcome
 
 
-def _record_failure(cluster: Cluster, source: str, error: str) -> None:
+def _record_failure(cluster: Cluster, source: str, error: str) -> bool:
+    """Count a failed attempt; True when it is news (the first failure in a row, or another error than the last)."""
     now = timezone.now()
-    MetricsSourceStatus.objects.filter(cluster=cluster).update(
+    statuses = MetricsSourceStatus.objects.filter(cluster=cluster)
+    news = not statuses.filter(consecutive_failures__gt=0, last_error=error).exists()
+    statuses.update(
         source=source, last_error=error, last_error_at=now, consecutive_failures=F("consecutive_failures") + 1
     )
+    return news
 
 
 def building_deadline(now: datetime) -> datetime:

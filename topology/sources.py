@@ -3,7 +3,9 @@
 A window task asks its snapshot's source for one window's rows (:meth:`TelemetrySource.fetch_rows`). Prometheus is
 used when one is configured (the cluster's ``prometheus_url`` or ``PROMETHEUS_URL``), else the mesh's metrics
 endpoint (``MESH_UI_METRICS_URL``, the simulator's), scraped once per snapshot (:meth:`DirectScrapeSource.scrape`)
-and kept briefly in ``CounterScrape``; the rows between two scrapes are those the queries would give.
+and kept briefly in ``CounterScrape``; the rows between two scrapes are those the queries would give. Before a
+snapshot reads Prometheus, it checks that Prometheus still scrapes the mesh
+(:meth:`PrometheusSource.check_scrape_targets`): rates read from lost telemetry would be an empty graph.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from topology.graph import build_graph_queries
 from topology.models import CounterScrape, GraphSnapshot
 from topology.telemetry.direct import build_rows_between
 from topology.telemetry.rows import build_graph_query_parts
+from topology.telemetry.targets import build_target_states, check_scrape_targets
 
 
 class TelemetryError(Exception):
@@ -64,6 +67,22 @@ class PrometheusSource:
             timeout=settings.PROMETHEUS_TIMEOUT,
             gzip=settings.PROMETHEUS_GZIP,
         )
+
+    def check_scrape_targets(self, selector: str, window: int, at: float) -> None:
+        """Raise :class:`TelemetryError` when Prometheus no longer scrapes the mesh: every target of the jobs
+        ``selector`` matches is down, or not yet scraped twice within ``window`` (see
+        :mod:`topology.telemetry.targets`).
+
+        A Prometheus that does not answer this is no verdict: the snapshot's windows query it next and fail with
+        their retries as they always did (a failed snapshot recorded with its reason)."""
+        try:
+            with PrometheusClient(self.prometheus_settings) as client:
+                up, scrapes = client.fetch_scrape_health(selector, window, at)
+        except PrometheusError:
+            return
+        lost = check_scrape_targets(build_target_states(up, scrapes), selector, window)
+        if lost is not None:
+            raise TelemetryError(lost)
 
     def fetch_rows(self, namespaces: Sequence[str], window: int, at: float) -> GraphRows:
         try:

@@ -7,6 +7,10 @@ or ``promtool`` binary is missing; everything else is re-exported from ``devtool
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
 
 from devtools.prometheus_server import (
     ISTIO_FAMILIES,
@@ -33,6 +37,7 @@ __all__ = [
     "render_openmetrics",
     "require_prometheus",
     "running_prometheus",
+    "scraped_simulator",
 ]
 
 
@@ -51,3 +56,20 @@ def require_prometheus() -> tuple[str, str]:
     )
     assert prometheus is not None and promtool is not None
     return prometheus, promtool
+
+
+@contextmanager
+def scraped_simulator(kubeconfig_dir: Path, rps: float) -> Iterator[Any]:
+    """The Bookinfo simulator with traffic and a real Prometheus scraping its ``/metrics`` every second (job
+    ``target0``): ``kubeconfig_path`` and ``prometheus_url`` are set on the yielded simulator."""
+    require_prometheus()
+    from simulator import Simulator
+
+    sim = Simulator(traffic=True, rps=rps).start(host="127.0.0.1", port=0)
+    sim.kubeconfig_path = sim.write_kubeconfig(kubeconfig_dir / "kubeconfig")  # type: ignore[attr-defined]
+    try:
+        with running_prometheus([f"127.0.0.1:{sim.port}"], scrape_interval="1s") as prometheus:
+            sim.prometheus_url = prometheus.url  # type: ignore[attr-defined]
+            yield sim
+    finally:
+        sim.stop()

@@ -16,7 +16,7 @@ from kubernetes import config as k8s_config
 
 from inventory.models import Cluster
 from inventory.sync import sync_cluster
-from tests.support.prometheus import require_prometheus, running_prometheus
+from tests.support.prometheus import scraped_simulator
 from topology.models import GraphSnapshot, SnapshotWindow
 from topology.tasks import take_graph_snapshot
 
@@ -42,17 +42,8 @@ ALL_V1 = {
 
 @pytest.fixture
 def live_mesh(tmp_path: Path) -> Iterator[object]:
-    require_prometheus()
-    from simulator import Simulator
-
-    sim = Simulator(traffic=True, rps=30.0).start(host="127.0.0.1", port=0)
-    sim.kubeconfig_path = sim.write_kubeconfig(tmp_path / "kubeconfig")  # type: ignore[attr-defined]
-    try:
-        with running_prometheus([f"127.0.0.1:{sim.port}"], scrape_interval="1s") as prometheus:
-            sim.prometheus_url = prometheus.url  # type: ignore[attr-defined]
-            yield sim
-    finally:
-        sim.stop()
+    with scraped_simulator(tmp_path, rps=30.0) as sim:
+        yield sim
 
 
 def _edges(client) -> dict[tuple[str, str], dict]:
