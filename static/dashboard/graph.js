@@ -10,6 +10,7 @@
 import { buildElements, edgeLabel } from "./graph-data.js";
 import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
+import { bindInteractions } from "./graph-interact.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
 import { setDetailUrls, showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
@@ -76,6 +77,7 @@ function createCy(forLarge) {
     if (event.target === cy) openPanel(null);
   });
   window.cy = cy;
+  bindInteractions(cy, document.querySelector(".graph-canvas"));
   traffic?.stop();
   traffic = new TrafficAnimation(cy, $("graph-traffic"));
 }
