@@ -6,6 +6,7 @@
 // role="menu" list: arrow keys move, Escape closes and gives focus back, a click outside or a Tab away closes it.
 // Everything from the cluster goes in through textContent.
 
+import { IconOverlay } from "./graph-icons.js";
 import { detailLinks, detailUrl } from "./graph-panel.js";
 
 const MENU_ID = "graph-menu";
@@ -133,10 +134,12 @@ export function highlight(cy, node) {
 }
 
 /**
- * Binds the menu and hover highlighting to a Cytoscape instance (call it for every new instance; the menu element
- * is made once per canvas). `canvas` is the positioned element around the Cytoscape container.
+ * Binds the menu, hover highlighting and the icon overlay (graph-icons.js) to a Cytoscape instance (call it for
+ * every new instance; the menu element is made once per canvas). `canvas` is the positioned element around the
+ * Cytoscape container.
  */
 export function bindInteractions(cy, canvas) {
+  new IconOverlay(cy, canvas);
   const menu = canvas.nodeMenu || (canvas.nodeMenu = new NodeMenu(canvas));
   menu.close(false);
   const container = cy.container();

@@ -4,11 +4,14 @@ overlap."""
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 from devtools.browser_wait import wait_for_js
+from tests.browser.conftest import ARTIFACTS
 
 pytestmark = pytest.mark.browser
 
@@ -121,3 +124,66 @@ def test_hovering_a_node_dims_everything_but_its_neighbourhood(bookinfo, live_se
     assert float(summary["dimOpacity"]) < 0.5
     page.mouse.move(2, 2)
     wait_for_js(page, "cy.elements('.hover-dim').length === 0")
+
+
+PICTOGRAPH = r"/\p{Extended_Pictographic}/u"
+
+
+def test_icons_are_svg_and_no_emoji_reaches_the_page(bookinfo, live_server, page):
+    open_graph(page, live_server, "edgeLabels=rps")
+    locks = page.evaluate("cy.edges().filter(e => e.data('_mtls')).length")
+    assert locks > 0
+    assert page.evaluate("cy.edges().filter(e => e.data('_lock')).length") == locks
+    wait_for_js(page, f"document.querySelectorAll('.graph-icons .mesh-icon-lock').length === {locks}")
+    found = page.evaluate(
+        f"""() => {{ const re = {PICTOGRAPH};
+                    return {{
+                      html: re.test(document.documentElement.outerHTML),
+                      labels: cy.elements().map(e => e.data('label') || '').filter(l => re.test(l)),
+                      legendIcons: document.querySelectorAll('.graph-legend svg.legend-icon').length,
+                    }}; }}"""
+    )
+    assert found == {"html": False, "labels": [], "legendIcons": 3}
+    # Each lock sits just before its label: it ends where the label's box starts, on the label's line.
+    gaps = page.evaluate(
+        """() => cy.edges('[?_lock]').map(e => {
+             const rs = e._private.rstyle;
+             const icon = document.querySelector('.graph-icons .mesh-icon-lock');
+             return [rs.labelWidth > 0, icon.getBoundingClientRect().width > 0];
+           })"""
+    )
+    assert gaps and all(has_text and drawn for has_text, drawn in gaps), gaps
+
+
+def test_exports_draw_the_lock_as_an_svg_path(bookinfo, live_server, page, tmp_path):
+    open_graph(page, live_server, "edgeLabels=rps")
+    with page.expect_download() as info:
+        page.locator('[data-export="svg"]').click()
+    svg = Path(info.value.path()).read_text()
+    locks = page.evaluate("cy.edges().filter(e => e.data('_mtls')).length")
+    assert svg.count('class="mesh-icon mesh-icon-lock"') == locks
+    assert not re.search(r"[\U0001F000-\U0001FAFF\u2600-\u27BF]", svg)
+    (tmp_path / "graph.svg").write_text(svg)
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    (ARTIFACTS / "graph-export-with-locks.svg").write_text(svg)
+
+    # The PNG: the lock's pixels are painted where the icon goes (its dark body, not the label's white background).
+    sample = page.evaluate(
+        """async () => {
+             const { pngBlob } = await import('/static/dashboard/graph-export.js');
+             const { iconPlacements } = await import('/static/dashboard/graph-icons.js');
+             const bitmap = await createImageBitmap(await pngBlob(cy));
+             const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+             const ctx = canvas.getContext('2d');
+             ctx.drawImage(bitmap, 0, 0);
+             const bb = cy.mutableElements().boundingBox();
+             const scale = bitmap.width / Math.ceil(bb.w);
+             const lock = iconPlacements(cy).find(p => p.kind === 'lock');
+             // The middle of the lock's body: y 11 of its 16-unit grid, drawn 9 units high.
+             const x = Math.round((lock.x - bb.x1) * scale), y = Math.round((lock.y + 3 * 9 / 16 - bb.y1) * scale);
+             const [r, g, b] = ctx.getImageData(x, y, 1, 1).data;
+             return { r, g, b, width: bitmap.width };
+           }"""
+    )
+    assert sample["width"] > 100
+    assert max(sample["r"], sample["g"], sample["b"]) < 120, sample
