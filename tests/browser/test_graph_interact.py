@@ -187,3 +187,66 @@ def test_exports_draw_the_lock_as_an_svg_path(bookinfo, live_server, page, tmp_p
     )
     assert sample["width"] > 100
     assert max(sample["r"], sample["g"], sample["b"]) < 120, sample
+
+
+#: Over 40 animation frames: how many traffic-canvas pixels on the edge labels' centre lines are painted, and how
+#: many painted pixels there are in all (the dots are moving, so the second must not be 0).
+DOTS_ON_LABELS_JS = """async () => {
+  const c = document.getElementById('graph-traffic');
+  const ctx = c.getContext('2d');
+  const ratio = c.width / c.clientWidth;
+  const zoom = cy.zoom(), pan = cy.pan();
+  // Points along each label's middle line, from Cytoscape's own label geometry, inset by two pixels.
+  const points = [];
+  cy.edges().forEach(e => {
+    const rs = e._private.rstyle;
+    if (!e.data('label') || !(rs.labelWidth > 0)) return;
+    const half = rs.labelWidth / 2 - 2 / zoom;
+    for (let u = -half; u <= half; u += 1 / zoom) {
+      for (const v of [-2 / zoom, 0, 2 / zoom]) {
+        const x = rs.labelX + u * Math.cos(rs.labelAngle) - v * Math.sin(rs.labelAngle);
+        const y = rs.labelY + u * Math.sin(rs.labelAngle) + v * Math.cos(rs.labelAngle);
+        points.push([Math.round((x * zoom + pan.x) * ratio), Math.round((y * zoom + pan.y) * ratio)]);
+      }
+    }
+  });
+  let onLabels = 0, painted = 0;
+  for (let frame = 0; frame < 40; frame++) {
+    await new Promise(r => requestAnimationFrame(r));
+    const data = ctx.getImageData(0, 0, c.width, c.height).data;
+    for (const [x, y] of points) if (data[(y * c.width + x) * 4 + 3]) onLabels++;
+    for (let i = 3; i < data.length; i += 16) if (data[i]) painted++;
+  }
+  return { points: points.length, onLabels, painted };
+}"""
+
+
+def test_traffic_dots_never_cover_edge_labels(bookinfo, live_server, page):
+    open_graph(page, live_server, "edgeLabels=rps")
+    result = page.evaluate(DOTS_ON_LABELS_JS)
+    assert result["points"] > 100
+    assert result["painted"] > 0, result
+    assert result["onLabels"] == 0, result
+    page.screenshot(path=str(ARTIFACTS / "graph-traffic-off-labels.png"))
+
+
+def test_traffic_animation_stops_while_the_data_is_stale(bookinfo, live_server, page):
+    from django.utils import timezone
+
+    from topology.models import MetricsSourceStatus
+
+    MetricsSourceStatus.objects.update_or_create(
+        cluster=bookinfo.cluster,
+        defaults={
+            "consecutive_failures": 3,
+            "source": "prometheus",
+            "last_error": "prometheus: connection refused",
+            "last_error_at": timezone.now(),
+        },
+    )
+    open_graph(page, live_server)
+    assert page.locator("#graph-banner").is_visible()
+    assert page.locator("#ctl-traffic").is_checked()
+    assert "animation paused" in page.locator("#graph-note").inner_text()
+    result = page.evaluate(DOTS_ON_LABELS_JS)
+    assert result["painted"] == 0, result
