@@ -250,3 +250,33 @@ def test_traffic_animation_stops_while_the_data_is_stale(bookinfo, live_server, 
     assert "animation paused" in page.locator("#graph-note").inner_text()
     result = page.evaluate(DOTS_ON_LABELS_JS)
     assert result["painted"] == 0, result
+
+
+#: Every pair of boxes (compound nodes) of which neither holds the other, with their bounding boxes (labels
+#: included) where they overlap.
+OVERLAPPING_BOXES_JS = """() => {
+  const boxes = cy.nodes().filter(n => n.isParent() && n.visible());
+  const out = [];
+  boxes.forEach((a, i) => boxes.forEach((b, j) => {
+    if (j <= i || a.ancestors().contains(b) || b.ancestors().contains(a)) return;
+    const p = a.boundingBox({ includeLabels: true }), q = b.boundingBox({ includeLabels: true });
+    if (p.x1 < q.x2 && q.x1 < p.x2 && p.y1 < q.y2 && q.y1 < p.y2) out.push([a.data('_name'), b.data('_name')]);
+  }));
+  return { boxes: boxes.map(b => b.data('_name')), overlaps: out };
+}"""
+
+
+@pytest.mark.parametrize("boxes", ["cluster,namespace,app", "namespace,app", "namespace"])
+def test_concentric_layout_keeps_boxes_apart(bookinfo, live_server, page, boxes):
+    open_graph(page, live_server, f"layout=concentric&boxBy={boxes}")
+    result = page.evaluate(OVERLAPPING_BOXES_JS)
+    assert {"istio-system", "bookinfo"} <= set(result["boxes"]), result
+    assert result["overlaps"] == [], result
+    # Every node is still inside its own boxes.
+    outside = page.evaluate(
+        """() => cy.nodes().filter(n => !n.isParent()).filter(n => n.ancestors().some(a => {
+             const p = a.boundingBox(), q = n.boundingBox({ includeLabels: false });
+             return q.x1 < p.x1 || q.x2 > p.x2 || q.y1 < p.y1 || q.y2 > p.y2; })).map(n => n.data('_name'))"""
+    )
+    assert outside == []
+    page.screenshot(path=str(ARTIFACTS / f"graph-concentric-{boxes.replace(',', '-')}.png"))
