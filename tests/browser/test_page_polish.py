@@ -99,3 +99,29 @@ def test_the_namespace_picker_closes_when_focus_leaves_it(bookinfo, live_server,
     page.locator("#ns-summary").click()
     page.locator("#graph-counts").click()
     wait_for_js(page, "!document.getElementById('ns-picker').open")
+
+
+def test_the_404_and_500_pages_look_like_the_rest_of_mesh_ui(bookinfo, live_server, page, settings):
+    settings.DEBUG = False
+    settings.ROOT_URLCONF = "tests.dashboard.error_urls"
+    response = page.goto(f"{live_server.url}/namespaces/bookinfo/no-such-page/")
+    assert response is not None and response.status == 404
+    card = page.locator(".error-page")
+    assert card.is_visible()
+    assert page.locator("h1").inner_text() == "Page not found"
+    # Styled: the card is white on the page's grey, centred, and the header's nav is there.
+    assert card.evaluate("e => getComputedStyle(e).backgroundColor") == "rgb(255, 255, 255)"
+    assert page.locator("nav.mainnav").is_visible()
+    page.screenshot(path=str(ARTIFACTS / "error-404.png"), full_page=True)
+    page.locator(".error-button").click()
+    page.wait_for_url(f"{live_server.url}/")
+
+    response = page.goto(f"{live_server.url}/test-failure/")
+    assert response is not None and response.status == 500
+    assert page.locator(".error-page[data-status='500']").is_visible()
+    assert page.locator(".error-code").inner_text() == "500"
+    assert page.locator("nav.mainnav").count() == 0  # no user context on a 500
+    page.screenshot(path=str(ARTIFACTS / "error-500.png"), full_page=True)
+    # Chromium logs the documents' own statuses as console errors; those two are what this test asked for.
+    expected = {"404 (Not Found)", "500 (Internal Server Error)"}
+    page.console_errors[:] = [e for e in page.console_errors if not any(s in e for s in expected)]
