@@ -121,11 +121,14 @@ export class TrafficAnimation {
       const x = (s.x + (e.x - s.x) * f) * zoom + pan.x;
       const y = (s.y + (e.y - s.y) * f) * zoom + pan.y;
       ctx.fillStyle = roll < dot.errorShare ? "#c9190b" : "#0066cc";
+      // Dots dim with their edge (hover highlighting, find).
+      ctx.globalAlpha = edge.hasClass("hover-dim") || edge.hasClass("faded") ? 0.15 : 1;
       ctx.beginPath();
       ctx.arc(x, y, radius, 0, 2 * Math.PI);
       ctx.fill();
       ctx.stroke();
     }
+    ctx.globalAlpha = 1;
     this.clearLabels(zoom, pan);
     this.frame = requestAnimationFrame(this.tick);
   }

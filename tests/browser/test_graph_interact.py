@@ -280,3 +280,15 @@ def test_concentric_layout_keeps_boxes_apart(bookinfo, live_server, page, boxes)
     )
     assert outside == []
     page.screenshot(path=str(ARTIFACTS / f"graph-concentric-{boxes.replace(',', '-')}.png"))
+
+
+def test_menu_and_hover_screenshots(bookinfo, live_server, page):
+    """Leaves pictures of the menu over a hovered graph for a person to look at (test-artifacts/)."""
+    open_graph(page, live_server, "edgeLabels=rps")
+    x, y = rendered_point(page, SERVICE_REVIEWS)
+    page.mouse.click(x, y, button="right")
+    page.locator("#graph-menu").wait_for(state="visible")
+    page.mouse.move(*rendered_point(page, "n.data('workload') === 'productpage-v1'"))
+    wait_for_js(page, "cy.elements('.hover-dim').length > 0")
+    page.screenshot(path=str(ARTIFACTS / "graph-menu-and-hover.png"))
+    assert page.locator("#graph-menu").is_visible()
