@@ -84,6 +84,7 @@ export function buildStyle({ large }) {
     // Hover (graph-interact.js): the node's edges and neighbours stay, the rest dims, as in Kiali.
     { selector: ".hover-dim", style: { opacity: 0.15, "text-opacity": 0.15 } },
     { selector: "edge.hover-focus", style: { width: 3, "z-index": 20 } },
+    { selector: "node.hover-focus[nodeType != 'box']", style: { "border-width": 4 } },
     { selector: ".hidden", style: { display: "none" } },
     { selector: ":selected", style: { "overlay-color": "#0066cc", "overlay-opacity": 0.25, "overlay-padding": 6 } },
   ];
