@@ -144,6 +144,8 @@ def test_icons_are_svg_and_no_emoji_reaches_the_page(bookinfo, live_server, page
                     }}; }}"""
     )
     assert found == {"html": False, "labels": [], "legendIcons": 3}
+    page.locator(".graph-legend summary").click()
+    page.locator(".graph-legend").screenshot(path=str(ARTIFACTS / "graph-legend-icons.png"))
     # Each lock sits just before its label: it ends where the label's box starts, on the label's line.
     gaps = page.evaluate(
         """() => cy.edges('[?_lock]').map(e => {
