@@ -11,7 +11,8 @@ It prints the machine-speed reference of the run (``bench/machine_speed.py``), t
 
 1. time from navigation to an interactive graph: ``window.graphFirstReadyMs``, set by the page once the graph is
    drawn and laid out (``window.cy`` exists, layout done, ``graph:ready`` fired);
-2. how responsive the drawn graph is: a tap that opens the side panel, and a zoom until the next painted frame;
+2. how responsive the drawn graph is: a tap that opens the side panel, a zoom and a hover (dimming all but the
+   node's neighbourhood), each until the next painted frame;
 3. the bytes the page downloaded (response bodies as transferred, i.e. compressed where the server compresses) and
    what gzip -6 makes of each response, against the graph JSON alone, raw and gzip-compressed.
 
@@ -211,7 +212,16 @@ RESPONSIVENESS_JS = """async () => {
   await frame();
   await frame();
   const zoomMs = performance.now() - t;
-  return { tapMs, zoomMs, panelOpen: !document.getElementById("graph-panel").hidden };
+  // Hover highlighting (graph-interact.js): the neighbourhood stays, the rest dims, until the painted frame.
+  const hovered = cy.nodes().filter((n) => !n.isParent())[1];
+  t = performance.now();
+  hovered.emit("mouseover");
+  await frame();
+  await frame();
+  const hoverMs = performance.now() - t;
+  hovered.emit("mouseout");
+  await frame();
+  return { tapMs, zoomMs, hoverMs, panelOpen: !document.getElementById("graph-panel").hidden };
 }"""
 
 
@@ -320,11 +330,12 @@ def main() -> None:
         for i, run in enumerate(runs, 1):
             print(
                 f"  run {i}: interactive {run['ready_ms']:.0f} ms, tap->panel {run['tapMs']:.0f} ms, "
-                f"zoom->frame {run['zoomMs']:.0f} ms"
+                f"zoom->frame {run['zoomMs']:.0f} ms, hover->frame {run['hoverMs']:.0f} ms"
             )
         print(f"Median time to interactive graph: {statistics.median(r['ready_ms'] for r in runs):.0f} ms")
         print(f"Median tap->panel: {statistics.median(r['tapMs'] for r in runs):.0f} ms; ", end="")
-        print(f"zoom->frame: {statistics.median(r['zoomMs'] for r in runs):.0f} ms")
+        print(f"zoom->frame: {statistics.median(r['zoomMs'] for r in runs):.0f} ms; ", end="")
+        print(f"hover->frame: {statistics.median(r['hoverMs'] for r in runs):.0f} ms")
         print("\nDownloads of one page load (bytes): raw / gzip -6")
         for name, raw, packed in rows:
             print(f"  {raw:>10,} {packed:>10,}  {name[:90]}")

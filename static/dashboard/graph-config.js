@@ -1,11 +1,10 @@
 // Configuration findings on the graph: after each draw ("graph:ready"), services and workloads that an Istio
-// object with findings routes to or selects get a badge in their label ("✖ config" for errors, "⚠ config" for
-// warnings, as Kiali marks nodes) and a class the stylesheet colours. The counts come from
+// object with findings routes to or selects get a "config" line in their label and a class the stylesheet colours
+// (graph-icons.js draws an error or warning mark on the node's corner, as Kiali marks nodes). The counts come from
 // /api/v1/validations/targets, read at most every few seconds; the graph request itself is never slowed.
 
 const root = document.getElementById("graph-page");
 const REFRESH_MS = 5000;
-const BADGES = { error: "✖ config", warning: "⚠ config" };
 let cached = { key: "", at: 0, body: null };
 
 function query() {
@@ -56,7 +55,7 @@ export function decorateNodes(cy, body) {
         return;
       }
       node.addClass(`config-${status}`);
-      node.data({ _labelBase: base, label: `${base}\n${BADGES[status]}`, _config: describe(counts) });
+      node.data({ _labelBase: base, label: `${base}\nconfig`, _config: describe(counts) });
       marked += 1;
     });
   });

@@ -80,10 +80,8 @@ export function formatBytes(value) {
   return `${Math.round(value)} B/s`;
 }
 
-/** The text on an edge for an edge-label mode (the lock shows mutual TLS whatever the mode). */
-export function edgeLabel(d, mode, large = false) {
-  // On large graphs 3,000 lock glyphs cost a second of text measuring; the panel still says mTLS.
-  const lock = d._mtls && !large ? "🔒" : "";
+/** The text on an edge for an edge-label mode (graph-icons.js draws the mTLS lock beside it, whatever the mode). */
+export function edgeLabel(d, mode) {
   let text = "";
   if (mode === "rps" && d._rps > 0) text = `${formatRate(d._rps)} rps`;
   else if (mode === "rps" && d._bytes > 0) text = formatBytes(d._bytes);
@@ -91,7 +89,7 @@ export function edgeLabel(d, mode, large = false) {
   else if (mode === "rt" && typeof d._rt === "number") text = `${Math.round(d._rt)} ms`;
   else if (mode === "err" && d._err > 0) text = `${d._err.toFixed(1)}% err`;
   else if (mode === "throughput" && d._bytes > 0) text = formatBytes(d._bytes);
-  return [lock, text].filter(Boolean).join(" ");
+  return text;
 }
 
 /** Cytoscape elements from an API answer; the API's data objects are copied, never changed. */
@@ -108,11 +106,13 @@ export function buildElements(graph, edgeLabelMode, large = false) {
     d._bytes = rates.bytes;
     d._protocol = rates.protocol;
     d._mtls = num(d.isMTLS) > 0;
+    // On large graphs 3,000 lock icons cost more than they tell; the panel still says mTLS.
+    d._lock = d._mtls && !large;
     if (d.responseTime !== undefined) {
       d._rt = num(d.responseTimes?.p95 ?? d.responseTime);
       inboundRt.set(d.target, Math.max(inboundRt.get(d.target) || 0, d._rt));
     }
-    d.label = edgeLabel(d, edgeLabelMode, large);
+    d.label = edgeLabel(d, edgeLabelMode);
     return { group: "edges", data: d };
   });
   for (const { data: raw } of elements.nodes || []) {

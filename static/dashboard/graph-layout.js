@@ -125,6 +125,30 @@ function layeredGroup(members, memberIds) {
   return { positions, width: (layers.length - 1) * 140, height: (tallest - 1) * 70 };
 }
 
+/**
+ * Shelf packing: blocks ({width, height}, tallest first) in rows about `aspect` times as wide as the whole is tall,
+ * `gapX` / `gapY` apart. Returns each block's top-left corner, in the blocks' order.
+ */
+function shelfPack(blocks, gapX, gapY, aspect) {
+  const area = blocks.reduce((sum, b) => sum + (b.width + gapX) * (b.height + gapY), 0);
+  const rowWidth = Math.max(blocks[0]?.width || 0, Math.sqrt(area * aspect));
+  const offsets = [];
+  let x = 0;
+  let y = 0;
+  let rowHeight = 0;
+  for (const b of blocks) {
+    if (x > 0 && x + b.width > rowWidth) {
+      x = 0;
+      y += rowHeight + gapY;
+      rowHeight = 0;
+    }
+    offsets.push({ x, y });
+    x += b.width + gapX;
+    rowHeight = Math.max(rowHeight, b.height);
+  }
+  return offsets;
+}
+
 /** A layered layout per namespace, groups packed in rows (shelf packing) to about the viewport's aspect ratio. */
 function groupedLayers(cy, nodes) {
   const groups = new Map();
@@ -138,30 +162,60 @@ function groupedLayers(cy, nodes) {
     .map((members) => layeredGroup(members, new Set(members.map((n) => n.id()))))
     .sort((a, b) => b.height - a.height);
   // Gaps leave room for labels and the compound boxes' padding.
-  const GAP_X = 140;
-  const GAP_Y = 110;
-  const area = results.reduce((sum, r) => sum + (r.width + GAP_X) * (r.height + GAP_Y), 0);
-  const rowWidth = Math.max(results[0]?.width || 0, Math.sqrt(area * (cy.width() / Math.max(cy.height(), 1))));
+  const offsets = shelfPack(results, 140, 110, cy.width() / Math.max(cy.height(), 1));
   const placed = new Map();
-  let x = 0;
-  let y = 0;
-  let rowHeight = 0;
-  for (const r of results) {
-    if (x > 0 && x + r.width > rowWidth) {
-      x = 0;
-      y += rowHeight + GAP_Y;
-      rowHeight = 0;
-    }
-    for (const [id, p] of r.positions) placed.set(id, { x: x + p.x, y: y + p.y });
-    x += r.width + GAP_X;
-    rowHeight = Math.max(rowHeight, r.height);
-  }
+  results.forEach((r, i) => {
+    for (const [id, p] of r.positions) placed.set(id, { x: offsets[i].x + p.x, y: offsets[i].y + p.y });
+  });
   cy.batch(() => {
     cy.nodes().forEach((n) => {
       if (!n.isParent() && placed.has(n.id())) n.position(placed.get(n.id()));
     });
   });
   cy.fit(nodes, 20);
+}
+
+function runOne(eles, options) {
+  return new Promise((resolve) => {
+    const layout = eles.layout(options);
+    layout.one("layoutstop", () => resolve());
+    layout.run();
+  });
+}
+
+/**
+ * The concentric layout with boxes: Cytoscape's concentric places every node on one set of rings, so a box's
+ * members end up among another box's and the boxes overlap (istio-system inside bookinfo). Here each box is laid
+ * out on its own, inside out: its loose nodes on concentric rings, then its inner boxes and that ring block
+ * packed in rows; the top level is packed the same way. Boxes are blocks that never share space.
+ */
+async function concentricBoxes(cy, eles) {
+  const shown = (nodes) => nodes.filter((n) => eles.contains(n));
+  const leavesOf = (node) => (node.isParent() ? node.descendants().filter((d) => !d.isParent()) : node);
+  const aspect = cy.width() / Math.max(cy.height(), 1);
+  async function layoutMembers(members) {
+    const blocks = [];
+    for (const box of members.filter((n) => n.isParent())) {
+      await layoutMembers(shown(box.children()));
+      blocks.push({ nodes: shown(leavesOf(box)), bb: box.boundingBox({ includeLabels: true }) });
+    }
+    const loose = members.filter((n) => !n.isParent());
+    if (loose.length) {
+      await runOne(loose, { ...OPTIONS.concentric, fit: false, animate: false, boundingBox: { x1: 0, y1: 0, w: 1, h: 1 } });
+      blocks.push({ nodes: loose, bb: loose.boundingBox({ includeLabels: true }) });
+    }
+    const sized = blocks.map((b) => ({ ...b, width: b.bb.w, height: b.bb.h })).sort((a, b) => b.height - a.height);
+    const offsets = shelfPack(sized, 40, 40, aspect);
+    cy.batch(() => {
+      sized.forEach((b, i) => {
+        const dx = offsets[i].x - b.bb.x1;
+        const dy = offsets[i].y - b.bb.y1;
+        b.nodes.positions((n) => ({ x: n.position("x") + dx, y: n.position("y") + dy }));
+      });
+    });
+  }
+  await layoutMembers(eles.nodes().filter((n) => !n.parent().length || !eles.contains(n.parent())));
+  cy.fit(eles, 20);
 }
 
 const scripts = { dagre: [], fcose: [] };
@@ -196,11 +250,11 @@ export async function runLayout(cy, name) {
     groupedLayers(cy, eles.nodes());
     return;
   }
+  if (name === "concentric" && eles.nodes().some((n) => n.isParent())) {
+    await concentricBoxes(cy, eles);
+    return;
+  }
   const options = { ...(OPTIONS[name] || OPTIONS.dagre), fit: true, padding: 20, animate: false };
   await prepareLayout(name, false);
-  await new Promise((resolve) => {
-    const layout = eles.layout(options);
-    layout.one("layoutstop", () => resolve());
-    layout.run();
-  });
+  await runOne(eles, options);
 }

@@ -48,7 +48,8 @@ export function setDetailUrls(urls) {
   detailUrls = urls || {};
 }
 
-function detailUrl(kind, namespace, name) {
+/** A detail page's URL: `kind` is workload, service or application; "" when the page passed no pattern. */
+export function detailUrl(kind, namespace, name) {
   const pattern = detailUrls[kind];
   return pattern ? pattern.replace("__namespace__", enc(namespace)).replace("__name__", enc(name)) : "";
 }

@@ -81,6 +81,10 @@ export function buildStyle({ large }) {
     { selector: "node.config-warning", style: { color: "#8a5300", "text-background-color": "#fff3e0", "text-background-opacity": 0.9 } },
     { selector: ".faded", style: { opacity: 0.2, "text-opacity": 0.1 } },
     { selector: ".found", style: { "overlay-color": "#f4c145", "overlay-opacity": 0.35, "overlay-padding": 6, "z-index": 10 } },
+    // Hover (graph-interact.js): the node's edges and neighbours stay, the rest dims, as in Kiali.
+    { selector: ".hover-dim", style: { opacity: 0.15, "text-opacity": 0.15 } },
+    { selector: "edge.hover-focus", style: { width: 3, "z-index": 20 } },
+    { selector: "node.hover-focus[nodeType != 'box']", style: { "border-width": 4 } },
     { selector: ".hidden", style: { display: "none" } },
     { selector: ":selected", style: { "overlay-color": "#0066cc", "overlay-opacity": 0.25, "overlay-padding": 6 } },
   ];

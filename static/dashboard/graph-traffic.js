@@ -1,6 +1,9 @@
 // Traffic animation: dots on a canvas over the graph, one pass per frame (no per-element DOM or Cytoscape
 // animations). More and faster dots for higher request rates; each trip is red with the edge's error probability.
-// Above MAX_EDGES visible edges it switches itself off.
+// Dots never cover an edge label (or its lock): each frame erases the labels' boxes from the canvas. Above
+// MAX_EDGES visible edges it switches itself off; the page stops it while its data is stale.
+
+import { edgeLabelBox, textScale } from "./graph-icons.js";
 
 export const MAX_EDGES = 600;
 
@@ -24,6 +27,7 @@ export class TrafficAnimation {
   rebuild(isShown) {
     this.dots = [];
     this.isShown = isShown;
+    this.labelled = this.cy.edges().filter(isShown); // labels can change without a rebuild (edge label mode)
     const edges = this.cy.edges().filter((e) => e.data("_rps") > 0 && isShown(e));
     if (edges.length > MAX_EDGES) return false;
     edges.forEach((edge) => {
@@ -63,6 +67,35 @@ export class TrafficAnimation {
     this.ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
   }
 
+  /** Erases the dots over edge labels (a union of rotated boxes, so overlapping labels need no care). */
+  clearLabels(zoom, pan) {
+    const ctx = this.ctx;
+    const scale = textScale(this.cy);
+    ctx.save();
+    ctx.globalCompositeOperation = "destination-out";
+    ctx.fillStyle = "#000";
+    ctx.beginPath();
+    this.labelled.forEach((edge) => {
+      if (edge.removed() || !this.isShown(edge)) return;
+      const box = edgeLabelBox(edge, scale);
+      if (!box) return;
+      // A pixel of margin so antialiased dot edges do not touch the label either.
+      const hw = box.w / 2 + 1;
+      const hh = box.h / 2 + 1;
+      const cos = Math.cos(box.angle);
+      const sin = Math.sin(box.angle);
+      const corners = [[-hw, -hh], [hw, -hh], [hw, hh], [-hw, hh]].map(([u, v]) => [
+        (box.x + u * cos - v * sin) * zoom + pan.x,
+        (box.y + u * sin + v * cos) * zoom + pan.y,
+      ]);
+      ctx.moveTo(...corners[0]);
+      for (const c of corners.slice(1)) ctx.lineTo(...c);
+      ctx.closePath();
+    });
+    ctx.fill();
+    ctx.restore();
+  }
+
   tick(now) {
     this.frame = 0;
     if (!this.enabled) return;
@@ -88,11 +121,15 @@ export class TrafficAnimation {
       const x = (s.x + (e.x - s.x) * f) * zoom + pan.x;
       const y = (s.y + (e.y - s.y) * f) * zoom + pan.y;
       ctx.fillStyle = roll < dot.errorShare ? "#c9190b" : "#0066cc";
+      // Dots dim with their edge (hover highlighting, find).
+      ctx.globalAlpha = edge.hasClass("hover-dim") || edge.hasClass("faded") ? 0.15 : 1;
       ctx.beginPath();
       ctx.arc(x, y, radius, 0, 2 * Math.PI);
       ctx.fill();
       ctx.stroke();
     }
+    ctx.globalAlpha = 1;
+    this.clearLabels(zoom, pan);
     this.frame = requestAnimationFrame(this.tick);
   }
 }

@@ -10,6 +10,7 @@
 import { buildElements, edgeLabel } from "./graph-data.js";
 import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
+import { bindInteractions } from "./graph-interact.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
 import { setDetailUrls, showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
@@ -76,6 +77,7 @@ function createCy(forLarge) {
     if (event.target === cy) openPanel(null);
   });
   window.cy = cy;
+  bindInteractions(cy, document.querySelector(".graph-canvas"));
   traffic?.stop();
   traffic = new TrafficAnimation(cy, $("graph-traffic"));
 }
@@ -165,12 +167,14 @@ function updateCounts() {
   if (large && state.layout === "dagre") notes.push("large graph: fast layered layout per namespace instead of dagre");
   if (large && state.layout === "cose") notes.push("the force-directed layout takes a second or two on a graph this large");
   if (state.traffic && traffic && !traffic.enabled && edges > MAX_EDGES) notes.push(`animation off above ${MAX_EDGES} edges`);
+  if (state.traffic && graph?.snapshot?.stale) notes.push("animation paused: the data is stale");
   $("graph-note").textContent = notes.join(" · ");
 }
 
 function updateTraffic() {
   if (!traffic) return;
-  if (state.traffic && traffic.rebuild(isShown)) traffic.start();
+  // Moving dots would say traffic flows now; stale data cannot say that.
+  if (state.traffic && !graph?.snapshot?.stale && traffic.rebuild(isShown)) traffic.start();
   else traffic.stop();
 }
 

@@ -74,4 +74,7 @@ def test_the_graph_marks_the_services_routed_to_missing_subsets(routes_without_r
     assert "service:reviews" in marked
     assert "app:reviews-v2" in marked  # a versioned app node is its workload
     label = page.evaluate("() => cy.nodes().filter(n => n.data('service') === 'reviews')[0].data('label')")
-    assert label.endswith("⚠ config")
+    assert label.endswith("\nconfig")
+    # The mark is an SVG icon on the node's corner (graph-icons.js), never an emoji glyph in the label.
+    wait_for_js(page, "document.querySelectorAll('.graph-icons .mesh-icon-config-warning').length > 0")
+    assert page.locator(".graph-icons .mesh-icon-config-warning").count() == len(marked)
