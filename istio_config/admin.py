@@ -157,7 +157,8 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
     # ---- saving goes through the write service (the form's clean did it); nothing is saved here ----
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
-        return form.saved
+        # The row the write service stored, as this admin's model (a proxy's pages link to the proxy's URLs).
+        return self.model._base_manager.get(pk=form.saved.pk)
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         for finding in form.warnings:
