@@ -184,6 +184,8 @@ class IstioObjectForm(forms.ModelForm):
         else:
             for identity in IDENTITY_FIELDS:
                 del self.fields[identity]
+        if not (self.is_bound and self.data.get(self.add_prefix("rebase_onto"))):
+            self.fields["rebase"].widget = forms.HiddenInput()  # offered after a conflict only
         self.outcome: WriteOutcome | None = None
         self.conflict: Conflict | None = None
         self.saved: IstioObject | None = None
@@ -284,6 +286,7 @@ class IstioObjectForm(forms.ModelForm):
             self.data = self.data.copy()
             self.data[self.add_prefix("rebase_onto")] = outcome.conflict.theirs_resource_version
             self.data[self.add_prefix("rebase")] = ""
+            self.fields["rebase"].widget = forms.CheckboxInput()
 
     @property
     def conflict_diffs(self) -> list[tuple[str, str]]:
