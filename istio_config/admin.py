@@ -168,17 +168,22 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
         return None
 
     def render_change_form(
-        self, request: HttpRequest, context: dict[str, Any], add: bool = False, change: bool = False, **kwargs: Any
-    ) -> Any:
+        self,
+        request: HttpRequest,
+        context: dict[str, Any],
+        add: bool = False,
+        change: bool = False,
+        form_url: str = "",
+        obj: Any = None,
+    ) -> HttpResponse:
         form = context["adminform"].form
         context["items_forms"] = self.items_adminforms(form)
         context["items_formset"] = getattr(form, "items", None) if isinstance(form, StructuredForm) else None
         context["items_label"] = getattr(form, "items_label", "")
         context["conflict_diffs"] = [(title, diff_lines(diff)) for title, diff in getattr(form, "conflict_diffs", [])]
-        obj = kwargs.get("obj")
         if obj is not None:
             context["history_url"] = history_url(obj)
-        return super().render_change_form(request, context, add, change, **kwargs)
+        return super().render_change_form(request, context, add, change, form_url, obj)
 
     def items_adminforms(self, form: Any) -> list[helpers.AdminForm]:
         """The formset's forms, each as an admin form with one fieldset (for the admin's fieldset template)."""
@@ -186,7 +191,12 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             return []
         label = form.items_label
         return [
-            helpers.AdminForm(item, [(f"{label} {n}", {"fields": self.item_layout(item)})], {}, model_admin=self)
+            helpers.AdminForm(
+                item,  # type: ignore[arg-type]  # a plain form renders the same
+                [(f"{label} {n}", {"fields": self.item_layout(item)})],
+                {},
+                model_admin=self,
+            )
             for n, item in enumerate(form.items.forms, start=1)
         ]
 
@@ -198,16 +208,14 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
     def delete_view(self, request: HttpRequest, object_id: str, extra_context: Any = None) -> HttpResponse:
         obj = self.get_object(request, unquote(object_id))
         if obj is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)  # type: ignore[attr-defined]
         if not self.has_delete_permission(request, obj):
             raise PermissionDenied
         ref = ObjectRef(check_kind_of(obj.group, obj.kind), obj.namespace, obj.name)
         outcome = None
         if request.method == "POST":
             version = request.POST.get("resource_version", "")
-            outcome = apply_change(
-                request.user, obj.cluster, ConfigChange.Action.DELETE, None, version, target=ref
-            )
+            outcome = apply_change(request.user, obj.cluster, ConfigChange.Action.DELETE, None, version, target=ref)
             if outcome.applied:
                 self.message_user(request, f"{ref.kind} {ref.namespace}/{ref.name} was deleted from {obj.cluster}.")
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
@@ -270,7 +278,10 @@ class VirtualServiceAdmin(IstioWriteAdmin):
         return [
             (None, {"fields": [*identity, "hosts", "gateways"]}),
             ("Other fields", {"fields": ["other"]}),
-            ("Saving", {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto", "destination_slots"]}),
+            (
+                "Saving",
+                {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto", "destination_slots"]},
+            ),
         ]
 
     def item_layout(self, item: Any) -> list[Any]:

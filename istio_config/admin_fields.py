@@ -34,7 +34,7 @@ class _TextValueField(forms.CharField):
         return self.to_text(value)
 
     def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         if not text.strip():
             return self.parse("")
         try:
@@ -82,7 +82,7 @@ class StringMatchField(forms.CharField):
         return admin_spec.string_match_text(value) if isinstance(value, dict) else value
 
     def to_python(self, value: Any) -> Any:
-        text = super().to_python(value)
+        text = super().to_python(value) or ""
         if not text.strip():
             return None
         try:

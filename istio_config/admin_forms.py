@@ -71,7 +71,9 @@ class HttpRouteForm(ItemForm):
     name = _text(max_length=253)
     uri = StringMatchField(label="Match URI", help_text="exact, prefix or regex, then the value: prefix /reviews")
     headers = MatchMapField(label="Match headers", help_text="One per line: name exact|prefix|regex value")
-    query_params = MatchMapField(label="Match query parameters", help_text="One per line: name exact|prefix|regex value")
+    query_params = MatchMapField(
+        label="Match query parameters", help_text="One per line: name exact|prefix|regex value"
+    )
     delay_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: delay % of requests")
     delay_fixed = _text(label="Fault: fixed delay", help_text="e.g. 5s")
     abort_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: abort % of requests")
@@ -171,7 +173,7 @@ class IstioObjectForm(forms.ModelForm):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         instance = kwargs.get("instance")
         self.adding = instance is None or instance.pk is None
-        if not self.adding and not args and "data" not in kwargs:
+        if instance is not None and not self.adding and not args and "data" not in kwargs:
             kwargs["initial"] = {**self.initial_of(instance), **(kwargs.get("initial") or {})}
         super().__init__(*args, **kwargs)
         user = getattr(self.request, "user", None)
@@ -213,7 +215,9 @@ class IstioObjectForm(forms.ModelForm):
         """The object being changed (None for a create, which names it in its document)."""
         if self.adding:
             return None
-        return ObjectRef(check_kind_of(self.instance.group, self.instance.kind), self.instance.namespace, self.instance.name)
+        return ObjectRef(
+            check_kind_of(self.instance.group, self.instance.kind), self.instance.namespace, self.instance.name
+        )
 
     def identity(self) -> tuple[str, str, str]:
         """The document's apiVersion, namespace and name."""
@@ -283,9 +287,10 @@ class IstioObjectForm(forms.ModelForm):
         if outcome.code == "conflict" and outcome.conflict is not None:
             self.conflict = outcome.conflict
             # The hidden field now carries the cluster's version: ticking "rebase" saves over it.
-            self.data = self.data.copy()
-            self.data[self.add_prefix("rebase_onto")] = outcome.conflict.theirs_resource_version
-            self.data[self.add_prefix("rebase")] = ""
+            data = self.data.copy()  # type: ignore[attr-defined]  # a QueryDict
+            self.data = data
+            data[self.add_prefix("rebase_onto")] = outcome.conflict.theirs_resource_version
+            data[self.add_prefix("rebase")] = ""
             self.fields["rebase"].widget = forms.CheckboxInput()
 
     @property
@@ -367,7 +372,7 @@ class StructuredForm(IstioObjectForm):
         items: list[dict[str, Any]] = []
         for index, item_form in enumerate(self.items.forms):
             unchanged_extra = index >= self.items.initial_form_count() and not item_form.has_changed()
-            if unchanged_extra or self.items.can_delete and item_form.cleaned_data.get("DELETE"):
+            if unchanged_extra or (self.items.can_delete and item_form.cleaned_data.get("DELETE")):
                 continue
             item = item_form.to_item()
             if item:  # a form emptied rather than deleted writes nothing
@@ -469,8 +474,9 @@ class DestinationRuleForm(StructuredForm):
             field = self.fields[name]
             assert isinstance(field, forms.ChoiceField)
             current = self.initial.get(name)
-            if current and current not in dict(field.choices):
-                field.choices = [*field.choices, (current, current)]
+            offered = [value for value, _label in field.choices]  # type: ignore[union-attr,misc]
+            if current and current not in offered:
+                field.choices = [*field.choices, (current, current)]  # type: ignore[misc]
 
     def item_form(self) -> type[ItemForm]:
         return SubsetForm
@@ -492,7 +498,12 @@ class IstioYamlForm(IstioObjectForm):
         document = {
             "apiVersion": f"{row.group}/{row.version}",
             "kind": row.kind,
-            "metadata": {"name": row.name, "namespace": row.namespace, "labels": row.labels, "annotations": row.annotations},
+            "metadata": {
+                "name": row.name,
+                "namespace": row.namespace,
+                "labels": row.labels,
+                "annotations": row.annotations,
+            },
             "spec": row.spec,
         }
         return {**super().initial_of(row), "yaml": config_yaml(document)}

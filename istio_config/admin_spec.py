@@ -12,6 +12,7 @@ lists by position, so ``split`` then ``join`` gives back the same spec.
 from __future__ import annotations
 
 import copy
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -139,7 +140,7 @@ def merge(base: Any, overlay: Any) -> Any:
 def _put(target: dict[str, Any], path: Path, item: Any) -> None:
     """Set ``item`` at ``path`` in ``target``, making the mappings and lists on the way."""
     node: Any = target
-    for step, following in zip(path, path[1:], strict=False):
+    for step, following in itertools.pairwise(path):
         empty: Any = [] if isinstance(following, int) else {}
         if isinstance(step, int):
             while len(node) <= step:
@@ -274,7 +275,8 @@ def http_route_leaves(destinations: int) -> list[Leaf]:
             Leaf(f"dest{i}_port", ("route", i, "destination", "port", "number"), INT),
             Leaf(f"dest{i}_weight", ("route", i, "weight"), INT),
         ]
-    return leaves + [
+    return [
+        *leaves,
         Leaf("delay_percent", ("fault", "delay", "percentage", "value"), NUMBER),
         Leaf("delay_fixed", ("fault", "delay", "fixedDelay")),
         Leaf("abort_percent", ("fault", "abort", "percentage", "value"), NUMBER),
@@ -316,9 +318,7 @@ class Parts:
     rest: dict[str, Any]
 
 
-def split_spec(
-    spec: Mapping[str, Any], leaves: Sequence[Leaf], items_key: str, item_leaves: Sequence[Leaf]
-) -> Parts:
+def split_spec(spec: Mapping[str, Any], leaves: Sequence[Leaf], items_key: str, item_leaves: Sequence[Leaf]) -> Parts:
     """``spec`` split for a form whose items are the mappings of ``spec[items_key]`` (when it is a list of them)."""
     fields, rest = split(spec, leaves)
     items: list[tuple[dict[str, Any], dict[str, Any]]] = []

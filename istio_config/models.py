@@ -190,7 +190,7 @@ class _KindManager(models.Manager["IstioObject"]):
 class VirtualServiceObject(IstioObject):
     """The stored VirtualServices, for the admin's VirtualService pages (a proxy: no table of its own)."""
 
-    objects = _KindManager("networking.istio.io", "VirtualService")
+    objects = _KindManager("networking.istio.io", "VirtualService")  # type: ignore[misc,assignment]
 
     class Meta:
         proxy = True
@@ -201,7 +201,7 @@ class VirtualServiceObject(IstioObject):
 class DestinationRuleObject(IstioObject):
     """The stored DestinationRules, for the admin's DestinationRule pages (a proxy: no table of its own)."""
 
-    objects = _KindManager("networking.istio.io", "DestinationRule")
+    objects = _KindManager("networking.istio.io", "DestinationRule")  # type: ignore[misc,assignment]
 
     class Meta:
         proxy = True

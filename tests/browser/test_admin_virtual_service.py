@@ -50,9 +50,13 @@ def test_a_weight_change_saved_in_the_admin_is_followed_by_the_traffic(routed, l
     from inventory.sync import sync_cluster
 
     sim = routed
-    current = sim.custom.get_namespaced_custom_object("networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews")
+    current = sim.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews"
+    )
     current["spec"] = SPLIT
-    sim.custom.replace_namespaced_custom_object("networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews", current)
+    sim.custom.replace_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews", current
+    )
     sync_cluster(sim.cluster.pk)
     take_live_snapshot(sim, sim.cluster, 60)
     page = editor_page
@@ -69,7 +73,9 @@ def test_a_weight_change_saved_in_the_admin_is_followed_by_the_traffic(routed, l
     page.wait_for_load_state("load")
 
     assert "was changed successfully" in page.locator(".messagelist").inner_text(), page.content()[:3000]
-    written = sim.custom.get_namespaced_custom_object("networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews")
+    written = sim.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews"
+    )
     assert [r["weight"] for r in written["spec"]["http"][0]["route"]] == [100, 0, 0]
     # A minute of traffic after the save: the graph shows reviews v2 and v3 receiving nothing.
     take_live_snapshot(sim, sim.cluster, 60)

@@ -79,7 +79,7 @@ def start(editor, route: dict | None = None) -> IstioObject:
 def test_saving_the_form_unchanged_keeps_every_field_it_does_not_model(synced, editor, simulator):
     row = start(editor)
     url = change_url(VS_ADMIN, row)
-    form, data = open_form(editor, url)
+    _form, data = open_form(editor, url)
     assert data["hosts"] == "reviews"
     assert data["route-0-headers"] == "end-user exact jason"
     assert data["route-0-dest1_subset"] == "v1" and data["route-0-dest0_port"] == 9080
@@ -106,7 +106,9 @@ def test_a_weight_change_is_written_and_the_mirror_follows_the_cluster(synced, e
     assert [r["weight"] for r in written["route"]] == [0, 100]
     assert written["timeout"] == "3s" and written["corsPolicy"] == RICH_ROUTE["spec"]["http"][0]["corsPolicy"]
     mirror = stored("VirtualService", "reviews")
-    assert mirror.resource_version == cluster_copy(simulator, "virtualservices", "reviews")["metadata"]["resourceVersion"]
+    assert (
+        mirror.resource_version == cluster_copy(simulator, "virtualservices", "reviews")["metadata"]["resourceVersion"]
+    )
     assert mirror.spec["http"][0]["route"][1]["weight"] == 100
 
 
@@ -116,7 +118,9 @@ def test_adding_and_deleting_routes_and_emptying_a_destination(synced, editor, s
     _form, data = open_form(editor, url)
     data["route-1-DELETE"] = "on"
     # Destination 1 emptied: destination 2 moves up, its extra fields (in the YAML) stay with position 1.
-    data.update({"route-0-dest0_host": "", "route-0-dest0_subset": "", "route-0-dest0_port": "", "route-0-dest0_weight": ""})
+    data.update(
+        {"route-0-dest0_host": "", "route-0-dest0_subset": "", "route-0-dest0_port": "", "route-0-dest0_weight": ""}
+    )
     data["route-0-dest1_weight"] = 100
     data.update({"route-2-uri": "prefix /new", "route-2-dest0_host": "reviews", "route-2-dest0_subset": "v1"})
 
@@ -126,7 +130,10 @@ def test_adding_and_deleting_routes_and_emptying_a_destination(synced, editor, s
     http = cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"]
     assert [r.get("name") for r in http] == ["jason", None]
     assert http[0]["route"][0]["destination"] == {"host": "reviews", "subset": "v1"}
-    assert http[1] == {"match": [{"uri": {"prefix": "/new"}}], "route": [{"destination": {"host": "reviews", "subset": "v1"}}]}
+    assert http[1] == {
+        "match": [{"uri": {"prefix": "/new"}}],
+        "route": [{"destination": {"host": "reviews", "subset": "v1"}}],
+    }
 
 
 def test_a_schema_error_is_shown_on_the_route_field_it_concerns(synced, editor, simulator):
@@ -152,13 +159,21 @@ def test_a_warning_lands_on_its_destination_and_is_saved_once_accepted(synced, e
 
     form = page_form(save(editor, url, data))
 
-    messages = " ".join(form.items.forms[0].errors.get("dest1_subset", []) + form.items.forms[0].errors.get("dest1_host", []))
+    messages = " ".join(
+        form.items.forms[0].errors.get("dest1_subset", []) + form.items.forms[0].errors.get("dest1_host", [])
+    )
     assert "spec.http[0].route[1]" in messages and "warning" in messages, form.items.forms[0].errors
-    assert cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][1]["destination"]["subset"] == "v1"
+    assert (
+        cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][1]["destination"]["subset"]
+        == "v1"
+    )
 
     data["accept_warnings"] = "on"
     assert save(editor, url, data).status_code == 302
-    assert cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][1]["destination"]["subset"] == "v9"
+    assert (
+        cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][1]["destination"]["subset"]
+        == "v9"
+    )
 
 
 def test_a_conflict_shows_three_diffs_writes_nothing_and_can_be_rebased(synced, editor, simulator):
@@ -167,7 +182,12 @@ def test_a_conflict_shows_three_diffs_writes_nothing_and_can_be_rebased(synced, 
     _form, data = open_form(editor, url)
     # Someone else changes the object with kubectl meanwhile.
     custom_api(simulator).patch_namespaced_custom_object(
-        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews", {"metadata": {"labels": {"by": "kubectl"}}}
+        "networking.istio.io",
+        "v1",
+        "bookinfo",
+        "virtualservices",
+        "reviews",
+        {"metadata": {"labels": {"by": "kubectl"}}},
     )
     data["route-0-dest0_subset"] = "v2"
 
@@ -185,7 +205,10 @@ def test_a_conflict_shows_three_diffs_writes_nothing_and_can_be_rebased(synced, 
 
     rebase = {**data, "rebase_onto": form.data["rebase_onto"], "rebase": "on"}
     assert save(editor, url, rebase).status_code == 302
-    assert cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v2"
+    assert (
+        cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][0]["destination"]["subset"]
+        == "v2"
+    )
 
 
 def test_creating_a_virtual_service_from_the_add_form(synced, editor, simulator):
@@ -215,7 +238,10 @@ def test_creating_a_virtual_service_from_the_add_form(synced, editor, simulator)
     assert answer.status_code == 302, page_form(answer).errors
     created = cluster_copy(simulator, "virtualservices", "reviews-split")
     assert created["metadata"]["labels"] == {"app": "reviews"}
-    assert [(r["destination"]["subset"], r["weight"]) for r in created["spec"]["http"][0]["route"]] == [("v1", 80), ("v2", 20)]
+    assert [(r["destination"]["subset"], r["weight"]) for r in created["spec"]["http"][0]["route"]] == [
+        ("v1", 80),
+        ("v2", 20),
+    ]
     assert answer["Location"] == reverse(f"admin:{VS_ADMIN}_changelist")
     data["_continue"] = "Save and continue editing"
     data["target_name"] = "reviews-other"
@@ -317,7 +343,9 @@ def test_an_editor_of_another_namespace_may_not_change_or_create_here(synced, ed
 
     add = reverse(f"admin:{VS_ADMIN}_add")
     _form, data = open_form(other, add)
-    data.update({"target_cluster": synced.pk, "target_namespace": "bookinfo", "target_name": "sneaky", "hosts": "reviews"})
+    data.update(
+        {"target_cluster": synced.pk, "target_namespace": "bookinfo", "target_name": "sneaky", "hosts": "reviews"}
+    )
     form = page_form(save(other, add, data))
     assert form.outcome.code == "forbidden"
     assert cluster_copy(simulator, "virtualservices", "sneaky") is None
