@@ -5,14 +5,15 @@ An external change is one the sync applied whose new ``resourceVersion`` is not 
 service records its applied change (with the cluster's answer's resourceVersion) in the same transaction that
 updates the stored mirror, so the sync's own echo of that write — the watch event, or the next relist — finds it
 and is not recorded twice. Should the sync apply the echo first (it runs in another thread), the write service
-removes that external record when it records its own (:func:`forget_echo`).
+removes that external record when it records its own (:func:`forget_echo`); a change someone else made in between
+has another resourceVersion and stays.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from inventory.models import Cluster, IstioObject
 from inventory.signals import IstioObjectChange
@@ -66,14 +67,32 @@ def yaml_at_version(cluster: Cluster, ref: ObjectRef, resource_version: str) -> 
 
 def forget_echo(change: ConfigChange) -> None:
     """Remove an external record of ``change`` itself (the sync applied the cluster's echo of mesh-ui's write
-    before the write service recorded it)."""
-    echoes = history_of(change.cluster, ObjectRef(change.kind, change.namespace, change.name)).filter(
-        source=ConfigChange.Source.EXTERNAL, created__gte=change.created
-    )
-    if change.action == ConfigChange.Action.DELETE or not change.resource_version_after:
-        echoes.filter(action=ConfigChange.Action.DELETE).delete()
-    else:
+    before the write service recorded it), whichever came first, and nothing else.
+
+    A resourceVersion names one state of one object, so the echo of a create or update is the external record with
+    the same version after. A delete leaves no version: its echo is the external delete recorded since the object's
+    last known state (the newest applied change that left it existing) — the object was deleted once since then,
+    by this change, or the delete would have failed.
+    """
+    ref = ObjectRef(change.kind, change.namespace, change.name)
+    echoes = history_of(change.cluster, ref).filter(source=ConfigChange.Source.EXTERNAL).exclude(pk=change.pk)
+    if change.action != ConfigChange.Action.DELETE and change.resource_version_after:
         echoes.filter(resource_version_after=change.resource_version_after).delete()
+        return
+    last_state = (
+        history_of(change.cluster, ref)
+        .filter(result=ConfigChange.Result.APPLIED, created__lte=change.created)
+        .exclude(action=ConfigChange.Action.DELETE)
+        .exclude(pk=change.pk)
+        .order_by("-created", "-id")
+        .first()
+    )
+    deletes = echoes.filter(action=ConfigChange.Action.DELETE)
+    if last_state is not None:
+        deletes = deletes.filter(
+            Q(created__gt=last_state.created) | Q(created=last_state.created, pk__gt=last_state.pk)
+        )
+    deletes.delete()
 
 
 def _ref_of(fields: dict[str, Any]) -> ObjectRef:
