@@ -7,13 +7,19 @@ updates the stored mirror, so the sync's own echo of that write — the watch ev
 and is not recorded twice. Should the sync apply the echo first (it runs in another thread), the write service
 removes that external record when it records its own (:func:`forget_echo`); a change someone else made in between
 has another resourceVersion and stays.
+
+The history is kept ``MESH_UI_CONFIG_HISTORY_DAYS`` (:func:`purge_old_changes`, hourly), but never an object's last
+applied version.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from inventory.models import Cluster, IstioObject
 from inventory.signals import IstioObjectChange
@@ -93,6 +99,27 @@ def forget_echo(change: ConfigChange) -> None:
             Q(created__gt=last_state.created) | Q(created=last_state.created, pk__gt=last_state.pk)
         )
     deletes.delete()
+
+
+def purge_old_changes(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the history older than ``days`` (default ``MESH_UI_CONFIG_HISTORY_DAYS``) before ``now``, except each
+    object's last applied change: the version it is at, or the one it had when it was deleted, which re-creating it
+    needs. Returns how many changes went."""
+    keep_days = settings.MESH_UI_CONFIG_HISTORY_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    applied = ConfigChange.Result.APPLIED
+    newer_applied = ConfigChange.objects.filter(
+        Q(created__gt=OuterRef("created")) | Q(created=OuterRef("created"), pk__gt=OuterRef("pk")),
+        cluster=OuterRef("cluster"),
+        kind=OuterRef("kind"),
+        namespace=OuterRef("namespace"),
+        name=OuterRef("name"),
+        result=applied,
+    )
+    old = ConfigChange.objects.filter(created__lt=cutoff)
+    last_versions = old.filter(result=applied).exclude(Exists(newer_applied)).values("pk")
+    deleted, _ = old.exclude(pk__in=last_versions).delete()
+    return deleted
 
 
 def _ref_of(fields: dict[str, Any]) -> ObjectRef:
