@@ -68,9 +68,9 @@ RICH_ROUTE = {
 }
 
 
-def start(editor, route: dict | None = None) -> IstioObject:
+def start(editor, route: dict | None = None, rule: str = REVIEWS_RULE) -> IstioObject:
     """The reviews rule and a route (default: the rich one) created through the API; the stored route."""
-    assert create(editor, REVIEWS_RULE).status_code == 201
+    assert create(editor, rule).status_code == 201
     answer = create(editor, yaml.safe_dump(route or RICH_ROUTE))
     assert answer.status_code == 201, answer.json()
     return stored("VirtualService", "reviews")
@@ -349,3 +349,23 @@ def test_an_editor_of_another_namespace_may_not_change_or_create_here(synced, ed
     form = page_form(save(other, add, data))
     assert form.outcome.code == "forbidden"
     assert cluster_copy(simulator, "virtualservices", "sneaky") is None
+
+
+def test_an_error_follows_its_destination_when_an_earlier_one_was_emptied(synced, editor, simulator):
+    three = yaml.safe_load(reviews_route("v1"))
+    three["spec"]["http"][0]["route"] = [
+        {"destination": {"host": "reviews", "subset": subset}, "weight": weight}
+        for subset, weight in (("v1", 50), ("v2", 25), ("v3", 25))
+    ]
+    row = start(editor, three, REVIEWS_RULE + "  - name: v3\n    labels:\n      version: v3\n")
+    url = change_url(VS_ADMIN, row)
+    _form, data = open_form(editor, url)
+    for part in ("host", "subset", "port", "weight"):
+        data.pop(f"route-0-dest0_{part}", None)
+    data.update({"route-0-dest1_weight": 75, "route-0-dest2_subset": "v9"})
+
+    route = page_form(save(editor, url, data)).items.forms[0]
+
+    # The cluster would see v9 as its second destination (route[1]); the form shows it where it was typed.
+    flagged = [name for name, errors in route.errors.items() if any("route[1]" in e for e in errors)]
+    assert flagged and all(name.startswith("dest2_") for name in flagged), route.errors
