@@ -10,6 +10,7 @@ shown on the dashboard's history page, not here.
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -219,6 +220,12 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             if outcome.applied:
                 self.message_user(request, f"{ref.kind} {ref.namespace}/{ref.name} was deleted from {obj.cluster}.")
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
+        conflict = outcome.conflict if outcome is not None else None
+        # The version a confirmation deletes: the one the page was opened at; after a conflict, the cluster's (the
+        # page shows what changed in it first).
+        version = conflict.theirs_resource_version if conflict is not None else obj.resource_version
+        if outcome is not None and conflict is None:
+            version = request.POST.get("resource_version", version)
         context = {
             **self.admin_site.each_context(request),
             "title": f"Delete {ref.kind} {ref.namespace}/{ref.name}?",
@@ -227,11 +234,9 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             "app_label": self.opts.app_label,
             "ref": ref,
             "dependents": dependents_of(request.user, obj, ref),
-            "resource_version": request.POST.get("resource_version", obj.resource_version)
-            if outcome is not None and outcome.code != "conflict"
-            else (outcome.conflict.theirs_resource_version if outcome and outcome.conflict else obj.resource_version),
+            "resource_version": version,
             "outcome": outcome,
-            "conflict_diff": diff_lines(outcome.conflict.diffs["baseToTheirs"]) if outcome and outcome.conflict else [],
+            "conflict_diff": diff_lines(conflict.diffs["baseToTheirs"]) if conflict is not None else [],
             **(extra_context or {}),
         }
         request.current_app = self.admin_site.name
@@ -252,7 +257,7 @@ def history_url(obj: IstioObject) -> str:
     """The dashboard's history page of ``obj``."""
     kind = check_kind_of(obj.group, obj.kind)
     url = reverse("dashboard:istio-history", args=[obj.namespace, kind, obj.name])
-    return f"{url}?cluster={obj.cluster.name}"
+    return f"{url}?{urlencode({'cluster': obj.cluster.name})}"
 
 
 def _spec_list(obj: Any, key: str) -> list[Any]:

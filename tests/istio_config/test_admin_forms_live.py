@@ -315,7 +315,12 @@ def test_a_stale_delete_is_refused_with_what_changed(synced, editor, simulator):
     answer = editor.post(url, {"resource_version": rule.resource_version})
 
     assert answer.status_code == 200 and 'data-write-error="conflict"' in answer.content.decode()
-    assert cluster_copy(simulator, "destinationrules", "reviews") is not None
+    theirs = cluster_copy(simulator, "destinationrules", "reviews")
+    assert theirs is not None and "+    x: y" in answer.content.decode()
+    # Confirming again, having seen what changed, deletes the cluster's version.
+    assert answer.context["resource_version"] == theirs["metadata"]["resourceVersion"]
+    again = editor.post(url, {"resource_version": answer.context["resource_version"]})
+    assert again.status_code == 302 and cluster_copy(simulator, "destinationrules", "reviews") is None
 
 
 def test_viewers_see_the_object_read_only_and_cannot_post(synced, editor, simulator, django_user_model):
@@ -369,3 +374,18 @@ def test_an_error_follows_its_destination_when_an_earlier_one_was_emptied(synced
     # The cluster would see v9 as its second destination (route[1]); the form shows it where it was typed.
     flagged = [name for name, errors in route.errors.items() if any("route[1]" in e for e in errors)]
     assert flagged and all(name.startswith("dest2_") for name in flagged), route.errors
+
+
+def test_any_istio_kind_is_created_from_yaml_and_the_change_page_links_its_history(synced, editor, simulator):
+    from django.urls import reverse
+
+    url = reverse(f"admin:{YAML_ADMIN}_add")
+    _form, data = open_form(editor, url)
+    data.update({"target_cluster": synced.pk, "yaml": REVIEWS_RULE})
+
+    answer = save(editor, url, data)
+
+    assert answer.status_code == 302, page_form(answer).errors
+    assert cluster_copy(simulator, "destinationrules", "reviews") is not None
+    page = editor.get(change_url(DR_ADMIN, stored("DestinationRule", "reviews"))).content.decode()
+    assert 'href="/namespaces/bookinfo/istio/DestinationRule/reviews/history/?cluster=sim" data-history-link' in page
