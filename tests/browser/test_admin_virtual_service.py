@@ -8,11 +8,11 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import take_live_snapshot
-from tests.browser.test_yaml_editor import editor_page, editor_user, routed
+from tests.browser.test_yaml_editor import editor_page, editor_user, routed, second_editor_page
 
 pytestmark = pytest.mark.browser
 
-__all__ = ["editor_page", "editor_user", "routed"]  # fixtures
+__all__ = ["editor_page", "editor_user", "routed", "second_editor_page"]  # fixtures
 
 SPLIT = {
     "hosts": ["reviews"],
@@ -82,3 +82,43 @@ def test_a_weight_change_saved_in_the_admin_is_followed_by_the_traffic(routed, l
     after = reviews_rates(page, live_server)
     assert after.get("v1", 0) > 0, after
     assert after.get("v2", 0) == 0 and after.get("v3", 0) == 0, after
+
+
+def test_two_admin_tabs_saving_the_same_route_conflict_and_the_second_rebases(
+    routed, live_server, editor_page, second_editor_page
+):
+    from inventory.models import IstioObject
+
+    row = IstioObject.objects.get(cluster=routed.cluster, kind="VirtualService", name="reviews")
+    url = f"{live_server.url}/admin/istio_config/virtualserviceobject/{row.pk}/change/"
+    first, second = editor_page, second_editor_page
+    first.goto(url)
+    second.goto(url)
+    assert not second.locator("#id_rebase").is_visible()  # offered only after a conflict
+
+    first.fill("#id_route-0-timeout", "5s")
+    first.locator("input[name=_save]").click()
+    first.wait_for_load_state("load")
+    assert "was changed successfully" in first.locator(".messagelist").inner_text()
+
+    second.fill("#id_route-0-dest0_subset", "v3")
+    second.locator("input[name=_continue]").click()
+    second.wait_for_load_state("load")
+    conflict = second.locator("[data-conflict]")
+    assert conflict.is_visible()
+    assert "+    timeout: 5s" in conflict.locator("[data-conflict-diff='1']").inner_text()
+    assert "+        subset: v3" in conflict.locator("[data-conflict-diff='2']").inner_text()
+    assert second.input_value("#id_route-0-dest0_subset") == "v3"  # the values typed are kept
+    written = routed.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews"
+    )
+    assert written["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v1"
+
+    second.check("#id_rebase")
+    second.locator("input[name=_continue]").click()
+    second.wait_for_load_state("load")
+    assert "was changed successfully" in second.locator(".messagelist").inner_text()
+    written = routed.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews"
+    )
+    assert written["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v3"
