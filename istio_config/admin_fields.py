@@ -12,6 +12,14 @@ from django.core.exceptions import ValidationError
 from istio_config import admin_spec
 
 
+def optional_int(**kwargs: Any) -> forms.IntegerField:
+    return forms.IntegerField(required=False, **kwargs)
+
+
+def optional_text(**kwargs: Any) -> forms.CharField:
+    return forms.CharField(required=False, **kwargs)
+
+
 class _TextValueField(forms.CharField):
     """A text area whose cleaned value is structured; ``to_text`` shows a value, ``parse`` reads the text back."""
 

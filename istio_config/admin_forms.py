@@ -20,13 +20,8 @@ from django.forms import formset_factory
 from accounts import access
 from inventory.models import Cluster, IstioObject
 from istio_config import admin_spec
-from istio_config.admin_fields import (
-    MatchMapField,
-    StringListField,
-    StringMapField,
-    StringMatchField,
-    YamlMappingField,
-)
+from istio_config.admin_fields import StringListField, YamlMappingField, optional_int, optional_text
+from istio_config.admin_item_forms import OTHER_HELP, ItemForm, SubsetForm, http_route_form
 from istio_config.admin_spec import OTHER, Leaf
 from istio_config.models import ConfigChange
 from istio_config.write_input import ObjectRef, check_kind_of, config_yaml
@@ -37,107 +32,6 @@ ISTIO_NETWORKING = "networking.istio.io"
 MAX_DESTINATION_SLOTS = 50
 #: The fields naming the object a create makes (a change names it by the row it was opened from).
 IDENTITY_FIELDS = ("target_cluster", "target_namespace", "target_name")
-OTHER_HELP = "Everything else of this part, as YAML. It is kept as it is: the form never drops what it does not show."
-
-
-def _int(**kwargs: Any) -> forms.IntegerField:
-    return forms.IntegerField(required=False, **kwargs)
-
-
-def _text(**kwargs: Any) -> forms.CharField:
-    return forms.CharField(required=False, **kwargs)
-
-
-class ItemForm(forms.Form):
-    """One item of a spec's list (an HTTP route, a subset): structured fields over the item's own YAML rest."""
-
-    leaves: ClassVar[list[Leaf]] = []
-
-    def to_item(self) -> dict[str, Any]:
-        """The item this form makes (call on a valid form)."""
-        fields = {leaf.field: self.cleaned_data.get(leaf.field) for leaf in self.leaves}
-        return admin_spec.join(fields, self.leaves, self.cleaned_data.get(OTHER) or {})
-
-    def field_of(self, field: str) -> str:
-        """The form field showing a leaf of the item as written (a route renumbers its destinations)."""
-        return field
-
-
-class HttpRouteForm(ItemForm):
-    """One HTTP route of a VirtualService (``http_route_form`` gives it its destination fields)."""
-
-    slots: ClassVar[int] = admin_spec.MIN_DESTINATIONS
-
-    name = _text(max_length=253)
-    uri = StringMatchField(label="Match URI", help_text="exact, prefix or regex, then the value: prefix /reviews")
-    headers = MatchMapField(label="Match headers", help_text="One per line: name exact|prefix|regex value")
-    query_params = MatchMapField(
-        label="Match query parameters", help_text="One per line: name exact|prefix|regex value"
-    )
-    delay_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: delay % of requests")
-    delay_fixed = _text(label="Fault: fixed delay", help_text="e.g. 5s")
-    abort_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: abort % of requests")
-    abort_status = _int(min_value=100, max_value=599, label="Fault: abort HTTP status")
-    timeout = _text(help_text="e.g. 10s")
-    retry_attempts = _int(min_value=0, label="Retries: attempts")
-    retry_per_try_timeout = _text(label="Retries: per-try timeout")
-    retry_on = _text(label="Retries: retry on", help_text="e.g. 5xx,connect-failure")
-    other = YamlMappingField(
-        label="Other fields of the route (YAML)",
-        help_text=f"{OTHER_HELP} Its match and route lists line up with the fields above by position.",
-    )
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for i in range(self.slots):
-            self.fields[f"dest{i}_host"] = _text(label=f"Destination {i + 1}: host")
-            self.fields[f"dest{i}_subset"] = _text(label=f"Destination {i + 1}: subset")
-            self.fields[f"dest{i}_port"] = _int(min_value=1, max_value=65535, label=f"Destination {i + 1}: port")
-            self.fields[f"dest{i}_weight"] = _int(min_value=0, max_value=100, label=f"Destination {i + 1}: weight")
-        self.order_fields(["name", "uri", "headers", "query_params", *[f for f in self.fields if f.startswith("dest")]])
-        self._written_slots: list[int] = []
-
-    @property
-    def leaves(self) -> list[Leaf]:  # type: ignore[override]
-        return admin_spec.http_route_leaves(self.slots)
-
-    def to_item(self) -> dict[str, Any]:
-        """The route, its filled destinations numbered in order (an emptied one leaves no hole)."""
-        data = dict(self.cleaned_data)
-        parts = ("host", "subset", "port", "weight")
-        filled = [i for i in range(self.slots) if any(not admin_spec.is_empty(data.get(f"dest{i}_{p}")) for p in parts)]
-        moved = {f"dest{i}_{p}": data.get(f"dest{slot}_{p}") for i, slot in enumerate(filled) for p in parts}
-        for i in range(self.slots):
-            for p in parts:
-                data[f"dest{i}_{p}"] = moved.get(f"dest{i}_{p}")
-        self._written_slots = filled
-        return admin_spec.join(data, self.leaves, data.get(OTHER) or {})
-
-    def field_of(self, field: str) -> str:
-        if field.startswith("dest"):
-            index, _, part = field[4:].partition("_")
-            written = int(index)
-            if written < len(self._written_slots):
-                return f"dest{self._written_slots[written]}_{part}"
-        return field
-
-
-def http_route_form(slots: int) -> type[HttpRouteForm]:
-    """The route form with ``slots`` destinations."""
-    return type("HttpRouteForm", (HttpRouteForm,), {"slots": slots})
-
-
-class SubsetForm(ItemForm):
-    """One subset of a DestinationRule: its name, its labels, and the rest (its traffic policy) as YAML."""
-
-    leaves: ClassVar[list[Leaf]] = admin_spec.SUBSET_LEAVES
-
-    name = _text(max_length=253)
-    labels = StringMapField(help_text="One per line: key=value, e.g. version=v1")
-    other = YamlMappingField(
-        label="Traffic policy and other fields (YAML)",
-        help_text=f"{OTHER_HELP} e.g. trafficPolicy: {{loadBalancer: {{simple: ROUND_ROBIN}}}}",
-    )
 
 
 class IstioObjectForm(forms.ModelForm):
@@ -153,8 +47,8 @@ class IstioObjectForm(forms.ModelForm):
 
     # Not named like the model's fields: the form never sets the row, the write service does.
     target_cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), required=False, label="Cluster")
-    target_namespace = _text(max_length=63, label="Namespace")
-    target_name = _text(max_length=253, label="Name")
+    target_namespace = optional_text(max_length=63, label="Namespace")
+    target_name = optional_text(max_length=253, label="Name")
     resource_version = forms.CharField(required=False, widget=forms.HiddenInput)
     rebase_onto = forms.CharField(required=False, widget=forms.HiddenInput)
     accept_warnings = forms.BooleanField(
@@ -454,17 +348,17 @@ class DestinationRuleForm(StructuredForm):
     items_prefix = "subset"
     items_label = "subset"
 
-    host = _text(help_text="The service the rule applies to, e.g. reviews")
+    host = optional_text(help_text="The service the rule applies to, e.g. reviews")
     load_balancer = forms.ChoiceField(required=False, choices=_choices(LOAD_BALANCERS), label="Load balancer")
-    max_connections = _int(min_value=0, label="TCP: max connections")
-    connect_timeout = _text(label="TCP: connect timeout", help_text="e.g. 30ms")
-    http1_max_pending_requests = _int(min_value=0, label="HTTP: max pending requests")
-    http2_max_requests = _int(min_value=0, label="HTTP: max requests")
-    max_requests_per_connection = _int(min_value=0, label="HTTP: max requests per connection")
-    consecutive_5xx_errors = _int(min_value=0, label="Outlier detection: consecutive 5xx errors")
-    interval = _text(label="Outlier detection: interval", help_text="e.g. 10s")
-    base_ejection_time = _text(label="Outlier detection: base ejection time", help_text="e.g. 30s")
-    max_ejection_percent = _int(min_value=0, max_value=100, label="Outlier detection: max ejection %")
+    max_connections = optional_int(min_value=0, label="TCP: max connections")
+    connect_timeout = optional_text(label="TCP: connect timeout", help_text="e.g. 30ms")
+    http1_max_pending_requests = optional_int(min_value=0, label="HTTP: max pending requests")
+    http2_max_requests = optional_int(min_value=0, label="HTTP: max requests")
+    max_requests_per_connection = optional_int(min_value=0, label="HTTP: max requests per connection")
+    consecutive_5xx_errors = optional_int(min_value=0, label="Outlier detection: consecutive 5xx errors")
+    interval = optional_text(label="Outlier detection: interval", help_text="e.g. 10s")
+    base_ejection_time = optional_text(label="Outlier detection: base ejection time", help_text="e.g. 30s")
+    max_ejection_percent = optional_int(min_value=0, max_value=100, label="Outlier detection: max ejection %")
     tls_mode = forms.ChoiceField(required=False, choices=_choices(TLS_MODES), label="TLS mode")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
