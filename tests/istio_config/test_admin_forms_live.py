@@ -389,3 +389,31 @@ def test_any_istio_kind_is_created_from_yaml_and_the_change_page_links_its_histo
     assert cluster_copy(simulator, "destinationrules", "reviews") is not None
     page = editor.get(change_url(DR_ADMIN, stored("DestinationRule", "reviews"))).content.decode()
     assert 'href="/namespaces/bookinfo/istio/DestinationRule/reviews/history/?cluster=sim" data-history-link' in page
+
+
+def test_the_list_shows_hosts_routes_and_validation_and_filters_by_it(synced, editor, simulator):
+    from django.urls import reverse
+
+    from istio_config.validation import validate_cluster
+
+    assert create(editor, REVIEWS_RULE).status_code == 201
+    assert create(editor, reviews_route("v9"), accept_warnings=True).status_code == 201
+    validate_cluster(synced, force=True)
+    changelist = reverse(f"admin:{VS_ADMIN}_changelist")
+
+    def names(query: str) -> list[str]:
+        answer = editor.get(f"{changelist}?{query}")
+        assert answer.status_code == 200
+        return sorted(row.name for row in answer.context["cl"].result_list)
+
+    listed = editor.get(changelist).context["cl"]
+    reviews = next(row for row in listed.result_list if row.name == "reviews")
+    admin_of = listed.model_admin
+    assert (admin_of.hosts(reviews), admin_of.route_count(reviews), admin_of.validation(reviews)) == (
+        "reviews",
+        1,
+        "warning",
+    )
+    assert "reviews" in names("validation=warning")
+    assert "reviews" not in names("validation=valid")
+    assert names("q=reviews") == ["reviews"]
