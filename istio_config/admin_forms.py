@@ -346,7 +346,7 @@ class DestinationRuleForm(StructuredForm):
     leaves = admin_spec.DESTINATION_RULE_LEAVES
     items_key = "subsets"
     items_prefix = "subset"
-    items_label = "subset"
+    items_label = "Subset"
 
     host = optional_text(help_text="The service the rule applies to, e.g. reviews")
     load_balancer = forms.ChoiceField(required=False, choices=_choices(LOAD_BALANCERS), label="Load balancer")
