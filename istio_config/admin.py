@@ -26,7 +26,6 @@ from accounts import access
 from accounts.admin_access import CLUSTER_FILTER, NamespaceScopedView
 from accounts.grants import Role
 from clients.kubernetes_writes import writable_kind
-from dashboard.history_views import diff_lines
 from inventory.models import IstioObject
 from istio_config import admin_spec
 from istio_config.admin_forms import (
@@ -39,6 +38,7 @@ from istio_config.admin_forms import (
 )
 from istio_config.dependents import find_dependents
 from istio_config.findings import STATUSES, VALID, narrow_by_findings
+from istio_config.history import diff_lines
 from istio_config.inventory_loader import check_kind_expression, load_config_inventory
 from istio_config.models import ConfigChange, ConfigFinding, DestinationRuleObject, VirtualServiceObject
 from istio_config.write_input import ObjectRef, check_kind_of

@@ -14,6 +14,7 @@ applied version.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -39,6 +40,30 @@ def document_of_fields(fields: dict[str, Any] | None) -> dict[str, Any] | None:
         "metadata": metadata,
         "spec": fields.get("spec") or {},
     }
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a unified diff and how to tint it (``diff-add``, ``diff-del``, ``diff-hunk`` or none)."""
+
+    css: str
+    text: str
+
+
+def diff_lines(diff: str) -> list[DiffLine]:
+    """``diff`` split into lines, each with the class that tints it (the history page, the admin's conflict)."""
+    lines = []
+    for text in diff.splitlines():
+        if text.startswith(("+++", "---", "@@")):
+            css = "diff-hunk"
+        elif text.startswith("+"):
+            css = "diff-add"
+        elif text.startswith("-"):
+            css = "diff-del"
+        else:
+            css = ""
+        lines.append(DiffLine(css, text))
+    return lines
 
 
 def history_of(cluster: Cluster, ref: ObjectRef) -> QuerySet[ConfigChange]:
