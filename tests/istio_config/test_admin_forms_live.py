@@ -417,3 +417,27 @@ def test_the_list_shows_hosts_routes_and_validation_and_filters_by_it(synced, ed
     assert "reviews" in names("validation=warning")
     assert "reviews" not in names("validation=valid")
     assert names("q=reviews") == ["reviews"]
+
+
+def test_a_cluster_failing_mid_write_or_unreachable_is_said_on_the_form_and_nothing_is_written(
+    synced, editor, simulator
+):
+    row = start(editor, yaml.safe_load(reviews_route("v1")))
+    url = change_url(VS_ADMIN, row)
+    _form, data = open_form(editor, url)
+    data["route-0-dest0_subset"] = "v2"
+
+    simulator.faults.fail_writes("virtualservices")
+    failed = page_form(save(editor, url, data))
+    simulator.faults.clear()
+    assert failed.outcome.code == "api-error"
+    assert any("Nothing was written" in e and "etcdserver" in e for e in failed.non_field_errors())
+    assert cluster_copy(simulator, "virtualservices", "reviews")["spec"]["http"][0]["route"][0]["destination"] == {
+        "host": "reviews",
+        "subset": "v1",
+    }
+
+    simulator.stop()
+    unreachable = page_form(save(editor, url, data))
+    assert unreachable.outcome.code == "cluster-unreachable"
+    assert stored("VirtualService", "reviews").spec["http"][0]["route"][0]["destination"]["subset"] == "v1"
