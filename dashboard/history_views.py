@@ -8,7 +8,6 @@ and its form is a plain POST with the CSRF token.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import messages
@@ -21,35 +20,11 @@ from accounts import access
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from inventory.models import Cluster
-from istio_config.history import history_of, yaml_at_version
+from istio_config.history import diff_lines, history_of, yaml_at_version
 from istio_config.models import ConfigChange
 from istio_config.objects import load_object_detail
 from istio_config.write_input import ObjectRef, unified_diff
 from istio_config.writes import rollback_change
-
-
-@dataclass(frozen=True)
-class DiffLine:
-    """One line of a unified diff and how to tint it (``diff-add``, ``diff-del``, ``diff-hunk`` or none)."""
-
-    css: str
-    text: str
-
-
-def diff_lines(diff: str) -> list[DiffLine]:
-    """``diff`` split into lines, each with the class that tints it."""
-    lines = []
-    for text in diff.splitlines():
-        if text.startswith(("+++", "---", "@@")):
-            css = "diff-hunk"
-        elif text.startswith("+"):
-            css = "diff-add"
-        elif text.startswith("-"):
-            css = "diff-del"
-        else:
-            css = ""
-        lines.append(DiffLine(css, text))
-    return lines
 
 
 def _readable_ref(request: HttpRequest, cluster: Cluster | None, namespace: str, kind: str, name: str) -> Cluster:

@@ -3,6 +3,8 @@
 Deleting a synced row would do nothing real (the next relist brings it back), so the admin offers no delete,
 no delete action and no add or edit for synced kinds; only ``Cluster`` rows, which the admin owns, can change.
 
+Istio objects are not here: ``istio_config.admin`` edits them through the write service.
+
 Access follows role grants (``accounts.admin_access``): clusters are for mesh admins; synced rows are shown to any
 user with a role, only those of the namespaces it may read.
 """
@@ -20,7 +22,6 @@ from inventory.credentials import set_prometheus_connection
 from inventory.models import (
     Cluster,
     ConfigMap,
-    IstioObject,
     Namespace,
     Pod,
     SecretName,
@@ -153,12 +154,6 @@ class WorkloadAdmin(SyncedAdmin):
 class PodAdmin(SyncedAdmin):
     list_display = ("name", "namespace", "cluster", "phase", "ready", "sidecar", "workload_name")
     list_filter = [CLUSTER_FILTER, "namespace", "phase", "ready", "sidecar"]
-
-
-@admin.register(IstioObject)
-class IstioObjectAdmin(SyncedAdmin):
-    list_display = ("name", "kind", "group", "namespace", "cluster", "version", "resource_version")
-    list_filter = [CLUSTER_FILTER, "group", "kind", "namespace"]
 
 
 @admin.register(ConfigMap)

@@ -2,7 +2,9 @@
 
 - a DestinationRule's subsets are routed to by VirtualServices (``destination.host`` naming the rule's host, with
   a ``subset`` the rule defines): deleting the rule breaks those routes;
-- an Istio Gateway is bound by VirtualServices listing it in ``gateways``.
+- an Istio Gateway is bound by VirtualServices listing it in ``gateways``;
+- a Gateway API Gateway (``K8sGateway``) has the HTTPRoutes and GRPCRoutes naming it in ``parentRefs`` attached
+  (a parentRef's group and kind default to the Gateway API's Gateway, its namespace to the route's).
 
 Hosts are compared fully qualified: a short name is read in the namespace of the object that writes it, as Istio
 does (``reviews`` in ``bookinfo`` is ``reviews.bookinfo.svc.cluster.local``).
@@ -14,6 +16,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from istio_config.checks.k8s_gateways import GATEWAY_API_GROUP, K8S_GATEWAY, ROUTE_KINDS
 from istio_config.checks.model import IstioConfig
 
 CLUSTER_DOMAIN = "svc.cluster.local"
@@ -54,6 +57,29 @@ def _routes(spec: Mapping[str, Any]) -> Iterable[tuple[str, dict[str, Any]]]:
                     yield f"spec.{protocol}[{i}].route[{j}].destination", destination
 
 
+def _attached_routes(gateway: IstioConfig, objects: Iterable[IstioConfig]) -> Iterable[Dependent]:
+    """The Gateway API routes whose ``parentRefs`` name ``gateway``."""
+    for route in objects:
+        if route.kind not in ROUTE_KINDS:
+            continue
+        for i, ref in enumerate(route.spec.get("parentRefs") or []):
+            if not isinstance(ref, dict):
+                continue
+            is_gateway = (
+                ref.get("group", GATEWAY_API_GROUP) == GATEWAY_API_GROUP and ref.get("kind", "Gateway") == "Gateway"
+            )
+            namespace = ref.get("namespace") or route.namespace
+            if is_gateway and ref.get("name") == gateway.name and namespace == gateway.namespace:
+                listener = f" (listener {ref['sectionName']!r})" if ref.get("sectionName") else ""
+                yield Dependent(
+                    route.kind,
+                    route.namespace,
+                    route.name,
+                    f"spec.parentRefs[{i}]",
+                    f"attaches to this gateway{listener}",
+                )
+
+
 def find_dependents(target: IstioConfig, objects: Iterable[IstioConfig]) -> list[Dependent]:
     """The objects of ``objects`` that depend on ``target`` (see the module doc), in a stable order."""
     found: list[Dependent] = []
@@ -81,4 +107,6 @@ def find_dependents(target: IstioConfig, objects: Iterable[IstioConfig]) -> list
                     found.append(
                         Dependent(vs.kind, vs.namespace, vs.name, f"spec.gateways[{i}]", "binds to this gateway")
                     )
+    elif target.kind == K8S_GATEWAY:
+        found.extend(_attached_routes(target, objects))
     return sorted(found, key=lambda d: (d.namespace, d.name, d.path))

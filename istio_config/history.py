@@ -5,14 +5,22 @@ An external change is one the sync applied whose new ``resourceVersion`` is not 
 service records its applied change (with the cluster's answer's resourceVersion) in the same transaction that
 updates the stored mirror, so the sync's own echo of that write — the watch event, or the next relist — finds it
 and is not recorded twice. Should the sync apply the echo first (it runs in another thread), the write service
-removes that external record when it records its own (:func:`forget_echo`).
+removes that external record when it records its own (:func:`forget_echo`); a change someone else made in between
+has another resourceVersion and stays.
+
+The history is kept ``MESH_UI_CONFIG_HISTORY_DAYS`` (:func:`purge_old_changes`, hourly), but never an object's last
+applied version.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
-from django.db.models import QuerySet
+from django.conf import settings
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
 from inventory.models import Cluster, IstioObject
 from inventory.signals import IstioObjectChange
@@ -32,6 +40,30 @@ def document_of_fields(fields: dict[str, Any] | None) -> dict[str, Any] | None:
         "metadata": metadata,
         "spec": fields.get("spec") or {},
     }
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    """One line of a unified diff and how to tint it (``diff-add``, ``diff-del``, ``diff-hunk`` or none)."""
+
+    css: str
+    text: str
+
+
+def diff_lines(diff: str) -> list[DiffLine]:
+    """``diff`` split into lines, each with the class that tints it (the history page, the admin's conflict)."""
+    lines = []
+    for text in diff.splitlines():
+        if text.startswith(("+++", "---", "@@")):
+            css = "diff-hunk"
+        elif text.startswith("+"):
+            css = "diff-add"
+        elif text.startswith("-"):
+            css = "diff-del"
+        else:
+            css = ""
+        lines.append(DiffLine(css, text))
+    return lines
 
 
 def history_of(cluster: Cluster, ref: ObjectRef) -> QuerySet[ConfigChange]:
@@ -66,14 +98,53 @@ def yaml_at_version(cluster: Cluster, ref: ObjectRef, resource_version: str) -> 
 
 def forget_echo(change: ConfigChange) -> None:
     """Remove an external record of ``change`` itself (the sync applied the cluster's echo of mesh-ui's write
-    before the write service recorded it)."""
-    echoes = history_of(change.cluster, ObjectRef(change.kind, change.namespace, change.name)).filter(
-        source=ConfigChange.Source.EXTERNAL, created__gte=change.created
-    )
-    if change.action == ConfigChange.Action.DELETE or not change.resource_version_after:
-        echoes.filter(action=ConfigChange.Action.DELETE).delete()
-    else:
+    before the write service recorded it), whichever came first, and nothing else.
+
+    A resourceVersion names one state of one object, so the echo of a create or update is the external record with
+    the same version after. A delete leaves no version: its echo is the external delete recorded since the object's
+    last known state (the newest applied change that left it existing) — the object was deleted once since then,
+    by this change, or the delete would have failed.
+    """
+    ref = ObjectRef(change.kind, change.namespace, change.name)
+    echoes = history_of(change.cluster, ref).filter(source=ConfigChange.Source.EXTERNAL).exclude(pk=change.pk)
+    if change.action != ConfigChange.Action.DELETE and change.resource_version_after:
         echoes.filter(resource_version_after=change.resource_version_after).delete()
+        return
+    last_state = (
+        history_of(change.cluster, ref)
+        .filter(result=ConfigChange.Result.APPLIED, created__lte=change.created)
+        .exclude(action=ConfigChange.Action.DELETE)
+        .exclude(pk=change.pk)
+        .order_by("-created", "-id")
+        .first()
+    )
+    deletes = echoes.filter(action=ConfigChange.Action.DELETE)
+    if last_state is not None:
+        deletes = deletes.filter(
+            Q(created__gt=last_state.created) | Q(created=last_state.created, pk__gt=last_state.pk)
+        )
+    deletes.delete()
+
+
+def purge_old_changes(now: datetime | None = None, days: int | None = None) -> int:
+    """Delete the history older than ``days`` (default ``MESH_UI_CONFIG_HISTORY_DAYS``) before ``now``, except each
+    object's last applied change: the version it is at, or the one it had when it was deleted, which re-creating it
+    needs. Returns how many changes went."""
+    keep_days = settings.MESH_UI_CONFIG_HISTORY_DAYS if days is None else days
+    cutoff = (now or timezone.now()) - timedelta(days=keep_days)
+    applied = ConfigChange.Result.APPLIED
+    newer_applied = ConfigChange.objects.filter(
+        Q(created__gt=OuterRef("created")) | Q(created=OuterRef("created"), pk__gt=OuterRef("pk")),
+        cluster=OuterRef("cluster"),
+        kind=OuterRef("kind"),
+        namespace=OuterRef("namespace"),
+        name=OuterRef("name"),
+        result=applied,
+    )
+    old = ConfigChange.objects.filter(created__lt=cutoff)
+    last_versions = old.filter(result=applied).exclude(Exists(newer_applied)).values("pk")
+    deleted, _ = old.exclude(pk__in=last_versions).delete()
+    return deleted
 
 
 def _ref_of(fields: dict[str, Any]) -> ObjectRef:

@@ -13,7 +13,7 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
-from inventory.models import Cluster
+from inventory.models import Cluster, IstioObject
 from istio_config.checks.model import Severity
 
 #: The kinds of findings on inventory objects (the workload and service checks) rather than on Istio objects.
@@ -174,3 +174,36 @@ class ConfigChange(models.Model):
         if self.action == self.Action.DELETE:
             return self.yaml_before
         return self.yaml_after
+
+
+class _KindManager(models.Manager["IstioObject"]):
+    """The stored Istio objects of one group and kind."""
+
+    def __init__(self, group: str, kind: str) -> None:
+        super().__init__()
+        self.group, self.kind = group, kind
+
+    def get_queryset(self) -> models.QuerySet[IstioObject]:
+        return super().get_queryset().filter(group=self.group, kind=self.kind)
+
+
+class VirtualServiceObject(IstioObject):
+    """The stored VirtualServices, for the admin's VirtualService pages (a proxy: no table of its own)."""
+
+    objects = _KindManager("networking.istio.io", "VirtualService")  # type: ignore[misc,assignment]
+
+    class Meta:
+        proxy = True
+        verbose_name = "VirtualService"
+        verbose_name_plural = "VirtualServices"
+
+
+class DestinationRuleObject(IstioObject):
+    """The stored DestinationRules, for the admin's DestinationRule pages (a proxy: no table of its own)."""
+
+    objects = _KindManager("networking.istio.io", "DestinationRule")  # type: ignore[misc,assignment]
+
+    class Meta:
+        proxy = True
+        verbose_name = "DestinationRule"
+        verbose_name_plural = "DestinationRules"

@@ -1,4 +1,5 @@
-"""Celery tasks of the configuration checks: thin wrappers that call ``istio_config.validation`` with ids."""
+"""Celery tasks of the configuration checks and the change history: thin wrappers that call ``istio_config.validation``
+with ids, and the history's retention sweep (``istio_config.history.purge_old_changes``)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from typing import Any
 from celery import shared_task
 
 from inventory.models import Cluster
-from istio_config import validation
+from istio_config import history, validation
 
 
 @shared_task(name="istio_config.tasks.validate_cluster", ignore_result=True)
@@ -26,3 +27,10 @@ def queue_validation(cluster_id: int) -> bool:
         return False
     validate_cluster.apply_async((cluster_id,), countdown=countdown)
     return True
+
+
+@shared_task(name="istio_config.tasks.purge_config_history", ignore_result=True)
+def purge_config_history() -> int:
+    """Delete changes past ``MESH_UI_CONFIG_HISTORY_DAYS`` (never an object's last applied version); safe to run
+    twice."""
+    return history.purge_old_changes()

@@ -374,6 +374,8 @@ except ValueError as _exc:
 # --- Audit log --------------------------------------------------------------------------------------------------
 # Audit events older than this many days are deleted by an hourly beat task.
 MESH_UI_AUDIT_RETENTION_DAYS = env_int("MESH_UI_AUDIT_RETENTION_DAYS", 90, minimum=1)
+# Istio objects' change history: older changes are deleted hourly, but never an object's last applied version.
+MESH_UI_CONFIG_HISTORY_DAYS = env_int("MESH_UI_CONFIG_HISTORY_DAYS", 90, minimum=1)
 
 # --- Celery ----------------------------------------------------------------------------------------------------
 _BROKER_DIR = VAR_DIR / "broker"
@@ -419,6 +421,11 @@ CELERY_BEAT_SCHEDULE = {
     },
     "audit-purge-expired-events": {
         "task": "audit.tasks.purge_audit_events",
+        "schedule": 3600.0,
+        "options": {"expires": 3600.0},
+    },
+    "istio-config-purge-history": {
+        "task": "istio_config.tasks.purge_config_history",
         "schedule": 3600.0,
         "options": {"expires": 3600.0},
     },

@@ -378,6 +378,9 @@ ADMIN_MODELS: dict[str, tuple[Need, dict[str, Any]]] = {
     "inventory.workload": (Need.READ, _SCOPED),
     "inventory.pod": (Need.READ, _SCOPED),
     "inventory.istioobject": (Need.READ, _SCOPED),
+    # The access mesh's only VirtualService is in bookinfo and it has no DestinationRule: hiding is what is checked.
+    "istio_config.virtualserviceobject": (Need.READ, {**_SCOPED, "allowed": OK}),
+    "istio_config.destinationruleobject": (Need.READ, {**_SCOPED, "allowed": OK}),
     "inventory.configmap": (Need.READ, {**_SCOPED, "allowed": OK}),  # the access mesh has no ConfigMap
     "inventory.secretname": (Need.READ, {**_SCOPED, "allowed": OK}),  # nor Secrets
     "inventory.syncstatus": (Need.ANY_GRANT, {**_SCOPED, "allowed": OK}),

@@ -107,3 +107,32 @@ def test_dependents_of_a_gateway_are_the_virtual_services_binding_it():
         ("edge", "a", "spec.gateways[0]"),
         ("shop", "b", "spec.gateways[0]"),
     ]
+
+
+def test_dependents_of_a_gateway_api_gateway_are_the_routes_attached_by_parent_refs():
+    gateway = IstioConfig(kind="K8sGateway", namespace="edge", name="public", spec={})
+    same_namespace = IstioConfig(
+        kind="K8sHTTPRoute", namespace="edge", name="a", spec={"parentRefs": [{"name": "public"}]}
+    )
+    across = IstioConfig(
+        kind="K8sGRPCRoute",
+        namespace="shop",
+        name="b",
+        spec={"parentRefs": [{"name": "other"}, {"name": "public", "namespace": "edge", "sectionName": "https"}]},
+    )
+    elsewhere = IstioConfig(kind="K8sHTTPRoute", namespace="shop", name="c", spec={"parentRefs": [{"name": "public"}]})
+    a_service = IstioConfig(
+        kind="K8sHTTPRoute",
+        namespace="edge",
+        name="d",
+        spec={"parentRefs": [{"name": "public", "kind": "Service", "group": ""}]},
+    )
+    istio_binding = IstioConfig(kind="VirtualService", namespace="edge", name="e", spec={"gateways": ["public"]})
+
+    found = find_dependents(gateway, [gateway, same_namespace, across, elsewhere, a_service, istio_binding])
+
+    assert [(d.kind, d.namespace, d.name, d.path) for d in found] == [
+        ("K8sHTTPRoute", "edge", "a", "spec.parentRefs[0]"),
+        ("K8sGRPCRoute", "shop", "b", "spec.parentRefs[1]"),
+    ]
+    assert found[1].reason == "attaches to this gateway (listener 'https')"
