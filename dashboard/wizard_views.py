@@ -21,11 +21,11 @@ from django.urls import reverse
 
 from accounts import access
 from dashboard.details import find_routing_objects, service_workloads
-from dashboard.history_views import diff_lines
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from dashboard.wizard_forms import WIZARD_FORMS
 from inventory.models import Cluster, Service
+from istio_config.history import diff_lines
 from istio_config.wizard_writes import (
     AppliedWrite,
     RoutingState,
