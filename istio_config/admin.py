@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import csrf_protect_m
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied
 from django.db.models import Case, Exists, IntegerField, OuterRef, QuerySet, Value, When
@@ -156,6 +157,14 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
         return format_html('<pre class="istio-yaml">{}</pre>', form.initial["yaml"])
 
     # ---- saving goes through the write service (the form's clean did it); nothing is saved here ----
+
+    @csrf_protect_m
+    def changeform_view(
+        self, request: HttpRequest, object_id: str | None = None, form_url: str = "", extra_context: Any = None
+    ) -> HttpResponse:
+        # Not in the admin's one transaction: the write service talks to the cluster and commits its own history
+        # record, which a later error in the page must not roll back while the cluster keeps the change.
+        return self._changeform_view(request, object_id, form_url, extra_context)  # type: ignore[attr-defined]
 
     def save_form(self, request: HttpRequest, form: Any, change: bool) -> Any:
         # The row the write service stored, as this admin's model (a proxy's pages link to the proxy's URLs).
