@@ -36,6 +36,7 @@ from topology.api_params import (
     SnapshotRangeQuery,
     parse_query,
 )
+from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
 from topology.health_summary import filter_health
 from topology.models import GraphSnapshot, SnapshotGraph
@@ -100,16 +101,47 @@ def _no_snapshot(cluster_name: str) -> Response:
     )
 
 
+def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
+    """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
+    steps: list[tuple[str, Any]] = []
+    if not query.get("injectServiceNodes", True) and (node is None or node.kind != "service"):
+        steps.append(("collapse", collapse_service_nodes))
+    if node is not None:
+        steps.append((f"node={node!r}", lambda graph: focus_graph(graph, node)))
+    rate_http, rate_grpc = query.get("rateHttp", "requests"), query.get("rateGrpc", "requests")
+    if "none" in (rate_http, rate_grpc):
+        steps.append((f"rates={rate_http},{rate_grpc}", lambda g: apply_rate_options(g, rate_http, rate_grpc)))
+    stat = query.get("responseTime")
+    if stat and stat != "p95":
+        steps.append((f"rt={stat}", lambda graph: pick_response_time(graph, stat)))
+    if not steps:
+        return None
+
+    def apply(graph: dict[str, Any]) -> dict[str, Any]:
+        for _, step in steps:
+            graph = step(graph)
+        return graph
+
+    return reading.Derivation(key="|".join(name for name, _ in steps), apply=apply)
+
+
 class GraphView(APIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
     @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
     def get(self, request: Request) -> HttpResponse | Response:
+        return self.answer(request, None)
+
+    def answer(self, request: Request, node: NodeRef | None) -> HttpResponse | Response:
+        """The graph, or with ``node`` its node graph (the whole graph focused on it, every namespace)."""
         try:
             query = parse_query(GraphQuery, request)
             at = query.get("at")
             cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
-            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
+            asked = [node.namespace] if node is not None else query.get("namespaces")
+            namespaces, granted = scoped_namespaces(request, cluster, asked)
+            if node is not None:
+                namespaces = None if granted is None else sorted(granted)
             if snapshot is None:
                 return _no_snapshot(cluster.name)
             meta = reading.build_meta(snapshot, at, may_see_error_details(request.user))
@@ -123,12 +155,31 @@ class GraphView(APIView):
                 meta,
                 hide=query.get("hide"),
                 granted=granted,
+                derive=graph_derivation(query, node),
             )
         except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         return with_snapshot_etag(HttpResponse(body, content_type="application/json"), request, meta)
+
+
+class NodeGraphView(GraphView):
+    """Kiali's node graph: one workload, app, versioned app or service with its callers and callees.
+
+    ``/namespaces/{namespace}/{workloads|applications|services}/{name}[/versions/{version}]/graph``; the query
+    parameters are the graph's (``namespaces`` is ignored: a node graph shows its neighbours wherever they are).
+    """
+
+    kind: str = "workload"
+
+    @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
+    def get(  # type: ignore[override]
+        self, request: Request, namespace: str, name: str, version: str = ""
+    ) -> HttpResponse | Response:
+        kind = self.kind if self.kind in {"workload", "app", "service"} else "workload"
+        node = NodeRef(kind=kind, namespace=namespace, name=name, version=version)  # type: ignore[arg-type]
+        return self.answer(request, node)
 
 
 class GraphDiffView(APIView):

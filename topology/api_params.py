@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from mesh_ui.api_errors import validation_error_body
 from topology.entity_metrics import ENTITY_KINDS
+from topology.graph.derive import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_STATS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
 from topology.graph.model import GRAPH_TYPES
@@ -232,6 +233,48 @@ class GraphQuery(NamespacedQuery):
             "by AND / OR. rt, %error, rps and mtls terms are refused (400): the page applies those itself."
         ),
     )
+
+    injectServiceNodes = serializers.BooleanField(
+        default=True,
+        help_text="Service nodes between callers and the workloads behind a service (default true, as Kiali); "
+        "false draws caller → workload edges (app, versionedApp and workload graphs).",
+    )
+    rateHttp = serializers.ChoiceField(
+        choices=list(RATE_HTTP), default="requests", help_text="requests (default) or none: leave HTTP traffic out."
+    )
+    rateGrpc = serializers.ChoiceField(
+        choices=list(RATE_GRPC),
+        default="requests",
+        help_text="requests (default) or none. sent, received and total (gRPC messages) are refused: snapshots do not "
+        "store message counts.",
+    )
+    rateTcp = serializers.ChoiceField(
+        choices=list(RATE_TCP),
+        default="total",
+        help_text="total (bytes sent and received, what snapshots store; the default here, Kiali's is sent). sent and "
+        "received are refused: snapshots store the sum.",
+    )
+    responseTime = serializers.CharField(
+        required=False,
+        help_text="The statistic of each edge's responseTime: avg, 50, 95 (default, as Kiali) or 99 (p50/p95/p99 too).",
+    )
+
+    def validate_rateGrpc(self, value: str) -> str:
+        if value in {"sent", "received", "total"}:
+            raise serializers.ValidationError("snapshots do not store gRPC message counts; use requests or none")
+        return value
+
+    def validate_rateTcp(self, value: str) -> str:
+        if value != "total":
+            raise serializers.ValidationError("snapshots store TCP bytes sent and received summed; use total")
+        return value
+
+    def validate_responseTime(self, value: str) -> str:
+        stat = value.strip().lower()
+        stat = stat if stat.startswith("p") or stat == "avg" else f"p{stat}"
+        if stat not in RESPONSE_TIME_STATS:
+            raise serializers.ValidationError("one of avg, 50, 95, 99")
+        return stat
 
 
 class GraphDiffQuery(NamespacedQuery):

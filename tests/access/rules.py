@@ -257,6 +257,20 @@ RULES: dict[str, Rule] = {
         Need.READ,
         allowed=OK,  # the only snapshot compared with itself: no edges to show
     ),
+    "v1:workload-graph": api(
+        lambda case: reverse("v1:workload-graph", args=[case.namespace, case.objects[0]]), Need.READ
+    ),
+    "v1:app-graph": api(lambda case: reverse("v1:app-graph", args=[case.namespace, case.objects[1]]), Need.READ),
+    "v1:app-version-graph": api(
+        lambda case: reverse("v1:app-version-graph", args=[case.namespace, case.objects[1], "v1"]),
+        Need.READ,
+        allowed=OK,  # the access mesh's apps need not have a v1: the answer may be empty
+    ),
+    "v1:service-graph": api(
+        lambda case: reverse("v1:service-graph", args=[case.namespace, case.objects[2]]),
+        Need.READ,
+        allowed=OK,  # a service without traffic has an empty node graph
+    ),
     "v1:health": api(_in_namespace("v1:health", parameter="namespaces", type="app"), Need.READ),
     "v1:snapshots": api(_url("v1:snapshots"), Need.ANY_GRANT, allowed=OK),
     "v1:metrics": api(
