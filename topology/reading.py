@@ -200,11 +200,7 @@ def read_graph_json(
         body = _read_restricted_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted)
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
-    head, owns, extras = SnapshotGraph.read_parts(
-        namespaces if scoped else None, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
-    )
-    if head is None:  # no such graph stored: an empty one
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    head, owns, extras = _read_parts(snapshot, graph_type, window, namespaces if scoped else None)
     if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         body = splice_graph_json(head, owns)
     elif hide is None and not scoped and set(BOX_KINDS) <= set(box_by) and all(map(has_idle_lines, owns)):
@@ -220,6 +216,18 @@ def read_graph_json(
             del graph
     # Splice the snapshot member into the stored object instead of parsing it again.
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
+
+
+def _read_parts(
+    snapshot: GraphSnapshot, graph_type: str, window: int, namespaces: list[str] | None
+) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
+    """:meth:`SnapshotGraph.read_parts` of one stored graph; an empty graph's head when it is not stored."""
+    head, owns, extras = SnapshotGraph.read_parts(
+        namespaces, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
+    )
+    if head is None:  # no such graph stored: an empty one
+        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    return head, owns, extras
 
 
 @dataclass(frozen=True)
@@ -256,9 +264,7 @@ def _read_derived_graph(
     derive: Derivation,
 ) -> bytes:
     """A derived answer from the whole graph (a node graph or a collapsed hop spans namespaces), then scoped."""
-    head, owns, extras = SnapshotGraph.read_parts(None, snapshot_id=snapshot.pk, graph_type=graph_type, window=window)
-    if head is None:
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    head, owns, extras = _read_parts(snapshot, graph_type, window, None)
     with pause_cyclic_gc():
         graph = derive.apply(assemble_graph(head, owns, extras))
         graph = filter_graph(graph, namespaces, include_idle, box_by)
@@ -282,11 +288,7 @@ def _read_restricted_graph(
 ) -> bytes:
     """The graph of a user who may read only ``granted``: their parts (own and linking copies), restricted."""
     readable = sorted(granted)
-    head, owns, extras = SnapshotGraph.read_parts(
-        readable, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
-    )
-    if head is None:
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    head, owns, extras = _read_parts(snapshot, graph_type, window, readable)
     with pause_cyclic_gc():
         graph = restrict_graph(assemble_graph(head, owns, extras), readable)
         if derive is not None:

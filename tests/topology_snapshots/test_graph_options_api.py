@@ -147,3 +147,41 @@ def test_rate_options_and_response_time_statistic(snapshot, client):
         assert response.status_code == 400, bad
         assert next(iter(bad)) in response.json()["message"]
     assert client.get("/api/v1/graph", {"responseTime": "99", "rateTcp": "total"}).status_code == 200
+
+
+def test_istio_config_flags_from_the_inventory(cluster, client):
+    """Bookinfo's gateway VirtualService routes to productpage (hosts ``*``): Kiali matches it by its route."""
+    from inventory.models import IstioObject
+
+    sync_cluster(cluster.pk)
+    common = {"cluster": cluster, "namespace": "bookinfo", "group": "networking.istio.io", "version": "v1"}
+    IstioObject.objects.create(
+        **common,
+        kind="VirtualService",
+        name="reviews",
+        spec={"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]},
+    )
+    IstioObject.objects.create(
+        **common,
+        kind="DestinationRule",
+        name="reviews",
+        spec={
+            "host": "reviews",
+            "subsets": [
+                {"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {"connectionPool": {"tcp": {}}}},
+                {"name": "v3", "labels": {"version": "v3"}},
+            ],
+        },
+    )
+    take_snapshot(cluster.pk, source=ScriptedSource())
+    graph = _get(client, graphType="versionedApp")
+    nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
+    service = {d["service"]: d for d in nodes if d["nodeType"] == "service"}
+    assert service["reviews"]["hasVS"] and service["reviews"]["hasRequestRouting"] is True
+    assert "hasTrafficShifting" not in service["reviews"]  # one destination per route
+    assert service["reviews"]["hasCB"] is True  # the service node: any subset's breaker
+    assert service["productpage"]["hasRequestRouting"] is True  # routed to by the gateway's VirtualService
+    assert "hasCB" not in service["details"] and "hasVS" not in service["details"]
+    versions = {d["version"]: d for d in nodes if d.get("app") == "reviews" and d["nodeType"] == "app"}
+    assert versions["v2"].get("hasCB") is True
+    assert "hasCB" not in versions["v1"] and "hasCB" not in versions["v3"]
