@@ -24,6 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Literal
 
+from topology.graph.istio_flags import ROUTING_FLAGS
 from topology.graph.wire import format_percent, format_rate
 
 #: Node rate keys per protocol, recomputed from the edges of a focused graph.
@@ -212,16 +213,7 @@ def _copy_elements(graph: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]],
 
 # --- injectServiceNodes=false ------------------------------------------------------------------------------------
 
-_CONFIG_FLAGS: Final = (
-    "hasVS",
-    "hasCB",
-    "hasFaultInjection",
-    "hasMirroring",
-    "hasRequestRouting",
-    "hasRequestTimeout",
-    "hasTCPTrafficShifting",
-    "hasTrafficShifting",
-)
+_CONFIG_FLAGS: Final = ("hasVS", "hasCB", *ROUTING_FLAGS)
 
 
 def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
