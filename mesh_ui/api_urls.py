@@ -60,6 +60,7 @@ urlpatterns = [
     path("pods/<str:cluster>/<str:namespace>/<str:name>", inventory_api.PodViewSet.as_view(DETAIL), name="pod-detail"),
     path("graph", topology_api.GraphView.as_view(), name="graph"),
     path("graph/diff", topology_api.GraphDiffView.as_view(), name="graph-diff"),
+    path("graph/builds/<int:build_id>", topology_api.GraphBuildView.as_view(), name="graph-build"),
     path(
         "namespaces/<str:namespace>/workloads/<str:name>/graph",
         topology_api.NodeGraphView.as_view(kind="workload"),

@@ -27,7 +27,7 @@ from inventory.models import Cluster
 from mesh_ui.api_errors import CODE_BY_STATUS, error_body
 from mesh_ui.auth import may_see_error_details
 from topology import api_schemas as schemas
-from topology import reading
+from topology import on_demand, reading
 from topology.api_params import (
     GraphDiffQuery,
     GraphQuery,
@@ -136,7 +136,8 @@ class GraphView(APIView):
         """The graph, or with ``node`` its node graph (the whole graph focused on it, every namespace)."""
         try:
             query = parse_query(GraphQuery, request)
-            at = query.get("at")
+            moment = query.get("queryTime")
+            at = moment or query.get("at")
             cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
             asked = [node.namespace] if node is not None else query.get("namespaces")
             namespaces, granted = scoped_namespaces(request, cluster, asked)
@@ -144,11 +145,20 @@ class GraphView(APIView):
                 namespaces = None if granted is None else sorted(granted)
             if snapshot is None:
                 return _no_snapshot(cluster.name)
+            window = reading.pick_window(snapshot, query.get("duration"))
+            if on_demand.needs_build(snapshot, query.get("duration"), moment):
+                window = query.get("duration") or window
+                build = on_demand.find_or_start(
+                    cluster, snapshot, window, moment or snapshot.telemetry_at or snapshot.taken_at
+                )
+                if build.status != GraphSnapshot.Status.COMPLETE:
+                    return _build_answer(build)
+                snapshot = build.snapshot
             meta = reading.build_meta(snapshot, at, may_see_error_details(request.user))
             body = reading.read_graph_json(
                 snapshot,
                 query["graphType"],
-                reading.pick_window(snapshot, query.get("duration")),
+                window,
                 namespaces,
                 query["idleNodes"],
                 query["boxBy"],
@@ -162,6 +172,32 @@ class GraphView(APIView):
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         return with_snapshot_etag(HttpResponse(body, content_type="application/json"), request, meta)
+
+
+def _build_answer(build: on_demand.Build) -> Response:
+    """A graph still being built on demand: ``202`` with its status URL; a failed build: ``503`` saying why."""
+    data = build.as_dict()
+    if build.status == GraphSnapshot.Status.FAILED:
+        body = error_body("unavailable", f"the graph built on demand failed: {data.get('error', 'unknown error')}")
+        return Response({**body, "build": data}, status=503)
+    answer = Response({"status": "building", "build": data, "elements": {"nodes": [], "edges": []}}, status=202)
+    answer["Location"] = data["statusUrl"]
+    answer["Retry-After"] = "1"
+    return answer
+
+
+class GraphBuildView(APIView):
+    """The state of a graph built on demand (``topology.on_demand``): building, complete or failed."""
+
+    @extend_schema(responses={200: schemas.GraphBuildSerializer})
+    def get(self, request: Request, build_id: int) -> Response:
+        snapshot = GraphSnapshot.every_snapshot.select_related("cluster").filter(pk=build_id, on_demand=True).first()
+        if snapshot is None:
+            return _error(f"no graph build {build_id}", status=404)
+        granted = access.granted_namespaces(request.user, snapshot.cluster)
+        if granted is not None and not granted:
+            return _error(f"no graph build {build_id}", status=404)
+        return Response(on_demand.Build(on_demand.expire(snapshot)).as_dict())
 
 
 class NodeGraphView(GraphView):

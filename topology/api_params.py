@@ -218,6 +218,12 @@ class GraphQuery(NamespacedQuery):
         required=False, help_text="Metric window: 60s, 5m, 10m... (closest stored window; default the health window)."
     )
     at = TimeField(required=False, help_text="Unix seconds or ISO 8601; the closest snapshot is used (default now).")
+    queryTime = TimeField(
+        required=False,
+        help_text="Kiali's queryTime (unix seconds or ISO 8601): the graph at that moment. When no snapshot was taken "
+        "within one snapshot interval of it (or duration is not a stored window), it is built on demand: 202 with "
+        "a status URL until it is ready.",
+    )
     idleNodes = serializers.BooleanField(
         default=False, help_text="Include inventory nodes without traffic (default false)."
     )

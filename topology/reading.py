@@ -135,6 +135,9 @@ class SnapshotMeta:
         }
         if self.status is not None and self.status.failing:
             data["sourceError"] = describe_source_failure(self.status, self.detailed_errors)
+        if self.snapshot.on_demand:  # built for a request (topology.on_demand), read at its queryTime
+            data["onDemand"] = True
+            data["queryTime"] = (self.snapshot.telemetry_at or self.snapshot.taken_at).isoformat()
         return data
 
 

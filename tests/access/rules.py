@@ -187,6 +187,18 @@ def _api_object(name: str, index: int | None) -> Callable[[Case], str]:
     return path
 
 
+def _graph_build(case: Case) -> str:
+    """The status URL of a graph built on demand in the mesh's cluster (stored here: the mesh has none)."""
+    from django.utils import timezone
+
+    from topology.models import GraphSnapshot
+
+    build = GraphSnapshot.every_snapshot.create(
+        cluster=case.mesh.cluster, taken_at=timezone.now(), source="prometheus", windows=[120], on_demand=True
+    )
+    return reverse("v1:graph-build", args=[build.pk])
+
+
 def _pod_detail(case: Case) -> str:
     return reverse("v1:pod-detail", args=[case.mesh.cluster.name, case.namespace, f"{case.objects[0]}-abc"])
 
@@ -273,6 +285,7 @@ RULES: dict[str, Rule] = {
     ),
     "v1:health": api(_in_namespace("v1:health", parameter="namespaces", type="app"), Need.READ),
     "v1:snapshots": api(_url("v1:snapshots"), Need.ANY_GRANT, allowed=OK),
+    "v1:graph-build": api(_graph_build, Need.ANY_GRANT, allowed=OK),
     "v1:metrics": api(
         lambda case: (
             reverse("v1:metrics")
