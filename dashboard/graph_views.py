@@ -44,6 +44,8 @@ RT_STATS = [("avg", "Response time: average"), ("p50", "Response time: p50"), ("
 # Kiali's rate options the snapshots can answer: a protocol's requests, or none of its traffic.
 RATE_HTTP = [("requests", "HTTP: requests"), ("none", "HTTP: none")]
 RATE_GRPC = [("requests", "gRPC: requests"), ("none", "gRPC: none")]
+# Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
+ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
     ("dagre", "Dagre"),
     ("cose", "Force-directed (fCoSE)"),
@@ -76,6 +78,11 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
     readable = scope_filter(read_scope(request, cluster), "name")
     namespaces = Namespace.objects.filter(readable, cluster=cluster).values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
+    windows += [
+        (f"{w}s", f"{_window_label(w)} (built on demand)")
+        for w in ON_DEMAND_WINDOWS
+        if w not in settings.MESH_UI_GRAPH_WINDOWS
+    ]
     context = {
         "cluster": cluster,
         "namespaces": sorted(namespaces),

@@ -19,6 +19,7 @@ export const DEFAULTS = Object.freeze({
   rtStat: "p95",
   rateHttp: "requests",
   rateGrpc: "requests",
+  queryTime: "",
 });
 
 function pick(name, value, choices) {
@@ -73,6 +74,7 @@ export function graphApiQuery(state) {
   if (state.idle) params.set("idleNodes", "true");
   if (state.cluster) params.set("cluster", state.cluster);
   if (state.at) params.set("at", state.at);
+  if (state.queryTime) params.set("queryTime", state.queryTime);
   if (state.services === false) params.set("injectServiceNodes", "false");
   if (state.rateHttp && state.rateHttp !== "requests") params.set("rateHttp", state.rateHttp);
   if (state.rateGrpc && state.rateGrpc !== "requests") params.set("rateGrpc", state.rateGrpc);

@@ -30,7 +30,10 @@ form.addEventListener("submit", (event) => event.preventDefault());
 // The cluster the header chose (the server applies the one rule); API calls name it explicitly.
 const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.dataset.cluster || "" };
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
-const RELOAD_KEYS = ["cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc"];
+const RELOAD_KEYS = [
+  "cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc",
+  "queryTime",
+];
 const SELECTS = ["graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "layout", "boxBy"];
 const badgeBase = root.dataset.badgeBase || "";
 setBadgeList((d) => badgeList(d, badgeBase));
@@ -249,7 +252,8 @@ function renderSnapshot() {
   const taken = new Date(snap.takenAt);
   const mode = state.at ? "Replaying snapshot" : "Snapshot";
   const age = state.at ? "" : ` · ${formatAge(snap.ageSeconds)} old`;
-  label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}`;
+  const built = snap.onDemand ? ` · built on demand for ${new Date(snap.queryTime).toLocaleString()}` : "";
+  label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}${built}`;
   const ageText = formatAge(snap.ageSeconds);
   if (snap.stale && snap.sourceError) {
     showBanner(`Stale data: the metrics source is failing (${snap.sourceError}); this snapshot is ${ageText} old.`);
@@ -303,6 +307,12 @@ async function load({ relayout = false, prefetched = null } = {}) {
   } catch (error) {
     body = { error: `unexpected answer (HTTP ${response.status})` };
   }
+  if (response.status === 202 && body.build) {
+    // Built on demand (a window or moment no snapshot holds): follow the build, then load again.
+    if (await followBuild(body.build, sequence)) await load({ relayout });
+    return;
+  }
+  showBuilding(null);
   if (!response.ok) {
     showBanner(`The graph could not be loaded: ${body.error || response.status}`);
     setReady(true);
@@ -314,6 +324,41 @@ async function load({ relayout = false, prefetched = null } = {}) {
   renderSnapshot();
   await draw(relayout);
   if (sequence === loadSequence) setReady(true);
+}
+
+/** Shows what an on-demand build is doing ("" / null hides it). */
+function showBuilding(build) {
+  const box = $("graph-building");
+  if (!box) return;
+  box.hidden = !build;
+  document.body.dataset.graphBuilding = String(Boolean(build));
+  if (!build) return;
+  const span = build.window % 60 === 0 ? `${build.window / 60} min` : `${build.window} s`;
+  const moment = new Date(build.queryTime).toLocaleString();
+  box.textContent = `Building the graph of ${span} at ${moment} on demand… ${Math.round(build.elapsedSeconds)} s (times out after ${Math.round(build.timeoutSeconds)} s)`;
+}
+
+/** Polls an on-demand build until it is complete (true) or failed, or another load took over (false). */
+async function followBuild(build, sequence) {
+  let current = build;
+  while (sequence === loadSequence) {
+    showBuilding(current);
+    if (current.status === "complete") return true;
+    if (current.status === "failed") {
+      showBuilding(null);
+      showBanner(`The graph built on demand failed: ${current.error || "unknown error"}`);
+      setReady(true);
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const response = await fetch(current.statusUrl, { headers: { Accept: "application/json" } });
+      if (response.ok) current = await response.json();
+    } catch (error) {
+      // a hiccup: ask again in a second
+    }
+  }
+  return false;
 }
 
 async function loadSnapshots() {
@@ -361,7 +406,7 @@ function updateReplayLabel() {
 function schedule() {
   clearTimeout(pollTimer);
   const seconds = Number(state.refresh);
-  if (state.at || !seconds || document.visibilityState !== "visible") return;
+  if (state.at || state.queryTime || !seconds || document.visibilityState !== "visible") return;
   pollTimer = setTimeout(async () => {
     await Promise.all([load(), loadSnapshots()]);
     schedule();
@@ -389,6 +434,7 @@ function writeControls() {
   if (!state.duration) state.duration = form.elements.duration.value;
   $("ctl-idle").checked = state.idle;
   if ($("ctl-services")) $("ctl-services").checked = state.services;
+  if ($("ctl-queryTime")) $("ctl-queryTime").value = localInputValue(state.queryTime);
   $("ctl-traffic").checked = state.traffic;
   $("ctl-find").value = state.find;
   $("ctl-hide").value = state.hide;
@@ -403,10 +449,21 @@ function readControls() {
   }
   next.idle = $("ctl-idle").checked;
   if ($("ctl-services")) next.services = $("ctl-services").checked;
+  const moment = $("ctl-queryTime")?.value || "";
+  // The control shows minutes in local time: keep the state's own value while the control still shows it.
+  if (moment !== localInputValue(state.queryTime)) next.queryTime = moment ? new Date(moment).toISOString() : "";
   next.traffic = $("ctl-traffic").checked;
   next.find = $("ctl-find").value.trim();
   next.hide = $("ctl-hide").value.trim();
   return next;
+}
+
+/** A moment (ISO) as a datetime-local control's value, in local time to the minute. */
+function localInputValue(iso) {
+  const moment = iso ? new Date(iso) : null;
+  if (!moment || Number.isNaN(moment.getTime())) return "";
+  const local = new Date(moment.getTime() - moment.getTimezoneOffset() * 60e3);
+  return local.toISOString().slice(0, 16);
 }
 
 function updateNamespaceSummary() {
@@ -447,7 +504,7 @@ async function onControlsChanged() {
     updateTraffic();
     updateCounts();
   }
-  if (changed("refresh") || changed("at")) schedule();
+  if (changed("refresh") || changed("at") || changed("queryTime")) schedule();
 }
 
 form.addEventListener("change", (event) => {

@@ -424,3 +424,25 @@ def test_service_nodes_toggle_and_response_time_statistic(bookinfo, live_server,
                    .map(e => [e.data('label'), e.data('responseTimes').p99])"""
     )
     assert labels and all(label.endswith(f"{round(float(p99))} ms") for label, p99 in labels)
+
+
+def test_a_window_no_snapshot_holds_shows_building_then_the_graph(bookinfo, live_server, page, monkeypatch):
+    from topology import tasks
+    from topology.snapshots import build_snapshot_window
+    from topology.sources import DirectScrapeSource
+
+    queued: list[tuple[int, int]] = []
+    monkeypatch.setattr(tasks.build_snapshot_window, "delay", lambda *args: queued.append(args))
+    page.goto(f"{live_server.url}/graph/?duration=1800s")
+    wait_for_js(page, "document.body.dataset.graphBuilding === 'true'")
+    assert "on demand" in page.locator("#graph-building").inner_text()
+    assert page.evaluate("window.graphReady") is not True
+    [(build_id, window)] = queued
+    assert window == 1800
+    # The worker builds the window from the simulator's counters; the page, polling the build, then draws it.
+    source = DirectScrapeSource(bookinfo.cluster, f"{bookinfo.url}/metrics")
+    build_snapshot_window(build_id, window, source=source)
+    wait_for_js(page, READY)
+    assert page.locator("#graph-building").is_hidden()
+    assert "built on demand" in page.locator("#graph-snapshot").inner_text()
+    assert page.evaluate("cy.edges().length") >= 9
