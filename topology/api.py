@@ -16,7 +16,7 @@ import json
 from typing import Any, TypeVar
 
 from django.http import HttpResponse, HttpResponseBase
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -101,6 +101,14 @@ def _no_snapshot(cluster_name: str) -> Response:
     )
 
 
+#: A graph answer: the graph, a build in progress (202), or a failed build (503).
+GRAPH_RESPONSES = {
+    200: schemas.GraphSerializer,
+    202: OpenApiResponse(schemas.GraphBuildingSerializer, description="Being built on demand: poll build.statusUrl."),
+    503: OpenApiResponse(schemas.GraphBuildFailedSerializer, description="The graph built on demand failed."),
+}
+
+
 def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
     """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
     steps: list[tuple[str, Any]] = []
@@ -128,7 +136,7 @@ def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> read
 class GraphView(APIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
-    @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
+    @extend_schema(parameters=[GraphQuery], responses=GRAPH_RESPONSES)
     def get(self, request: Request) -> HttpResponse | Response:
         return self.answer(request, None)
 
@@ -209,7 +217,7 @@ class NodeGraphView(GraphView):
 
     kind: str = "workload"
 
-    @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
+    @extend_schema(parameters=[GraphQuery], responses=GRAPH_RESPONSES)
     def get(  # type: ignore[override]
         self, request: Request, namespace: str, name: str, version: str = ""
     ) -> HttpResponse | Response:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from mesh_ui.api_errors import ErrorSerializer
 from topology.entity_metrics import ENTITY_KINDS
 from topology.graph.model import GRAPH_TYPES
 
@@ -135,6 +136,20 @@ class GraphBuildSerializer(serializers.Serializer):
     timeoutSeconds = serializers.FloatField(help_text="A build not complete by then fails.")
     statusUrl = serializers.CharField()
     error = optional_text("Why the build failed.")
+
+
+class GraphBuildingSerializer(serializers.Serializer):
+    """``202`` of a graph request being built on demand."""
+
+    status = serializers.ChoiceField(choices=["building"])
+    build = GraphBuildSerializer()
+    elements = ElementsSerializer()
+
+
+class GraphBuildFailedSerializer(ErrorSerializer):
+    """``503`` of a graph request whose on-demand build failed: the error, and the build."""
+
+    build = GraphBuildSerializer()
 
 
 class DiffEdgeSerializer(serializers.Serializer):

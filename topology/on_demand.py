@@ -22,6 +22,7 @@ from django.conf import settings
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
+from kombu.exceptions import OperationalError
 
 from inventory.models import Cluster
 from topology.models import GraphSnapshot, SnapshotWindow
@@ -128,6 +129,10 @@ def find_or_start(cluster: Cluster, periodic: GraphSnapshot, window: int, moment
             on_demand=True,
         )
         SnapshotWindow.objects.create(snapshot=snapshot, window=window)
-        transaction.on_commit(lambda: tasks.build_snapshot_window.delay(snapshot.pk, window))
+    try:
+        tasks.build_snapshot_window.delay(snapshot.pk, window)
+    except OperationalError as exc:  # the broker cannot be reached: the build can never run
+        fail_snapshot(snapshot.pk, f"the task broker cannot be reached: {exc}")
+        snapshot.refresh_from_db(fields=["status", "error"])
     snapshot.cluster = cluster
     return Build(snapshot, started=True)

@@ -23,39 +23,54 @@ export function configBadges(d) {
   return CONFIG_BADGES.filter((badge) => Boolean(d[badge.flag]));
 }
 
-/** Node data fields the badge style reads: icon URLs and their x offsets (a centred row above the node). */
+/** Node data fields the badge style reads: how many badges, their icon URLs, their names. */
 export function badgeData(d, base) {
   const badges = configBadges(d);
   if (!badges.length) return { _badgeCount: 0 };
-  const row = badges.length * SIZE + (badges.length - 1) * GAP;
-  const start = (NODE - row) / 2;
   return {
     _badgeCount: badges.length,
     _badgeImages: badges.map((b) => `${base}${b.file}`),
-    _badgeX: badges.map((_, i) => `${start + i * (SIZE + GAP)}px`),
-    _badgeY: badges.map(() => `${-SIZE - 3}px`),
     _badgeTitles: badges.map((b) => b.title).join(", "),
   };
 }
 
-/** The Cytoscape style entries that draw the badges (appended to graph-style.js's). */
+/** Offsets of `count` icons in a centred row above the node, as Cytoscape's space-separated list values. */
+function row(count) {
+  const width = count * SIZE + (count - 1) * GAP;
+  const start = (NODE - width) / 2;
+  const xs = Array.from({ length: count }, (_, i) => `${start + i * (SIZE + GAP)}px`);
+  const each = (value) => xs.map(() => value).join(" ");
+  return { x: xs.join(" "), y: each(`${-SIZE - 3}px`), size: each(`${SIZE}px`), each };
+}
+
+/** The Cytoscape style entries that draw the badges (appended to graph-style.js's): one per badge count. */
 export function badgeStyle() {
-  return [
+  const entries = [
     {
       selector: "node[_badgeCount > 0][!_badgesOff]",
       style: {
         "background-image": (ele) => ele.data("_badgeImages"),
-        "background-width": (ele) => ele.data("_badgeImages").map(() => `${SIZE}px`),
-        "background-height": (ele) => ele.data("_badgeImages").map(() => `${SIZE}px`),
-        "background-position-x": (ele) => ele.data("_badgeX"),
-        "background-position-y": (ele) => ele.data("_badgeY"),
-        "background-clip": "none",
-        "background-image-containment": "over",
         "bounds-expansion": SIZE + 4,
-        "background-fit": "none",
       },
     },
   ];
+  for (let count = 1; count <= CONFIG_BADGES.length; count += 1) {
+    const { x, y, size, each } = row(count);
+    // Every per-image property is a list: a single value would apply to the first image only.
+    entries.push({
+      selector: `node[_badgeCount = ${count}][!_badgesOff]`,
+      style: {
+        "background-clip": each("none"),
+        "background-image-containment": each("over"),
+        "background-fit": each("none"),
+        "background-position-x": x,
+        "background-position-y": y,
+        "background-width": size,
+        "background-height": size,
+      },
+    });
+  }
+  return entries;
 }
 
 /** The panel's list of a node's badges: icon and name for each. */
