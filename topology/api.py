@@ -24,7 +24,7 @@ from rest_framework.views import APIView
 from accounts import access
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
-from mesh_ui.api_errors import CODE_BY_STATUS, error_body
+from mesh_ui.api_errors import CODE_BY_STATUS, ErrorSerializer, error_body
 from mesh_ui.auth import may_see_error_details
 from topology import api_schemas as schemas
 from topology import on_demand, reading
@@ -105,7 +105,9 @@ def _no_snapshot(cluster_name: str) -> Response:
 GRAPH_RESPONSES = {
     200: schemas.GraphSerializer,
     202: OpenApiResponse(schemas.GraphBuildingSerializer, description="Being built on demand: poll build.statusUrl."),
-    503: OpenApiResponse(schemas.GraphBuildFailedSerializer, description="The graph built on demand failed."),
+    503: OpenApiResponse(
+        ErrorSerializer, description="The graph built on demand failed; the body also holds the build (`build`)."
+    ),
 }
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from mesh_ui.api_errors import ErrorSerializer
 from topology.entity_metrics import ENTITY_KINDS
 from topology.graph.model import GRAPH_TYPES
 
@@ -144,12 +143,6 @@ class GraphBuildingSerializer(serializers.Serializer):
     status = serializers.ChoiceField(choices=["building"])
     build = GraphBuildSerializer()
     elements = ElementsSerializer()
-
-
-class GraphBuildFailedSerializer(ErrorSerializer):
-    """``503`` of a graph request whose on-demand build failed: the error, and the build."""
-
-    build = GraphBuildSerializer()
 
 
 class DiffEdgeSerializer(serializers.Serializer):
