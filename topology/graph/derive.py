@@ -239,14 +239,16 @@ def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
     by_id, edges = _copy_elements(graph)
     outgoing: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
     incoming: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    protocols_of: dict[str, set[str]] = defaultdict(set)
+    senders: set[str] = set()
     for data in edges:
-        outgoing[(data["source"], _protocol(data))].append(data)
-        incoming[(data["target"], _protocol(data))].append(data)
-    hops = {
-        node_id
-        for node_id, data in by_id.items()
-        if data.get("nodeType") == "service" and any(key[0] == node_id for key in outgoing)
-    }
+        protocol = _protocol(data)
+        outgoing[(data["source"], protocol)].append(data)
+        incoming[(data["target"], protocol)].append(data)
+        protocols_of[data["source"]].add(protocol)
+        protocols_of[data["target"]].add(protocol)
+        senders.add(data["source"])
+    hops = {node_id for node_id in senders if by_id[node_id].get("nodeType") == "service"}
     kept_edges = [d for d in edges if d["source"] not in hops and d["target"] not in hops]
     merged: dict[tuple[str, str, str], dict[str, Any]] = {
         (d["source"], d["target"], _protocol(d)): d for d in kept_edges
@@ -261,10 +263,7 @@ def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
 
     for service_id in sorted(hops):
         service = by_id[service_id]
-        protocols = {key[1] for key in outgoing if key[0] == service_id} | {
-            key[1] for key in incoming if key[0] == service_id
-        }
-        for protocol in sorted(protocols):
+        for protocol in sorted(protocols_of[service_id]):
             callers = incoming.get((service_id, protocol), [])
             backends = outgoing.get((service_id, protocol), [])
             for backend in backends:
