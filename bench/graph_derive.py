@@ -32,6 +32,41 @@ def _median_ms(action: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
+def _focus_ms(graph: dict[str, Any], refs: list[Any]) -> float:
+    """The median time of the node graphs of ``refs`` (0 without any)."""
+    from topology.graph.derive import focus_graph
+
+    times = []
+    for ref in refs:
+        started = time.perf_counter()
+        focus_graph(graph, ref)
+        times.append((time.perf_counter() - started) * 1000)
+    return statistics.median(times) if times else 0.0
+
+
+def time_graph(graph: dict[str, Any], repeat: int, count: int) -> tuple[int | float, ...]:
+    """Nodes, edges, and the medians (ms) of encoding, collapsing, node graphs and ``rateHttp=none`` of one graph."""
+    from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes
+    from topology.graph.wire import encode_graph_json
+
+    nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
+    workloads = [
+        NodeRef("workload", d["namespace"], d["workload"])
+        for d in nodes
+        if d.get("workload") and d["nodeType"] in {"workload", "app"}
+    ][:count]
+    services = [NodeRef("service", d["namespace"], d["service"]) for d in nodes if d["nodeType"] == "service"][:count]
+    return (
+        len(nodes),
+        len(graph["elements"]["edges"]),
+        _median_ms(lambda: encode_graph_json(graph), repeat),
+        _median_ms(lambda: collapse_service_nodes(graph), repeat),
+        _focus_ms(graph, workloads),
+        _focus_ms(graph, services),
+        _median_ms(lambda: apply_rate_options(graph, rate_http="none"), repeat),
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -42,9 +77,7 @@ def main() -> None:
     from profile_build import build_synthetic_payload
 
     from clients.prometheus import build_graph_rows
-    from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph
     from topology.graph.snapshot_build import WindowGraphBuilder
-    from topology.graph.wire import encode_graph_json
     from topology.telemetry.rows import build_counted_latency_samples, build_traffic_inputs
 
     print(describe_machine_speed())
@@ -57,36 +90,11 @@ def main() -> None:
         300,
     )
     graphs = dict(builder.graphs(build_counted_latency_samples(rows)))
-    print(
-        f"{'graph':14} {'nodes':>6} {'edges':>6} {'encode':>8} {'collapse':>9} {'wl node':>8} {'svc node':>9} {'rate none':>10}"
-    )
+    header = ("graph", "nodes", "edges", "encode", "collapse", "wl node", "svc node", "rate none")
+    print(f"{header[0]:14} " + " ".join(f"{h:>9}" for h in header[1:]))
     for graph_type, graph in graphs.items():
-        nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
-        workloads = [d for d in nodes if d.get("workload") and d["nodeType"] in {"workload", "app"}][: args.nodes]
-        services = [d for d in nodes if d["nodeType"] == "service"][: args.nodes]
-        encode = _median_ms(lambda: encode_graph_json(graph), args.repeat)
-        collapse = _median_ms(lambda: collapse_service_nodes(graph), args.repeat)
-        focus_workload = (
-            statistics.median(
-                _median_ms(lambda d=d: focus_graph(graph, NodeRef("workload", d["namespace"], d["workload"])), 1)
-                for d in workloads
-            )
-            if workloads
-            else 0.0
-        )
-        focus_service = (
-            statistics.median(
-                _median_ms(lambda d=d: focus_graph(graph, NodeRef("service", d["namespace"], d["service"])), 1)
-                for d in services
-            )
-            if services
-            else 0.0
-        )
-        rates = _median_ms(lambda: apply_rate_options(graph, rate_http="none"), args.repeat)
-        print(
-            f"{graph_type:14} {len(nodes):6d} {len(graph['elements']['edges']):6d} {encode:8.1f} {collapse:9.1f} "
-            f"{focus_workload:8.1f} {focus_service:9.1f} {rates:10.1f}"
-        )
+        figures = time_graph(graph, args.repeat, args.nodes)
+        print(f"{graph_type:14} " + " ".join(f"{f:9.1f}" if isinstance(f, float) else f"{f:9d}" for f in figures))
     print("milliseconds, medians; node graphs: the median over the first --nodes workloads / services")
 
 
