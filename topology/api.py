@@ -159,7 +159,7 @@ class GraphView(APIView):
             if on_demand.needs_build(snapshot, query.get("duration"), moment):
                 window = query.get("duration") or window
                 build = on_demand.find_or_start(
-                    cluster, snapshot, window, moment or snapshot.telemetry_at or snapshot.taken_at
+                    cluster, snapshot, window, moment or snapshot.telemetry_at or snapshot.taken_at, live=moment is None
                 )
                 if build.status != GraphSnapshot.Status.COMPLETE:
                     return _build_answer(build)

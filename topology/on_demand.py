@@ -75,9 +75,19 @@ class Build:
         return data
 
 
-def _matching(cluster: Cluster, window: int, moment: datetime) -> GraphSnapshot | None:
-    """The newest on-demand snapshot of ``window`` read within :func:`moment_tolerance` of ``moment``."""
+def reuse_tolerance(window: int, live: bool) -> timedelta:
+    """How far an on-demand graph's moment may be from the one asked for and still answer it.
+
+    A moment asked for (``queryTime``): one snapshot interval, as for periodic snapshots. A live request for an
+    unstored window (the page polling "the last hour"): also a twentieth of the window, so a page polling every 30 s
+    reuses an hour's graph for 3 minutes instead of building one per poll.
+    """
     tolerance = moment_tolerance()
+    return max(tolerance, timedelta(seconds=window / 20)) if live else tolerance
+
+
+def _matching(cluster: Cluster, window: int, moment: datetime, tolerance: timedelta) -> GraphSnapshot | None:
+    """The newest on-demand snapshot of ``window`` read within ``tolerance`` of ``moment``."""
     return (
         GraphSnapshot.every_snapshot.filter(
             cluster=cluster,
@@ -102,12 +112,15 @@ def expire(snapshot: GraphSnapshot) -> GraphSnapshot:
     return snapshot
 
 
-def find_or_start(cluster: Cluster, periodic: GraphSnapshot, window: int, moment: datetime) -> Build:
+def find_or_start(
+    cluster: Cluster, periodic: GraphSnapshot, window: int, moment: datetime, live: bool = False
+) -> Build:
     """The on-demand build of ``window`` at ``moment``: an existing one, or a new one queued for a worker.
 
-    ``periodic`` (the closest periodic snapshot) gives the telemetry source and the namespaces.
+    ``periodic`` (the closest periodic snapshot) gives the telemetry source and the namespaces; ``live``: no moment
+    was asked for (see :func:`reuse_tolerance`).
     """
-    found = _matching(cluster, window, moment)
+    found = _matching(cluster, window, moment, reuse_tolerance(window, live))
     if found is not None:
         found = expire(found)
         recent_failure = timezone.now() - found.taken_at < timedelta(seconds=RETRY_AFTER)

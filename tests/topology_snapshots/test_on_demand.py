@@ -93,6 +93,13 @@ def test_a_window_no_snapshot_holds_is_built_by_a_task_then_served(periodic, cli
     listed = client.get("/api/v1/snapshots").json()["snapshots"]
     assert [s["id"] for s in listed] == [periodic.pk]
     assert json.loads(_get(client, duration="5m").content)["snapshot"]["id"] == periodic.pk
+    # A newer periodic snapshot: the live 2 minutes are reused within a snapshot interval (or 1/20 of a long window).
+    later = take_snapshot(periodic.cluster_id, source=ScriptedSource(), force=True)
+    GraphSnapshot.objects.filter(pk=later.snapshot_id).update(telemetry_at=periodic.telemetry_at + timedelta(seconds=5))
+    assert _get(client, duration="2m").status_code == 200
+    GraphSnapshot.objects.filter(pk=later.snapshot_id).update(telemetry_at=periodic.telemetry_at + timedelta(minutes=1))
+    with queued as calls:
+        assert _get(client, duration="2m").status_code == 202 and len(calls) == 1
 
 
 def test_a_moment_far_from_every_snapshot_is_built_and_a_near_one_is_not(periodic, client, queued, settings):
