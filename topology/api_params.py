@@ -251,29 +251,19 @@ class GraphQuery(NamespacedQuery):
     rateGrpc = serializers.ChoiceField(
         choices=list(RATE_GRPC),
         default="requests",
-        help_text="requests (default) or none. sent, received and total (gRPC messages) are refused: snapshots do not "
-        "store message counts.",
+        help_text="requests (default) or none (leave gRPC out). sent, received and total (message counts) are answered "
+        "with request rates and a warning: snapshots do not store message counts.",
     )
     rateTcp = serializers.ChoiceField(
         choices=list(RATE_TCP),
-        default="total",
-        help_text="total (bytes sent and received, what snapshots store; the default here, Kiali's is sent). sent and "
-        "received are refused: snapshots store the sum.",
+        required=False,
+        help_text="sent (Kiali's default), received or total. Snapshots store bytes sent and received summed, so tcp "
+        "rates are totals (without the parameter too); asking for sent or received adds a warning.",
     )
     responseTime = serializers.CharField(
         required=False,
         help_text="The statistic of each edge's responseTime: avg, 50, 95 (default, as Kiali) or 99 (p50/p95/p99 too).",
     )
-
-    def validate_rateGrpc(self, value: str) -> str:
-        if value in {"sent", "received", "total"}:
-            raise serializers.ValidationError("snapshots do not store gRPC message counts; use requests or none")
-        return value
-
-    def validate_rateTcp(self, value: str) -> str:
-        if value != "total":
-            raise serializers.ValidationError("snapshots store TCP bytes sent and received summed; use total")
-        return value
 
     def validate_responseTime(self, value: str) -> str:
         stat = value.strip().lower()

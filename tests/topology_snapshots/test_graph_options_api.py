@@ -142,11 +142,19 @@ def test_node_graph_of_an_unknown_node_is_empty(snapshot, client):
 
 def test_rate_options_and_response_time_statistic(snapshot, client):
     assert _get(client, rateHttp="none")["elements"]["edges"] == []
-    for bad in ({"rateGrpc": "sent"}, {"rateTcp": "sent"}, {"rateHttp": "bytes"}, {"responseTime": "p42"}):
+    for bad in ({"rateGrpc": "bytes"}, {"rateTcp": "requests"}, {"rateHttp": "bytes"}, {"responseTime": "p42"}):
         response = client.get("/api/v1/graph", bad)
         assert response.status_code == 400, bad
         assert next(iter(bad)) in response.json()["message"]
-    assert client.get("/api/v1/graph", {"responseTime": "99", "rateTcp": "total"}).status_code == 200
+    # Kiali's defaults for gRPC messages and TCP directions are answered with what is stored, and say so.
+    assert "warning" not in _get(client)
+    warned = _get(client, rateTcp="sent", rateGrpc="total")
+    assert "rateTcp=sent" in warned["warning"] and "rateGrpc=total" in warned["warning"]
+    plain = _get(client)["elements"]  # the same graph (the parsed path orders nodes as the filter does)
+    for kind in ("nodes", "edges"):
+        key = lambda e: e["data"]["id"]  # noqa: E731
+        assert sorted(warned["elements"][kind], key=key) == sorted(plain[kind], key=key)
+    assert "warning" not in _get(client, rateTcp="total")
 
 
 def test_istio_config_flags_from_the_inventory(cluster, client):
