@@ -193,3 +193,21 @@ def test_istio_config_flags_from_the_inventory(cluster, client):
     versions = {d["version"]: d for d in nodes if d.get("app") == "reviews" and d["nodeType"] == "app"}
     assert versions["v2"].get("hasCB") is True
     assert "hasCB" not in versions["v1"] and "hasCB" not in versions["v3"]
+
+
+def test_a_restricted_reader_gets_node_graphs_without_what_it_may_not_read(snapshot, django_user_model):
+    """Granted bookinfo only: the gateway calling productpage is folded into the opaque restricted node."""
+    from django.test import Client
+
+    from accounts.models import RoleGrant
+
+    user = django_user_model.objects.create_user("bob", "bob@example.com", "x")
+    RoleGrant.objects.create(user=user, role="viewer", namespace="bookinfo")
+    bob = Client()
+    bob.force_login(user)
+    graph = _get(bob, "/api/v1/namespaces/bookinfo/workloads/productpage-v1/graph")
+    nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
+    assert "istio-system" not in json.dumps(graph)
+    assert [d for d in nodes if d.get("isRestricted")]  # the gateway's side, opaque
+    assert {d.get("workload") for d in nodes if d["nodeType"] == "workload"} >= {"productpage-v1", "reviews-v1"}
+    assert bob.get("/api/v1/namespaces/istio-system/workloads/istio-ingressgateway/graph").status_code == 403
