@@ -4,6 +4,7 @@ export, URL state and escaping of cluster strings."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -423,7 +424,8 @@ def test_service_nodes_toggle_and_response_time_statistic(bookinfo, live_server,
         """() => cy.edges().filter(e => e.data('responseTimes') && e.data('responseTimes').p99)
                    .map(e => [e.data('label'), e.data('responseTimes').p99])"""
     )
-    assert labels and all(label.endswith(f"{round(float(p99))} ms") for label, p99 in labels)
+    # Math.round in the page: halves round up (Python's round() would round them to even).
+    assert labels and all(label.endswith(f"{math.floor(float(p99) + 0.5)} ms") for label, p99 in labels)
 
 
 def test_a_window_no_snapshot_holds_shows_building_then_the_graph(bookinfo, live_server, page, monkeypatch):
