@@ -34,10 +34,18 @@ EDGE_LABELS = [
     ("none", "No edge labels"),
     ("rps", "Request rate"),
     ("share", "Share of requests"),
-    ("rt", "p95 latency"),
+    ("rt", "Response time"),
     ("err", "Error rate"),
     ("throughput", "Throughput"),
 ]
+# The response-time statistic of the "Response time" edge labels (Kiali's responseTime option; p95 by default).
+RT_STATS = [("avg", "Response time: average"), ("p50", "Response time: p50"), ("p95", "Response time: p95"),
+            ("p99", "Response time: p99")]  # fmt: skip
+# Kiali's rate options the snapshots can answer: a protocol's requests, or none of its traffic.
+RATE_HTTP = [("requests", "HTTP: requests"), ("none", "HTTP: none")]
+RATE_GRPC = [("requests", "gRPC: requests"), ("none", "gRPC: none")]
+# Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
+ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
     ("dagre", "Dagre"),
     ("cose", "Force-directed (fCoSE)"),
@@ -70,6 +78,11 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
     readable = scope_filter(read_scope(request, cluster), "name")
     namespaces = Namespace.objects.filter(readable, cluster=cluster).values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
+    windows += [
+        (f"{w}s", f"{_window_label(w)} (built on demand)")
+        for w in ON_DEMAND_WINDOWS
+        if w not in settings.MESH_UI_GRAPH_WINDOWS
+    ]
     context = {
         "cluster": cluster,
         "namespaces": sorted(namespaces),
@@ -78,6 +91,9 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
         "default_window": f"{settings.MESH_UI_HEALTH_WINDOW}s",
         "refresh_choices": REFRESH_CHOICES,
         "edge_labels": EDGE_LABELS,
+        "rt_stats": RT_STATS,
+        "rate_http": RATE_HTTP,
+        "rate_grpc": RATE_GRPC,
         "layouts": LAYOUTS,
         "box_choices": BOX_CHOICES,
         "detail_urls": detail_url_patterns(),

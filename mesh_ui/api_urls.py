@@ -60,6 +60,27 @@ urlpatterns = [
     path("pods/<str:cluster>/<str:namespace>/<str:name>", inventory_api.PodViewSet.as_view(DETAIL), name="pod-detail"),
     path("graph", topology_api.GraphView.as_view(), name="graph"),
     path("graph/diff", topology_api.GraphDiffView.as_view(), name="graph-diff"),
+    path("graph/builds/<int:build_id>", topology_api.GraphBuildView.as_view(), name="graph-build"),
+    path(
+        "namespaces/<str:namespace>/workloads/<str:name>/graph",
+        topology_api.NodeGraphView.as_view(kind="workload"),
+        name="workload-graph",
+    ),
+    path(
+        "namespaces/<str:namespace>/applications/<str:name>/graph",
+        topology_api.NodeGraphView.as_view(kind="app"),
+        name="app-graph",
+    ),
+    path(
+        "namespaces/<str:namespace>/applications/<str:name>/versions/<str:version>/graph",
+        topology_api.NodeGraphView.as_view(kind="app"),
+        name="app-version-graph",
+    ),
+    path(
+        "namespaces/<str:namespace>/services/<str:name>/graph",
+        topology_api.NodeGraphView.as_view(kind="service"),
+        name="service-graph",
+    ),
     path("health", topology_api.HealthView.as_view(), name="health"),
     path("snapshots", topology_api.SnapshotListView.as_view(), name="snapshots"),
     path("metrics", api_metrics.EntityMetricsView.as_view(), name="metrics"),

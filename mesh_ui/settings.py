@@ -333,6 +333,10 @@ MESH_UI_GRAPH_WINDOWS = sorted(
 MESH_UI_HEALTH_WINDOW = _seconds("MESH_UI_HEALTH_WINDOW", env_str("MESH_UI_HEALTH_WINDOW", "5m"))
 if MESH_UI_HEALTH_WINDOW not in MESH_UI_GRAPH_WINDOWS:
     raise ImproperlyConfigured("MESH_UI_HEALTH_WINDOW: must be one of MESH_UI_GRAPH_WINDOWS")
+# Derived graph answers (no injected service nodes, node graphs, rate options) are cached this long (seconds).
+MESH_UI_DERIVED_CACHE_SECONDS = env_int("MESH_UI_DERIVED_CACHE_SECONDS", 300, minimum=0)
+# A graph for a window or moment no snapshot holds is built on demand; it fails after this many seconds.
+MESH_UI_ON_DEMAND_TIMEOUT = env_float("MESH_UI_ON_DEMAND_TIMEOUT", 120.0, minimum=5.0)
 # Thinning of old snapshots: RESOLUTION:AGE tiers; nothing older than the last tier is kept.
 MESH_UI_SNAPSHOT_RETENTION = env_str("MESH_UI_SNAPSHOT_RETENTION", "15s:1h,1m:1d,1h:7d")
 try:

@@ -16,7 +16,7 @@ import json
 from typing import Any, TypeVar
 
 from django.http import HttpResponse, HttpResponseBase
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -24,10 +24,10 @@ from rest_framework.views import APIView
 from accounts import access
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
-from mesh_ui.api_errors import CODE_BY_STATUS, error_body
+from mesh_ui.api_errors import CODE_BY_STATUS, ErrorSerializer, error_body
 from mesh_ui.auth import may_see_error_details
 from topology import api_schemas as schemas
-from topology import reading
+from topology import on_demand, reading
 from topology.api_params import (
     GraphDiffQuery,
     GraphQuery,
@@ -36,6 +36,7 @@ from topology.api_params import (
     SnapshotRangeQuery,
     parse_query,
 )
+from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
 from topology.health_summary import filter_health
 from topology.models import GraphSnapshot, SnapshotGraph
@@ -100,35 +101,146 @@ def _no_snapshot(cluster_name: str) -> Response:
     )
 
 
+#: A graph answer: the graph, a build in progress (202), or a failed build (503).
+GRAPH_RESPONSES = {
+    200: schemas.GraphSerializer,
+    202: OpenApiResponse(schemas.GraphBuildingSerializer, description="Being built on demand: poll build.statusUrl."),
+    503: OpenApiResponse(
+        ErrorSerializer, description="The graph built on demand failed; the body also holds the build (`build`)."
+    ),
+}
+
+
+def rate_warnings(query: dict[str, Any]) -> list[str]:
+    """What the answer says of rate options the snapshots cannot answer as asked (their rates are the stored ones)."""
+    warnings = []
+    if query.get("rateGrpc") in {"sent", "received", "total"}:
+        warnings.append(f"rateGrpc={query['rateGrpc']}: gRPC message counts are not stored; grpc rates are requests.")
+    if query.get("rateTcp") in {"sent", "received"}:
+        warnings.append(
+            f"rateTcp={query['rateTcp']}: TCP bytes are stored sent and received summed; tcp rates are totals."
+        )
+    return warnings
+
+
+def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
+    """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
+    steps: list[tuple[str, Any]] = []
+    if not query.get("injectServiceNodes", True) and (node is None or node.kind != "service"):
+        steps.append(("collapse", collapse_service_nodes))
+    if node is not None:
+        steps.append((f"node={node!r}", lambda graph: focus_graph(graph, node)))
+    rate_http, rate_grpc = query.get("rateHttp", "requests"), query.get("rateGrpc", "requests")
+    if "none" in (rate_http, rate_grpc):
+        steps.append((f"rates={rate_http},{rate_grpc}", lambda g: apply_rate_options(g, rate_http, rate_grpc)))
+    warnings = rate_warnings(query)
+    if warnings:
+        steps.append(("warn=" + "|".join(warnings), lambda graph: {**graph, "warning": " ".join(warnings)}))
+    stat = query.get("responseTime")
+    if stat and stat != "p95":
+        steps.append((f"rt={stat}", lambda graph: pick_response_time(graph, stat)))
+    if not steps:
+        return None
+
+    def apply(graph: dict[str, Any]) -> dict[str, Any]:
+        for _, step in steps:
+            graph = step(graph)
+        return graph
+
+    return reading.Derivation(key="|".join(name for name, _ in steps), apply=apply)
+
+
 class GraphView(APIView):
     """The service graph in Kiali's JSON shape, from the snapshot closest to ``at``."""
 
-    @extend_schema(parameters=[GraphQuery], responses={200: schemas.GraphSerializer})
+    @extend_schema(parameters=[GraphQuery], responses=GRAPH_RESPONSES)
     def get(self, request: Request) -> HttpResponse | Response:
+        return self.answer(request, None)
+
+    def answer(self, request: Request, node: NodeRef | None) -> HttpResponse | Response:
+        """The graph, or with ``node`` its node graph (the whole graph focused on it, every namespace)."""
         try:
             query = parse_query(GraphQuery, request)
-            at = query.get("at")
+            moment = query.get("queryTime")
+            at = moment or query.get("at")
             cluster, snapshot = reading.find_cluster_snapshot(_cluster_choice(request, query), at)
-            namespaces, granted = scoped_namespaces(request, cluster, query.get("namespaces"))
+            asked = [node.namespace] if node is not None else query.get("namespaces")
+            namespaces, granted = scoped_namespaces(request, cluster, asked)
+            if node is not None:
+                namespaces = None if granted is None else sorted(granted)
             if snapshot is None:
                 return _no_snapshot(cluster.name)
+            window = reading.pick_window(snapshot, query.get("duration"))
+            if on_demand.needs_build(snapshot, query.get("duration"), moment):
+                window = query.get("duration") or window
+                build = on_demand.find_or_start(
+                    cluster, snapshot, window, moment or snapshot.telemetry_at or snapshot.taken_at, live=moment is None
+                )
+                if build.status != GraphSnapshot.Status.COMPLETE:
+                    return _build_answer(build)
+                snapshot = build.snapshot
             meta = reading.build_meta(snapshot, at, may_see_error_details(request.user))
             body = reading.read_graph_json(
                 snapshot,
                 query["graphType"],
-                reading.pick_window(snapshot, query.get("duration")),
+                window,
                 namespaces,
                 query["idleNodes"],
                 query["boxBy"],
                 meta,
                 hide=query.get("hide"),
                 granted=granted,
+                derive=graph_derivation(query, node),
             )
         except (QueryError, NamespaceRefused) as exc:
             return exc.response()
         except reading.SnapshotRequestError as exc:
             return _error(str(exc))
         return with_snapshot_etag(HttpResponse(body, content_type="application/json"), request, meta)
+
+
+def _build_answer(build: on_demand.Build) -> Response:
+    """A graph still being built on demand: ``202`` with its status URL; a failed build: ``503`` saying why."""
+    data = build.as_dict()
+    if build.status == GraphSnapshot.Status.FAILED:
+        body = error_body("unavailable", f"the graph built on demand failed: {data.get('error', 'unknown error')}")
+        return Response({**body, "build": data}, status=503)
+    answer = Response({"status": "building", "build": data, "elements": {"nodes": [], "edges": []}}, status=202)
+    answer["Location"] = data["statusUrl"]
+    answer["Retry-After"] = "1"
+    return answer
+
+
+class GraphBuildView(APIView):
+    """The state of a graph built on demand (``topology.on_demand``): building, complete or failed."""
+
+    @extend_schema(responses={200: schemas.GraphBuildSerializer})
+    def get(self, request: Request, build_id: int) -> Response:
+        snapshot = GraphSnapshot.every_snapshot.select_related("cluster").filter(pk=build_id, on_demand=True).first()
+        if snapshot is None:
+            return _error(f"no graph build {build_id}", status=404)
+        granted = access.granted_namespaces(request.user, snapshot.cluster)
+        if granted is not None and not granted:
+            return _error(f"no graph build {build_id}", status=404)
+        return Response(on_demand.Build(on_demand.expire(snapshot)).as_dict())
+
+
+class NodeGraphView(GraphView):
+    """Kiali's node graph: one workload, app, versioned app or service with its callers and callees.
+
+    ``/namespaces/{namespace}/{workloads|applications|services}/{name}[/versions/{version}]/graph``; the query
+    parameters are the graph's (``namespaces`` is ignored: a node graph shows its neighbours wherever they are).
+    """
+
+    kind: str = "workload"
+
+    @extend_schema(parameters=[GraphQuery], responses=GRAPH_RESPONSES)
+    def get(  # type: ignore[override]
+        self, request: Request, namespace: str, name: str, version: str = ""
+    ) -> HttpResponse | Response:
+        kind = self.kind if self.kind in {"workload", "app", "service"} else "workload"
+        node = NodeRef(kind=kind, namespace=namespace, name=name, version=version)  # type: ignore[arg-type]
+        return self.answer(request, node)
 
 
 class GraphDiffView(APIView):

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from mesh_ui.api_errors import validation_error_body
 from topology.entity_metrics import ENTITY_KINDS
+from topology.graph.derive import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_STATS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
 from topology.graph.model import GRAPH_TYPES
@@ -217,6 +218,12 @@ class GraphQuery(NamespacedQuery):
         required=False, help_text="Metric window: 60s, 5m, 10m... (closest stored window; default the health window)."
     )
     at = TimeField(required=False, help_text="Unix seconds or ISO 8601; the closest snapshot is used (default now).")
+    queryTime = TimeField(
+        required=False,
+        help_text="Kiali's queryTime (unix seconds or ISO 8601): the graph at that moment. When no snapshot was taken "
+        "within one snapshot interval of it (or duration is not a stored window), it is built on demand: 202 with "
+        "a status URL until it is ready.",
+    )
     idleNodes = serializers.BooleanField(
         default=False, help_text="Include inventory nodes without traffic (default false)."
     )
@@ -232,6 +239,38 @@ class GraphQuery(NamespacedQuery):
             "by AND / OR. rt, %error, rps and mtls terms are refused (400): the page applies those itself."
         ),
     )
+
+    injectServiceNodes = serializers.BooleanField(
+        default=True,
+        help_text="Service nodes between callers and the workloads behind a service (default true, as Kiali); "
+        "false draws caller → workload edges (app, versionedApp and workload graphs).",
+    )
+    rateHttp = serializers.ChoiceField(
+        choices=list(RATE_HTTP), default="requests", help_text="requests (default) or none: leave HTTP traffic out."
+    )
+    rateGrpc = serializers.ChoiceField(
+        choices=list(RATE_GRPC),
+        default="requests",
+        help_text="requests (default) or none (leave gRPC out). sent, received and total (message counts) are answered "
+        "with request rates and a warning: snapshots do not store message counts.",
+    )
+    rateTcp = serializers.ChoiceField(
+        choices=list(RATE_TCP),
+        required=False,
+        help_text="sent (Kiali's default), received or total. Snapshots store bytes sent and received summed, so tcp "
+        "rates are totals (without the parameter too); asking for sent or received adds a warning.",
+    )
+    responseTime = serializers.CharField(
+        required=False,
+        help_text="The statistic of each edge's responseTime: avg, 50, 95 (default, as Kiali) or 99 (p50/p95/p99 too).",
+    )
+
+    def validate_responseTime(self, value: str) -> str:
+        stat = value.strip().lower()
+        stat = stat if stat.startswith("p") or stat == "avg" else f"p{stat}"
+        if stat not in RESPONSE_TIME_STATS:
+            raise serializers.ValidationError("one of avg, 50, 95, 99")
+        return stat
 
 
 class GraphDiffQuery(NamespacedQuery):

@@ -37,6 +37,8 @@ class SnapshotMetaSerializer(serializers.Serializer):
     source = serializers.ChoiceField(choices=["prometheus", "direct"])  # type: ignore[assignment]
     stale = serializers.BooleanField(help_text="The metrics source is failing, or the snapshot is old.")
     sourceError = optional_text("Why the metrics source fails.")
+    onDemand = optional_flag("Built on demand for a window or moment no periodic snapshot holds.")
+    queryTime = serializers.DateTimeField(required=False, help_text="The moment an on-demand graph was read at.")
 
 
 class ProtocolTrafficSerializer(serializers.Serializer):
@@ -118,6 +120,29 @@ class GraphSerializer(serializers.Serializer):
     elements = ElementsSerializer()
     snapshot = SnapshotMetaSerializer(allow_null=True)
     warning = optional_text("Why the graph is empty (no snapshot yet).")
+
+
+class GraphBuildSerializer(serializers.Serializer):
+    """A graph built on demand: ``GET /api/v1/graph/builds/{id}``, and ``build`` in a graph request's 202 or 503."""
+
+    id = serializers.IntegerField()
+    status = serializers.ChoiceField(choices=["building", "complete", "failed"])
+    cluster = serializers.CharField()
+    window = serializers.IntegerField(help_text="Metric window, seconds.")
+    queryTime = serializers.DateTimeField(help_text="The moment the telemetry is read at.")
+    startedAt = serializers.DateTimeField()
+    elapsedSeconds = serializers.FloatField()
+    timeoutSeconds = serializers.FloatField(help_text="A build not complete by then fails.")
+    statusUrl = serializers.CharField()
+    error = optional_text("Why the build failed.")
+
+
+class GraphBuildingSerializer(serializers.Serializer):
+    """``202`` of a graph request being built on demand."""
+
+    status = serializers.ChoiceField(choices=["building"])
+    build = GraphBuildSerializer()
+    elements = ElementsSerializer()
 
 
 class DiffEdgeSerializer(serializers.Serializer):

@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from inventory.models import Cluster, IstioObject, Namespace, Pod, Service, Workload
 from topology.graph import GraphHealthInputs, MeshContext, ServiceInfo, WorkloadInfo
+from topology.graph.istio_flags import circuit_breaker_versions, virtual_service_flags, virtual_service_route_hosts
 from topology.graph.model import ServiceEntryInfo
 from topology.health import HEALTH_RATE_ANNOTATION, HealthConfig, WorkloadReplicas
 
@@ -66,11 +67,24 @@ def _load_mesh_context(cluster: Cluster, services: list[Service], workloads: lis
         if not workload.sidecar_present and workload.desired_replicas > 0 and not ambient:
             missing_sidecars.add((workload.namespace, workload.name))
     vs_hosts: set[str] = set()
+    routing: dict[str, frozenset[str]] = {}
+    breakers: dict[str, frozenset[str]] = {}
     service_entries: dict[str, ServiceEntryInfo] = {}
-    for obj in IstioObject.objects.filter(cluster=cluster, kind__in=["VirtualService", "ServiceEntry"]):
+    kinds = ["VirtualService", "ServiceEntry", "DestinationRule"]
+    for obj in IstioObject.objects.filter(cluster=cluster, kind__in=kinds):
         hosts = [h for h in obj.spec.get("hosts") or [] if isinstance(h, str)]
-        if obj.kind == "VirtualService":
-            vs_hosts.update(fqdn(h, obj.namespace) for h in hosts if h != "*")
+        if obj.kind == "DestinationRule":
+            host, versions = obj.spec.get("host"), circuit_breaker_versions(obj.spec)
+            if isinstance(host, str) and versions:
+                key = fqdn(host, obj.namespace)
+                breakers[key] = breakers.get(key, frozenset()) | versions
+        elif obj.kind == "VirtualService":
+            # A VirtualService applies to the services it names and to those it routes to (Kiali matches routes).
+            named = {fqdn(h, obj.namespace) for h in [*hosts, *virtual_service_route_hosts(obj.spec)] if h != "*"}
+            vs_hosts |= named
+            flags = virtual_service_flags(obj.spec)
+            for host in named:
+                routing[host] = routing.get(host, frozenset()) | flags
         else:
             location: Literal["MESH_EXTERNAL", "MESH_INTERNAL"] = (
                 "MESH_INTERNAL" if obj.spec.get("location") == "MESH_INTERNAL" else "MESH_EXTERNAL"
@@ -84,6 +98,8 @@ def _load_mesh_context(cluster: Cluster, services: list[Service], workloads: lis
         virtual_service_hosts=frozenset(vs_hosts),
         missing_sidecars=frozenset(missing_sidecars),
         service_entries=service_entries,
+        routing_flags=routing,
+        circuit_breakers=breakers,
     )
 
 

@@ -28,10 +28,11 @@ from topology.graph.partition import (
 
 
 class CompleteSnapshotManager(models.Manager["GraphSnapshot"]):
-    """Only complete snapshots: what every reader sees (a building or failed snapshot is not there for them)."""
+    """Only complete, periodic snapshots: what every reader sees (a building or failed snapshot is not there for
+    them, nor one built on demand, which ``topology.on_demand`` reads for the request that asked for it)."""
 
     def get_queryset(self) -> models.QuerySet[GraphSnapshot]:
-        return super().get_queryset().filter(status=GraphSnapshot.Status.COMPLETE)
+        return super().get_queryset().filter(status=GraphSnapshot.Status.COMPLETE, on_demand=False)
 
 
 class GraphSnapshot(models.Model):
@@ -84,6 +85,11 @@ class GraphSnapshot(models.Model):
         null=True, blank=True, help_text="The moment telemetry is read at (taken_at unless asked otherwise)."
     )
     windows_pending = models.IntegerField(default=0, help_text="Windows not stored yet (0 once complete).")
+    on_demand = models.BooleanField(
+        default=False,
+        help_text="Built for a request whose window or moment no periodic snapshot holds (topology.on_demand); "
+        "never served as the periodic snapshot of its time.",
+    )
 
     every_snapshot = models.Manager()
     objects = CompleteSnapshotManager()

@@ -7,13 +7,15 @@ When the metrics source is failing, the last complete snapshot is served and mar
 
 from __future__ import annotations
 
+import hashlib
 import json
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db.models import QuerySet, Subquery
 from django.utils import timezone
 
@@ -137,6 +139,9 @@ class SnapshotMeta:
         }
         if self.status is not None and self.status.failing:
             data["sourceError"] = describe_source_failure(self.status, self.detailed_errors)
+        if self.snapshot.on_demand:  # built for a request (topology.on_demand), read at its queryTime
+            data["onDemand"] = True
+            data["queryTime"] = (self.snapshot.telemetry_at or self.snapshot.taken_at).isoformat()
         return data
 
 
@@ -166,6 +171,7 @@ def read_graph_json(
     meta: SnapshotMeta,
     hide: NodePredicate | None = None,
     granted: Collection[str] | None = None,
+    derive: Derivation | None = None,
 ) -> bytes:
     """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
 
@@ -177,19 +183,31 @@ def read_graph_json(
     ``granted`` (None: every namespace) is what the user may read: then only those namespaces' parts are read, and
     everything else collapses into one opaque node per cluster (:func:`topology.graph.restriction.restrict_graph`);
     ``namespaces`` must be among them (the caller refuses others) and defaults to all of them.
+
+    ``derive`` (a :class:`Derivation`: no injected service nodes, a node graph, rate options) is applied to the
+    whole graph before the namespace filter; its answers are cached (``DERIVED_CACHE_SECONDS``) by snapshot, graph,
+    request and grants, since a snapshot never changes.
     """
     if graph_type not in GRAPH_TYPES:
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
     meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
+    if derive is not None:
+        key = _derived_key(snapshot, graph_type, window, namespaces, include_idle, box_by, granted, derive)
+        body = cache.get(key)
+        if body is None:
+            if granted is not None:
+                body = _read_restricted_graph(
+                    snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted, derive
+                )
+            else:
+                body = _read_derived_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, derive)
+            cache.set(key, body, settings.MESH_UI_DERIVED_CACHE_SECONDS)
+        return body[:-1] + b',"snapshot":' + meta_json + b"}"
     if granted is not None:
         body = _read_restricted_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted)
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
-    head, owns, extras = SnapshotGraph.read_parts(
-        namespaces if scoped else None, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
-    )
-    if head is None:  # no such graph stored: an empty one
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    head, owns, extras = _read_parts(snapshot, graph_type, window, namespaces if scoped else None)
     if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         body = splice_graph_json(head, owns)
     elif hide is None and not scoped and set(BOX_KINDS) <= set(box_by) and all(map(has_idle_lines, owns)):
@@ -207,6 +225,63 @@ def read_graph_json(
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
 
 
+def _read_parts(
+    snapshot: GraphSnapshot, graph_type: str, window: int, namespaces: list[str] | None
+) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
+    """:meth:`SnapshotGraph.read_parts` of one stored graph; an empty graph's head when it is not stored."""
+    head, owns, extras = SnapshotGraph.read_parts(
+        namespaces, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
+    )
+    if head is None:  # no such graph stored: an empty one
+        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    return head, owns, extras
+
+
+@dataclass(frozen=True)
+class Derivation:
+    """A derived answer: ``apply`` turns the whole stored graph into it; ``key`` names it in the cache."""
+
+    key: str
+    apply: Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _derived_key(
+    snapshot: GraphSnapshot,
+    graph_type: str,
+    window: int,
+    namespaces: list[str] | None,
+    include_idle: bool,
+    box_by: list[str],
+    granted: Collection[str] | None,
+    derive: Derivation,
+) -> str:
+    what = repr((namespaces, include_idle, sorted(box_by), sorted(granted) if granted is not None else None))
+    digest = hashlib.sha256(f"{what}|{derive.key}".encode()).hexdigest()[:32]
+    return f"graph-derived:{snapshot.pk}:{graph_type}:{window}:{digest}"
+
+
+def _read_derived_graph(
+    snapshot: GraphSnapshot,
+    graph_type: str,
+    window: int,
+    namespaces: list[str] | None,
+    include_idle: bool,
+    box_by: list[str],
+    hide: NodePredicate | None,
+    derive: Derivation,
+) -> bytes:
+    """A derived answer from the whole graph (a node graph or a collapsed hop spans namespaces), then scoped."""
+    head, owns, extras = _read_parts(snapshot, graph_type, window, None)
+    with pause_cyclic_gc():
+        graph = derive.apply(assemble_graph(head, owns, extras))
+        graph = filter_graph(graph, namespaces, include_idle, box_by)
+        if hide is not None:
+            graph = hide_elements(graph, hide)
+        body = encode_graph_json(graph)
+        del graph
+    return body
+
+
 def _read_restricted_graph(
     snapshot: GraphSnapshot,
     graph_type: str,
@@ -216,16 +291,15 @@ def _read_restricted_graph(
     box_by: list[str],
     hide: NodePredicate | None,
     granted: Collection[str],
+    derive: Derivation | None = None,
 ) -> bytes:
     """The graph of a user who may read only ``granted``: their parts (own and linking copies), restricted."""
     readable = sorted(granted)
-    head, owns, extras = SnapshotGraph.read_parts(
-        readable, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
-    )
-    if head is None:
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+    head, owns, extras = _read_parts(snapshot, graph_type, window, readable)
     with pause_cyclic_gc():
         graph = restrict_graph(assemble_graph(head, owns, extras), readable)
+        if derive is not None:
+            graph = derive.apply(graph)
         graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)
         if hide is not None:
             graph = hide_elements(graph, hide)

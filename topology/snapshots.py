@@ -79,6 +79,8 @@ log = logging.getLogger(__name__)
 WINDOW_ATTEMPTS = 3
 #: Seconds before a failed window's next attempt, times the attempts so far.
 RETRY_DELAY = 1.0
+#: Seconds an on-demand snapshot (``topology.on_demand``) is kept, and reused by requests for its window and moment.
+ON_DEMAND_KEEP_SECONDS = 3600
 
 
 @dataclass
@@ -305,14 +307,16 @@ def _store_window(row: SnapshotWindow, result: WindowResult, outcome: WindowOutc
                 raise _NotBuilding
             # The conditional UPDATE that finishes: only the window that took the count to 0 sees it there.
             completed = building.filter(windows_pending=0).update(status=GraphSnapshot.Status.COMPLETE) == 1
-            if completed:
+            if completed and not snapshot.on_demand:
                 MetricsSourceStatus.objects.filter(cluster_id=snapshot.cluster_id).update(
                     source=snapshot.source, last_success=timezone.now(), consecutive_failures=0
                 )
     except _NotBuilding:
         return row.State.DONE, False  # rolled back: a failed snapshot keeps no graphs
     if completed:
-        stored = GraphSnapshot.objects.filter(pk=snapshot.pk).values("source_ms", "processing_ms", "size_bytes")[0]
+        stored = GraphSnapshot.every_snapshot.filter(pk=snapshot.pk).values("source_ms", "processing_ms", "size_bytes")[
+            0
+        ]
         log.info(
             "snapshot %s of %s complete: %d windows, telemetry %d ms, processing %d ms, %d bytes",
             snapshot.pk,
@@ -348,7 +352,8 @@ def fail_snapshot(snapshot_id: int, error: str) -> bool:
             state=SnapshotWindow.State.FAILED
         )
         snapshot = GraphSnapshot.every_snapshot.select_related("cluster").get(pk=snapshot_id)
-        _record_failure(snapshot.cluster, snapshot.source, error)
+        if not snapshot.on_demand:  # one request's graph failing says nothing new of the metrics source
+            _record_failure(snapshot.cluster, snapshot.source, error)
     log.warning("snapshot %s of %s failed: %s", snapshot_id, snapshot.cluster.name, error)
     return True
 
@@ -416,6 +421,8 @@ def thin_snapshots(cluster_id: int) -> int:
     complete = GraphSnapshot.objects.filter(cluster_id=cluster_id)
     doomed = select_snapshots_to_delete(complete.values_list("id", "taken_at"), now, tiers)
     doomed += [snapshot_id for (snapshot_id,) in failed]
+    on_demand = every.filter(on_demand=True, taken_at__lt=now - timedelta(seconds=ON_DEMAND_KEEP_SECONDS))
+    doomed += list(on_demand.exclude(status=GraphSnapshot.Status.FAILED).values_list("id", flat=True))
     for start in range(0, len(doomed), 500):
         GraphSnapshot.every_snapshot.filter(pk__in=doomed[start : start + 500]).delete()
     older = complete.filter(taken_at__lt=first_tier_start)

@@ -1,6 +1,8 @@
 // Turns the API's Kiali-shaped elements into Cytoscape elements: adds display names, badges and the numbers
 // that edge labels, find/hide and the traffic animation read (fields starting with "_").
 
+import { badgeData } from "./graph-badges.js";
+
 const num = (value) => (value === undefined || value === null || value === "" ? 0 : Number(value));
 
 /** Requests/s in and out of a node, and its inbound error percentage (http 4xx+5xx, grpc errors). */
@@ -56,7 +58,6 @@ function badges(d) {
   if (d.isGateway) list.push("GW");
   if (d.isWaypoint) list.push("WP");
   if (d.isServiceEntry) list.push("SE");
-  if (d.hasVS) list.push("VS");
   if (d.hasMissingSC) list.push("!SC");
   return list.join(" ");
 }
@@ -92,8 +93,19 @@ export function edgeLabel(d, mode) {
   return text;
 }
 
-/** Cytoscape elements from an API answer; the API's data objects are copied, never changed. */
-export function buildElements(graph, edgeLabelMode, large = false) {
+/** An edge's response time in ms for a statistic (avg, p50, p95, p99); the API's responseTime without the stat. */
+export function responseTimeOf(d, stat = "p95") {
+  const chosen = d.responseTimes?.[stat];
+  if (chosen !== undefined) return num(chosen);
+  return d.responseTime !== undefined && !d.responseTimes ? num(d.responseTime) : undefined;
+}
+
+/**
+ * Cytoscape elements from an API answer; the API's data objects are copied, never changed. `options.rtStat` picks
+ * the response-time statistic edges show, `options.badgeBase` is the URL of the badge icons.
+ */
+export function buildElements(graph, edgeLabelMode, large = false, options = {}) {
+  const rtStat = options.rtStat || "p95";
   const elements = graph.elements || { nodes: [], edges: [] };
   const nodes = new Map();
   const inboundRt = new Map();
@@ -108,8 +120,9 @@ export function buildElements(graph, edgeLabelMode, large = false) {
     d._mtls = num(d.isMTLS) > 0;
     // On large graphs 3,000 lock icons cost more than they tell; the panel still says mTLS.
     d._lock = d._mtls && !large;
-    if (d.responseTime !== undefined) {
-      d._rt = num(d.responseTimes?.p95 ?? d.responseTime);
+    const rt = responseTimeOf(d, rtStat);
+    if (rt !== undefined) {
+      d._rt = rt;
       inboundRt.set(d.target, Math.max(inboundRt.get(d.target) || 0, d._rt));
     }
     d.label = edgeLabel(d, edgeLabelMode);
@@ -120,6 +133,7 @@ export function buildElements(graph, edgeLabelMode, large = false) {
     const rates = nodeRates(d);
     d._name = displayName(d) || "";
     d._badges = badges(d);
+    Object.assign(d, badgeData(d, options.badgeBase || ""));
     d._rps = Math.max(rates.in, rates.out);
     d._err = rates.in > 0 ? (100 * rates.errIn) / rates.in : 0;
     if (inboundRt.has(d.id)) d._rt = inboundRt.get(d.id);

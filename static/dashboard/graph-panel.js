@@ -43,6 +43,14 @@ const enc = (part) => encodeURIComponent(encodeURIComponent(part));
 // __namespace__ and __name__ standing for the parts.
 let detailUrls = {};
 
+// Renders a node's Istio-config badges (graph-badges.js's badgeList, bound to the icons' URL by the page).
+let renderBadges = null;
+
+/** Sets the function that lists a node's config badges in the panel. */
+export function setBadgeList(render) {
+  renderBadges = render;
+}
+
 /** Sets the detail-page URL patterns: `{workload, service, application}`. */
 export function setDetailUrls(urls) {
   detailUrls = urls || {};
@@ -120,6 +128,10 @@ function nodePanel(node) {
   if (d._badges) facts.push(["Badges", d._badges]);
   if (d._config) facts.push(["Config findings", d._config]);
   frag.appendChild(table(facts.filter(([, v]) => v)));
+  if (d._badgeCount && renderBadges) {
+    frag.appendChild(el("h3", "Istio config"));
+    frag.appendChild(renderBadges(d));
+  }
   frag.appendChild(el("h3", "Health"));
   frag.appendChild(healthBlock(d));
 

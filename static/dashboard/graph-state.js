@@ -14,6 +14,12 @@ export const DEFAULTS = Object.freeze({
   find: "",
   hide: "",
   at: "",
+  node: "",
+  services: true,
+  rtStat: "p95",
+  rateHttp: "requests",
+  rateGrpc: "requests",
+  queryTime: "",
 });
 
 function pick(name, value, choices) {
@@ -32,7 +38,7 @@ export function readState(search, defaults = {}, choices = {}) {
     if (!params.has(key)) continue;
     const raw = params.get(key);
     if (key === "namespaces") state.namespaces = raw.split(",").map((s) => s.trim()).filter(Boolean);
-    else if (key === "idle" || key === "traffic") state[key] = raw === "true" || raw === "1";
+    else if (key === "idle" || key === "traffic" || key === "services") state[key] = raw === "true" || raw === "1";
     else state[key] = pick(key, raw, choices);
   }
   // "replay" is accepted as a synonym of "at".
@@ -68,5 +74,9 @@ export function graphApiQuery(state) {
   if (state.idle) params.set("idleNodes", "true");
   if (state.cluster) params.set("cluster", state.cluster);
   if (state.at) params.set("at", state.at);
+  if (state.queryTime) params.set("queryTime", state.queryTime);
+  if (state.services === false) params.set("injectServiceNodes", "false");
+  if (state.rateHttp && state.rateHttp !== "requests") params.set("rateHttp", state.rateHttp);
+  if (state.rateGrpc && state.rateGrpc !== "requests") params.set("rateGrpc", state.rateGrpc);
   return params.toString();
 }

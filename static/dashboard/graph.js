@@ -6,13 +6,19 @@
 //
 // Tests and the benchmark read window.cy, and window.graphReady (true once the graph is drawn and laid out; a
 // "graph:ready" event fires on document each time).
+//
+// Node graphs (Kiali's): double-clicking a node, or a "mesh-ui:node-graph" event on document with
+// detail {nodeId}, shows the graph of that node (URL state node=kind:namespace:name[:version]); the breadcrumb
+// leads back.
 
+import { badgeList, badgeStyle, withoutBadges } from "./graph-badges.js";
 import { buildElements, edgeLabel } from "./graph-data.js";
 import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
 import { bindInteractions } from "./graph-interact.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
-import { setDetailUrls, showPanel } from "./graph-panel.js";
+import { focusStyle, nodeGraphUrl, nodeRefLabel, nodeRefOf, parseNodeRef } from "./graph-node.js";
+import { setBadgeList, setDetailUrls, showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
 import { buildStyle } from "./graph-style.js";
 import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
@@ -25,14 +31,25 @@ form.addEventListener("submit", (event) => event.preventDefault());
 // The cluster the header chose (the server applies the one rule); API calls name it explicitly.
 const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.dataset.cluster || "" };
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
-const RELOAD_KEYS = ["cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at"];
+const RELOAD_KEYS = [
+  "cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc",
+  "queryTime",
+];
+const SELECTS = ["graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "layout", "boxBy"];
+const badgeBase = root.dataset.badgeBase || "";
+setBadgeList((d) => badgeList(d, badgeBase));
 
 // The values each toolbar select offers (rendered by the server) are the only ones a URL may choose.
 const choices = Object.fromEntries(
-  ["graphType", "edgeLabels", "layout", "refresh"].map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
+  ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "layout", "refresh"]
+    .filter((name) => form.elements[name])
+    .map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
 );
 
 let state = readState(location.search, defaults, choices);
+if (state.node && !parseNodeRef(state.node)) state.node = "";
+// The node graphs drilled through to reach the current one (the breadcrumb), oldest first.
+let trail = [];
 let cy = null;
 let large = false;
 let traffic = null;
@@ -60,7 +77,7 @@ function createCy(forLarge) {
   large = forLarge;
   cy = cytoscape({
     container: $("graph-cy"),
-    style: buildStyle({ large }),
+    style: [...buildStyle({ large }), ...badgeStyle(), ...focusStyle()],
     minZoom: 0.02,
     maxZoom: 4,
     boxSelectionEnabled: false,
@@ -73,6 +90,7 @@ function createCy(forLarge) {
     userMovedView = true;
   });
   cy.on("tap", "node, edge", (event) => openPanel(event.target));
+  cy.on("dbltap", "node", (event) => drillInto(event.target));
   cy.on("tap", (event) => {
     if (event.target === cy) openPanel(null);
   });
@@ -96,7 +114,7 @@ function currentSignature() {
 
 async function draw(relayout) {
   const wantLarge = isLargeGraph(graph);
-  const elements = buildElements(graph, state.edgeLabels, wantLarge);
+  const elements = buildElements(graph, state.edgeLabels, wantLarge, { rtStat: state.rtStat, badgeBase });
   if (!cy || wantLarge !== large) createCy(wantLarge);
   const sameShape = !relayout && cy.elements().length > 0 && signature(elements) === currentSignature();
   if (!sameShape) await prepareLayout(state.layout, wantLarge);
@@ -238,7 +256,8 @@ function renderSnapshot() {
   const taken = new Date(snap.takenAt);
   const mode = state.at ? "Replaying snapshot" : "Snapshot";
   const age = state.at ? "" : ` · ${formatAge(snap.ageSeconds)} old`;
-  label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}`;
+  const built = snap.onDemand ? ` · built on demand for ${new Date(snap.queryTime).toLocaleString()}` : "";
+  label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}${built}`;
   const ageText = formatAge(snap.ageSeconds);
   if (snap.stale && snap.sourceError) {
     showBanner(`Stale data: the metrics source is failing (${snap.sourceError}); this snapshot is ${ageText} old.`);
@@ -264,7 +283,8 @@ async function fetchGraph() {
   const params = new URLSearchParams(graphApiQuery(state));
   const hide = serverHide(state);
   if (hide) params.set("hide", hide);
-  const response = await fetch(`${root.dataset.apiGraph}?${params}`, {
+  const url = (state.node && nodeGraphUrl(root.dataset.apiRoot, state.node)) || root.dataset.apiGraph;
+  const response = await fetch(`${url}?${params}`, {
     headers: { Accept: "application/json" },
   });
   return { response, text: await response.text() };
@@ -291,6 +311,12 @@ async function load({ relayout = false, prefetched = null } = {}) {
   } catch (error) {
     body = { error: `unexpected answer (HTTP ${response.status})` };
   }
+  if (response.status === 202 && body.build) {
+    // Built on demand (a window or moment no snapshot holds): follow the build, then load again.
+    if (await followBuild(body.build, sequence)) await load({ relayout });
+    return;
+  }
+  showBuilding(null);
   if (!response.ok) {
     showBanner(`The graph could not be loaded: ${body.error || response.status}`);
     setReady(true);
@@ -302,6 +328,41 @@ async function load({ relayout = false, prefetched = null } = {}) {
   renderSnapshot();
   await draw(relayout);
   if (sequence === loadSequence) setReady(true);
+}
+
+/** Shows what an on-demand build is doing ("" / null hides it). */
+function showBuilding(build) {
+  const box = $("graph-building");
+  if (!box) return;
+  box.hidden = !build;
+  document.body.dataset.graphBuilding = String(Boolean(build));
+  if (!build) return;
+  const span = build.window % 60 === 0 ? `${build.window / 60} min` : `${build.window} s`;
+  const moment = new Date(build.queryTime).toLocaleString();
+  box.textContent = `Building the graph of ${span} at ${moment} on demand… ${Math.round(build.elapsedSeconds)} s (times out after ${Math.round(build.timeoutSeconds)} s)`;
+}
+
+/** Polls an on-demand build until it is complete (true) or failed, or another load took over (false). */
+async function followBuild(build, sequence) {
+  let current = build;
+  while (sequence === loadSequence) {
+    showBuilding(current);
+    if (current.status === "complete") return true;
+    if (current.status === "failed") {
+      showBuilding(null);
+      showBanner(`The graph built on demand failed: ${current.error || "unknown error"}`);
+      setReady(true);
+      return false;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    try {
+      const response = await fetch(current.statusUrl, { headers: { Accept: "application/json" } });
+      if (response.ok) current = await response.json();
+    } catch (error) {
+      // a hiccup: ask again in a second
+    }
+  }
+  return false;
 }
 
 async function loadSnapshots() {
@@ -349,7 +410,7 @@ function updateReplayLabel() {
 function schedule() {
   clearTimeout(pollTimer);
   const seconds = Number(state.refresh);
-  if (state.at || !seconds || document.visibilityState !== "visible") return;
+  if (state.at || state.queryTime || !seconds || document.visibilityState !== "visible") return;
   pollTimer = setTimeout(async () => {
     await Promise.all([load(), loadSnapshots()]);
     schedule();
@@ -368,7 +429,7 @@ document.addEventListener("visibilitychange", async () => {
 
 function writeControls() {
   for (const box of form.querySelectorAll('input[name="namespaces"]')) box.checked = state.namespaces.includes(box.value);
-  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy"]) {
+  for (const name of SELECTS) {
     const control = form.elements[name];
     if (!control || !state[name]) continue;
     if (![...control.options].some((o) => o.value === state[name])) control.add(new Option(state[name], state[name]));
@@ -376,6 +437,8 @@ function writeControls() {
   }
   if (!state.duration) state.duration = form.elements.duration.value;
   $("ctl-idle").checked = state.idle;
+  if ($("ctl-services")) $("ctl-services").checked = state.services;
+  if ($("ctl-queryTime")) $("ctl-queryTime").value = localInputValue(state.queryTime);
   $("ctl-traffic").checked = state.traffic;
   $("ctl-find").value = state.find;
   $("ctl-hide").value = state.hide;
@@ -385,14 +448,26 @@ function writeControls() {
 function readControls() {
   const next = { ...state };
   next.namespaces = [...form.querySelectorAll('input[name="namespaces"]:checked')].map((b) => b.value);
-  for (const name of ["graphType", "duration", "refresh", "edgeLabels", "layout", "boxBy"]) {
+  for (const name of SELECTS) {
     if (form.elements[name]) next[name] = form.elements[name].value;
   }
   next.idle = $("ctl-idle").checked;
+  if ($("ctl-services")) next.services = $("ctl-services").checked;
+  const moment = $("ctl-queryTime")?.value || "";
+  // The control shows minutes in local time: keep the state's own value while the control still shows it.
+  if (moment !== localInputValue(state.queryTime)) next.queryTime = moment ? new Date(moment).toISOString() : "";
   next.traffic = $("ctl-traffic").checked;
   next.find = $("ctl-find").value.trim();
   next.hide = $("ctl-hide").value.trim();
   return next;
+}
+
+/** A moment (ISO) as a datetime-local control's value, in local time to the minute. */
+function localInputValue(iso) {
+  const moment = iso ? new Date(iso) : null;
+  if (!moment || Number.isNaN(moment.getTime())) return "";
+  const local = new Date(moment.getTime() - moment.getTimezoneOffset() * 60e3);
+  return local.toISOString().slice(0, 16);
 }
 
 function updateNamespaceSummary() {
@@ -423,13 +498,17 @@ async function onControlsChanged() {
     }
     updateTraffic();
     updateCounts();
+  } else if (changed("rtStat")) {
+    setReady(false);
+    await draw(false); // the same elements with the other statistic's numbers
+    setReady(true);
   } else if (changed("edgeLabels")) {
     cy.batch(() => cy.edges().forEach((e) => e.data("label", edgeLabel(e.data(), state.edgeLabels, large))));
   } else if (changed("traffic")) {
     updateTraffic();
     updateCounts();
   }
-  if (changed("refresh") || changed("at")) schedule();
+  if (changed("refresh") || changed("at") || changed("queryTime")) schedule();
 }
 
 form.addEventListener("change", (event) => {
@@ -480,12 +559,68 @@ for (const button of form.querySelectorAll("[data-export]")) {
   button.addEventListener("click", () => {
     const snap = graph?.snapshot;
     const stamp = snap ? snap.takenAt.replace(/[^0-9T]/g, "").slice(0, 15) : "empty";
-    exportGraph(button.dataset.export, cy, rawJson, {
-      svgScript: root.dataset.svgScript,
-      baseName: `mesh-graph-${state.graphType}-${stamp}`,
-    }).catch((error) => showBanner(error.message));
+    const run = () =>
+      exportGraph(button.dataset.export, cy, rawJson, {
+        svgScript: root.dataset.svgScript,
+        baseName: `mesh-graph-${state.graphType}-${stamp}`,
+      });
+    (button.dataset.export === "svg" ? withoutBadges(cy, run) : run()).catch((error) => showBanner(error.message));
   });
 }
+
+// --- Node graphs ---------------------------------------------------------------------------------------------
+
+function renderBreadcrumb() {
+  const nav = $("graph-breadcrumb");
+  if (!nav) return;
+  const list = $("graph-crumbs");
+  list.replaceChildren();
+  nav.hidden = !state.node;
+  if (!state.node) return;
+  const crumb = (text, index) => {
+    const item = document.createElement("li");
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "link-button";
+    button.textContent = text;
+    button.dataset.crumb = String(index);
+    button.addEventListener("click", () => goBack(index));
+    item.appendChild(button);
+    return item;
+  };
+  list.appendChild(crumb("Full graph", -1));
+  trail.forEach((ref, index) => list.appendChild(crumb(nodeRefLabel(ref), index)));
+  const current = document.createElement("li");
+  current.textContent = nodeRefLabel(state.node);
+  current.setAttribute("aria-current", "page");
+  list.appendChild(current);
+}
+
+async function showNodeGraph(ref, nextTrail) {
+  trail = nextTrail;
+  state = { ...state, node: ref };
+  saveState(state, defaults);
+  renderBreadcrumb();
+  openPanel(null);
+  await load({ relayout: true });
+}
+
+/** Drill into a node's graph (Kiali's double-click), from the full graph or from another node graph. */
+async function drillInto(element) {
+  if (!element || !element.isNode() || element.isParent()) return;
+  const ref = nodeRefOf(element.data(), graph?.graphType || state.graphType);
+  if (!ref || ref === state.node) return;
+  await showNodeGraph(ref, state.node ? [...trail, state.node] : []);
+}
+
+async function goBack(index) {
+  await showNodeGraph(index < 0 ? "" : trail[index], index < 0 ? [] : trail.slice(0, index));
+}
+
+document.addEventListener("mesh-ui:node-graph", (event) => {
+  const id = event.detail?.nodeId;
+  if (cy && id) drillInto(cy.getElementById(String(id)));
+});
 
 // --- Start -----------------------------------------------------------------------------------------------------
 
@@ -497,6 +632,7 @@ function librariesLoaded() {
 
 writeControls();
 saveState(state, defaults);
+renderBreadcrumb();
 setDagreScripts((root.dataset.dagreScripts || "").split(" ").filter(Boolean));
 setFcoseScripts((root.dataset.fcoseScripts || "").split(" ").filter(Boolean));
 const firstGraph = fetchGraph();

@@ -192,6 +192,18 @@ def _api_object(name: str, index: int | None) -> Callable[[Case], str]:
     return path
 
 
+def _graph_build(case: Case) -> str:
+    """The status URL of a graph built on demand in the mesh's cluster (stored here: the mesh has none)."""
+    from django.utils import timezone
+
+    from topology.models import GraphSnapshot
+
+    build = GraphSnapshot.every_snapshot.create(
+        cluster=case.mesh.cluster, taken_at=timezone.now(), source="prometheus", windows=[120], on_demand=True
+    )
+    return reverse("v1:graph-build", args=[build.pk])
+
+
 def _pod_detail(case: Case) -> str:
     return reverse("v1:pod-detail", args=[case.mesh.cluster.name, case.namespace, f"{case.objects[0]}-abc"])
 
@@ -277,8 +289,23 @@ RULES: dict[str, Rule] = {
         Need.READ,
         allowed=OK,  # the only snapshot compared with itself: no edges to show
     ),
+    "v1:workload-graph": api(
+        lambda case: reverse("v1:workload-graph", args=[case.namespace, case.objects[0]]), Need.READ
+    ),
+    "v1:app-graph": api(lambda case: reverse("v1:app-graph", args=[case.namespace, case.objects[1]]), Need.READ),
+    "v1:app-version-graph": api(
+        lambda case: reverse("v1:app-version-graph", args=[case.namespace, case.objects[1], "v1"]),
+        Need.READ,
+        allowed=OK,  # the access mesh's apps need not have a v1: the answer may be empty
+    ),
+    "v1:service-graph": api(
+        lambda case: reverse("v1:service-graph", args=[case.namespace, case.objects[2]]),
+        Need.READ,
+        allowed=OK,  # a service without traffic has an empty node graph
+    ),
     "v1:health": api(_in_namespace("v1:health", parameter="namespaces", type="app"), Need.READ),
     "v1:snapshots": api(_url("v1:snapshots"), Need.ANY_GRANT, allowed=OK),
+    "v1:graph-build": api(_graph_build, Need.ANY_GRANT, allowed=OK),
     "v1:metrics": api(
         lambda case: (
             reverse("v1:metrics")

@@ -4,6 +4,7 @@ export, URL state and escaping of cluster strings."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -355,3 +356,95 @@ def test_a_url_value_the_toolbar_does_not_offer_falls_back_to_the_default(bookin
     assert page.input_value("#ctl-layout") == "dagre"
     assert page.input_value("#ctl-edgeLabels") == "rt"  # a valid value is kept
     assert page.locator("#ctl-graphType option[value=bogus]").count() == 0
+
+
+def test_node_graph_drill_down_breadcrumb_and_badges(bookinfo, live_server, page):
+    open_graph(page, live_server)
+    # Bookinfo's gateway VirtualService routes to productpage: its service node has the VS and routing badges.
+    badges = page.evaluate(
+        """() => { const n = cy.nodes('[service = "productpage"]')[0];
+                   return { titles: n.data('_badgeTitles'), image: String(n.style('background-image')) }; }"""
+    )
+    assert badges["titles"] == "VirtualService, Request routing"
+    assert "badges/vs.svg" in badges["image"] and "badges/rr.svg" in badges["image"]
+    assert page.locator("#graph-breadcrumb").is_hidden()
+
+    # Double-click reviews v2: its node graph, with its callers and callees only.
+    page.evaluate(
+        "() => { cy.nodes().filter(n => n.data('workload') === 'reviews-v2' && !n.isParent())[0].emit('dbltap'); }"
+    )
+    wait_for_js(page, "location.search.includes('node=app:bookinfo:reviews:v2')")
+    wait_reloaded(page)
+    nodes = graph_nodes(page)
+    assert {(n["name"], n["version"]) for n in nodes if n["type"] == "app"} == {
+        ("productpage", "v1"),
+        ("reviews", "v2"),
+        ("ratings", "v1"),
+    }
+    assert {n["name"] for n in nodes if n["type"] == "service"} == {"reviews", "ratings"}
+    assert page.evaluate("cy.nodes('[?isFocus]').map(n => n.data('workload'))") == ["reviews-v2"]
+    assert page.locator("#graph-crumbs li").all_inner_texts() == ["Full graph", "app bookinfo/reviews v2"]
+
+    # Another helper's context menu asks for a node graph by node id: the same drill-down, one crumb deeper.
+    page.evaluate(
+        """() => { const id = cy.nodes('[service = "ratings"]')[0].id();
+                   document.dispatchEvent(new CustomEvent('mesh-ui:node-graph', { detail: { nodeId: id } })); }"""
+    )
+    wait_for_js(page, "location.search.includes('node=service:bookinfo:ratings')")
+    wait_reloaded(page)
+    assert page.locator("#graph-crumbs li").all_inner_texts() == [
+        "Full graph",
+        "app bookinfo/reviews v2",
+        "service bookinfo/ratings",
+    ]
+    assert {n["name"] for n in graph_nodes(page) if n["type"] == "app"} == {"reviews", "ratings"}
+
+    # Back one step, then to the full graph.
+    page.locator("#graph-crumbs button", has_text="reviews v2").click()
+    wait_for_js(page, "location.search.includes('node=app:bookinfo:reviews:v2')")
+    wait_reloaded(page)
+    assert page.locator("#graph-crumbs li").count() == 2
+    page.locator("#graph-crumbs button", has_text="Full graph").click()
+    wait_for_js(page, "!location.search.includes('node=')")
+    wait_reloaded(page)
+    assert page.locator("#graph-breadcrumb").is_hidden()
+    assert "details" in {n["name"] for n in graph_nodes(page)}
+
+
+def test_service_nodes_toggle_and_response_time_statistic(bookinfo, live_server, page):
+    open_graph(page, live_server, "edgeLabels=rt")
+    page.locator("#ctl-services").uncheck()
+    wait_for_js(page, "location.search.includes('services=false')")
+    wait_reloaded(page)
+    assert not [n for n in graph_nodes(page) if n["type"] == "service"]
+    page.select_option("#ctl-rtStat", "p99")
+    wait_for_js(page, "location.search.includes('rtStat=p99')")
+    wait_reloaded(page)
+    labels = page.evaluate(
+        """() => cy.edges().filter(e => e.data('responseTimes') && e.data('responseTimes').p99)
+                   .map(e => [e.data('label'), e.data('responseTimes').p99])"""
+    )
+    # Math.round in the page: halves round up (Python's round() would round them to even).
+    assert labels and all(label.endswith(f"{math.floor(float(p99) + 0.5)} ms") for label, p99 in labels)
+
+
+def test_a_window_no_snapshot_holds_shows_building_then_the_graph(bookinfo, live_server, page, monkeypatch):
+    from topology import tasks
+    from topology.snapshots import build_snapshot_window
+    from topology.sources import DirectScrapeSource
+
+    queued: list[tuple[int, int]] = []
+    monkeypatch.setattr(tasks.build_snapshot_window, "delay", lambda *args: queued.append(args))
+    page.goto(f"{live_server.url}/graph/?duration=1800s")
+    wait_for_js(page, "document.body.dataset.graphBuilding === 'true'")
+    assert "on demand" in page.locator("#graph-building").inner_text()
+    assert page.evaluate("window.graphReady") is not True
+    [(build_id, window)] = queued
+    assert window == 1800
+    # The worker builds the window from the simulator's counters; the page, polling the build, then draws it.
+    source = DirectScrapeSource(bookinfo.cluster, f"{bookinfo.url}/metrics")
+    build_snapshot_window(build_id, window, source=source)
+    wait_for_js(page, READY)
+    assert page.locator("#graph-building").is_hidden()
+    assert "built on demand" in page.locator("#graph-snapshot").inner_text()
+    assert page.evaluate("cy.edges().length") >= 9

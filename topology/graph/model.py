@@ -231,6 +231,8 @@ class Node:
     has_missing_sidecar: bool = False
     health: HealthAnnotation | None = None
     parent: str | None = None
+    #: Kiali's Istio-config flags (``hasCB``, ``hasTrafficShifting``...; see ``topology.graph.istio_flags``).
+    config_flags: frozenset[str] = frozenset()
 
     def copy(self) -> Node:
         """A copy with its own containers (``dest_services``, ``workloads``, ``rates``)."""
@@ -257,6 +259,7 @@ class Node:
             self.has_missing_sidecar,
             self.health,
             self.parent,
+            self.config_flags,
         )
 
     def add_dest_service(self, service: ServiceName) -> None:

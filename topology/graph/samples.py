@@ -115,6 +115,8 @@ class MeshContext:
     - ``virtual_service_hosts``: hosts that have a VirtualService (FQDN, ``name.namespace`` or short name).
     - ``missing_sidecars``: ``(namespace, workload)`` pairs running without an Istio sidecar.
     - ``service_entries``: host -> ServiceEntry info for hosts declared by ServiceEntries.
+    - ``routing_flags``: host -> the routing flags of the VirtualServices naming it (``topology.graph.istio_flags``).
+    - ``circuit_breakers``: FQDN host -> the versions a DestinationRule breaks circuits for.
     """
 
     workloads: Sequence[WorkloadInfo] = ()
@@ -123,6 +125,8 @@ class MeshContext:
     virtual_service_hosts: frozenset[str] = frozenset()
     missing_sidecars: frozenset[tuple[str, str]] = frozenset()
     service_entries: Mapping[str, ServiceEntryInfo] = field(default_factory=dict)
+    routing_flags: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    circuit_breakers: Mapping[str, frozenset[str]] = field(default_factory=dict)
 
 
 #: The label and value Istio puts on an ambient waypoint proxy's pods (Kiali's ``ambientWaypointLabel``).

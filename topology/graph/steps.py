@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from topology.graph.istio_flags import breaks_circuit
 from topology.graph.model import (
     UNKNOWN,
     Edge,
@@ -293,24 +294,40 @@ def service_host_forms(name: str, namespace: str, cluster_domain: str) -> set[st
 
 
 class VirtualServiceStep:
-    """Flag nodes whose service has a VirtualService (``hasVS``, with the matching hostnames)."""
+    """Kiali's istio appender: ``hasVS`` (with the matching hostnames) and the routing flags of those
+    VirtualServices, and ``hasCB`` from DestinationRules (``topology.graph.istio_flags``)."""
 
     name = "virtualService"
 
     def apply(self, tm: TrafficMap, ctx: StepContext) -> None:
-        """Set ``has_vs`` on service nodes (and on destination nodes when no service nodes are drawn)."""
+        """``hasVS`` and routing flags on service nodes (on destination nodes when no service nodes are drawn);
+        ``hasCB`` on service nodes and on app/workload nodes through the services they serve (by version)."""
         hosts = ctx.mesh.virtual_service_hosts
-        if not hosts:
+        routing = ctx.mesh.routing_flags
+        breakers = ctx.mesh.circuit_breakers
+        if not hosts and not breakers:
             return
         domain = ctx.options.cluster_domain
         for node in tm.nodes.values():
-            if node.node_type != "service" and ctx.options.with_service_nodes:
-                continue
-            matched: set[str] = set()
-            for service in node.dest_services.values():
-                matched |= service_host_forms(service.name, service.namespace, domain) & hosts
-            if matched:
-                node.has_vs = tuple(sorted(matched))
+            flags: set[str] = set()
+            if breakers:
+                version = "" if node.node_type == "service" or not is_known(node.version) else node.version
+                if node.node_type == "service" or version or node.node_type == "app":
+                    for service in node.dest_services.values():
+                        host = service.name if "." in service.name else f"{service.name}.{service.namespace}.{domain}"
+                        if breaks_circuit(breakers.get(host, ()), version):
+                            flags.add("hasCB")
+                            break
+            if hosts and (node.node_type == "service" or not ctx.options.with_service_nodes):
+                matched: set[str] = set()
+                for service in node.dest_services.values():
+                    matched |= service_host_forms(service.name, service.namespace, domain) & hosts
+                if matched:
+                    node.has_vs = tuple(sorted(matched))
+                    for host in matched:
+                        flags |= routing.get(host, frozenset())
+            if flags:
+                node.config_flags = node.config_flags | flags
 
 
 class RootStep:

@@ -214,6 +214,8 @@ def build_node_data(node: Node, ids: WireIds) -> dict[str, Any]:
         }
     if node.has_vs is not None:
         data["hasVS"] = {"hostnames": list(node.has_vs)}
+    for config_flag in sorted(node.config_flags) if node.config_flags else ():
+        data[config_flag] = True
     if node.has_missing_sidecar:
         data["hasMissingSC"] = True
         data["isOutOfMesh"] = True

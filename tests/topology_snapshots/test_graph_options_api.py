@@ -1,0 +1,213 @@
+"""Kiali's graph options through the API, on stored snapshots of Bookinfo traffic (``tests.topology.bookinfo``).
+
+The traffic, per second, counted once (the destination reports):
+
+    gateway → productpage 10; productpage → details 10; productpage → reviews: v1 3, v2 3 (0.5 are 503), v3 4;
+    reviews-v2 → ratings 3; reviews-v3 → ratings 4.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.core.cache import cache
+
+import topology.api
+from inventory.sync import sync_cluster
+from tests.topology_snapshots.test_snapshots_api import ScriptedSource
+from topology.graph.derive import collapse_service_nodes
+from topology.snapshots import take_snapshot
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def snapshot(cluster):
+    sync_cluster(cluster.pk)
+    return take_snapshot(cluster.pk, source=ScriptedSource())
+
+
+def _get(client, path: str = "/api/v1/graph", **params: Any) -> dict[str, Any]:
+    response = client.get(path, {"graphType": "workload", "duration": "5m", **params})
+    assert response.status_code == 200, response.content
+    return json.loads(response.content)
+
+
+def _name(data: dict[str, Any]) -> str:
+    return data.get("workload") or f"svc:{data.get('service')}"
+
+
+def _edges(graph: dict[str, Any]) -> dict[tuple[str, str], str]:
+    """``(source name, target name) -> rate`` (workloads by name, services as ``svc:<name>``)."""
+    names = {n["data"]["id"]: _name(n["data"]) for n in graph["elements"]["nodes"] if not n["data"].get("isBox")}
+    return {
+        (names[e["data"]["source"]], names[e["data"]["target"]]): e["data"]["traffic"]["rates"]["http"]
+        for e in graph["elements"]["edges"]
+    }
+
+
+def test_without_injected_service_nodes_callers_point_at_workloads(snapshot, client):
+    graph = _get(client, injectServiceNodes="false")
+    assert _edges(graph) == {
+        ("istio-ingressgateway", "productpage-v1"): "10.00",
+        ("productpage-v1", "details-v1"): "10.00",
+        # one caller of reviews: each backend's edge is productpage's
+        ("productpage-v1", "reviews-v1"): "3.00",
+        ("productpage-v1", "reviews-v2"): "3.00",
+        ("productpage-v1", "reviews-v3"): "4.00",
+        # one backend of ratings that got all 7/s: each caller's edge re-targeted
+        ("reviews-v2", "ratings-v1"): "3.00",
+        ("reviews-v3", "ratings-v1"): "4.00",
+    }
+    assert not [n for n in graph["elements"]["nodes"] if n["data"]["nodeType"] == "service"]
+    reviews_v2 = next(n["data"] for n in graph["elements"]["nodes"] if n["data"].get("workload") == "reviews-v2")
+    assert {"cluster": reviews_v2["cluster"], "namespace": "bookinfo", "name": "reviews"} in reviews_v2["destServices"]
+    # The default still injects them, and the stored answer is unchanged.
+    assert ("productpage-v1", "svc:reviews") in _edges(_get(client))
+
+
+def test_derived_answers_are_cached_per_snapshot(snapshot, client, monkeypatch):
+    calls = []
+
+    def counting(graph):
+        calls.append(1)
+        return collapse_service_nodes(graph)
+
+    monkeypatch.setattr(topology.api, "collapse_service_nodes", counting)
+    first = _get(client, injectServiceNodes="false")
+    second = _get(client, injectServiceNodes="false")
+    assert first["elements"] == second["elements"] and len(calls) == 1
+    _get(client, injectServiceNodes="false", graphType="app")  # another graph: derived anew
+    assert len(calls) == 2
+    cache.clear()
+    _get(client, injectServiceNodes="false")
+    assert len(calls) == 3
+
+
+def test_workload_node_graph_holds_the_node_its_callers_and_callees(snapshot, client):
+    graph = _get(client, "/api/v1/namespaces/bookinfo/workloads/reviews-v2/graph")
+    # In: reviews-v2 got 3 of reviews' 10/s, so 3/10 of productpage's 10/s to the service. Out: reviews-v2 sent 3 of
+    # ratings' 7/s, so 3/7 of the service's 7/s to ratings-v1.
+    assert _edges(graph) == {
+        ("productpage-v1", "svc:reviews"): "3.00",
+        ("svc:reviews", "reviews-v2"): "3.00",
+        ("reviews-v2", "svc:ratings"): "3.00",
+        ("svc:ratings", "ratings-v1"): "3.00",
+    }
+    focus = [n["data"] for n in graph["elements"]["nodes"] if n["data"].get("isFocus")]
+    assert [d["workload"] for d in focus] == ["reviews-v2"]
+    assert focus[0]["traffic"] == [
+        {"protocol": "http", "rates": {"httpIn": "3.00", "httpIn5xx": "0.50", "httpOut": "3.00"}}
+    ]
+
+
+def test_service_app_and_versioned_app_node_graphs(snapshot, client):
+    service = _get(client, "/api/v1/namespaces/bookinfo/services/reviews/graph")
+    assert _edges(service) == {
+        ("productpage-v1", "svc:reviews"): "10.00",
+        ("svc:reviews", "reviews-v1"): "3.00",
+        ("svc:reviews", "reviews-v2"): "3.00",
+        ("svc:reviews", "reviews-v3"): "4.00",
+    }
+    app = _get(client, "/api/v1/namespaces/bookinfo/applications/reviews/graph", graphType="versionedApp")
+    assert {n["data"].get("version") for n in app["elements"]["nodes"] if n["data"].get("isFocus")} == {
+        "v1",
+        "v2",
+        "v3",
+    }
+    version = _get(
+        client, "/api/v1/namespaces/bookinfo/applications/reviews/versions/v3/graph", graphType="versionedApp"
+    )
+    focus = [n["data"] for n in version["elements"]["nodes"] if n["data"].get("isFocus")]
+    assert [(d["app"], d["version"]) for d in focus] == [("reviews", "v3")]
+    # reviews-v3: 4 of reviews' 10/s in, all of its 4/s out to ratings (4 of ratings' 7/s).
+    rates = sorted(e["data"]["traffic"]["rates"]["http"] for e in version["elements"]["edges"])
+    assert rates == ["4.00", "4.00", "4.00", "4.00"]
+    # Without service nodes: productpage → reviews-v3 → ratings.
+    direct = _get(
+        client,
+        "/api/v1/namespaces/bookinfo/applications/reviews/versions/v3/graph",
+        graphType="versionedApp",
+        injectServiceNodes="false",
+    )
+    assert sorted(e["data"]["traffic"]["rates"]["http"] for e in direct["elements"]["edges"]) == ["4.00", "4.00"]
+
+
+def test_node_graph_of_an_unknown_node_is_empty(snapshot, client):
+    graph = _get(client, "/api/v1/namespaces/bookinfo/workloads/nothing-here/graph")
+    assert graph["elements"]["edges"] == [] and graph["snapshot"]["id"] == snapshot.snapshot_id
+
+
+def test_rate_options_and_response_time_statistic(snapshot, client):
+    assert _get(client, rateHttp="none")["elements"]["edges"] == []
+    for bad in ({"rateGrpc": "bytes"}, {"rateTcp": "requests"}, {"rateHttp": "bytes"}, {"responseTime": "p42"}):
+        response = client.get("/api/v1/graph", bad)
+        assert response.status_code == 400, bad
+        assert next(iter(bad)) in response.json()["message"]
+    # Kiali's defaults for gRPC messages and TCP directions are answered with what is stored, and say so.
+    assert "warning" not in _get(client)
+    warned = _get(client, rateTcp="sent", rateGrpc="total")
+    assert "rateTcp=sent" in warned["warning"] and "rateGrpc=total" in warned["warning"]
+    plain = _get(client)["elements"]  # the same graph (the parsed path orders nodes as the filter does)
+    for kind in ("nodes", "edges"):
+        key = lambda e: e["data"]["id"]  # noqa: E731
+        assert sorted(warned["elements"][kind], key=key) == sorted(plain[kind], key=key)
+    assert "warning" not in _get(client, rateTcp="total")
+
+
+def test_istio_config_flags_from_the_inventory(cluster, client):
+    """Bookinfo's gateway VirtualService routes to productpage (hosts ``*``): Kiali matches it by its route."""
+    from inventory.models import IstioObject
+
+    sync_cluster(cluster.pk)
+    common = {"cluster": cluster, "namespace": "bookinfo", "group": "networking.istio.io", "version": "v1"}
+    IstioObject.objects.create(
+        **common,
+        kind="VirtualService",
+        name="reviews",
+        spec={"hosts": ["reviews"], "http": [{"route": [{"destination": {"host": "reviews", "subset": "v1"}}]}]},
+    )
+    IstioObject.objects.create(
+        **common,
+        kind="DestinationRule",
+        name="reviews",
+        spec={
+            "host": "reviews",
+            "subsets": [
+                {"name": "v2", "labels": {"version": "v2"}, "trafficPolicy": {"connectionPool": {"tcp": {}}}},
+                {"name": "v3", "labels": {"version": "v3"}},
+            ],
+        },
+    )
+    take_snapshot(cluster.pk, source=ScriptedSource())
+    graph = _get(client, graphType="versionedApp")
+    nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
+    service = {d["service"]: d for d in nodes if d["nodeType"] == "service"}
+    assert service["reviews"]["hasVS"] and service["reviews"]["hasRequestRouting"] is True
+    assert "hasTrafficShifting" not in service["reviews"]  # one destination per route
+    assert service["reviews"]["hasCB"] is True  # the service node: any subset's breaker
+    assert service["productpage"]["hasRequestRouting"] is True  # routed to by the gateway's VirtualService
+    assert "hasCB" not in service["details"] and "hasVS" not in service["details"]
+    versions = {d["version"]: d for d in nodes if d.get("app") == "reviews" and d["nodeType"] == "app"}
+    assert versions["v2"].get("hasCB") is True
+    assert "hasCB" not in versions["v1"] and "hasCB" not in versions["v3"]
+
+
+def test_a_restricted_reader_gets_node_graphs_without_what_it_may_not_read(snapshot, django_user_model):
+    """Granted bookinfo only: the gateway calling productpage is folded into the opaque restricted node."""
+    from django.test import Client
+
+    from accounts.models import RoleGrant
+
+    user = django_user_model.objects.create_user("bob", "bob@example.com", "x")
+    RoleGrant.objects.create(user=user, role="viewer", namespace="bookinfo")
+    bob = Client()
+    bob.force_login(user)
+    graph = _get(bob, "/api/v1/namespaces/bookinfo/workloads/productpage-v1/graph")
+    nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]
+    assert "istio-system" not in json.dumps(graph)
+    assert [d for d in nodes if d.get("isRestricted")]  # the gateway's side, opaque
+    assert {d.get("workload") for d in nodes if d["nodeType"] == "workload"} >= {"productpage-v1", "reviews-v1"}
+    assert bob.get("/api/v1/namespaces/istio-system/workloads/istio-ingressgateway/graph").status_code == 403

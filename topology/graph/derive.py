@@ -1,0 +1,428 @@
+"""Answers derived from a stored graph: without injected service nodes, focused on one node, with rate options.
+
+Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's
+default rate). These pure functions turn such a wire-format graph (``topology.graph.wire``) into the other answers
+Kiali's graph API gives, without Prometheus:
+
+- :func:`collapse_service_nodes` (``injectServiceNodes=false``): an injected hop ``A → S → B`` becomes ``A → B``.
+- :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
+  callees; through an injected service node, the callers of that service and the workloads behind it.
+- :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
+  (``responseTime``).
+
+A stored edge holds traffic summed over everything that crossed it, so where Kiali would ask Prometheus for the
+traffic of one caller through a service, these functions split a service's edges in proportion to each caller's
+share. That is exact whenever the service has a single caller or a single backend (per protocol), which the
+rules below say case by case; docs/graph.md lists them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, Literal
+
+from topology.graph.istio_flags import ROUTING_FLAGS
+from topology.graph.wire import format_percent, format_rate
+
+#: Node rate keys per protocol, recomputed from the edges of a focused graph.
+_IN_KEYS: Final = {
+    "http": (("http", "httpIn"), ("httpNoResponse", "httpInNoResponse"), ("http3xx", "httpIn3xx"),
+             ("http4xx", "httpIn4xx"), ("http5xx", "httpIn5xx")),
+    "grpc": (("grpc", "grpcIn"), ("grpcNoResponse", "grpcInNoResponse"), ("grpcErr", "grpcInErr")),
+    "tcp": (("tcp", "tcpIn"),),
+}  # fmt: skip
+_OUT_KEYS: Final = {"http": "httpOut", "grpc": "grpcOut", "tcp": "tcpOut"}
+#: Edge rate keys that are amounts (scaled with the traffic); the percentages are not.
+_AMOUNT_KEYS: Final = frozenset(
+    {"http", "httpNoResponse", "http3xx", "http4xx", "http5xx", "grpc", "grpcNoResponse", "grpcErr", "tcp"}
+)
+#: A residual share of a caller's requests below this is rounding in the stored strings, not traffic.
+RESIDUAL_SHARE: Final = 0.005
+
+NodeKind = Literal["workload", "app", "service"]
+NODE_KINDS: Final[tuple[str, ...]] = ("workload", "app", "service")
+
+
+@dataclass(frozen=True)
+class NodeRef:
+    """The node of a node graph: Kiali's ``/namespaces/{ns}/{workloads|applications|services}/{name}/graph``.
+
+    ``version`` only for an app (``/applications/{app}/versions/{version}/graph``).
+    """
+
+    kind: NodeKind
+    namespace: str
+    name: str
+    version: str = ""
+    cluster: str = ""
+
+    def matches(self, data: Mapping[str, Any]) -> bool:
+        """True for the graph nodes that are this node (every version of an app unless a version is named)."""
+        if data.get("isBox") or data.get("namespace") != self.namespace:
+            return False
+        if self.cluster and data.get("cluster") != self.cluster:
+            return False
+        node_type = data.get("nodeType")
+        if self.kind == "service":
+            return node_type == "service" and data.get("service") == self.name
+        if self.kind == "workload":
+            return node_type in {"workload", "app"} and data.get("workload") == self.name
+        if node_type not in {"app", "workload"} or data.get("app") != self.name:
+            return False
+        return not self.version or data.get("version") == self.version
+
+
+def _num(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def edge_rate(data: Mapping[str, Any]) -> float:
+    """The edge's rate of its protocol (requests/s, or bytes/s for tcp); 0 without traffic."""
+    traffic = data.get("traffic") or {}
+    return _num((traffic.get("rates") or {}).get(traffic.get("protocol", "")))
+
+
+def _protocol(data: Mapping[str, Any]) -> str:
+    return str((data.get("traffic") or {}).get("protocol", ""))
+
+
+def _edge_id(source: str, target: str, protocol: str) -> str:
+    """Kiali's edge id scheme, as the wire writes it (hashed ends and protocol)."""
+    return hashlib.sha256(f"{source}.{target}.{protocol}".encode()).hexdigest()[:32]
+
+
+def scale_edge(data: Mapping[str, Any], factor: float, source: str, target: str) -> dict[str, Any]:
+    """A copy of an edge's data between other ends with its amounts multiplied by ``factor``.
+
+    Percentages (errors, responses, mTLS) and response times describe the traffic's mix and stay; the request share
+    (``…PercentReq``) is recomputed by :func:`_recompute_request_shares`.
+    """
+    out = {key: value for key, value in data.items() if key not in {"id", "source", "target"}}
+    out = {"id": _edge_id(source, target, _protocol(data)), "source": source, "target": target, **out}
+    traffic = data.get("traffic")
+    if traffic and traffic.get("rates") and factor != 1.0:
+        rates = {
+            key: format_rate(_num(value) * factor) if key in _AMOUNT_KEYS else value
+            for key, value in traffic["rates"].items()
+        }
+        out["traffic"] = {**traffic, "rates": rates}
+    if "throughput" in data and factor != 1.0:
+        out["throughput"] = f"{_num(data['throughput']) * factor:.0f}"
+    return out
+
+
+def _merge_into(existing: dict[str, Any], extra: Mapping[str, Any]) -> None:
+    """Add ``extra``'s amounts to ``existing`` (two hops collapsing onto one edge); the mix of the larger stays."""
+    rates = existing.get("traffic", {}).get("rates")
+    extra_rates = (extra.get("traffic") or {}).get("rates") or {}
+    if rates is None:
+        if extra_rates:
+            existing["traffic"] = dict(extra["traffic"])
+        return
+    for key, value in extra_rates.items():
+        if key in _AMOUNT_KEYS:
+            rates[key] = format_rate(_num(rates.get(key)) + _num(value))
+
+
+def _recompute_request_shares(nodes: Mapping[str, dict[str, Any]], edges: list[dict[str, Any]]) -> None:
+    """``…PercentReq`` of every http/grpc edge: its rate over its source's outgoing rate of the protocol."""
+    out_rate: dict[tuple[str, str], float] = defaultdict(float)
+    for data in edges:
+        out_rate[(data["source"], _protocol(data))] += edge_rate(data)
+    for data in edges:
+        protocol = _protocol(data)
+        rates = (data.get("traffic") or {}).get("rates")
+        if protocol not in {"http", "grpc"} or not rates:
+            continue
+        total = out_rate[(data["source"], protocol)]
+        if total > 0:
+            rates[protocol + "PercentReq"] = format_percent(edge_rate(data) / total * 100)
+
+
+def _recompute_node_traffic(nodes: Mapping[str, dict[str, Any]], edges: list[dict[str, Any]]) -> None:
+    """Node ``traffic`` as the sums of the edges drawn (Kiali's node rates of a filtered traffic map)."""
+    sums: dict[str, dict[str, dict[str, float]]] = defaultdict(lambda: defaultdict(lambda: defaultdict(float)))
+    for data in edges:
+        protocol = _protocol(data)
+        rates = (data.get("traffic") or {}).get("rates") or {}
+        if protocol not in _IN_KEYS or not rates:
+            continue
+        for edge_key, node_key in _IN_KEYS[protocol]:
+            sums[data["target"]][protocol][node_key] += _num(rates.get(edge_key))
+        sums[data["source"]][protocol][_OUT_KEYS[protocol]] += _num(rates.get(protocol))
+    for node_id, data in nodes.items():
+        if data.get("isBox"):
+            continue
+        traffic = []
+        for protocol in ("grpc", "http", "tcp"):
+            numbers = sums.get(node_id, {}).get(protocol, {})
+            keys = [key for _, key in _IN_KEYS[protocol]] + [_OUT_KEYS[protocol]]
+            rates = {key: format_rate(numbers[key]) for key in keys if numbers.get(key, 0.0) > 0}
+            if rates:
+                traffic.append({"protocol": protocol, "rates": rates})
+        if traffic:
+            data["traffic"] = traffic
+        else:
+            data.pop("traffic", None)
+
+
+def _with_boxes(by_id: Mapping[str, Mapping[str, Any]], kept: Iterable[str]) -> set[str]:
+    """``kept`` and every box enclosing one of them."""
+    result = set(kept)
+    for node_id in list(result):
+        parent = by_id[node_id].get("parent")
+        while parent and parent in by_id and parent not in result:
+            result.add(parent)
+            parent = by_id[parent].get("parent")
+    return result
+
+
+def _assemble(
+    graph: Mapping[str, Any], by_id: Mapping[str, dict[str, Any]], keep: set[str], edges: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """The graph with the nodes ``keep`` (plus their boxes, in stored order) and ``edges`` (sorted as stored)."""
+    keep = _with_boxes(by_id, keep)
+    result = {key: value for key, value in graph.items() if key != "elements"}
+    result["elements"] = {
+        "nodes": [{"data": data} for node_id, data in by_id.items() if node_id in keep],
+        "edges": [{"data": data} for data in sorted(edges, key=lambda d: (d["source"], d["target"], _protocol(d)))],
+    }
+    return result
+
+
+def _copy_elements(graph: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[dict[str, Any]]]:
+    """Nodes by id and edges, as copies one level deep (their ``traffic`` copied where a step changes it)."""
+    elements = graph.get("elements") or {}
+    by_id = {n["data"]["id"]: dict(n["data"]) for n in elements.get("nodes") or []}
+    edges = []
+    for edge in elements.get("edges") or []:
+        data = dict(edge["data"])
+        if isinstance(data.get("traffic"), dict):
+            data["traffic"] = dict(data["traffic"])
+            if isinstance(data["traffic"].get("rates"), dict):
+                data["traffic"]["rates"] = dict(data["traffic"]["rates"])
+        edges.append(data)
+    return by_id, edges
+
+
+# --- injectServiceNodes=false ------------------------------------------------------------------------------------
+
+_CONFIG_FLAGS: Final = ("hasVS", "hasCB", *ROUTING_FLAGS)
+
+
+def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
+    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``).
+
+    A service node with outgoing edges is an injected hop: each caller ``A`` of service ``S`` (protocol ``p``) gets
+    edges ``A → B`` to the workloads behind it instead of ``A → S``:
+
+    - one backend ``B`` that received all ``S`` did: ``A → S`` itself, re-targeted (exact);
+    - one caller ``A``: each ``S → B`` itself, re-sourced (exact: all of it came from ``A``);
+    - otherwise ``S → B`` scaled by ``A``'s share of ``S``'s incoming rate (each caller's requests spread over the
+      backends as the service's do).
+
+    What a caller sent that reached no backend (``404 NR``, ``503 UH``: Kiali draws it to the service node, which
+    then stays as a terminal node) stays on ``A → S`` when it is more than :data:`RESIDUAL_SHARE` of ``A → S``.
+    Edges that collapse onto an existing ``A → B`` add to it. ``B`` gets ``S`` in its ``destServices`` and ``S``'s
+    Istio-config flags (``hasVS``…, as Kiali's istio appender sets them on destination nodes without service nodes).
+    Service nodes left without edges go (idle ones too: Kiali adds idle services only with service nodes), as do
+    boxes left empty. The service graph is returned as it is.
+    """
+    if graph.get("graphType") == "service":
+        return dict(graph)
+    by_id, edges = _copy_elements(graph)
+    outgoing: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    incoming: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    protocols_of: dict[str, set[str]] = defaultdict(set)
+    senders: set[str] = set()
+    for data in edges:
+        protocol = _protocol(data)
+        outgoing[(data["source"], protocol)].append(data)
+        incoming[(data["target"], protocol)].append(data)
+        protocols_of[data["source"]].add(protocol)
+        protocols_of[data["target"]].add(protocol)
+        senders.add(data["source"])
+    hops = {node_id for node_id in senders if by_id[node_id].get("nodeType") == "service"}
+    kept_edges = [d for d in edges if d["source"] not in hops and d["target"] not in hops]
+    merged: dict[tuple[str, str, str], dict[str, Any]] = {
+        (d["source"], d["target"], _protocol(d)): d for d in kept_edges
+    }
+
+    def add(data: dict[str, Any]) -> None:
+        key = (data["source"], data["target"], _protocol(data))
+        if key in merged:
+            _merge_into(merged[key], data)
+        else:
+            merged[key] = data
+
+    for service_id in sorted(hops):
+        service = by_id[service_id]
+        for protocol in sorted(protocols_of[service_id]):
+            callers = incoming.get((service_id, protocol), [])
+            backends = outgoing.get((service_id, protocol), [])
+            for backend in backends:
+                _adopt_service(by_id[backend["target"]], service)
+            if not backends or not callers:
+                for hop in (*callers, *backends):
+                    add(hop)  # a terminal service (or one nobody calls) for this protocol: the edges stay
+                continue
+            total_in = sum(edge_rate(c) for c in callers)
+            total_out = sum(edge_rate(b) for b in backends)
+            residual = 1.0 - total_out / total_in if total_in > 0 else 0.0
+            for caller in callers:
+                if len(backends) == 1 and residual <= RESIDUAL_SHARE:
+                    add(scale_edge(caller, 1.0, caller["source"], backends[0]["target"]))
+                    continue
+                share = edge_rate(caller) / total_in if total_in > 0 else 1.0 / len(callers)
+                factor = 1.0 if len(callers) == 1 else share
+                for backend in backends:
+                    add(scale_edge(backend, factor, caller["source"], backend["target"]))
+                if residual > RESIDUAL_SHARE:
+                    add(scale_edge(caller, residual, caller["source"], service_id))
+    result_edges = list(merged.values())
+    _recompute_request_shares(by_id, result_edges)
+    linked = {d["source"] for d in result_edges} | {d["target"] for d in result_edges}
+    keep = {
+        node_id
+        for node_id, data in by_id.items()
+        if not data.get("isBox")
+        and (data.get("nodeType") != "service" or node_id in linked or _terminal_without_traffic(data, node_id, hops))
+    }
+    return _assemble(graph, by_id, keep, result_edges)
+
+
+def _terminal_without_traffic(data: Mapping[str, Any], node_id: str, hops: set[str]) -> bool:
+    """A service node that stays without edges: a declared ServiceEntry that is no injected hop."""
+    return node_id not in hops and bool(data.get("isServiceEntry")) and not data.get("isIdle")
+
+
+def _adopt_service(target: dict[str, Any], service: Mapping[str, Any]) -> None:
+    """Record ``service`` in ``target``'s ``destServices`` and give it the service's Istio-config flags."""
+    entry = {
+        "cluster": service.get("cluster", ""),
+        "namespace": service.get("namespace", ""),
+        "name": service["service"],
+    }
+    services = list(target.get("destServices") or [])
+    if entry not in services:
+        services.append(entry)
+        services.sort(key=lambda s: (s["cluster"], s["namespace"], s["name"]))
+        target["destServices"] = services
+    for flag in _CONFIG_FLAGS:
+        value = service.get(flag)
+        if not value:
+            continue
+        if flag == "hasVS":
+            hosts = set((target.get("hasVS") or {}).get("hostnames") or []) | set(value.get("hostnames") or [])
+            target["hasVS"] = {"hostnames": sorted(hosts)}
+        else:
+            target[flag] = True
+
+
+# --- node graphs -------------------------------------------------------------------------------------------------
+
+
+def focus_graph(graph: Mapping[str, Any], node: NodeRef) -> dict[str, Any]:
+    """Kiali's node graph of ``node`` from a whole graph of the same type: the node, its callers and its callees.
+
+    The focus is every node ``node`` matches (all versions of an app unless one is named). Kept: every edge into or
+    out of the focus; through a service node in front of the focus, its callers' edges scaled to the share of the
+    service's traffic that went to the focus (exact when the service has one backend); through a service node the
+    focus calls, its edges to the workloads behind it scaled to the focus's share of what the service received
+    (exact when the focus is its only caller). A service's node graph is every edge into and out of the service
+    (exact). Node rates are then the sums of the edges drawn, as in Kiali's node graph; the focus nodes are marked
+    ``isFocus`` (**ext**). A node the graph does not hold gives an empty graph.
+    """
+    by_id, edges = _copy_elements(graph)
+    focus = {node_id for node_id, data in by_id.items() if node.matches(data)}
+    kept: list[dict[str, Any]] = []
+    through_in: dict[tuple[str, str], float] = defaultdict(float)  # (service, protocol) -> rate to the focus
+    through_out: dict[tuple[str, str], float] = defaultdict(float)  # (service, protocol) -> rate from the focus
+    for data in edges:
+        source, target = data["source"], data["target"]
+        if source in focus or target in focus:
+            kept.append(data)
+            if target in focus and source not in focus and by_id[source].get("nodeType") == "service":
+                through_in[(source, _protocol(data))] += edge_rate(data)
+            if source in focus and target not in focus and by_id[target].get("nodeType") == "service":
+                through_out[(target, _protocol(data))] += edge_rate(data)
+    if node.kind != "service":
+        service_in: dict[tuple[str, str], float] = defaultdict(float)
+        service_out: dict[tuple[str, str], float] = defaultdict(float)
+        for data in edges:
+            service_in[(data["target"], _protocol(data))] += edge_rate(data)
+            service_out[(data["source"], _protocol(data))] += edge_rate(data)
+        for data in edges:
+            source, target, protocol = data["source"], data["target"], _protocol(data)
+            if source in focus or target in focus:
+                continue
+            if (target, protocol) in through_in:
+                total = service_out[(target, protocol)]
+                factor = through_in[(target, protocol)] / total if total > 0 else 1.0
+                kept.append(scale_edge(data, min(factor, 1.0), source, target))
+            elif (source, protocol) in through_out:
+                total = service_in[(source, protocol)]
+                factor = through_out[(source, protocol)] / total if total > 0 else 1.0
+                kept.append(scale_edge(data, min(factor, 1.0), source, target))
+    linked = focus | {d["source"] for d in kept} | {d["target"] for d in kept}
+    nodes = {node_id: data for node_id, data in by_id.items() if node_id in linked}
+    _recompute_node_traffic(nodes, kept)
+    _recompute_request_shares(nodes, kept)
+    for node_id in focus:
+        by_id[node_id]["isFocus"] = True
+    return _assemble(graph, by_id, linked, kept)
+
+
+# --- rate options ------------------------------------------------------------------------------------------------
+
+RATE_HTTP: Final = ("requests", "none")
+RATE_GRPC: Final = ("requests", "sent", "received", "total", "none")
+RATE_TCP: Final = ("sent", "received", "total")
+RESPONSE_TIME_STATS: Final = ("avg", "p50", "p95", "p99")
+
+
+def apply_rate_options(
+    graph: Mapping[str, Any], rate_http: str = "requests", rate_grpc: str = "requests"
+) -> dict[str, Any]:
+    """Leave out the protocols whose rate is ``none`` (Kiali then reads no telemetry of them): their edges, their
+    node traffic, and nodes left without any edge that only had that traffic."""
+    dropped = {p for p, rate in (("http", rate_http), ("grpc", rate_grpc)) if rate == "none"}
+    if not dropped:
+        return dict(graph)
+    by_id, edges = _copy_elements(graph)
+    kept = [d for d in edges if _protocol(d) not in dropped]
+    linked = {d["source"] for d in kept} | {d["target"] for d in kept}
+    keep = set()
+    for node_id, data in by_id.items():
+        if data.get("isBox"):
+            continue
+        traffic = [t for t in data.get("traffic") or [] if t.get("protocol") not in dropped]
+        had_dropped = len(traffic) != len(data.get("traffic") or [])
+        if traffic:
+            data["traffic"] = traffic
+        else:
+            data.pop("traffic", None)
+        if node_id in linked or not had_dropped:
+            keep.add(node_id)
+    return _assemble(graph, by_id, keep, kept)
+
+
+def pick_response_time(graph: Mapping[str, Any], stat: str) -> dict[str, Any]:
+    """Every edge's ``responseTime`` as the statistic ``stat`` of its ``responseTimes`` (Kiali's ``responseTime``
+    option; snapshots store p95, Kiali's default)."""
+    by_id, edges = _copy_elements(graph)
+    for data in edges:
+        value = (data.get("responseTimes") or {}).get(stat)
+        if value is None:
+            data.pop("responseTime", None)
+        else:
+            data["responseTime"] = f"{_num(value):.0f}"
+    result = {key: value for key, value in graph.items() if key != "elements"}
+    result["elements"] = {"nodes": [{"data": d} for d in by_id.values()], "edges": [{"data": d} for d in edges]}
+    return result
