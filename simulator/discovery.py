@@ -30,10 +30,17 @@ class ApiRequest:
         self.subresource, self.query = subresource, query
         #: Reads answer ``PartialObjectMetadata`` (set by the server from the Accept header).
         self.metadata_only = False
+        #: The client's User-Agent (set by the server): names the field manager of a write without ``fieldManager``.
+        self.user_agent = ""
 
     @property
     def api_version(self) -> str:
         return api_version(self.rt.group, self.version)
+
+    @property
+    def field_manager(self) -> str:
+        """Who writes: ``?fieldManager=``, else the User-Agent's product (``kubectl/v1.31 ...`` -> ``kubectl``)."""
+        return self.query.get("fieldManager") or self.user_agent.split("/")[0].strip() or "unknown"
 
     @property
     def dry_run(self) -> bool:

@@ -21,6 +21,7 @@ non-Kubernetes endpoints (``/metrics``, ``/simulator/v1``) are mounted by the fa
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
@@ -31,9 +32,13 @@ from simulator.discovery import VERSION_INFO, ApiRequest, discovery, parse_resou
 from simulator.errors import MethodNotAllowed, NotFound
 from simulator.faults import Faults
 from simulator.http_server import ApiHttpServer, ApiRequestHandler
-from simulator.media import wants_metadata_only
+from simulator.media import read_form
+from simulator.openapi import OPENAPI_V2_PROTOBUF, v2_document, v3_document, v3_index
+from simulator.openapi_proto import encode_document
 from simulator.resource_handlers import ResourceHandlers
+from simulator.resources import Obj
 from simulator.store import ObjectStore
+from simulator.tables import table
 from simulator.watch import WatchStream
 
 RouteHandler = Callable[[], tuple[int, str, bytes]]
@@ -129,16 +134,23 @@ class ApiServer:
         if path == "/version":
             http.send_json(200, VERSION_INFO)
             return
+        if path == "/openapi" or path.startswith("/openapi/"):
+            http.send_body(*self._openapi(path, http.headers.get("Accept") or ""))
+            return
         request = parse_resource_path(path, query)
         if request is None:
             http.send_json(200, discovery(path, http.headers.get("Host", ""), frozenset(self.uninstalled_groups)))
             return
         if request.rt.group in self.uninstalled_groups:
             raise NotFound("the server could not find the requested resource")
+        as_table = False
         if method == "GET" and request.subresource is None:
             # A watch streams objects one by one: as a get, it asks for PartialObjectMetadata.
-            is_list = request.name is None and query.get("watch", "").lower() not in ("true", "1")
-            request.metadata_only = wants_metadata_only(http.headers.get("Accept"), is_list=is_list)
+            watching = query.get("watch", "").lower() in ("true", "1")
+            form = read_form(http.headers.get("Accept"), is_list=request.name is None and not watching,
+                             table_ok=not watching)  # fmt: skip
+            request.metadata_only, as_table = form == "metadata", form == "table"
+        request.user_agent = http.headers.get("User-Agent") or ""
         body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
             http.send_json(*self.resources.scale(method, request, body, body_type))
@@ -148,12 +160,17 @@ class ApiServer:
             self.faults.check(request.rt, "watch" if watch else "list", request.namespace)
             if watch:
                 self._watch(http, request)
+            elif as_table:
+                answer = self.resources.list_objects(request)
+                http.send_json(200, self._table(request, answer["items"], answer["metadata"]))
             else:
                 http.send_json(200, self.resources.list_objects(request))
             return
         match method:
             case "GET":
                 code, obj = self.resources.get_object(request)
+                if as_table:
+                    obj = self._table(request, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
             case "POST":
                 code, obj = self.resources.create_object(request, body)
             case "PUT":
@@ -165,6 +182,25 @@ class ApiServer:
             case _:
                 raise MethodNotAllowed(f"the server does not allow this method on the requested resource: {method}")
         http.send_json(code, obj)
+
+    @staticmethod
+    def _table(request: ApiRequest, objects: list[Obj], list_meta: Obj) -> Obj:
+        include = request.query.get("includeObject") or "Metadata"
+        return table(request.rt, request.version, objects, list_meta, include)
+
+    def _openapi(self, path: str, accept: str) -> tuple[int, str, bytes]:
+        """``/openapi/v2`` (protobuf when asked for, else JSON), ``/openapi/v3`` and its group-version documents."""
+        hidden = frozenset(self.uninstalled_groups)
+        if path == "/openapi/v2":
+            document = v2_document(hidden)
+            if OPENAPI_V2_PROTOBUF in accept:
+                return 200, OPENAPI_V2_PROTOBUF, encode_document(document)
+            return 200, "application/json", json.dumps(document, separators=(",", ":")).encode()
+        if path == "/openapi/v3":
+            return 200, "application/json", json.dumps(v3_index(hidden)).encode()
+        if path.startswith("/openapi/v3/"):
+            return 200, "application/json", v3_document(path[len("/openapi/v3/") :], hidden)
+        raise NotFound("the server could not find the requested resource")
 
     # ------------------------------------------------------------------ watch
     def _watch(self, http: ApiRequestHandler, request: ApiRequest) -> None:
