@@ -2,10 +2,12 @@
 
 Usage::
 
-    python scripts/extract_crd_printer_columns.py PATH/TO/crd-all.gen.yaml [-o simulator/data/istio-crd-printer-columns.json]
+    python scripts/extract_crd_printer_columns.py PATH/TO/crd-all.gen.yaml [-o OUTPUT.json]
 
 Writes, per ``group/Kind`` and served version, the printer columns of that version (name, type, format, JSONPath,
-priority, description): what ``kubectl get virtualservices`` shows (GATEWAYS, HOSTS, AGE).
+priority, description),
+by default to ``simulator/data/istio-crd-printer-columns.json``: what ``kubectl get virtualservices`` shows
+(GATEWAYS, HOSTS, AGE).
 """
 
 from __future__ import annotations

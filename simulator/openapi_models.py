@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
-from typing import Any
 
 import kubernetes.client
 

@@ -227,8 +227,10 @@ def _columns_and_printer(rt: ResourceType, version: str) -> tuple[list[Column], 
     columns = _printer_columns().get(f"{rt.group}/{rt.kind}", {}).get(version) or []
     if not columns:
         return [_AGE], lambda obj, now: [age(obj, now)]
-    defined = [(c["name"], "string" if c["type"] == "date" else c["type"], c.get("format", ""), int(c.get("priority", 0)))
-               for c in columns]  # fmt: skip
+    defined = [
+        (c["name"], "string" if c["type"] == "date" else c["type"], c.get("format", ""), int(c.get("priority", 0)))
+        for c in columns
+    ]
 
     def printer(obj: Obj, now: datetime) -> list[Any]:
         return [_cell(json_path(obj, c["jsonPath"]), c["type"], now) for c in columns]
