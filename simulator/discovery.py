@@ -11,6 +11,7 @@ from collections import OrderedDict
 
 from simulator.errors import NotFound
 from simulator.media import META_API_VERSION, PARTIAL_LIST, metadata_of
+from simulator.openapi_models import istio_crd_categories
 from simulator.resources import RESOURCE_TYPES, Obj, ResourceType, api_version, resource_type
 
 
@@ -96,6 +97,18 @@ def parse_resource_path(path: str, query: dict[str, str]) -> ApiRequest | None:
     return ApiRequest(rt, version, namespace, name, subresource, query)
 
 
+#: The kinds ``kubectl get all`` lists (the ``all`` category of the real server's built-in resources).
+_ALL_CATEGORY = {"Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet"}
+
+
+def categories(rt: ResourceType) -> list[str]:
+    """The discovery categories of a resource: ``all`` for the workload kinds, the CRD's own for Istio kinds
+    (``istio-io``, ``networking-istio-io``: ``kubectl get istio-io`` lists every Istio object)."""
+    if rt.group.endswith("istio.io"):
+        return istio_crd_categories(rt.group, rt.kind)
+    return ["all"] if rt.kind in _ALL_CATEGORY and rt.group in ("", "apps") else []
+
+
 def discovery(path: str, host: str, hidden_groups: frozenset[str] = frozenset()) -> Obj:
     """``/api``, ``/apis``, ``/apis/{group}`` and resource-list discovery documents, without ``hidden_groups``
     (the groups whose CRDs are not installed)."""
@@ -139,6 +152,7 @@ def discovery(path: str, host: str, hidden_groups: frozenset[str] = frozenset())
                     "kind": rt.kind,
                     "shortNames": list(rt.short_names),
                     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                    "categories": categories(rt),
                 }
             )
             resources.append(

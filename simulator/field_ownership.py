@@ -238,7 +238,10 @@ def server_side_apply(current: Obj, applied: Obj, manager: str, force: bool, sch
             {"reason": "FieldManagerConflict", "message": f'conflict with "{other}"', "field": _describe(path)}
             for other, path in conflicts
         ]
-        listing = "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
+        if len(causes) == 1:
+            listing = f"{causes[0]['message']}: {causes[0]['field']}"
+        else:
+            listing = "\n" + "\n".join(f"- {c['message']}: {c['field']}" for c in causes)
         plural = "conflict" if len(causes) == 1 else "conflicts"
         raise Conflict(f"Apply failed with {len(causes)} {plural}: {listing}", {"causes": causes})
     mine, _ = owners.get((manager, "Apply"), (set(), ""))

@@ -21,6 +21,7 @@ from typing import Any
 
 from simulator.errors import NotFound
 from simulator.openapi_models import V2_REF, V3_REF, definitions_for, group_versions, kind_name
+from simulator.openapi_proto import encode_document
 from simulator.resources import RESOURCE_TYPES, Obj, ResourceType
 
 OPENAPI_V2_PROTOBUF = "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
@@ -177,3 +178,9 @@ def v2_document(hidden_groups: frozenset[str] = frozenset()) -> Obj:
         "paths": paths,
         "definitions": definitions,
     }
+
+
+@lru_cache(maxsize=4)
+def v2_protobuf(hidden_groups: frozenset[str] = frozenset()) -> bytes:
+    """:func:`v2_document` encoded as gnostic's ``openapi.v2.Document`` (:mod:`simulator.openapi_proto`)."""
+    return encode_document(v2_document(hidden_groups))

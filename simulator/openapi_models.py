@@ -18,6 +18,7 @@ schema tagged with ``x-kubernetes-group-version-kind`` as the real server tags i
 
 from __future__ import annotations
 
+import json
 import re
 from functools import lru_cache
 
@@ -167,6 +168,20 @@ def definitions_for(group: str, version: str, ref_prefix: str = V3_REF) -> dict[
     return _cached_definitions(group, version, ref_prefix)
 
 
+@lru_cache(maxsize=1)
+def _istio_kinds() -> dict[str, Obj]:
+    from istio_config.schema import DATA_FILE
+
+    with DATA_FILE.open(encoding="utf-8") as fh:
+        kinds: dict[str, Obj] = json.load(fh)["kinds"]
+    return kinds
+
+
+def istio_crd_categories(group: str, kind: str) -> list[str]:
+    """The ``categories`` of an Istio CRD (``istio-io``, ``networking-istio-io``), from the shipped CRD data."""
+    return list((_istio_kinds().get(f"{group}/{kind}") or {}).get("categories") or [])
+
+
 def group_versions() -> list[tuple[str, str]]:
     """Every served ``(group, version)``, in catalogue order."""
     seen: list[tuple[str, str]] = []
@@ -215,3 +230,32 @@ class SchemaCursor:
         """The keys of this list's items when it is a map-list (merged by key), else empty: atomic."""
         keys = self.schema.get("x-kubernetes-list-map-keys")
         return [str(k) for k in keys] if isinstance(keys, list) else []
+
+
+def _unknown(value: object, schema: SchemaCursor, path: str, out: list[str]) -> None:
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _unknown(item, schema.items(), f"{path}[{index}]", out)
+        return
+    if not isinstance(value, dict):
+        return
+    node = schema.schema
+    known = node.get("properties")
+    closed = (
+        isinstance(known, dict)
+        and not node.get("additionalProperties")
+        and not node.get("x-kubernetes-preserve-unknown-fields")
+    )
+    for key, sub in value.items():
+        where = f"{path}.{key}" if path else key
+        if closed and key not in (known or {}):
+            out.append(where)
+        else:
+            _unknown(sub, schema.field(key), where, out)
+
+
+def unknown_fields(obj: Obj, schema: SchemaCursor) -> list[str]:
+    """The paths (``spec.http[0].foo``) of the fields of ``obj`` its kind's schema does not declare."""
+    out: list[str] = []
+    _unknown(obj, schema, "", out)
+    return out

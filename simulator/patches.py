@@ -13,8 +13,23 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
 from simulator.errors import BadRequest, Invalid, UnsupportedMediaType
 from simulator.openapi_models import SchemaCursor
+
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def parse_apply_body(body: bytes) -> Any:
+    """The applied configuration of a server-side apply: YAML (JSON is YAML too), one object."""
+    try:
+        applied = yaml.safe_load(body.decode() or "null")
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise BadRequest(f"error decoding YAML: {error}") from error
+    if not isinstance(applied, dict):
+        raise BadRequest("the applied configuration must be an object")
+    return applied
 
 
 def merge_patch(target: Any, patch: Any) -> Any:

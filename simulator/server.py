@@ -33,8 +33,7 @@ from simulator.errors import MethodNotAllowed, NotFound
 from simulator.faults import Faults
 from simulator.http_server import ApiHttpServer, ApiRequestHandler
 from simulator.media import read_form
-from simulator.openapi import OPENAPI_V2_PROTOBUF, v2_document, v3_document, v3_index
-from simulator.openapi_proto import encode_document
+from simulator.openapi import OPENAPI_V2_PROTOBUF, v2_document, v2_protobuf, v3_document, v3_index
 from simulator.resource_handlers import ResourceHandlers
 from simulator.resources import Obj
 from simulator.store import ObjectStore
@@ -194,7 +193,8 @@ class ApiServer:
         if path == "/openapi/v2":
             document = v2_document(hidden)
             if OPENAPI_V2_PROTOBUF in accept:
-                return 200, OPENAPI_V2_PROTOBUF, encode_document(document)
+                # The API server answers with the type spelled without the "@" (which Go's MIME parser rejects).
+                return 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", v2_protobuf(hidden)
             return 200, "application/json", json.dumps(document, separators=(",", ":")).encode()
         if path == "/openapi/v3":
             return 200, "application/json", json.dumps(v3_index(hidden)).encode()
