@@ -7,6 +7,7 @@ OpenAPI cache directory, so nothing cached from another simulator (or another ru
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 from dataclasses import dataclass
@@ -25,10 +26,16 @@ class Kubectl:
     kubeconfig: Path
     cache_dir: Path
 
-    def run(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess[str]:
-        """Run ``kubectl ARGS``; with ``check``, a non-zero exit fails the test with kubectl's output."""
+    def run(
+        self, *args: str, stdin: str | None = None, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess[str]:
+        """Run ``kubectl ARGS`` (``env``: extra environment variables); with ``check``, a non-zero exit fails the
+        test with kubectl's output."""
         command = [self.binary, f"--kubeconfig={self.kubeconfig}", f"--cache-dir={self.cache_dir}", *args]
-        result = subprocess.run(command, input=stdin, capture_output=True, text=True, timeout=60, check=False)
+        environment = {**os.environ, **(env or {})}
+        result = subprocess.run(
+            command, input=stdin, capture_output=True, text=True, timeout=60, check=False, env=environment
+        )
         if check and result.returncode != 0:
             raise AssertionError(f"kubectl {' '.join(args)} failed ({result.returncode}):\n{result.stderr}")
         return result
