@@ -7,6 +7,7 @@ OpenAPI cache directory, so nothing cached from another simulator (or another ru
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -25,6 +26,12 @@ class Kubectl:
     binary: str
     kubeconfig: Path
     cache_dir: Path
+
+    @property
+    def minor(self) -> int:
+        """This kubectl's minor version: what it validates with (OpenAPI v3 and the server from 1.27, client-side
+        v2 before) and which flags it has."""
+        return client_minor(self.binary)
 
     def run(
         self, *args: str, stdin: str | None = None, check: bool = True, env: dict[str, str] | None = None
@@ -46,11 +53,19 @@ class Kubectl:
 
 
 def find_kubectl() -> str:
-    """The ``kubectl`` on PATH, or skip (fail in strict mode)."""
-    binary = shutil.which("kubectl")
+    """``$MESH_UI_TEST_KUBECTL`` (to try another kubectl version) or the ``kubectl`` on PATH, else skip (fail in
+    strict mode)."""
+    binary = os.environ.get("MESH_UI_TEST_KUBECTL") or shutil.which("kubectl")
     require(binary is not None, "kubectl is not installed (Debian package kubernetes-client)")
     assert binary is not None
     return binary
+
+
+def client_minor(binary: str) -> int:
+    """The minor version of a kubectl binary (``20`` for Debian bookworm's 1.20, ``31`` for 1.31)."""
+    result = subprocess.run([binary, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True)
+    minor = json.loads(result.stdout)["clientVersion"]["minor"]
+    return int("".join(ch for ch in minor if ch.isdigit()))
 
 
 def table_rows(output: str) -> list[dict[str, str]]:
