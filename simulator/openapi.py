@@ -142,6 +142,10 @@ def to_v2_schema(schema: Any) -> Any:
             out[key] = {name: to_v2_schema(sub) for name, sub in value.items()}
         elif key in ("items", "additionalProperties") and isinstance(value, dict):
             out[key] = to_v2_schema(value)
+        elif key == "allOf" and isinstance(value, list):
+            kept = [converted for converted in (to_v2_schema(item) for item in value) if converted]
+            if kept:
+                out[key] = kept
         else:
             out[key] = value
     return out
