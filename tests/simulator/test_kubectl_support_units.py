@@ -15,12 +15,18 @@ from simulator.openapi import to_v2_schema, v2_document, v3_document, v3_index
 from simulator.openapi_models import SchemaCursor, unknown_fields
 from simulator.openapi_proto import encode_schema
 from simulator.patches import strategic_merge_patch
-from simulator.resources import RESOURCE_TYPES, resource_type
+from simulator.resources import RESOURCE_TYPES, ResourceType, resource_type
 from simulator.tables import human_duration, table
 
-DEPLOYMENT = resource_type("apps", "deployments")
-VIRTUAL_SERVICE = resource_type("networking.istio.io", "virtualservices")
-assert DEPLOYMENT is not None and VIRTUAL_SERVICE is not None
+
+def _served(group: str, plural: str) -> ResourceType:
+    rt = resource_type(group, plural)
+    assert rt is not None
+    return rt
+
+
+DEPLOYMENT = _served("apps", "deployments")
+VIRTUAL_SERVICE = _served("networking.istio.io", "virtualservices")
 
 
 def _refs(node: Any) -> set[str]:
@@ -179,8 +185,7 @@ def test_unknown_fields_are_found_against_the_schema() -> None:
     vs = _vs(hosts=["r"], htpp=[], http=[{"route": [{"destination": {"host": "r", "subsett": "v1"}}]}])
     vs["metadata"]["labelz"] = {}
     assert unknown_fields(vs, schema) == ["metadata.labelz", "spec.htpp", "spec.http[0].route[0].destination.subsett"]
-    pod = resource_type("", "pods")
-    assert pod is not None
+    pod = _served("", "pods")
     assert unknown_fields({"spec": {"containers": [{"name": "a", "imag": "x"}]}}, SchemaCursor.for_kind(pod, "v1")) == [
         "spec.containers[0].imag"
     ]
@@ -204,8 +209,7 @@ def test_tables_print_crd_columns_and_pod_readiness() -> None:
     assert answer["rows"][0]["cells"][:3] == ["r", '["bookinfo-gateway"]', '["*"]']
     assert answer["rows"][0]["cells"][3] in ("5m", "5m1s")
     assert answer["rows"][0]["object"]["kind"] == "PartialObjectMetadata"
-    pod_type = resource_type("", "pods")
-    assert pod_type is not None
+    pod_type = _served("", "pods")
     pod = {
         "metadata": {"name": "p", "creationTimestamp": created},
         "spec": {"containers": [{"name": "a"}, {"name": "b"}]},
