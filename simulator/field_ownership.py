@@ -149,21 +149,29 @@ def _owners(obj: Obj) -> dict[tuple[str, str], tuple[set[Path], str]]:
     }
 
 
-def _store(obj: Obj, owners: dict[tuple[str, str], tuple[set[Path], str]], touched: tuple[str, str]) -> None:
+def _store(
+    obj: Obj, owners: dict[tuple[str, str], tuple[set[Path], str]], touched: tuple[str, str], changed: bool
+) -> None:
+    """Write ``owners`` as ``obj``'s managedFields; ``touched`` wrote, changing the object or not (``changed``)."""
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    times = {(str(e.get("manager", "")), str(e.get("operation", ""))): e.get("time") for e in _entries(obj)}
+    before = {(str(e.get("manager", "")), str(e.get("operation", ""))): e for e in _entries(obj)}
     entries = []
-    for (manager, operation), (paths, api_version) in owners.items():
+    for key, (paths, api_version) in owners.items():
         if not paths:
             continue
+        fields = to_fields_v1(paths)
+        old = before.get(key)
+        # An entry keeps its time unless its fields changed or its manager wrote a change: a no-op write leaves
+        # the object as it was (no new resourceVersion, no watch event), as on the API server.
+        unchanged = old is not None and old.get("fieldsV1") == fields and not (key == touched and changed)
         entries.append(
             {
-                "manager": manager,
-                "operation": operation,
-                "apiVersion": api_version,
-                "time": now if (manager, operation) == touched else times.get((manager, operation), now),
+                "manager": key[0],
+                "operation": key[1],
+                "apiVersion": api_version if not unchanged or old is None else old.get("apiVersion", api_version),
+                "time": old.get("time", now) if unchanged and old is not None else now,
                 "fieldsType": "FieldsV1",
-                "fieldsV1": to_fields_v1(paths),
+                "fieldsV1": fields,
             }
         )
     meta = obj.setdefault("metadata", {})
@@ -182,7 +190,13 @@ def record_update(old: Obj | None, new: Obj, manager: str, schema: SchemaCursor)
         owners[key] = ((paths & new_fields) - changed, version)
     mine, _ = owners.get((manager, "Update"), (set(), ""))
     owners[(manager, "Update")] = ((mine & new_fields) | changed, str(new.get("apiVersion", "")))
-    _store(new, owners, (manager, "Update"))
+    new.setdefault("metadata", {})["managedFields"] = _entries(old or {})  # the server's, not the body's
+    _store(new, owners, (manager, "Update"), bool(changed))
+
+
+def _without_managed(obj: Obj) -> Obj:
+    meta = {k: v for k, v in (obj.get("metadata") or {}).items() if k != "managedFields"}
+    return {**obj, "metadata": meta}
 
 
 def _merge_applied(current: Any, applied: Any, schema: SchemaCursor) -> Any:
@@ -253,5 +267,5 @@ def server_side_apply(current: Obj, applied: Obj, manager: str, force: bool, sch
     for path in sorted(mine - applied_fields, key=len, reverse=True):
         if path not in still_owned:
             _remove(merged, path)
-    _store(merged, owners, (manager, "Apply"))
+    _store(merged, owners, (manager, "Apply"), _without_managed(merged) != _without_managed(current))
     return merged

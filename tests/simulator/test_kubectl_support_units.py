@@ -226,3 +226,20 @@ def test_tables_print_crd_columns_and_pod_readiness() -> None:
     assert row["cells"][:4] == ["p", "1/2", "CrashLoopBackOff", 3]
     assert row["cells"][4] in ("5m", "5m1s")
     assert row["cells"][5:] == ["<none>"] * 4
+
+
+def test_a_write_that_changes_nothing_leaves_managed_fields_as_they_were() -> None:
+    schema = SchemaCursor.for_kind(VIRTUAL_SERVICE, "v1")
+    applied = server_side_apply({}, _vs(hosts=["r"]), "ci", False, schema)
+    applied["metadata"]["managedFields"][0]["time"] = "2020-01-01T00:00:00Z"
+    again = server_side_apply(json.loads(json.dumps(applied)), _vs(hosts=["r"]), "ci", False, schema)
+    assert again == applied
+    replaced = json.loads(json.dumps(applied))
+    del replaced["metadata"]["managedFields"]  # kubectl get -o yaml hides them: a replace sends none
+    record_update(applied, replaced, "ci", schema)
+    assert replaced["metadata"]["managedFields"][0]["time"] == "2020-01-01T00:00:00Z"
+    replaced["spec"]["hosts"] = ["x"]
+    record_update(applied, replaced, "kubectl-edit", schema)
+    assert {e["manager"]: e["time"] != "2020-01-01T00:00:00Z" for e in replaced["metadata"]["managedFields"]} == {
+        "kubectl-edit": True
+    }
