@@ -197,3 +197,81 @@ VERSION_INFO: Obj = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+
+
+AGGREGATED_GROUP = "apidiscovery.k8s.io"
+
+
+def aggregated_version(accept: str) -> str | None:
+    """The aggregated-discovery version (``v2``, ``v2beta1``) an Accept header asks for first, None for the legacy
+    documents (kubectl 1.26+ asks for ``as=APIGroupDiscoveryList`` and falls back to legacy discovery)."""
+    for part in accept.split(","):
+        media_type, *params = (piece.strip() for piece in part.split(";"))
+        parsed = dict(param.partition("=")[::2] for param in params)
+        if parsed.get("g") == AGGREGATED_GROUP and parsed.get("as") == "APIGroupDiscoveryList":
+            if parsed.get("v") in ("v2", "v2beta1"):
+                return parsed["v"]
+        elif media_type in ("application/json", "*/*", "application/*") and "as" not in parsed:
+            return None
+    return None
+
+
+def _aggregated_resource(resource: Obj, group: str, version: str, subresources: list[Obj]) -> Obj:
+    kind = {"group": group, "version": version, "kind": resource["kind"]}
+    return {
+        "resource": resource["name"],
+        "responseKind": kind,
+        "scope": "Namespaced" if resource["namespaced"] else "Cluster",
+        "singularResource": resource["singularName"],
+        "verbs": resource["verbs"],
+        **({"shortNames": resource["shortNames"]} if resource.get("shortNames") else {}),
+        **({"categories": resource["categories"]} if resource.get("categories") else {}),
+        "subresources": [
+            {
+                "subresource": sub["name"].partition("/")[2],
+                "responseKind": {
+                    "group": sub.get("group", group),
+                    "version": sub.get("version", version),
+                    "kind": sub["kind"],
+                },
+                "verbs": sub["verbs"],
+            }
+            for sub in subresources
+        ],
+    }
+
+
+def aggregated_discovery(path: str, version: str, hidden_groups: frozenset[str] = frozenset()) -> Obj:
+    """``/api`` or ``/apis`` as one ``APIGroupDiscoveryList``: every group, version and resource in one answer,
+    built from the same resource lists as the legacy documents."""
+    core = path.strip("/") == "api"
+    groups: OrderedDict[str, list[str]] = OrderedDict()
+    for rt in RESOURCE_TYPES:
+        if rt.group not in hidden_groups and (rt.group == "") == core:
+            versions = groups.setdefault(rt.group, [])
+            versions.extend(v for v in rt.versions if v not in versions)
+    items = []
+    for group, versions in groups.items():
+        entries = []
+        for gv in versions:
+            listing = discovery(f"/api/{gv}" if core else f"/apis/{group}/{gv}", "", hidden_groups)["resources"]
+            main = [r for r in listing if "/" not in r["name"]]
+            entries.append(
+                {
+                    "version": gv,
+                    "resources": [
+                        _aggregated_resource(
+                            r, group, gv, [s for s in listing if s["name"].startswith(r["name"] + "/")]
+                        )
+                        for r in main
+                    ],
+                    "freshness": "Current",
+                }
+            )
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": entries})
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": f"{AGGREGATED_GROUP}/{version}",
+        "metadata": {},
+        "items": items,
+    }

@@ -28,7 +28,15 @@ from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from simulator.controller import Controller
-from simulator.discovery import VERSION_INFO, ApiRequest, discovery, parse_resource_path
+from simulator.discovery import (
+    AGGREGATED_GROUP,
+    VERSION_INFO,
+    ApiRequest,
+    aggregated_discovery,
+    aggregated_version,
+    discovery,
+    parse_resource_path,
+)
 from simulator.errors import MethodNotAllowed, NotFound
 from simulator.faults import Faults
 from simulator.http_server import ApiHttpServer, ApiRequestHandler
@@ -137,6 +145,12 @@ class ApiServer:
             http.send_body(*self._openapi(path, http.headers.get("Accept") or ""))
             return
         request = parse_resource_path(path, query)
+        aggregated = aggregated_version(http.headers.get("Accept") or "") if path in ("/api", "/apis") else None
+        if request is None and aggregated:
+            document = aggregated_discovery(path, aggregated, frozenset(self.uninstalled_groups))
+            media = f"application/json;g={AGGREGATED_GROUP};v={aggregated};as=APIGroupDiscoveryList"
+            http.send_body(200, media, json.dumps(document, separators=(",", ":")).encode())
+            return
         if request is None:
             http.send_json(200, discovery(path, http.headers.get("Host", ""), frozenset(self.uninstalled_groups)))
             return

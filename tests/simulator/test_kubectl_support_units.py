@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from simulator.discovery import aggregated_discovery, aggregated_version
 from simulator.errors import Conflict
 from simulator.field_ownership import field_set, from_fields_v1, record_update, server_side_apply, to_fields_v1
 from simulator.openapi import to_v2_schema, v2_document, v3_document, v3_index
@@ -243,3 +244,29 @@ def test_a_write_that_changes_nothing_leaves_managed_fields_as_they_were() -> No
     assert {e["manager"]: e["time"] != "2020-01-01T00:00:00Z" for e in replaced["metadata"]["managedFields"]} == {
         "kubectl-edit": True
     }
+
+
+def test_aggregated_discovery_lists_every_group_in_one_answer() -> None:
+    kubectl_accept = (
+        "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,"
+        "application/json;g=apidiscovery.k8s.io;v=v2beta1;as=APIGroupDiscoveryList,application/json"
+    )
+    assert aggregated_version(kubectl_accept) == "v2"
+    assert aggregated_version("application/json, */*") is None
+    assert aggregated_version("") is None
+    document = aggregated_discovery("/apis", "v2")
+    assert document["apiVersion"] == "apidiscovery.k8s.io/v2"
+    groups = {item["metadata"]["name"]: item for item in document["items"]}
+    assert "" not in groups
+    assert [v["version"] for v in groups["networking.istio.io"]["versions"]] == ["v1", "v1beta1", "v1alpha3"]
+    [apps] = groups["apps"]["versions"]
+    deployments = next(r for r in apps["resources"] if r["resource"] == "deployments")
+    assert deployments["categories"] == ["all"] and deployments["shortNames"] == ["deploy"]
+    assert {s["subresource"]: s["responseKind"]["kind"] for s in deployments["subresources"]} == {
+        "status": "Deployment",
+        "scale": "Scale",
+    }
+    [core] = aggregated_discovery("/api", "v2")["items"]
+    assert core["metadata"]["name"] == "" and core["versions"][0]["version"] == "v1"
+    hidden = aggregated_discovery("/apis", "v2", frozenset({"gateway.networking.k8s.io"}))
+    assert "gateway.networking.k8s.io" not in {item["metadata"]["name"] for item in hidden["items"]}
