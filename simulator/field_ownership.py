@@ -42,6 +42,8 @@ def _key_token(item: Obj, keys: list[str]) -> str:
 
 
 def _walk(value: Any, schema: SchemaCursor, prefix: Path, out: set[Path]) -> None:
+    if value is None:  # an applied null removes the field: nobody owns it
+        return
     if isinstance(value, dict) and value:
         for key, sub in value.items():
             _walk(sub, schema.field(key), (*prefix, f"f:{key}"), out)
