@@ -12,6 +12,7 @@ import os
 import shutil
 import subprocess
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 from tests.conftest import require
@@ -61,6 +62,7 @@ def find_kubectl() -> str:
     return binary
 
 
+@cache
 def client_minor(binary: str) -> int:
     """The minor version of a kubectl binary (``20`` for Debian bookworm's 1.20, ``31`` for 1.31)."""
     result = subprocess.run([binary, "version", "--client", "-o", "json"], capture_output=True, text=True, check=True)
