@@ -8,6 +8,7 @@ into :class:`ApiRequest` objects, and builds the discovery documents (``/api``,
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from simulator.errors import NotFound
 from simulator.media import META_API_VERSION, PARTIAL_LIST, metadata_of
@@ -31,6 +32,8 @@ class ApiRequest:
         self.subresource, self.query = subresource, query
         #: Reads answer ``PartialObjectMetadata`` (set by the server from the Accept header).
         self.metadata_only = False
+        #: Renders each object of a watch as a ``Table`` (set by the server for ``as=Table`` watches).
+        self.table_renderer: Callable[[Obj], Obj] | None = None
         #: The client's User-Agent (set by the server): names the field manager of a write without ``fieldManager``.
         self.user_agent = ""
 
@@ -52,7 +55,10 @@ class ApiRequest:
         return {**obj, "apiVersion": self.api_version}
 
     def render(self, obj: Obj) -> Obj:
-        """``obj`` as a read answers it: at the requested version, or its metadata alone when asked for."""
+        """``obj`` as a read answers it: at the requested version, its metadata alone, or (a watch of ``kubectl get
+        -w``) a one-row Table, as asked for."""
+        if self.table_renderer is not None:
+            return self.table_renderer(self.present(obj))
         return metadata_of(obj) if self.metadata_only else self.present(obj)
 
     @property

@@ -33,12 +33,12 @@ def _media_ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
-def read_form(accept: str | None, is_list: bool, table_ok: bool = True) -> str:
+def read_form(accept: str | None, is_list: bool) -> str:
     """The form a read answers in, ``object``, ``metadata`` or ``table``: the first media range of the Accept
     header the server can produce.
 
     ``is_list``: a list answers ``as=PartialObjectMetadataList``; a get or a watch ``as=PartialObjectMetadata``.
-    ``as=Table`` (``kubectl get``) is produced for gets and lists (``table_ok``), not for watches. No Accept header
+    ``as=Table`` (``kubectl get``, ``kubectl get -w``) is produced for gets, lists and watches. No Accept header
     means plain JSON; a header naming only forms the server cannot produce is a 406.
     """
     if not accept:
@@ -54,7 +54,7 @@ def read_form(accept: str | None, is_list: bool, table_ok: bool = True) -> str:
             continue
         if form == wanted and params.get("v") == "v1":
             return "metadata"
-        if form == "Table" and table_ok and params.get("v") in ("v1", "v1beta1"):
+        if form == "Table" and params.get("v") in ("v1", "v1beta1"):
             return "table"
     raise NotAcceptable(f"only the following media types are accepted: application/json, {wanted} of meta.k8s.io/v1")
 

@@ -160,9 +160,12 @@ class ApiServer:
         if method == "GET" and request.subresource is None:
             # A watch streams objects one by one: as a get, it asks for PartialObjectMetadata.
             watching = query.get("watch", "").lower() in ("true", "1")
-            form = read_form(http.headers.get("Accept"), is_list=request.name is None and not watching,
-                             table_ok=not watching)  # fmt: skip
+            form = read_form(http.headers.get("Accept"), is_list=request.name is None and not watching)
             request.metadata_only, as_table = form == "metadata", form == "table"
+            if as_table and watching:
+                request.table_renderer = lambda obj: self._table(
+                    request, [obj], {"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")}
+                )
         request.user_agent = http.headers.get("User-Agent") or ""
         body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
