@@ -2,10 +2,12 @@
 
 Serves core/v1, apps/v1 and the Istio networking/security groups over plain HTTP
 (stdlib ``ThreadingHTTPServer``, HTTP/1.1) with list (selectors, pagination), get,
-create, replace, merge/strategic/JSON patch, delete, the deployment ``scale`` and
-``status`` subresources, and chunked ``watch`` streams with bookmarks and 410
-expiry, answering errors with Kubernetes ``Status`` objects. Reads honour ``Accept: ...;as=PartialObjectMetadata``
-(:mod:`simulator.media`); the API groups of uninstalled CRDs answer 404.
+create, replace, merge/strategic/JSON patch, server-side apply with ``managedFields``
+(:mod:`simulator.field_ownership`), delete, the deployment ``scale`` and ``status`` subresources, and chunked
+``watch`` streams with bookmarks and 410 expiry, answering errors with Kubernetes ``Status`` objects. Reads honour
+``Accept: ...;as=PartialObjectMetadata`` and ``as=Table`` (:mod:`simulator.media`, :mod:`simulator.tables`);
+discovery (legacy and aggregated) and the OpenAPI v2/v3 documents (:mod:`simulator.openapi`) are what ``kubectl``
+needs to work as against a cluster; the API groups of uninstalled CRDs answer 404.
 
 This module holds ``ApiServer``: the server lifecycle, extra routes and mounts, and the
 dispatch of each request.  It sits on top of its two parts, which do not know it or each other:
