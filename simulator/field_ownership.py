@@ -184,7 +184,18 @@ def _store(
 
 
 def record_update(old: Obj | None, new: Obj, manager: str, schema: SchemaCursor) -> None:
-    """Record a create/replace/patch by ``manager`` in ``new``'s managedFields (``old``: the object before)."""
+    """Record a create/replace/patch by ``manager`` in ``new``'s managedFields (``old``: the object before).
+
+    A write that sets managedFields itself (``kubectl apply --server-side`` migrating a client-side apply's
+    ownership, a backup being restored) keeps what it set, as the API server does; ``[{}]`` (a single empty entry)
+    clears them, while an empty list is ignored, so that clients unaware of the field never strip it.
+    """
+    given = (new.get("metadata") or {}).get("managedFields")
+    if given == [{}]:
+        new["metadata"].pop("managedFields", None)
+        return
+    if given and isinstance(given, list) and given != _entries(old or {}) and all(isinstance(e, dict) for e in given):
+        return
     owners = _owners(old or {})
     new_fields = field_set(new, schema)
     changed = {p for p in new_fields if old is None or value_at(old, p) != value_at(new, p)}

@@ -270,3 +270,20 @@ def test_aggregated_discovery_lists_every_group_in_one_answer() -> None:
     assert core["metadata"]["name"] == "" and core["versions"][0]["version"] == "v1"
     hidden = aggregated_discovery("/apis", "v2", frozenset({"gateway.networking.k8s.io"}))
     assert "gateway.networking.k8s.io" not in {item["metadata"]["name"] for item in hidden["items"]}
+
+
+def test_a_write_that_sets_managed_fields_keeps_them() -> None:
+    schema = SchemaCursor.for_kind(VIRTUAL_SERVICE, "v1")
+    stored = server_side_apply({}, _vs(hosts=["r"]), "kubectl-client-side-apply", False, schema)
+    migrated = json.loads(json.dumps(stored))
+    migrated["metadata"]["managedFields"][0]["manager"] = "kubectl"
+    record_update(stored, migrated, "kubectl", schema)
+    assert [e["manager"] for e in migrated["metadata"]["managedFields"]] == ["kubectl"]
+    unaware = json.loads(json.dumps(stored))
+    unaware["metadata"]["managedFields"] = []  # ignored: ownership is kept and recorded as usual
+    record_update(stored, unaware, "kubectl-edit", schema)
+    assert [e["manager"] for e in unaware["metadata"]["managedFields"]] == ["kubectl-client-side-apply"]
+    cleared = json.loads(json.dumps(stored))
+    cleared["metadata"]["managedFields"] = [{}]
+    record_update(stored, cleared, "kubectl-edit", schema)
+    assert "managedFields" not in cleared["metadata"]
