@@ -88,7 +88,7 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
         "namespaces": sorted(namespaces),
         "graph_types": GRAPH_TYPE_CHOICES,
         "windows": windows,
-        "default_window": f"{settings.MESH_UI_HEALTH_WINDOW}s",
+        "default_window": f"{settings.MESH_UI_GRAPH_DEFAULT_WINDOW}s",
         "refresh_choices": REFRESH_CHOICES,
         "edge_labels": EDGE_LABELS,
         "rt_stats": RT_STATS,

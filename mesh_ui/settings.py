@@ -337,6 +337,10 @@ if MESH_UI_HEALTH_WINDOW not in MESH_UI_GRAPH_WINDOWS:
 MESH_UI_DERIVED_CACHE_SECONDS = env_int("MESH_UI_DERIVED_CACHE_SECONDS", 300, minimum=0)
 # A graph for a window or moment no snapshot holds is built on demand; it fails after this many seconds.
 MESH_UI_ON_DEMAND_TIMEOUT = env_float("MESH_UI_ON_DEMAND_TIMEOUT", 120.0, minimum=5.0)
+# The window the graph page opens with (Kiali's default, 1m: a routing change shows within a minute).
+MESH_UI_GRAPH_DEFAULT_WINDOW = _seconds("MESH_UI_GRAPH_DEFAULT_WINDOW", env_str("MESH_UI_GRAPH_DEFAULT_WINDOW", "1m"))
+if MESH_UI_GRAPH_DEFAULT_WINDOW not in MESH_UI_GRAPH_WINDOWS:
+    raise ImproperlyConfigured("MESH_UI_GRAPH_DEFAULT_WINDOW: must be one of MESH_UI_GRAPH_WINDOWS")
 # Thinning of old snapshots: RESOLUTION:AGE tiers; nothing older than the last tier is kept.
 MESH_UI_SNAPSHOT_RETENTION = env_str("MESH_UI_SNAPSHOT_RETENTION", "15s:1h,1m:1d,1h:7d")
 try:

@@ -14,9 +14,15 @@ import signal
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from types import FrameType
 
+import yaml
+from kubernetes import client, config
+from kubernetes.client.rest import ApiException
+
 from simulator import Simulator, control
+from simulator.errors import StoreError
 from simulator.scenarios import parse_scenario_names
 from simulator.synthetic import populate_synthetic
 
@@ -71,9 +77,15 @@ def build_parser() -> argparse.ArgumentParser:
     add_ns = commands.add_parser("add-namespace", help="create a namespace")
     add_ns.add_argument("name")
     add_ns.add_argument("--inject", action="store_true", help="label it istio-injection=enabled")
-    apply = commands.add_parser("apply", help="create or replace the objects of a YAML file")
+    apply = commands.add_parser("apply", help="create or replace the objects of a YAML file ('-': standard input)")
     apply.add_argument("file")
-    apply.add_argument("--namespace", default="default")
+    apply.add_argument(
+        "-n",
+        "--namespace",
+        default=None,
+        help="namespace of objects without one (default, as kubectl: the kubeconfig context's, else 'default'); "
+        "an object naming another namespace is refused",
+    )
     profile = commands.add_parser("set-profile", help="change how a workload behaves (errors, latency)")
     profile.add_argument("namespace")
     profile.add_argument("workload")
@@ -108,7 +120,9 @@ def serve(args: argparse.Namespace) -> int:
         namespaces, services, pods = (int(part) for part in args.synthetic.split(","))
         populate_synthetic(sim.store, namespaces, services, pods, seed=args.seed)
     sim.start(host=args.host, port=args.port)
-    path = sim.write_kubeconfig(args.serve_kubeconfig or args.kubeconfig)
+    # The context's namespace is Bookinfo's, so Istio's task commands (``kubectl apply -f samples/...``) work as
+    # printed in the Istio docs.
+    path = sim.write_kubeconfig(args.serve_kubeconfig or args.kubeconfig, namespace=args.namespace)
     print(f"simulator serving Kubernetes API at {sim.url} (kubeconfig: {path})", flush=True)
     if sim.traffic is not None:
         print(f"traffic at {args.rps:g} rps; sidecar metrics at {sim.url}/metrics", flush=True)
@@ -160,6 +174,50 @@ def control_traffic(args: argparse.Namespace) -> int:
     return 0
 
 
+def context_namespace(kubeconfig: str, context: str | None) -> str:
+    """The namespace of the kubeconfig's (current) context, ``default`` when it names none (as kubectl)."""
+    contexts, current = config.list_kube_config_contexts(config_file=kubeconfig)
+    chosen = next((c for c in contexts if c.get("name") == context), None) if context else current
+    return str(((chosen or {}).get("context") or {}).get("namespace") or "default")
+
+
+def namespace_mismatch(text: str, namespace: str) -> str | None:
+    """kubectl's refusal when a document names a namespace other than ``-n``'s, else None."""
+    for document in yaml.safe_load_all(text):
+        named = ((document or {}).get("metadata") or {}).get("namespace") if isinstance(document, dict) else None
+        if named and named != namespace:
+            return (
+                f'the namespace from the provided object "{named}" does not match the namespace "{namespace}". '
+                f"You must pass '--namespace={named}' to perform this operation."
+            )
+    return None
+
+
+def apply_file(api: client.ApiClient, args: argparse.Namespace) -> int:
+    """``apply``: the file's documents, in their own namespace, else ``-n``'s, else the context's."""
+    text = sys.stdin.read() if args.file == "-" else Path(args.file).read_text()
+    if args.namespace:
+        refusal = namespace_mismatch(text, args.namespace)
+        if refusal:
+            print(f"error: {refusal}", file=sys.stderr)
+            return 1
+    namespace = args.namespace or context_namespace(args.kubeconfig, args.context)
+    for line in control.apply_manifests(api, args.file, default_namespace=namespace, text=text):
+        print(line)
+    return 0
+
+
+def server_error(error: ApiException) -> str:
+    """An API error as kubectl prints it: ``Error from server (Reason): message``."""
+    try:
+        status = json.loads(error.body or "")
+    except (TypeError, ValueError):
+        status = None
+    if isinstance(status, dict) and status.get("message"):
+        return f"Error from server ({status.get('reason') or error.reason}): {status['message']}"
+    return f"Error from server ({error.reason}): {error.status}"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point; returns the process exit code."""
     args = build_parser().parse_args(argv)
@@ -167,7 +225,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         return serve(args)
     if args.command in ("set-profile", "set-traffic"):
         return control_traffic(args)
+    try:
+        return cluster_command(args)
+    except ApiException as error:
+        print(server_error(error), file=sys.stderr)
+    except (OSError, yaml.YAMLError, LookupError, StoreError) as error:
+        print(f"error: {error}", file=sys.stderr)
+    return 1
+
+
+def cluster_command(args: argparse.Namespace) -> int:
+    """``scale``, ``kill-pod``, ``add-namespace`` and ``apply``, through the Kubernetes API."""
     api = control.api_client(args.kubeconfig, args.context)
+    if args.command == "apply":
+        return apply_file(api, args)
     if args.command == "scale":
         print(
             f"deployment {args.namespace}/{args.deployment} scaled to "
@@ -180,9 +251,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"pod {args.namespace}/{control.kill_pod(api, args.namespace, args.pod, args.workload)} deleted")
     elif args.command == "add-namespace":
         print(f"namespace {control.add_namespace(api, args.name, args.inject)} created")
-    elif args.command == "apply":
-        for line in control.apply_manifests(api, args.file, default_namespace=args.namespace):
-            print(line)
     return 0
 
 

@@ -8,9 +8,11 @@ into :class:`ApiRequest` objects, and builds the discovery documents (``/api``,
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Callable
 
 from simulator.errors import NotFound
 from simulator.media import META_API_VERSION, PARTIAL_LIST, metadata_of
+from simulator.openapi_models import istio_crd_categories
 from simulator.resources import RESOURCE_TYPES, Obj, ResourceType, api_version, resource_type
 
 
@@ -30,10 +32,19 @@ class ApiRequest:
         self.subresource, self.query = subresource, query
         #: Reads answer ``PartialObjectMetadata`` (set by the server from the Accept header).
         self.metadata_only = False
+        #: Renders each object of a watch as a ``Table`` (set by the server for ``as=Table`` watches).
+        self.table_renderer: Callable[[Obj], Obj] | None = None
+        #: The client's User-Agent (set by the server): names the field manager of a write without ``fieldManager``.
+        self.user_agent = ""
 
     @property
     def api_version(self) -> str:
         return api_version(self.rt.group, self.version)
+
+    @property
+    def field_manager(self) -> str:
+        """Who writes: ``?fieldManager=``, else the User-Agent's product (``kubectl/v1.31 ...`` -> ``kubectl``)."""
+        return self.query.get("fieldManager") or self.user_agent.split("/")[0].strip() or "unknown"
 
     @property
     def dry_run(self) -> bool:
@@ -44,7 +55,10 @@ class ApiRequest:
         return {**obj, "apiVersion": self.api_version}
 
     def render(self, obj: Obj) -> Obj:
-        """``obj`` as a read answers it: at the requested version, or its metadata alone when asked for."""
+        """``obj`` as a read answers it: at the requested version, its metadata alone, or (a watch of ``kubectl get
+        -w``) a one-row Table, as asked for."""
+        if self.table_renderer is not None:
+            return self.table_renderer(self.present(obj))
         return metadata_of(obj) if self.metadata_only else self.present(obj)
 
     @property
@@ -87,6 +101,18 @@ def parse_resource_path(path: str, query: dict[str, str]) -> ApiRequest | None:
     if subresource not in (None, "status") and not (subresource == "scale" and rt.kind == "Deployment"):
         raise NotFound("the server could not find the requested resource")
     return ApiRequest(rt, version, namespace, name, subresource, query)
+
+
+#: The kinds ``kubectl get all`` lists (the ``all`` category of the real server's built-in resources).
+_ALL_CATEGORY = {"Pod", "Service", "Deployment", "ReplicaSet", "StatefulSet"}
+
+
+def categories(rt: ResourceType) -> list[str]:
+    """The discovery categories of a resource: ``all`` for the workload kinds, the CRD's own for Istio kinds
+    (``istio-io``, ``networking-istio-io``: ``kubectl get istio-io`` lists every Istio object)."""
+    if rt.group.endswith("istio.io"):
+        return istio_crd_categories(rt.group, rt.kind)
+    return ["all"] if rt.kind in _ALL_CATEGORY and rt.group in ("", "apps") else []
 
 
 def discovery(path: str, host: str, hidden_groups: frozenset[str] = frozenset()) -> Obj:
@@ -132,6 +158,7 @@ def discovery(path: str, host: str, hidden_groups: frozenset[str] = frozenset())
                     "kind": rt.kind,
                     "shortNames": list(rt.short_names),
                     "verbs": ["create", "delete", "deletecollection", "get", "list", "patch", "update", "watch"],
+                    "categories": categories(rt),
                 }
             )
             resources.append(
@@ -176,3 +203,81 @@ VERSION_INFO: Obj = {
     "compiler": "gc",
     "platform": "linux/amd64",
 }
+
+
+AGGREGATED_GROUP = "apidiscovery.k8s.io"
+
+
+def aggregated_version(accept: str) -> str | None:
+    """The aggregated-discovery version (``v2``, ``v2beta1``) an Accept header asks for first, None for the legacy
+    documents (kubectl 1.26+ asks for ``as=APIGroupDiscoveryList`` and falls back to legacy discovery)."""
+    for part in accept.split(","):
+        media_type, *params = (piece.strip() for piece in part.split(";"))
+        parsed = dict(param.partition("=")[::2] for param in params)
+        if parsed.get("g") == AGGREGATED_GROUP and parsed.get("as") == "APIGroupDiscoveryList":
+            if parsed.get("v") in ("v2", "v2beta1"):
+                return parsed["v"]
+        elif media_type in ("application/json", "*/*", "application/*") and "as" not in parsed:
+            return None
+    return None
+
+
+def _aggregated_resource(resource: Obj, group: str, version: str, subresources: list[Obj]) -> Obj:
+    kind = {"group": group, "version": version, "kind": resource["kind"]}
+    return {
+        "resource": resource["name"],
+        "responseKind": kind,
+        "scope": "Namespaced" if resource["namespaced"] else "Cluster",
+        "singularResource": resource["singularName"],
+        "verbs": resource["verbs"],
+        **({"shortNames": resource["shortNames"]} if resource.get("shortNames") else {}),
+        **({"categories": resource["categories"]} if resource.get("categories") else {}),
+        "subresources": [
+            {
+                "subresource": sub["name"].partition("/")[2],
+                "responseKind": {
+                    "group": sub.get("group", group),
+                    "version": sub.get("version", version),
+                    "kind": sub["kind"],
+                },
+                "verbs": sub["verbs"],
+            }
+            for sub in subresources
+        ],
+    }
+
+
+def aggregated_discovery(path: str, version: str, hidden_groups: frozenset[str] = frozenset()) -> Obj:
+    """``/api`` or ``/apis`` as one ``APIGroupDiscoveryList``: every group, version and resource in one answer,
+    built from the same resource lists as the legacy documents."""
+    core = path.strip("/") == "api"
+    groups: OrderedDict[str, list[str]] = OrderedDict()
+    for rt in RESOURCE_TYPES:
+        if rt.group not in hidden_groups and (rt.group == "") == core:
+            versions = groups.setdefault(rt.group, [])
+            versions.extend(v for v in rt.versions if v not in versions)
+    items = []
+    for group, versions in groups.items():
+        entries = []
+        for gv in versions:
+            listing = discovery(f"/api/{gv}" if core else f"/apis/{group}/{gv}", "", hidden_groups)["resources"]
+            main = [r for r in listing if "/" not in r["name"]]
+            entries.append(
+                {
+                    "version": gv,
+                    "resources": [
+                        _aggregated_resource(
+                            r, group, gv, [s for s in listing if s["name"].startswith(r["name"] + "/")]
+                        )
+                        for r in main
+                    ],
+                    "freshness": "Current",
+                }
+            )
+        items.append({"metadata": {"name": group, "creationTimestamp": None}, "versions": entries})
+    return {
+        "kind": "APIGroupDiscoveryList",
+        "apiVersion": f"{AGGREGATED_GROUP}/{version}",
+        "metadata": {},
+        "items": items,
+    }

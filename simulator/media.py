@@ -33,24 +33,35 @@ def _media_ranges(accept: str) -> list[tuple[str, dict[str, str]]]:
     return ranges
 
 
-def wants_metadata_only(accept: str | None, is_list: bool) -> bool:
-    """Whether a read asks for metadata only, picking the first media range the server can produce.
+def read_form(accept: str | None, is_list: bool) -> str:
+    """The form a read answers in, ``object``, ``metadata`` or ``table``: the first media range of the Accept
+    header the server can produce.
 
     ``is_list``: a list answers ``as=PartialObjectMetadataList``; a get or a watch ``as=PartialObjectMetadata``.
-    No Accept header means plain JSON; a header naming only forms the server cannot produce is a 406.
+    ``as=Table`` (``kubectl get``, ``kubectl get -w``) is produced for gets, lists and watches. No Accept header
+    means plain JSON; a header naming only forms the server cannot produce is a 406.
     """
     if not accept:
-        return False
+        return "object"
     wanted = PARTIAL_LIST if is_list else PARTIAL_OBJECT
     for media_type, params in _media_ranges(accept):
         if media_type not in _PLAIN_TYPES:
             continue  # protobuf, YAML...: not served here
         form = params.get("as")
         if form is None:
-            return False
-        if form == wanted and params.get("g") == "meta.k8s.io" and params.get("v") == "v1":
-            return True
+            return "object"
+        if params.get("g") != "meta.k8s.io":
+            continue
+        if form == wanted and params.get("v") == "v1":
+            return "metadata"
+        if form == "Table" and params.get("v") in ("v1", "v1beta1"):
+            return "table"
     raise NotAcceptable(f"only the following media types are accepted: application/json, {wanted} of meta.k8s.io/v1")
+
+
+def wants_metadata_only(accept: str | None, is_list: bool) -> bool:
+    """Whether a read asks for metadata only (see :func:`read_form`; a Table is not metadata only)."""
+    return read_form(accept, is_list) == "metadata"
 
 
 def metadata_of(obj: Obj) -> Obj:

@@ -1,8 +1,11 @@
 """Patch application of the simulated Kubernetes API server.
 
-RFC 7386 JSON merge patches (also used for strategic merge patches, which the
-simulator does not distinguish), RFC 6902 JSON patches, and the choice between
-them by the request's ``Content-Type``.
+RFC 7386 JSON merge patches, RFC 6902 JSON patches, Kubernetes strategic merge patches, and the choice between
+them by the request's ``Content-Type``. A strategic merge patch merges the lists the kind's schema marks as
+map-lists (:class:`~simulator.openapi_models.SchemaCursor`: containers by ``name``, Service ports by ``port``...)
+item by item and honours the directives ``kubectl`` sends (``$patch: replace|delete|merge``,
+``$setElementOrder/<list>``, ``$deleteFromPrimitiveList/<list>``, ``$retainKeys``); every other list is replaced
+whole, which makes it a JSON merge patch for kinds without such lists (the Istio kinds).
 """
 
 from __future__ import annotations
@@ -10,11 +13,27 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import yaml
+
 from simulator.errors import BadRequest, Invalid, UnsupportedMediaType
+from simulator.openapi_models import SchemaCursor
+
+APPLY_PATCH = "application/apply-patch+yaml"
+
+
+def parse_apply_body(body: bytes) -> Any:
+    """The applied configuration of a server-side apply: YAML (JSON is YAML too), one object."""
+    try:
+        applied = yaml.safe_load(body.decode() or "null")
+    except (yaml.YAMLError, UnicodeDecodeError) as error:
+        raise BadRequest(f"error decoding YAML: {error}") from error
+    if not isinstance(applied, dict):
+        raise BadRequest("the applied configuration must be an object")
+    return applied
 
 
 def merge_patch(target: Any, patch: Any) -> Any:
-    """RFC 7386 JSON merge patch (also used for strategic merge patches)."""
+    """RFC 7386 JSON merge patch."""
     if not isinstance(patch, dict):
         return patch
     result = dict(target) if isinstance(target, dict) else {}
@@ -23,6 +42,80 @@ def merge_patch(target: Any, patch: Any) -> Any:
             result.pop(key, None)
         else:
             result[key] = merge_patch(result.get(key), value)
+    return result
+
+
+def _item_key(item: Any, keys: list[str]) -> tuple[Any, ...] | None:
+    if not isinstance(item, dict) or not all(k in item for k in keys):
+        return None
+    return tuple(json.dumps(item[k], sort_keys=True) for k in keys)
+
+
+def _strip_directives(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _strip_directives(v) for k, v in value.items() if not k.startswith("$")}
+    if isinstance(value, list):
+        return [_strip_directives(v) for v in value]
+    return value
+
+
+def _merge_list(current: list[Any], patch: list[Any], schema: SchemaCursor) -> list[Any]:
+    """Merge a patch list into a map-list, item by item (``$patch: delete`` removes an item)."""
+    keys = schema.merge_keys
+    if any(isinstance(p, dict) and p.get("$patch") == "replace" for p in patch):
+        return [_strip_directives(p) for p in patch if not (isinstance(p, dict) and "$patch" in p)]
+    result = list(current)
+    for item in patch:
+        key = _item_key(item, keys)
+        index = next((i for i, old in enumerate(result) if key is not None and _item_key(old, keys) == key), None)
+        if isinstance(item, dict) and item.get("$patch") == "delete":
+            if index is not None:
+                del result[index]
+        elif index is not None:
+            result[index] = strategic_merge_patch(result[index], item, schema.items())
+        elif key is not None or not isinstance(item, dict):
+            result.append(_strip_directives(item))
+    return result
+
+
+def _reorder(items: list[Any], order: list[Any], keys: list[str]) -> list[Any]:
+    """``$setElementOrder``: the items named in ``order`` first, in that order, then the others."""
+    position = {(_item_key(o, keys) if keys else json.dumps(o)): i for i, o in enumerate(order)}
+
+    def rank(item: Any) -> int:
+        return position.get(_item_key(item, keys) if keys else json.dumps(item), len(order))
+
+    return sorted(items, key=rank)
+
+
+def strategic_merge_patch(target: Any, patch: Any, schema: SchemaCursor) -> Any:
+    """A Kubernetes strategic merge patch of ``target`` (see the module docstring)."""
+    if not isinstance(patch, dict):
+        return _strip_directives(patch)
+    if patch.get("$patch") == "replace":
+        return _strip_directives(patch)
+    result = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if key.startswith("$deleteFromPrimitiveList/"):
+            field = key.partition("/")[2]
+            result[field] = [v for v in result.get(field) or [] if v not in (value or [])]
+        elif key.startswith("$"):
+            continue
+        elif value is None:
+            result.pop(key, None)
+        elif isinstance(value, list) and schema.field(key).merge_keys:
+            result[key] = _merge_list(result.get(key) or [], value, schema.field(key))
+        elif isinstance(value, dict):
+            result[key] = strategic_merge_patch(result.get(key), value, schema.field(key))
+        else:
+            result[key] = _strip_directives(value)
+    for key, order in patch.items():
+        field = key.partition("/")[2]
+        if key.startswith("$setElementOrder/") and isinstance(result.get(field), list):
+            result[field] = _reorder(result[field], order or [], schema.field(field).merge_keys)
+    retain = patch.get("$retainKeys")
+    if isinstance(retain, list):
+        result = {k: v for k, v in result.items() if k in retain}
     return result
 
 
@@ -111,15 +204,18 @@ def json_patch(doc: Any, operations: Any) -> Any:
     return doc
 
 
-def apply_patch(content_type: str | None, current: Any, patch: Any) -> Any:
-    """Apply ``patch`` to ``current`` as the request's ``Content-Type`` says (JSON, merge or strategic merge)."""
+def apply_patch(content_type: str | None, current: Any, patch: Any, schema: SchemaCursor | None = None) -> Any:
+    """Apply ``patch`` to ``current`` as the request's ``Content-Type`` says (JSON, merge or strategic merge);
+    ``schema`` (the kind's) says which lists a strategic merge patch merges by key."""
     media_type = (content_type or "").split(";")[0].strip().lower()
     if media_type == "application/json-patch+json":
         return json_patch(current, patch)
-    if media_type in ("application/merge-patch+json", "application/strategic-merge-patch+json"):
+    if media_type == "application/merge-patch+json":
         return merge_patch(current, patch)
+    if media_type == "application/strategic-merge-patch+json":
+        return strategic_merge_patch(current, patch, schema or SchemaCursor({}, {}))
     raise UnsupportedMediaType(
         f"the body of the request was in an unknown format - accepted media types "
         f"include: application/json-patch+json, application/merge-patch+json, "
-        f"application/strategic-merge-patch+json (got {media_type!r})"
+        f"application/strategic-merge-patch+json, application/apply-patch+yaml (got {media_type!r})"
     )

@@ -19,8 +19,10 @@ from simulator.controller import Controller
 from simulator.discovery import ApiRequest
 from simulator.errors import BadRequest, Conflict, MethodNotAllowed, NotFound, StoreError
 from simulator.faults import Faults
+from simulator.field_ownership import record_update, server_side_apply
+from simulator.openapi_models import SchemaCursor, unknown_fields
 from simulator.paging import ListPager
-from simulator.patches import apply_patch
+from simulator.patches import APPLY_PATCH, apply_patch, parse_apply_body
 from simulator.replicas import build_scale
 from simulator.resources import RESOURCE_TYPES, Obj
 from simulator.store import ObjectStore
@@ -60,8 +62,9 @@ class ResourceHandlers:
         return 200, request.render(self.store.get_ref(rt.group, rt.plural, request.namespace, request.name))
 
     # ------------------------------------------------------------------ writes
-    def _check_body(self, request: ApiRequest, obj: Any) -> Obj:
-        """Check kind/apiVersion/namespace/name of a request body against the URL; fill defaults."""
+    def _check_body(self, request: ApiRequest, obj: Any, validate: bool = True) -> Obj:
+        """Check kind/apiVersion/namespace/name of a request body against the URL, fill defaults, and (``validate``)
+        check its fields."""
         rt = request.rt
         if not isinstance(obj, dict):
             raise BadRequest("the request body must be a JSON object")
@@ -92,10 +95,30 @@ class ResourceHandlers:
             )
         if request.name is not None:
             meta["name"] = request.name
+        if not validate:
+            return obj
+        self._check_unknown_fields(request, obj)
         causes = validation_causes(obj, rt)
         if causes:
             raise invalid_error(obj, rt, causes)
         return obj
+
+    def _schema(self, request: ApiRequest) -> SchemaCursor:
+        return SchemaCursor.for_kind(request.rt, request.version)
+
+    def _check_unknown_fields(self, request: ApiRequest, obj: Obj) -> None:
+        """``fieldValidation=Strict`` (what kubectl sends): a field the kind's schema does not know is a 400, as
+        the API server's strict decoding answers it. ``Warn`` and ``Ignore`` (the default) accept it."""
+        if request.query.get("fieldValidation") != "Strict" or request.subresource is not None:
+            return
+        unknown = unknown_fields(obj, self._schema(request))
+        if unknown:
+            rt = request.rt
+            listed = ", ".join(f'unknown field "{path}"' for path in unknown)
+            raise BadRequest(
+                f'{rt.kind} in version "{request.version}" cannot be handled as a {rt.kind}: '
+                f"strict decoding error: {listed}"
+            )
 
     def create_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
         if request.name is not None:
@@ -103,6 +126,7 @@ class ResourceHandlers:
         self.faults.check(request.rt, "create", request.namespace)
         self.faults.check_write(request.rt, request.dry_run)
         obj = self._check_body(request, self._parse_body(body))
+        record_update(None, obj, request.field_manager, self._schema(request))
         if request.rt.kind == "Service":
             self._allocate_cluster_ip(obj)
         created = self.store.create(obj, dry_run=request.dry_run)
@@ -122,18 +146,22 @@ class ResourceHandlers:
         spec["clusterIPs"] = [spec["clusterIP"]]
         spec.setdefault("type", "ClusterIP")
 
-    def _write(self, request: ApiRequest, new: Obj, current: Obj) -> Obj:
-        """Validate and store ``new`` replacing ``current``, honouring the status subresource split."""
+    def _write(self, request: ApiRequest, new: Obj, current: Obj, applied: bool = False) -> Obj:
+        """Validate and store ``new`` replacing ``current``, honouring the status subresource split; record who
+        changed which fields (``applied``: a server-side apply, which recorded it already)."""
         if request.subresource == "status":
             merged = {**current, "status": new.get("status")}
             merged["metadata"] = {**current["metadata"]}
             if new.get("metadata", {}).get("resourceVersion"):
                 merged["metadata"]["resourceVersion"] = new["metadata"]["resourceVersion"]
             new = merged
-        elif "status" in current:
-            new["status"] = current["status"]
         else:
-            new.pop("status", None)
+            if "status" in current:
+                new["status"] = current["status"]
+            else:
+                new.pop("status", None)
+            if not applied:
+                record_update(current, new, request.field_manager, self._schema(request))
         new = self._check_body(request, new)
         updated = self.store.update(new, dry_run=request.dry_run)
         if not request.dry_run:
@@ -157,11 +185,39 @@ class ResourceHandlers:
             raise MethodNotAllowed("the server does not allow this method on the requested resource")
         rt = request.rt
         self.faults.check(rt, "patch", request.namespace)
+        if (content_type or "").split(";")[0].strip().lower() == APPLY_PATCH:
+            return self._server_side_apply(request, parse_apply_body(body))
         current = self.store.get(rt.group, rt.plural, request.namespace, request.name)
-        patched = apply_patch(content_type, request.present(current), self._parse_body(body))
+        patched = apply_patch(content_type, request.present(current), self._parse_body(body), self._schema(request))
         if not isinstance(patched, dict):
             raise BadRequest("the patched object must be a JSON object")
         return 200, self._write(request, patched, current)
+
+    def _server_side_apply(self, request: ApiRequest, applied: Obj) -> tuple[int, Obj]:
+        """``PATCH`` with ``application/apply-patch+yaml``: create the object, or merge the applied configuration
+        into it with field ownership and conflicts (:mod:`simulator.field_ownership`)."""
+        rt = request.rt
+        if not request.query.get("fieldManager"):
+            raise BadRequest("PatchOptions.meta.k8s.io \"\" is invalid: fieldManager: Required value: is required "
+                             "for apply patch")  # fmt: skip
+        self._check_body(request, applied, validate=False)  # kind, apiVersion, name, namespace: as the URL says
+        force = request.query.get("force", "").lower() in ("true", "1")
+        current = self.store.find(rt.group, rt.plural, request.namespace, request.name or "")
+        schema = self._schema(request)
+        if current is None:
+            self.faults.check(rt, "create", request.namespace)
+            self.faults.check_write(rt, request.dry_run)
+            new = server_side_apply({}, applied, request.field_manager, force, schema)
+            new = self._check_body(request, new)
+            if rt.kind == "Service":
+                self._allocate_cluster_ip(new)
+            created = self.store.create(new, dry_run=request.dry_run)
+            if not request.dry_run:
+                self._reconcile(request.namespace)
+            return 201, request.present(created)
+        self.faults.check_write(rt, request.dry_run)
+        merged = server_side_apply(request.present(current), applied, request.field_manager, force, schema)
+        return 200, self._write(request, merged, current, applied=True)
 
     def delete_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:
         rt = request.rt

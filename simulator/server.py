@@ -2,10 +2,12 @@
 
 Serves core/v1, apps/v1 and the Istio networking/security groups over plain HTTP
 (stdlib ``ThreadingHTTPServer``, HTTP/1.1) with list (selectors, pagination), get,
-create, replace, merge/strategic/JSON patch, delete, the deployment ``scale`` and
-``status`` subresources, and chunked ``watch`` streams with bookmarks and 410
-expiry, answering errors with Kubernetes ``Status`` objects. Reads honour ``Accept: ...;as=PartialObjectMetadata``
-(:mod:`simulator.media`); the API groups of uninstalled CRDs answer 404.
+create, replace, merge/strategic/JSON patch, server-side apply with ``managedFields``
+(:mod:`simulator.field_ownership`), delete, the deployment ``scale`` and ``status`` subresources, and chunked
+``watch`` streams with bookmarks and 410 expiry, answering errors with Kubernetes ``Status`` objects. Reads honour
+``Accept: ...;as=PartialObjectMetadata`` and ``as=Table`` (:mod:`simulator.media`, :mod:`simulator.tables`);
+discovery (legacy and aggregated) and the OpenAPI v2/v3 documents (:mod:`simulator.openapi`) are what ``kubectl``
+needs to work as against a cluster; the API groups of uninstalled CRDs answer 404.
 
 This module holds ``ApiServer``: the server lifecycle, extra routes and mounts, and the
 dispatch of each request.  It sits on top of its two parts, which do not know it or each other:
@@ -21,19 +23,31 @@ non-Kubernetes endpoints (``/metrics``, ``/simulator/v1``) are mounted by the fa
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 from collections.abc import Callable
 from urllib.parse import parse_qs, urlsplit
 
 from simulator.controller import Controller
-from simulator.discovery import VERSION_INFO, ApiRequest, discovery, parse_resource_path
+from simulator.discovery import (
+    AGGREGATED_GROUP,
+    VERSION_INFO,
+    ApiRequest,
+    aggregated_discovery,
+    aggregated_version,
+    discovery,
+    parse_resource_path,
+)
 from simulator.errors import MethodNotAllowed, NotFound
 from simulator.faults import Faults
 from simulator.http_server import ApiHttpServer, ApiRequestHandler
-from simulator.media import wants_metadata_only
+from simulator.media import read_form
+from simulator.openapi import OPENAPI_V2_PROTOBUF, v2_document, v2_protobuf, v3_document, v3_index
 from simulator.resource_handlers import ResourceHandlers
+from simulator.resources import Obj
 from simulator.store import ObjectStore
+from simulator.tables import table
 from simulator.watch import WatchStream
 
 RouteHandler = Callable[[], tuple[int, str, bytes]]
@@ -129,16 +143,32 @@ class ApiServer:
         if path == "/version":
             http.send_json(200, VERSION_INFO)
             return
+        if path == "/openapi" or path.startswith("/openapi/"):
+            http.send_body(*self._openapi(path, http.headers.get("Accept") or ""))
+            return
         request = parse_resource_path(path, query)
+        aggregated = aggregated_version(http.headers.get("Accept") or "") if path in ("/api", "/apis") else None
+        if request is None and aggregated:
+            document = aggregated_discovery(path, aggregated, frozenset(self.uninstalled_groups))
+            media = f"application/json;g={AGGREGATED_GROUP};v={aggregated};as=APIGroupDiscoveryList"
+            http.send_body(200, media, json.dumps(document, separators=(",", ":")).encode())
+            return
         if request is None:
             http.send_json(200, discovery(path, http.headers.get("Host", ""), frozenset(self.uninstalled_groups)))
             return
         if request.rt.group in self.uninstalled_groups:
             raise NotFound("the server could not find the requested resource")
+        as_table = False
         if method == "GET" and request.subresource is None:
             # A watch streams objects one by one: as a get, it asks for PartialObjectMetadata.
-            is_list = request.name is None and query.get("watch", "").lower() not in ("true", "1")
-            request.metadata_only = wants_metadata_only(http.headers.get("Accept"), is_list=is_list)
+            watching = query.get("watch", "").lower() in ("true", "1")
+            form = read_form(http.headers.get("Accept"), is_list=request.name is None and not watching)
+            request.metadata_only, as_table = form == "metadata", form == "table"
+            if as_table and watching:
+                request.table_renderer = lambda obj: self._table(
+                    request, [obj], {"resourceVersion": (obj.get("metadata") or {}).get("resourceVersion", "")}
+                )
+        request.user_agent = http.headers.get("User-Agent") or ""
         body_type = http.headers.get("Content-Type")
         if request.subresource == "scale":
             http.send_json(*self.resources.scale(method, request, body, body_type))
@@ -148,12 +178,17 @@ class ApiServer:
             self.faults.check(request.rt, "watch" if watch else "list", request.namespace)
             if watch:
                 self._watch(http, request)
+            elif as_table:
+                answer = self.resources.list_objects(request)
+                http.send_json(200, self._table(request, answer["items"], answer["metadata"]))
             else:
                 http.send_json(200, self.resources.list_objects(request))
             return
         match method:
             case "GET":
                 code, obj = self.resources.get_object(request)
+                if as_table:
+                    obj = self._table(request, [obj], {"resourceVersion": obj["metadata"].get("resourceVersion", "")})
             case "POST":
                 code, obj = self.resources.create_object(request, body)
             case "PUT":
@@ -165,6 +200,26 @@ class ApiServer:
             case _:
                 raise MethodNotAllowed(f"the server does not allow this method on the requested resource: {method}")
         http.send_json(code, obj)
+
+    @staticmethod
+    def _table(request: ApiRequest, objects: list[Obj], list_meta: Obj) -> Obj:
+        include = request.query.get("includeObject") or "Metadata"
+        return table(request.rt, request.version, objects, list_meta, include)
+
+    def _openapi(self, path: str, accept: str) -> tuple[int, str, bytes]:
+        """``/openapi/v2`` (protobuf when asked for, else JSON), ``/openapi/v3`` and its group-version documents."""
+        hidden = frozenset(self.uninstalled_groups)
+        if path == "/openapi/v2":
+            document = v2_document(hidden)
+            if OPENAPI_V2_PROTOBUF in accept:
+                # The API server answers with the type spelled without the "@" (which Go's MIME parser rejects).
+                return 200, "application/com.github.proto-openapi.spec.v2.v1.0+protobuf", v2_protobuf(hidden)
+            return 200, "application/json", json.dumps(document, separators=(",", ":")).encode()
+        if path == "/openapi/v3":
+            return 200, "application/json", json.dumps(v3_index(hidden)).encode()
+        if path.startswith("/openapi/v3/"):
+            return 200, "application/json", v3_document(path[len("/openapi/v3/") :], hidden)
+        raise NotFound("the server could not find the requested resource")
 
     # ------------------------------------------------------------------ watch
     def _watch(self, http: ApiRequestHandler, request: ApiRequest) -> None:

@@ -78,7 +78,7 @@ def test_metadata_only_watch_events_carry_no_data(api: client.ApiClient, core: c
 
 def test_an_unservable_media_type_is_not_acceptable(api: client.ApiClient) -> None:
     with pytest.raises(ApiException) as caught:
-        _get(api, "/api/v1/secrets", "application/json;as=Table;g=meta.k8s.io;v=v1")
+        _get(api, "/api/v1/secrets", "application/json;as=APIGroupDiscoveryList;g=apidiscovery.k8s.io;v=v2")
     assert caught.value.status == 406
     assert json.loads(caught.value.body)["reason"] == "NotAcceptable"
     # A list asked for as one object is not acceptable either; a fallback to plain JSON is.
