@@ -1,0 +1,537 @@
+"""The what-if preview: the traffic a proposed routing change is expected to give, edge by edge, from the current
+graph. Pure (no Django, no network); the rules of routing are in ``topology.whatif_routing``.
+
+``compute_whatif(graph, inventory, current, changes)`` takes a stored versioned-app graph (the wire JSON of
+``docs/graph.md``, service nodes injected), the cluster's services and workloads, the VirtualServices and
+DestinationRules in force and the proposed creates, replacements and deletions, and predicts every edge:
+
+1. Services whose routing differs between the two configurations (``RoutingConfig.signature``) are *affected*.
+2. What each caller sends to a service is today's rate on its edge, scaled by how much the traffic into the
+   caller changes (its *factor*: predicted in / current in; 1 for a caller nobody calls).
+3. An affected service's requests are routed by the proposed rules, per caller (``RoutingConfig.route``); an
+   unaffected one splits them over its workloads as it does today (the observed split).
+4. A workload's error ratio is today's (errors do not depend on load); one that received nothing today has an
+   unknown error ratio. Aborts, unmatched requests and missing subsets are errors on the caller's edge.
+5. A workload's outgoing edges scale with its factor (it makes the same calls per request as today). Steps 2-5
+   repeat until no factor changes (as many passes as the graph is deep).
+
+A match on what telemetry does not record (a header) catches an unknown share, and rates downstream of it are
+then bounds (``Estimate``). The share is taken from telemetry when today's VirtualService has the same matches up
+to that route and sends that route to workloads no other route reaches: its share is what those workloads get.
+TCP edges are kept as they are (TCP routes are not modelled); retries are not modelled.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from topology.whatif_model import (
+    EPSILON,
+    ONE,
+    ZERO,
+    EdgeKind,
+    EdgeTraffic,
+    Estimate,
+    MeshInventory,
+    PredictedEdge,
+    ProposedChange,
+    RoutingObject,
+    WhatIfResult,
+)
+from topology.whatif_routing import (
+    Branch,
+    Caller,
+    RoutingConfig,
+    ServiceKey,
+    WorkloadKey,
+    http_routes,
+    match_key,
+)
+
+REQUEST_PROTOCOLS = ("http", "grpc")
+EdgeKey = tuple[str, str, str]  # (source id, target id, protocol)
+#: When contributions of several kinds meet on one edge, the edge is named after the strongest.
+KIND_RANK: dict[EdgeKind, int] = {"unchanged": 0, "scaled": 1, "mirror": 2, "routed": 3}
+
+
+def _number(value: Any) -> float:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+@dataclass(frozen=True)
+class GraphEdge:
+    """An edge of the current graph with its traffic and response times (ms, by statistic)."""
+
+    edge_id: str
+    source: str
+    target: str
+    protocol: str
+    traffic: EdgeTraffic
+    response_times: Mapping[str, float] = field(default_factory=dict)
+
+
+def read_edge(data: Mapping[str, Any]) -> GraphEdge:
+    """An edge's wire data (``docs/graph.md``) as numbers."""
+    traffic = data.get("traffic") or {}
+    protocol = str(traffic.get("protocol", "http"))
+    rates = traffic.get("rates") or {}
+    if protocol == "grpc":
+        rate = _number(rates.get("grpc"))
+        errors = _number(rates.get("grpcErr")) + _number(rates.get("grpcNoResponse"))
+    elif protocol == "tcp":
+        rate, errors = _number(rates.get("tcp")), 0.0
+    else:
+        rate = _number(rates.get("http"))
+        errors = sum(_number(rates.get(k)) for k in ("http4xx", "http5xx", "httpNoResponse"))
+    times = {k: _number(v) for k, v in (data.get("responseTimes") or {}).items()}
+    if "responseTime" in data and "p95" not in times:
+        times["p95"] = _number(data["responseTime"])
+    return GraphEdge(
+        str(data.get("id", "")),
+        str(data["source"]),
+        str(data["target"]),
+        protocol,
+        EdgeTraffic(Estimate.exact(rate), Estimate.exact(min(errors, rate))),
+        times,
+    )
+
+
+class GraphIndex:
+    """The current graph's nodes and edges, by id and by the service or workload they stand for."""
+
+    def __init__(self, graph: Mapping[str, Any]) -> None:
+        elements = graph.get("elements") or {}
+        self.nodes: dict[str, Mapping[str, Any]] = {}
+        self.service_node: dict[ServiceKey, str] = {}
+        self.workload_node: dict[WorkloadKey, str] = {}
+        for wrapper in elements.get("nodes") or []:
+            data = wrapper.get("data") or {}
+            node_id, kind = str(data.get("id", "")), data.get("nodeType")
+            if kind == "box" or not node_id:
+                continue
+            self.nodes[node_id] = data
+            if kind == "service" and data.get("service"):
+                self.service_node.setdefault((str(data.get("namespace", "")), str(data["service"])), node_id)
+            elif kind in ("app", "workload") and data.get("workload"):
+                self.workload_node.setdefault((str(data.get("namespace", "")), str(data["workload"])), node_id)
+        self.edges = [read_edge(w["data"]) for w in elements.get("edges") or [] if w.get("data", {}).get("source")]
+        self.edges = [e for e in self.edges if e.source in self.nodes and e.target in self.nodes]
+        self.requests = [e for e in self.edges if e.protocol in REQUEST_PROTOCOLS]
+        self.incoming: dict[str, list[GraphEdge]] = {}
+        for edge in self.requests:
+            self.incoming.setdefault(edge.target, []).append(edge)
+
+    def is_service(self, node_id: str) -> bool:
+        return self.nodes.get(node_id, {}).get("nodeType") == "service"
+
+    def service_of(self, node_id: str) -> ServiceKey | None:
+        data = self.nodes.get(node_id, {})
+        if data.get("nodeType") != "service":
+            return None
+        return (str(data.get("namespace", "")), str(data.get("service", "")))
+
+    def inbound(self, node_id: str) -> EdgeTraffic:
+        total = EdgeTraffic()
+        for edge in self.incoming.get(node_id, []):
+            total = total + edge.traffic
+        return total
+
+    def label(self, node_id: str, extra: Mapping[str, Mapping[str, Any]]) -> str:
+        data = self.nodes.get(node_id) or extra.get(node_id) or {}
+        if data.get("nodeType") == "service":
+            return f"{data.get('service')} (service)"
+        name = data.get("workload") or data.get("app") or node_id
+        return str(name)
+
+
+def apply_changes(current: Sequence[RoutingObject], changes: Sequence[ProposedChange]) -> list[RoutingObject]:
+    """The configuration after ``changes``: each applied object replaces its namesake, each deleted one goes."""
+    objects = {(o.kind, o.namespace, o.name): o for o in current}
+    for change in changes:
+        key = (change.obj.kind, change.obj.namespace, change.obj.name)
+        if change.action == "delete":
+            objects.pop(key, None)
+        else:
+            objects[key] = change.obj
+    return list(objects.values())
+
+
+@dataclass
+class _EdgeBuild:
+    """A predicted edge being summed up over callers and passes."""
+
+    traffic: EdgeTraffic = field(default_factory=EdgeTraffic)
+    kind: EdgeKind = "unchanged"
+    delayed: Estimate = ZERO
+    delay_ms: float = 0.0
+    notes: list[str] = field(default_factory=list)
+
+    def add(self, traffic: EdgeTraffic, kind: EdgeKind) -> None:
+        self.traffic = self.traffic + traffic
+        if KIND_RANK[kind] > KIND_RANK[self.kind]:
+            self.kind = kind
+
+
+class _Prediction:
+    """One pass over the graph with given node factors."""
+
+    def __init__(self, solver: _Solver, factors: Mapping[str, Estimate]) -> None:
+        self.solver = solver
+        self.factors = factors
+        self.edges: dict[EdgeKey, _EdgeBuild] = {}
+
+    def edge(self, source: str, target: str, protocol: str) -> _EdgeBuild:
+        return self.edges.setdefault((source, target, protocol), _EdgeBuild())
+
+    def run(self) -> None:
+        graph = self.solver.graph
+        demand: dict[str, list[tuple[GraphEdge, Estimate]]] = {}
+        for edge in graph.requests:
+            factor = self.factors.get(edge.source, ONE)
+            if graph.is_service(edge.target):
+                demand.setdefault(edge.target, []).append((edge, factor))
+            elif not graph.is_service(edge.source):
+                self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(factor), "scaled")
+        for node_id in graph.nodes:
+            if not graph.is_service(node_id):
+                continue
+            service = graph.service_of(node_id)
+            callers = demand.get(node_id, [])
+            if service in self.solver.affected:
+                assert service is not None
+                for edge, factor in callers:
+                    self.route(service, edge, edge.traffic.rate.times(factor))
+            else:
+                self.split_as_today(node_id, callers)
+
+    def split_as_today(self, node_id: str, callers: list[tuple[GraphEdge, Estimate]]) -> None:
+        """An unaffected service: callers' edges scale with the callers; its workloads keep today's shares."""
+        graph = self.solver.graph
+        today = ZERO
+        wanted = ZERO
+        for edge, factor in callers:
+            self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(factor), "scaled")
+            today = today + edge.traffic.rate
+            wanted = wanted + edge.traffic.rate.times(factor)
+        if today.value is None or today.value <= EPSILON:
+            return
+        ratio = wanted.scaled(1.0 / today.value)
+        for edge in graph.requests:
+            if edge.source == node_id:
+                self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(ratio), "scaled")
+
+    def route(self, service: ServiceKey, edge: GraphEdge, wanted: Estimate) -> None:
+        """Route one caller's requests for an affected service by the proposed rules.
+
+        The caller's edge to each service it now reaches carries the branches' requests; when every (non-mirror)
+        branch reaches one service, that edge carries exactly what the caller sends, however unknown the split.
+        """
+        solver = self.solver
+        caller = solver.caller(edge.source)
+        branches, notes = solver.proposed.route(service, caller, solver.shares.get(service))
+        for note in notes:
+            solver.note(note)
+        shares: dict[str, Estimate] = {}
+        errors: dict[str, Estimate] = {}
+        for branch in branches:
+            target_node, failing = self.apply_branch(edge, branch, wanted)
+            if branch.mirror:
+                continue
+            shares[target_node] = shares.get(target_node, ZERO) + branch.fraction
+            errors[target_node] = errors.get(target_node, ZERO) + failing
+        for target_node, share in shares.items():
+            requests = wanted.times(ONE if len(shares) == 1 else share.capped(ONE))
+            traffic = EdgeTraffic(requests, errors[target_node].capped(requests))
+            self.edge(edge.source, target_node, edge.protocol).add(traffic, "routed")
+
+    def apply_branch(self, edge: GraphEdge, branch: Branch, wanted: Estimate) -> tuple[str, Estimate]:
+        """Add a branch's requests to the workloads it reaches (and a mirror's to its caller's edge); returns the
+        node of the service it reaches and the errors its caller sees."""
+        solver = self.solver
+        target_node = solver.service_node(branch.service)
+        kind: EdgeKind = "mirror" if branch.mirror else "routed"
+        caller_edge = self.edge(edge.source, target_node, edge.protocol)
+        requests = wanted.times(branch.fraction)
+        errors = requests if branch.fails else ZERO
+        for workload, part in branch.endpoints:
+            flow = requests.scaled(part)
+            served = solver.errors_of(workload, flow)
+            slow = solver.slow_share(workload, branch.timeout_ms)
+            failing = (served + flow.times(slow)).capped(flow) if slow is not None else served
+            self.edge(target_node, solver.workload_node(workload), edge.protocol).add(EdgeTraffic(flow, served), kind)
+            errors = errors + failing
+        if branch.mirror:
+            caller_edge.add(EdgeTraffic(requests, ZERO), kind)  # the caller never sees a copy's answer
+        if branch.note and not branch.mirror:
+            caller_edge.notes.append(branch.note)
+        if branch.delay_ms and branch.delayed_share:
+            caller_edge.delayed = caller_edge.delayed + requests.scaled(branch.delayed_share)
+            caller_edge.delay_ms = max(caller_edge.delay_ms, branch.delay_ms)
+        return target_node, errors
+
+
+class _Solver:
+    """Passes of :class:`_Prediction` until the factors settle, then the answer."""
+
+    def __init__(
+        self,
+        graph: GraphIndex,
+        inventory: MeshInventory,
+        current: Sequence[RoutingObject],
+        changes: Sequence[ProposedChange],
+    ) -> None:
+        self.graph = graph
+        self.inventory = inventory
+        self.today = RoutingConfig(current, inventory)
+        self.proposed = RoutingConfig(apply_changes(current, changes), inventory)
+        self.workload_labels = {(w.namespace, w.name): w.labels for w in inventory.workloads}
+        self.notes: list[str] = []
+        self.new_nodes: dict[str, dict[str, Any]] = {}
+        self.affected = {
+            key
+            for key in set(graph.service_node) | set(self.today.services)
+            if self.today.signature(key) != self.proposed.signature(key)
+        }
+        self.shares = {service: self.observed_shares(service) for service in self.affected}
+
+    def note(self, text: str) -> None:
+        if text not in self.notes:
+            self.notes.append(text)
+
+    # --- nodes -------------------------------------------------------------------------------------------------
+
+    def _cluster_of(self, namespace: str) -> str:
+        for data in self.graph.nodes.values():
+            if data.get("namespace") == namespace and data.get("cluster"):
+                return str(data["cluster"])
+        return "unknown"
+
+    def service_node(self, service: ServiceKey) -> str:
+        found = self.graph.service_node.get(service)
+        if found is not None:
+            return found
+        node_id = f"whatif-svc-{service[0]}-{service[1]}"
+        self.new_nodes.setdefault(
+            node_id,
+            {
+                "id": node_id,
+                "nodeType": "service",
+                "cluster": self._cluster_of(service[0]),
+                "namespace": service[0] or "unknown",
+                "service": service[1],
+                "isWhatIf": True,
+            },
+        )
+        return node_id
+
+    def workload_node(self, workload: WorkloadKey) -> str:
+        found = self.graph.workload_node.get(workload)
+        if found is not None:
+            return found
+        node_id = f"whatif-wl-{workload[0]}-{workload[1]}"
+        labels = self.workload_labels.get(workload, {})
+        data: dict[str, Any] = {
+            "id": node_id,
+            "nodeType": "app" if labels.get("app") else "workload",
+            "cluster": self._cluster_of(workload[0]),
+            "namespace": workload[0],
+            "workload": workload[1],
+            "isWhatIf": True,
+        }
+        data.update({k: labels[k] for k in ("app", "version") if labels.get(k)})
+        self.new_nodes.setdefault(node_id, data)
+        return node_id
+
+    def caller(self, node_id: str) -> Caller:
+        data = self.graph.nodes.get(node_id, {})
+        namespace = str(data.get("namespace", ""))
+        labels = dict(self.workload_labels.get((namespace, str(data.get("workload", ""))), {}))
+        for key in ("app", "version"):
+            if data.get(key) and key not in labels:
+                labels[key] = str(data[key])
+        return Caller(namespace, labels, bool(data.get("isGateway")))
+
+    # --- what today's telemetry says ---------------------------------------------------------------------------
+
+    def errors_of(self, workload: WorkloadKey, flow: Estimate) -> Estimate:
+        """Errors of ``flow`` requests to ``workload`` at today's error ratio (unknown without traffic today)."""
+        node_id = self.graph.workload_node.get(workload)
+        inbound = self.graph.inbound(node_id) if node_id else EdgeTraffic()
+        if inbound.rate.value is None or inbound.rate.value <= EPSILON:
+            if flow.high > EPSILON:
+                self.note(f"{workload[1]} received no requests in the window: its error rate is unknown")
+            return Estimate.between(0.0, flow.high)
+        assert inbound.errors.value is not None
+        return flow.scaled(inbound.errors.value / inbound.rate.value)
+
+    def slow_share(self, workload: WorkloadKey, timeout_ms: float | None) -> Estimate | None:
+        """The share of requests to ``workload`` slower than a route timeout, from today's percentiles."""
+        node_id = self.graph.workload_node.get(workload)
+        if timeout_ms is None or node_id is None:
+            return None
+        times: dict[str, float] = {}
+        for edge in self.graph.incoming.get(node_id, []):
+            for stat, value in edge.response_times.items():
+                times[stat] = max(times.get(stat, 0.0), value)
+        if not times:
+            self.note(
+                f"{workload[1]}: no response times today; the share timing out after {timeout_ms:g} ms is unknown"
+            )
+            return Estimate.between(0.0, 1.0)
+        for stat, low, high in (("p50", 0.5, 1.0), ("p95", 0.05, 0.5), ("p99", 0.01, 0.05)):
+            if stat in times and timeout_ms < times[stat]:
+                self.note(f"{workload[1]}: a timeout of {timeout_ms:g} ms is below today's {stat} ({times[stat]:g} ms)")
+                return Estimate.between(low, high)
+        return ZERO
+
+    def observed_shares(self, service: ServiceKey) -> dict[int, float]:
+        """Shares of the proposed routes of ``service`` that today's telemetry measures (module docstring)."""
+        today_vs, _ = self.today.virtual_service_for(service)
+        proposed_vs, _ = self.proposed.virtual_service_for(service)
+        today_routes, proposed_routes = http_routes(today_vs), http_routes(proposed_vs)
+        node_id = self.graph.service_node.get(service)
+        if today_vs is None or node_id is None:
+            return {}
+        total = self.graph.inbound(node_id).rate.value or 0.0
+        if total <= EPSILON:
+            return {}
+        reached = {e.target: e.traffic.rate.value or 0.0 for e in self.graph.requests if e.source == node_id}
+        workloads_of = [self._route_workloads(route, today_vs.namespace, service) for route in today_routes]
+        shares: dict[int, float] = {}
+        for index, route in enumerate(proposed_routes):
+            if index >= len(today_routes) or match_key(route) != match_key(today_routes[index]):
+                break
+            mine = workloads_of[index]
+            others = set().union(*(w for i, w in enumerate(workloads_of) if i != index and w is not None))
+            if not mine or mine & others:
+                continue
+            nodes = {self.graph.workload_node.get(w) for w in mine}
+            shares[index] = sum(reached.get(n, 0.0) for n in nodes if n) / total
+        return shares
+
+    def _route_workloads(
+        self, route: Mapping[str, Any], namespace: str, service: ServiceKey
+    ) -> set[WorkloadKey] | None:
+        """The workloads today's route sends to, when all of its destinations are ``service`` (else None)."""
+        found: set[WorkloadKey] = set()
+        for entry in route.get("route") or []:
+            destination = entry.get("destination") if isinstance(entry, Mapping) else None
+            if (
+                not isinstance(destination, Mapping)
+                or self.today.resolve_host(destination.get("host"), namespace) != service
+            ):
+                return None
+            subset = destination.get("subset")
+            labels = self.today.subset_labels(service, subset) if isinstance(subset, str) else None
+            found.update(w for w, _ in self.today.endpoints(service, labels))
+        return found
+
+    # --- passes ------------------------------------------------------------------------------------------------
+
+    def solve(self) -> _Prediction:
+        factors: dict[str, Estimate] = {}
+        prediction = _Prediction(self, factors)
+        for _ in range(len(self.graph.nodes) + 2):
+            prediction = _Prediction(self, factors)
+            prediction.run()
+            updated = self.factors_of(prediction)
+            if all(updated[n].close_to(factors.get(n, ONE)) for n in updated):
+                return prediction
+            factors = updated
+        self.note("the graph has a cycle: the prediction did not settle and may be off")
+        return prediction
+
+    def factors_of(self, prediction: _Prediction) -> dict[str, Estimate]:
+        inbound: dict[str, Estimate] = {}
+        for (_, target, protocol), built in prediction.edges.items():
+            if protocol in REQUEST_PROTOCOLS and not self.graph.is_service(target):
+                inbound[target] = inbound.get(target, ZERO) + built.traffic.rate
+        factors: dict[str, Estimate] = {}
+        for node_id in self.graph.nodes:
+            if self.graph.is_service(node_id) or node_id not in self.graph.incoming:
+                continue
+            today = self.graph.inbound(node_id).rate.value or 0.0
+            if today > EPSILON:
+                factors[node_id] = inbound.get(node_id, ZERO).scaled(1.0 / today)
+        return factors
+
+    def note_unpredicted_calls(self, edges: Sequence[PredictedEdge]) -> None:
+        """Say which workloads get requests but have no calls today to scale (their downstream is unknown)."""
+        extra = self.new_nodes
+        for node_id, data in self.graph.nodes.items():
+            if data.get("nodeType") == "service" or node_id not in self.graph.incoming:
+                continue
+            wanted = sum((e.predicted.rate for e in edges if e.target == node_id), ZERO)
+            idle = (self.graph.inbound(node_id).rate.value or 0.0) <= EPSILON
+            if idle and wanted.high > EPSILON and not any(e.source == node_id for e in self.graph.requests):
+                name = self.graph.label(node_id, extra)
+                self.note(f"{name} received no requests in the window: what it calls is not predicted")
+        for node_id, data in extra.items():
+            if data.get("nodeType") != "service":
+                name = self.graph.label(node_id, extra)
+                self.note(f"{name} is not in the graph today: what it calls is not predicted")
+
+    def result(self) -> WhatIfResult:
+        prediction = self.solve()
+        current = {(e.source, e.target, e.protocol): e for e in self.graph.edges}
+        extra = self.new_nodes
+        edges: list[PredictedEdge] = []
+        for key in sorted(set(current) | set(prediction.edges)):
+            today = current.get(key)
+            built = prediction.edges.get(key)
+            if today is not None and today.protocol not in REQUEST_PROTOCOLS:
+                edges.append(PredictedEdge(*key, "unchanged", today.traffic, today.traffic, today.edge_id))
+                continue
+            now = today.traffic if today is not None else EdgeTraffic()
+            predicted = built.traffic if built is not None else EdgeTraffic()
+            kind: EdgeKind = built.kind if built is not None else "routed"
+            if kind == "scaled" and predicted.rate.close_to(now.rate) and predicted.errors.close_to(now.errors):
+                kind = "unchanged"
+            notes = tuple(dict.fromkeys(built.notes)) if built is not None else ()
+            delayed_share = ZERO
+            response_time: Estimate | None = None
+            if built is not None and built.delay_ms and predicted.rate.high > EPSILON:
+                if predicted.rate.value:
+                    delayed_share = built.delayed.scaled(1.0 / predicted.rate.value)
+                else:
+                    delayed_share = Estimate.between(0.0, 1.0)
+                if today is not None and "avg" in today.response_times:
+                    response_time = Estimate.exact(today.response_times["avg"]) + delayed_share.scaled(built.delay_ms)
+            edges.append(
+                PredictedEdge(
+                    source=key[0],
+                    target=key[1],
+                    protocol=key[2],
+                    kind=kind,
+                    current=now,
+                    predicted=predicted,
+                    edge_id=today.edge_id if today is not None else f"whatif-{key[0]}-{key[1]}-{key[2]}",
+                    response_time_ms=response_time,
+                    delay_ms=built.delay_ms if built is not None else 0.0,
+                    delayed_share=delayed_share,
+                    notes=notes,
+                )
+            )
+        self.note_unpredicted_calls(edges)
+        return WhatIfResult(
+            edges=tuple(edges),
+            new_nodes=tuple(extra.values()),
+            affected_services=tuple(sorted(f"{ns}/{name}" for ns, name in self.affected)),
+            notes=tuple(self.notes),
+        )
+
+
+def compute_whatif(
+    graph: Mapping[str, Any],
+    inventory: MeshInventory,
+    current: Sequence[RoutingObject],
+    changes: Sequence[ProposedChange],
+) -> WhatIfResult:
+    """Every edge of ``graph`` (a versioned-app graph) as it is expected to be once ``changes`` apply to
+    ``current`` (the VirtualServices and DestinationRules in force). See the module docstring for the rules."""
+    return _Solver(GraphIndex(graph), inventory, current, changes).result()
