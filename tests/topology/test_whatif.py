@@ -48,7 +48,7 @@ def svc(name: str) -> str:
 
 def node(node_id: str) -> dict[str, Any]:
     if node_id == GW:
-        data = {"nodeType": "app", "namespace": "istio-system", "workload": "istio-ingressgateway"}
+        data: dict[str, Any] = {"nodeType": "app", "namespace": "istio-system", "workload": "istio-ingressgateway"}
         data.update(app="istio-ingressgateway", isGateway={"ingressInfo": {}})
     elif node_id.startswith("svc-"):
         data = {"nodeType": "service", "namespace": NS, "service": node_id[4:]}
