@@ -99,6 +99,9 @@ class WhatIfAnswerSerializer(serializers.Serializer[dict[str, Any]]):
         choices=["proposed", "partly-applied", "applied"], help_text="Whether the cluster already holds the change."
     )
     objects = ProposedObjectSerializer(many=True)
+    appliedAt = serializers.DateTimeField(
+        allow_null=True, help_text="Applied: when (the newest recorded change of its objects); null if unknown."
+    )
     duration = serializers.IntegerField(required=False, help_text="Metric window, seconds.")
     snapshot = SnapshotMetaSerializer(allow_null=True)
     affectedServices = serializers.ListField(child=serializers.CharField())

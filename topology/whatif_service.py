@@ -17,7 +17,9 @@ from typing import Any
 import yaml
 
 from inventory.models import Cluster, IstioObject, Service, Workload
-from istio_config.write_input import WriteInputError, check_identity, check_schema, read_document
+from istio_config.history import history_of
+from istio_config.models import ConfigChange
+from istio_config.write_input import ObjectRef, WriteInputError, check_identity, check_schema, read_document
 from topology import reading
 from topology.whatif import compute_whatif
 from topology.whatif_model import (
@@ -162,6 +164,19 @@ def _canonical(spec: Mapping[str, Any]) -> str:
     return json.dumps(spec, sort_keys=True, default=str)
 
 
+def applied_at(cluster: Cluster, changes: Sequence[ProposedChange]) -> str | None:
+    """When the cluster came to hold the change: the newest recorded change (a mesh-ui write, or one the sync saw)
+    of its objects; None when the history knows none of them."""
+    moments = []
+    for change in changes:
+        ref = ObjectRef(change.obj.kind, change.obj.namespace, change.obj.name)
+        applied = history_of(cluster, ref).filter(result=ConfigChange.Result.APPLIED)
+        newest = applied.values_list("created", flat=True).first()
+        if newest is not None:
+            moments.append(newest)
+    return max(moments).isoformat() if moments else None
+
+
 def describe_state(applied: Sequence[bool]) -> str:
     if applied and all(applied):
         return "applied"
@@ -185,6 +200,7 @@ def preview(
         "namespace": namespace,
         "graphType": GRAPH_TYPE,
         "state": describe_state(applied),
+        "appliedAt": applied_at(cluster, proposal.changes) if applied and all(applied) else None,
         "objects": [
             {"action": c.action, "kind": c.obj.kind, "namespace": c.obj.namespace, "name": c.obj.name, "applied": a}
             for c, a in zip(proposal.changes, applied, strict=True)

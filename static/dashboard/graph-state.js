@@ -14,6 +14,7 @@ export const DEFAULTS = Object.freeze({
   find: "",
   hide: "",
   at: "",
+  whatif: "", // "1": the what-if preview (graph-whatif.js) is open
 });
 
 function pick(name, value, choices) {

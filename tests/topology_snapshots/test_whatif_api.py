@@ -84,6 +84,7 @@ def test_all_to_v1_is_predicted_and_then_observed(client, bookinfo):  # noqa: F8
     # A minute later the 1-minute window holds only traffic under the new routing: what was predicted is observed.
     take_live_snapshot(bookinfo, cluster, seconds=60)
     after = post(client, {**body, "duration": "1m"}).json()
+    assert after["appliedAt"] is not None and after["appliedAt"] < after["snapshot"]["takenAt"]
     assert after["snapshot"]["id"] == GraphSnapshot.objects.filter(cluster=cluster).latest("taken_at").pk
     assert observed(after, "reviews (service)", "reviews-v2") == 0.0
     assert observed(after, "reviews (service)", "reviews-v3") == 0.0
