@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-import yaml
+from kubernetes import config as k8s_config
 
 from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import take_live_snapshot
@@ -21,32 +21,14 @@ from tests.browser.test_yaml_editor import (  # noqa: F401 - fixtures
     open_editor,
     routed,
 )
+from tests.istio_config.checks_support import BOOKINFO_NETWORKING
+from tests.istio_config.test_validation_live import apply_sample
 
 pytestmark = pytest.mark.browser
 
-ALL_V1 = """apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: reviews
-  namespace: bookinfo
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - destination: {host: reviews, subset: v1}
-"""
-SUBSETS = """apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: reviews
-  namespace: bookinfo
-spec:
-  host: reviews
-  subsets:
-  - {name: v1, labels: {version: v1}}
-  - {name: v2, labels: {version: v2}}
-  - {name: v3, labels: {version: v3}}
-"""
+#: Istio's own samples (samples/bookinfo/networking).
+ALL_V1 = (BOOKINFO_NETWORKING / "virtual-service-all-v1.yaml").read_text()
+SUBSETS = (BOOKINFO_NETWORKING / "destination-rule-all.yaml").read_text()
 READY = "document.getElementById('whatif').dataset.ready === 'true' && window.graphReady === true"
 CHANGED = """() => whatifCy.edges('.whatif-changed').map(e => ({
   source: e.source().data('_name'), target: e.target().data('workload') || e.target().data('_name'),
@@ -103,10 +85,11 @@ def test_all_v1_shows_dashed_predicted_edges_beside_the_graph(bookinfo, live_ser
     assert page.evaluate("whatifCy.edges('.whatif-same').every(e => e.style('line-style') === 'solid')")
 
     # Applied in the cluster, a minute of traffic later: the prediction made before is kept, observed beside it.
-    for text in (SUBSETS, ALL_V1):
-        bookinfo.store.create(yaml.safe_load(text))
     from inventory.sync import sync_cluster
 
+    api = k8s_config.new_client_from_config(config_file=bookinfo.cluster.kubeconfig_path)
+    apply_sample(api, "destination-rule-all.yaml")
+    apply_sample(api, "virtual-service-all-v1.yaml")
     sync_cluster(bookinfo.cluster.pk)
     take_live_snapshot(bookinfo, bookinfo.cluster, seconds=60)
     page.evaluate("document.getElementById('whatif').dataset.ready = 'false'")

@@ -7,37 +7,18 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-import yaml
 from django.urls import reverse
+from kubernetes import config as k8s_config
 
 from inventory.sync import sync_cluster
 from tests.browser.conftest import bookinfo, take_live_snapshot  # noqa: F401 - the fixture
+from tests.istio_config.checks_support import BOOKINFO_NETWORKING
+from tests.istio_config.test_validation_live import apply_sample
 from topology.models import GraphSnapshot
 
-DESTINATION_RULE = """apiVersion: networking.istio.io/v1
-kind: DestinationRule
-metadata:
-  name: reviews
-spec:
-  host: reviews
-  subsets:
-  - name: v1
-    labels: {version: v1}
-  - name: v2
-    labels: {version: v2}
-  - name: v3
-    labels: {version: v3}
-"""
-ALL_TO_V1 = """apiVersion: networking.istio.io/v1
-kind: VirtualService
-metadata:
-  name: reviews
-spec:
-  hosts: [reviews]
-  http:
-  - route:
-    - destination: {host: reviews, subset: v1}
-"""
+#: Istio's own samples (samples/bookinfo/networking), as a learner would apply them.
+DESTINATION_RULES = (BOOKINFO_NETWORKING / "destination-rule-all.yaml").read_text()
+ALL_TO_V1 = (BOOKINFO_NETWORKING / "virtual-service-all-v1.yaml").read_text()
 
 
 def post(client: Any, body: dict[str, Any]) -> Any:
@@ -56,10 +37,12 @@ def observed(answer: dict[str, Any], source: str, target: str) -> float:
 @pytest.mark.usefixtures("bookinfo")
 def test_all_to_v1_is_predicted_and_then_observed(client, bookinfo):  # noqa: F811
     cluster = bookinfo.cluster
-    body = {"cluster": cluster.name, "namespace": "bookinfo", "objects": [DESTINATION_RULE, ALL_TO_V1]}
+    body = {"cluster": cluster.name, "namespace": "bookinfo", "objects": [DESTINATION_RULES, ALL_TO_V1]}
     answer = post(client, body).json()
     assert answer["state"] == "proposed"
-    assert answer["affectedServices"] == ["bookinfo/reviews"]
+    assert len(answer["objects"]) == 8  # four rules and four routes, one per Bookinfo service
+    # Every service gets a route, but only reviews has more than a v1 to lose traffic from.
+    assert answer["affectedServices"] == [f"bookinfo/{s}" for s in ("details", "productpage", "ratings", "reviews")]
     edges = by_labels(answer)
     # Today the simulator spreads reviews over its three versions; all of it is predicted on v1.
     into_reviews = edges[("productpage-v1", "reviews (service)")]["current"]["rate"]
@@ -72,12 +55,12 @@ def test_all_to_v1_is_predicted_and_then_observed(client, bookinfo):  # noqa: F8
     assert edges[("reviews-v2", "ratings (service)")]["predicted"]["rate"] == 0.0
     assert edges[("ratings (service)", "ratings-v1")]["predicted"]["rate"] == 0.0
     assert not edges[("productpage (service)", "productpage-v1")]["changed"]
+    assert not edges[("details (service)", "details-v1")]["changed"]
 
-    # Applied in the cluster (as kubectl would) and synced: the same objects are now "applied".
-    for text in (DESTINATION_RULE, ALL_TO_V1):
-        obj = yaml.safe_load(text)
-        obj["metadata"]["namespace"] = "bookinfo"
-        bookinfo.store.create(obj)
+    # Applied in the cluster with the real client (as kubectl would) and synced: now "applied".
+    api = k8s_config.new_client_from_config(config_file=cluster.kubeconfig_path)
+    apply_sample(api, "destination-rule-all.yaml")
+    apply_sample(api, "virtual-service-all-v1.yaml")
     sync_cluster(cluster.pk)
     assert post(client, body).json()["state"] == "applied"
 
@@ -105,9 +88,12 @@ def test_objects_are_checked_like_a_write(client, bookinfo):  # noqa: F811
     bad_yaml = refused(["kind: [VirtualService"])
     assert bad_yaml["code"] == "invalid" and list(bad_yaml["details"]) == ["objects.0"]
     assert "not valid YAML (line" in bad_yaml["message"]
-    not_istio = refused([DESTINATION_RULE, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])
+    not_istio = refused([DESTINATION_RULES, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}])
     assert "objects.1" in not_istio["details"] and "mesh-ui writes" in not_istio["message"]
-    schema = refused([ALL_TO_V1.replace("hosts: [reviews]", "hosts: reviews")])
+    hosts_not_a_list = (
+        "apiVersion: networking.istio.io/v1\nkind: VirtualService\nmetadata: {name: r}\nspec: {hosts: r}\n"
+    )
+    schema = refused([hosts_not_a_list])
     assert "hosts" in schema["message"]
     assert "delete names" in refused([{"action": "delete", "kind": "VirtualService"}])["message"]
     assert list(refused([42])["details"]) == ["objects.0"]
