@@ -12,8 +12,9 @@ DestinationRules in force and the proposed creates, replacements and deletions, 
    unaffected one splits them over its workloads as it does today (the observed split).
 4. A workload's error ratio is today's (errors do not depend on load); one that received nothing today has an
    unknown error ratio. Aborts, unmatched requests and missing subsets are errors on the caller's edge.
-5. A workload's outgoing edges scale with its factor (it makes the same calls per request as today). Steps 2-5
-   repeat until no factor changes (as many passes as the graph is deep).
+5. A workload's outgoing edges scale with its factor (it makes the same calls per request as today); one with no
+   traffic today makes the calls ``history`` (older graphs) shows it making per request. Steps 2-5 repeat until
+   nothing changes (as many passes as the graph is deep).
 
 A match on what telemetry does not record (a header) catches an unknown share, and rates downstream of it are
 then bounds (``Estimate``). The share is taken from telemetry when today's VirtualService has the same matches up
@@ -27,6 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from topology.whatif_graph import REQUEST_PROTOCOLS, CallProfile, GraphEdge, GraphIndex, learn_call_profiles
 from topology.whatif_model import (
     EPSILON,
     ONE,
@@ -50,103 +52,9 @@ from topology.whatif_routing import (
     match_key,
 )
 
-REQUEST_PROTOCOLS = ("http", "grpc")
 EdgeKey = tuple[str, str, str]  # (source id, target id, protocol)
 #: When contributions of several kinds meet on one edge, the edge is named after the strongest.
 KIND_RANK: dict[EdgeKind, int] = {"unchanged": 0, "scaled": 1, "mirror": 2, "routed": 3}
-
-
-def _number(value: Any) -> float:
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return 0.0
-
-
-@dataclass(frozen=True)
-class GraphEdge:
-    """An edge of the current graph with its traffic and response times (ms, by statistic)."""
-
-    edge_id: str
-    source: str
-    target: str
-    protocol: str
-    traffic: EdgeTraffic
-    response_times: Mapping[str, float] = field(default_factory=dict)
-
-
-def read_edge(data: Mapping[str, Any]) -> GraphEdge:
-    """An edge's wire data (``docs/graph.md``) as numbers."""
-    traffic = data.get("traffic") or {}
-    protocol = str(traffic.get("protocol", "http"))
-    rates = traffic.get("rates") or {}
-    if protocol == "grpc":
-        rate = _number(rates.get("grpc"))
-        errors = _number(rates.get("grpcErr")) + _number(rates.get("grpcNoResponse"))
-    elif protocol == "tcp":
-        rate, errors = _number(rates.get("tcp")), 0.0
-    else:
-        rate = _number(rates.get("http"))
-        errors = sum(_number(rates.get(k)) for k in ("http4xx", "http5xx", "httpNoResponse"))
-    times = {k: _number(v) for k, v in (data.get("responseTimes") or {}).items()}
-    if "responseTime" in data and "p95" not in times:
-        times["p95"] = _number(data["responseTime"])
-    return GraphEdge(
-        str(data.get("id", "")),
-        str(data["source"]),
-        str(data["target"]),
-        protocol,
-        EdgeTraffic(Estimate.exact(rate), Estimate.exact(min(errors, rate))),
-        times,
-    )
-
-
-class GraphIndex:
-    """The current graph's nodes and edges, by id and by the service or workload they stand for."""
-
-    def __init__(self, graph: Mapping[str, Any]) -> None:
-        elements = graph.get("elements") or {}
-        self.nodes: dict[str, Mapping[str, Any]] = {}
-        self.service_node: dict[ServiceKey, str] = {}
-        self.workload_node: dict[WorkloadKey, str] = {}
-        for wrapper in elements.get("nodes") or []:
-            data = wrapper.get("data") or {}
-            node_id, kind = str(data.get("id", "")), data.get("nodeType")
-            if kind == "box" or not node_id:
-                continue
-            self.nodes[node_id] = data
-            if kind == "service" and data.get("service"):
-                self.service_node.setdefault((str(data.get("namespace", "")), str(data["service"])), node_id)
-            elif kind in ("app", "workload") and data.get("workload"):
-                self.workload_node.setdefault((str(data.get("namespace", "")), str(data["workload"])), node_id)
-        self.edges = [read_edge(w["data"]) for w in elements.get("edges") or [] if w.get("data", {}).get("source")]
-        self.edges = [e for e in self.edges if e.source in self.nodes and e.target in self.nodes]
-        self.requests = [e for e in self.edges if e.protocol in REQUEST_PROTOCOLS]
-        self.incoming: dict[str, list[GraphEdge]] = {}
-        for edge in self.requests:
-            self.incoming.setdefault(edge.target, []).append(edge)
-
-    def is_service(self, node_id: str) -> bool:
-        return self.nodes.get(node_id, {}).get("nodeType") == "service"
-
-    def service_of(self, node_id: str) -> ServiceKey | None:
-        data = self.nodes.get(node_id, {})
-        if data.get("nodeType") != "service":
-            return None
-        return (str(data.get("namespace", "")), str(data.get("service", "")))
-
-    def inbound(self, node_id: str) -> EdgeTraffic:
-        total = EdgeTraffic()
-        for edge in self.incoming.get(node_id, []):
-            total = total + edge.traffic
-        return total
-
-    def label(self, node_id: str, extra: Mapping[str, Mapping[str, Any]]) -> str:
-        data = self.nodes.get(node_id) or extra.get(node_id) or {}
-        if data.get("nodeType") == "service":
-            return f"{data.get('service')} (service)"
-        name = data.get("workload") or data.get("app") or node_id
-        return str(name)
 
 
 def apply_changes(current: Sequence[RoutingObject], changes: Sequence[ProposedChange]) -> list[RoutingObject]:
@@ -180,16 +88,18 @@ class _EdgeBuild:
 class _Prediction:
     """One pass over the graph with given node factors."""
 
-    def __init__(self, solver: _Solver, factors: Mapping[str, Estimate]) -> None:
+    def __init__(self, solver: _Solver, factors: Mapping[str, Estimate], inbound: Mapping[str, Estimate]) -> None:
         self.solver = solver
         self.factors = factors
+        self.inbound = inbound
         self.edges: dict[EdgeKey, _EdgeBuild] = {}
 
     def edge(self, source: str, target: str, protocol: str) -> _EdgeBuild:
         return self.edges.setdefault((source, target, protocol), _EdgeBuild())
 
     def run(self) -> None:
-        graph = self.solver.graph
+        solver = self.solver
+        graph = solver.graph
         demand: dict[str, list[tuple[GraphEdge, Estimate]]] = {}
         for edge in graph.requests:
             factor = self.factors.get(edge.source, ONE)
@@ -197,15 +107,18 @@ class _Prediction:
                 demand.setdefault(edge.target, []).append((edge, factor))
             elif not graph.is_service(edge.source):
                 self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(factor), "scaled")
-        for node_id in graph.nodes:
-            if not graph.is_service(node_id):
+        for node_id, inbound in self.inbound.items():
+            for call in solver.learned_calls(node_id):
+                demand.setdefault(call.target, []).append((call, inbound))
+        for node_id, callers in demand.items():
+            service = solver.service_key(node_id)
+            if service is None:
                 continue
-            service = graph.service_of(node_id)
-            callers = demand.get(node_id, [])
-            if service in self.solver.affected:
-                assert service is not None
+            rerouted = service in solver.affected
+            if rerouted or (graph.inbound(node_id).rate.value or 0.0) <= EPSILON:
+                # Rerouted, or nothing today to learn its split from: route by the (proposed) configuration.
                 for edge, factor in callers:
-                    self.route(service, edge, edge.traffic.rate.times(factor))
+                    self.route(service, edge, edge.traffic.rate.times(factor), rerouted)
             else:
                 self.split_as_today(node_id, callers)
 
@@ -216,7 +129,8 @@ class _Prediction:
         wanted = ZERO
         for edge, factor in callers:
             self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(factor), "scaled")
-            today = today + edge.traffic.rate
+            if not edge.learned:
+                today = today + edge.traffic.rate
             wanted = wanted + edge.traffic.rate.times(factor)
         if today.value is None or today.value <= EPSILON:
             return
@@ -225,7 +139,7 @@ class _Prediction:
             if edge.source == node_id:
                 self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(ratio), "scaled")
 
-    def route(self, service: ServiceKey, edge: GraphEdge, wanted: Estimate) -> None:
+    def route(self, service: ServiceKey, edge: GraphEdge, wanted: Estimate, rerouted: bool = True) -> None:
         """Route one caller's requests for an affected service by the proposed rules.
 
         The caller's edge to each service it now reaches carries the branches' requests; when every (non-mirror)
@@ -239,7 +153,7 @@ class _Prediction:
         shares: dict[str, Estimate] = {}
         errors: dict[str, Estimate] = {}
         for branch in branches:
-            target_node, failing = self.apply_branch(edge, branch, wanted)
+            target_node, failing = self.apply_branch(edge, branch, wanted, rerouted)
             if branch.mirror:
                 continue
             shares[target_node] = shares.get(target_node, ZERO) + branch.fraction
@@ -247,14 +161,14 @@ class _Prediction:
         for target_node, share in shares.items():
             requests = wanted.times(ONE if len(shares) == 1 else share.capped(ONE))
             traffic = EdgeTraffic(requests, errors[target_node].capped(requests))
-            self.edge(edge.source, target_node, edge.protocol).add(traffic, "routed")
+            self.edge(edge.source, target_node, edge.protocol).add(traffic, "routed" if rerouted else "scaled")
 
-    def apply_branch(self, edge: GraphEdge, branch: Branch, wanted: Estimate) -> tuple[str, Estimate]:
+    def apply_branch(self, edge: GraphEdge, branch: Branch, wanted: Estimate, rerouted: bool) -> tuple[str, Estimate]:
         """Add a branch's requests to the workloads it reaches (and a mirror's to its caller's edge); returns the
         node of the service it reaches and the errors its caller sees."""
         solver = self.solver
         target_node = solver.service_node(branch.service)
-        kind: EdgeKind = "mirror" if branch.mirror else "routed"
+        kind: EdgeKind = "mirror" if branch.mirror else "routed" if rerouted else "scaled"
         caller_edge = self.edge(edge.source, target_node, edge.protocol)
         requests = wanted.times(branch.fraction)
         errors = requests if branch.fails else ZERO
@@ -284,8 +198,12 @@ class _Solver:
         inventory: MeshInventory,
         current: Sequence[RoutingObject],
         changes: Sequence[ProposedChange],
+        history: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         self.graph = graph
+        self.profiles: dict[WorkloadKey, CallProfile] = learn_call_profiles(history)
+        #: Workloads predicted to get requests that have no traffic today and no call profile from ``history``.
+        self.unprofiled: set[WorkloadKey] = set()
         self.inventory = inventory
         self.today = RoutingConfig(current, inventory)
         self.proposed = RoutingConfig(apply_changes(current, changes), inventory)
@@ -329,6 +247,34 @@ class _Solver:
         )
         return node_id
 
+    def node_data(self, node_id: str) -> Mapping[str, Any]:
+        return self.graph.nodes.get(node_id) or self.new_nodes.get(node_id) or {}
+
+    def service_key(self, node_id: str) -> ServiceKey | None:
+        data = self.node_data(node_id)
+        if data.get("nodeType") != "service":
+            return None
+        return (str(data.get("namespace", "")), str(data.get("service", "")))
+
+    def idle_profile(self, node_id: str) -> CallProfile | None:
+        """The call profile learned for a workload node with no traffic today (None: it has traffic, or none is
+        known)."""
+        data = self.node_data(node_id)
+        if data.get("nodeType") == "service" or (self.graph.inbound(node_id).rate.value or 0.0) > EPSILON:
+            return None
+        return self.profiles.get((str(data.get("namespace", "")), str(data.get("workload", ""))))
+
+    def learned_calls(self, node_id: str) -> list[GraphEdge]:
+        """The calls of a workload with no traffic today, per request, as learned from an older graph."""
+        profile = self.idle_profile(node_id)
+        if profile is None:
+            return []
+        calls = []
+        for service, protocol, rate, errors in profile.calls:
+            traffic = EdgeTraffic(Estimate.exact(rate), Estimate.exact(errors))
+            calls.append(GraphEdge("", node_id, self.service_node(service), protocol, traffic, learned=True))
+        return calls
+
     def workload_node(self, workload: WorkloadKey) -> str:
         found = self.graph.workload_node.get(workload)
         if found is not None:
@@ -348,7 +294,7 @@ class _Solver:
         return node_id
 
     def caller(self, node_id: str) -> Caller:
-        data = self.graph.nodes.get(node_id, {})
+        data = self.node_data(node_id)
         namespace = str(data.get("namespace", ""))
         labels = dict(self.workload_labels.get((namespace, str(data.get("workload", ""))), {}))
         for key in ("app", "version"):
@@ -363,7 +309,15 @@ class _Solver:
         node_id = self.graph.workload_node.get(workload)
         inbound = self.graph.inbound(node_id) if node_id else EdgeTraffic()
         if inbound.rate.value is None or inbound.rate.value <= EPSILON:
+            profile = self.profiles.get(workload)
+            if profile is not None:
+                self.note(
+                    f"{workload[1]} received no requests in the window: its error rate and calls are taken from "
+                    f"{profile.learned_from}"
+                )
+                return flow.scaled(profile.error_ratio)
             if flow.high > EPSILON:
+                self.unprofiled.add(workload)
                 self.note(f"{workload[1]} received no requests in the window: its error rate is unknown")
             return Estimate.between(0.0, flow.high)
         assert inbound.errors.value is not None
@@ -435,22 +389,29 @@ class _Solver:
 
     def solve(self) -> _Prediction:
         factors: dict[str, Estimate] = {}
-        prediction = _Prediction(self, factors)
-        for _ in range(len(self.graph.nodes) + 2):
-            prediction = _Prediction(self, factors)
+        inbound: dict[str, Estimate] = {}
+        prediction = _Prediction(self, factors, inbound)
+        for _ in range(len(self.graph.nodes) + len(self.profiles) + 2):
+            prediction = _Prediction(self, factors, inbound)
             prediction.run()
-            updated = self.factors_of(prediction)
-            if all(updated[n].close_to(factors.get(n, ONE)) for n in updated):
+            updated = self.inbound_of(prediction)
+            if set(updated) == set(inbound) and all(updated[n].close_to(inbound[n]) for n in updated):
                 return prediction
-            factors = updated
+            inbound = updated
+            factors = self.factors_of(inbound)
         self.note("the graph has a cycle: the prediction did not settle and may be off")
         return prediction
 
-    def factors_of(self, prediction: _Prediction) -> dict[str, Estimate]:
+    def inbound_of(self, prediction: _Prediction) -> dict[str, Estimate]:
+        """Requests/s predicted into each workload node."""
         inbound: dict[str, Estimate] = {}
         for (_, target, protocol), built in prediction.edges.items():
-            if protocol in REQUEST_PROTOCOLS and not self.graph.is_service(target):
+            if protocol in REQUEST_PROTOCOLS and self.node_data(target).get("nodeType") != "service":
                 inbound[target] = inbound.get(target, ZERO) + built.traffic.rate
+        return inbound
+
+    def factors_of(self, inbound: Mapping[str, Estimate]) -> dict[str, Estimate]:
+        """Predicted / today's traffic into each node that has some today (others keep their edges: roots)."""
         factors: dict[str, Estimate] = {}
         for node_id in self.graph.nodes:
             if self.graph.is_service(node_id) or node_id not in self.graph.incoming:
@@ -468,11 +429,12 @@ class _Solver:
                 continue
             wanted = sum((e.predicted.rate for e in edges if e.target == node_id), ZERO)
             idle = (self.graph.inbound(node_id).rate.value or 0.0) <= EPSILON
-            if idle and wanted.high > EPSILON and not any(e.source == node_id for e in self.graph.requests):
+            calls_today = any(e.source == node_id for e in self.graph.requests)
+            if idle and wanted.high > EPSILON and not calls_today and self.idle_profile(node_id) is None:
                 name = self.graph.label(node_id, extra)
                 self.note(f"{name} received no requests in the window: what it calls is not predicted")
         for node_id, data in extra.items():
-            if data.get("nodeType") != "service":
+            if data.get("nodeType") != "service" and self.idle_profile(node_id) is None:
                 name = self.graph.label(node_id, extra)
                 self.note(f"{name} is not in the graph today: what it calls is not predicted")
 
@@ -523,6 +485,7 @@ class _Solver:
             new_nodes=tuple(extra.values()),
             affected_services=tuple(sorted(f"{ns}/{name}" for ns, name in self.affected)),
             notes=tuple(self.notes),
+            unprofiled=tuple(sorted(f"{ns}/{name}" for ns, name in self.unprofiled)),
         )
 
 
@@ -531,7 +494,10 @@ def compute_whatif(
     inventory: MeshInventory,
     current: Sequence[RoutingObject],
     changes: Sequence[ProposedChange],
+    history: Sequence[Mapping[str, Any]] = (),
 ) -> WhatIfResult:
     """Every edge of ``graph`` (a versioned-app graph) as it is expected to be once ``changes`` apply to
-    ``current`` (the VirtualServices and DestinationRules in force). See the module docstring for the rules."""
-    return _Solver(GraphIndex(graph), inventory, current, changes).result()
+    ``current`` (the VirtualServices and DestinationRules in force). ``history``: older graphs of the same
+    namespace, newest first, that tell what a workload without traffic in ``graph`` calls per request. See the
+    module docstring for the rules."""
+    return _Solver(GraphIndex(graph), inventory, current, changes, history).result()

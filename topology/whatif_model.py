@@ -185,6 +185,9 @@ class WhatIfResult:
     new_nodes: tuple[Mapping[str, Any], ...]
     affected_services: tuple[str, ...]
     notes: tuple[str, ...]
+    #: Workloads (``namespace/name``) predicted to get requests with no traffic today and no profile from older
+    #: graphs: older graphs would tell what they call.
+    unprofiled: tuple[str, ...] = ()
 
     @property
     def changed_edges(self) -> tuple[PredictedEdge, ...]:

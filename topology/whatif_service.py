@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 import yaml
@@ -21,6 +22,7 @@ from istio_config.history import history_of
 from istio_config.models import ConfigChange
 from istio_config.write_input import ObjectRef, WriteInputError, check_identity, check_schema, read_document
 from topology import reading
+from topology.models import GraphSnapshot
 from topology.whatif import compute_whatif
 from topology.whatif_model import (
     Estimate,
@@ -37,6 +39,9 @@ ISTIO_NETWORKING = "networking.istio.io"
 GRAPH_TYPE = "versionedApp"
 #: At most this many objects in one preview (a wizard writes two or three).
 MAX_OBJECTS = 20
+#: How far back, and in how many graphs, to look for what a workload without traffic today calls.
+HISTORY_LOOKBACK = timedelta(hours=1)
+HISTORY_GRAPHS = 8
 
 
 @dataclass
@@ -214,7 +219,12 @@ def preview(
     meta = reading.build_meta(snapshot, None, detailed_errors)
     raw = reading.read_graph_json(snapshot, GRAPH_TYPE, window, [namespace], False, [], meta, granted=granted)
     graph = json.loads(raw)
-    result = compute_whatif(graph, load_mesh_inventory(cluster), current, proposal.changes)
+    inventory = load_mesh_inventory(cluster)
+    result = compute_whatif(graph, inventory, current, proposal.changes)
+    if result.unprofiled:
+        history = load_history(snapshot, window, namespace, granted)
+        if history:
+            result = compute_whatif(graph, inventory, current, proposal.changes, history)
     nodes = [n for n in graph.get("elements", {}).get("nodes", []) if n.get("data", {}).get("nodeType") != "box"]
     nodes += [{"data": dict(n)} for n in result.new_nodes]
     labels = {n["data"]["id"]: _node_label(n["data"]) for n in nodes}
@@ -227,6 +237,34 @@ def preview(
         "elements": {"nodes": nodes},
         "edges": [edge_answer(e, labels) for e in result.edges],
     }
+
+
+def load_history(
+    snapshot: GraphSnapshot, window: int, namespace: str, granted: frozenset[str] | None
+) -> list[dict[str, Any]]:
+    """Older graphs of ``namespace`` (newest first): up to :data:`HISTORY_GRAPHS` snapshots of the last
+    :data:`HISTORY_LOOKBACK`, each a window apart, so that each shows other traffic."""
+    since = snapshot.taken_at - HISTORY_LOOKBACK
+    rows = (
+        GraphSnapshot.objects.filter(cluster=snapshot.cluster, taken_at__lt=snapshot.taken_at, taken_at__gte=since)
+        .order_by("-taken_at")
+        .values_list("pk", "taken_at")
+    )
+    picked: list[int] = []
+    last = snapshot.taken_at
+    for pk, taken_at in rows:
+        if (last - taken_at).total_seconds() >= window:
+            picked.append(pk)
+            last = taken_at
+            if len(picked) >= HISTORY_GRAPHS:
+                break
+    graphs = []
+    for older in GraphSnapshot.objects.filter(pk__in=picked).defer("health", "metrics").order_by("-taken_at"):
+        meta = reading.build_meta(older, older.taken_at)
+        seconds = reading.pick_window(older, window)
+        body = reading.read_graph_json(older, GRAPH_TYPE, seconds, [namespace], False, [], meta, granted=granted)
+        graphs.append(json.loads(body))
+    return graphs
 
 
 def _node_label(data: Mapping[str, Any]) -> str:

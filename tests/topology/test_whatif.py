@@ -390,3 +390,29 @@ def test_match_evaluation_and_durations() -> None:
     assert config.resolve_host("reviews", NS) == (NS, "reviews")
     assert config.resolve_host("www.example.com", NS) is None
     assert Estimate.between(1.0, 1.0) == Estimate.exact(1.0)
+
+
+def test_an_idle_workloads_calls_are_learned_from_an_older_graph() -> None:
+    # Today all 12 requests/s go to v1: v3 and ratings are not in the graph. An older graph (no routing then) shows
+    # v3 calling ratings once per request with no errors. 50/50 v1/v3 sends 6 to v3, so 6 to ratings, all to
+    # ratings-v1 (the only ratings workload; ratings has no traffic today to split as today: routed by its config).
+    today = virtual_service("reviews", [{"route": [to("reviews", "v1")]}])
+    proposed = virtual_service("reviews", [{"route": [to("reviews", "v1", 50), to("reviews", "v3", 50)]}])
+    older = {**bookinfo({"v1": 4, "v2": 4, "v3": 4}), "snapshot": {"id": 7, "takenAt": "2026-12-07T09:00:00+00:00"}}
+    result = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*RULES, today], [apply(proposed)], [older])
+    v3, ratings, ratings_v1 = (
+        "whatif-wl-bookinfo-reviews-v3",
+        "whatif-svc-bookinfo-ratings",
+        "whatif-wl-bookinfo-ratings-v1",
+    )
+    assert rate(result, svc("reviews"), v3) == pytest.approx(6.0)
+    assert edge(result, svc("reviews"), v3).predicted.errors.value == 0.0  # 0% in the older graph
+    assert rate(result, v3, ratings) == pytest.approx(6.0)
+    assert edge(result, v3, ratings).kind == "scaled"
+    assert rate(result, ratings, ratings_v1) == pytest.approx(6.0)
+    assert any("taken from snapshot #7" in n for n in result.notes)
+    assert not any("is not predicted" in n for n in result.notes)
+    # Without the older graph, what v3 calls is unknown and said so.
+    alone = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*RULES, today], [apply(proposed)])
+    assert not [e for e in alone.edges if e.source == v3]
+    assert any("reviews-v3 is not in the graph today: what it calls is not predicted" in n for n in alone.notes)

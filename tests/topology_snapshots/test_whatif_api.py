@@ -4,9 +4,11 @@ mesh then does)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from django.db.models import F
 from django.urls import reverse
 from kubernetes import config as k8s_config
 
@@ -76,6 +78,21 @@ def test_all_to_v1_is_predicted_and_then_observed(client, bookinfo):  # noqa: F8
         after, "productpage-v1", "reviews (service)"
     )
     assert share_v1 == pytest.approx(1.0)  # predicted: all of reviews on v1
+
+    # Next task, 50/50 v1/v3: v3 and ratings had no traffic in the last minute. Two minutes earlier (the older
+    # snapshots, moved back in time as if the learner had waited) v3 called ratings once per request: learned.
+    latest = after["snapshot"]["id"]
+    older = GraphSnapshot.objects.filter(cluster=cluster).exclude(pk=latest)
+    older.update(taken_at=F("taken_at") - timedelta(minutes=2))
+    fifty_fifty = (BOOKINFO_NETWORKING / "virtual-service-reviews-50-v3.yaml").read_text()
+    answer = post(client, {**body, "objects": [fifty_fifty], "duration": "1m"}).json()
+    edges = by_labels(answer)
+    into_reviews = edges[("productpage-v1", "reviews (service)")]["current"]["rate"]
+    assert edges[("reviews (service)", "reviews-v3")]["predicted"]["rate"] == pytest.approx(into_reviews / 2)
+    to_ratings = edges[("reviews-v3", "ratings (service)")]["predicted"]["rate"]
+    assert to_ratings == pytest.approx(into_reviews / 2, rel=0.01)  # one call per request, as learned
+    assert edges[("ratings (service)", "ratings-v1")]["predicted"]["rate"] == pytest.approx(to_ratings)
+    assert any("calls are taken from snapshot #" in n for n in answer["notes"])
 
 
 @pytest.mark.usefixtures("bookinfo")
