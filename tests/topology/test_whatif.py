@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import yaml
 
+from tests.istio_config.checks_support import BOOKINFO_NETWORKING
 from topology.whatif import compute_whatif
 from topology.whatif_model import (
     Estimate,
@@ -416,3 +418,41 @@ def test_an_idle_workloads_calls_are_learned_from_an_older_graph() -> None:
     alone = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*RULES, today], [apply(proposed)])
     assert not [e for e in alone.edges if e.source == v3]
     assert any("reviews-v3 is not in the graph today: what it calls is not predicted" in n for n in alone.notes)
+
+
+def sample(filename: str) -> list[RoutingObject]:
+    """The objects of one of Istio's Bookinfo samples (samples/bookinfo/networking), in the bookinfo namespace."""
+    documents = yaml.safe_load_all((BOOKINFO_NETWORKING / filename).read_text())
+    return [RoutingObject(d["kind"], NS, d["metadata"]["name"], d["spec"]) for d in documents if d]
+
+
+def test_istios_bookinfo_tasks_from_their_sample_files() -> None:
+    rules = sample("destination-rule-all.yaml")
+    all_v1 = sample("virtual-service-all-v1.yaml")
+    # 1. Request routing, all to v1, from no routing (reviews spread 4/4/4): v1 gets all 12.
+    step = compute_whatif(bookinfo({"v1": 4, "v2": 4, "v3": 4}), INVENTORY, rules, [apply(o) for o in all_v1])
+    assert rate(step, svc("reviews"), "reviews-v1") == pytest.approx(12.0)
+    # 2. jason to v2 (virtual-service-reviews-test-v2) from all-v1: today nothing tells jason's share: 0..12 each.
+    test_v2 = sample("virtual-service-reviews-test-v2.yaml")
+    step = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*rules, *all_v1], [apply(o) for o in test_v2])
+    to_v2 = edge(step, svc("reviews"), "whatif-wl-bookinfo-reviews-v2").predicted.rate
+    assert (to_v2.value, to_v2.low, to_v2.high) == (None, 0.0, pytest.approx(12.0))
+    # 3. An abort for jason on ratings (virtual-service-ratings-test-abort) with jason on v2 (1 of 10 requests/s,
+    # the only caller of ratings): v2's 1 request/s to ratings, of which an unknown share (jason's) fails.
+    abort = sample("virtual-service-ratings-test-abort.yaml")
+    routed_now = [*rules, *[o for o in all_v1 if o.name != "reviews"], *test_v2]
+    step = compute_whatif(bookinfo({"v1": 9, "v2": 1}), INVENTORY, routed_now, [apply(o) for o in abort])
+    failing = edge(step, "reviews-v2", svc("ratings")).predicted
+    assert failing.rate.value == pytest.approx(1.0)
+    assert (failing.errors.value, failing.errors.low, failing.errors.high) == (None, 0.0, pytest.approx(1.0))
+    # 4. Traffic shifting, 50/50 v1/v3 (virtual-service-reviews-50-v3) from all-v1: 6 and 6.
+    fifty = sample("virtual-service-reviews-50-v3.yaml")
+    step = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*rules, *all_v1], [apply(o) for o in fifty])
+    assert rate(step, svc("reviews"), "reviews-v1") == pytest.approx(6.0)
+    assert rate(step, svc("reviews"), "whatif-wl-bookinfo-reviews-v3") == pytest.approx(6.0)
+    # 5. Cleanup: deleting the four VirtualServices from all-v1 spreads reviews over its three pods again.
+    step = compute_whatif(
+        bookinfo({"v1": 12}), INVENTORY, [*rules, *all_v1], [ProposedChange("delete", o) for o in all_v1]
+    )
+    assert rate(step, svc("reviews"), "reviews-v1") == pytest.approx(4.0)
+    assert rate(step, svc("reviews"), "whatif-wl-bookinfo-reviews-v3") == pytest.approx(4.0)
