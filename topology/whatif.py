@@ -135,9 +135,8 @@ class _Prediction:
         if today.value is None or today.value <= EPSILON:
             return
         ratio = wanted.scaled(1.0 / today.value)
-        for edge in graph.requests:
-            if edge.source == node_id:
-                self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(ratio), "scaled")
+        for edge in graph.outgoing.get(node_id, []):
+            self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(ratio), "scaled")
 
     def route(self, service: ServiceKey, edge: GraphEdge, wanted: Estimate, rerouted: bool = True) -> None:
         """Route one caller's requests for an affected service by the proposed rules.
@@ -224,10 +223,7 @@ class _Solver:
     # --- nodes -------------------------------------------------------------------------------------------------
 
     def _cluster_of(self, namespace: str) -> str:
-        for data in self.graph.nodes.values():
-            if data.get("namespace") == namespace and data.get("cluster"):
-                return str(data["cluster"])
-        return "unknown"
+        return self.graph.cluster_of_namespace.get(namespace, "unknown")
 
     def service_node(self, service: ServiceKey) -> str:
         found = self.graph.service_node.get(service)
@@ -354,7 +350,7 @@ class _Solver:
         total = self.graph.inbound(node_id).rate.value or 0.0
         if total <= EPSILON:
             return {}
-        reached = {e.target: e.traffic.rate.value or 0.0 for e in self.graph.requests if e.source == node_id}
+        reached = {e.target: e.traffic.rate.value or 0.0 for e in self.graph.outgoing.get(node_id, [])}
         workloads_of = [self._route_workloads(route, today_vs.namespace, service) for route in today_routes]
         shares: dict[int, float] = {}
         for index, route in enumerate(proposed_routes):
@@ -424,13 +420,15 @@ class _Solver:
     def note_unpredicted_calls(self, edges: Sequence[PredictedEdge]) -> None:
         """Say which workloads get requests but have no calls today to scale (their downstream is unknown)."""
         extra = self.new_nodes
+        wanted: dict[str, float] = {}
+        for e in edges:
+            wanted[e.target] = wanted.get(e.target, 0.0) + e.predicted.rate.high
         for node_id, data in self.graph.nodes.items():
             if data.get("nodeType") == "service" or node_id not in self.graph.incoming:
                 continue
-            wanted = sum((e.predicted.rate for e in edges if e.target == node_id), ZERO)
             idle = (self.graph.inbound(node_id).rate.value or 0.0) <= EPSILON
-            calls_today = any(e.source == node_id for e in self.graph.requests)
-            if idle and wanted.high > EPSILON and not calls_today and self.idle_profile(node_id) is None:
+            calls_today = node_id in self.graph.outgoing
+            if idle and wanted.get(node_id, 0.0) > EPSILON and not calls_today and self.idle_profile(node_id) is None:
                 name = self.graph.label(node_id, extra)
                 self.note(f"{name} received no requests in the window: what it calls is not predicted")
         for node_id, data in extra.items():

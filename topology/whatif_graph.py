@@ -84,8 +84,15 @@ class GraphIndex:
         self.edges = [e for e in self.edges if e.source in self.nodes and e.target in self.nodes]
         self.requests = [e for e in self.edges if e.protocol in REQUEST_PROTOCOLS]
         self.incoming: dict[str, list[GraphEdge]] = {}
+        self.outgoing: dict[str, list[GraphEdge]] = {}
         for edge in self.requests:
             self.incoming.setdefault(edge.target, []).append(edge)
+            self.outgoing.setdefault(edge.source, []).append(edge)
+        self._inbound: dict[str, EdgeTraffic] = {}
+        self.cluster_of_namespace: dict[str, str] = {}
+        for data in self.nodes.values():
+            if data.get("namespace") and data.get("cluster"):
+                self.cluster_of_namespace.setdefault(str(data["namespace"]), str(data["cluster"]))
 
     def is_service(self, node_id: str) -> bool:
         return self.nodes.get(node_id, {}).get("nodeType") == "service"
@@ -97,10 +104,14 @@ class GraphIndex:
         return (str(data.get("namespace", "")), str(data.get("service", "")))
 
     def inbound(self, node_id: str) -> EdgeTraffic:
-        total = EdgeTraffic()
-        for edge in self.incoming.get(node_id, []):
-            total = total + edge.traffic
-        return total
+        """Today's requests into a node (the sum of its incoming request edges)."""
+        found = self._inbound.get(node_id)
+        if found is None:
+            found = EdgeTraffic()
+            for edge in self.incoming.get(node_id, []):
+                found = found + edge.traffic
+            self._inbound[node_id] = found
+        return found
 
     def label(self, node_id: str, extra: Mapping[str, Mapping[str, Any]]) -> str:
         data = self.nodes.get(node_id) or extra.get(node_id) or {}
@@ -134,9 +145,9 @@ def learn_call_profiles(history: Sequence[Mapping[str, Any]]) -> dict[WorkloadKe
                 continue
             total = inbound.rate.value or 0.0
             calls = []
-            for edge in index.requests:
+            for edge in index.outgoing.get(node_id, []):
                 service = index.service_of(edge.target)
-                if edge.source == node_id and service is not None:
+                if service is not None:
                     rate, errors = edge.traffic.rate.value or 0.0, edge.traffic.errors.value or 0.0
                     calls.append((service, edge.protocol, rate / total, errors / total))
             errors = inbound.errors.value or 0.0

@@ -160,12 +160,26 @@ class RoutingConfig:
         self.domain = inventory.domain_suffix
         self.services: dict[ServiceKey, ServiceBackend] = {(s.namespace, s.name): s for s in inventory.services}
         self.workloads: tuple[WorkloadBackend, ...] = inventory.workloads
+        #: Workloads by (namespace, label, value) of their labels: a selector's first label narrows the search.
+        self._workloads_by_label: dict[tuple[str, str, str], list[WorkloadBackend]] = {}
+        for workload in inventory.workloads:
+            for label, value in workload.labels.items():
+                self._workloads_by_label.setdefault((workload.namespace, label, value), []).append(workload)
         self.virtual_services = sorted(
             (o for o in objects if o.kind == "VirtualService"), key=lambda o: (o.namespace, o.name)
         )
         self.destination_rules = sorted(
             (o for o in objects if o.kind == "DestinationRule"), key=lambda o: (o.namespace, o.name)
         )
+        # Objects by the service their host names (wildcard hosts apart): lookups stay O(1) on large meshes.
+        self._vs_index = self._index(
+            [vs for vs in self.virtual_services if MESH_GATEWAY in (vs.spec.get("gateways") or [MESH_GATEWAY])],
+            lambda o: o.spec.get("hosts") or [],
+        )
+        self._dr_index = self._index(self.destination_rules, lambda o: [o.spec.get("host")])
+        self._virtual_service: dict[ServiceKey, tuple[RoutingObject | None, str]] = {}
+        self._destination_rule: dict[ServiceKey, RoutingObject | None] = {}
+        self._endpoints: dict[tuple[ServiceKey, str], tuple[tuple[WorkloadKey, float], ...]] = {}
 
     # --- names -------------------------------------------------------------------------------------------------
 
@@ -193,12 +207,42 @@ class RoutingConfig:
 
     def virtual_service_for(self, service: ServiceKey) -> tuple[RoutingObject | None, str]:
         """The VirtualService that routes sidecars' requests for ``service``, and a note when several could."""
-        found = [
-            vs
-            for vs in self.virtual_services
-            if MESH_GATEWAY in (vs.spec.get("gateways") or [MESH_GATEWAY])
-            and any(self._host_covers(h, vs.namespace, service) for h in vs.spec.get("hosts") or [])
+        if service not in self._virtual_service:
+            self._virtual_service[service] = self._find_virtual_service(service)
+        return self._virtual_service[service]
+
+    def _index(
+        self, objects: Sequence[RoutingObject], hosts_of: Any
+    ) -> tuple[dict[ServiceKey, list[RoutingObject]], list[RoutingObject]]:
+        """``(objects by the service a host names, objects with a wildcard host)``."""
+        named: dict[ServiceKey, list[RoutingObject]] = {}
+        wildcards: list[RoutingObject] = []
+        for obj in objects:
+            hosts = [h for h in hosts_of(obj) if isinstance(h, str)]
+            if any("*" in h for h in hosts):
+                wildcards.append(obj)
+            for service in {self.resolve_host(h, obj.namespace) for h in hosts} - {None}:
+                assert service is not None
+                named.setdefault(service, []).append(obj)
+        return named, wildcards
+
+    def _candidates(
+        self,
+        index: tuple[dict[ServiceKey, list[RoutingObject]], list[RoutingObject]],
+        service: ServiceKey,
+        hosts_of: Any,
+    ) -> list[RoutingObject]:
+        named, wildcards = index
+        found = list(named.get(service, []))
+        found += [
+            o
+            for o in wildcards
+            if o not in found and any(self._host_covers(h, o.namespace, service) for h in hosts_of(o))
         ]
+        return found
+
+    def _find_virtual_service(self, service: ServiceKey) -> tuple[RoutingObject | None, str]:
+        found = self._candidates(self._vs_index, service, lambda o: o.spec.get("hosts") or [])
         if not found:
             return None, ""
         found.sort(key=lambda vs: (vs.namespace != service[0], vs.namespace, vs.name))
@@ -211,7 +255,12 @@ class RoutingConfig:
 
     def destination_rule_for(self, service: ServiceKey) -> RoutingObject | None:
         """The DestinationRule of ``service`` (the one in its namespace first)."""
-        found = [dr for dr in self.destination_rules if self._host_covers(dr.spec.get("host"), dr.namespace, service)]
+        if service not in self._destination_rule:
+            self._destination_rule[service] = self._find_destination_rule(service)
+        return self._destination_rule[service]
+
+    def _find_destination_rule(self, service: ServiceKey) -> RoutingObject | None:
+        found = self._candidates(self._dr_index, service, lambda o: [o.spec.get("host")])
         found.sort(key=lambda dr: (dr.namespace != service[0], dr.namespace, dr.name))
         return found[0] if found else None
 
@@ -228,14 +277,22 @@ class RoutingConfig:
         self, service: ServiceKey, subset: Mapping[str, str] | None = None
     ) -> tuple[tuple[WorkloadKey, float], ...]:
         """The workloads serving ``service`` (and ``subset``), each with its share: proportional to ready pods."""
+        key = (service, json.dumps(subset or {}, sort_keys=True))
+        if key not in self._endpoints:
+            self._endpoints[key] = self._find_endpoints(service, subset)
+        return self._endpoints[key]
+
+    def _find_endpoints(
+        self, service: ServiceKey, subset: Mapping[str, str] | None
+    ) -> tuple[tuple[WorkloadKey, float], ...]:
         backend = self.services.get(service)
         if backend is None or not backend.selector:
             return ()
+        label, value = next(iter(backend.selector.items()))
         chosen = [
             w
-            for w in self.workloads
-            if w.namespace == service[0]
-            and _labels_include(w.labels, backend.selector)
+            for w in self._workloads_by_label.get((service[0], label, str(value)), [])
+            if _labels_include(w.labels, backend.selector)
             and _labels_include(w.labels, subset or {})
             and w.ready_pods > 0
         ]
