@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from topology.whatif_model import EPSILON, EdgeTraffic, Estimate
@@ -138,7 +139,7 @@ def learn_call_profiles(history: Sequence[Mapping[str, Any]]) -> dict[WorkloadKe
     for graph in history:
         index = GraphIndex(graph)
         snapshot = graph.get("snapshot") or {}
-        when = f"snapshot #{snapshot.get('id')} ({snapshot.get('takenAt', '?')})" if snapshot else "an older graph"
+        when = _describe_snapshot(snapshot) if snapshot else "an older graph"
         for key, node_id in index.workload_node.items():
             inbound = index.inbound(node_id)
             if key in profiles or (inbound.rate.value or 0.0) <= EPSILON:
@@ -153,3 +154,12 @@ def learn_call_profiles(history: Sequence[Mapping[str, Any]]) -> dict[WorkloadKe
             errors = inbound.errors.value or 0.0
             profiles[key] = CallProfile(tuple(calls), errors / total, when)
     return profiles
+
+
+def _describe_snapshot(snapshot: Mapping[str, Any]) -> str:
+    """``snapshot #14 (10:13:42 UTC)`` from a graph's ``snapshot`` member."""
+    try:
+        taken = datetime.fromisoformat(str(snapshot.get("takenAt"))).astimezone(UTC).strftime("%H:%M:%S UTC")
+    except ValueError:
+        taken = "?"
+    return f"snapshot #{snapshot.get('id')} ({taken})"

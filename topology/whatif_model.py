@@ -136,7 +136,9 @@ class EdgeTraffic:
 
     @property
     def error_percent(self) -> float | None:
-        """Errors in percent of requests, when both are known (0 without requests)."""
+        """Errors in percent of requests, when both are known or there can be no error (0 without requests)."""
+        if self.errors.high <= EPSILON:
+            return 0.0
         if self.rate.value is None or self.errors.value is None:
             return None
         return 100.0 * self.errors.value / self.rate.value if self.rate.value > EPSILON else 0.0

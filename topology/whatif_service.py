@@ -25,6 +25,7 @@ from topology import reading
 from topology.models import GraphSnapshot
 from topology.whatif import compute_whatif
 from topology.whatif_model import (
+    EPSILON,
     Estimate,
     MeshInventory,
     PredictedEdge,
@@ -279,6 +280,9 @@ def _number(value: float | None) -> float | None:
 
 
 def _error_rate(rate: Estimate, errors: Estimate) -> float | None:
+    """Errors in percent of requests: known when both are, or when there can be no error at all."""
+    if errors.high <= EPSILON:
+        return 0.0
     if rate.value is None or errors.value is None:
         return None
     return round(100.0 * errors.value / rate.value, 2) if rate.value > 0 else 0.0

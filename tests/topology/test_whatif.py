@@ -199,6 +199,7 @@ def test_jason_route_with_unknown_share_gives_bounds() -> None:
     assert (to_v2.value, to_v2.low, to_v2.high) == (None, 0.0, pytest.approx(12.0))
     assert (to_v1.value, to_v1.low, to_v1.high) == (None, 0.0, pytest.approx(12.0))
     assert edge(result, svc("reviews"), "reviews-v2").delta is None
+    assert edge(result, svc("reviews"), "reviews-v1").predicted.error_percent == 0.0  # v1 fails nothing today
     assert rate(result, svc("reviews"), "reviews-v3") == 0.0  # no route leads to v3: exactly 0
     # v2 calls ratings once per request: 0..12; ratings-v1 with it.
     ratings = edge(result, svc("ratings"), "ratings-v1").predicted.rate
@@ -412,7 +413,7 @@ def test_an_idle_workloads_calls_are_learned_from_an_older_graph() -> None:
     assert rate(result, v3, ratings) == pytest.approx(6.0)
     assert edge(result, v3, ratings).kind == "scaled"
     assert rate(result, ratings, ratings_v1) == pytest.approx(6.0)
-    assert any("taken from snapshot #7" in n for n in result.notes)
+    assert any("taken from snapshot #7 (09:00:00 UTC)" in n for n in result.notes)
     assert not any("is not predicted" in n for n in result.notes)
     # Without the older graph, what v3 calls is unknown and said so.
     alone = compute_whatif(bookinfo({"v1": 12}), INVENTORY, [*RULES, today], [apply(proposed)])
