@@ -28,7 +28,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from topology.whatif_graph import REQUEST_PROTOCOLS, CallProfile, GraphEdge, GraphIndex, learn_call_profiles
+from topology.whatif_graph import (
+    REQUEST_PROTOCOLS,
+    CallProfile,
+    GraphEdge,
+    GraphIndex,
+    learn_call_profiles,
+    measure_route_shares,
+)
 from topology.whatif_model import (
     EPSILON,
     ONE,
@@ -48,8 +55,6 @@ from topology.whatif_routing import (
     RoutingConfig,
     ServiceKey,
     WorkloadKey,
-    http_routes,
-    match_key,
 )
 
 EdgeKey = tuple[str, str, str]  # (source id, target id, protocol)
@@ -214,7 +219,7 @@ class _Solver:
             for key in set(graph.service_node) | set(self.today.services)
             if self.today.signature(key) != self.proposed.signature(key)
         }
-        self.shares = {service: self.observed_shares(service) for service in self.affected}
+        self.shares = {s: measure_route_shares(graph, self.today, self.proposed, s) for s in self.affected}
 
     def note(self, text: str) -> None:
         if text not in self.notes:
@@ -338,48 +343,6 @@ class _Solver:
                 self.note(f"{workload[1]}: a timeout of {timeout_ms:g} ms is below today's {stat} ({times[stat]:g} ms)")
                 return Estimate.between(low, high)
         return ZERO
-
-    def observed_shares(self, service: ServiceKey) -> dict[int, float]:
-        """Shares of the proposed routes of ``service`` that today's telemetry measures (module docstring)."""
-        today_vs, _ = self.today.virtual_service_for(service)
-        proposed_vs, _ = self.proposed.virtual_service_for(service)
-        today_routes, proposed_routes = http_routes(today_vs), http_routes(proposed_vs)
-        node_id = self.graph.service_node.get(service)
-        if today_vs is None or node_id is None:
-            return {}
-        total = self.graph.inbound(node_id).rate.value or 0.0
-        if total <= EPSILON:
-            return {}
-        reached = {e.target: e.traffic.rate.value or 0.0 for e in self.graph.outgoing.get(node_id, [])}
-        workloads_of = [self._route_workloads(route, today_vs.namespace, service) for route in today_routes]
-        shares: dict[int, float] = {}
-        for index, route in enumerate(proposed_routes):
-            if index >= len(today_routes) or match_key(route) != match_key(today_routes[index]):
-                break
-            mine = workloads_of[index]
-            others = set().union(*(w for i, w in enumerate(workloads_of) if i != index and w is not None))
-            if not mine or mine & others:
-                continue
-            nodes = {self.graph.workload_node.get(w) for w in mine}
-            shares[index] = sum(reached.get(n, 0.0) for n in nodes if n) / total
-        return shares
-
-    def _route_workloads(
-        self, route: Mapping[str, Any], namespace: str, service: ServiceKey
-    ) -> set[WorkloadKey] | None:
-        """The workloads today's route sends to, when all of its destinations are ``service`` (else None)."""
-        found: set[WorkloadKey] = set()
-        for entry in route.get("route") or []:
-            destination = entry.get("destination") if isinstance(entry, Mapping) else None
-            if (
-                not isinstance(destination, Mapping)
-                or self.today.resolve_host(destination.get("host"), namespace) != service
-            ):
-                return None
-            subset = destination.get("subset")
-            labels = self.today.subset_labels(service, subset) if isinstance(subset, str) else None
-            found.update(w for w, _ in self.today.endpoints(service, labels))
-        return found
 
     # --- passes ------------------------------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """The graph the what-if preview starts from (``topology.whatif``): a stored versioned-app graph's nodes and edges
-as numbers, indexed by the services and workloads they stand for, and what older graphs tell of a workload that
-received nothing in the current window (its calls per request and its error ratio). Pure: no Django.
+as numbers, indexed by the services and workloads they stand for; the match shares today's traffic measures
+(``measure_route_shares``); and what older graphs tell of a workload that received nothing in the current window
+(its calls per request and its error ratio). Pure: no Django.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from topology.whatif_model import EPSILON, EdgeTraffic, Estimate
-from topology.whatif_routing import ServiceKey, WorkloadKey
+from topology.whatif_routing import RoutingConfig, ServiceKey, WorkloadKey, http_routes, match_key
 
 REQUEST_PROTOCOLS = ("http", "grpc")
 
@@ -163,3 +164,51 @@ def _describe_snapshot(snapshot: Mapping[str, Any]) -> str:
     except ValueError:
         taken = "?"
     return f"snapshot #{snapshot.get('id')} ({taken})"
+
+
+def measure_route_shares(
+    graph: GraphIndex, today: RoutingConfig, proposed: RoutingConfig, service: ServiceKey
+) -> dict[int, float]:
+    """The shares of the proposed routes of ``service`` that today's traffic measures, by route index.
+
+    A proposed route's share is measured when today's VirtualService has the same matches up to it and sends that
+    route to workloads no other route of today reaches: its share is what those workloads receive of all the
+    requests for ``service`` (the same for every caller).
+    """
+    today_vs, _ = today.virtual_service_for(service)
+    proposed_vs, _ = proposed.virtual_service_for(service)
+    today_routes, proposed_routes = http_routes(today_vs), http_routes(proposed_vs)
+    node_id = graph.service_node.get(service)
+    if today_vs is None or node_id is None:
+        return {}
+    total = graph.inbound(node_id).rate.value or 0.0
+    if total <= EPSILON:
+        return {}
+    reached = {e.target: e.traffic.rate.value or 0.0 for e in graph.outgoing.get(node_id, [])}
+    workloads_of = [_route_workloads(today, route, today_vs.namespace, service) for route in today_routes]
+    shares: dict[int, float] = {}
+    for index, route in enumerate(proposed_routes):
+        if index >= len(today_routes) or match_key(route) != match_key(today_routes[index]):
+            break
+        mine = workloads_of[index]
+        others = set().union(*(w for i, w in enumerate(workloads_of) if i != index and w is not None))
+        if not mine or mine & others:
+            continue
+        nodes = {graph.workload_node.get(w) for w in mine}
+        shares[index] = sum(reached.get(n, 0.0) for n in nodes if n) / total
+    return shares
+
+
+def _route_workloads(
+    config: RoutingConfig, route: Mapping[str, Any], namespace: str, service: ServiceKey
+) -> set[WorkloadKey] | None:
+    """The workloads a route sends to, when all of its destinations are ``service`` (else None)."""
+    found: set[WorkloadKey] = set()
+    for entry in route.get("route") or []:
+        destination = entry.get("destination") if isinstance(entry, Mapping) else None
+        if not isinstance(destination, Mapping) or config.resolve_host(destination.get("host"), namespace) != service:
+            return None
+        subset = destination.get("subset")
+        labels = config.subset_labels(service, subset) if isinstance(subset, str) else None
+        found.update(w for w, _ in config.endpoints(service, labels))
+    return found
