@@ -37,8 +37,16 @@ export function predictedRate(predicted) {
   return `${fmt(predicted.low)}–${fmt(predicted.high)} rps`;
 }
 
+/** " · 12.5% err", " · 0–100% err" when only bounds are known (an unknown share is aborted), "" for none. */
 function errorText(rates) {
-  if (rates.errorRate === null || rates.errorRate === undefined) return rates.rate === 0 ? "" : " · err ?";
+  if (rates.errorRate === null || rates.errorRate === undefined) {
+    if (rates.rate === 0) return "";
+    if (rates.rate && rates.errorsHigh !== undefined) {
+      const pct = (errors) => Math.min(100, (100 * errors) / rates.rate).toFixed(0);
+      return ` · ${pct(rates.errorsLow)}–${pct(rates.errorsHigh)}% err`;
+    }
+    return " · err ?";
+  }
   return rates.errorRate > 0 ? ` · ${rates.errorRate.toFixed(1)}% err` : "";
 }
 

@@ -136,3 +136,13 @@ def test_the_editor_previews_its_text_on_the_graph(routed, live_server, editor_p
     assert float(predicted.split()[0]) > float(now.split()[0])
     # The editor stays as it was, with the unsaved text.
     assert "subset: v3" in editor_page.locator(".cm-content").inner_text()
+
+
+def test_an_abort_for_jason_shows_error_bounds(bookinfo, live_server, page):
+    # virtual-service-ratings-test-abort aborts jason's ratings requests; nothing today tells jason's share.
+    propose(page, live_server, [SUBSETS, (BOOKINFO_NETWORKING / "virtual-service-ratings-test-abort.yaml").read_text()])
+    wait_for_js(page, "document.querySelectorAll('#whatif-edges tbody tr').length > 0")
+    predicted = rows(page)[("reviews-v2", "ratings (service)")][2]
+    assert predicted.endswith("rps · 0\u2013100% err"), predicted  # the requests are exact, their errors bounds
+    notes = page.locator("#whatif-notes").inner_text()
+    assert "unknown share (the match tests what telemetry does not record: headers)" in notes
