@@ -144,7 +144,7 @@ class _Prediction:
             self.edge(edge.source, edge.target, edge.protocol).add(edge.traffic.scaled(ratio), "scaled")
 
     def route(self, service: ServiceKey, edge: GraphEdge, wanted: Estimate, rerouted: bool = True) -> None:
-        """Route one caller's requests for an affected service by the proposed rules.
+        """Route one caller's requests by the proposed rules (a rerouted service, or one with no split today).
 
         The caller's edge to each service it now reaches carries the branches' requests; when every (non-mirror)
         branch reaches one service, that edge carries exactly what the caller sends, however unknown the split.
