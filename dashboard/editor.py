@@ -31,6 +31,7 @@ def _api_urls(cluster: Cluster) -> dict[str, str]:
         "dependents": reverse("v1:istio-object-dependents", kwargs=parts),
         "objectPage": reverse("dashboard:istio-object", kwargs=_PLACEHOLDERS),
         "list": reverse("dashboard:istio"),
+        "graph": reverse("dashboard:graph"),  # "Preview on graph" (graph-whatif-contract.js)
     }
 
 

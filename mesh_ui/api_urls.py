@@ -13,7 +13,7 @@ from api.docs import ApiRootView
 from istio_config import api as istio_api
 from istio_config import api_writes
 from topology import api as topology_api
-from topology import api_metrics
+from topology import api_metrics, whatif_api
 
 #: Both documentation pages draw icons as ``data:`` SVG images (in Swagger UI's stylesheet, in ReDoc's bundle).
 DOCS_IMAGES = ["data:"]
@@ -81,6 +81,7 @@ urlpatterns = [
         topology_api.NodeGraphView.as_view(kind="service"),
         name="service-graph",
     ),
+    path("graph/whatif", whatif_api.WhatIfView.as_view(), name="graph-whatif"),
     path("health", topology_api.HealthView.as_view(), name="health"),
     path("snapshots", topology_api.SnapshotListView.as_view(), name="snapshots"),
     path("metrics", api_metrics.EntityMetricsView.as_view(), name="metrics"),

@@ -23,6 +23,7 @@ import {
   saveRequest,
 } from "./helpers.js";
 import { renderDependents, renderDiff, renderProblems } from "./render.js";
+import { whatIfGraphUrl, writeWhatIf } from "../../static/dashboard/graph-whatif-contract.js";
 
 const VALIDATE_DELAY_MS = 400;
 
@@ -297,6 +298,20 @@ const actions = {
   "delete-confirm": deleteObject,
   "delete-cancel": () => document.querySelector("[data-delete-dialog]").close(),
 };
+/** "Preview on graph": hand the text to the graph page's what-if preview (docs/whatif.md) in a new tab, which
+ * inherits this tab's sessionStorage; the editor and its text stay here. */
+function previewOnGraph() {
+  const contract = writeWhatIf(window.sessionStorage, {
+    cluster: config.cluster,
+    namespace: config.namespace,
+    objects: [text()],
+    source: "editor",
+  });
+  const opened = window.open(whatIfGraphUrl(config.urls.graph, contract), "_blank");
+  if (!opened) window.location.assign(whatIfGraphUrl(config.urls.graph, contract));
+}
+actions.preview = previewOnGraph;
+
 document.addEventListener("click", (event) => {
   const button = event.target.closest("[data-editor-action]");
   if (button && actions[button.dataset.editorAction]) actions[button.dataset.editorAction]();

@@ -20,6 +20,7 @@ export const DEFAULTS = Object.freeze({
   rateHttp: "requests",
   rateGrpc: "requests",
   queryTime: "",
+  whatif: "", // "1": the what-if preview (graph-whatif.js) is open
 });
 
 function pick(name, value, choices) {

@@ -303,6 +303,15 @@ RULES: dict[str, Rule] = {
         Need.READ,
         allowed=OK,  # a service without traffic has an empty node graph
     ),
+    # A what-if preview of a route in the namespace under test: a reader may, anyone else is refused (403).
+    "v1:graph-whatif": api(
+        _url("v1:graph-whatif"),
+        Need.READ,
+        allowed=OK,
+        method="post",
+        data=lambda case: {"namespace": case.namespace, "objects": [_posted_route(case)]},
+        content_type="application/json",
+    ),
     "v1:health": api(_in_namespace("v1:health", parameter="namespaces", type="app"), Need.READ),
     "v1:snapshots": api(_url("v1:snapshots"), Need.ANY_GRANT, allowed=OK),
     "v1:graph-build": api(_graph_build, Need.ANY_GRANT, allowed=OK),
