@@ -1,20 +1,13 @@
 """The demo launcher's own secret: a random SECRET_KEY kept under the var folder, private to its owner."""
 
-import importlib.util
 import stat
 import sys
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
+from tests.support.demo_script import load_demo_script
 
 
 def _load_demo():
-    spec = importlib.util.spec_from_file_location("mesh_ui_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
+    return load_demo_script()
 
 
 def test_it_makes_a_private_random_key_once_and_keeps_it(tmp_path):

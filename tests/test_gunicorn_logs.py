@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import socket
 import subprocess
 import time
@@ -14,6 +13,7 @@ import pytest
 
 from devtools.prometheus_server import find_free_port
 from tests.support.celery_worker import worker_env
+from tests.support.demo_script import load_demo_script
 from tests.support.raising_wsgi import RAISING_PATH
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -21,10 +21,7 @@ SECRET = "tok-3f9a0c1d77e2"
 
 
 def _demo_web_command(port: int) -> list[str]:
-    spec = importlib.util.spec_from_file_location("mesh_ui_demo", ROOT / "scripts" / "demo.py")
-    assert spec is not None and spec.loader is not None
-    demo = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(demo)
+    demo = load_demo_script()
     command: list[str] = demo.build_web_command(str(port))
     return command
 
