@@ -20,7 +20,17 @@ from django.utils import timezone
 
 from clients.kubernetes import GATEWAY_API_GROUP, KINDS_BY_KEY, MESH_CONFIG_KEY, ResourceKind, WatchEvent
 from inventory import mapping
-from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, Pod, SecretName, Service, Workload
+from inventory.models import (
+    Cluster,
+    ConfigMap,
+    IstioObject,
+    Namespace,
+    Pod,
+    SecretName,
+    Service,
+    SyncStatus,
+    Workload,
+)
 from inventory.signals import IstioObjectChange, announce_change, announce_istio_changes
 
 Fields = dict[str, Any]
@@ -92,6 +102,21 @@ def _stored_history_rows(pks: list[int]) -> dict[int, Fields]:
     return rows
 
 
+def _listed_before(cluster: Cluster, kind_key: str, stored: bool) -> bool:
+    """Whether the cluster's ``kind_key`` was known before this list: rows are stored, or an earlier list
+    succeeded (it may have found none) or found the kind not installed (none either).
+
+    Only the very first list of a kind in a cluster is a baseline, not a change anyone made. Deciding that from the
+    stored rows alone took every list of a kind with no objects stored for a first list: the first DestinationRule
+    someone created with kubectl, seen by a relist (the next sync run, or the relist after a watch's 410 Gone), was
+    never recorded, nor was anything created after the last one was deleted.
+    """
+    if stored:
+        return True
+    known = Q(last_success__isnull=False) | Q(state=SyncStatus.State.NOT_INSTALLED)
+    return SyncStatus.objects.filter(known, cluster=cluster, kind=kind_key).exists()
+
+
 @dataclass
 class ApplyResult:
     created: int = 0
@@ -142,7 +167,7 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
                 updated_fields.append((stored[key][0], fields))
         stale = [pk for key, (pk, _) in stored.items() if key not in incoming]
         istio_changes: list[IstioObjectChange] = []
-        if table.model is IstioObject and stored:  # the first list of a kind is no change anyone made
+        if table.model is IstioObject and _listed_before(cluster, kind_key, bool(stored)):
             before = _stored_history_rows([pk for pk, _ in updated_fields] + stale)
             istio_changes = [
                 IstioObjectChange(None, _history_fields(fields))
