@@ -125,3 +125,23 @@ def test_objects_of_a_kind_installed_after_the_first_sync_are_recorded(
     )
     sync_once(cluster, django_capture_on_commit_callbacks)
     assert external("K8sHTTPRoute") == [("create", "reviews")]
+
+
+def test_a_list_read_before_a_mesh_ui_write_neither_undoes_it_nor_records_a_delete(
+    synced, simulator, django_user_model, django_capture_on_commit_callbacks
+):
+    """A relist is read in the watch thread and applied later on the syncing thread: a mesh-ui write in between is
+    newer than the list. The list keeps the row the write service stored and records no external delete."""
+    from inventory.store import apply_full_list
+    from tests.istio_config.writes_support import create, user_with_role
+
+    kube = KubernetesClient(connection_for(synced))
+    listing = kube.fetch_list(KINDS_BY_KEY["destinationrules"])  # no DestinationRule yet
+    kube.close()
+    editor = user_with_role(django_user_model, "erin", "editor", "bookinfo")
+    with django_capture_on_commit_callbacks(execute=True):
+        assert create(editor, REVIEWS_RULE).status_code == 201
+    with django_capture_on_commit_callbacks(execute=True):
+        apply_full_list(synced, "destinationrules", listing.items, listing.resource_version)
+    assert IstioObject.objects.filter(kind="DestinationRule", name="reviews").exists()
+    assert external() == []
