@@ -145,3 +145,17 @@ def test_a_list_read_before_a_mesh_ui_write_neither_undoes_it_nor_records_a_dele
         apply_full_list(synced, "destinationrules", listing.items, listing.resource_version)
     assert IstioObject.objects.filter(kind="DestinationRule", name="reviews").exists()
     assert external() == []
+
+
+def test_only_a_recent_row_with_a_later_number_is_newer_than_a_list():
+    from datetime import datetime, timedelta, timezone
+
+    from inventory.store import NEWER_THAN_LIST_SECONDS, newer_than_list
+
+    now = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    assert newer_than_list("120", "100", now, now)
+    assert not newer_than_list("90", "100", now, now)
+    assert not newer_than_list("120", "", now, now)  # a list without a version protects nothing
+    assert not newer_than_list("abc", "100", now, now)  # not a number: never compared
+    # A cluster whose versions went back (restored, replaced): its old rows go at the next list after a while.
+    assert not newer_than_list("120", "100", now - timedelta(seconds=NEWER_THAN_LIST_SECONDS + 1), now)
