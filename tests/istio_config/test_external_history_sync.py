@@ -148,11 +148,11 @@ def test_a_list_read_before_a_mesh_ui_write_neither_undoes_it_nor_records_a_dele
 
 
 def test_only_a_recent_row_with_a_later_number_is_newer_than_a_list():
-    from datetime import datetime, timedelta, timezone
+    from datetime import UTC, datetime, timedelta
 
     from inventory.store import NEWER_THAN_LIST_SECONDS, newer_than_list
 
-    now = datetime(2026, 12, 7, tzinfo=timezone.utc)
+    now = datetime(2026, 12, 7, tzinfo=UTC)
     assert newer_than_list("120", "100", now, now)
     assert not newer_than_list("90", "100", now, now)
     assert not newer_than_list("120", "", now, now)  # a list without a version protects nothing
