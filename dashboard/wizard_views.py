@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 from typing import Any
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
@@ -125,7 +124,8 @@ def service_wizard_page(
         "refusal": refusal,
         "applied": _outcome_rows(applied),
         "whatif": _whatif(cluster, namespace, plan),
-        "graph_url": _graph_url(cluster, namespace),
+        # The graph page's path: wizards.js adds the query (``whatIfGraphUrl`` of graph-whatif-contract.js).
+        "graph_url": reverse("dashboard:graph"),
     }
     status = 200
     failed = [a for a in applied if not a.outcome.applied]
@@ -148,16 +148,11 @@ def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
     return ""
 
 
-def _graph_url(cluster: Cluster, namespace: str) -> str:
-    """The graph page of the namespace with ``whatif=1``: it reads the objects the button left in sessionStorage."""
-    return f"{reverse('dashboard:graph')}?{urlencode({'namespaces': namespace, 'cluster': cluster.name})}&whatif=1"
-
-
 def _whatif(cluster: Cluster, namespace: str, plan: WizardPlan | None) -> dict[str, Any] | None:
     """What the "Preview on graph" button hands the graph page (its what-if contract)."""
     if plan is None:
         return None
-    return {"cluster": cluster.name, "namespace": namespace, "objects": plan.documents}
+    return {"cluster": cluster.name, "namespace": namespace, "objects": plan.documents, "source": "wizard"}
 
 
 @page_view(PageQuery)

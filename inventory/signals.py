@@ -18,8 +18,8 @@ from django.dispatch import Signal
 inventory_changed = Signal()
 
 #: Sent with ``cluster_id`` and ``changes`` (a list of :class:`IstioObjectChange`) once a sync write that created,
-#: changed or deleted Istio / Gateway API objects has committed. Not sent for the first list of a kind (nothing
-#: was stored to compare with).
+#: changed or deleted Istio / Gateway API objects has committed. Not sent for the first successful list of a kind in
+#: a cluster: that is the baseline, nothing anyone changed.
 istio_objects_changed = Signal()
 
 

@@ -20,7 +20,17 @@ from django.utils import timezone
 
 from clients.kubernetes import GATEWAY_API_GROUP, KINDS_BY_KEY, MESH_CONFIG_KEY, ResourceKind, WatchEvent
 from inventory import mapping
-from inventory.models import Cluster, ConfigMap, IstioObject, Namespace, Pod, SecretName, Service, Workload
+from inventory.models import (
+    Cluster,
+    ConfigMap,
+    IstioObject,
+    Namespace,
+    Pod,
+    SecretName,
+    Service,
+    SyncStatus,
+    Workload,
+)
 from inventory.signals import IstioObjectChange, announce_change, announce_istio_changes
 
 Fields = dict[str, Any]
@@ -92,6 +102,21 @@ def _stored_history_rows(pks: list[int]) -> dict[int, Fields]:
     return rows
 
 
+def _listed_before(cluster: Cluster, kind_key: str, stored: bool) -> bool:
+    """Whether the cluster's ``kind_key`` was known before this list: rows are stored, or an earlier list
+    succeeded (it may have found none) or found the kind not installed (none either).
+
+    Only the very first list of a kind in a cluster is a baseline, not a change anyone made. Deciding that from the
+    stored rows alone took every list of a kind with no objects stored for a first list: the first DestinationRule
+    someone created with kubectl, seen by a relist (the next sync run, or the relist after a watch's 410 Gone), was
+    never recorded, nor was anything created after the last one was deleted.
+    """
+    if stored:
+        return True
+    known = Q(last_success__isnull=False) | Q(state=SyncStatus.State.NOT_INSTALLED)
+    return SyncStatus.objects.filter(known, cluster=cluster, kind=kind_key).exists()
+
+
 @dataclass
 class ApplyResult:
     created: int = 0
@@ -108,8 +133,34 @@ def _update_field_names(model: type[models.Model]) -> list[str]:
     ]
 
 
-def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, Any]]) -> ApplyResult:
-    """Make the stored rows of ``kind_key`` in ``cluster`` match ``items``, a complete list from the cluster."""
+#: How long a stored row newer than a list is kept from it (:func:`newer_than_list`): far longer than a list takes,
+#: short enough that a cluster whose versions went back (restored, replaced) is not shown stale rows for long.
+NEWER_THAN_LIST_SECONDS = 300
+
+
+def newer_than_list(stored_version: str, list_version: str, stored_at: Any, now: Any) -> bool:
+    """Whether a stored row is newer than the list: the write service stored it, moments ago, from the cluster's
+    answer to a write made after the list was read. resourceVersions are opaque to clients, but the API server's
+    (etcd's revision) and the simulator's are one increasing number per cluster; anything else is never newer."""
+    if not (stored_version.isdigit() and list_version.isdigit()) or stored_at is None:
+        return False
+    recent = (now - stored_at).total_seconds() < NEWER_THAN_LIST_SECONDS
+    return recent and int(stored_version) > int(list_version)
+
+
+def apply_full_list(
+    cluster: Cluster,
+    kind_key: str,
+    items: Iterable[dict[str, Any]],
+    list_version: str | Callable[[], str] = "",
+) -> ApplyResult:
+    """Make the stored rows of ``kind_key`` in ``cluster`` match ``items``, a complete list from the cluster.
+
+    ``list_version`` is the list's resourceVersion (or a function giving it once ``items`` is consumed, for a list
+    read page by page): a stored row newer than the list (:func:`newer_than_list`: stored moments ago with a later
+    version) is neither overwritten nor deleted, so a list read before a mesh-ui write and applied after it undoes
+    nothing and records no phantom external delete; the watch that resumes from the list brings what came after.
+    """
     table = TABLES[kind_key]
     now = timezone.now()
     incoming: dict[RowKey, Fields] = {}
@@ -117,18 +168,19 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
         fields = table.build(obj)
         fields["synced_at"] = now
         incoming[table.row_key(fields)] = fields
+    version = list_version() if callable(list_version) else list_version
     result = ApplyResult(total=len(incoming))
     update_fields = [name for name in _update_field_names(table.model) if name != "synced_at"] + ["synced_at"]
     with transaction.atomic():
-        stored: dict[RowKey, tuple[int, str]] = {
-            ((row["namespace"] if table.namespaced else ""), row["name"]): (
-                row["pk"],
-                row["resource_version"],
-            )
-            for row in table.queryset(cluster).values(
-                "pk", "name", "resource_version", *(["namespace"] if table.namespaced else [])
-            )
-        }
+        stored: dict[RowKey, tuple[int, str]] = {}
+        newer: set[RowKey] = set()
+        for row in table.queryset(cluster).values(
+            "pk", "name", "resource_version", "synced_at", *(["namespace"] if table.namespaced else [])
+        ):
+            key = ((row["namespace"] if table.namespaced else ""), row["name"])
+            stored[key] = (row["pk"], row["resource_version"])
+            if newer_than_list(row["resource_version"], version, row["synced_at"], now):
+                newer.add(key)
         to_create = [
             table.model(cluster=cluster, **{**table.scope, **fields})
             for key, fields in incoming.items()
@@ -137,12 +189,12 @@ def apply_full_list(cluster: Cluster, kind_key: str, items: Iterable[dict[str, A
         to_update = []
         updated_fields: list[tuple[int, Fields]] = []
         for key, fields in incoming.items():
-            if key in stored and stored[key][1] != fields["resource_version"]:
+            if key in stored and key not in newer and stored[key][1] != fields["resource_version"]:
                 to_update.append(table.model(pk=stored[key][0], cluster=cluster, **{**table.scope, **fields}))
                 updated_fields.append((stored[key][0], fields))
-        stale = [pk for key, (pk, _) in stored.items() if key not in incoming]
+        stale = [pk for key, (pk, _) in stored.items() if key not in incoming and key not in newer]
         istio_changes: list[IstioObjectChange] = []
-        if table.model is IstioObject and stored:  # the first list of a kind is no change anyone made
+        if table.model is IstioObject and _listed_before(cluster, kind_key, bool(stored)):
             before = _stored_history_rows([pk for pk, _ in updated_fields] + stale)
             istio_changes = [
                 IstioObjectChange(None, _history_fields(fields))

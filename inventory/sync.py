@@ -169,7 +169,7 @@ def relist_kind(cluster: Cluster, client: KubernetesClient, kind: ResourceKind) 
             yield from page.items
 
     try:
-        result = apply_full_list(cluster, kind.key, items())
+        result = apply_full_list(cluster, kind.key, items(), lambda: version)
     except KubeError as exc:
         if kind.optional and exc.not_found:
             record_not_installed(cluster, kind)
@@ -420,7 +420,7 @@ def _handle_batch(cluster: Cluster, batch: list[tuple[str, ResourceKind, Any]], 
         flush()
         if what == "relist":
             listing, started, reason = payload
-            result = apply_full_list(cluster, kind.key, listing.items)
+            result = apply_full_list(cluster, kind.key, listing.items, listing.resource_version)
             record_list_success(cluster, kind, result, listing.resource_version, started, watching=True)
             if reason == "gone":
                 outcome.relists_after_gone += 1

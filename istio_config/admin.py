@@ -2,6 +2,10 @@
 Gateway API kind with a YAML form. All of them write through the write service (``istio_config.writes``): save,
 create and delete are changes to the cluster, answered with what the cluster did, never edits of the stored copy.
 
+"Preview on graph" (VirtualServices, DestinationRules) posts the form with the ``_whatif`` button: the form builds
+its document and writes nothing, and the page comes back carrying it for the graph's what-if preview
+(``static/istio_config/admin-whatif.js``).
+
 Who may do what follows role grants (:class:`IstioWriteAccess`): anyone sees the objects of the namespaces it may
 read, read-only; editors and admins of a namespace change its objects. The change history (``ConfigChange``) is
 shown on the dashboard's history page, not here.
@@ -46,6 +50,8 @@ from istio_config.write_input import ObjectRef, check_kind_of
 from istio_config.writes import apply_change
 
 CHANGE_FORM = "admin/istio_config/istio_object_change_form.html"
+#: The submit button that previews the form's object on the graph instead of saving it (``preview_only``).
+WHATIF_BUTTON = "_whatif"
 DELETE_CONFIRMATION = "admin/istio_config/istio_object_delete_confirmation.html"
 
 
@@ -126,7 +132,8 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
     def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
         kwargs["fields"] = []  # every field is declared on the form: none sets the row
         form = super().get_form(request, obj, change, **kwargs)
-        return type(form.__name__, (form,), {"request": request})
+        preview = request.method == "POST" and WHATIF_BUTTON in request.POST
+        return type(form.__name__, (form,), {"request": request, "preview_only": preview})
 
     def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is not None and not self.has_change_permission(request, obj):
@@ -193,6 +200,9 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
         context["conflict_diffs"] = [(title, diff_lines(diff)) for title, diff in getattr(form, "conflict_diffs", [])]
         if obj is not None:
             context["history_url"] = history_url(obj)
+        context["whatif_button"] = WHATIF_BUTTON if isinstance(form, StructuredForm) else ""
+        context["whatif"] = getattr(form, "whatif_contract", None)
+        context["graph_path"] = reverse("dashboard:graph")
         return super().render_change_form(request, context, add, change, form_url, obj)
 
     def items_adminforms(self, form: Any) -> list[helpers.AdminForm]:

@@ -7,7 +7,8 @@ them), so a save never drops what the form does not model. The list parts of a s
 a DestinationRule's subsets — are formsets the main form owns and renders. Saving happens in ``clean``: a refusal of
 the write service becomes errors on the fields its paths name (``spec.http[0].route[1].weight`` on the second
 destination's weight of the first route), warnings can be accepted, and a conflict keeps the three diffs for the page
-and offers to rebase (save these values over the cluster's version).
+and offers to rebase (save these values over the cluster's version). "Preview on graph" (``preview_only``) builds the
+same document and writes nothing: the page hands it to the graph's what-if preview (docs/whatif.md).
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class IstioObjectForm(forms.ModelForm):
     request: ClassVar[Any] = None
     group: ClassVar[str] = ISTIO_NETWORKING
     kind: ClassVar[str] = ""
+    #: "Preview on graph" (the admin sets it for a post of the ``_whatif`` button): build the document, write
+    #: nothing, record nothing; the page comes back with :attr:`whatif_contract` for the graph's what-if preview.
+    preview_only: ClassVar[bool] = False
 
     # Not named like the model's fields: the form never sets the row, the write service does.
     target_cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), required=False, label="Cluster")
@@ -85,6 +89,8 @@ class IstioObjectForm(forms.ModelForm):
         self.outcome: WriteOutcome | None = None
         self.conflict: Conflict | None = None
         self.saved: IstioObject | None = None
+        #: The what-if contract of a preview (graph-whatif-contract.js): {cluster, namespace, objects, source}.
+        self.whatif_contract: dict[str, Any] | None = None
 
     # ---- what subclasses say ----
 
@@ -142,6 +148,9 @@ class IstioObjectForm(forms.ModelForm):
         except forms.ValidationError as exc:
             self.add_error(None, exc)
             return cleaned
+        if self.preview_only:
+            self.preview(cluster, document)
+            return cleaned
         action = ConfigChange.Action.CREATE if self.adding else ConfigChange.Action.UPDATE
         outcome = apply_change(
             self.request.user, cluster, action, document, base, bool(cleaned.get("accept_warnings")), self.target()
@@ -152,6 +161,24 @@ class IstioObjectForm(forms.ModelForm):
         else:
             self.show_refusal(outcome)
         return cleaned
+
+    def preview(self, cluster: Cluster, document: Any) -> None:
+        """Keep ``document`` as the what-if proposal of the page (nothing is written): for a namespace the user may
+        change, as a save would need."""
+        _api_version, namespace, _name = self.identity()
+        if not access.can_write(self.request.user, cluster, namespace):
+            self.add_error(None, f"You may not change Istio objects in namespace {namespace}.")
+            return
+        self.whatif_contract = {
+            "cluster": cluster.name,
+            "namespace": namespace,
+            "objects": [document],
+            "source": "admin",
+        }
+
+    def is_valid(self) -> bool:
+        # A preview is never a save: the admin shows the form again, with the proposal, instead of saving.
+        return super().is_valid() and not self.preview_only
 
     def stored_row(self, cluster: Cluster, outcome: WriteOutcome) -> IstioObject:
         """The stored row the write service updated from the cluster's answer."""

@@ -1,6 +1,7 @@
 // Routing wizard page: sliders that keep the traffic-shifting weights at 100, an Apply that is disabled once the
 // form changes after its preview (the server refuses such an apply too), and the "Preview on graph" button, which
-// hands the previewed objects to the graph page's what-if view through sessionStorage.
+// hands the previewed objects to the graph page's what-if view through sessionStorage (graph-whatif-contract.js).
+import { whatIfGraphUrl, writeWhatIf } from "./graph-whatif-contract.js";
 import { rebalance } from "./wizard-weights.js";
 
 const form = document.querySelector("[data-wizard-form]");
@@ -57,9 +58,8 @@ function setUpWhatIf(plan) {
   const data = document.getElementById("wizard-whatif");
   if (!button || !data) return;
   button.addEventListener("click", () => {
-    const whatif = JSON.parse(data.textContent);
-    sessionStorage.setItem("mesh-ui.whatif", JSON.stringify(whatif));
-    window.location.assign(button.dataset.graphUrl);
+    const contract = writeWhatIf(window.sessionStorage, { source: "wizard", ...JSON.parse(data.textContent) });
+    window.location.assign(whatIfGraphUrl(button.dataset.graphUrl, contract));
   });
 }
 

@@ -146,3 +146,33 @@ def test_an_abort_for_jason_shows_error_bounds(bookinfo, live_server, page):
     assert predicted.endswith("rps · 0\u2013100% err"), predicted  # the requests are exact, their errors bounds
     notes = page.locator("#whatif-notes").inner_text()
     assert "unknown share (the match tests what telemetry does not record: headers)" in notes
+
+
+def test_the_admin_form_previews_its_values_on_the_graph(routed, live_server, editor_page):  # noqa: F811
+    # The admin's VirtualService form moves reviews from v1 to v3 and previews that: the page comes back with the
+    # values typed and nothing written, and the graph opens in a new tab with the form's document as the proposal.
+    from inventory.models import IstioObject
+
+    row = IstioObject.objects.get(cluster=routed.cluster, kind="VirtualService", name="reviews")
+    editor_page.goto(f"{live_server.url}/admin/istio_config/virtualserviceobject/{row.pk}/change/")
+    editor_page.fill("#id_route-0-dest0_subset", "v3")
+    with editor_page.context.expect_page() as opened:
+        editor_page.locator("input[name=_whatif]").click()
+    graph = opened.value
+    graph.wait_for_load_state()
+    assert "whatif=1" in graph.url and "namespaces=bookinfo" in graph.url
+    wait_for_js(graph, READY)
+    stored = json.loads(graph.evaluate("sessionStorage.getItem('mesh-ui.whatif')"))
+    assert (stored["source"], stored["cluster"], stored["namespace"]) == ("admin", "bookinfo", "bookinfo")
+    assert stored["objects"][0]["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v3"
+    assert graph.locator("#whatif").get_attribute("data-state") == "proposed"
+    now, predicted = rows(graph)[("reviews (service)", "reviews-v3")][1:3]
+    assert float(predicted.split()[0]) > float(now.split()[0])
+
+    wait_for_js(editor_page, "document.body.dataset.whatifHandedOver === 'true'")
+    assert editor_page.input_value("#id_route-0-dest0_subset") == "v3"  # the form keeps what was typed
+    assert editor_page.locator(".errornote").count() == 0
+    written = routed.custom.get_namespaced_custom_object(
+        "networking.istio.io", "v1", "bookinfo", "virtualservices", "reviews"
+    )
+    assert written["spec"]["http"][0]["route"][0]["destination"]["subset"] == "v1"  # nothing was written

@@ -146,9 +146,9 @@ def test_preview_on_graph_hands_the_objects_to_the_graph_page(bookinfo, live_ser
     assert page.locator("[data-stale-preview]").is_visible()
 
     page.locator("[data-whatif-button]").click()
-    page.wait_for_url("**/graph/?namespaces=bookinfo&cluster=bookinfo&whatif=1")
+    page.wait_for_url("**/graph/?namespaces=bookinfo&whatif=1&cluster=bookinfo")  # whatIfGraphUrl's query
     handed = page.evaluate("JSON.parse(sessionStorage.getItem('mesh-ui.whatif'))")
-    assert handed["cluster"] == "bookinfo" and handed["namespace"] == "bookinfo"
+    assert handed["cluster"] == "bookinfo" and handed["namespace"] == "bookinfo" and handed["source"] == "wizard"
     route = next(o for o in handed["objects"] if o["kind"] == "VirtualService")
     assert route["spec"]["http"][0]["mirror"] == {"host": "reviews", "subset": "v3"}
     assert route["spec"]["http"][0]["mirrorPercentage"] == {"value": 25}  # what was previewed, not the edit

@@ -85,7 +85,7 @@ def test_request_routing_preview_shows_yaml_diff_and_no_finding_then_applies(syn
     assert '<span class="diff-add">+          exact: jason</span>' in html
     assert f"{WIZARD_LABEL}: request-routing" in html
     whatif = json.loads(html.split('id="wizard-whatif" type="application/json">')[1].split("</script>")[0])
-    assert whatif == {"cluster": "sim", "namespace": "bookinfo", "objects": plan.documents}
+    assert whatif == {"cluster": "sim", "namespace": "bookinfo", "objects": plan.documents, "source": "wizard"}
     assert cluster_copy(simulator, "virtualservices", "reviews") is None, "a preview writes nothing"
 
     applied = apply(editor, "request-routing", JASON_FORM, previewed)
