@@ -26,7 +26,16 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) $(NPM_STAMP) $(BUNDLE)
+# Translations (docs/dashboard.md, "Language"): the .po files are in git, the .mo files Django reads are compiled here
+# (msgfmt: Debian's gettext) and git-ignored. compilemessages runs inside locale/ so it never walks .venv/.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+$(MO_FILES): $(PO_FILES) | $(STAMP)
+	@command -v msgfmt >/dev/null || { echo "msgfmt is needed for the translations (apt-get install gettext)"; exit 1; }
+	cd locale && ../$(BIN)/python ../manage.py compilemessages --verbosity 0
+	touch $(MO_FILES)
+
+install: $(STAMP) $(NPM_STAMP) $(BUNDLE) $(MO_FILES)
 
 demo: install
 	PORT=$(PORT) $(BIN)/python scripts/demo.py
