@@ -7,7 +7,6 @@ from django.urls import include, path
 from django.views.i18n import JavaScriptCatalog
 
 from accounts.language import set_language
-
 from mesh_ui.health import healthz
 
 urlpatterns = [
