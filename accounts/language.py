@@ -41,7 +41,7 @@ class UserLanguageMiddleware:
         code = request.session.get(SESSION_KEY) if hasattr(request, "session") else None
         if code and supported(code) and request.user.is_authenticated:
             translation.activate(code)
-            request.LANGUAGE_CODE = code  # type: ignore[attr-defined]
+            request.LANGUAGE_CODE = code
         return self.get_response(request)
 
 

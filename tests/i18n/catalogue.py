@@ -19,11 +19,58 @@ from django.template.base import Lexer, TokenType
 #: Words that stay as they are in every language: Istio and Kubernetes terms (as Kiali keeps them), formats,
 #: protocols, units and labels that are code.
 ALLOWED_WORDS = frozenset(
-    """
-    mesh-ui VirtualService DestinationRule subset subsets namespace namespaces workload workloads service services mTLS
-    istio-proxy istio-injection YAML JSON PNG SVG HTTP gRPC TCP UTC API ms s m h d Istio Kubernetes Bookinfo
-    15m 1h 6h 1d GW SE SC rt rps error label app version node healthy mtls idle AND OR
-    """.split()
+    [
+        "mesh-ui",
+        "VirtualService",
+        "DestinationRule",
+        "subset",
+        "subsets",
+        "namespace",
+        "namespaces",
+        "workload",
+        "workloads",
+        "service",
+        "services",
+        "mTLS",
+        "istio-proxy",
+        "istio-injection",
+        "YAML",
+        "JSON",
+        "PNG",
+        "SVG",
+        "HTTP",
+        "gRPC",
+        "TCP",
+        "UTC",
+        "API",
+        "ms",
+        "s",
+        "m",
+        "h",
+        "d",
+        "Istio",
+        "Kubernetes",
+        "Bookinfo",
+        "15m",
+        "1h",
+        "6h",
+        "1d",
+        "GW",
+        "SE",
+        "SC",
+        "rt",
+        "rps",
+        "error",
+        "label",
+        "app",
+        "version",
+        "node",
+        "healthy",
+        "mtls",
+        "idle",
+        "AND",
+        "OR",
+    ]
 )
 
 #: Whole texts that are syntax, not prose.
