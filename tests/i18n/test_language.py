@@ -81,3 +81,11 @@ def test_translated_banners_keep_their_numbers(client, settings):
     make_snapshot(cluster, age_seconds=10 * settings.MESH_UI_SNAPSHOT_INTERVAL)
     html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
     assert f"最近的快照是 {10 * settings.MESH_UI_SNAPSHOT_INTERVAL:.0f} 秒前的" in html
+
+
+def test_the_500_page_without_a_request_has_no_selector():
+    """Django renders 500.html with an empty context: no request, so no CSRF token and no languages to offer."""
+    from django.template import loader
+
+    html = loader.get_template("500.html").render({})
+    assert "Something went wrong on our side" in html and "language-select" not in html
