@@ -89,3 +89,17 @@ def test_the_500_page_without_a_request_has_no_selector():
 
     html = loader.get_template("500.html").render({})
     assert "Something went wrong on our side" in html and "language-select" not in html
+
+
+def test_health_states_show_translated_but_stay_english_in_data(client):
+    from tests.dashboard.factories import make_snapshot
+
+    cluster = make_cluster()
+    make_snapshot(cluster, health={"namespaces": {"bookinfo": {"status": "Degraded", "reason": "1 app degraded"}}})
+    from inventory.models import Namespace
+
+    Namespace.objects.create(cluster=cluster, name="bookinfo")
+    Namespace.objects.create(cluster=cluster, name="quiet")
+    html = client.get("/", HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert 'data-health="Degraded"' in html and ">降级</span>" in html
+    assert ">无健康信息</span>" in html
