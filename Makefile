@@ -26,7 +26,15 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP) $(NPM_STAMP) $(BUNDLE)
+# Translations (docs/dashboard.md, "Language"): the .po files are in git, the .mo files Django reads are compiled here
+# and git-ignored. msgfmt (Debian's gettext) is what `manage.py compilemessages` runs, without needing the settings.
+PO_FILES := $(wildcard locale/*/LC_MESSAGES/*.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+%.mo: %.po
+	@command -v msgfmt >/dev/null || { echo "msgfmt is needed for the translations (apt-get install gettext)"; exit 1; }
+	msgfmt --check -o $@ $<
+
+install: $(STAMP) $(NPM_STAMP) $(BUNDLE) $(MO_FILES)
 
 demo: install
 	PORT=$(PORT) $(BIN)/python scripts/demo.py
@@ -55,4 +63,4 @@ bench: install
 	$(BIN)/python bench/load.py
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(MO_FILES)

@@ -137,3 +137,15 @@ def parse_token_key_id(plaintext: str) -> str | None:
     if len(parts) != 3 or parts[0] != TOKEN_PREFIX or len(parts[1]) != 12 or not parts[2]:
         return None
     return parts[1]
+
+
+class UserPreference(models.Model):
+    """A user's own settings that follow them from browser to browser: today the interface language."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="preference")
+    language = models.CharField(
+        max_length=10, choices=settings.LANGUAGES, blank=True, help_text="Empty: the browser's."
+    )
+
+    def __str__(self) -> str:
+        return f"{self.user}: {self.language or 'browser language'}"

@@ -14,6 +14,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
 
@@ -45,6 +46,6 @@ def revoke_token_page(request: HttpRequest, pk: int) -> HttpResponse:
     token = get_object_or_404(ApiToken, pk=pk, user=user)
     if request.method == "POST":
         if token.revoke():
-            messages.success(request, f"Token “{token.name}” revoked: it no longer authenticates.")
+            messages.success(request, _("Token “%(name)s” revoked: it no longer authenticates.") % {"name": token.name})
         return redirect("accounts:tokens")
     return render(request, "accounts/token_revoke.html", {"token": token})

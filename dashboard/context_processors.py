@@ -15,6 +15,8 @@ from django.conf import settings
 from django.http import HttpRequest
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop, ngettext
 
 from accounts import access
 from dashboard.clusters import selected_cluster
@@ -35,16 +37,16 @@ class Banner:
     detail: str = ""
 
 
-# (label, URL name): the URLs come from reverse(), never typed by hand.
+# (label, URL name): the URLs come from reverse(), never typed by hand. Labels are translated per request.
 NAV_ITEMS = (
-    ("Overview", "dashboard:overview"),
-    ("Graph", "dashboard:graph"),
-    ("Applications", "dashboard:applications"),
-    ("Workloads", "dashboard:workloads"),
-    ("Services", "dashboard:services"),
-    ("Istio config", "dashboard:istio"),
-    ("Inventory", "dashboard:inventory"),
-    ("Admin", "admin:index"),
+    (gettext_noop("Overview"), "dashboard:overview"),
+    (gettext_noop("Graph"), "dashboard:graph"),
+    (gettext_noop("Applications"), "dashboard:applications"),
+    (gettext_noop("Workloads"), "dashboard:workloads"),
+    (gettext_noop("Services"), "dashboard:services"),
+    (gettext_noop("Istio config"), "dashboard:istio"),
+    (gettext_noop("Inventory"), "dashboard:inventory"),
+    (gettext_noop("Admin"), "admin:index"),
 )
 
 
@@ -68,7 +70,7 @@ class MeshHeader:
         items = []
         for label, name in NAV_ITEMS if access.has_any_grant(self.request.user) else ():
             url = reverse(name)
-            items.append(NavItem(label, url, path == url if url == home else path.startswith(url)))
+            items.append(NavItem(_(label), url, path == url if url == home else path.startswith(url)))
         return items
 
     @cached_property
@@ -119,7 +121,7 @@ class MeshHeader:
         if self.cluster is None:
             if not access.has_any_grant(self.request.user):
                 return []  # the page says the user has no role; whether clusters exist is not its business
-            return [Banner("empty", "No cluster is configured: set MESH_UI_CLUSTERS or add one in the admin.")]
+            return [Banner("empty", _("No cluster is configured: set MESH_UI_CLUSTERS or add one in the admin."))]
         banners = []
         # Error texts can name internal hosts and a server's own answer: mesh admins only (the rest: what and when).
         detailed = may_see_error_details(self.request.user)
@@ -128,14 +130,21 @@ class MeshHeader:
             detail = "; ".join(
                 f"{s.kind}: {describe_sync_failure(s, detailed)}" for s in self.failing_kinds if s.last_error
             )
-            banners.append(Banner("sync", f"Kubernetes sync failing for {kinds}: showing stored data.", detail))
+            banners.append(
+                Banner(
+                    "sync", _("Kubernetes sync failing for %(kinds)s: showing stored data.") % {"kinds": kinds}, detail
+                )
+            )
         silent = self.cluster.sync_silent_seconds(timezone.now())
         if silent is not None:
             banners.append(
                 Banner(
                     "sync",
-                    f"Kubernetes sync stalled: its worker has been silent for {silent:.0f} s; "
-                    "another worker takes over when its lease ends.",
+                    _(
+                        "Kubernetes sync stalled: its worker has been silent for %(seconds).0f s; "
+                        "another worker takes over when its lease ends."
+                    )
+                    % {"seconds": silent},
                 )
             )
         slow = [s for s in self.sync_statuses if s.is_slow(settings.MESH_UI_KUBE_TIMEOUT)]
@@ -149,17 +158,27 @@ class MeshHeader:
             banners.append(
                 Banner(
                     "metrics",
-                    f"Metrics source failing ({status.consecutive_failures} "
-                    f"attempt{'s' if status.consecutive_failures != 1 else ''} in a row): "
-                    "traffic and health come from the last good snapshot.",
+                    ngettext(
+                        "Metrics source failing (%(n)d attempt in a row): "
+                        "traffic and health come from the last good snapshot.",
+                        "Metrics source failing (%(n)d attempts in a row): "
+                        "traffic and health come from the last good snapshot.",
+                        status.consecutive_failures,
+                    )
+                    % {"n": status.consecutive_failures},
                     describe_source_failure(status, detailed),
                 )
             )
         meta = self.snapshot
         if meta is None:
-            banners.append(Banner("stale", "No graph snapshot yet: traffic and health appear after the first one."))
+            banners.append(Banner("stale", _("No graph snapshot yet: traffic and health appear after the first one.")))
         elif meta.stale and not (status is not None and status.failing):
-            banners.append(Banner("stale", f"Graph data is stale: the last snapshot is {meta.age_seconds:.0f} s old."))
+            banners.append(
+                Banner(
+                    "stale",
+                    _("Graph data is stale: the last snapshot is %(seconds).0f s old.") % {"seconds": meta.age_seconds},
+                )
+            )
         return banners
 
 

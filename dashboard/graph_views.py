@@ -13,6 +13,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from accounts.access import scope_filter
 from dashboard.queries import PageQuery
@@ -20,44 +21,49 @@ from dashboard.views import page_view, read_scope
 from inventory.models import Cluster, Namespace
 from topology.graph.model import GRAPH_TYPES
 
-GRAPH_TYPE_LABELS = {"app": "App", "versionedApp": "Versioned app", "workload": "Workload", "service": "Service"}
+GRAPH_TYPE_LABELS = {
+    "app": _("App"),
+    "versionedApp": _("Versioned app"),
+    "workload": _("Workload"),
+    "service": _("Service"),
+}
 # The graph types the API serves, in its order, with a label for the toolbar.
 GRAPH_TYPE_CHOICES = [(graph_type, GRAPH_TYPE_LABELS[graph_type]) for graph_type in GRAPH_TYPES]
 REFRESH_CHOICES = [
-    ("0", "Pause"),
-    ("10", "Every 10 s"),
-    ("30", "Every 30 s"),
-    ("60", "Every 1 min"),
-    ("300", "Every 5 min"),
+    ("0", _("Pause")),
+    ("10", _("Every 10 s")),
+    ("30", _("Every 30 s")),
+    ("60", _("Every 1 min")),
+    ("300", _("Every 5 min")),
 ]
 EDGE_LABELS = [
-    ("none", "No edge labels"),
-    ("rps", "Request rate"),
-    ("share", "Share of requests"),
-    ("rt", "Response time"),
-    ("err", "Error rate"),
-    ("throughput", "Throughput"),
+    ("none", _("No edge labels")),
+    ("rps", _("Request rate")),
+    ("share", _("Share of requests")),
+    ("rt", _("Response time")),
+    ("err", _("Error rate")),
+    ("throughput", _("Throughput")),
 ]
 # The response-time statistic of the "Response time" edge labels (Kiali's responseTime option; p95 by default).
-RT_STATS = [("avg", "Response time: average"), ("p50", "Response time: p50"), ("p95", "Response time: p95"),
-            ("p99", "Response time: p99")]  # fmt: skip
+RT_STATS = [("avg", _("Response time: average")), ("p50", _("Response time: p50")), ("p95", _("Response time: p95")),
+            ("p99", _("Response time: p99"))]  # fmt: skip
 # Kiali's rate options the snapshots can answer: a protocol's requests, or none of its traffic.
-RATE_HTTP = [("requests", "HTTP: requests"), ("none", "HTTP: none")]
-RATE_GRPC = [("requests", "gRPC: requests"), ("none", "gRPC: none")]
+RATE_HTTP = [("requests", _("HTTP: requests")), ("none", _("HTTP: none"))]
+RATE_GRPC = [("requests", _("gRPC: requests")), ("none", _("gRPC: none"))]
 # Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
 ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
-    ("dagre", "Dagre"),
-    ("cose", "Force-directed (fCoSE)"),
-    ("breadthfirst", "Breadth-first"),
-    ("concentric", "Concentric"),
+    ("dagre", _("Dagre")),
+    ("cose", _("Force-directed (fCoSE)")),
+    ("breadthfirst", _("Breadth-first")),
+    ("concentric", _("Concentric")),
 ]
 BOX_CHOICES = [
-    ("cluster,namespace,app", "Boxes: all"),
-    ("namespace,app", "Boxes: namespace, app"),
-    ("app", "Boxes: app"),
-    ("namespace", "Boxes: namespace"),
-    ("none", "No boxes"),
+    ("cluster,namespace,app", _("Boxes: all")),
+    ("namespace,app", _("Boxes: namespace, app")),
+    ("app", _("Boxes: app")),
+    ("namespace", _("Boxes: namespace")),
+    ("none", _("No boxes")),
 ]
 
 
@@ -79,7 +85,7 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
     namespaces = Namespace.objects.filter(readable, cluster=cluster).values_list("name", flat=True)
     windows = [(f"{w}s", _window_label(w)) for w in settings.MESH_UI_GRAPH_WINDOWS]
     windows += [
-        (f"{w}s", f"{_window_label(w)} (built on demand)")
+        (f"{w}s", _("%(window)s (built on demand)") % {"window": _window_label(w)})
         for w in ON_DEMAND_WINDOWS
         if w not in settings.MESH_UI_GRAPH_WINDOWS
     ]

@@ -135,9 +135,13 @@ MIDDLEWARE = [
     "mesh_ui.api_http.ApiConditionalGetMiddleware",
     "mesh_ui.api_errors.ApiErrorMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # After the session, before CommonMiddleware (Django's documented place): the cookie or Accept-Language.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # A logged-in user's stored language (accounts.language) wins over the cookie and the browser.
+    "accounts.language.UserLanguageMiddleware",
     # Every page and API endpoint needs a logged-in user; views marked login_not_required (login, /healthz) are
     # open. Static files never get here: WhiteNoise answers them above. DRF views are left to DRF, which answers
     # 401 instead of redirecting a script to a form (see mesh_ui.auth).
@@ -162,6 +166,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "dashboard.context_processors.mesh_header",
+                "django.template.context_processors.i18n",
             ],
         },
     },
@@ -197,9 +202,13 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-LANGUAGE_CODE = "en-us"
+# English and Simplified Chinese (docs/dashboard.md, "Language"): the user's stored choice, else the language cookie,
+# else the browser's Accept-Language. Catalogues live in locale/ (.po in git; `make` compiles the .mo files).
+LANGUAGE_CODE = "en"
+LANGUAGES = [("en", "English"), ("zh-hans", "简体中文")]
+LOCALE_PATHS = [BASE_DIR / "locale"]
 TIME_ZONE = "UTC"
-USE_I18N = False
+USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"

@@ -22,6 +22,7 @@ import { setBadgeList, setDetailUrls, showPanel } from "./graph-panel.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
 import { buildStyle } from "./graph-style.js";
 import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const root = $("graph-page");
@@ -179,7 +180,7 @@ function isShown(ele) {
 function updateCounts() {
   const nodes = cy.nodes().filter((n) => !n.isParent() && isShown(n)).length;
   const edges = cy.edges().filter(isShown).length;
-  $("graph-counts").textContent = `${nodes} nodes · ${edges} edges`;
+  $("graph-counts").textContent = interpolate(gettext("%(nodes)s nodes · %(edges)s edges"), { nodes, edges });
   $("graph-empty").hidden = cy.nodes().length > 0;
   const notes = [];
   if (large && state.layout === "dagre") notes.push("large graph: fast layered layout per namespace instead of dagre");
@@ -246,7 +247,7 @@ function renderSnapshot() {
   const snap = graph.snapshot;
   const label = $("graph-snapshot");
   if (!snap) {
-    label.textContent = graph.warning || "No snapshot yet";
+    label.textContent = graph.warning || gettext("No snapshot yet");
     delete root.dataset.snapshotId;
     showBanner("");
     return;
@@ -254,9 +255,11 @@ function renderSnapshot() {
   root.dataset.snapshotId = String(snap.id);
   root.dataset.snapshotTakenAt = snap.takenAt;
   const taken = new Date(snap.takenAt);
-  const mode = state.at ? "Replaying snapshot" : "Snapshot";
-  const age = state.at ? "" : ` · ${formatAge(snap.ageSeconds)} old`;
-  const built = snap.onDemand ? ` · built on demand for ${new Date(snap.queryTime).toLocaleString()}` : "";
+  const mode = state.at ? gettext("Replaying snapshot") : gettext("Snapshot");
+  const age = state.at ? "" : ` · ${interpolate(gettext("%(age)s old"), { age: formatAge(snap.ageSeconds) })}`;
+  const built = snap.onDemand
+    ? ` · ${interpolate(gettext("built on demand for %(time)s"), { time: new Date(snap.queryTime).toLocaleString() })}`
+    : "";
   label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}${built}`;
   const ageText = formatAge(snap.ageSeconds);
   if (snap.stale && snap.sourceError) {
@@ -403,7 +406,7 @@ function replayIndex() {
 function updateReplayLabel() {
   const slider = $("ctl-replay");
   const snap = snapshots[Number(slider.value)];
-  $("replay-time").textContent = state.at && snap ? new Date(snap.takenAt).toLocaleTimeString() : "live";
+  $("replay-time").textContent = state.at && snap ? new Date(snap.takenAt).toLocaleTimeString() : gettext("live");
   $("btn-live").disabled = !state.at;
 }
 
@@ -471,7 +474,9 @@ function localInputValue(iso) {
 }
 
 function updateNamespaceSummary() {
-  $("ns-summary").textContent = `Namespaces: ${state.namespaces.length ? state.namespaces.join(", ") : "all"}`;
+  $("ns-summary").textContent = state.namespaces.length
+    ? interpolate(gettext("Namespaces: %(names)s"), { names: state.namespaces.join(", ") })
+    : gettext("Namespaces: all");
 }
 
 async function onControlsChanged() {

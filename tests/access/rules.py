@@ -245,6 +245,11 @@ RULES: dict[str, Rule] = {
     "healthz": Rule(_url("healthz"), Need.OPEN, allowed=OK),
     "login": Rule(_url("login"), Need.OPEN, allowed=OK),
     "logout": Rule(_url("logout"), Need.LOGGED_IN, allowed=Expect(302, location=("/login/",)), method="post"),
+    # The language selector (on the login page too) and the JS catalogue: no data, open to all.
+    "set_language": Rule(
+        _url("set_language"), Need.OPEN, allowed=Expect(302), method="post", data={"language": "en", "next": "/"}
+    ),
+    "javascript-catalog": Rule(_url("javascript-catalog"), Need.OPEN, allowed=OK),
     # Single sign-on is off in the tests: both steps answer 404 to everyone (tests/sso drive them switched on).
     "sso:start": Rule(_url("sso:start"), Need.OPEN, allowed=NOT_FOUND),
     "sso:callback": Rule(_url("sso:callback"), Need.OPEN, allowed=NOT_FOUND),

@@ -59,9 +59,11 @@ document.addEventListener("securitypolicyviolation", (e) => {
 
 
 @contextlib.contextmanager
-def open_page(browser: Any, request: pytest.FixtureRequest, cookies: list[dict[str, Any]]) -> Iterator[Any]:
-    """A 1280x800 page that records console errors and leaves a screenshot behind."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
+def open_page(
+    browser: Any, request: pytest.FixtureRequest, cookies: list[dict[str, Any]], locale: str | None = None
+) -> Iterator[Any]:
+    """A 1280x800 page that records console errors and leaves a screenshot behind (``locale``: its Accept-Language)."""
+    context = browser.new_context(viewport={"width": 1280, "height": 800}, **({"locale": locale} if locale else {}))
     if cookies:
         context.add_cookies(cookies)
     context.add_init_script(CSP_VIOLATION_REPORTER)
