@@ -34,7 +34,15 @@ Row = dict[str, Any]
 GRAPH_QUERY_WORKERS = 8
 
 #: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those holding the response times.
-TRAFFIC_QUERIES: tuple[str, ...] = ("requests", "tcp_sent", "tcp_received")
+TRAFFIC_QUERIES: tuple[str, ...] = (
+    "requests",
+    "tcp_sent",
+    "tcp_received",
+    "grpc_sent",
+    "grpc_received",
+    "http_request_bytes",
+    "http_response_bytes",
+)
 LATENCY_QUERIES: tuple[str, ...] = ("latency_buckets", "latency_sum")
 #: Every row field of :class:`GraphRows`: the keys of the query map :meth:`PrometheusClient.start_graph_rows` takes.
 GRAPH_ROW_FIELDS: tuple[str, ...] = TRAFFIC_QUERIES + LATENCY_QUERIES
@@ -92,7 +100,9 @@ class PrometheusSettings:
 class GraphRows:
     """The instant-vector rows of a graph window's queries, one list per query, and the wall time spent on them.
 
-    ``latency_buckets`` and ``latency_sum`` are the rows of the duration histogram's summed bucket and sum rates.
+    ``latency_buckets`` and ``latency_sum`` are the rows of the duration histogram's summed bucket and sum rates;
+    ``grpc_sent``/``grpc_received`` the gRPC message rates, ``http_request_bytes``/``http_response_bytes`` the body
+    byte rates of request edges.
     Plain rows as Prometheus returns them; :mod:`topology.telemetry` parses them into graph samples.
     """
 
@@ -101,6 +111,10 @@ class GraphRows:
     tcp_received: list[Row] = field(default_factory=list)
     latency_buckets: list[Row] = field(default_factory=list)
     latency_sum: list[Row] = field(default_factory=list)
+    grpc_sent: list[Row] = field(default_factory=list)
+    grpc_received: list[Row] = field(default_factory=list)
+    http_request_bytes: list[Row] = field(default_factory=list)
+    http_response_bytes: list[Row] = field(default_factory=list)
     elapsed_seconds: float = 0.0
 
 
@@ -112,6 +126,10 @@ def build_graph_rows(fetched: Mapping[str, list[Row]], elapsed_seconds: float = 
         tcp_received=fetched["tcp_received"],
         latency_buckets=fetched["latency_buckets"],
         latency_sum=fetched["latency_sum"],
+        grpc_sent=fetched["grpc_sent"],
+        grpc_received=fetched["grpc_received"],
+        http_request_bytes=fetched["http_request_bytes"],
+        http_response_bytes=fetched["http_response_bytes"],
         elapsed_seconds=elapsed_seconds,
     )
 
@@ -144,7 +162,15 @@ class PendingGraphRows:
         """The rows of :data:`TRAFFIC_QUERIES` (the latency fields empty), once they have arrived."""
         self._wait(TRAFFIC_QUERIES)
         rows = self._rows
-        return GraphRows(requests=rows["requests"], tcp_sent=rows["tcp_sent"], tcp_received=rows["tcp_received"])
+        return GraphRows(
+            requests=rows["requests"],
+            tcp_sent=rows["tcp_sent"],
+            tcp_received=rows["tcp_received"],
+            grpc_sent=rows["grpc_sent"],
+            grpc_received=rows["grpc_received"],
+            http_request_bytes=rows["http_request_bytes"],
+            http_response_bytes=rows["http_response_bytes"],
+        )
 
     def complete(self) -> GraphRows:
         """Every query's rows, once all have arrived; ``elapsed_seconds`` counts from the queries' start."""

@@ -27,7 +27,14 @@ from topology.graph.boxes import BoxStep
 from topology.graph.health_step import GraphHealthInputs, HealthStep
 from topology.graph.model import GraphOptions, TrafficMap
 from topology.graph.paths import PathResolver
-from topology.graph.samples import LatencySample, MeshContext, RequestSample, TcpSample, waypoint_keys
+from topology.graph.samples import (
+    DirectionSample,
+    LatencySample,
+    MeshContext,
+    RequestSample,
+    TcpSample,
+    waypoint_keys,
+)
 from topology.graph.steps import (
     DeadNodeStep,
     GatewayStep,
@@ -53,10 +60,16 @@ from topology.graph.wire import WireIds, build_graph_wire
 
 @dataclass(frozen=True)
 class GraphInputs:
-    """Everything the pipeline reads: telemetry samples, mesh facts and health inputs."""
+    """Everything the pipeline reads: telemetry samples, mesh facts and health inputs.
+
+    ``grpc_messages`` and ``http_bytes`` are the gRPC message and HTTP body byte rates of the request edges
+    (:class:`~topology.graph.samples.DirectionSample`).
+    """
 
     requests: Sequence[RequestSample] = ()
     tcp: Sequence[TcpSample] = ()
+    grpc_messages: Sequence[DirectionSample] = ()
+    http_bytes: Sequence[DirectionSample] = ()
     latencies: Sequence[LatencySample] = ()
     mesh: MeshContext = field(default_factory=MeshContext)
     health: GraphHealthInputs | None = None
@@ -120,7 +133,9 @@ class GraphBuilder:
         self._compiler = SampleCompiler()
         self._waypoints = waypoint_keys(traffic.mesh)
         with pause_cyclic_gc():
-            samples = self._compiler.add_traffic(traffic.requests, traffic.tcp)
+            samples = self._compiler.add_traffic(
+                traffic.requests, traffic.tcp, traffic.grpc_messages, traffic.http_bytes
+            )
             self._traffic: list[TrafficBuild | None] = [
                 None
                 if self._shared and index == self._shared[1]

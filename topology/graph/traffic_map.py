@@ -26,7 +26,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from topology.graph.model import (
@@ -40,7 +40,7 @@ from topology.graph.model import (
 )
 from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver, WaypointKeys
 from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
-from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
+from topology.graph.samples import DirectionSample, IstioLabels, LatencySample, RequestSample, TcpSample
 
 
 def request_protocol(labels: IstioLabels) -> str:
@@ -61,8 +61,10 @@ NO_RESPONSE_KEY: Final = "-"
 #: ``(slot, rate, response key, class, flags, host, secured, source principal, destination principal)``;
 #: ``slot`` numbers the row's ``(identity, protocol)`` pair (see :class:`CompiledSamples`).
 CompiledRequest = tuple[int, float, str, int, str, str, bool, str, str]
-#: ``(slot, bytes/s, flags, host, secured, source principal, destination principal)``.
-CompiledTcp = tuple[int, float, str, str, bool, str, str]
+#: ``(slot, bytes/s, flags, host, secured, source principal, destination principal, sent, received)``.
+CompiledTcp = tuple[int, float, str, str, bool, str, str, float, float]
+#: ``(slot, request direction, response direction)``: gRPC messages/s or HTTP body bytes/s of a request edge row.
+CompiledDirection = tuple[int, float, float]
 #: ``(identity, protocol, measured response times)``.
 CompiledLatency = tuple[int, str, ResponseTimes]
 
@@ -73,7 +75,8 @@ class CompiledSamples:
 
     ``identities`` holds one label dict per distinct identity (the labels of the first row that had it), in the
     order they are first met: request rows, TCP rows, then latency rows. ``slots`` lists the ``(identity,
-    protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.
+    protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.  ``grpc_messages``
+    (grpc slots) and ``http_bytes`` (http slots) are the request edges' traffic by direction.
     """
 
     identities: list[IstioLabels]
@@ -81,6 +84,8 @@ class CompiledSamples:
     requests: list[CompiledRequest]
     tcp: list[CompiledTcp]
     latencies: list[CompiledLatency]
+    grpc_messages: list[CompiledDirection] = field(default_factory=list)
+    http_bytes: list[CompiledDirection] = field(default_factory=list)
 
 
 def _response_class(labels: IstioLabels, protocol: str) -> tuple[str, int]:
@@ -166,8 +171,15 @@ class SampleCompiler:
         self._interner = _Interner()
         self.samples = CompiledSamples(self._interner.identities, self._interner.slots, [], [], [])
 
-    def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> CompiledSamples:
-        """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
+    def add_traffic(
+        self,
+        requests: Sequence[RequestSample],
+        tcp: Sequence[TcpSample],
+        grpc_messages: Sequence[DirectionSample] = (),
+        http_bytes: Sequence[DirectionSample] = (),
+    ) -> CompiledSamples:
+        """Compile the counted request, TCP, gRPC message and HTTP byte rows (call once, before
+        :meth:`add_latencies`).  Message rows count for grpc edges and byte rows for http edges only."""
         interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
         is_counted = build_counted_filter([sample.labels for sample in requests], REQUEST_KEY_LABELS)
         for sample in requests:
@@ -184,8 +196,19 @@ class SampleCompiler:
             if not is_counted(labels):
                 continue
             slot = interner.slot(labels, "tcp")
-            rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
-            compiled_tcp.append((slot, rate, *_row_details(labels)))
+            sent, received = tcp_sample.sent_bytes, tcp_sample.received_bytes
+            compiled_tcp.append((slot, sent + received, *_row_details(labels), sent, received))
+        for directions, protocol, compiled in (
+            (grpc_messages, "grpc", self.samples.grpc_messages),
+            (http_bytes, "http", self.samples.http_bytes),
+        ):
+            is_counted = build_counted_filter([row.labels for row in directions], LATENCY_KEY_LABELS)
+            for row in directions:
+                labels = row.labels
+                if request_protocol(labels) != protocol or not is_counted(labels):
+                    continue
+                if row.request > 0 or row.response > 0:
+                    compiled.append((interner.slot(labels, protocol), row.request, row.response))
         return self.samples
 
     def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
@@ -293,15 +316,25 @@ def build_traffic_map(
         if tcp_row[1] > 0:
             for edge in edges:
                 tcp_rows.append((edge, tcp_row))
-    for edge, (_, rate, flags, host, _, _, _) in tcp_rows:
+    for edge, (_, rate, flags, host, _, _, _, sent, received) in tcp_rows:
         edge.rate += rate
+        edge.sent += sent
+        edge.received += received
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
+    for message_slot, request, response in samples.grpc_messages:
+        for edge in edges_of_slot(message_slot):
+            edge.sent += request
+            edge.received += response
+    for bytes_slot, request, response in samples.http_bytes:
+        for edge in edges_of_slot(bytes_slot):
+            edge.request_bytes += request
+            edge.response_bytes += response
     compute_node_rates(tm)
     # mTLS and principals: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
         edge.add_security(rate, secured, source_principal, dest_principal)
-    for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
+    for edge, (_, rate, _, _, secured, source_principal, dest_principal, _, _) in tcp_rows:
         edge.add_security(rate, secured, source_principal, dest_principal)
     return TrafficBuild(tm, resolver, hops_of)
 
