@@ -10,13 +10,14 @@ Per second, counted once (the destination reports; each source report is its twi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from clients.prometheus import GraphRows, Row
 from tests.topology.bookinfo import labels
 
 
-def _row(metric: dict[str, Any], value: float) -> Row:
+def _row(metric: Mapping[str, Any], value: float) -> Row:
     return {"metric": dict(metric), "value": [0, str(value)]}
 
 
