@@ -50,6 +50,7 @@ import orjson  # noqa: E402
 from machine_speed import describe_machine_speed, measure_loop_seconds  # noqa: E402
 from synthetic_mesh import (  # noqa: E402
     STEP_SECONDS,
+    SYNTHETIC_FAMILIES,
     T0,
     build_mesh,
     build_series,
@@ -57,7 +58,6 @@ from synthetic_mesh import (  # noqa: E402
 )
 
 from devtools.prometheus_server import (  # noqa: E402
-    ISTIO_FAMILIES,
     backfill_openmetrics,
     render_openmetrics,
     running_prometheus,
@@ -384,7 +384,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     started = time.perf_counter()
     mesh = build_mesh(args.workloads, args.edges, args.seed, args.cross_namespace)
     series = build_series(mesh, points)
-    text = render_openmetrics(ISTIO_FAMILIES, series)
+    text = render_openmetrics(SYNTHETIC_FAMILIES, series)
     sample_count = len(series) * points
     del series
     generated = time.perf_counter() - started

@@ -119,17 +119,18 @@ class GraphRows:
 
 
 def build_graph_rows(fetched: Mapping[str, list[Row]], elapsed_seconds: float = 0.0) -> GraphRows:
-    """:class:`GraphRows` from the rows of each of :data:`GRAPH_ROW_FIELDS`."""
+    """:class:`GraphRows` from the rows of each of :data:`GRAPH_ROW_FIELDS` (the rows by direction may be absent: rows
+    captured before they were fetched)."""
     return GraphRows(
         requests=fetched["requests"],
         tcp_sent=fetched["tcp_sent"],
         tcp_received=fetched["tcp_received"],
         latency_buckets=fetched["latency_buckets"],
         latency_sum=fetched["latency_sum"],
-        grpc_sent=fetched["grpc_sent"],
-        grpc_received=fetched["grpc_received"],
-        http_request_bytes=fetched["http_request_bytes"],
-        http_response_bytes=fetched["http_response_bytes"],
+        grpc_sent=fetched.get("grpc_sent", []),
+        grpc_received=fetched.get("grpc_received", []),
+        http_request_bytes=fetched.get("http_request_bytes", []),
+        http_response_bytes=fetched.get("http_response_bytes", []),
         elapsed_seconds=elapsed_seconds,
     )
 
