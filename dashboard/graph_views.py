@@ -36,14 +36,22 @@ EDGE_LABELS = [
     ("share", "Share of requests"),
     ("rt", "Response time"),
     ("err", "Error rate"),
-    ("throughput", "Throughput"),
+    # Kiali's throughput label: http edges' request or response body bytes/s (throughputType), tcp edges' bytes/s.
+    ("throughput", "Throughput: request"),
+    ("throughputResponse", "Throughput: response"),
 ]
 # The response-time statistic of the "Response time" edge labels (Kiali's responseTime option; p95 by default).
 RT_STATS = [("avg", "Response time: average"), ("p50", "Response time: p50"), ("p95", "Response time: p95"),
             ("p99", "Response time: p99")]  # fmt: skip
-# Kiali's rate options the snapshots can answer: a protocol's requests, or none of its traffic.
+# Kiali's rate options: a protocol's requests, gRPC messages (sent, received, total), or none of its traffic.
 RATE_HTTP = [("requests", "HTTP: requests"), ("none", "HTTP: none")]
-RATE_GRPC = [("requests", "gRPC: requests"), ("none", "gRPC: none")]
+RATE_GRPC = [
+    ("requests", "gRPC: requests"),
+    ("sent", "gRPC: messages sent"),
+    ("received", "gRPC: messages received"),
+    ("total", "gRPC: messages total"),
+    ("none", "gRPC: none"),
+]
 # Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
 ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
