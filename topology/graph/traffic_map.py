@@ -8,8 +8,9 @@ Every graph mesh-ui builds goes through the two stages of this module (driven by
    :class:`~topology.graph.paths.PathResolver` reads, :data:`~topology.graph.paths.IDENTITY_LABELS`) and works out
    what does not depend on the graph type: protocol, response key and class, flags, host, mTLS and principals.
 2. :func:`build_traffic_map` resolves each identity once to its path of nodes for one graph type and accumulates the
-   rows into the edges: rates, error rates, the response breakdown by code, flags and host, TCP throughput, node
-   rates, then each edge's mTLS share and principals.  :func:`add_response_times` merges the latency rows into the
+   rows into the edges: rates, error rates, the response breakdown by code, flags and host, TCP throughput, the
+   traffic by direction (TCP bytes, gRPC messages, HTTP body bytes sent and received), node rates, then each edge's
+   mTLS share and principals.  :func:`add_response_times` merges the latency rows into the
    http and grpc edges they describe.
 
 Both stages work in two phases, so a snapshot builds its traffic maps while Prometheus still computes the latency
