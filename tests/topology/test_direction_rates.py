@@ -5,11 +5,12 @@ Workload graph with injected service nodes, readable ids: every number below is 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
-from tests.topology.bookinfo import CLUSTER, NS
+from tests.topology.bookinfo import CLUSTER, NS, labels
 from tests.topology.direction_traffic import direction_rows
 from topology.graph import GraphOptions, build_graph
 from topology.graph.rate_options import apply_direction_options
@@ -126,3 +127,14 @@ def test_an_edge_without_direction_keys_keeps_its_rate_and_says_so():
     assert "tcp edge(s) without tcpSent or tcpReceived" in answer["warning"]
     # reviews-v1 → ratings, reviews-v2 → ratings, ratings → ratings-v1.
     assert answer["warning"].startswith("3 tcp edge(s)")
+
+
+def test_direction_rows_create_no_edge_of_their_own():
+    rows = direction_rows()
+    # Messages of a gRPC call no request row reports (productpage → reviews): no edge appears for them.
+    extra = [{"metric": dict(labels("productpage", "reviews-v1", "reviews", protocol="grpc")), "value": [0, "9"]}]
+    rows = replace(rows, grpc_sent=rows.grpc_sent + extra)
+    options = GraphOptions(graph_type="workload", namespaces=frozenset({NS}), id_style="readable")
+    edges = _edges(build_graph(build_graph_inputs(rows), options, 0, 60))
+    assert not [key for key in edges if key[1] in {svc("reviews"), REVIEWS_V1}]
+    assert edges[(PP, svc("details"), "grpc")]["traffic"]["rates"]["grpcSent"] == "6.00"  # the others still add

@@ -139,6 +139,12 @@ class _Interner:
             self.identities.append(labels)
         return index
 
+    def find_slot(self, labels: IstioLabels, protocol: str) -> int | None:
+        """The slot of ``(labels' identity, protocol)`` when numbered already, else None (nothing is numbered)."""
+        get = labels.get
+        identity = self._identity_index.get(tuple([get(name) for name in IDENTITY_LABELS]))  # type: ignore[misc]
+        return None if identity is None else self._slot_index.get((identity, protocol))
+
     def slot(self, labels: IstioLabels, protocol: str) -> int:
         pair = (self.identity(labels), protocol)
         index = self._slot_index.get(pair)
@@ -208,8 +214,10 @@ class SampleCompiler:
                 labels = row.labels
                 if request_protocol(labels) != protocol or not is_counted(labels):
                     continue
-                if row.request > 0 or row.response > 0:
-                    compiled.append((interner.slot(labels, protocol), row.request, row.response))
+                # Only onto the edges of request rows: traffic by direction creates no edge of its own.
+                found = interner.find_slot(labels, protocol) if row.request > 0 or row.response > 0 else None
+                if found is not None:
+                    compiled.append((found, row.request, row.response))
         return self.samples
 
     def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
