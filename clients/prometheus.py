@@ -33,17 +33,17 @@ Row = dict[str, Any]
 #: are read while Prometheus computes the histogram.
 GRAPH_QUERY_WORKERS = 8
 
-#: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those holding the response times.
-TRAFFIC_QUERIES: tuple[str, ...] = (
-    "requests",
-    "tcp_sent",
-    "tcp_received",
+#: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those completing the graphs: response
+#: times and the traffic by direction (gRPC messages, HTTP body bytes), which the traffic maps are built without.
+TRAFFIC_QUERIES: tuple[str, ...] = ("requests", "tcp_sent", "tcp_received")
+LATENCY_QUERIES: tuple[str, ...] = (
+    "latency_buckets",
+    "latency_sum",
     "grpc_sent",
     "grpc_received",
     "http_request_bytes",
     "http_response_bytes",
 )
-LATENCY_QUERIES: tuple[str, ...] = ("latency_buckets", "latency_sum")
 #: Every row field of :class:`GraphRows`: the keys of the query map :meth:`PrometheusClient.start_graph_rows` takes.
 GRAPH_ROW_FIELDS: tuple[str, ...] = TRAFFIC_QUERIES + LATENCY_QUERIES
 
@@ -163,15 +163,7 @@ class PendingGraphRows:
         """The rows of :data:`TRAFFIC_QUERIES` (the latency fields empty), once they have arrived."""
         self._wait(TRAFFIC_QUERIES)
         rows = self._rows
-        return GraphRows(
-            requests=rows["requests"],
-            tcp_sent=rows["tcp_sent"],
-            tcp_received=rows["tcp_received"],
-            grpc_sent=rows["grpc_sent"],
-            grpc_received=rows["grpc_received"],
-            http_request_bytes=rows["http_request_bytes"],
-            http_response_bytes=rows["http_response_bytes"],
-        )
+        return GraphRows(requests=rows["requests"], tcp_sent=rows["tcp_sent"], tcp_received=rows["tcp_received"])
 
     def complete(self) -> GraphRows:
         """Every query's rows, once all have arrived; ``elapsed_seconds`` counts from the queries' start."""

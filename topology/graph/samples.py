@@ -74,6 +74,15 @@ class DirectionSample:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectionSamples:
+    """A window's traffic by direction: gRPC messages and HTTP body bytes (what completes the graphs with the latency
+    samples)."""
+
+    grpc_messages: Sequence[DirectionSample] = ()
+    http_bytes: Sequence[DirectionSample] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class LatencySample:
     """Request duration of one edge row in milliseconds: average and histogram quantiles.
 

@@ -41,7 +41,7 @@ from topology.graph.model import (
 )
 from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver, WaypointKeys
 from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
-from topology.graph.samples import DirectionSample, IstioLabels, LatencySample, RequestSample, TcpSample
+from topology.graph.samples import DirectionSamples, IstioLabels, LatencySample, RequestSample, TcpSample
 
 
 def request_protocol(labels: IstioLabels) -> str:
@@ -178,15 +178,8 @@ class SampleCompiler:
         self._interner = _Interner()
         self.samples = CompiledSamples(self._interner.identities, self._interner.slots, [], [], [])
 
-    def add_traffic(
-        self,
-        requests: Sequence[RequestSample],
-        tcp: Sequence[TcpSample],
-        grpc_messages: Sequence[DirectionSample] = (),
-        http_bytes: Sequence[DirectionSample] = (),
-    ) -> CompiledSamples:
-        """Compile the counted request, TCP, gRPC message and HTTP byte rows (call once, before
-        :meth:`add_latencies`).  Message rows count for grpc edges and byte rows for http edges only."""
+    def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> CompiledSamples:
+        """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
         interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
         is_counted = build_counted_filter([sample.labels for sample in requests], REQUEST_KEY_LABELS)
         for sample in requests:
@@ -205,12 +198,22 @@ class SampleCompiler:
             slot = interner.slot(labels, "tcp")
             sent, received = tcp_sample.sent_bytes, tcp_sample.received_bytes
             compiled_tcp.append((slot, sent + received, *_row_details(labels), sent, received))
-        for directions, protocol, compiled in (
-            (grpc_messages, "grpc", self.samples.grpc_messages),
-            (http_bytes, "http", self.samples.http_bytes),
+        return self.samples
+
+    def add_latencies(
+        self, latencies: Sequence[LatencySample], directions: DirectionSamples | None = None
+    ) -> CompiledSamples:
+        """Compile the counted latency rows, and the traffic by direction (gRPC message rows onto grpc slots, HTTP byte
+        rows onto http slots: only slots the traffic rows numbered); identities first met in latency rows are numbered
+        after the traffic's."""
+        interner = self._interner
+        directions = directions or DirectionSamples()
+        for rows, protocol, compiled in (
+            (directions.grpc_messages, "grpc", self.samples.grpc_messages),
+            (directions.http_bytes, "http", self.samples.http_bytes),
         ):
-            is_counted = build_counted_filter([row.labels for row in directions], LATENCY_KEY_LABELS)
-            for row in directions:
+            is_counted = build_counted_filter([row.labels for row in rows], LATENCY_KEY_LABELS)
+            for row in rows:
                 labels = row.labels
                 if request_protocol(labels) != protocol or not is_counted(labels):
                     continue
@@ -218,11 +221,7 @@ class SampleCompiler:
                 found = interner.find_slot(labels, protocol) if row.request > 0 or row.response > 0 else None
                 if found is not None:
                     compiled.append((found, row.request, row.response))
-        return self.samples
-
-    def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
-        """Compile the counted latency rows; identities first met here are numbered after the traffic's."""
-        interner, compiled = self._interner, self.samples.latencies
+        compiled_latencies = self.samples.latencies
         is_counted = build_counted_filter([latency.labels for latency in latencies], LATENCY_KEY_LABELS)
         for latency in latencies:
             labels = latency.labels
@@ -230,7 +229,7 @@ class SampleCompiler:
                 continue
             protocol = request_protocol(labels)
             measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
-            compiled.append((interner.identity(labels), protocol, measured))
+            compiled_latencies.append((interner.identity(labels), protocol, measured))
         return self.samples
 
 
@@ -331,14 +330,6 @@ def build_traffic_map(
         edge.received += received
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
-    for message_slot, request, response in samples.grpc_messages:
-        for edge in edges_of_slot(message_slot):
-            edge.sent += request
-            edge.received += response
-    for bytes_slot, request, response in samples.http_bytes:
-        for edge in edges_of_slot(bytes_slot):
-            edge.request_bytes += request
-            edge.response_bytes += response
     compute_node_rates(tm)
     # mTLS and principals: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
@@ -349,7 +340,8 @@ def build_traffic_map(
 
 
 def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> TrafficMap:
-    """Merge the compiled latency rows into the http/grpc edges they describe (avg/p50/p95/p99, ms); return the map.
+    """Merge the compiled latency rows into the http/grpc edges they describe (avg/p50/p95/p99, ms), and the traffic
+    by direction (gRPC messages, HTTP body bytes) into the edges of their slots; return the map.
 
     Rows landing on the same edge (app graphs, service nodes) merge: ``avg`` weighted by request rate, quantiles
     as the largest (an upper bound, see :func:`~topology.graph.model.merge_response_times`).  A row whose path has
@@ -367,6 +359,20 @@ def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> Traff
             edges_found = found[(identity, protocol)] = [tm_edges[key] for key in keys if key in tm_edges]
         for edge in edges_found:
             edge.response_times = merge_response_times(edge.response_times, measured)
+    slots = samples.slots
+    for compiled, is_grpc in ((samples.grpc_messages, True), (samples.http_bytes, False)):
+        for slot, request, response in compiled:
+            identity, protocol = slots[slot]
+            for hop in hops_of[identity]:
+                on_edge = tm_edges.get((hop.source.id, hop.target.id, protocol))
+                if on_edge is None:
+                    continue
+                if is_grpc:
+                    on_edge.sent += request
+                    on_edge.received += response
+                else:
+                    on_edge.request_bytes += request
+                    on_edge.response_bytes += response
     return traffic.tm
 
 
