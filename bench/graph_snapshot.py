@@ -2,7 +2,8 @@
 
 Generates a deterministic mesh (100 namespaces x 10 workloads: 5 apps x 2 versions, one service per app), picks
 edges with a seeded RNG and writes Istio-labelled series for both reporters at 15 s steps: ``istio_requests_total``
-(a few response codes), ``istio_request_duration_milliseconds`` buckets and TCP bytes for some edges. The series are
+(a few response codes), ``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges, gRPC messages and
+HTTP body bytes (``bench/synthetic_mesh.py``). The series are
 backfilled with ``promtool tsdb create-blocks-from openmetrics`` and served by a real Prometheus with no scrape
 targets; matching inventory rows (namespaces, services, workloads, pods) go into a fresh SQLite database (or,
 with ``--postgres``, a PostgreSQL database made for the run).

@@ -3,8 +3,8 @@
 A deterministic mesh (namespaces x 10 workloads: 5 apps x 2 versions, one service per app) with edges picked by a
 seeded RNG, clustered by namespace as in real meshes. :func:`build_series` writes the Istio-labelled series both
 reporters would give every 15 s (``istio_requests_total`` with a few response codes,
-``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges), which
-``devtools.prometheus_server.render_openmetrics(ISTIO_FAMILIES, ...)`` renders for ``promtool`` to backfill, and
+``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges, gRPC messages and HTTP body bytes), which
+``devtools.prometheus_server.render_openmetrics(SYNTHETIC_FAMILIES, ...)`` renders for ``promtool`` to backfill, and
 :func:`store_inventory` writes the matching namespaces, services, workloads and pods. ``bench/graph_snapshot.py``,
 ``bench/profile_build.py`` and ``bench/telemetry_parse.py`` use it.
 """
