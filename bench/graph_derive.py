@@ -78,7 +78,11 @@ def main() -> None:
 
     from clients.prometheus import build_graph_rows
     from topology.graph.snapshot_build import WindowGraphBuilder
-    from topology.telemetry.rows import build_counted_latency_samples, build_traffic_inputs
+    from topology.telemetry.rows import (
+        build_counted_direction_samples,
+        build_counted_latency_samples,
+        build_traffic_inputs,
+    )
 
     print(describe_machine_speed())
     payload = build_synthetic_payload()
@@ -89,7 +93,7 @@ def main() -> None:
         int(payload["timestamp"]),
         300,
     )
-    graphs = dict(builder.graphs(build_counted_latency_samples(rows)))
+    graphs = dict(builder.graphs(build_counted_latency_samples(rows), build_counted_direction_samples(rows)))
     header = ("graph", "nodes", "edges", "encode", "collapse", "wl node", "svc node", "rate none")
     print(f"{header[0]:14} " + " ".join(f"{h:>9}" for h in header[1:]))
     for graph_type, graph in graphs.items():

@@ -2,7 +2,8 @@
 
 Generates a deterministic mesh (100 namespaces x 10 workloads: 5 apps x 2 versions, one service per app), picks
 edges with a seeded RNG and writes Istio-labelled series for both reporters at 15 s steps: ``istio_requests_total``
-(a few response codes), ``istio_request_duration_milliseconds`` buckets and TCP bytes for some edges. The series are
+(a few response codes), ``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges, gRPC messages and
+HTTP body bytes (``bench/synthetic_mesh.py``). The series are
 backfilled with ``promtool tsdb create-blocks-from openmetrics`` and served by a real Prometheus with no scrape
 targets; matching inventory rows (namespaces, services, workloads, pods) go into a fresh SQLite database (or,
 with ``--postgres``, a PostgreSQL database made for the run).
@@ -50,6 +51,7 @@ import orjson  # noqa: E402
 from machine_speed import describe_machine_speed, measure_loop_seconds  # noqa: E402
 from synthetic_mesh import (  # noqa: E402
     STEP_SECONDS,
+    SYNTHETIC_FAMILIES,
     T0,
     build_mesh,
     build_series,
@@ -57,7 +59,6 @@ from synthetic_mesh import (  # noqa: E402
 )
 
 from devtools.prometheus_server import (  # noqa: E402
-    ISTIO_FAMILIES,
     backfill_openmetrics,
     render_openmetrics,
     running_prometheus,
@@ -384,7 +385,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     started = time.perf_counter()
     mesh = build_mesh(args.workloads, args.edges, args.seed, args.cross_namespace)
     series = build_series(mesh, points)
-    text = render_openmetrics(ISTIO_FAMILIES, series)
+    text = render_openmetrics(SYNTHETIC_FAMILIES, series)
     sample_count = len(series) * points
     del series
     generated = time.perf_counter() - started

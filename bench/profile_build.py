@@ -45,9 +45,9 @@ WINDOWS = (60, 300, 600)
 
 def capture(path: Path) -> None:
     """Run the bench's setup and pickle the raw query answers and the inventory inputs."""
-    from synthetic_mesh import STEP_SECONDS, T0, build_mesh, build_series, store_inventory
+    from synthetic_mesh import STEP_SECONDS, SYNTHETIC_FAMILIES, T0, build_mesh, build_series, store_inventory
 
-    from devtools.prometheus_server import ISTIO_FAMILIES, backfill_openmetrics, render_openmetrics, running_prometheus
+    from devtools.prometheus_server import backfill_openmetrics, render_openmetrics, running_prometheus
 
     workdir = Path(tempfile.mkdtemp(prefix="mesh-ui-profile-"))
     try:
@@ -59,7 +59,7 @@ def capture(path: Path) -> None:
         points = 11 * 60 // STEP_SECONDS + 1
         at = float(T0 + STEP_SECONDS * (points - 1))
         mesh = build_mesh(1000, 5000, 42)
-        backfill_openmetrics(render_openmetrics(ISTIO_FAMILIES, build_series(mesh, points)), workdir / "tsdb")
+        backfill_openmetrics(render_openmetrics(SYNTHETIC_FAMILIES, build_series(mesh, points)), workdir / "tsdb")
 
         import django
 
@@ -112,10 +112,10 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
     errors in their last digits (``60.00000000000001``), these rows the exact values: the same graphs otherwise.
     """
     import orjson
-    from synthetic_mesh import BUCKETS, STEP_SECONDS, T0, build_mesh, edge_labels, request_labels
+    from synthetic_mesh import BUCKETS, STEP_SECONDS, T0, build_mesh, direction_rates, edge_labels, request_labels
 
     from topology.graph.health_step import GraphHealthInputs
-    from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS
+    from topology.graph.queries import DIRECTION_LABELS, LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS
     from topology.graph.samples import MeshContext, ServiceInfo, WorkloadInfo
     from topology.health import DEFAULT_HEALTH_CONFIG, WorkloadReplicas
 
@@ -127,6 +127,10 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
         "tcp_received": [],
         "latency_buckets": [],
         "latency_sum": [],
+        "grpc_sent": [],
+        "grpc_received": [],
+        "http_request_bytes": [],
+        "http_response_bytes": [],
     }
 
     def add(query: str, labels: dict[str, str], by: tuple[str, ...], value: float) -> None:
@@ -146,6 +150,11 @@ def build_synthetic_payload(workloads: int = 1000, edges: int = 5000, seed: int 
             inside = bucket == "+Inf" or edge.latency_ms <= float(bucket)
             add("latency_buckets", histogram | {"le": bucket}, (*LATENCY_LABELS, "le"), edge.rate * inside)
         add("latency_sum", histogram, LATENCY_LABELS, edge.rate * edge.latency_ms)
+        request, response = direction_rates(edge)
+        grpc = edge.protocol == "grpc"
+        names = ("grpc_sent", "grpc_received") if grpc else ("http_request_bytes", "http_response_bytes")
+        add(names[0], histogram, DIRECTION_LABELS, edge.rate * request[1])
+        add(names[1], histogram, DIRECTION_LABELS, edge.rate * response[1])
     for answer in answers.values():
         answer.sort(key=lambda row: sorted(row[0].items()))
 

@@ -3,8 +3,8 @@
 A deterministic mesh (namespaces x 10 workloads: 5 apps x 2 versions, one service per app) with edges picked by a
 seeded RNG, clustered by namespace as in real meshes. :func:`build_series` writes the Istio-labelled series both
 reporters would give every 15 s (``istio_requests_total`` with a few response codes,
-``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges), which
-``devtools.prometheus_server.render_openmetrics(ISTIO_FAMILIES, ...)`` renders for ``promtool`` to backfill, and
+``istio_request_duration_milliseconds`` buckets, TCP bytes for some edges, gRPC messages and HTTP body bytes), which
+``devtools.prometheus_server.render_openmetrics(SYNTHETIC_FAMILIES, ...)`` renders for ``promtool`` to backfill, and
 :func:`store_inventory` writes the matching namespaces, services, workloads and pods. ``bench/graph_snapshot.py``,
 ``bench/profile_build.py`` and ``bench/telemetry_parse.py`` use it.
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
-from devtools.prometheus_server import OpenMetricsSeries
+from devtools.prometheus_server import ISTIO_FAMILIES, OpenMetricsSeries
 from topology.graph.paths import IDENTITY_LABELS
 
 CLUSTER = "bench"
@@ -175,7 +175,35 @@ def build_series(mesh: SyntheticMesh, points: int) -> list[OpenMetricsSeries]:
                 counter("istio_request_duration_milliseconds_bucket", {**histogram, "le": bucket}, edge.rate * inside)
             counter("istio_request_duration_milliseconds_sum", histogram, edge.rate * latency)
             counter("istio_request_duration_milliseconds_count", histogram, edge.rate)
+            # Traffic by direction, as Istio reports it: gRPC messages, HTTP body bytes (the histograms' +Inf bucket,
+            # sum and count: the graph reads the sum).
+            for name, per_request in direction_rates(edge):
+                if name.endswith("_total"):
+                    counter(name, histogram, edge.rate * per_request)
+                else:
+                    counter(f"{name}_bucket", {**histogram, "le": "+Inf"}, edge.rate)
+                    counter(f"{name}_sum", histogram, edge.rate * per_request)
+                    counter(f"{name}_count", histogram, edge.rate)
     return series
+
+
+#: The metric families of :func:`build_series` (``devtools.prometheus_server.ISTIO_FAMILIES`` and the series of
+#: traffic by direction).
+SYNTHETIC_FAMILIES: dict[str, str] = {
+    **ISTIO_FAMILIES,
+    "istio_request_messages": "counter",
+    "istio_response_messages": "counter",
+    "istio_request_bytes": "histogram",
+    "istio_response_bytes": "histogram",
+}
+
+
+def direction_rates(edge: SyntheticEdge) -> tuple[tuple[str, float], ...]:
+    """``(series, per request)`` of an HTTP or gRPC edge's traffic by direction: 1 message each way (grpc), 200 B of
+    request and 2,000 B of response body (http)."""
+    if edge.protocol == "grpc":
+        return (("istio_request_messages_total", 1.0), ("istio_response_messages_total", 1.0))
+    return (("istio_request_bytes", 200.0), ("istio_response_bytes", 2000.0))
 
 
 def store_inventory(mesh: SyntheticMesh) -> int:

@@ -43,7 +43,6 @@ import synthetic_mesh  # noqa: E402
 
 from devtools.http_stub import Answer, serving  # noqa: E402
 from devtools.prometheus_server import (  # noqa: E402
-    ISTIO_FAMILIES,
     backfill_openmetrics,
     render_openmetrics,
     running_prometheus,
@@ -139,7 +138,7 @@ def bench_prometheus(args: argparse.Namespace, workdir: Path) -> None:
     at = float(synthetic_mesh.T0 + synthetic_mesh.STEP_SECONDS * (points - 1))
     mesh = synthetic_mesh.build_mesh(args.workloads, args.edges, args.seed)
     series = synthetic_mesh.build_series(mesh, points)
-    backfill_openmetrics(render_openmetrics(ISTIO_FAMILIES, series), workdir / "tsdb")
+    backfill_openmetrics(render_openmetrics(synthetic_mesh.SYNTHETIC_FAMILIES, series), workdir / "tsdb")
     parts = build_graph_query_parts(build_graph_queries(sorted(mesh.namespaces), WINDOW))
     with running_prometheus([], tsdb_dir=workdir / "tsdb") as prometheus:
         with requests.Session() as session:

@@ -30,6 +30,10 @@ TCP_RECEIVED_SERIES: Final = "istio_tcp_received_bytes_total"
 DURATION: Final = "istio_request_duration_milliseconds"
 DURATION_BUCKET_SERIES: Final = f"{DURATION}_bucket"
 DURATION_SUM_SERIES: Final = f"{DURATION}_sum"
+REQUEST_MESSAGES_SERIES: Final = "istio_request_messages_total"
+RESPONSE_MESSAGES_SERIES: Final = "istio_response_messages_total"
+REQUEST_BYTES_SUM_SERIES: Final = "istio_request_bytes_sum"
+RESPONSE_BYTES_SUM_SERIES: Final = "istio_response_bytes_sum"
 
 #: The sample names the graph queries read (what :func:`parse_exposition` keeps by default).
 GRAPH_SERIES: Final[frozenset[str]] = frozenset(
@@ -39,6 +43,10 @@ GRAPH_SERIES: Final[frozenset[str]] = frozenset(
         TCP_RECEIVED_SERIES,
         DURATION_BUCKET_SERIES,
         DURATION_SUM_SERIES,
+        REQUEST_MESSAGES_SERIES,
+        RESPONSE_MESSAGES_SERIES,
+        REQUEST_BYTES_SUM_SERIES,
+        RESPONSE_BYTES_SUM_SERIES,
     }
 )
 

@@ -33,9 +33,17 @@ Row = dict[str, Any]
 #: are read while Prometheus computes the histogram.
 GRAPH_QUERY_WORKERS = 8
 
-#: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those holding the response times.
+#: The :class:`GraphRows` fields holding the traffic (rates, codes, mTLS), and those completing the graphs: response
+#: times and the traffic by direction (gRPC messages, HTTP body bytes), which the traffic maps are built without.
 TRAFFIC_QUERIES: tuple[str, ...] = ("requests", "tcp_sent", "tcp_received")
-LATENCY_QUERIES: tuple[str, ...] = ("latency_buckets", "latency_sum")
+LATENCY_QUERIES: tuple[str, ...] = (
+    "latency_buckets",
+    "latency_sum",
+    "grpc_sent",
+    "grpc_received",
+    "http_request_bytes",
+    "http_response_bytes",
+)
 #: Every row field of :class:`GraphRows`: the keys of the query map :meth:`PrometheusClient.start_graph_rows` takes.
 GRAPH_ROW_FIELDS: tuple[str, ...] = TRAFFIC_QUERIES + LATENCY_QUERIES
 
@@ -92,7 +100,9 @@ class PrometheusSettings:
 class GraphRows:
     """The instant-vector rows of a graph window's queries, one list per query, and the wall time spent on them.
 
-    ``latency_buckets`` and ``latency_sum`` are the rows of the duration histogram's summed bucket and sum rates.
+    ``latency_buckets`` and ``latency_sum`` are the rows of the duration histogram's summed bucket and sum rates;
+    ``grpc_sent``/``grpc_received`` the gRPC message rates, ``http_request_bytes``/``http_response_bytes`` the body
+    byte rates of request edges.
     Plain rows as Prometheus returns them; :mod:`topology.telemetry` parses them into graph samples.
     """
 
@@ -101,17 +111,26 @@ class GraphRows:
     tcp_received: list[Row] = field(default_factory=list)
     latency_buckets: list[Row] = field(default_factory=list)
     latency_sum: list[Row] = field(default_factory=list)
+    grpc_sent: list[Row] = field(default_factory=list)
+    grpc_received: list[Row] = field(default_factory=list)
+    http_request_bytes: list[Row] = field(default_factory=list)
+    http_response_bytes: list[Row] = field(default_factory=list)
     elapsed_seconds: float = 0.0
 
 
 def build_graph_rows(fetched: Mapping[str, list[Row]], elapsed_seconds: float = 0.0) -> GraphRows:
-    """:class:`GraphRows` from the rows of each of :data:`GRAPH_ROW_FIELDS`."""
+    """:class:`GraphRows` from the rows of each of :data:`GRAPH_ROW_FIELDS` (the rows by direction may be absent: rows
+    captured before they were fetched)."""
     return GraphRows(
         requests=fetched["requests"],
         tcp_sent=fetched["tcp_sent"],
         tcp_received=fetched["tcp_received"],
         latency_buckets=fetched["latency_buckets"],
         latency_sum=fetched["latency_sum"],
+        grpc_sent=fetched.get("grpc_sent", []),
+        grpc_received=fetched.get("grpc_received", []),
+        http_request_bytes=fetched.get("http_request_bytes", []),
+        http_response_bytes=fetched.get("http_response_bytes", []),
         elapsed_seconds=elapsed_seconds,
     )
 

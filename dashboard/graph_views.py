@@ -42,14 +42,22 @@ EDGE_LABELS = [
     ("share", _("Share of requests")),
     ("rt", _("Response time")),
     ("err", _("Error rate")),
-    ("throughput", _("Throughput")),
+    # Kiali's throughput label: http edges' request or response body bytes/s (throughputType), tcp edges' bytes/s.
+    ("throughput", _("Throughput: request")),
+    ("throughputResponse", _("Throughput: response")),
 ]
 # The response-time statistic of the "Response time" edge labels (Kiali's responseTime option; p95 by default).
 RT_STATS = [("avg", _("Response time: average")), ("p50", _("Response time: p50")), ("p95", _("Response time: p95")),
             ("p99", _("Response time: p99"))]  # fmt: skip
-# Kiali's rate options the snapshots can answer: a protocol's requests, or none of its traffic.
+# Kiali's rate options: a protocol's requests, gRPC messages (sent, received, total), or none of its traffic.
 RATE_HTTP = [("requests", _("HTTP: requests")), ("none", _("HTTP: none"))]
-RATE_GRPC = [("requests", _("gRPC: requests")), ("none", _("gRPC: none"))]
+RATE_GRPC = [
+    ("requests", _("gRPC: requests")),
+    ("sent", _("gRPC: messages sent")),
+    ("received", _("gRPC: messages received")),
+    ("total", _("gRPC: messages total")),
+    ("none", _("gRPC: none")),
+]
 # Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
 ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [

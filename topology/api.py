@@ -38,6 +38,7 @@ from topology.api_params import (
 )
 from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
+from topology.graph.rate_options import apply_direction_options
 from topology.health_summary import filter_health
 from topology.models import GraphSnapshot, SnapshotGraph
 
@@ -111,18 +112,6 @@ GRAPH_RESPONSES = {
 }
 
 
-def rate_warnings(query: dict[str, Any]) -> list[str]:
-    """What the answer says of rate options the snapshots cannot answer as asked (their rates are the stored ones)."""
-    warnings = []
-    if query.get("rateGrpc") in {"sent", "received", "total"}:
-        warnings.append(f"rateGrpc={query['rateGrpc']}: gRPC message counts are not stored; grpc rates are requests.")
-    if query.get("rateTcp") in {"sent", "received"}:
-        warnings.append(
-            f"rateTcp={query['rateTcp']}: TCP bytes are stored sent and received summed; tcp rates are totals."
-        )
-    return warnings
-
-
 def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
     """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
     steps: list[tuple[str, Any]] = []
@@ -133,9 +122,14 @@ def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> read
     rate_http, rate_grpc = query.get("rateHttp", "requests"), query.get("rateGrpc", "requests")
     if "none" in (rate_http, rate_grpc):
         steps.append((f"rates={rate_http},{rate_grpc}", lambda g: apply_rate_options(g, rate_http, rate_grpc)))
-    warnings = rate_warnings(query)
-    if warnings:
-        steps.append(("warn=" + "|".join(warnings), lambda graph: {**graph, "warning": " ".join(warnings)}))
+    rate_tcp, throughput_type = query.get("rateTcp", "total"), query.get("throughputType", "")
+    if rate_tcp != "total" or rate_grpc not in {"requests", "none"} or throughput_type:
+        steps.append(
+            (
+                f"directions={rate_tcp},{rate_grpc},{throughput_type}",
+                lambda g: apply_direction_options(g, rate_tcp, rate_grpc, throughput_type),
+            )
+        )
     stat = query.get("responseTime")
     if stat and stat != "p95":
         steps.append((f"rt={stat}", lambda graph: pick_response_time(graph, stat)))

@@ -29,6 +29,7 @@ from topology.graph.derive import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
 from topology.graph.model import GRAPH_TYPES
+from topology.graph.rate_options import THROUGHPUT_TYPES
 from topology.retention import parse_duration
 
 MAX_POINTS = 1000
@@ -251,14 +252,20 @@ class GraphQuery(NamespacedQuery):
     rateGrpc = serializers.ChoiceField(
         choices=list(RATE_GRPC),
         default="requests",
-        help_text="requests (default) or none (leave gRPC out). sent, received and total (message counts) are answered "
-        "with request rates and a warning: snapshots do not store message counts.",
+        help_text="requests (default), sent, received or total (gRPC messages/s: istio_request_messages_total, "
+        "istio_response_messages_total or both; no error rates), or none (leave gRPC out).",
     )
     rateTcp = serializers.ChoiceField(
         choices=list(RATE_TCP),
         required=False,
-        help_text="sent (Kiali's default), received or total. Snapshots store bytes sent and received summed, so tcp "
-        "rates are totals (without the parameter too); asking for sent or received adds a warning.",
+        help_text="sent (Kiali's default), received or total: the bytes/s of tcp edges (rate and throughput). Without "
+        "the parameter, total: what snapshots store and the graph page shows.",
+    )
+    throughputType = serializers.ChoiceField(
+        choices=list(THROUGHPUT_TYPES),
+        required=False,
+        help_text="request or response: http edges get throughput (bytes/s of request or response bodies, "
+        "istio_request_bytes / istio_response_bytes), Kiali's throughput edge label.",
     )
     responseTime = serializers.CharField(
         required=False,

@@ -24,7 +24,12 @@ from topology.graph.samples import MeshContext
 from topology.graph.snapshot_build import WindowGraphBuilder
 from topology.graph.wire import WireIds
 from topology.health_summary import build_snapshot_health
-from topology.telemetry.rows import build_counted_latency_samples, build_graph_query_parts, build_traffic_inputs
+from topology.telemetry.rows import (
+    build_counted_direction_samples,
+    build_counted_latency_samples,
+    build_graph_query_parts,
+    build_traffic_inputs,
+)
 
 
 @dataclass(frozen=True)
@@ -106,16 +111,17 @@ def _build_from_rows(
             waiting_cpu = time.process_time() - waited_from
             result.rows_at = time.monotonic()
         latencies = build_counted_latency_samples(rows)
+        directions = build_counted_direction_samples(rows)
         del rows
         kept: dict[str, dict[str, Any]] = {}
         pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
-        for graph_type, graph in builder.graphs(latencies):
+        for graph_type, graph in builder.graphs(latencies, directions):
             packed, chunks = pack_graph(graph_type, job.window, graph)
             pending_parts.append((packed, zstd_pool.submit(pack_chunks, chunks)))
             if job.summarize:
                 kept[graph_type] = graph
             del graph, chunks
-        del builder, latencies
+        del builder, latencies, directions
         if job.summarize:
             result.health = build_snapshot_health(kept)
             result.metrics = build_snapshot_metrics(kept)

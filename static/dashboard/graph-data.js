@@ -26,7 +26,10 @@ export function nodeRates(data) {
   return rates;
 }
 
-/** Request rate, error percentage and the protocol of an edge. */
+/**
+ * Request rate, error percentage, throughput and the protocol of an edge. An http edge's throughput is its request
+ * body bytes/s (Kiali's default throughputType=request) unless the API set `throughput` (throughputType=response).
+ */
 export function edgeRates(data) {
   const traffic = data.traffic || {};
   const r = traffic.rates || {};
@@ -35,7 +38,10 @@ export function edgeRates(data) {
   const rps = protocol === "grpc" ? num(r.grpc) : num(r.http);
   const err = protocol === "grpc" ? num(r.grpcPercentErr) : num(r.httpPercentErr);
   const share = protocol === "grpc" ? num(r.grpcPercentReq) : num(r.httpPercentReq);
-  return { protocol, rps, err, share, bytes: num(data.throughput) };
+  const bytes = data.throughput !== undefined ? num(data.throughput) : num(r.httpRequestBytes);
+  const requestBytes = num(r.httpRequestBytes);
+  const responseBytes = num(r.httpResponseBytes);
+  return { protocol, rps, err, share, bytes, requestBytes, responseBytes };
 }
 
 export function displayName(d) {
@@ -90,6 +96,7 @@ export function edgeLabel(d, mode) {
   else if (mode === "rt" && typeof d._rt === "number") text = `${Math.round(d._rt)} ms`;
   else if (mode === "err" && d._err > 0) text = `${d._err.toFixed(1)}% err`;
   else if (mode === "throughput" && d._bytes > 0) text = formatBytes(d._bytes);
+  else if (mode === "throughputResponse" && d._responseBytes > 0) text = formatBytes(d._responseBytes);
   return text;
 }
 
@@ -116,6 +123,7 @@ export function buildElements(graph, edgeLabelMode, large = false, options = {})
     d._err = rates.err;
     d._share = rates.share;
     d._bytes = rates.bytes;
+    d._responseBytes = rates.protocol === "tcp" ? rates.bytes : rates.responseBytes;
     d._protocol = rates.protocol;
     d._mtls = num(d.isMTLS) > 0;
     // On large graphs 3,000 lock icons cost more than they tell; the panel still says mTLS.

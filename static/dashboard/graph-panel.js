@@ -184,6 +184,8 @@ function edgePanel(edge) {
     rows.push(["Request rate", `${rates.rps.toFixed(2)} rps`]);
     rows.push(["Errors", `${rates.err.toFixed(1)}%`]);
     rows.push(["Share of source's requests", `${rates.share.toFixed(1)}%`]);
+    if (rates.requestBytes > 0) rows.push(["Request throughput", formatBytes(rates.requestBytes)]);
+    if (rates.responseBytes > 0) rows.push(["Response throughput", formatBytes(rates.responseBytes)]);
   }
   rows.push(["mTLS", d._mtls ? `${d.isMTLS}% of traffic` : "no"]);
   if (d.sourcePrincipal) rows.push(["Source principal", d.sourcePrincipal]);

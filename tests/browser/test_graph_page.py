@@ -448,3 +448,20 @@ def test_a_window_no_snapshot_holds_shows_building_then_the_graph(bookinfo, live
     assert page.locator("#graph-building").is_hidden()
     assert "built on demand" in page.locator("#graph-snapshot").inner_text()
     assert page.evaluate("cy.edges().length") >= 9
+
+
+def test_throughput_edge_labels_show_request_then_response_body_bytes(bookinfo, live_server, page):
+    open_graph(page, live_server, "edgeLabels=throughput")
+    read = """(key) => cy.edges().filter(e => e.data('_protocol') === 'http' && e.data('traffic').rates
+                   && Number(e.data('traffic').rates[key]) > 0)
+                 .map(e => [e.data('label'), Number(e.data('traffic').rates[key])])"""
+    labels = page.evaluate(read, "httpRequestBytes")
+    # The simulator reports body sizes for every HTTP request (istio_request_bytes / istio_response_bytes).
+    assert labels and all(label.endswith("B/s") for label, _ in labels)
+    page.select_option("#ctl-edgeLabels", "throughputResponse")
+    wait_for_js(page, "location.search.includes('edgeLabels=throughputResponse')")
+    wait_reloaded(page)
+    responses = page.evaluate(read, "httpResponseBytes")
+    assert responses and all(label.endswith("B/s") for label, _ in responses)
+    # Labels follow the chosen direction: an edge whose response bytes differ from its request bytes shows another text.
+    assert {label for label, _ in responses} != {label for label, _ in labels}

@@ -125,7 +125,8 @@ def test_tcp_edge_has_tcp_rate_and_throughput():
     graph = build_graph(inputs, readable(graph_type="workload", inject_service_nodes=False), 0, 60)
     edge = next(iter(edges_by_key(graph).values()))
     assert edge["traffic"]["protocol"] == "tcp"
-    assert edge["traffic"]["rates"] == {"tcp": "1500.00"}
+    # 1000 B/s sent + 500 B/s received: the total is the rate, each direction is kept for rateTcp=sent|received.
+    assert edge["traffic"]["rates"] == {"tcp": "1500.00", "tcpSent": "1000.00", "tcpReceived": "500.00"}
     assert edge["throughput"] == "1500"
     assert edge["traffic"]["responses"]["-"]["flags"] == {"-": "100.0"}
 

@@ -185,8 +185,13 @@ def build_openmetrics() -> str:
 
 def build_exposition_at(timestamp: float) -> str:
     """The data set's values at one instant, as a scrape would return them (text format, no timestamps)."""
+    return render_exposition_at(build_series(), timestamp)
+
+
+def render_exposition_at(series: list[OpenMetricsSeries], timestamp: float) -> str:
+    """The values of ``series`` at one instant, as a scrape would return them (text format, no timestamps)."""
     lines = []
-    for item in build_series():
+    for item in series:
         value = dict(item.points)[timestamp]
         labels = ",".join(f'{k}="{v}"' for k, v in item.labels.items() if v)
         lines.append(f"{item.name}{{{labels}}} {value!r}")

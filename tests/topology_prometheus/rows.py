@@ -10,7 +10,18 @@ from clients.prometheus import GraphRows
 from topology.telemetry.promql_math import LATENCY_ROW_FIELDS, derive_latency_rows
 
 #: The rows of every graph query as PromQL returns them: those fetched, and those derived from the histogram.
-ROW_FIELDS = ("requests", "tcp_sent", "tcp_received", "latency_buckets", "latency_sum", *LATENCY_ROW_FIELDS)
+ROW_FIELDS = (
+    "requests",
+    "tcp_sent",
+    "tcp_received",
+    "latency_buckets",
+    "latency_sum",
+    *LATENCY_ROW_FIELDS,
+    "grpc_sent",
+    "grpc_received",
+    "http_request_bytes",
+    "http_response_bytes",
+)
 
 RowKey = frozenset[tuple[str, str]]
 

@@ -18,6 +18,7 @@ from devtools.http_stub import Answer, serving
 from simulator.traffic import TrafficEngine
 from tests.simulator_traffic.bookinfo_objects import NS, FakeCluster, bookinfo
 from tests.support.prometheus import RunningPrometheus, require_prometheus, running_prometheus
+from tests.topology_prometheus import direction_series
 from tests.topology_prometheus.bookinfo_series import AT, WINDOW, WINDOW_SECONDS, build_exposition_at
 from tests.topology_prometheus.rows import assert_same_rows, query_rows
 from topology.graph import GraphOptions, build_graph, build_graph_queries
@@ -50,6 +51,22 @@ def test_direct_rows_equal_prometheus_rows_without_drop_zero(prometheus_client: 
     direct = build_rows_between(older, newer, WINDOW_SECONDS, [NS], drop_zero=False, at=AT)
     assert_same_rows(from_prometheus, direct)
     assert any(row["value"][1] == "0" for row in direct.requests)  # the idle series are kept
+
+
+def test_direct_rows_equal_prometheus_rows_by_direction(direction_prometheus: PrometheusClient) -> None:
+    """gRPC messages, HTTP body bytes and TCP bytes by direction (``direction_series``): same rows, same graph."""
+    queries = build_graph_query_parts(build_graph_queries([direction_series.NS], WINDOW))
+    from_prometheus = direction_prometheus.fetch_graph_rows(queries, at=AT)
+    older = parse_exposition(direction_series.build_exposition_at(AT - WINDOW_SECONDS))
+    newer = parse_exposition(direction_series.build_exposition_at(AT))
+    direct = build_rows_between(older, newer, WINDOW_SECONDS, [direction_series.NS], at=AT)
+    assert_same_rows(from_prometheus, direct)
+    for name in ("grpc_sent", "grpc_received", "http_request_bytes", "http_response_bytes"):
+        assert getattr(direct, name), name  # the rows the comparison covers are there
+    options = GraphOptions(namespaces=frozenset({direction_series.NS}))
+    assert build_graph(build_graph_inputs(direct), options, AT, WINDOW_SECONDS) == build_graph(
+        build_graph_inputs(from_prometheus), options, AT, WINDOW_SECONDS
+    )
 
 
 class _Exposition:
@@ -120,7 +137,8 @@ def test_direct_rows_equal_prometheus_scraping_the_traffic_engine(scrape_target)
     assert _all_series_in(older, newer)
     direct = build_rows_between(older, newer, window_ms / 1000, [NS], at=first_second)
     assert_same_rows(from_prometheus, direct)
-    assert all(query_rows(direct).values())  # requests, TCP and latency rows all present
+    # Requests, TCP, latency and HTTP body byte rows all present (Bookinfo has no gRPC: no message rows).
+    assert all(rows for name, rows in query_rows(direct).items() if not name.startswith("grpc_"))
     assert parse_exposition(served).series == newer.series
 
 

@@ -123,8 +123,17 @@ def test_source_report_counts_exactly_where_the_destination_report_is_missing(ro
     assert edges[(PAYMENTS, "vapp|west|payments|payments|v1", "http")]["traffic"]["rates"]["http"] == "1.00"
     assert nodes[PAYMENTS]["isOutside"] is True
     # T2 (source only): 100 + 300 B/s; T1 (both reporters): 1000 + 2000 B/s once.
-    assert edges[(WEB, PAYMENTS, "tcp")]["traffic"]["rates"] == {"tcp": "400.00"}
-    assert edges[(f"vapp|{CLUSTER}|{NS}|cart|v1", svc("db"), "tcp")]["traffic"]["rates"] == {"tcp": "3000.00"}
+    # Sent and received apart: T2 sent 100, received 300; T1 sent 1000, received 2000.
+    assert edges[(WEB, PAYMENTS, "tcp")]["traffic"]["rates"] == {
+        "tcp": "400.00",
+        "tcpSent": "100.00",
+        "tcpReceived": "300.00",
+    }
+    assert edges[(f"vapp|{CLUSTER}|{NS}|cart|v1", svc("db"), "tcp")]["traffic"]["rates"] == {
+        "tcp": "3000.00",
+        "tcpSent": "1000.00",
+        "tcpReceived": "2000.00",
+    }
 
 
 # Rule 2: app and version as Kiali reads them.
@@ -237,7 +246,11 @@ def test_service_graph_holds_services_and_root_callers_only(rows: GraphRows) -> 
     }
     # web's calls now leave web's service; worker -> batch-v1 (R11, no service) is gone with both ends.
     assert edges[(svc("web"), svc("cart"), "http")]["traffic"]["rates"]["http"] == "4.50"
-    assert edges[(svc("cart"), svc("db"), "tcp")]["traffic"]["rates"] == {"tcp": "3000.00"}
+    assert edges[(svc("cart"), svc("db"), "tcp")]["traffic"]["rates"] == {
+        "tcp": "3000.00",
+        "tcpSent": "1000.00",
+        "tcpReceived": "2000.00",
+    }
     versioned_nodes, versioned_edges = by_id(wire(rows))
     worker, batch = f"vapp|{CLUSTER}|{NS}|worker|v1", f"vapp|{CLUSTER}|{NS}|batch|v1"
     assert worker in versioned_nodes and worker not in nodes and batch not in nodes

@@ -134,7 +134,8 @@ def test_edges_have_exact_rates_percentages_and_response_codes(graph) -> None:
     ratings = edges[(vapp("reviews", "v2"), svc("ratings"))]["traffic"]
     assert ratings["rates"]["http5xx"] == "1.00" and ratings["responses"]["500"]["flags"] == {"-": "25.0"}
     mongo = edges[(vapp("ratings"), svc("mongodb"))]
-    assert mongo["traffic"]["rates"] == {"tcp": "4200.00"} and mongo["throughput"] == "4200"
+    assert mongo["traffic"]["rates"] == {"tcp": "4200.00", "tcpSent": "1200.00", "tcpReceived": "3000.00"}
+    assert mongo["throughput"] == "4200"
     assert (vapp("reviews", "v1"), svc("ratings")) not in edges  # idle in the window
 
 

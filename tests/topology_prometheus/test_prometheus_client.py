@@ -156,6 +156,10 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
         queries.tcp.received: vector("3"),
         queries.latency.buckets: buckets(("10", "1"), ("100", "3"), ("+Inf", "4")),
         queries.latency.sum: vector("40"),
+        queries.grpc_messages.request: vector("5"),
+        queries.grpc_messages.response: vector("6"),
+        queries.http_bytes.request: vector("7"),
+        queries.http_bytes.response: vector("8"),
     }
 
     # Each query runs as its disjoint parts (one per selector): the first part answers, the others are empty.
@@ -195,6 +199,10 @@ def test_graph_queries_run_concurrently_and_land_in_their_fields(fake_prometheus
         "latency_p95": "100",
         "latency_p99": "100",
         "latency_count": "4",
+        "grpc_sent": "5",
+        "grpc_received": "6",
+        "http_request_bytes": "7",
+        "http_response_bytes": "8",
     }
     assert [row["value"][1] for row in rows.latency_buckets] == ["1", "3", "4"]
     assert all(row["metric"] == {"reporter": "destination"} for row in every["latency_p50"] + every["latency_avg"])

@@ -9,6 +9,7 @@ The traffic, per second, counted once (the destination reports):
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -16,6 +17,7 @@ from django.core.cache import cache
 
 import topology.api
 from inventory.sync import sync_cluster
+from tests.topology.direction_traffic import direction_rows
 from tests.topology_snapshots.test_snapshots_api import ScriptedSource
 from topology.graph.derive import collapse_service_nodes
 from topology.snapshots import take_snapshot
@@ -146,15 +148,73 @@ def test_rate_options_and_response_time_statistic(snapshot, client):
         response = client.get("/api/v1/graph", bad)
         assert response.status_code == 400, bad
         assert next(iter(bad)) in response.json()["message"]
-    # Kiali's defaults for gRPC messages and TCP directions are answered with what is stored, and say so.
+    # Without the direction options the stored graph is the answer, and nothing needs a warning.
     assert "warning" not in _get(client)
-    warned = _get(client, rateTcp="sent", rateGrpc="total")
-    assert "rateTcp=sent" in warned["warning"] and "rateGrpc=total" in warned["warning"]
-    plain = _get(client)["elements"]  # the same graph (the parsed path orders nodes as the filter does)
-    for kind in ("nodes", "edges"):
-        key = lambda e: e["data"]["id"]  # noqa: E731
-        assert sorted(warned["elements"][kind], key=key) == sorted(plain[kind], key=key)
-    assert "warning" not in _get(client, rateTcp="total")
+    plain = _get(client)["elements"]
+    for params in ({"rateTcp": "total"}, {"rateGrpc": "requests"}):
+        assert _get(client, **params)["elements"] == plain
+
+
+@dataclass
+class DirectionSource(ScriptedSource):
+    """The rows of ``tests.topology.direction_traffic`` (gRPC messages, TCP and HTTP bytes by direction)."""
+
+    def fetch_rows(self, namespaces, window, at):
+        self.calls += 1
+        return direction_rows()
+
+
+@pytest.fixture
+def direction_snapshot(cluster):
+    sync_cluster(cluster.pk)
+    return take_snapshot(cluster.pk, source=DirectionSource())
+
+
+def _by_names(graph: dict[str, Any]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    names = {n["data"]["id"]: _name(n["data"]) for n in graph["elements"]["nodes"] if not n["data"].get("isBox")}
+    return {
+        (names[e["data"]["source"]], names[e["data"]["target"]], e["data"]["traffic"]["protocol"]): e["data"]
+        for e in graph["elements"]["edges"]
+    }
+
+
+def _rate(edge: dict[str, Any]) -> str:
+    traffic = edge["traffic"]
+    return traffic["rates"][traffic["protocol"]]
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        # stored: gRPC requests/s, TCP bytes sent + received (what the page shows)
+        ({}, {"grpc-details": "2.00", "grpc-ratings": "2.00", "tcp-v1": "1500.00", "tcp-in": "1900.00"}),
+        ({"rateGrpc": "sent"}, {"grpc-details": "6.00", "grpc-ratings": "2.00"}),
+        ({"rateGrpc": "received"}, {"grpc-details": "4.00", "grpc-ratings": "8.00"}),
+        ({"rateGrpc": "total"}, {"grpc-details": "10.00", "grpc-ratings": "10.00"}),
+        ({"rateTcp": "sent"}, {"tcp-v1": "1000.00", "tcp-in": "1300.00"}),  # 1000 + 300 into ratings
+        ({"rateTcp": "received"}, {"tcp-v1": "500.00", "tcp-in": "600.00"}),  # 500 + 100
+        ({"rateTcp": "total"}, {"tcp-v1": "1500.00", "tcp-in": "1900.00"}),
+    ],
+)
+def test_direction_rate_options_through_the_api(direction_snapshot, client, params, expected):
+    graph = _get(client, **params)
+    edges = _by_names(graph)
+    got = {
+        "grpc-details": _rate(edges[("productpage-v1", "svc:details", "grpc")]),
+        "grpc-ratings": _rate(edges[("productpage-v1", "svc:ratings", "grpc")]),
+        "tcp-v1": _rate(edges[("reviews-v1", "svc:ratings", "tcp")]),
+        "tcp-in": _rate(edges[("svc:ratings", "ratings-v1", "tcp")]),
+    }
+    assert {key: got[key] for key in expected} == expected
+    assert "warning" not in graph
+
+
+@pytest.mark.parametrize(("kind", "expected"), [("request", "2000"), ("response", "50000")])
+def test_throughput_type_through_the_api(direction_snapshot, client, kind, expected):
+    edge = _by_names(_get(client, throughputType=kind))[("istio-ingressgateway", "svc:productpage", "http")]
+    assert edge["throughput"] == expected
+    assert "throughput" not in _by_names(_get(client))[("istio-ingressgateway", "svc:productpage", "http")]
+    assert client.get("/api/v1/graph", {"throughputType": "both"}).status_code == 400
 
 
 def test_istio_config_flags_from_the_inventory(cluster, client):

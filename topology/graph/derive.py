@@ -38,6 +38,7 @@ _OUT_KEYS: Final = {"http": "httpOut", "grpc": "grpcOut", "tcp": "tcpOut"}
 #: Edge rate keys that are amounts (scaled with the traffic); the percentages are not.
 _AMOUNT_KEYS: Final = frozenset(
     {"http", "httpNoResponse", "http3xx", "http4xx", "http5xx", "grpc", "grpcNoResponse", "grpcErr", "tcp"}
+    | {"tcpSent", "tcpReceived", "grpcSent", "grpcReceived", "httpRequestBytes", "httpResponseBytes"}
 )
 #: A residual share of a caller's requests below this is rounding in the stored strings, not traffic.
 RESIDUAL_SHARE: Final = 0.005

@@ -99,6 +99,9 @@ class Edge:
     secured by mutual TLS.  ``responses`` maps a response code (gRPC status for grpc, ``"-"`` for tcp) to its
     flag and host breakdown, in absolute rates; the wire format turns them into percentages.  ``rate_no_response``
     is the part of an http or grpc ``rate`` that got no response (code ``-``), an error like 4xx/5xx.
+    ``sent``/``received`` split the traffic by direction: bytes/s for tcp (``rate`` is their sum), messages/s for
+    grpc (``istio_request_messages_total`` / ``istio_response_messages_total``).  ``request_bytes``/``response_bytes``
+    are an http edge's body throughput (bytes/s, ``istio_request_bytes`` / ``istio_response_bytes``).
     """
 
     source: str
@@ -111,6 +114,10 @@ class Edge:
     rate_grpc_err: float = 0.0
     rate_no_response: float = 0.0
     mtls_rate: float = 0.0
+    sent: float = 0.0
+    received: float = 0.0
+    request_bytes: float = 0.0
+    response_bytes: float = 0.0
     responses: dict[str, ResponseDetail] = field(default_factory=dict)
     response_times: ResponseTimes | None = None
     throughput: float | None = None
@@ -151,6 +158,10 @@ class Edge:
         self.rate_grpc_err += other.rate_grpc_err * factor
         self.rate_no_response += other.rate_no_response * factor
         self.mtls_rate += other.mtls_rate * factor
+        self.sent += other.sent * factor
+        self.received += other.received * factor
+        self.request_bytes += other.request_bytes * factor
+        self.response_bytes += other.response_bytes * factor
         responses = self.responses
         for code, detail in other.responses.items():
             mine = responses.get(code)

@@ -27,7 +27,15 @@ from topology.graph.boxes import BoxStep
 from topology.graph.health_step import GraphHealthInputs, HealthStep
 from topology.graph.model import GraphOptions, TrafficMap
 from topology.graph.paths import PathResolver
-from topology.graph.samples import LatencySample, MeshContext, RequestSample, TcpSample, waypoint_keys
+from topology.graph.samples import (
+    DirectionSample,
+    DirectionSamples,
+    LatencySample,
+    MeshContext,
+    RequestSample,
+    TcpSample,
+    waypoint_keys,
+)
 from topology.graph.steps import (
     DeadNodeStep,
     GatewayStep,
@@ -53,10 +61,17 @@ from topology.graph.wire import WireIds, build_graph_wire
 
 @dataclass(frozen=True)
 class GraphInputs:
-    """Everything the pipeline reads: telemetry samples, mesh facts and health inputs."""
+    """Everything the pipeline reads: telemetry samples, mesh facts and health inputs.
+
+    ``grpc_messages`` and ``http_bytes`` are the gRPC message and HTTP body byte rates of the request edges
+    (:class:`~topology.graph.samples.DirectionSample`); like the latencies, :class:`GraphBuilder` takes them in its
+    second phase (:func:`build_graph` passes them on).
+    """
 
     requests: Sequence[RequestSample] = ()
     tcp: Sequence[TcpSample] = ()
+    grpc_messages: Sequence[DirectionSample] = ()
+    http_bytes: Sequence[DirectionSample] = ()
     latencies: Sequence[LatencySample] = ()
     mesh: MeshContext = field(default_factory=MeshContext)
     health: GraphHealthInputs | None = None
@@ -129,14 +144,20 @@ class GraphBuilder:
             ]
 
     def graphs(
-        self, latencies: Sequence[LatencySample], timestamp: int, duration: int, ids: WireIds | None = None
+        self,
+        latencies: Sequence[LatencySample],
+        timestamp: int,
+        duration: int,
+        ids: WireIds | None = None,
+        directions: DirectionSamples | None = None,
     ) -> Iterator[tuple[GraphOptions, dict[str, Any]]]:
         """Yield ``(options, wire graph)`` for each graph, in the order of the options (call once).
 
         ``timestamp`` is the query time (unix seconds) and ``duration`` the metric window in seconds; ``ids``
-        (hashed wire ids and formatted numbers, memoized) may be shared with other builds.
+        (hashed wire ids and formatted numbers, memoized) may be shared with other builds; ``directions`` is the traffic
+        by direction, which completes the graphs with the latencies.
         """
-        samples = self._add_latencies(latencies)
+        samples = self._add_latencies(latencies, directions)
         for index, options in enumerate(self._options):
             with pause_cyclic_gc():
                 tm, resolver = self._complete_map(index, samples)
@@ -146,22 +167,27 @@ class GraphBuilder:
             yield options, graph
 
     def traffic_graphs(
-        self, latencies: Sequence[LatencySample], steps: Sequence[GraphStep] | None = None
+        self,
+        latencies: Sequence[LatencySample],
+        steps: Sequence[GraphStep] | None = None,
+        directions: DirectionSamples | None = None,
     ) -> Iterator[tuple[GraphOptions, TrafficMap]]:
         """Yield ``(options, traffic map after the steps)`` for each graph (call once, instead of :meth:`graphs`).
 
         ``steps`` replaces :func:`build_default_steps` (``()``: the traffic map with response times, no steps).
         """
-        samples = self._add_latencies(latencies)
+        samples = self._add_latencies(latencies, directions)
         for index, options in enumerate(self._options):
             with pause_cyclic_gc():
                 tm, resolver = self._complete_map(index, samples)
                 run_steps(tm, self._inputs, options, resolver, steps)
             yield options, tm
 
-    def _add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
+    def _add_latencies(
+        self, latencies: Sequence[LatencySample], directions: DirectionSamples | None
+    ) -> CompiledSamples:
         with pause_cyclic_gc():
-            return self._compiler.add_latencies(latencies)
+            return self._compiler.add_latencies(latencies, directions)
 
     def _complete_map(self, index: int, samples: CompiledSamples) -> tuple[TrafficMap, PathResolver]:
         """Graph ``index``'s traffic map with its response times, and the resolver its steps use."""
@@ -202,7 +228,7 @@ def build_traffic_graph(
     mTLS and principals.
     """
     builder = GraphBuilder(inputs, (options,))
-    return next(builder.traffic_graphs(inputs.latencies, steps))[1]
+    return next(builder.traffic_graphs(inputs.latencies, steps, _directions(inputs)))[1]
 
 
 def build_graph(inputs: GraphInputs, options: GraphOptions, timestamp: int, duration: int) -> dict[str, Any]:
@@ -211,7 +237,11 @@ def build_graph(inputs: GraphInputs, options: GraphOptions, timestamp: int, dura
     ``timestamp`` is the query time (unix seconds) and ``duration`` the metric window in seconds.
     """
     builder = GraphBuilder(inputs, (options,))
-    return next(builder.graphs(inputs.latencies, timestamp, duration))[1]
+    return next(builder.graphs(inputs.latencies, timestamp, duration, directions=_directions(inputs)))[1]
+
+
+def _directions(inputs: GraphInputs) -> DirectionSamples:
+    return DirectionSamples(inputs.grpc_messages, inputs.http_bytes)
 
 
 @contextmanager

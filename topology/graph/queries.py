@@ -1,6 +1,7 @@
 """Pure builders of the PromQL queries whose results feed the graph pipeline.
 
-A whole graph needs 5 queries whatever the mesh size (requests, 2 TCP, latency buckets and sum), each one
+A whole graph needs 9 queries whatever the mesh size (requests, 2 TCP, latency buckets and sum, 2 gRPC message and
+2 HTTP body byte rates), each one
 ``sum by (...)`` over exactly the labels the pipeline reads.  Traffic in scope is the union of two disjoint
 selectors: traffic *from* the requested namespaces, and traffic *into* them from elsewhere
 (``source_workload_namespace!~``), so no series is fetched twice.  By default (``counted_only``) each side is
@@ -39,6 +40,8 @@ TCP_LABELS: tuple[str, ...] = (
     "connection_security_policy",
 )
 LATENCY_LABELS: tuple[str, ...] = ("reporter", *IDENTITY_LABELS, "request_protocol")
+#: The labels of the gRPC message and HTTP body byte rates: an edge row's identity and protocol (as latency rows).
+DIRECTION_LABELS: tuple[str, ...] = LATENCY_LABELS
 
 _NAME = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9._-]{0,252})$")
 _WINDOW = re.compile(r"^[0-9]+(ms|s|m|h|d|w|y)$")
@@ -244,12 +247,48 @@ def build_latency_queries(
 
 
 @dataclass(frozen=True, slots=True)
+class DirectionQueries:
+    """The two queries of a request edge's traffic by direction: from the client (``request``) and back
+    (``response``)."""
+
+    request: str
+    response: str
+
+
+def build_direction_queries(
+    request_metric: str,
+    response_metric: str,
+    namespaces: Collection[str],
+    window: str = "5m",
+    clusters: Collection[str] = (),
+    drop_zero: bool = True,
+    counted_only: bool = True,
+) -> DirectionQueries:
+    """Per-second rates of two counters grouped by :data:`DIRECTION_LABELS` (reporter rule of the latency rows)."""
+
+    def query(metric: str) -> str:
+        return build_sum_rate_query(
+            metric, DIRECTION_LABELS, namespaces, window, clusters, drop_zero, counted_only, LATENCY_KEY_LABELS
+        )
+
+    return DirectionQueries(request=query(request_metric), response=query(response_metric))
+
+
+#: gRPC messages sent by clients and by servers (Kiali's ``rateGrpc=sent|received``).
+GRPC_MESSAGE_METRICS: tuple[str, str] = ("istio_request_messages_total", "istio_response_messages_total")
+#: HTTP request and response body bytes (the histograms' ``_sum``; Kiali's ``throughputType=request|response``).
+HTTP_BYTES_METRICS: tuple[str, str] = ("istio_request_bytes_sum", "istio_response_bytes_sum")
+
+
+@dataclass(frozen=True, slots=True)
 class GraphQueries:
     """Every query one graph snapshot needs."""
 
     requests: str
     tcp: TcpQueries
     latency: LatencyQueries
+    grpc_messages: DirectionQueries
+    http_bytes: DirectionQueries
 
 
 def build_graph_queries(
@@ -268,4 +307,8 @@ def build_graph_queries(
         requests=build_request_query(namespaces, window, clusters, drop_zero, counted_only),
         tcp=build_tcp_queries(namespaces, window, clusters, drop_zero, counted_only),
         latency=build_latency_queries(namespaces, window, clusters, counted_only),
+        grpc_messages=build_direction_queries(
+            *GRPC_MESSAGE_METRICS, namespaces, window, clusters, drop_zero, counted_only
+        ),
+        http_bytes=build_direction_queries(*HTTP_BYTES_METRICS, namespaces, window, clusters, drop_zero, counted_only),
     )

@@ -63,6 +63,26 @@ class TcpSample:
 
 
 @dataclass(frozen=True, slots=True)
+class DirectionSample:
+    """Traffic of one request edge row in both directions, per second: gRPC messages
+    (``istio_request_messages_total`` / ``istio_response_messages_total``) or HTTP body bytes
+    (``istio_request_bytes_sum`` / ``istio_response_bytes_sum``)."""
+
+    labels: IstioLabels
+    request: float = 0.0
+    response: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class DirectionSamples:
+    """A window's traffic by direction: gRPC messages and HTTP body bytes (what completes the graphs with the latency
+    samples)."""
+
+    grpc_messages: Sequence[DirectionSample] = ()
+    http_bytes: Sequence[DirectionSample] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class LatencySample:
     """Request duration of one edge row in milliseconds: average and histogram quantiles.
 
@@ -177,6 +197,17 @@ def build_tcp_samples(
             entry = joined.setdefault(_label_key(metric), [metric, 0.0, 0.0])
             entry[index] += _float_value(row)
     return [TcpSample(labels=m, sent_bytes=s, received_bytes=r) for m, s, r in joined.values()]
+
+
+def build_direction_samples(
+    request_rows: Iterable[Mapping[str, Any]], response_rows: Iterable[Mapping[str, Any]]
+) -> list[DirectionSample]:
+    """Join the request-direction and response-direction query results on their labels (as
+    :func:`build_tcp_samples`)."""
+    return [
+        DirectionSample(labels=t.labels, request=t.sent_bytes, response=t.received_bytes)
+        for t in build_tcp_samples(request_rows, response_rows)
+    ]
 
 
 def build_latency_samples(

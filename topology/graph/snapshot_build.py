@@ -13,7 +13,7 @@ from typing import Any, Final
 
 from topology.graph.model import GRAPH_TYPES, GraphOptions, GraphType
 from topology.graph.pipeline import GraphBuilder, GraphInputs
-from topology.graph.samples import LatencySample
+from topology.graph.samples import DirectionSamples, LatencySample
 from topology.graph.wire import WireIds
 
 #: The boxes stored graphs carry (the API drops those a request does not ask for).
@@ -47,7 +47,10 @@ class WindowGraphBuilder:
         options = [snapshot_graph_options(graph_type, namespaces) for graph_type in GRAPH_TYPES]
         self._builder = GraphBuilder(traffic, options)
 
-    def graphs(self, latencies: Sequence[LatencySample]) -> Iterator[tuple[GraphType, dict[str, Any]]]:
-        """Yield ``(graph type, wire graph)`` for each graph type (call once)."""
-        for options, graph in self._builder.graphs(latencies, self._timestamp, self._window, self._ids):
+    def graphs(
+        self, latencies: Sequence[LatencySample], directions: DirectionSamples | None = None
+    ) -> Iterator[tuple[GraphType, dict[str, Any]]]:
+        """Yield ``(graph type, wire graph)`` for each graph type (call once); ``directions``: the traffic by
+        direction."""
+        for options, graph in self._builder.graphs(latencies, self._timestamp, self._window, self._ids, directions):
             yield options.graph_type, graph

@@ -8,8 +8,9 @@ Every graph mesh-ui builds goes through the two stages of this module (driven by
    :class:`~topology.graph.paths.PathResolver` reads, :data:`~topology.graph.paths.IDENTITY_LABELS`) and works out
    what does not depend on the graph type: protocol, response key and class, flags, host, mTLS and principals.
 2. :func:`build_traffic_map` resolves each identity once to its path of nodes for one graph type and accumulates the
-   rows into the edges: rates, error rates, the response breakdown by code, flags and host, TCP throughput, node
-   rates, then each edge's mTLS share and principals.  :func:`add_response_times` merges the latency rows into the
+   rows into the edges: rates, error rates, the response breakdown by code, flags and host, TCP throughput, the
+   traffic by direction (TCP bytes, gRPC messages, HTTP body bytes sent and received), node rates, then each edge's
+   mTLS share and principals.  :func:`add_response_times` merges the latency rows into the
    http and grpc edges they describe.
 
 Both stages work in two phases, so a snapshot builds its traffic maps while Prometheus still computes the latency
@@ -26,7 +27,7 @@ from __future__ import annotations
 
 import operator
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 from topology.graph.model import (
@@ -40,7 +41,7 @@ from topology.graph.model import (
 )
 from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver, WaypointKeys
 from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
-from topology.graph.samples import IstioLabels, LatencySample, RequestSample, TcpSample
+from topology.graph.samples import DirectionSamples, IstioLabels, LatencySample, RequestSample, TcpSample
 
 
 def request_protocol(labels: IstioLabels) -> str:
@@ -61,8 +62,10 @@ NO_RESPONSE_KEY: Final = "-"
 #: ``(slot, rate, response key, class, flags, host, secured, source principal, destination principal)``;
 #: ``slot`` numbers the row's ``(identity, protocol)`` pair (see :class:`CompiledSamples`).
 CompiledRequest = tuple[int, float, str, int, str, str, bool, str, str]
-#: ``(slot, bytes/s, flags, host, secured, source principal, destination principal)``.
-CompiledTcp = tuple[int, float, str, str, bool, str, str]
+#: ``(slot, bytes/s, flags, host, secured, source principal, destination principal, sent, received)``.
+CompiledTcp = tuple[int, float, str, str, bool, str, str, float, float]
+#: ``(slot, request direction, response direction)``: gRPC messages/s or HTTP body bytes/s of a request edge row.
+CompiledDirection = tuple[int, float, float]
 #: ``(identity, protocol, measured response times)``.
 CompiledLatency = tuple[int, str, ResponseTimes]
 
@@ -73,7 +76,8 @@ class CompiledSamples:
 
     ``identities`` holds one label dict per distinct identity (the labels of the first row that had it), in the
     order they are first met: request rows, TCP rows, then latency rows. ``slots`` lists the ``(identity,
-    protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.
+    protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.  ``grpc_messages``
+    (grpc slots) and ``http_bytes`` (http slots) are the request edges' traffic by direction.
     """
 
     identities: list[IstioLabels]
@@ -81,6 +85,8 @@ class CompiledSamples:
     requests: list[CompiledRequest]
     tcp: list[CompiledTcp]
     latencies: list[CompiledLatency]
+    grpc_messages: list[CompiledDirection] = field(default_factory=list)
+    http_bytes: list[CompiledDirection] = field(default_factory=list)
 
 
 def _response_class(labels: IstioLabels, protocol: str) -> tuple[str, int]:
@@ -133,6 +139,12 @@ class _Interner:
             self.identities.append(labels)
         return index
 
+    def find_slot(self, labels: IstioLabels, protocol: str) -> int | None:
+        """The slot of ``(labels' identity, protocol)`` when numbered already, else None (nothing is numbered)."""
+        get = labels.get
+        identity = self._identity_index.get(tuple([get(name) for name in IDENTITY_LABELS]))  # type: ignore[misc]
+        return None if identity is None else self._slot_index.get((identity, protocol))
+
     def slot(self, labels: IstioLabels, protocol: str) -> int:
         pair = (self.identity(labels), protocol)
         index = self._slot_index.get(pair)
@@ -184,13 +196,32 @@ class SampleCompiler:
             if not is_counted(labels):
                 continue
             slot = interner.slot(labels, "tcp")
-            rate = tcp_sample.sent_bytes + tcp_sample.received_bytes
-            compiled_tcp.append((slot, rate, *_row_details(labels)))
+            sent, received = tcp_sample.sent_bytes, tcp_sample.received_bytes
+            compiled_tcp.append((slot, sent + received, *_row_details(labels), sent, received))
         return self.samples
 
-    def add_latencies(self, latencies: Sequence[LatencySample]) -> CompiledSamples:
-        """Compile the counted latency rows; identities first met here are numbered after the traffic's."""
-        interner, compiled = self._interner, self.samples.latencies
+    def add_latencies(
+        self, latencies: Sequence[LatencySample], directions: DirectionSamples | None = None
+    ) -> CompiledSamples:
+        """Compile the counted latency rows, and the traffic by direction (gRPC message rows onto grpc slots, HTTP byte
+        rows onto http slots: only slots the traffic rows numbered); identities first met in latency rows are numbered
+        after the traffic's."""
+        interner = self._interner
+        directions = directions or DirectionSamples()
+        for rows, protocol, compiled in (
+            (directions.grpc_messages, "grpc", self.samples.grpc_messages),
+            (directions.http_bytes, "http", self.samples.http_bytes),
+        ):
+            is_counted = build_counted_filter([row.labels for row in rows], LATENCY_KEY_LABELS)
+            for row in rows:
+                labels = row.labels
+                if request_protocol(labels) != protocol or not is_counted(labels):
+                    continue
+                # Only onto the edges of request rows: traffic by direction creates no edge of its own.
+                found = interner.find_slot(labels, protocol) if row.request > 0 or row.response > 0 else None
+                if found is not None:
+                    compiled.append((found, row.request, row.response))
+        compiled_latencies = self.samples.latencies
         is_counted = build_counted_filter([latency.labels for latency in latencies], LATENCY_KEY_LABELS)
         for latency in latencies:
             labels = latency.labels
@@ -198,7 +229,7 @@ class SampleCompiler:
                 continue
             protocol = request_protocol(labels)
             measured = ResponseTimes(latency.avg, latency.p50, latency.p95, latency.p99, latency.weight or 1.0)
-            compiled.append((interner.identity(labels), protocol, measured))
+            compiled_latencies.append((interner.identity(labels), protocol, measured))
         return self.samples
 
 
@@ -293,21 +324,24 @@ def build_traffic_map(
         if tcp_row[1] > 0:
             for edge in edges:
                 tcp_rows.append((edge, tcp_row))
-    for edge, (_, rate, flags, host, _, _, _) in tcp_rows:
+    for edge, (_, rate, flags, host, _, _, _, sent, received) in tcp_rows:
         edge.rate += rate
+        edge.sent += sent
+        edge.received += received
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
     compute_node_rates(tm)
     # mTLS and principals: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
         edge.add_security(rate, secured, source_principal, dest_principal)
-    for edge, (_, rate, _, _, secured, source_principal, dest_principal) in tcp_rows:
+    for edge, (_, rate, _, _, secured, source_principal, dest_principal, _, _) in tcp_rows:
         edge.add_security(rate, secured, source_principal, dest_principal)
     return TrafficBuild(tm, resolver, hops_of)
 
 
 def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> TrafficMap:
-    """Merge the compiled latency rows into the http/grpc edges they describe (avg/p50/p95/p99, ms); return the map.
+    """Merge the compiled latency rows into the http/grpc edges they describe (avg/p50/p95/p99, ms), and the traffic
+    by direction (gRPC messages, HTTP body bytes) into the edges of their slots; return the map.
 
     Rows landing on the same edge (app graphs, service nodes) merge: ``avg`` weighted by request rate, quantiles
     as the largest (an upper bound, see :func:`~topology.graph.model.merge_response_times`).  A row whose path has
@@ -325,6 +359,20 @@ def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> Traff
             edges_found = found[(identity, protocol)] = [tm_edges[key] for key in keys if key in tm_edges]
         for edge in edges_found:
             edge.response_times = merge_response_times(edge.response_times, measured)
+    slots = samples.slots
+    for compiled, is_grpc in ((samples.grpc_messages, True), (samples.http_bytes, False)):
+        for slot, request, response in compiled:
+            identity, protocol = slots[slot]
+            for hop in hops_of[identity]:
+                on_edge = tm_edges.get((hop.source.id, hop.target.id, protocol))
+                if on_edge is None:
+                    continue
+                if is_grpc:
+                    on_edge.sent += request
+                    on_edge.received += response
+                else:
+                    on_edge.request_bytes += request
+                    on_edge.response_bytes += response
     return traffic.tm
 
 

@@ -264,6 +264,15 @@ _PERCENT_KEYS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: The edge rate keys (**ext**) of a protocol's traffic by direction: tcp bytes/s and grpc messages/s sent and
+#: received, http request and response body bytes/s (``topology.graph.derive`` answers the rate options from them).
+_DIRECTION_KEYS: dict[str, tuple[str, str]] = {
+    "tcp": ("tcpSent", "tcpReceived"),
+    "grpc": ("grpcSent", "grpcReceived"),
+    "http": ("httpRequestBytes", "httpResponseBytes"),
+}
+
+
 class _EdgeWriter:
     """Writes the ``data`` of a traffic map's edges, with the memos of :class:`WireIds` read inline.
 
@@ -318,6 +327,15 @@ class _EdgeWriter:
                     share = total / source_out * 100
                     text = fixed1.get(share)
                     rates[request_key] = text if text is not None else fixed(share, 1)
+            directions = _DIRECTION_KEYS[protocol]
+            if protocol == "http":
+                first, second = edge.request_bytes, edge.response_bytes
+            else:
+                first, second = edge.sent, edge.received
+            if first > 0:
+                rates[directions[0]] = ids.rate(first)
+            if second > 0:
+                rates[directions[1]] = ids.rate(second)
             traffic["rates"] = rates
             scale = 100.0 / total
             all_responses = edge.responses

@@ -26,13 +26,23 @@ from dataclasses import dataclass
 from clients.metrics_scrape import (
     DURATION_BUCKET_SERIES,
     DURATION_SUM_SERIES,
+    REQUEST_BYTES_SUM_SERIES,
+    REQUEST_MESSAGES_SERIES,
     REQUESTS_SERIES,
+    RESPONSE_BYTES_SUM_SERIES,
+    RESPONSE_MESSAGES_SERIES,
     TCP_RECEIVED_SERIES,
     TCP_SENT_SERIES,
     CounterSet,
 )
 from clients.prometheus import GraphRows, Row, build_graph_rows
-from topology.graph.queries import LATENCY_LABELS, REQUEST_LABELS, TCP_LABELS, build_scope_selectors
+from topology.graph.queries import (
+    DIRECTION_LABELS,
+    LATENCY_LABELS,
+    REQUEST_LABELS,
+    TCP_LABELS,
+    build_scope_selectors,
+)
 from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_counted_rows
 from topology.telemetry.promql_math import format_sample_value
 
@@ -159,6 +169,10 @@ def build_rows_between(
             "tcp_received": rows(TCP_RECEIVED_SERIES, TCP_LABELS, TCP_KEY_LABELS, drop_zero),
             "latency_buckets": rows(DURATION_BUCKET_SERIES, bucket_by, LATENCY_KEY_LABELS, False),
             "latency_sum": rows(DURATION_SUM_SERIES, LATENCY_LABELS, LATENCY_KEY_LABELS, False),
+            "grpc_sent": rows(REQUEST_MESSAGES_SERIES, DIRECTION_LABELS, LATENCY_KEY_LABELS, drop_zero),
+            "grpc_received": rows(RESPONSE_MESSAGES_SERIES, DIRECTION_LABELS, LATENCY_KEY_LABELS, drop_zero),
+            "http_request_bytes": rows(REQUEST_BYTES_SUM_SERIES, DIRECTION_LABELS, LATENCY_KEY_LABELS, drop_zero),
+            "http_response_bytes": rows(RESPONSE_BYTES_SUM_SERIES, DIRECTION_LABELS, LATENCY_KEY_LABELS, drop_zero),
         }
     )
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from clients.prometheus import GraphRows
+from clients.prometheus import GraphRows, Row
 from topology.graph.health_step import GraphHealthInputs
 from topology.graph.pipeline import GraphInputs
 from topology.graph.queries import GraphQueries, split_sum_rate_query
@@ -26,7 +26,15 @@ from topology.graph.reporters import (
     build_counted_filter,
     select_counted_rows,
 )
-from topology.graph.samples import LatencySample, MeshContext, build_tcp_samples, parse_request_samples
+from topology.graph.samples import (
+    DirectionSample,
+    DirectionSamples,
+    LatencySample,
+    MeshContext,
+    build_direction_samples,
+    build_tcp_samples,
+    parse_request_samples,
+)
 from topology.telemetry.promql_math import derive_latency_samples
 
 
@@ -39,13 +47,18 @@ def build_graph_query_parts(queries: GraphQueries) -> dict[str, tuple[str, ...]]
         "tcp_received": split_sum_rate_query(queries.tcp.received),
         "latency_buckets": split_sum_rate_query(queries.latency.buckets),
         "latency_sum": split_sum_rate_query(queries.latency.sum),
+        "grpc_sent": split_sum_rate_query(queries.grpc_messages.request),
+        "grpc_received": split_sum_rate_query(queries.grpc_messages.response),
+        "http_request_bytes": split_sum_rate_query(queries.http_bytes.request),
+        "http_response_bytes": split_sum_rate_query(queries.http_bytes.response),
     }
 
 
 def build_traffic_inputs(
     rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
 ) -> GraphInputs:
-    """The graph inputs the request and TCP rows give (no latency samples), counted reporter only."""
+    """The graph inputs the request and TCP rows give (no latency samples, no traffic by direction), counted reporter
+    only."""
     return GraphInputs(
         requests=parse_request_samples(select_counted_rows(rows.requests, REQUEST_KEY_LABELS)),
         tcp=build_tcp_samples(
@@ -63,14 +76,36 @@ def build_counted_latency_samples(rows: GraphRows) -> list[LatencySample]:
     return derive_latency_samples(rows.latency_buckets, rows.latency_sum, keep)
 
 
+def build_counted_direction_samples(rows: GraphRows) -> DirectionSamples:
+    """The traffic by direction of ``rows`` (gRPC messages, HTTP body bytes), counted reporter only."""
+
+    def directions(request: list[Row], response: list[Row]) -> list[DirectionSample]:
+        return build_direction_samples(
+            select_counted_rows(request, LATENCY_KEY_LABELS), select_counted_rows(response, LATENCY_KEY_LABELS)
+        )
+
+    return DirectionSamples(
+        grpc_messages=directions(rows.grpc_sent, rows.grpc_received),
+        http_bytes=directions(rows.http_request_bytes, rows.http_response_bytes),
+    )
+
+
 def build_graph_inputs(
     rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
 ) -> GraphInputs:
-    """All the graph inputs of ``rows``: :func:`build_traffic_inputs` with :func:`build_counted_latency_samples`."""
-    return replace(build_traffic_inputs(rows, mesh, health), latencies=build_counted_latency_samples(rows))
+    """All the graph inputs of ``rows``: :func:`build_traffic_inputs` with :func:`build_counted_latency_samples` and
+    :func:`build_counted_direction_samples`."""
+    directions = build_counted_direction_samples(rows)
+    return replace(
+        build_traffic_inputs(rows, mesh, health),
+        latencies=build_counted_latency_samples(rows),
+        grpc_messages=directions.grpc_messages,
+        http_bytes=directions.http_bytes,
+    )
 
 
 __all__: list[str] = [
+    "build_counted_direction_samples",
     "build_counted_latency_samples",
     "build_graph_inputs",
     "build_graph_query_parts",
