@@ -68,7 +68,14 @@ def test_right_click_on_a_service_opens_its_menu(bookinfo, live_server, page):
     page.keyboard.press("Escape")
     menu.wait_for(state="hidden")
 
-    # "Node graph" fires the event the drill-down listens to, with the node's id, and closes the menu.
+    # A click outside the menu closes it.
+    page.mouse.click(x, y, button="right")
+    menu.wait_for(state="visible")
+    page.locator("#graph-counts").click()
+    menu.wait_for(state="hidden")
+
+    # "Node graph" fires the event the drill-down listens to, with the node's id, and closes the menu (last: the
+    # page then drills down into the node graph, where the node is drawn elsewhere).
     page.mouse.click(x, y, button="right")
     menu.wait_for(state="visible")
     node_id = page.evaluate(f"cy.nodes().filter(n => !n.isParent() && ({SERVICE_REVIEWS}))[0].id()")
@@ -76,12 +83,6 @@ def test_right_click_on_a_service_opens_its_menu(bookinfo, live_server, page):
     page.keyboard.press("Enter")
     menu.wait_for(state="hidden")
     assert page.evaluate("window.nodeGraphEvents") == [{"nodeId": node_id}]
-
-    # A click outside the menu closes it.
-    page.mouse.click(x, y, button="right")
-    menu.wait_for(state="visible")
-    page.locator("#graph-counts").click()
-    menu.wait_for(state="hidden")
 
 
 def test_menu_of_an_app_node_has_no_wizards_and_opens_from_the_keyboard(bookinfo, live_server, page):
