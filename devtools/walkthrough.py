@@ -132,7 +132,7 @@ class GraphView:
 
 
 def only(version: str) -> Expect:
-    return Expect(lambda g: g.share(version) >= 0.5, lambda g: g.share(version) >= 0.99)
+    return Expect(lambda g: g.share(version) >= 0.75, lambda g: g.share(version) >= 0.99)
 
 
 JASON_TO_V2 = Expect(

@@ -34,7 +34,8 @@ def graph(v1: str, v2: str, v3: str, ratings: dict[str, Any] | None = None, *, s
 def test_shares_of_the_reviews_versions():
     view = graph("5.00", "0.00", "5.00")
     assert view.reviews_versions() == {"v1": 5.0, "v2": 0.0, "v3": 5.0}
-    assert FIFTY_V1_V3.done(view) and not only("v3").done(view) and only("v3").sign(view)
+    assert FIFTY_V1_V3.done(view) and not only("v3").sign(view)  # from 50/50, v3 is no sign of "all to v3"
+    assert only("v3").sign(graph("2", "0", "8")) and not only("v3").done(graph("2", "0", "8"))
     assert SPREAD.done(graph("3.3", "3.3", "3.4")) and not SPREAD.done(graph("5", "2.5", "2.5"))
 
 
