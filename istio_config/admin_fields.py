@@ -10,6 +10,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from istio_config import admin_spec
+from istio_config.yaml_lines import dump_yaml
 
 
 def optional_int(**kwargs: Any) -> forms.IntegerField:
@@ -123,8 +124,7 @@ class YamlMappingField(_TextValueField):
     def to_text(self, value: Any) -> str:
         if not value:
             return ""
-        text: str = yaml.safe_dump(value, sort_keys=False, default_flow_style=False, allow_unicode=True)
-        return text
+        return dump_yaml(value)
 
     def parse(self, text: str) -> Any:
         if not text.strip():

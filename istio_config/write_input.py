@@ -20,7 +20,7 @@ from clients.kubernetes_writes import writable_kind
 from istio_config.checks.k8s_gateways import CHECK_KIND_OF_GATEWAY_API_KIND, GATEWAY_API_GROUP
 from istio_config.gateway_api_schema import gateway_api_kinds, validate_gateway_api_object
 from istio_config.schema import known_istio_kinds, validate_istio_object
-from istio_config.yaml_lines import compose_yaml, yaml_line_of
+from istio_config.yaml_lines import compose_yaml, dump_yaml, yaml_line_of
 
 #: The largest object mesh-ui writes (the API server's own limit on a request is far larger; no Istio object
 #: needs more).
@@ -194,12 +194,7 @@ def config_yaml(obj: dict[str, Any] | None) -> str:
     """:func:`config_document` of ``obj`` as YAML; empty for no object (before a create, after a delete)."""
     if not obj:
         return ""
-    # libyaml's emitter when PyYAML has it: the sync may record thousands of changes at once.
-    dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
-    text: str = yaml.dump(
-        config_document(obj), Dumper=dumper, sort_keys=False, default_flow_style=False, allow_unicode=True
-    )
-    return text
+    return dump_yaml(config_document(obj))
 
 
 def unified_diff(before: str, after: str, from_name: str = "before", to_name: str = "after") -> str:

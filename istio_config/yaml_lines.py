@@ -78,6 +78,33 @@ def _child(node: yaml.Node, segment: PathSegment) -> tuple[int, yaml.Node] | Non
     return None
 
 
+try:  # libyaml's emitter when PyYAML has it: the sync may dump thousands of objects at once
+    from yaml import CSafeDumper as _BaseDumper
+except ImportError:  # pragma: no cover - PyYAML without libyaml
+    from yaml import SafeDumper as _BaseDumper  # type: ignore[assignment]
+
+
+def _represent_str(dumper: Any, value: str) -> Any:
+    """A string holding a line break as a literal block (``|``), one YAML line per line of the string.
+
+    PyYAML's default quotes it and folds it over several lines, with an empty line per line break: kubectl's
+    ``last-applied-configuration`` annotation (JSON and a final newline) came out as a quoted run of blank lines
+    and a lone ``'``. Where a literal block cannot hold the string (trailing spaces, say) the emitter falls back.
+    """
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style="|" if "\n" in value else None)
+
+
+class ReadableDumper(_BaseDumper):
+    """PyYAML's safe dumper with multi-line strings as literal blocks (see :func:`_represent_str`)."""
+
+
+ReadableDumper.add_representer(str, _represent_str)
+
+
 def dump_yaml(document: Any) -> str:
-    """``document`` as block-style YAML, keys in their stored order (what the object pages show)."""
-    return yaml.safe_dump(document, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    """``document`` as block-style YAML, keys in their stored order (what the object pages, the editor, the admin's
+    YAML fields and the history show); multi-line strings as literal blocks."""
+    text: str = yaml.dump(
+        document, Dumper=ReadableDumper, sort_keys=False, default_flow_style=False, allow_unicode=True
+    )
+    return text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import yaml
 
 from istio_config.yaml_lines import PathSyntaxError, dump_yaml, parse_path, yaml_line_of
 
@@ -83,3 +84,37 @@ def test_the_dumped_yaml_keeps_key_order_and_lines_match() -> None:
     text = dump_yaml({"kind": "DestinationRule", "spec": {"host": "ratings", "subsets": [{"name": "v1"}]}})
     assert text.splitlines()[:3] == ["kind: DestinationRule", "spec:", "  host: ratings"]
     assert yaml_line_of("spec.subsets[0]", text) == 5
+
+
+LAST_APPLIED = '{"apiVersion":"networking.istio.io/v1","kind":"VirtualService","metadata":{"name":"reviews"}}\n'
+
+
+def test_a_multi_line_string_is_dumped_as_a_literal_block_that_reads_back_the_same():
+    # kubectl's last-applied-configuration annotation: JSON and a final newline. PyYAML's default quoted style
+    # folded it into a quoted run of blank lines and a lone quote in the editor and the history.
+    document = {"metadata": {"annotations": {"kubectl.kubernetes.io/last-applied-configuration": LAST_APPLIED}}}
+    text = dump_yaml(document)
+    assert text.splitlines() == [
+        "metadata:",
+        "  annotations:",
+        "    kubectl.kubernetes.io/last-applied-configuration: |",
+        "      " + LAST_APPLIED.rstrip("\n"),
+    ]
+    assert yaml.safe_load(text) == document
+
+
+def test_every_write_path_dumps_multi_line_strings_the_same_way():
+    from istio_config.admin_fields import YamlMappingField
+    from istio_config.write_input import config_yaml
+
+    obj = {
+        "apiVersion": "networking.istio.io/v1",
+        "kind": "VirtualService",
+        "metadata": {"name": "r", "namespace": "b", "annotations": {"note": "one\ntwo\n"}},
+        "spec": {},
+    }
+    assert "    note: |\n      one\n      two\n" in config_yaml(obj)
+    assert YamlMappingField().to_text({"note": "one\ntwo\n"}) == "note: |\n  one\n  two\n"
+    # A string a literal block cannot hold (a line ending in a space) is still quoted, and reads back the same.
+    awkward = {"note": "trailing \nspace"}
+    assert yaml.safe_load(dump_yaml(awkward)) == awkward
