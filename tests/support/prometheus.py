@@ -31,6 +31,7 @@ __all__ = [
     "PrometheusHarnessError",
     "RunningPrometheus",
     "backfill_openmetrics",
+    "backfilled_client",
     "build_scrape_config",
     "find_free_port",
     "find_prometheus_binaries",
@@ -56,6 +57,21 @@ def require_prometheus() -> tuple[str, str]:
     )
     assert prometheus is not None and promtool is not None
     return prometheus, promtool
+
+
+@contextmanager
+def backfilled_client(openmetrics: str, tsdb_dir: Path) -> Iterator[Any]:
+    """A :class:`~clients.prometheus.PrometheusClient` of a Prometheus that serves only ``openmetrics``, backfilled
+    by promtool into ``tsdb_dir`` (no scrape targets)."""
+    require_prometheus()
+    from clients.prometheus import PrometheusClient, PrometheusSettings
+
+    backfill_openmetrics(openmetrics, tsdb_dir)
+    with (
+        running_prometheus([], tsdb_dir=tsdb_dir) as server,
+        PrometheusClient(PrometheusSettings(server.url, timeout=5)) as client,
+    ):
+        yield client
 
 
 @contextmanager

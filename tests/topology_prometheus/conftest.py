@@ -8,7 +8,13 @@ from pathlib import Path
 import pytest
 
 from clients.prometheus import PrometheusClient, PrometheusSettings
-from tests.support.prometheus import RunningPrometheus, backfill_openmetrics, require_prometheus, running_prometheus
+from tests.support.prometheus import (
+    RunningPrometheus,
+    backfill_openmetrics,
+    backfilled_client,
+    require_prometheus,
+    running_prometheus,
+)
 from tests.topology_prometheus.bookinfo_series import build_openmetrics
 from tests.topology_prometheus.direction_series import build_openmetrics as build_direction_openmetrics
 
@@ -34,11 +40,5 @@ def prometheus_client(backfilled_prometheus: RunningPrometheus) -> Iterator[Prom
 def direction_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusClient]:
     """A client for a Prometheus serving only the backfilled series of ``direction_series`` (gRPC messages, HTTP
     body bytes, TCP bytes by direction)."""
-    require_prometheus()
-    data: Path = tmp_path_factory.mktemp("direction-tsdb")
-    backfill_openmetrics(build_direction_openmetrics(), data)
-    with (
-        running_prometheus([], tsdb_dir=data) as server,
-        PrometheusClient(PrometheusSettings(server.url, timeout=5)) as client,
-    ):
+    with backfilled_client(build_direction_openmetrics(), tmp_path_factory.mktemp("direction-tsdb")) as client:
         yield client

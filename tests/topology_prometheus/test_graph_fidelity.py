@@ -8,14 +8,15 @@ T1, T2 used below.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clients.metrics_scrape import parse_exposition
-from clients.prometheus import GraphRows, PrometheusClient, PrometheusSettings
-from tests.support.prometheus import RunningPrometheus, backfill_openmetrics, require_prometheus, running_prometheus
+from clients.prometheus import GraphRows, PrometheusClient
+from tests.support.prometheus import (
+    backfilled_client,
+)
 from tests.topology_prometheus.fidelity_series import (
     AT,
     CLUSTER,
@@ -44,18 +45,9 @@ def svc(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def fidelity_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
-    """Prometheus serving only the backfilled fidelity series."""
-    require_prometheus()
-    data: Path = tmp_path_factory.mktemp("fidelity-tsdb")
-    backfill_openmetrics(build_openmetrics(), data)
-    with running_prometheus([], tsdb_dir=data) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def client(fidelity_prometheus: RunningPrometheus) -> Iterator[PrometheusClient]:
-    with PrometheusClient(PrometheusSettings(fidelity_prometheus.url, timeout=5)) as prometheus:
+def client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusClient]:
+    """A client of a Prometheus serving only the backfilled fidelity series."""
+    with backfilled_client(build_openmetrics(), tmp_path_factory.mktemp("fidelity-tsdb")) as prometheus:
         yield prometheus
 
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from clients.prometheus import GraphRows, PrometheusClient, PrometheusSettings
+from clients.prometheus import GraphRows, PrometheusClient
 from inventory.sync import sync_cluster
-from tests.support.prometheus import RunningPrometheus, backfill_openmetrics, require_prometheus, running_prometheus
+from tests.support.prometheus import (
+    backfilled_client,
+)
 from tests.topology_prometheus.fidelity_series import AT, WINDOW, WINDOW_SECONDS
 from tests.topology_prometheus.traffic_series import HOME, NS, build_openmetrics
 from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph, build_graph_queries
@@ -45,18 +46,9 @@ def app(name: str, cluster: str = HOME) -> str:
 
 
 @pytest.fixture(scope="module")
-def traffic_prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningPrometheus]:
-    """Prometheus serving only the backfilled traffic series."""
-    require_prometheus()
-    data: Path = tmp_path_factory.mktemp("traffic-tsdb")
-    backfill_openmetrics(build_openmetrics(), data)
-    with running_prometheus([], tsdb_dir=data) as server:
-        yield server
-
-
-@pytest.fixture(scope="module")
-def prometheus(traffic_prometheus: RunningPrometheus) -> Iterator[PrometheusClient]:
-    with PrometheusClient(PrometheusSettings(traffic_prometheus.url, timeout=5)) as client:
+def prometheus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PrometheusClient]:
+    """A client of a Prometheus serving only the backfilled traffic series."""
+    with backfilled_client(build_openmetrics(), tmp_path_factory.mktemp("traffic-tsdb")) as client:
         yield client
 
 
