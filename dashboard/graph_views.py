@@ -58,6 +58,8 @@ RATE_GRPC = [
     ("total", _("gRPC: messages total")),
     ("none", _("gRPC: none")),
 ]
+# Kiali's rateTcp: the bytes/s of tcp edges in one direction or both (Kiali's default sent; snapshots store total).
+RATE_TCP = [("sent", _("TCP: sent")), ("received", _("TCP: received")), ("total", _("TCP: total"))]
 # Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
 ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
@@ -108,6 +110,7 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
         "rt_stats": RT_STATS,
         "rate_http": RATE_HTTP,
         "rate_grpc": RATE_GRPC,
+        "rate_tcp": RATE_TCP,
         "layouts": LAYOUTS,
         "box_choices": BOX_CHOICES,
         "detail_urls": detail_url_patterns(),

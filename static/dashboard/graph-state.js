@@ -19,6 +19,7 @@ export const DEFAULTS = Object.freeze({
   rtStat: "p95",
   rateHttp: "requests",
   rateGrpc: "requests",
+  rateTcp: "total", // what snapshots store (the API's default); Kiali's default is sent
   queryTime: "",
   whatif: "", // "1": the what-if preview (graph-whatif.js) is open
 });
@@ -79,5 +80,6 @@ export function graphApiQuery(state) {
   if (state.services === false) params.set("injectServiceNodes", "false");
   if (state.rateHttp && state.rateHttp !== "requests") params.set("rateHttp", state.rateHttp);
   if (state.rateGrpc && state.rateGrpc !== "requests") params.set("rateGrpc", state.rateGrpc);
+  if (state.rateTcp && state.rateTcp !== "total") params.set("rateTcp", state.rateTcp);
   return params.toString();
 }

@@ -465,3 +465,45 @@ def test_throughput_edge_labels_show_request_then_response_body_bytes(bookinfo, 
     assert responses and all(label.endswith("B/s") for label, _ in responses)
     # Labels follow the chosen direction: an edge whose response bytes differ from its request bytes shows another text.
     assert {label for label, _ in responses} != {label for label, _ in labels}
+
+
+@pytest.fixture
+def ambient_mesh(transactional_db: None, tmp_path: Path) -> Any:
+    """The simulator with its ambient scenario (cart -> db over TCP: 6000 B/s sent back, 2000 B/s received), one
+    snapshot stored."""
+    from inventory.models import Cluster
+    from inventory.sync import sync_cluster
+    from simulator import Simulator
+
+    sim = Simulator(traffic=True, traffic_autostart=False, rps=5.0, scenarios=("ambient",)).start(
+        host="127.0.0.1", port=0
+    )
+    try:
+        cluster = Cluster.objects.create(name="ambient", kubeconfig_path=str(sim.write_kubeconfig(tmp_path / "kc")))
+        sync_cluster(cluster.pk)
+        take_live_snapshot(sim, cluster)
+        yield sim
+    finally:
+        sim.stop()
+
+
+def test_tcp_rate_menu_shows_the_chosen_direction_of_a_tcp_edge(ambient_mesh, live_server, page):
+    open_graph(page, live_server, "graphType=workload&edgeLabels=throughput")
+    read = """() => cy.edges().filter(e => e.data('_protocol') === 'tcp'
+                   && cy.getElementById(e.data('target')).data('workload') === 'db-v1')
+                 .map(e => [e.data('label'), Number(e.data('traffic').rates.tcp)])"""
+    [(total_label, total)] = page.evaluate(read)
+    # Both ztunnels report the connection, counted once: 6000 B/s sent (responses) + 2000 B/s received, over the
+    # snapshot's measured interval (about 30 s, so about 8000 B/s).
+    assert total == pytest.approx(8000, rel=0.01) and total_label.endswith(f"{total / 1024:.1f} kB/s")
+    page.select_option("#ctl-rateTcp", "sent")
+    wait_for_js(page, "location.search.includes('rateTcp=sent')")
+    wait_reloaded(page)
+    [(sent_label, sent)] = wait_for_js(page, f"() => {{ const r = ({read})(); return r[0][1] !== {total} && r; }}")
+    assert sent == pytest.approx(total * 0.75, rel=1e-3) and sent_label.endswith(f"{sent / 1024:.1f} kB/s")
+    assert sent_label != total_label
+    # The choice is in the URL: reloading keeps it, and the toolbar shows it.
+    page.reload()
+    wait_reloaded(page)
+    assert page.locator("#ctl-rateTcp").input_value() == "sent"
+    assert page.evaluate(read)[0][1] == pytest.approx(sent, abs=0.01)
