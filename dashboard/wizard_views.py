@@ -17,6 +17,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts import access
 from dashboard.details import find_routing_objects, service_workloads
@@ -110,7 +111,8 @@ def service_wizard_page(
             )
             if applied and all(a.outcome.applied for a in applied) and len(applied) == len(plan.writes):
                 names = ", ".join(f"{a.write.ref.kind} {a.write.ref.name}" for a in applied)
-                messages.success(request, f"{form.title} applied to {name}: {names}")
+                text = gettext("%(wizard)s applied to %(service)s: %(objects)s")
+                messages.success(request, text % {"wizard": form.title, "service": name, "objects": names})
                 return redirect(_service_url(cluster, namespace, name))
     context = {
         "cluster": cluster,
@@ -142,9 +144,14 @@ def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
         return plan.prepared.refusal
     if plan.prepared.replaces_hand_written and request.POST.get("confirm_replace") != "on":
         names = ", ".join(f"{o.kind} {o.name}" for o in plan.prepared.replaces_hand_written)
-        return f"Nothing was written: {names} was written by hand. Tick the box to replace it, or leave it as it is."
+        text = gettext(
+            "Nothing was written: %(objects)s was written by hand. Tick the box to replace it, or leave it as it is."
+        )
+        return text % {"objects": names}
     if request.POST.get("digest") != plan.digest or set(_posted_versions(request)) != set(plan.versions):
-        return "Nothing was written: the input changed since the preview. Review the preview below and apply again."
+        return gettext(
+            "Nothing was written: the input changed since the preview. Review the preview below and apply again."
+        )
     return ""
 
 
@@ -167,13 +174,15 @@ def service_routing_remove_page(
     applied: list[AppliedWrite] = []
     refusal = ""
     if request.method == "POST" and set(_posted_versions(request)) != {w.key for w in writes}:
-        refusal = (
+        refusal = gettext(
             "Nothing was deleted: the routing written by wizards changed since this page was shown. Review it again."
         )
     elif request.method == "POST":
         applied = apply_writes(request.user, cluster, writes, _posted_versions(request), accept_warnings=False)
         if applied and all(a.outcome.applied for a in applied) and len(applied) == len(writes):
-            messages.success(request, f"Routing written by wizards removed from {name}")
+            messages.success(
+                request, gettext("Routing written by wizards removed from %(service)s") % {"service": name}
+            )
             return redirect(_service_url(cluster, namespace, name))
     failed = [a for a in applied if not a.outcome.applied]
     context = {
