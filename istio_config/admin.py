@@ -26,6 +26,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
 
 from accounts import access
 from accounts.admin_access import CLUSTER_FILTER, NamespaceScopedView
@@ -153,7 +154,7 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             return self.view_fields
         return []
 
-    @admin.display(description="validation", ordering="validation_rank")
+    @admin.display(description=_("validation"), ordering="validation_rank")
     def validation(self, obj: Any) -> str:
         rank = getattr(obj, "validation_rank", 0) or 0
         return STATUSES[3 - rank] if rank else VALID
@@ -323,15 +324,15 @@ class VirtualServiceAdmin(IstioWriteAdmin):
             "DELETE",
         ]
 
-    @admin.display(description="hosts")
+    @admin.display(description=_("hosts"))
     def hosts(self, obj: Any) -> str:
         return ", ".join(str(h) for h in _spec_list(obj, "hosts"))
 
-    @admin.display(description="gateways")
+    @admin.display(description=_("gateways"))
     def gateways(self, obj: Any) -> str:
         return ", ".join(str(g) for g in _spec_list(obj, "gateways"))
 
-    @admin.display(description="routes")
+    @admin.display(description=_("routes"))
     def route_count(self, obj: Any) -> int:
         return sum(len(_spec_list(obj, protocol)) for protocol in ("http", "tcp", "tls"))
 
@@ -362,7 +363,7 @@ class DestinationRuleAdmin(IstioWriteAdmin):
     def item_layout(self, item: Any) -> list[Any]:
         return ["name", "labels", "other", "DELETE"]
 
-    @admin.display(description="host")
+    @admin.display(description=_("host"))
     def host(self, obj: Any) -> str:
         return str((obj.spec or {}).get("host", ""))
 
