@@ -99,3 +99,22 @@ def translate_input_error(message: str) -> str:
                 values["known"] = gettext("none: its workloads have no version label")
             return str(text) % values if values else str(text)
     return message
+
+
+_HAND_WRITTEN = re.compile(r"(?P<count>\d+) hand-written (?P<kind>\w+)s route (?P<service>\S+) \((?P<names>.*)\)")
+_REFUSAL_END = ": a wizard would not know which to replace. Edit or delete them by hand first."
+
+
+def translate_refusal(refusal: str) -> str:
+    """A wizard's refusal (:func:`istio_config.wizard_writes.prepare_wizard`: several hand-written objects route the
+    service) in the active language; unchanged when it is not of that form."""
+    if not refusal.endswith(_REFUSAL_END):
+        return refusal
+    parts = [_HAND_WRITTEN.fullmatch(part) for part in refusal[: -len(_REFUSAL_END)].split("; ")]
+    if not all(parts):
+        return refusal
+    text = gettext("%(count)s hand-written %(kind)ss route %(service)s (%(names)s)")
+    found = gettext("; ").join(text % part.groupdict() for part in parts if part is not None)
+    return gettext("%(found)s: a wizard would not know which to replace. Edit or delete them by hand first.") % {
+        "found": found
+    }

@@ -77,3 +77,18 @@ def test_english_stays_as_the_checks_wrote_it_and_unknown_messages_pass_through(
         assert [translate_input_error(m) for m in _messages()] == _messages()
     with translation.override("zh-hans"):
         assert translate_input_error("something new") == "something new"
+
+
+def test_the_refusal_for_several_hand_written_objects_reads_in_chinese():
+    from dashboard.wizard_messages import translate_refusal
+
+    english = (
+        "2 hand-written VirtualServices route reviews (a, b); 2 hand-written DestinationRules route reviews (c, d)"
+        ": a wizard would not know which to replace. Edit or delete them by hand first."
+    )
+    with translation.override("zh-hans"):
+        chinese = translate_refusal(english)
+    assert HAN.search(chinese) and "VirtualService" in chinese and "(a, b)" not in chinese and "c, d" in chinese
+    with translation.override("en"):
+        assert translate_refusal(english) == english
+    assert translate_refusal("something else") == "something else"
