@@ -15,6 +15,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts import access
 from dashboard.queries import PageQuery
@@ -81,7 +82,7 @@ def istio_rollback_page(
             request.POST.get("accept_warnings") == "on",
         )
         if outcome.applied:
-            messages.success(request, outcome.change.message if outcome.change else "rolled back")
+            messages.success(request, outcome.change.message if outcome.change else gettext("rolled back"))
             history = reverse("dashboard:istio-history", args=[namespace, kind, name])
             return redirect(f"{history}?cluster={found.name}")
         context["outcome"] = outcome

@@ -18,6 +18,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.cache import patch_vary_headers
+from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
 
 from accounts import access
@@ -38,10 +39,10 @@ from istio_config.objects import load_object_detail
 from mesh_ui.auth import may_see_error_details
 
 LIST_TITLES = {
-    "applications": "Applications",
-    "workloads": "Workloads",
-    "services": "Services",
-    "istio": "Istio config",
+    "applications": _("Applications"),
+    "workloads": _("Workloads"),
+    "services": _("Services"),
+    "istio": _("Istio config"),
 }
 
 PageView = Callable[..., HttpResponse]

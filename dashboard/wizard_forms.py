@@ -10,7 +10,11 @@ from __future__ import annotations
 from typing import Any, cast
 
 from django import forms
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
+from dashboard.wizard_messages import translate_input_error
 from istio_config.wizards.inputs import (
     CircuitBreaking,
     FaultInjection,
@@ -29,21 +33,21 @@ from istio_config.wizards.inputs import (
 )
 
 RULE_ROWS = 3
-MATCH_FIELDS = [("header", "header"), ("uri", "URI"), ("query", "query parameter")]
-MATCH_KINDS = [("exact", "exact"), ("prefix", "prefix"), ("regex", "regex")]
-DURATION_HELP = "e.g. 7s, 0.5s, 100ms"
+MATCH_FIELDS = [("header", _("header")), ("uri", "URI"), ("query", _("query parameter"))]
+MATCH_KINDS = [("exact", _("exact")), ("prefix", _("prefix")), ("regex", _("regex"))]
+DURATION_HELP = _("e.g. 7s, 0.5s, 100ms")
 
 
-def _subset_choices(target: ServiceTarget, blank: str = "") -> list[tuple[str, str]]:
-    choices = [(name, name) for name in target.subset_names]
+def _subset_choices(target: ServiceTarget, blank: StrOrPromise = "") -> list[tuple[str, StrOrPromise]]:
+    choices: list[tuple[str, StrOrPromise]] = [(name, name) for name in target.subset_names]
     return [("", blank), *choices] if blank else choices
 
 
 class WizardForm(forms.Form):
     """A wizard's form on one service: ``groups`` lays its fields out, ``to_input`` reads them."""
 
-    title = ""
-    summary = ""
+    title: StrOrPromise = ""
+    summary: StrOrPromise = ""
     #: Fields that start a new line in their fieldset.
     line_breaks: frozenset[str] = frozenset()
 
@@ -61,22 +65,26 @@ class WizardForm(forms.Form):
     def show_errors(self, errors: InputErrors) -> None:
         """The input checks' messages, on their field when the form has it, else at the top."""
         for name, messages in errors.by_field.items():
-            for message in messages:
+            for english in messages:
+                message = translate_input_error(english)
                 if name in self.fields:
                     self.add_error(name, message)
                 else:
-                    prefix = f"Rule {int(name[4:]) + 1}: " if name.startswith("rule") else ""
+                    prefix = (
+                        gettext("Rule %(number)d: ") % {"number": int(name[4:]) + 1} if name.startswith("rule") else ""
+                    )
                     self.add_error(None, prefix + message)
 
 
-def _match_fields(prefix: str, optional: str = "", label: str = "Match on") -> dict[str, forms.Field]:
+def _match_fields(prefix: str, optional: StrOrPromise = "", label: StrOrPromise = "") -> dict[str, forms.Field]:
     """The four fields of one condition; ``optional`` names the choice that means "no condition"."""
     field_choices = [("", optional), *MATCH_FIELDS] if optional else MATCH_FIELDS
+    label = label or gettext("Match on")
     return {
         f"{prefix}field": forms.ChoiceField(label=label, choices=field_choices, required=False),
-        f"{prefix}name": forms.CharField(label="Header / parameter", required=False, max_length=253),
-        f"{prefix}kind": forms.ChoiceField(label="Compared", choices=MATCH_KINDS, required=False),
-        f"{prefix}value": forms.CharField(label="Value", required=False, max_length=1024),
+        f"{prefix}name": forms.CharField(label=_("Header / parameter"), required=False, max_length=253),
+        f"{prefix}kind": forms.ChoiceField(label=_("Compared"), choices=MATCH_KINDS, required=False),
+        f"{prefix}value": forms.CharField(label=_("Value"), required=False, max_length=1024),
     }
 
 
@@ -90,8 +98,8 @@ def _match_of(data: dict[str, Any], prefix: str) -> Match | None:
 
 
 class RequestRoutingForm(WizardForm):
-    title = "Request routing"
-    summary = (
+    title = _("Request routing")
+    summary = _(
         "Requests that match a rule (all its conditions) go to its subset, rules tried in order; all others to the"
         " default subset."
     )
@@ -100,17 +108,22 @@ class RequestRoutingForm(WizardForm):
         super().__init__(target, *args, **kwargs)
         for row in range(RULE_ROWS):
             self.fields.update(_match_fields(f"rule{row}_"))
-            self.fields.update(_match_fields(f"rule{row}_and_", optional="—", label="And on"))
+            self.fields.update(_match_fields(f"rule{row}_and_", optional="—", label=_("And on")))
             self.fields[f"rule{row}_subset"] = forms.ChoiceField(
-                label="Route to", choices=_subset_choices(target, "—"), required=False
+                label=_("Route to"), choices=_subset_choices(target, "—"), required=False
             )
-        self.fields["default_subset"] = forms.ChoiceField(label="Everything else to", choices=_subset_choices(target))
+        self.fields["default_subset"] = forms.ChoiceField(
+            label=_("Everything else to"), choices=_subset_choices(target)
+        )
 
     line_breaks = frozenset(f"rule{row}_{name}" for row in range(RULE_ROWS) for name in ("and_field", "subset"))
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
-        rows = [(f"Rule {row + 1}", [f for f in self if f.name.startswith(f"rule{row}_")]) for row in range(RULE_ROWS)]
-        return [*rows, ("Default route", [self["default_subset"]])]
+        rows = [
+            (gettext("Rule %(number)d") % {"number": row + 1}, [f for f in self if f.name.startswith(f"rule{row}_")])
+            for row in range(RULE_ROWS)
+        ]
+        return [*rows, (gettext("Default route"), [self["default_subset"]])]
 
     def to_input(self) -> WizardInput:
         data = self.cleaned_data
@@ -125,8 +138,10 @@ class RequestRoutingForm(WizardForm):
 
 
 class TrafficShiftingForm(WizardForm):
-    title = "Traffic shifting"
-    summary = "A share of the traffic per subset, in percent. Moving one slider rebalances the others: they sum to 100."
+    title = _("Traffic shifting")
+    summary = _(
+        "A share of the traffic per subset, in percent. Moving one slider rebalances the others: they sum to 100."
+    )
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
@@ -134,14 +149,14 @@ class TrafficShiftingForm(WizardForm):
         for index, name in enumerate(names):
             even = 100 // len(names) + (1 if index < 100 % len(names) else 0)
             self.fields[f"weight_{name}"] = forms.IntegerField(
-                label=f"Weight of {name} (%)",
+                label=gettext("Weight of %(subset)s (%%)") % {"subset": name},
                 min_value=0,
                 max_value=100,
                 initial=even,
                 widget=forms.NumberInput(attrs={"data-weight": name, "step": 1}),
             )
         self.fields["protocol"] = forms.ChoiceField(
-            label="Routes", choices=[("http", "HTTP"), ("tcp", "TCP")], initial="http", required=False
+            label=_("Routes"), choices=[("http", "HTTP"), ("tcp", "TCP")], initial="http", required=False
         )
 
     def to_input(self) -> WizardInput:
@@ -151,41 +166,43 @@ class TrafficShiftingForm(WizardForm):
         return TrafficShifting(weights, protocol)
 
 
-def _percent(label: str, initial: float | None = None) -> forms.FloatField:
+def _percent(label: StrOrPromise, initial: float | None = None) -> forms.FloatField:
     return forms.FloatField(label=label, required=False, min_value=0, max_value=100, initial=initial)
 
 
-def _duration(label: str, initial: str = "") -> forms.CharField:
+def _duration(label: StrOrPromise, initial: str = "") -> forms.CharField:
     return forms.CharField(label=label, required=False, max_length=20, initial=initial, help_text=DURATION_HELP)
 
 
-def _count(label: str) -> forms.IntegerField:
+def _count(label: StrOrPromise) -> forms.IntegerField:
     return forms.IntegerField(label=label, required=False, min_value=0, max_value=2**31 - 1)
 
 
 class FaultInjectionForm(WizardForm):
-    title = "Fault injection"
-    summary = "Delay and/or abort a percentage of requests, optionally only those that match."
+    title = _("Fault injection")
+    summary = _("Delay and/or abort a percentage of requests, optionally only those that match.")
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
-        self.fields["delay_percent"] = _percent("Delay (% of requests)")
-        self.fields["delay"] = _duration("Delay by", "7s")
-        self.fields["abort_percent"] = _percent("Abort (% of requests)")
+        # xgettext:no-python-format
+        self.fields["delay_percent"] = _percent(_("Delay (% of requests)"))
+        self.fields["delay"] = _duration(_("Delay by"), "7s")
+        # xgettext:no-python-format
+        self.fields["abort_percent"] = _percent(_("Abort (% of requests)"))
         self.fields["abort_status"] = forms.IntegerField(
-            label="Abort with HTTP status", required=False, min_value=200, max_value=599, initial=500
+            label=_("Abort with HTTP status"), required=False, min_value=200, max_value=599, initial=500
         )
-        self.fields.update(_match_fields("match_", optional="every request"))
+        self.fields.update(_match_fields("match_", optional=_("every request")))
         self.fields["route_subset"] = forms.ChoiceField(
-            label="Route to", choices=_subset_choices(target, "every version"), required=False
+            label=_("Route to"), choices=_subset_choices(target, _("every version")), required=False
         )
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         return [
-            ("Delay", [self["delay_percent"], self["delay"]]),
-            ("Abort", [self["abort_percent"], self["abort_status"]]),
-            ("Only for", [f for f in self if f.name.startswith("match_")]),
-            ("Route", [self["route_subset"]]),
+            (gettext("Delay"), [self["delay_percent"], self["delay"]]),
+            (gettext("Abort"), [self["abort_percent"], self["abort_status"]]),
+            (gettext("Only for"), [f for f in self if f.name.startswith("match_")]),
+            (gettext("Route"), [self["route_subset"]]),
         ]
 
     def to_input(self) -> WizardInput:
@@ -201,19 +218,19 @@ class FaultInjectionForm(WizardForm):
 
 
 class TimeoutsRetriesForm(WizardForm):
-    title = "Timeouts and retries"
-    summary = "How long a request may take, and how often a failed one is tried again."
+    title = _("Timeouts and retries")
+    summary = _("How long a request may take, and how often a failed one is tried again.")
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
-        self.fields["timeout"] = _duration("Timeout")
-        self.fields["attempts"] = _count("Retry attempts")
-        self.fields["per_try_timeout"] = _duration("Per-try timeout")
+        self.fields["timeout"] = _duration(_("Timeout"))
+        self.fields["attempts"] = _count(_("Retry attempts"))
+        self.fields["per_try_timeout"] = _duration(_("Per-try timeout"))
         self.fields["retry_on"] = forms.CharField(
-            label="Retry on", required=False, max_length=200, help_text="e.g. 5xx,reset,connect-failure"
+            label=_("Retry on"), required=False, max_length=200, help_text=_("e.g. 5xx,reset,connect-failure")
         )
         self.fields["route_subset"] = forms.ChoiceField(
-            label="Route to", choices=_subset_choices(target, "every version"), required=False
+            label=_("Route to"), choices=_subset_choices(target, _("every version")), required=False
         )
 
     def to_input(self) -> WizardInput:
@@ -228,26 +245,26 @@ class TimeoutsRetriesForm(WizardForm):
 
 
 class CircuitBreakingForm(WizardForm):
-    title = "Circuit breaking"
-    summary = "The DestinationRule's connection pool and outlier detection. Empty fields are left out."
+    title = _("Circuit breaking")
+    summary = _("The DestinationRule's connection pool and outlier detection. Empty fields are left out.")
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
-        self.fields["max_connections"] = _count("Max connections")
-        self.fields["http1_max_pending_requests"] = _count("Max pending HTTP requests")
-        self.fields["max_requests_per_connection"] = _count("Max requests per connection")
-        self.fields["consecutive_5xx_errors"] = _count("Eject after consecutive 5xx errors")
-        self.fields["interval"] = _duration("Scan interval")
-        self.fields["base_ejection_time"] = _duration("Base ejection time")
+        self.fields["max_connections"] = _count(_("Max connections"))
+        self.fields["http1_max_pending_requests"] = _count(_("Max pending HTTP requests"))
+        self.fields["max_requests_per_connection"] = _count(_("Max requests per connection"))
+        self.fields["consecutive_5xx_errors"] = _count(_("Eject after consecutive 5xx errors"))
+        self.fields["interval"] = _duration(_("Scan interval"))
+        self.fields["base_ejection_time"] = _duration(_("Base ejection time"))
         self.fields["max_ejection_percent"] = forms.IntegerField(
-            label="Max ejection (%)", required=False, min_value=0, max_value=100
+            label=_("Max ejection (%)"), required=False, min_value=0, max_value=100
         )
 
     def groups(self) -> list[tuple[str, list[forms.BoundField]]]:
         pool = ["max_connections", "http1_max_pending_requests", "max_requests_per_connection"]
         return [
-            ("Connection pool", [self[name] for name in pool]),
-            ("Outlier detection", [f for f in self if f.name not in pool]),
+            (gettext("Connection pool"), [self[name] for name in pool]),
+            (gettext("Outlier detection"), [f for f in self if f.name not in pool]),
         ]
 
     def to_input(self) -> WizardInput:
@@ -264,16 +281,17 @@ class CircuitBreakingForm(WizardForm):
 
 
 class MirroringForm(WizardForm):
-    title = "Mirroring"
-    summary = "Copy a percentage of the requests to a subset (its answers are dropped); Kiali has no such wizard."
+    title = _("Mirroring")
+    summary = _("Copy a percentage of the requests to a subset (its answers are dropped); Kiali has no such wizard.")
 
     def __init__(self, target: ServiceTarget, *args: Any, **kwargs: Any) -> None:
         super().__init__(target, *args, **kwargs)
         self.fields["route_subset"] = forms.ChoiceField(
-            label="Route to", choices=_subset_choices(target, "every version"), required=False
+            label=_("Route to"), choices=_subset_choices(target, _("every version")), required=False
         )
-        self.fields["mirror_subset"] = forms.ChoiceField(label="Mirror to", choices=_subset_choices(target))
-        self.fields["percent"] = _percent("Mirror (% of requests)", 100)
+        self.fields["mirror_subset"] = forms.ChoiceField(label=_("Mirror to"), choices=_subset_choices(target))
+        # xgettext:no-python-format
+        self.fields["percent"] = _percent(_("Mirror (% of requests)"), 100)
 
     def to_input(self) -> WizardInput:
         data = self.cleaned_data

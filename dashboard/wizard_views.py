@@ -17,12 +17,14 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext
 
 from accounts import access
 from dashboard.details import find_routing_objects, service_workloads
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from dashboard.wizard_forms import WIZARD_FORMS
+from dashboard.wizard_messages import translate_refusal
 from inventory.models import Cluster, Service
 from istio_config.history import diff_lines
 from istio_config.wizard_writes import (
@@ -110,12 +112,14 @@ def service_wizard_page(
             )
             if applied and all(a.outcome.applied for a in applied) and len(applied) == len(plan.writes):
                 names = ", ".join(f"{a.write.ref.kind} {a.write.ref.name}" for a in applied)
-                messages.success(request, f"{form.title} applied to {name}: {names}")
+                text = gettext("%(wizard)s applied to %(service)s: %(objects)s")
+                messages.success(request, text % {"wizard": form.title, "service": name, "objects": names})
                 return redirect(_service_url(cluster, namespace, name))
     context = {
         "cluster": cluster,
         "state": state,
         "prepared": prepared,
+        "blocked": translate_refusal(prepared.refusal),
         "wizard": wizard,
         "wizards": [(key, cls.title) for key, cls in WIZARD_FORMS.items()],
         "form": form,
@@ -139,12 +143,17 @@ def service_wizard_page(
 def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
     """Why an apply is not made (empty when it may be): refused routing, an unconfirmed replacement, an edited form."""
     if plan.prepared.refusal:
-        return plan.prepared.refusal
+        return translate_refusal(plan.prepared.refusal)
     if plan.prepared.replaces_hand_written and request.POST.get("confirm_replace") != "on":
         names = ", ".join(f"{o.kind} {o.name}" for o in plan.prepared.replaces_hand_written)
-        return f"Nothing was written: {names} was written by hand. Tick the box to replace it, or leave it as it is."
+        text = gettext(
+            "Nothing was written: %(objects)s was written by hand. Tick the box to replace it, or leave it as it is."
+        )
+        return text % {"objects": names}
     if request.POST.get("digest") != plan.digest or set(_posted_versions(request)) != set(plan.versions):
-        return "Nothing was written: the input changed since the preview. Review the preview below and apply again."
+        return gettext(
+            "Nothing was written: the input changed since the preview. Review the preview below and apply again."
+        )
     return ""
 
 
@@ -167,13 +176,15 @@ def service_routing_remove_page(
     applied: list[AppliedWrite] = []
     refusal = ""
     if request.method == "POST" and set(_posted_versions(request)) != {w.key for w in writes}:
-        refusal = (
+        refusal = gettext(
             "Nothing was deleted: the routing written by wizards changed since this page was shown. Review it again."
         )
     elif request.method == "POST":
         applied = apply_writes(request.user, cluster, writes, _posted_versions(request), accept_warnings=False)
         if applied and all(a.outcome.applied for a in applied) and len(applied) == len(writes):
-            messages.success(request, f"Routing written by wizards removed from {name}")
+            messages.success(
+                request, gettext("Routing written by wizards removed from %(service)s") % {"service": name}
+            )
             return redirect(_service_url(cluster, namespace, name))
     failed = [a for a in applied if not a.outcome.applied]
     context = {

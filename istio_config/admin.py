@@ -26,6 +26,8 @@ from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils.html import format_html
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from accounts import access
 from accounts.admin_access import CLUSTER_FILTER, NamespaceScopedView
@@ -144,8 +146,8 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
         identity = ["target_cluster"] if obj is None else []
         return [
             (None, {"fields": identity}),
-            ("Object", {"fields": ["yaml"]}),
-            ("Saving", {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto"]}),
+            (gettext("Object"), {"fields": ["yaml"]}),
+            (gettext("Saving"), {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto"]}),
         ]
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
@@ -153,7 +155,7 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             return self.view_fields
         return []
 
-    @admin.display(description="validation", ordering="validation_rank")
+    @admin.display(description=_("validation"), ordering="validation_rank")
     def validation(self, obj: Any) -> str:
         rank = getattr(obj, "validation_rank", 0) or 0
         return STATUSES[3 - rank] if rank else VALID
@@ -237,7 +239,9 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             version = request.POST.get("resource_version", "")
             outcome = apply_change(request.user, obj.cluster, ConfigChange.Action.DELETE, None, version, target=ref)
             if outcome.applied:
-                self.message_user(request, f"{ref.kind} {ref.namespace}/{ref.name} was deleted from {obj.cluster}.")
+                text = gettext("%(kind)s %(namespace)s/%(name)s was deleted from %(cluster)s.")
+                values = {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name, "cluster": obj.cluster}
+                self.message_user(request, text % values)
                 return HttpResponseRedirect(reverse(f"admin:{self.opts.app_label}_{self.opts.model_name}_changelist"))
         conflict = outcome.conflict if outcome is not None else None
         # The version a confirmation deletes: the one the page was opened at; after a conflict, the cluster's (the
@@ -247,7 +251,8 @@ class IstioWriteAdmin(IstioWriteAccess, admin.ModelAdmin):
             version = request.POST.get("resource_version", version)
         context = {
             **self.admin_site.each_context(request),
-            "title": f"Delete {ref.kind} {ref.namespace}/{ref.name}?",
+            "title": gettext("Delete %(kind)s %(namespace)s/%(name)s?")
+            % {"kind": ref.kind, "namespace": ref.namespace, "name": ref.name},
             "object": obj,
             "opts": self.opts,
             "app_label": self.opts.app_label,
@@ -301,9 +306,9 @@ class VirtualServiceAdmin(IstioWriteAdmin):
         identity = list(IDENTITY_FIELDS) if obj is None else []
         return [
             (None, {"fields": [*identity, "hosts", "gateways"]}),
-            ("Other fields", {"fields": ["other"]}),
+            (gettext("Other fields"), {"fields": ["other"]}),
             (
-                "Saving",
+                gettext("Saving"),
                 {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto", "destination_slots"]},
             ),
         ]
@@ -323,15 +328,15 @@ class VirtualServiceAdmin(IstioWriteAdmin):
             "DELETE",
         ]
 
-    @admin.display(description="hosts")
+    @admin.display(description=_("hosts"))
     def hosts(self, obj: Any) -> str:
         return ", ".join(str(h) for h in _spec_list(obj, "hosts"))
 
-    @admin.display(description="gateways")
+    @admin.display(description=_("gateways"))
     def gateways(self, obj: Any) -> str:
         return ", ".join(str(g) for g in _spec_list(obj, "gateways"))
 
-    @admin.display(description="routes")
+    @admin.display(description=_("routes"))
     def route_count(self, obj: Any) -> int:
         return sum(len(_spec_list(obj, protocol)) for protocol in ("http", "tcp", "tls"))
 
@@ -354,15 +359,15 @@ class DestinationRuleAdmin(IstioWriteAdmin):
         policy = [leaf.field for leaf in admin_spec.DESTINATION_RULE_LEAVES if leaf.field != "host"]
         return [
             (None, {"fields": [*identity, "host"]}),
-            ("Traffic policy", {"fields": policy}),
-            ("Other fields", {"fields": ["other"]}),
-            ("Saving", {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto"]}),
+            (gettext("Traffic policy"), {"fields": policy}),
+            (gettext("Other fields"), {"fields": ["other"]}),
+            (gettext("Saving"), {"fields": ["accept_warnings", "rebase", "resource_version", "rebase_onto"]}),
         ]
 
     def item_layout(self, item: Any) -> list[Any]:
         return ["name", "labels", "other", "DELETE"]
 
-    @admin.display(description="host")
+    @admin.display(description=_("host"))
     def host(self, obj: Any) -> str:
         return str((obj.spec or {}).get("host", ""))
 

@@ -17,6 +17,10 @@ from typing import Any, ClassVar
 
 from django import forms
 from django.forms import formset_factory
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django_stubs_ext import StrOrPromise
 
 from accounts import access
 from inventory.models import Cluster, IstioObject
@@ -50,18 +54,18 @@ class IstioObjectForm(forms.ModelForm):
     preview_only: ClassVar[bool] = False
 
     # Not named like the model's fields: the form never sets the row, the write service does.
-    target_cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), required=False, label="Cluster")
-    target_namespace = optional_text(max_length=63, label="Namespace")
-    target_name = optional_text(max_length=253, label="Name")
+    target_cluster = forms.ModelChoiceField(queryset=Cluster.objects.none(), required=False, label=_("Cluster"))
+    target_namespace = optional_text(max_length=63, label=_("Namespace"))
+    target_name = optional_text(max_length=253, label=_("Name"))
     resource_version = forms.CharField(required=False, widget=forms.HiddenInput)
     rebase_onto = forms.CharField(required=False, widget=forms.HiddenInput)
     accept_warnings = forms.BooleanField(
-        required=False, label="Save even if the checks find warnings", help_text="Errors always block a save."
+        required=False, label=_("Save even if the checks find warnings"), help_text=_("Errors always block a save.")
     )
     rebase = forms.BooleanField(
         required=False,
-        label="Rebase: save my values over the cluster's current version",
-        help_text="Only after a conflict: compare the versions below first.",
+        label=_("Rebase: save my values over the cluster's current version"),
+        help_text=_("Only after a conflict: compare the versions below first."),
     )
 
     class Meta:
@@ -137,7 +141,7 @@ class IstioObjectForm(forms.ModelForm):
         cleaned = super().clean() or {}
         if self.errors or not self.parts_valid():
             if not self.errors:
-                self.add_error(None, "Correct the errors below; nothing was written.")
+                self.add_error(None, gettext("Correct the errors below; nothing was written."))
             return cleaned
         cluster = cleaned["target_cluster"] if self.adding else self.instance.cluster
         base = cleaned.get("resource_version") or ""
@@ -167,7 +171,8 @@ class IstioObjectForm(forms.ModelForm):
         change, as a save would need."""
         _api_version, namespace, _name = self.identity()
         if not access.can_write(self.request.user, cluster, namespace):
-            self.add_error(None, f"You may not change Istio objects in namespace {namespace}.")
+            text = gettext("You may not change Istio objects in namespace %(namespace)s.")
+            self.add_error(None, text % {"namespace": namespace})
             return
         self.whatif_contract = {
             "cluster": cluster.name,
@@ -195,7 +200,7 @@ class IstioObjectForm(forms.ModelForm):
 
     def show_refusal(self, outcome: WriteOutcome) -> None:
         """The write service's refusal as form errors: its message on the form, each detail on its field."""
-        self.add_error(None, f"Nothing was written. {outcome.message}")
+        self.add_error(None, gettext("Nothing was written. %(reason)s") % {"reason": outcome.message})
         for detail in outcome.details:
             path = str(detail.get("path") or detail.get("field") or "")
             severity = detail.get("severity")
@@ -239,11 +244,13 @@ class StructuredForm(IstioObjectForm):
     leaves: ClassVar[list[Leaf]] = []
     items_key: ClassVar[str] = ""
     items_prefix: ClassVar[str] = ""
-    items_label: ClassVar[str] = ""
+    items_label: ClassVar[StrOrPromise] = ""
 
     other = YamlMappingField(
-        label="Other fields (YAML)",
-        help_text=f"{OTHER_HELP} Write labels and annotations under metadata, other spec fields under spec.",
+        label=_("Other fields (YAML)"),
+        help_text=format_lazy(
+            "{} {}", OTHER_HELP, _("Write labels and annotations under metadata, other spec fields under spec.")
+        ),
     )
 
     def item_form(self) -> type[ItemForm]:
@@ -287,8 +294,9 @@ class StructuredForm(IstioObjectForm):
         other = self.cleaned_data.get(OTHER) or {}
         unknown = sorted(set(other) - {"metadata", "spec"})
         if unknown:
-            self.add_error(OTHER, f"Only metadata and spec belong here, not {', '.join(unknown)}.")
-            raise forms.ValidationError("Correct the errors below; nothing was written.")
+            text = gettext("Only metadata and spec belong here, not %(fields)s.")
+            self.add_error(OTHER, text % {"fields": ", ".join(unknown)})
+            raise forms.ValidationError(gettext("Correct the errors below; nothing was written."))
         self.written_items = []
         items: list[dict[str, Any]] = []
         for index, item_form in enumerate(self.items.forms):
@@ -309,7 +317,9 @@ class StructuredForm(IstioObjectForm):
             item_form = self.written_items[place.item]
             field = item_form.field_of(place.field) if place.field else None
             item_form.add_error(field if field in item_form.fields else None, f"{path}: {message}")
-            self.add_error(None, f"{path}: {message} (see {self.items_label} {place.item + 1} below)")
+            text = gettext("%(path)s: %(message)s (see %(item)s %(number)d below)")
+            values = {"path": path, "message": message, "item": self.items_label, "number": place.item + 1}
+            self.add_error(None, text % values)
             return
         field = {"name": "target_name", "namespace": "target_namespace"}.get(place.field or "", place.field)
         if field and field in self.fields:
@@ -325,10 +335,10 @@ class VirtualServiceForm(StructuredForm):
     leaves = admin_spec.VIRTUAL_SERVICE_LEAVES
     items_key = "http"
     items_prefix = "route"
-    items_label = "HTTP route"
+    items_label = _("HTTP route")
 
-    hosts = StringListField(help_text="One per line, e.g. reviews or reviews.bookinfo.svc.cluster.local")
-    gateways = StringListField(help_text="One per line (mesh, or namespace/gateway); empty: the mesh's sidecars")
+    hosts = StringListField(help_text=_("One per line, e.g. reviews or reviews.bookinfo.svc.cluster.local"))
+    gateways = StringListField(help_text=_("One per line (mesh, or namespace/gateway); empty: the mesh's sidecars"))
     destination_slots = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
     def slots(self) -> int:
@@ -375,18 +385,18 @@ class DestinationRuleForm(StructuredForm):
     items_prefix = "subset"
     items_label = "Subset"
 
-    host = optional_text(help_text="The service the rule applies to, e.g. reviews")
-    load_balancer = forms.ChoiceField(required=False, choices=_choices(LOAD_BALANCERS), label="Load balancer")
-    max_connections = optional_int(min_value=0, label="TCP: max connections")
-    connect_timeout = optional_text(label="TCP: connect timeout", help_text="e.g. 30ms")
-    http1_max_pending_requests = optional_int(min_value=0, label="HTTP: max pending requests")
-    http2_max_requests = optional_int(min_value=0, label="HTTP: max requests")
-    max_requests_per_connection = optional_int(min_value=0, label="HTTP: max requests per connection")
-    consecutive_5xx_errors = optional_int(min_value=0, label="Outlier detection: consecutive 5xx errors")
-    interval = optional_text(label="Outlier detection: interval", help_text="e.g. 10s")
-    base_ejection_time = optional_text(label="Outlier detection: base ejection time", help_text="e.g. 30s")
-    max_ejection_percent = optional_int(min_value=0, max_value=100, label="Outlier detection: max ejection %")
-    tls_mode = forms.ChoiceField(required=False, choices=_choices(TLS_MODES), label="TLS mode")
+    host = optional_text(help_text=_("The service the rule applies to, e.g. reviews"))
+    load_balancer = forms.ChoiceField(required=False, choices=_choices(LOAD_BALANCERS), label=_("Load balancer"))
+    max_connections = optional_int(min_value=0, label=_("TCP: max connections"))
+    connect_timeout = optional_text(label=_("TCP: connect timeout"), help_text=_("e.g. 30ms"))
+    http1_max_pending_requests = optional_int(min_value=0, label=_("HTTP: max pending requests"))
+    http2_max_requests = optional_int(min_value=0, label=_("HTTP: max requests"))
+    max_requests_per_connection = optional_int(min_value=0, label=_("HTTP: max requests per connection"))
+    consecutive_5xx_errors = optional_int(min_value=0, label=_("Outlier detection: consecutive 5xx errors"))
+    interval = optional_text(label=_("Outlier detection: interval"), help_text=_("e.g. 10s"))
+    base_ejection_time = optional_text(label=_("Outlier detection: base ejection time"), help_text=_("e.g. 30s"))
+    max_ejection_percent = optional_int(min_value=0, max_value=100, label=_("Outlier detection: max ejection %"))
+    tls_mode = forms.ChoiceField(required=False, choices=_choices(TLS_MODES), label=_("TLS mode"))
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -410,9 +420,9 @@ class IstioYamlForm(IstioObjectForm):
     """Any other Istio or Gateway API kind: the whole object as YAML, written through the write service."""
 
     yaml = forms.CharField(
-        label="YAML",
+        label=_("YAML"),
         widget=forms.Textarea(attrs={"rows": 24, "cols": 100, "spellcheck": "false"}),
-        help_text="The whole object. Its kind, namespace and name cannot change here.",
+        help_text=_("The whole object. Its kind, namespace and name cannot change here."),
     )
 
     def initial_of(self, row: IstioObject) -> dict[str, Any]:

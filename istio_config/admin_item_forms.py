@@ -7,6 +7,9 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from django import forms
+from django.utils.text import format_lazy
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from istio_config import admin_spec
 from istio_config.admin_fields import (
@@ -19,7 +22,9 @@ from istio_config.admin_fields import (
 )
 from istio_config.admin_spec import OTHER, Leaf
 
-OTHER_HELP = "Everything else of this part, as YAML. It is kept as it is: the form never drops what it does not show."
+OTHER_HELP = _(
+    "Everything else of this part, as YAML. It is kept as it is: the form never drops what it does not show."
+)
 
 
 class ItemForm(forms.Form):
@@ -43,34 +48,42 @@ class HttpRouteForm(ItemForm):
     slots: ClassVar[int] = admin_spec.MIN_DESTINATIONS
 
     name = optional_text(max_length=253)
-    uri = StringMatchField(label="Match URI", help_text="exact, prefix or regex, then the value: prefix /reviews")
-    headers = MatchMapField(label="Match headers", help_text="One per line: name exact|prefix|regex value")
+    uri = StringMatchField(label=_("Match URI"), help_text=_("exact, prefix or regex, then the value: prefix /reviews"))
+    headers = MatchMapField(label=_("Match headers"), help_text=_("One per line: name exact|prefix|regex value"))
     query_params = MatchMapField(
-        label="Match query parameters", help_text="One per line: name exact|prefix|regex value"
+        label=_("Match query parameters"), help_text=_("One per line: name exact|prefix|regex value")
     )
-    delay_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: delay % of requests")
-    delay_fixed = optional_text(label="Fault: fixed delay", help_text="e.g. 5s")
-    abort_percent = forms.FloatField(required=False, min_value=0, max_value=100, label="Fault: abort % of requests")
-    abort_status = optional_int(min_value=100, max_value=599, label="Fault: abort HTTP status")
-    timeout = optional_text(help_text="e.g. 10s")
-    retry_attempts = optional_int(min_value=0, label="Retries: attempts")
-    retry_per_try_timeout = optional_text(label="Retries: per-try timeout")
-    retry_on = optional_text(label="Retries: retry on", help_text="e.g. 5xx,connect-failure")
+    # xgettext:no-python-format
+    delay_percent = forms.FloatField(required=False, min_value=0, max_value=100, label=_("Fault: delay % of requests"))
+    delay_fixed = optional_text(label=_("Fault: fixed delay"), help_text=_("e.g. 5s"))
+    # xgettext:no-python-format
+    abort_percent = forms.FloatField(required=False, min_value=0, max_value=100, label=_("Fault: abort % of requests"))
+    abort_status = optional_int(min_value=100, max_value=599, label=_("Fault: abort HTTP status"))
+    timeout = optional_text(help_text=_("e.g. 10s"))
+    retry_attempts = optional_int(min_value=0, label=_("Retries: attempts"))
+    retry_per_try_timeout = optional_text(label=_("Retries: per-try timeout"))
+    retry_on = optional_text(label=_("Retries: retry on"), help_text=_("e.g. 5xx,connect-failure"))
     other = YamlMappingField(
-        label="Other fields of the route (YAML)",
-        help_text=f"{OTHER_HELP} Its match and route lists line up with the fields above by position.",
+        label=_("Other fields of the route (YAML)"),
+        help_text=format_lazy(
+            "{} {}", OTHER_HELP, _("Its match and route lists line up with the fields above by position.")
+        ),
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for i in range(self.slots):
-            self.fields[f"dest{i}_host"] = optional_text(label=f"Destination {i + 1}: host")
-            self.fields[f"dest{i}_subset"] = optional_text(label=f"Destination {i + 1}: subset")
+            self.fields[f"dest{i}_host"] = optional_text(
+                label=gettext("Destination %(number)d: host") % {"number": i + 1}
+            )
+            self.fields[f"dest{i}_subset"] = optional_text(
+                label=gettext("Destination %(number)d: subset") % {"number": i + 1}
+            )
             self.fields[f"dest{i}_port"] = optional_int(
-                min_value=1, max_value=65535, label=f"Destination {i + 1}: port"
+                min_value=1, max_value=65535, label=gettext("Destination %(number)d: port") % {"number": i + 1}
             )
             self.fields[f"dest{i}_weight"] = optional_int(
-                min_value=0, max_value=100, label=f"Destination {i + 1}: weight"
+                min_value=0, max_value=100, label=gettext("Destination %(number)d: weight") % {"number": i + 1}
             )
         self.order_fields(["name", "uri", "headers", "query_params", *[f for f in self.fields if f.startswith("dest")]])
         self._written_slots: list[int] = []
@@ -111,8 +124,8 @@ class SubsetForm(ItemForm):
     leaves: ClassVar[list[Leaf]] = admin_spec.SUBSET_LEAVES
 
     name = optional_text(max_length=253)
-    labels = StringMapField(help_text="One per line: key=value, e.g. version=v1")
+    labels = StringMapField(help_text=_("One per line: key=value, e.g. version=v1"))
     other = YamlMappingField(
-        label="Traffic policy and other fields (YAML)",
-        help_text=f"{OTHER_HELP} e.g. trafficPolicy: {{loadBalancer: {{simple: ROUND_ROBIN}}}}",
+        label=_("Traffic policy and other fields (YAML)"),
+        help_text=format_lazy("{} {}", OTHER_HELP, _("e.g. trafficPolicy: {loadBalancer: {simple: ROUND_ROBIN}}")),
     )

@@ -9,6 +9,7 @@
 import { IconOverlay } from "./graph-icons.js";
 import { isLarge } from "./graph-layout.js";
 import { detailLinks, detailUrl } from "./graph-panel.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const MENU_ID = "graph-menu";
 
@@ -21,11 +22,11 @@ function el(tag, text, className) {
 
 /** The menu's entries for a node's data: [{label, href} | {label, action}], in order. */
 export function menuEntries(d) {
-  const entries = detailLinks(d).map(([label, href]) => ({ label: `Details: ${label}`, href, kind: "details" }));
-  if (d.nodeType !== "box") entries.push({ label: "Node graph", action: "node-graph", kind: "node-graph" });
+  const entries = detailLinks(d).map(([label, href]) => ({ label: interpolate(gettext("Details: %(page)s"), { page: label }), href, kind: "details" }));
+  if (d.nodeType !== "box") entries.push({ label: gettext("Node graph"), action: "node-graph", kind: "node-graph" });
   const service = d.nodeType === "service" && d.service && !d.isServiceEntry && d.namespace;
   const wizardsBase = service ? detailUrl("service", d.namespace, d.service) : "";
-  if (wizardsBase) entries.push({ label: "Routing wizards", href: `${wizardsBase}#wizards`, kind: "wizards" });
+  if (wizardsBase) entries.push({ label: gettext("Routing wizards"), href: `${wizardsBase}#wizards`, kind: "wizards" });
   return entries;
 }
 

@@ -1,6 +1,8 @@
 // Kiali's node graphs on the page: which node a double-click (or a "mesh-ui:node-graph" event) drills into, how
 // that is written in the page's URL (node=kind:namespace:name[:version]) and which API URL serves it.
 
+import { gettext } from "./i18n.js";
+
 const KINDS = { workload: "workloads", app: "applications", service: "services" };
 
 /** The node-graph reference of a node's data ("" when it has none: boxes, unknown, restricted, outside a namespace). */
@@ -37,7 +39,8 @@ export function nodeGraphUrl(apiRoot, ref) {
 export function nodeRefLabel(ref) {
   const node = parseNodeRef(ref);
   if (!node) return "";
-  const what = node.kind === "app" ? "app" : node.kind;
+  // workload and service stay English (docs/dashboard.md, "Language"); an app is translated.
+  const what = node.kind === "app" ? gettext("app") : node.kind;
   return `${what} ${node.namespace}/${node.name}${node.version ? ` ${node.version}` : ""}`;
 }
 

@@ -1,6 +1,7 @@
 // The side panel for a tapped node or edge. Everything from the cluster goes in through textContent.
 
 import { edgeRates, formatBytes, nodeRates } from "./graph-data.js";
+import { gettext, interpolate } from "./i18n.js";
 
 function el(tag, text, className) {
   const node = document.createElement(tag);
@@ -74,7 +75,7 @@ export function detailLinks(d) {
       links.push([`Service ${s.name}`, detailUrl("service", s.namespace, s.name)]);
     }
   }
-  if (d.app) links.push([`Application ${d.app}`, detailUrl("application", ns, d.app)]);
+  if (d.app) links.push([interpolate(gettext("Application %(name)s"), { name: d.app }), detailUrl("application", ns, d.app)]);
   return links.filter(([, href]) => href);
 }
 
@@ -120,28 +121,28 @@ function nodePanel(node) {
   const title = el("h2", nodeTitle(d), "panel-title");
   title.prepend(el("span", d.nodeType === "box" ? `${d.isBox} box` : d.nodeType, "badge muted"));
   frag.appendChild(title);
-  const facts = [["Namespace", d.namespace], ["Cluster", d.cluster]];
-  if (d.app) facts.push(["App", d.app]);
-  if (d.version) facts.push(["Version", d.version]);
+  const facts = [["Namespace", d.namespace], [gettext("Cluster"), d.cluster]];
+  if (d.app) facts.push([gettext("App"), d.app]);
+  if (d.version) facts.push([gettext("Version"), d.version]);
   if (d.workload) facts.push(["Workload", d.workload]);
   if (d.service) facts.push(["Service", d.service]);
-  if (d._badges) facts.push(["Badges", d._badges]);
-  if (d._config) facts.push(["Config findings", d._config]);
+  if (d._badges) facts.push([gettext("Badges"), d._badges]);
+  if (d._config) facts.push([gettext("Config findings"), d._config]);
   frag.appendChild(table(facts.filter(([, v]) => v)));
   if (d._badgeCount && renderBadges) {
-    frag.appendChild(el("h3", "Istio config"));
+    frag.appendChild(el("h3", gettext("Istio config")));
     frag.appendChild(renderBadges(d));
   }
-  frag.appendChild(el("h3", "Health"));
+  frag.appendChild(el("h3", gettext("Health")));
   frag.appendChild(healthBlock(d));
 
   const rates = nodeRates(d);
-  frag.appendChild(el("h3", "Traffic"));
+  frag.appendChild(el("h3", gettext("Traffic")));
   const rateRows = [
-    ["Inbound", `${rates.in.toFixed(2)} rps`, `${(rates.in ? (100 * rates.errIn) / rates.in : 0).toFixed(1)}% errors`],
-    ["Outbound", `${rates.out.toFixed(2)} rps`, ""],
+    [gettext("Inbound"), `${rates.in.toFixed(2)} rps`, interpolate(gettext("%(percent)s errors"), { percent: `${(rates.in ? (100 * rates.errIn) / rates.in : 0).toFixed(1)}%` })],
+    [gettext("Outbound"), `${rates.out.toFixed(2)} rps`, ""],
   ];
-  if (rates.tcpIn || rates.tcpOut) rateRows.push(["TCP", `in ${formatBytes(rates.tcpIn)}`, `out ${formatBytes(rates.tcpOut)}`]);
+  if (rates.tcpIn || rates.tcpOut) rateRows.push(["TCP", interpolate(gettext("in %(bytes)s"), { bytes: formatBytes(rates.tcpIn) }), interpolate(gettext("out %(bytes)s"), { bytes: formatBytes(rates.tcpOut) })]);
   const rateTable = table(rateRows);
   rateTable.classList.add("panel-rates");
   frag.appendChild(rateTable);
@@ -149,8 +150,8 @@ function nodePanel(node) {
   const incoming = node.incomers("edge");
   const codes = responsesRows(incoming);
   if (codes.length) {
-    frag.appendChild(el("h3", "Inbound responses"));
-    frag.appendChild(table(codes, ["Code", "Rate", "Share"]));
+    frag.appendChild(el("h3", gettext("Inbound responses")));
+    frag.appendChild(table(codes, [gettext("Code"), gettext("Rate"), gettext("Share")]));
   }
   const latencyRows = [];
   incoming.forEach((edge) => {
@@ -158,12 +159,12 @@ function nodePanel(node) {
     if (t) latencyRows.push([edge.source().data("_name"), t.avg ?? "-", t.p50 ?? "-", t.p95 ?? "-", t.p99 ?? "-"]);
   });
   if (latencyRows.length) {
-    frag.appendChild(el("h3", "Inbound latency (ms)"));
-    frag.appendChild(table(latencyRows, ["From", "avg", "p50", "p95", "p99"]));
+    frag.appendChild(el("h3", gettext("Inbound latency (ms)")));
+    frag.appendChild(table(latencyRows, [gettext("From"), "avg", "p50", "p95", "p99"]));
   }
   const links = detailLinks(d);
   if (links.length) {
-    frag.appendChild(el("h3", "Details"));
+    frag.appendChild(el("h3", gettext("Details")));
     frag.appendChild(linkList(links));
   }
   return frag;
@@ -175,42 +176,42 @@ function edgePanel(edge) {
   const title = el("h2", `${nodeTitle(edge.source().data())} → ${nodeTitle(edge.target().data())}`, "panel-title");
   title.prepend(el("span", d.traffic?.protocol || "edge", "badge muted"));
   frag.appendChild(title);
-  frag.appendChild(el("h3", "Health"));
+  frag.appendChild(el("h3", gettext("Health")));
   frag.appendChild(healthBlock(d));
   const rates = edgeRates(d);
   const rows = [];
-  if (rates.protocol === "tcp") rows.push(["Throughput", formatBytes(rates.bytes)]);
+  if (rates.protocol === "tcp") rows.push([gettext("Throughput"), formatBytes(rates.bytes)]);
   else {
-    rows.push(["Request rate", `${rates.rps.toFixed(2)} rps`]);
-    rows.push(["Errors", `${rates.err.toFixed(1)}%`]);
-    rows.push(["Share of source's requests", `${rates.share.toFixed(1)}%`]);
-    if (rates.requestBytes > 0) rows.push(["Request throughput", formatBytes(rates.requestBytes)]);
-    if (rates.responseBytes > 0) rows.push(["Response throughput", formatBytes(rates.responseBytes)]);
+    rows.push([gettext("Request rate"), `${rates.rps.toFixed(2)} rps`]);
+    rows.push([gettext("Errors"), `${rates.err.toFixed(1)}%`]);
+    rows.push([gettext("Share of source's requests"), `${rates.share.toFixed(1)}%`]);
+    if (rates.requestBytes > 0) rows.push([gettext("Request throughput"), formatBytes(rates.requestBytes)]);
+    if (rates.responseBytes > 0) rows.push([gettext("Response throughput"), formatBytes(rates.responseBytes)]);
   }
-  rows.push(["mTLS", d._mtls ? `${d.isMTLS}% of traffic` : "no"]);
-  if (d.sourcePrincipal) rows.push(["Source principal", d.sourcePrincipal]);
-  if (d.destPrincipal) rows.push(["Destination principal", d.destPrincipal]);
-  frag.appendChild(el("h3", "Traffic"));
+  rows.push(["mTLS", d._mtls ? interpolate(gettext("%(percent)s of traffic"), { percent: `${d.isMTLS}%` }) : gettext("no")]);
+  if (d.sourcePrincipal) rows.push([gettext("Source principal"), d.sourcePrincipal]);
+  if (d.destPrincipal) rows.push([gettext("Destination principal"), d.destPrincipal]);
+  frag.appendChild(el("h3", gettext("Traffic")));
   const rateTable = table(rows);
   rateTable.classList.add("panel-rates");
   frag.appendChild(rateTable);
   const responses = Object.entries(d.traffic?.responses || {});
   if (responses.length) {
-    frag.appendChild(el("h3", "Responses"));
+    frag.appendChild(el("h3", gettext("Responses")));
     const codeRows = [];
     for (const [code, info] of responses) {
       for (const [flags, pct] of Object.entries(info.flags || {})) codeRows.push([code, flags, `${pct}%`]);
     }
-    frag.appendChild(table(codeRows, ["Code", "Flags", "Share"]));
+    frag.appendChild(table(codeRows, [gettext("Code"), gettext("Flags"), gettext("Share")]));
   }
   if (d.responseTimes) {
-    frag.appendChild(el("h3", "Latency (ms)"));
+    frag.appendChild(el("h3", gettext("Latency (ms)")));
     const t = d.responseTimes;
     frag.appendChild(table([[t.avg ?? "-", t.p50 ?? "-", t.p95 ?? "-", t.p99 ?? "-"]], ["avg", "p50", "p95", "p99"]));
   }
   const links = [...detailLinks(edge.source().data()), ...detailLinks(edge.target().data())];
   if (links.length) {
-    frag.appendChild(el("h3", "Details"));
+    frag.appendChild(el("h3", gettext("Details")));
     frag.appendChild(linkList(links));
   }
   return frag;

@@ -10,16 +10,17 @@
 import { buildElements } from "./graph-data.js";
 import { buildStyle } from "./graph-style.js";
 import { readWhatIf, updateWhatIf } from "./graph-whatif-contract.js";
+import { gettext, interpolate } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 const section = $("whatif");
 const PREDICTED = "#6753ac";
 // Always true of a prediction (docs/whatif.md); the API's notes add what is particular to this one.
 const ASSUMPTIONS = [
-  "Callers keep sending what they send today; a workload makes the same calls per request as today.",
-  "A workload keeps today's error ratio; one without traffic today has an unknown one.",
-  "Matches on headers, URIs or query parameters catch an unknown share unless today's routing measures it.",
-  "TCP routes and retries are not modelled.",
+  gettext("Callers keep sending what they send today; a workload makes the same calls per request as today."),
+  gettext("A workload keeps today's error ratio; one without traffic today has an unknown one."),
+  gettext("Matches on headers, URIs or query parameters catch an unknown share unless today's routing measures it."),
+  gettext("TCP routes and retries are not modelled."),
 ];
 
 let cy = null;
@@ -198,14 +199,14 @@ function renderTable(prediction, observed) {
   const body = $("whatif-edges").tBodies[0];
   body.replaceChildren();
   $("whatif-observed-head").hidden = !observed;
-  $("whatif-now-head").textContent = observed ? "Before" : "Now";
+  $("whatif-now-head").textContent = observed ? gettext("Before") : gettext("Now");
   const changed = prediction.edges.filter((e) => e.changed && e.protocol !== "tcp");
   for (const e of changed) {
     const row = document.createElement("tr");
     row.dataset.source = e.sourceLabel;
     row.dataset.target = e.targetLabel;
     row.dataset.kind = e.kind;
-    cell(row, `${e.sourceLabel} → ${e.targetLabel}${e.kind === "mirror" ? " (mirror)" : ""}`);
+    cell(row, `${e.sourceLabel} → ${e.targetLabel}${e.kind === "mirror" ? ` ${gettext("(mirror)")}` : ""}`);
     cell(row, `${fmt(e.current.rate)} rps${errorText(e.current)}`, "num");
     const predicted = cell(row, `${predictedRate(e.predicted)}${errorText(e.predicted)}`, "num predicted");
     if (e.delayMs) predicted.textContent += ` · +${e.delayMs} ms delay`;
@@ -234,12 +235,13 @@ function renderNotes(notes) {
 
 function describeApplied(answer, appliedAt) {
   const snap = answer.snapshot;
-  if (!snap) return "Applied: waiting for a snapshot.";
+  if (!snap) return gettext("Applied: waiting for a snapshot.");
   const after = (new Date(snap.takenAt).getTime() - new Date(appliedAt).getTime()) / 1000;
   const seconds = answer.duration || 0;
-  if (after < 0) return `Applied: waiting for a snapshot taken after the change (newest #${snap.id}).`;
-  const mixed = after < seconds ? `; its ${seconds} s window still holds traffic from before the change` : "";
-  return `Applied: observed from snapshot #${snap.id}, taken ${Math.round(after)} s after the change was seen${mixed}.`;
+  if (after < 0) return interpolate(gettext("Applied: waiting for a snapshot taken after the change (newest #%(id)s)."), { id: snap.id });
+  const mixed = after < seconds ? interpolate(gettext("; its %(seconds)s s window still holds traffic from before the change"), { seconds }) : "";
+  const text = gettext("Applied: observed from snapshot #%(id)s, taken %(after)s s after the change was seen%(mixed)s.");
+  return interpolate(text, { id: snap.id, after: Math.round(after), mixed });
 }
 
 function render(contract, answer) {
@@ -269,21 +271,23 @@ function render(contract, answer) {
   if (state === "proposed") {
     const snap = answer.snapshot;
     status.textContent = snap
-      ? `Proposed, not applied: predicted from snapshot #${snap.id} (${answer.duration} s window).`
-      : "Proposed, not applied: no snapshot to predict from yet.";
+      ? interpolate(gettext("Proposed, not applied: predicted from snapshot #%(id)s (%(seconds)s s window)."), { id: snap.id, seconds: answer.duration })
+      : gettext("Proposed, not applied: no snapshot to predict from yet.");
   } else if (state === "partly-applied") {
     const done = answer.objects.filter((o) => o.applied).length;
-    status.textContent = `Partly applied (${done} of ${answer.objects.length} objects): predicted from the cluster as it is now.`;
+    const text = gettext("Partly applied (%(done)s of %(total)s objects): predicted from the cluster as it is now.");
+    status.textContent = interpolate(text, { done, total: answer.objects.length });
   } else if (held) {
     status.textContent = describeApplied(answer, appliedAt);
   } else {
     prediction = fresh;
-    status.textContent = "The cluster already held this change when the preview opened: nothing was predicted before it.";
+    status.textContent = gettext("The cluster already held this change when the preview opened: nothing was predicted before it.");
   }
   const rerouted = prediction.affectedServices || [];
-  const affected = rerouted.length ? `Rerouted: ${rerouted.join(", ")}.` : "No service is rerouted.";
-  $("whatif-summary").textContent = `${affected} Objects: ${answer.objects.map((o) => `${o.action === "delete" ? "delete " : ""}${o.kind} ${o.namespace}/${o.name}`).join(", ")}.`;
-  $("whatif-predicted-caption").textContent = held ? "Predicted before the change (dashed: changed)" : "Predicted (dashed: changed)";
+  const affected = rerouted.length ? interpolate(gettext("Rerouted: %(services)s."), { services: rerouted.join(", ") }) : gettext("No service is rerouted.");
+  const objects = answer.objects.map((o) => `${o.action === "delete" ? `${gettext("delete")} ` : ""}${o.kind} ${o.namespace}/${o.name}`).join(", ");
+  $("whatif-summary").textContent = `${affected} ${interpolate(gettext("Objects: %(objects)s."), { objects })}`;
+  $("whatif-predicted-caption").textContent = held ? gettext("Predicted before the change (dashed: changed)") : gettext("Predicted (dashed: changed)");
   drawPrediction(prediction);
   renderTable(prediction, held ? observedByEdge(answer) : null);
   renderNotes(prediction.notes || []);
@@ -294,7 +298,7 @@ async function refresh() {
   if (inFlight) return;
   const contract = readWhatIf(sessionStorage);
   if (!contract) {
-    showMessage("No routing change to preview: use “Preview on graph” in the YAML editor or a routing wizard.");
+    showMessage(gettext("No routing change to preview: use “Preview on graph” in the YAML editor or a routing wizard."));
     section.dataset.ready = "true";
     return;
   }
@@ -302,12 +306,12 @@ async function refresh() {
   try {
     const { ok, status, answer } = await fetchPrediction(contract);
     if (!ok) {
-      showMessage(`The preview could not be computed: ${answer?.message || `HTTP ${status}`}`);
+      showMessage(interpolate(gettext("The preview could not be computed: %(reason)s"), { reason: answer?.message || `HTTP ${status}` }));
     } else {
       render(readWhatIf(sessionStorage) || contract, answer);
     }
   } catch {
-    showMessage("Cannot reach mesh-ui; retrying with the next refresh.");
+    showMessage(gettext("Cannot reach mesh-ui; retrying with the next refresh."));
   } finally {
     inFlight = false;
     section.dataset.ready = "true";

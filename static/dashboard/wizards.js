@@ -2,6 +2,7 @@
 // form changes after its preview (the server refuses such an apply too), and the "Preview on graph" button, which
 // hands the previewed objects to the graph page's what-if view through sessionStorage (graph-whatif-contract.js).
 import { whatIfGraphUrl, writeWhatIf } from "./graph-whatif-contract.js";
+import { gettext, interpolate } from "./i18n.js";
 import { rebalance } from "./wizard-weights.js";
 
 const form = document.querySelector("[data-wizard-form]");
@@ -17,7 +18,7 @@ function setUpSliders(fieldset) {
     slider.step = "1";
     slider.value = number.value || "0";
     slider.dataset.weightSlider = number.dataset.weight;
-    slider.setAttribute("aria-label", `Weight of ${number.dataset.weight}`);
+    slider.setAttribute("aria-label", interpolate(gettext("Weight of %(subset)s"), { subset: number.dataset.weight }));
     number.before(slider);
     return slider;
   });

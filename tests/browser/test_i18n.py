@@ -12,6 +12,7 @@ import pytest
 
 from devtools.browser_wait import wait_for_js
 from tests.browser.conftest import ARTIFACTS, open_page, session_cookie
+from tests.browser.test_graph_interact import SERVICE_REVIEWS, rendered_point
 from tests.conftest import ALICE_PASSWORD, ALICE_USERNAME
 
 pytestmark = pytest.mark.browser
@@ -38,6 +39,17 @@ def test_overview_and_graph_in_chinese_then_english_remembered_after_login(
         assert page.locator("#graph-toolbar").get_by_text("流量动画").count() == 1
         wait_for_js(page, "document.getElementById('graph-counts').textContent.includes('个节点')")
         assert "快照" in page.locator("#graph-snapshot").inner_text()
+        # The side panel and the node menu (graph-panel.js, graph-interact.js) read the catalogue too.
+        x, y = rendered_point(page, SERVICE_REVIEWS)
+        page.mouse.click(x, y)
+        page.locator("#graph-panel").wait_for(state="visible")
+        headings = page.locator("#graph-panel h3").all_inner_texts()
+        assert "健康状况" in headings and "流量" in headings and "Health" not in headings
+        page.keyboard.press("Shift+F10")  # the selected node's menu
+        page.locator("#graph-menu").wait_for(state="visible")
+        labels = page.locator('#graph-menu [role="menuitem"]').all_inner_texts()
+        assert "节点拓扑图" in labels and "路由向导" in labels and "详情\uff1aService reviews" in labels
+        page.keyboard.press("Escape")
         page.screenshot(path=str(ARTIFACTS / "i18n_graph_zh.png"), full_page=True)
 
         # The selector switches to English (and stores it on alice).

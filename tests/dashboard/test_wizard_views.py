@@ -323,3 +323,15 @@ def test_each_form_previews_what_the_generator_makes_of_its_input(synced, editor
     target = plan.prepared.target
     assert plan.documents == build_wizard_objects(expected, target)
     assert not plan.has_errors and not plan.has_warnings
+
+
+def test_a_chinese_reader_gets_the_wizard_labels_and_input_checks_in_chinese(synced, editor, simulator):
+    page = editor.get(wizard_url("request-routing"), HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "请求路由" in page and "规则 1" in page and "其余请求发往" in page and "Everything else to" not in page
+    answer = editor.post(
+        wizard_url("traffic-shifting"),
+        {"weight_v1": "50", "weight_v2": "40", "weight_v3": "0", "step": "preview"},
+        HTTP_ACCEPT_LANGUAGE="zh-CN",
+    ).content.decode()
+    assert "v1 的权重" in answer and "权重总和为 90" in answer and answer.count("the weights sum") == 0
+    assert cluster_copy(simulator, "destinationrules", "reviews") is None
