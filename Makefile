@@ -61,6 +61,8 @@ bench: install
 	$(BIN)/python bench/simulator_exposition.py --compare-with 84274f6
 	$(BIN)/python bench/validation.py
 	$(BIN)/python bench/load.py
+	$(BIN)/python bench/graph_derive.py
+	$(BIN)/python bench/whatif.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache $(MO_FILES)
