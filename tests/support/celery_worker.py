@@ -61,7 +61,7 @@ def call_task(env: dict[str, str], task: str, *args: int, queue: str | None = No
 class CeleryWorker:
     process: subprocess.Popen[bytes]
     log: Path
-    output: str = ""  # the log's tail, once stopped
+    output: str = ""  # the whole log, once stopped
 
     def stop(self) -> str:
         if self.process.returncode is None:
@@ -72,7 +72,7 @@ class CeleryWorker:
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait()
-            self.output = self.log.read_text()[-3000:]
+            self.output = self.log.read_text()
         return self.output
 
 
@@ -86,7 +86,7 @@ def running_worker(env: dict[str, str], log: Path, *options: str) -> Iterator[Ce
     try:
         yield worker
     except AssertionError as error:
-        error.add_note(f"worker log:\n{worker.stop()}")
+        error.add_note(f"worker log (tail):\n{worker.stop()[-3000:]}")
         raise
     finally:
         worker.stop()
