@@ -14,7 +14,7 @@ from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from django_stubs_ext import StrOrPromise
 
-from dashboard.wizard_messages import translate_input_error
+from dashboard.wizard_messages import translate_message
 from istio_config.wizards.inputs import (
     CircuitBreaking,
     FaultInjection,
@@ -63,10 +63,10 @@ class WizardForm(forms.Form):
         raise NotImplementedError
 
     def show_errors(self, errors: InputErrors) -> None:
-        """The input checks' messages, on their field when the form has it, else at the top."""
+        """The input checks' messages in the reader's language, on their field when the form has it, else at the top."""
         for name, messages in errors.by_field.items():
-            for english in messages:
-                message = translate_input_error(english)
+            for found in messages:
+                message = translate_message(found)
                 if name in self.fields:
                     self.add_error(name, message)
                 else:

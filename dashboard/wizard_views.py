@@ -24,7 +24,7 @@ from dashboard.details import find_routing_objects, service_workloads
 from dashboard.queries import PageQuery
 from dashboard.views import page_view
 from dashboard.wizard_forms import WIZARD_FORMS
-from dashboard.wizard_messages import translate_refusal
+from dashboard.wizard_messages import translate_message
 from inventory.models import Cluster, Service
 from istio_config.history import diff_lines
 from istio_config.wizard_writes import (
@@ -119,7 +119,7 @@ def service_wizard_page(
         "cluster": cluster,
         "state": state,
         "prepared": prepared,
-        "blocked": translate_refusal(prepared.refusal),
+        "blocked": translate_message(prepared.refusal) if prepared.refusal else "",
         "wizard": wizard,
         "wizards": [(key, cls.title) for key, cls in WIZARD_FORMS.items()],
         "form": form,
@@ -143,7 +143,7 @@ def service_wizard_page(
 def _apply_refusal(request: HttpRequest, plan: WizardPlan) -> str:
     """Why an apply is not made (empty when it may be): refused routing, an unconfirmed replacement, an edited form."""
     if plan.prepared.refusal:
-        return translate_refusal(plan.prepared.refusal)
+        return translate_message(plan.prepared.refusal)
     if plan.prepared.replaces_hand_written and request.POST.get("confirm_replace") != "on":
         names = ", ".join(f"{o.kind} {o.name}" for o in plan.prepared.replaces_hand_written)
         text = gettext(

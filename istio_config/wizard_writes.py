@@ -25,8 +25,10 @@ from istio_config import validation
 from istio_config.checks import Finding, check_config
 from istio_config.inventory_loader import load_config_inventory
 from istio_config.objects import istio_object_document, pin_findings
+from istio_config.wizards import messages
 from istio_config.wizards.generate import Replaced, build_wizard_objects, plan_subsets, wizard_of
 from istio_config.wizards.inputs import CircuitBreaking, ServiceTarget, WizardInput
+from istio_config.wizards.messages import Message
 from istio_config.write_input import ObjectRef, check_schema, config_yaml, unified_diff
 from istio_config.writes import WriteOutcome, apply_change
 
@@ -63,7 +65,7 @@ class Prepared:
     wizard: str
     target: ServiceTarget
     replaced: dict[str, IstioObject] = field(default_factory=dict)  # by kind
-    refusal: str = ""
+    refusal: Message | None = None  # several hand-written objects of a kind: the wizard cannot be used
 
     @property
     def replaces_hand_written(self) -> list[IstioObject]:
@@ -84,12 +86,11 @@ def prepare_wizard(state: RoutingState, wizard: str) -> Prepared:
             replaced[kind] = by_hand[0]
         elif by_hand:
             names = ", ".join(o.name for o in by_hand)
-            refusals.append(f"{len(by_hand)} hand-written {kind}s route {state.name} ({names})")
+            values = {"count": str(len(by_hand)), "kind": kind, "service": state.name, "names": names}
+            refusals.append(Message(messages.HAND_WRITTEN_ROUTES, values))
     rule = replaced.get("DestinationRule")
     subsets = plan_subsets(state.versions, (rule.spec or {}).get("subsets") if rule is not None else None)
-    refusal = ""
-    if refusals:
-        refusal = "; ".join(refusals) + ": a wizard would not know which to replace. Edit or delete them by hand first."
+    refusal = Message(messages.REFUSED_HAND_WRITTEN, {"found": tuple(refusals)}) if refusals else None
     return Prepared(wizard, ServiceTarget(state.namespace, state.name, subsets), replaced, refusal)
 
 

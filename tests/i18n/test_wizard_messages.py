@@ -1,5 +1,6 @@
-"""The wizards' input checks (English, from the pure :mod:`istio_config.wizards.inputs`) reach a Chinese reader in
-Chinese: every message bad inputs produce matches a pattern of :mod:`dashboard.wizard_messages` and keeps its values.
+"""The wizards' messages (:mod:`istio_config.wizards.messages`, emitted by the pure checks and by the refusal of
+:func:`istio_config.wizard_writes.prepare_wizard`) reach a Chinese reader in Chinese: every template has a
+translation keeping its placeholders, the catalogue module marks exactly those templates, and the values survive.
 """
 
 from __future__ import annotations
@@ -7,8 +8,11 @@ from __future__ import annotations
 import re
 
 from django.utils import translation
+from django.utils.translation import gettext
 
-from dashboard.wizard_messages import translate_input_error
+from dashboard.wizard_messages import MARKED, translate_message
+from inventory.models import IstioObject
+from istio_config.wizard_writes import RoutingState, prepare_wizard
 from istio_config.wizards.inputs import (
     CircuitBreaking,
     FaultInjection,
@@ -22,10 +26,12 @@ from istio_config.wizards.inputs import (
     WizardInput,
     check_wizard_input,
 )
+from istio_config.wizards.messages import LIST_SEPARATOR, TEMPLATES, Message
 
 TARGET = ServiceTarget("bookinfo", "reviews", (("v1", (("version", "v1"),)), ("v2", (("version", "v2"),))))
 NO_SUBSETS = ServiceTarget("bookinfo", "details")
 HAN = re.compile(r"[\u4e00-\u9fff]")
+PLACEHOLDER = re.compile(r"%\(\w+\)s")
 
 BAD_INPUTS: list[tuple[WizardInput, ServiceTarget]] = [
     (
@@ -44,6 +50,7 @@ BAD_INPUTS: list[tuple[WizardInput, ServiceTarget]] = [
     (TrafficShifting(()), NO_SUBSETS),
     (FaultInjection(), TARGET),
     (FaultInjection(delay_percent=120, delay="soon", abort_percent=10, abort_status=99), TARGET),
+    (FaultInjection(delay_percent=10), TARGET),
     (TimeoutsRetries(), TARGET),
     (TimeoutsRetries(attempts=-1, per_try_timeout="2s", retry_on="5xx reset"), TARGET),
     (TimeoutsRetries(attempts=0, per_try_timeout="2s"), TARGET),
@@ -53,7 +60,7 @@ BAD_INPUTS: list[tuple[WizardInput, ServiceTarget]] = [
 ]
 
 
-def _messages() -> list[str]:
+def _messages() -> list[Message]:
     found = []
     for wizard, target in BAD_INPUTS:
         for messages in check_wizard_input(wizard, target).by_field.values():
@@ -61,34 +68,79 @@ def _messages() -> list[str]:
     return found
 
 
-def test_every_input_check_message_has_a_chinese_text_keeping_its_values():
-    messages = _messages()
-    assert len(set(messages)) >= 20, messages  # the bad inputs cover most checks
+def _templates_in(message: Message) -> set[str]:
+    """The message's template and those of the phrases in its values."""
+    found = {message.template}
+    for value in message.params.values():
+        for part in value if isinstance(value, tuple) else (value,):
+            if isinstance(part, Message):
+                found |= _templates_in(part)
+    return found
+
+
+def _refusal() -> Message:
+    """prepare_wizard's refusal on reviews with two hand-written objects of each kind (unsaved rows: no database)."""
+    objects = [
+        IstioObject(kind=kind, name=name, namespace="bookinfo", labels={})
+        for kind, names in (("VirtualService", ("a", "b")), ("DestinationRule", ("c", "d")))
+        for name in names
+    ]
+    refusal = prepare_wizard(RoutingState("bookinfo", "reviews", ["v1"], objects), "request-routing").refusal
+    assert refusal is not None
+    return refusal
+
+
+def test_every_template_has_a_chinese_translation_keeping_its_placeholders():
     with translation.override("zh-hans"):
-        for english in messages:
-            chinese = translate_input_error(english)
-            assert HAN.search(chinese), english
-            for value in re.findall(r"\b(?:v\d|\d+|reviews)\b", english):
-                assert value in chinese, (english, chinese)
+        for template in TEMPLATES:
+            chinese = gettext(template)
+            assert chinese != template, f"no zh_Hans translation of {template!r}"
+            assert template == LIST_SEPARATOR or HAN.search(chinese), (template, chinese)
+            assert sorted(PLACEHOLDER.findall(chinese)) == sorted(PLACEHOLDER.findall(template)), template
 
 
-def test_english_stays_as_the_checks_wrote_it_and_unknown_messages_pass_through():
+def test_the_catalogue_module_marks_exactly_the_templates_so_makemessages_keeps_them():
+    assert MARKED == set(TEMPLATES)
+
+
+def test_the_checks_and_the_refusal_emit_only_known_templates():
+    emitted = set().union(*(_templates_in(m) for m in [*_messages(), _refusal()]))
+    assert emitted <= set(TEMPLATES), emitted - set(TEMPLATES)
+    assert len(emitted) >= 24, set(TEMPLATES) - emitted  # the bad inputs cover most checks
+
+
+def test_chinese_messages_keep_their_values():
+    with translation.override("zh-hans"):
+        for message in _messages():
+            chinese = translate_message(message)
+            assert HAN.search(chinese), message
+            for value in re.findall(r"\b(?:v\d|\d+|reviews|soon)\b", str(message)):
+                assert value in chinese, (str(message), chinese)
+        empty_delay = translate_message(
+            check_wizard_input(FaultInjection(delay_percent=10), TARGET).by_field["delay"][0]
+        )
+    assert empty_delay == "（空） 不是有效的时长，例如 7s、0.5s 或 100ms"
+
+
+def test_english_is_the_text_the_checks_wrote():
+    subset = check_wizard_input(Mirroring("v9"), NO_SUBSETS).by_field["mirror_subset"][0]
+    assert str(subset) == "v9 is not a subset of details (subsets: none: its workloads have no version label)"
     with translation.override("en"):
-        assert [translate_input_error(m) for m in _messages()] == _messages()
-    with translation.override("zh-hans"):
-        assert translate_input_error("something new") == "something new"
+        assert [translate_message(m) for m in _messages()] == [str(m) for m in _messages()]
 
 
 def test_the_refusal_for_several_hand_written_objects_reads_in_chinese():
-    from dashboard.wizard_messages import translate_refusal
-
+    refusal = _refusal()
     english = (
-        "2 hand-written VirtualServices route reviews (a, b); 2 hand-written DestinationRules route reviews (c, d)"
+        "2 hand-written DestinationRules route reviews (c, d); 2 hand-written VirtualServices route reviews (a, b)"
         ": a wizard would not know which to replace. Edit or delete them by hand first."
     )
-    with translation.override("zh-hans"):
-        chinese = translate_refusal(english)
-    assert HAN.search(chinese) and "VirtualService" in chinese and "(a, b)" not in chinese and "c, d" in chinese
+    assert str(refusal) == english
     with translation.override("en"):
-        assert translate_refusal(english) == english
-    assert translate_refusal("something else") == "something else"
+        assert translate_message(refusal) == english
+    with translation.override("zh-hans"):
+        chinese = translate_message(refusal)
+    assert chinese == (
+        "2 个手工编写的 DestinationRule 在路由 reviews（c, d）；2 个手工编写的 VirtualService 在路由 reviews（a, b）"
+        "：向导无法确定要替换哪一个。请先手工编辑或删除它们。"
+    )
