@@ -8,7 +8,9 @@ import json
 from typing import Any
 
 import pytest
+from django.test import Client
 
+from accounts.models import RoleGrant, UserPreference
 from inventory.models import IstioObject
 from istio_config.models import ConfigChange
 from istio_config.wizards.generate import build_wizard_objects
@@ -335,3 +337,22 @@ def test_a_chinese_reader_gets_the_wizard_labels_and_input_checks_in_chinese(syn
     ).content.decode()
     assert "v1 的权重" in answer and "权重总和为 90" in answer and answer.count("the weights sum") == 0
     assert cluster_copy(simulator, "destinationrules", "reviews") is None
+
+
+def test_a_user_who_chose_chinese_gets_the_input_checks_in_chinese_with_their_values(synced, django_user_model):
+    wen = django_user_model.objects.create_user("wen", "wen@example.com", "pw")
+    UserPreference.objects.create(user=wen, language="zh-hans")
+    RoleGrant.objects.create(user=wen, role="editor", namespace="bookinfo")
+    client = Client()
+    client.force_login(wen)  # the stored choice is copied into the session at login; no Accept-Language is sent
+    twice = {**JASON_FORM, "rule0_and_field": "header", "rule0_and_name": "end-user", "rule0_and_value": "bob"}
+    answer = client.post(wizard_url("request-routing"), {**twice, "step": "preview"})
+    assert answer.context["plan"] is None
+    [error] = answer.context["form"].non_field_errors()
+    assert error.startswith("规则 1") and error.endswith("header end-user 在同一条规则中被比较了两次"), error
+
+    faulty = {"delay_percent": "10", "delay": "soon", "abort_percent": "5", "abort_status": "500", "step": "preview"}
+    answer = client.post(wizard_url("fault-injection"), faulty)
+    [error] = answer.context["form"].errors["delay"]
+    assert error.startswith("soon 不是有效的时长") and error.endswith("7s、0.5s 或 100ms"), error
+    assert "soon 不是有效的时长" in answer.content.decode() and "is not a duration" not in answer.content.decode()
