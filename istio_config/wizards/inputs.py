@@ -11,7 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Literal
 
-from istio_config.wizards import messages as m
+from istio_config.wizards import messages
 from istio_config.wizards.messages import Message
 
 #: The label every object a wizard writes carries; its value is the wizard's name. "Remove routing" deletes only
@@ -171,37 +171,37 @@ def _check_subset(errors: InputErrors, name: str, subset: str, target: ServiceTa
     if optional and not subset:
         return
     if subset not in target.subset_names:
-        known: str | Message = ", ".join(target.subset_names) or Message(m.NO_VERSION_SUBSETS)
+        known: str | Message = ", ".join(target.subset_names) or Message(messages.NO_VERSION_SUBSETS)
         if subset:
-            errors.add(name, m.NOT_A_SUBSET, subset=subset, service=target.name, known=known)
+            errors.add(name, messages.NOT_A_SUBSET, subset=subset, service=target.name, known=known)
         else:
-            errors.add(name, m.CHOOSE_A_SUBSET, known=known)
+            errors.add(name, messages.CHOOSE_A_SUBSET, known=known)
 
 
 def _check_percent(errors: InputErrors, name: str, value: float) -> None:
     if not 0 <= value <= 100:
-        errors.add(name, m.NOT_A_PERCENTAGE, value=str(value))
+        errors.add(name, messages.NOT_A_PERCENTAGE, value=str(value))
 
 
 def _check_duration(errors: InputErrors, name: str, value: str, required: bool = False) -> None:
     if (value or required) and not _DURATION.match(value):
-        errors.add(name, m.NOT_A_DURATION, value=value or Message(m.EMPTY_VALUE))
+        errors.add(name, messages.NOT_A_DURATION, value=value or Message(messages.EMPTY_VALUE))
 
 
 def _check_match(errors: InputErrors, name: str, match: Match) -> None:
     if not match.value:
-        errors.add(name, m.VALUE_REQUIRED)
+        errors.add(name, messages.VALUE_REQUIRED)
     if match.field == "uri" and match.name:
-        errors.add(name, m.URI_HAS_NO_NAME)
+        errors.add(name, messages.URI_HAS_NO_NAME)
     if match.field != "uri" and (not match.name or not _HEADER_NAME.match(match.name)):
-        errors.add(name, m.HEADER_NAME_REQUIRED if match.field == "header" else m.QUERY_NAME_REQUIRED)
+        errors.add(name, messages.HEADER_NAME_REQUIRED if match.field == "header" else messages.QUERY_NAME_REQUIRED)
     if match.field == "query" and match.kind == "prefix":
-        errors.add(name, m.QUERY_BY_PREFIX)
+        errors.add(name, messages.QUERY_BY_PREFIX)
     if match.kind == "regex":
         try:
             re.compile(match.value)
         except re.error as exc:
-            errors.add(name, m.NOT_A_REGEX, error=str(exc))
+            errors.add(name, messages.NOT_A_REGEX, error=str(exc))
 
 
 def check_wizard_input(wizard: WizardInput, target: ServiceTarget) -> InputErrors:
@@ -222,19 +222,19 @@ def check_wizard_input(wizard: WizardInput, target: ServiceTarget) -> InputError
         _check_subset(errors, "mirror_subset", wizard.mirror_subset, target, optional=False)
         _check_percent(errors, "percent", wizard.percent)
         if wizard.mirror_subset and wizard.mirror_subset == wizard.route_subset:
-            errors.add("mirror_subset", m.MIRROR_TO_ITSELF)
+            errors.add("mirror_subset", messages.MIRROR_TO_ITSELF)
     return errors
 
 
 def _check_request_routing(errors: InputErrors, wizard: RequestRouting, target: ServiceTarget) -> None:
     for index, rule in enumerate(wizard.rules):
         if not rule.matches:
-            errors.add(f"rule{index}", m.RULE_WITHOUT_CONDITION)
+            errors.add(f"rule{index}", messages.RULE_WITHOUT_CONDITION)
         seen: set[tuple[str, str]] = set()
         for match in rule.matches:
             _check_match(errors, f"rule{index}", match)
             if (match.field, match.name) in seen:
-                errors.add(f"rule{index}", m.COMPARED_TWICE, field=match.field, name=match.name)
+                errors.add(f"rule{index}", messages.COMPARED_TWICE, field=match.field, name=match.name)
             seen.add((match.field, match.name))
         _check_subset(errors, f"rule{index}", rule.subset, target, optional=False)
     _check_subset(errors, "default_subset", wizard.default_subset, target, optional=False)
@@ -244,21 +244,21 @@ def _check_traffic_shifting(errors: InputErrors, wizard: TrafficShifting, target
     for subset, weight in wizard.weights:
         _check_subset(errors, f"weight_{subset}", subset, target, optional=False)
         if not 0 <= weight <= 100:
-            errors.add(f"weight_{subset}", m.NOT_A_WEIGHT, value=str(weight))
+            errors.add(f"weight_{subset}", messages.NOT_A_WEIGHT, value=str(weight))
     total = sum(weight for _, weight in wizard.weights)
     if total != 100:
-        errors.add("", m.WEIGHTS_SUM, total=str(total))
+        errors.add("", messages.WEIGHTS_SUM, total=str(total))
 
 
 def _check_fault_injection(errors: InputErrors, wizard: FaultInjection, target: ServiceTarget) -> None:
     if not wizard.delay_percent and not wizard.abort_percent:
-        errors.add("", m.NO_FAULT)
+        errors.add("", messages.NO_FAULT)
     _check_percent(errors, "delay_percent", wizard.delay_percent)
     _check_percent(errors, "abort_percent", wizard.abort_percent)
     if wizard.delay_percent:
         _check_duration(errors, "delay", wizard.delay, required=True)
     if wizard.abort_percent and not 200 <= wizard.abort_status <= 599:
-        errors.add("abort_status", m.NOT_AN_HTTP_STATUS, value=str(wizard.abort_status))
+        errors.add("abort_status", messages.NOT_AN_HTTP_STATUS, value=str(wizard.abort_status))
     if wizard.match is not None:
         _check_match(errors, "match", wizard.match)
     _check_subset(errors, "route_subset", wizard.route_subset, target, optional=True)
@@ -266,15 +266,15 @@ def _check_fault_injection(errors: InputErrors, wizard: FaultInjection, target: 
 
 def _check_timeouts(errors: InputErrors, wizard: TimeoutsRetries, target: ServiceTarget) -> None:
     if not wizard.timeout and not wizard.attempts:
-        errors.add("", m.NO_TIMEOUT_OR_RETRIES)
+        errors.add("", messages.NO_TIMEOUT_OR_RETRIES)
     _check_duration(errors, "timeout", wizard.timeout)
     _check_duration(errors, "per_try_timeout", wizard.per_try_timeout)
     if wizard.attempts < 0:
-        errors.add("attempts", m.NEGATIVE_ATTEMPTS)
+        errors.add("attempts", messages.NEGATIVE_ATTEMPTS)
     if not wizard.attempts and (wizard.per_try_timeout or wizard.retry_on):
-        errors.add("attempts", m.RETRIES_WITHOUT_ATTEMPTS)
+        errors.add("attempts", messages.RETRIES_WITHOUT_ATTEMPTS)
     if wizard.retry_on and not _RETRY_ON.match(wizard.retry_on):
-        errors.add("retry_on", m.NOT_A_RETRY_LIST)
+        errors.add("retry_on", messages.NOT_A_RETRY_LIST)
     _check_subset(errors, "route_subset", wizard.route_subset, target, optional=True)
 
 
@@ -287,13 +287,13 @@ def _check_circuit_breaking(errors: InputErrors, wizard: CircuitBreaking) -> Non
     }
     for name, value in numbers.items():
         if value is not None and value < 1:
-            errors.add(name, m.AT_LEAST_ONE)
+            errors.add(name, messages.AT_LEAST_ONE)
     if wizard.max_ejection_percent is not None:
         _check_percent(errors, "max_ejection_percent", wizard.max_ejection_percent)
     _check_duration(errors, "interval", wizard.interval)
     _check_duration(errors, "base_ejection_time", wizard.base_ejection_time)
     outlier = (wizard.interval, wizard.base_ejection_time, wizard.max_ejection_percent)
     if any(v not in ("", None) for v in outlier) and wizard.consecutive_5xx_errors is None:
-        errors.add("consecutive_5xx_errors", m.OUTLIER_WITHOUT_ERRORS)
+        errors.add("consecutive_5xx_errors", messages.OUTLIER_WITHOUT_ERRORS)
     if all(v is None for v in numbers.values()):
-        errors.add("", m.NO_CIRCUIT_BREAKER)
+        errors.add("", messages.NO_CIRCUIT_BREAKER)
