@@ -12,8 +12,12 @@ export function sliderSnapshot() {
   return snapshots[Number($("ctl-replay").value)];
 }
 
-/** Reads the snapshots of `view`'s cluster (the hour around a replayed moment) and sets the slider on them. */
-export async function loadReplaySnapshots(apiUrl, view) {
+/**
+ * Reads the snapshots of the view's cluster (the hour around a replayed moment) and sets the slider on them;
+ * `currentView()` is asked again once they are read (the user may have moved the slider meanwhile).
+ */
+export async function loadReplaySnapshots(apiUrl, currentView) {
+  const view = currentView();
   const params = new URLSearchParams();
   if (view.cluster) params.set("cluster", view.cluster);
   if (view.at) {
@@ -34,8 +38,9 @@ export async function loadReplaySnapshots(apiUrl, view) {
   const slider = $("ctl-replay");
   slider.max = String(Math.max(0, snapshots.length - 1));
   slider.disabled = snapshots.length < 2;
-  slider.value = String(replayIndex(snapshots, view.at));
-  updateReplayLabel(view.at);
+  const { at } = currentView();
+  slider.value = String(replayIndex(snapshots, at));
+  updateReplayLabel(at);
 }
 
 /** The index of the last snapshot taken at or before `at` (the newest when live). */

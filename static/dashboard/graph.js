@@ -205,7 +205,7 @@ async function fetchGraph() {
 }
 
 function loadSnapshots() {
-  return loadReplaySnapshots(root.dataset.apiSnapshots, state);
+  return loadReplaySnapshots(root.dataset.apiSnapshots, () => state);
 }
 
 async function load({ relayout = false, prefetched = null } = {}) {
