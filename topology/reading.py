@@ -195,16 +195,18 @@ def read_graph_json(
         key = _derived_key(snapshot, graph_type, window, namespaces, include_idle, box_by, granted, derive)
         body = cache.get(key)
         if body is None:
-            if granted is not None:
-                body = _read_restricted_graph(
-                    snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted, derive
-                )
-            else:
-                body = _read_derived_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, derive)
+            readable = sorted(granted) if granted is not None else None
+            transform = _restricting(readable, derive) if readable is not None else derive.apply
+            body = _read_transformed_graph(
+                snapshot, graph_type, window, namespaces, include_idle, box_by, hide, transform, readable
+            )
             cache.set(key, body, settings.MESH_UI_DERIVED_CACHE_SECONDS)
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     if granted is not None:
-        body = _read_restricted_graph(snapshot, graph_type, window, namespaces, include_idle, box_by, hide, granted)
+        readable = sorted(granted)
+        body = _read_transformed_graph(
+            snapshot, graph_type, window, namespaces, include_idle, box_by, hide, _restricting(readable), readable
+        )
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
     head, owns, extras = _read_parts(snapshot, graph_type, window, namespaces if scoped else None)
@@ -260,7 +262,10 @@ def _derived_key(
     return f"graph-derived:{snapshot.pk}:{graph_type}:{window}:{digest}"
 
 
-def _read_derived_graph(
+GraphTransform = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def _read_transformed_graph(
     snapshot: GraphSnapshot,
     graph_type: str,
     window: int,
@@ -268,44 +273,33 @@ def _read_derived_graph(
     include_idle: bool,
     box_by: list[str],
     hide: NodePredicate | None,
-    derive: Derivation,
+    transform: GraphTransform,
+    readable: list[str] | None = None,
 ) -> bytes:
-    """A derived answer from the whole graph (a node graph or a collapsed hop spans namespaces), then scoped."""
-    head, owns, extras = _read_parts(snapshot, graph_type, window, None)
-    with pause_cyclic_gc():
-        graph = derive.apply(assemble_graph(head, owns, extras))
-        graph = filter_graph(graph, namespaces, include_idle, box_by)
-        if hide is not None:
-            graph = hide_elements(graph, hide)
-        body = encode_graph_json(graph)
-        del graph
-    return body
+    """``transform`` applied to the assembled graph before it is scoped to ``namespaces``, filtered and encoded.
 
-
-def _read_restricted_graph(
-    snapshot: GraphSnapshot,
-    graph_type: str,
-    window: int,
-    namespaces: list[str] | None,
-    include_idle: bool,
-    box_by: list[str],
-    hide: NodePredicate | None,
-    granted: Collection[str],
-    derive: Derivation | None = None,
-) -> bytes:
-    """The graph of a user who may read only ``granted``: their parts (own and linking copies), restricted."""
-    readable = sorted(granted)
+    Only the parts of the ``readable`` namespaces are read (None: the whole graph, since a node graph or a collapsed
+    hop spans namespaces); ``namespaces`` defaults to ``readable``.
+    """
     head, owns, extras = _read_parts(snapshot, graph_type, window, readable)
     with pause_cyclic_gc():
-        graph = restrict_graph(assemble_graph(head, owns, extras), readable)
-        if derive is not None:
-            graph = derive.apply(graph)
+        graph = transform(assemble_graph(head, owns, extras))
         graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)
         if hide is not None:
             graph = hide_elements(graph, hide)
         body = encode_graph_json(graph)
         del graph
     return body
+
+
+def _restricting(readable: list[str], derive: Derivation | None = None) -> GraphTransform:
+    """The graph of a user who may read only ``readable`` (their own parts and linking copies), then ``derive``d."""
+
+    def restrict(graph: dict[str, Any]) -> dict[str, Any]:
+        graph = restrict_graph(graph, readable)
+        return derive.apply(graph) if derive is not None else graph
+
+    return restrict
 
 
 def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -1,6 +1,11 @@
 // The service graph page: reads the view from the query string, fetches /api/v1/graph, draws it with Cytoscape,
 // and keeps polling (fast while the tab is visible, not at all while it is hidden or replaying).
 //
+// Its parts, each a module of its own: the view state in the query string (graph-state.js) and the toolbar that
+// edits it (graph-toolbar.js), find and hide (graph-filters.js), the snapshot line, banner and on-demand builds
+// (graph-status.js), the replay slider (graph-replay.js), polling (graph-polling.js), the node-graph breadcrumb
+// (graph-breadcrumb.js); this module holds the state and draws.
+//
 // A hide expression made of terms the server evaluates (label:, name, node, healthy, idle) is sent as hide= so a
 // large mesh sends only what is shown; it is applied here too, as every other expression.
 //
@@ -12,15 +17,20 @@
 // leads back.
 
 import { badgeList, badgeStyle, withoutBadges } from "./graph-badges.js";
+import { renderBreadcrumb } from "./graph-breadcrumb.js";
 import { buildElements, edgeLabel } from "./graph-data.js";
-import { ExpressionError, compileExpression, isServerEvaluable } from "./graph-expr.js";
 import { exportGraph } from "./graph-export.js";
+import { applyFilters, isShown, serverHide } from "./graph-filters.js";
 import { bindInteractions } from "./graph-interact.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
-import { focusStyle, nodeGraphUrl, nodeRefLabel, nodeRefOf, parseNodeRef } from "./graph-node.js";
+import { focusStyle, nodeGraphUrl, nodeRefOf, parseNodeRef } from "./graph-node.js";
 import { setBadgeList, setDetailUrls, showPanel } from "./graph-panel.js";
+import { createPolling } from "./graph-polling.js";
+import { loadReplaySnapshots, sliderSnapshot, updateReplayLabel } from "./graph-replay.js";
 import { graphApiQuery, readState, saveState } from "./graph-state.js";
+import { followBuild, renderSnapshot, showBanner, showBuilding } from "./graph-status.js";
 import { buildStyle } from "./graph-style.js";
+import { readControls, toolbarChoices, updateNamespaceSummary, writeControls } from "./graph-toolbar.js";
 import { MAX_EDGES, TrafficAnimation } from "./graph-traffic.js";
 import { gettext, interpolate } from "./i18n.js";
 
@@ -36,20 +46,10 @@ const RELOAD_KEYS = [
   "cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc",
   "rateTcp", "queryTime",
 ];
-const SELECTS = [
-  "graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "boxBy",
-];
 const badgeBase = root.dataset.badgeBase || "";
 setBadgeList((d) => badgeList(d, badgeBase));
 
-// The values each toolbar select offers (rendered by the server) are the only ones a URL may choose.
-const choices = Object.fromEntries(
-  ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "refresh"]
-    .filter((name) => form.elements[name])
-    .map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
-);
-
-let state = readState(location.search, defaults, choices);
+let state = readState(location.search, defaults, toolbarChoices(form));
 if (state.node && !parseNodeRef(state.node)) state.node = "";
 // The node graphs drilled through to reach the current one (the breadcrumb), oldest first.
 let trail = [];
@@ -58,8 +58,6 @@ let large = false;
 let traffic = null;
 let rawJson = "";
 let graph = null;
-let snapshots = [];
-let pollTimer = 0;
 let loadSequence = 0;
 let exprTimer = 0;
 let userMovedView = false;
@@ -140,7 +138,7 @@ async function draw(relayout) {
     });
   }
   performance.mark("graph:added");
-  applyFilters();
+  applyFilters(cy, state);
   if (!sameShape) {
     await runLayout(cy, state.layout);
     userMovedView = false;
@@ -173,12 +171,6 @@ function refreshPanel() {
   openPanel(ele.length ? ele : null);
 }
 
-/** Shown by find/hide (class checks only: Cytoscape's visible() on 3,000 edges costs half a second). */
-function isShown(ele) {
-  if (ele.hasClass("hidden")) return false;
-  return ele.isNode() || (!ele.source().hasClass("hidden") && !ele.target().hasClass("hidden"));
-}
-
 function updateCounts() {
   const nodes = cy.nodes().filter((n) => !n.isParent() && isShown(n)).length;
   const edges = cy.edges().filter(isShown).length;
@@ -199,90 +191,7 @@ function updateTraffic() {
   else traffic.stop();
 }
 
-// --- Find and hide ---------------------------------------------------------------------------------------------
-
-function compile(text, which) {
-  try {
-    return { predicate: compileExpression(text), error: "" };
-  } catch (error) {
-    if (!(error instanceof ExpressionError)) throw error;
-    return { predicate: null, error: `${which}: ${error.message}` };
-  }
-}
-
-function applyFilters() {
-  const find = compile(state.find, "Find");
-  const hide = compile(state.hide, "Hide");
-  $("ctl-find").setAttribute("aria-invalid", String(Boolean(find.error)));
-  $("ctl-hide").setAttribute("aria-invalid", String(Boolean(hide.error)));
-  $("expr-error").textContent = [find.error, hide.error].filter(Boolean).join(" · ");
-  cy.batch(() => {
-    cy.elements().removeClass("hidden found faded");
-    if (hide.predicate) {
-      cy.elements().forEach((ele) => {
-        if (hide.predicate(ele.data(), ele.isNode())) ele.addClass("hidden");
-      });
-      // A box whose members are all hidden goes too (innermost boxes first).
-      const boxes = cy.nodes().filter((n) => n.isParent());
-      const depth = (n) => n.ancestors().length;
-      boxes.sort((a, b) => depth(b) - depth(a)).forEach((box) => {
-        if (box.children().every((c) => c.hasClass("hidden"))) box.addClass("hidden");
-      });
-    }
-    if (find.predicate) {
-      const found = cy.elements().filter((ele) => !ele.hasClass("hidden") && find.predicate(ele.data(), ele.isNode()));
-      found.addClass("found");
-      cy.elements().not(found).filter((ele) => !ele.isParent()).addClass("faded");
-    }
-  });
-}
-
 // --- Loading and polling ---------------------------------------------------------------------------------------
-
-function showBanner(text) {
-  const banner = $("graph-banner");
-  banner.textContent = text;
-  banner.hidden = !text;
-}
-
-function renderSnapshot() {
-  const snap = graph.snapshot;
-  const label = $("graph-snapshot");
-  if (!snap) {
-    label.textContent = graph.warning || gettext("No snapshot yet");
-    delete root.dataset.snapshotId;
-    showBanner("");
-    return;
-  }
-  root.dataset.snapshotId = String(snap.id);
-  root.dataset.snapshotTakenAt = snap.takenAt;
-  const taken = new Date(snap.takenAt);
-  const mode = state.at ? gettext("Replaying snapshot") : gettext("Snapshot");
-  const age = state.at ? "" : ` · ${interpolate(gettext("%(age)s old"), { age: formatAge(snap.ageSeconds) })}`;
-  const built = snap.onDemand
-    ? ` · ${interpolate(gettext("built on demand for %(time)s"), { time: new Date(snap.queryTime).toLocaleString() })}`
-    : "";
-  label.textContent = `${mode} #${snap.id} · ${taken.toLocaleString()}${age} · ${snap.source}${built}`;
-  const ageText = formatAge(snap.ageSeconds);
-  if (snap.stale && snap.sourceError) {
-    showBanner(`Stale data: the metrics source is failing (${snap.sourceError}); this snapshot is ${ageText} old.`);
-  } else if (snap.stale) {
-    showBanner(`Stale data: the newest snapshot is ${ageText} old; new snapshots are not arriving.`);
-  } else {
-    showBanner("");
-  }
-}
-
-function formatAge(seconds) {
-  if (seconds < 90) return `${Math.round(seconds)} s`;
-  if (seconds < 5400) return `${Math.round(seconds / 60)} min`;
-  return `${(seconds / 3600).toFixed(1)} h`;
-}
-
-/** The hide expression the API can apply itself (the payload then shrinks), else "" (applied here only). */
-function serverHide(view) {
-  return isServerEvaluable(view.hide) ? view.hide.trim() : "";
-}
 
 async function fetchGraph() {
   const params = new URLSearchParams(graphApiQuery(state));
@@ -293,6 +202,10 @@ async function fetchGraph() {
     headers: { Accept: "application/json" },
   });
   return { response, text: await response.text() };
+}
+
+function loadSnapshots() {
+  return loadReplaySnapshots(root.dataset.apiSnapshots, () => state);
 }
 
 async function load({ relayout = false, prefetched = null } = {}) {
@@ -318,7 +231,8 @@ async function load({ relayout = false, prefetched = null } = {}) {
   }
   if (response.status === 202 && body.build) {
     // Built on demand (a window or moment no snapshot holds): follow the build, then load again.
-    if (await followBuild(body.build, sequence)) await load({ relayout });
+    if (await followBuild(body.build, () => sequence === loadSequence)) await load({ relayout });
+    else if (sequence === loadSequence) setReady(true); // the build failed: the banner says why
     return;
   }
   showBuilding(null);
@@ -330,162 +244,24 @@ async function load({ relayout = false, prefetched = null } = {}) {
   performance.mark("graph:fetched");
   rawJson = text;
   graph = body;
-  renderSnapshot();
+  renderSnapshot(root, graph, Boolean(state.at));
   await draw(relayout);
   if (sequence === loadSequence) setReady(true);
 }
 
-/** Shows what an on-demand build is doing ("" / null hides it). */
-function showBuilding(build) {
-  const box = $("graph-building");
-  if (!box) return;
-  box.hidden = !build;
-  document.body.dataset.graphBuilding = String(Boolean(build));
-  if (!build) return;
-  const span = build.window % 60 === 0 ? `${build.window / 60} min` : `${build.window} s`;
-  const moment = new Date(build.queryTime).toLocaleString();
-  box.textContent = `Building the graph of ${span} at ${moment} on demand… ${Math.round(build.elapsedSeconds)} s (times out after ${Math.round(build.timeoutSeconds)} s)`;
-}
-
-/** Polls an on-demand build until it is complete (true) or failed, or another load took over (false). */
-async function followBuild(build, sequence) {
-  let current = build;
-  while (sequence === loadSequence) {
-    showBuilding(current);
-    if (current.status === "complete") return true;
-    if (current.status === "failed") {
-      showBuilding(null);
-      showBanner(`The graph built on demand failed: ${current.error || "unknown error"}`);
-      setReady(true);
-      return false;
-    }
-    await new Promise((resolve) => setTimeout(resolve, 1000));
-    try {
-      const response = await fetch(current.statusUrl, { headers: { Accept: "application/json" } });
-      if (response.ok) current = await response.json();
-    } catch (error) {
-      // a hiccup: ask again in a second
-    }
-  }
-  return false;
-}
-
-async function loadSnapshots() {
-  const params = new URLSearchParams();
-  if (state.cluster) params.set("cluster", state.cluster);
-  if (state.at) {
-    // Show the hour around the replayed moment.
-    const at = new Date(state.at);
-    if (!Number.isNaN(at.getTime())) {
-      params.set("since", new Date(at.getTime() - 3600e3).toISOString());
-      params.set("until", new Date(Math.max(Date.now(), at.getTime() + 60e3)).toISOString());
-    }
-  }
-  try {
-    const response = await fetch(`${root.dataset.apiSnapshots}?${params}`);
-    if (!response.ok) return;
-    snapshots = (await response.json()).snapshots || [];
-  } catch (error) {
-    return;
-  }
-  const slider = $("ctl-replay");
-  slider.max = String(Math.max(0, snapshots.length - 1));
-  slider.disabled = snapshots.length < 2;
-  slider.value = String(replayIndex());
-  updateReplayLabel();
-}
-
-function replayIndex() {
-  if (!state.at || snapshots.length === 0) return Math.max(0, snapshots.length - 1);
-  const target = new Date(state.at).getTime();
-  let best = snapshots.length - 1;
-  snapshots.forEach((s, i) => {
-    if (new Date(s.takenAt).getTime() <= target) best = i;
-  });
-  return best;
-}
-
-function updateReplayLabel() {
-  const slider = $("ctl-replay");
-  const snap = snapshots[Number(slider.value)];
-  $("replay-time").textContent = state.at && snap ? new Date(snap.takenAt).toLocaleTimeString() : gettext("live");
-  $("btn-live").disabled = !state.at;
-}
-
-function schedule() {
-  clearTimeout(pollTimer);
-  const seconds = Number(state.refresh);
-  if (state.at || state.queryTime || !seconds || document.visibilityState !== "visible") return;
-  pollTimer = setTimeout(async () => {
-    await Promise.all([load(), loadSnapshots()]);
-    schedule();
-  }, seconds * 1000);
-}
-
-document.addEventListener("visibilitychange", async () => {
-  // Hidden tabs do not poll; coming back refreshes at once.
-  if (document.visibilityState === "visible" && !state.at && Number(state.refresh)) {
-    await load();
-  }
-  schedule();
-});
+const schedule = createPolling(
+  () => state,
+  () => Promise.all([load(), loadSnapshots()]),
+  () => load(),
+);
 
 // --- Toolbar ---------------------------------------------------------------------------------------------------
 
-function writeControls() {
-  for (const box of form.querySelectorAll('input[name="namespaces"]')) box.checked = state.namespaces.includes(box.value);
-  for (const name of SELECTS) {
-    const control = form.elements[name];
-    if (!control || !state[name]) continue;
-    if (![...control.options].some((o) => o.value === state[name])) control.add(new Option(state[name], state[name]));
-    control.value = state[name];
-  }
-  if (!state.duration) state.duration = form.elements.duration.value;
-  $("ctl-idle").checked = state.idle;
-  if ($("ctl-services")) $("ctl-services").checked = state.services;
-  if ($("ctl-queryTime")) $("ctl-queryTime").value = localInputValue(state.queryTime);
-  $("ctl-traffic").checked = state.traffic;
-  $("ctl-find").value = state.find;
-  $("ctl-hide").value = state.hide;
-  updateNamespaceSummary();
-}
-
-function readControls() {
-  const next = { ...state };
-  next.namespaces = [...form.querySelectorAll('input[name="namespaces"]:checked')].map((b) => b.value);
-  for (const name of SELECTS) {
-    if (form.elements[name]) next[name] = form.elements[name].value;
-  }
-  next.idle = $("ctl-idle").checked;
-  if ($("ctl-services")) next.services = $("ctl-services").checked;
-  const moment = $("ctl-queryTime")?.value || "";
-  // The control shows minutes in local time: keep the state's own value while the control still shows it.
-  if (moment !== localInputValue(state.queryTime)) next.queryTime = moment ? new Date(moment).toISOString() : "";
-  next.traffic = $("ctl-traffic").checked;
-  next.find = $("ctl-find").value.trim();
-  next.hide = $("ctl-hide").value.trim();
-  return next;
-}
-
-/** A moment (ISO) as a datetime-local control's value, in local time to the minute. */
-function localInputValue(iso) {
-  const moment = iso ? new Date(iso) : null;
-  if (!moment || Number.isNaN(moment.getTime())) return "";
-  const local = new Date(moment.getTime() - moment.getTimezoneOffset() * 60e3);
-  return local.toISOString().slice(0, 16);
-}
-
-function updateNamespaceSummary() {
-  $("ns-summary").textContent = state.namespaces.length
-    ? interpolate(gettext("Namespaces: %(names)s"), { names: state.namespaces.join(", ") })
-    : gettext("Namespaces: all");
-}
-
 async function onControlsChanged() {
   const previous = state;
-  state = readControls();
+  state = readControls(form, state);
   saveState(state, defaults);
-  updateNamespaceSummary();
+  updateNamespaceSummary(state.namespaces);
   const changed = (key) => JSON.stringify(previous[key]) !== JSON.stringify(state[key]);
   // A hide expression the server applies changes what it sends; applyFilters() still runs on every draw.
   if (RELOAD_KEYS.some(changed) || serverHide(previous) !== serverHide(state)) {
@@ -498,7 +274,7 @@ async function onControlsChanged() {
     updateCounts();
     setReady(true);
   } else if (changed("find") || changed("hide")) {
-    applyFilters();
+    applyFilters(cy, state);
     if (changed("hide")) {
       await runLayout(cy, state.layout);
       userMovedView = false;
@@ -536,16 +312,16 @@ for (const id of ["ctl-find", "ctl-hide"]) {
 }
 
 $("ctl-replay").addEventListener("input", () => {
-  const snap = snapshots[Number($("ctl-replay").value)];
+  const snap = sliderSnapshot();
   if (snap) $("replay-time").textContent = new Date(snap.takenAt).toLocaleTimeString();
 });
 $("ctl-replay").addEventListener("change", async () => {
-  const snap = snapshots[Number($("ctl-replay").value)];
+  const snap = sliderSnapshot();
   if (!snap) return;
   state = { ...state, at: snap.takenAt };
   saveState(state, defaults);
   schedule();
-  updateReplayLabel();
+  updateReplayLabel(state.at);
   await load();
 });
 $("btn-live").addEventListener("click", async () => {
@@ -577,37 +353,11 @@ for (const button of form.querySelectorAll("[data-export]")) {
 
 // --- Node graphs ---------------------------------------------------------------------------------------------
 
-function renderBreadcrumb() {
-  const nav = $("graph-breadcrumb");
-  if (!nav) return;
-  const list = $("graph-crumbs");
-  list.replaceChildren();
-  nav.hidden = !state.node;
-  if (!state.node) return;
-  const crumb = (text, index) => {
-    const item = document.createElement("li");
-    const button = document.createElement("button");
-    button.type = "button";
-    button.className = "link-button";
-    button.textContent = text;
-    button.dataset.crumb = String(index);
-    button.addEventListener("click", () => goBack(index));
-    item.appendChild(button);
-    return item;
-  };
-  list.appendChild(crumb("Full graph", -1));
-  trail.forEach((ref, index) => list.appendChild(crumb(nodeRefLabel(ref), index)));
-  const current = document.createElement("li");
-  current.textContent = nodeRefLabel(state.node);
-  current.setAttribute("aria-current", "page");
-  list.appendChild(current);
-}
-
 async function showNodeGraph(ref, nextTrail) {
   trail = nextTrail;
   state = { ...state, node: ref };
   saveState(state, defaults);
-  renderBreadcrumb();
+  renderBreadcrumb(state.node, trail, goBack);
   openPanel(null);
   await load({ relayout: true });
 }
@@ -637,9 +387,9 @@ function librariesLoaded() {
   return new Promise((resolve) => document.addEventListener("DOMContentLoaded", resolve, { once: true }));
 }
 
-writeControls();
+writeControls(form, state);
 saveState(state, defaults);
-renderBreadcrumb();
+renderBreadcrumb(state.node, trail, goBack);
 setDagreScripts((root.dataset.dagreScripts || "").split(" ").filter(Boolean));
 setFcoseScripts((root.dataset.fcoseScripts || "").split(" ").filter(Boolean));
 const firstGraph = fetchGraph();
