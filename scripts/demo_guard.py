@@ -53,13 +53,27 @@ def apply_line(groups: dict[int, int], line: str) -> None:
 
 
 def group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's group now: not ours to wait for
-        return False
-    return True
+    """Whether group ``pgid`` still has a process that is not a zombie.
+
+    Zombies count as gone: their parent, the dead launcher, cannot reap them, and the init process that inherits them
+    may take seconds to. Through ``/proc`` on Linux; elsewhere any process of the group, zombie or not.
+    """
+    if not os.path.isdir("/proc/self"):
+        try:
+            os.killpg(pgid, 0)
+        except (ProcessLookupError, PermissionError):  # gone, or someone else's group now: not ours to wait for
+            return False
+        return True
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as stat:
+                    fields = stat.read().rpartition(")")[2].split()  # after "pid (comm)": state, ppid, pgrp, ...
+            except OSError:  # gone meanwhile
+                continue
+            if fields[2] == str(pgid) and fields[0] not in ("Z", "X"):
+                return True
+    return False
 
 
 def signal_group(pgid: int, sig: int) -> None:
@@ -73,7 +87,7 @@ def stop_groups(groups: dict[int, int], grace: float = GRACE) -> list[int]:
         signal_group(pgid, sig)
     deadline = time.monotonic() + grace
     while (left := [pgid for pgid in groups if group_exists(pgid)]) and time.monotonic() < deadline:
-        time.sleep(0.05)
+        time.sleep(0.1)
     for pgid in left:
         signal_group(pgid, signal.SIGKILL)
     return left
