@@ -93,6 +93,7 @@ def test_the_guard_stops_the_groups_of_a_sigkilled_launcher():
         stderr=subprocess.PIPE,
         text=True,
     )
+    child = 0
     try:
         assert launcher.stdout is not None
         line = wait_until(lambda: (line := launcher.stdout.readline()).startswith("pids") and line, "it started")
@@ -107,6 +108,8 @@ def test_the_guard_stops_the_groups_of_a_sigkilled_launcher():
     finally:
         launcher.kill()
         launcher.wait()
+        if child and not _group_gone(child):
+            os.killpg(child, signal.SIGKILL)
 
 
 def test_the_guard_leaves_alone_a_group_the_launcher_forgot():

@@ -21,7 +21,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -49,6 +49,8 @@ class Demo:
     log: Path
     port: int
     sim_port: int
+    #: Processes to kill at the end if still there {pid: start time} (a dead launcher's are no longer its descendants).
+    seen: dict[int, str] = field(default_factory=dict)
 
     def output(self) -> str:
         return self.log.read_text(errors="replace")
@@ -135,7 +137,6 @@ def running_demo(var_dir: Path, log: Path) -> Iterator[Demo]:
             [sys.executable, "scripts/demo.py"], cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT
         )
     demo = Demo(process, log, port, sim_port)
-    tree: dict[int, str] = {}
     try:
         try:
             wait_until(
@@ -146,17 +147,17 @@ def running_demo(var_dir: Path, log: Path) -> Iterator[Demo]:
         except AssertionError as exc:
             raise AssertionError(f"{exc}; the launcher said:\n{demo.output()[-3000:]}") from None
         assert process.poll() is None, demo.output()[-3000:]
-        tree = process_tree(process.pid)
+        demo.seen.update(process_tree(process.pid))
         yield demo
     finally:
-        tree.update(process_tree(process.pid))
+        demo.seen.update(process_tree(process.pid))
         if process.poll() is None:
             process.send_signal(signal.SIGINT)
             try:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        for pid, started in tree.items():
+        for pid, started in demo.seen.items():
             if _alive(pid, started):
                 os.kill(pid, signal.SIGKILL)
 
@@ -241,6 +242,7 @@ def test_a_sigkilled_launcher_leaves_no_child(shared_demo):
     for name in ("Celery worker", "web server (gunicorn)"):
         wait_until(lambda name=name: process_tree(children[name]), f"the {name} started its processes", timeout=60)
     tree = process_tree(demo.process.pid)
+    demo.seen.update(tree)
     guard = [pid for pid in tree if "demo_guard.py" in Path(f"/proc/{pid}/cmdline").read_text()]
     assert len(guard) == 1, tree
     assert set(children.values()) <= set(tree), (children, tree)
