@@ -372,13 +372,20 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupt)
     supervisor = Supervisor(env)
     try:
-        supervisor.run([PYTHON, "manage.py", "migrate", "--noinput", "-v", "0"])
+        # Migrating in the same Django start as making sure the admin exists: one start fewer before the demo is up.
+        ensure_admin = [
+            PYTHON,
+            "manage.py",
+            "ensure_admin",
+            "--migrate",
+            "--password-file",
+            str(var_dir / "admin-password"),
+        ]
+        admin_line = supervisor.run(ensure_admin).strip()
         if "MESH_UI_STATIC_COLLECTED" not in env:  # given: collected already, or served from the finders (tests)
             # Collected and pre-compressed static files, served by WhiteNoise with gzip.
             supervisor.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"])
             env["MESH_UI_STATIC_COLLECTED"] = "1"
-        ensure_admin = [PYTHON, "manage.py", "ensure_admin", "--password-file", str(var_dir / "admin-password")]
-        admin_line = supervisor.run(ensure_admin).strip()
         print(f"[demo] {admin_line}", flush=True)
         return _serve(supervisor, env, port, sim_port, prometheus, prometheus_port, var_dir, kubeconfig, admin_line)
     except KeyboardInterrupt:
