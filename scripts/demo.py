@@ -9,15 +9,14 @@ http://127.0.0.1:$PORT. The product never imports the simulator; only this launc
 It then supervises them (:class:`Supervisor`): a child that dies is restarted with backoff (1 s doubling to 30 s,
 back to 1 s once it has run a minute) and the launcher says so, so the demo can show its own fault handling while
 the web server keeps answering. Ctrl-C, SIGINT or SIGTERM to the launcher stops every child and waits for them.
-Every child is started with a parent-death signal (Linux ``PR_SET_PDEATHSIG``), so none outlives the launcher even
-when it is SIGKILLed; Celery's pool processes have their own (Celery sets it), gunicorn's workers leave when their
-master does.
+Every child runs in a process group of its own that a guard process (``scripts/demo_guard.py``, :class:`Guard`)
+knows about; the guard holds the read end of a pipe only the launcher writes to, so when the launcher dies, however
+it dies (SIGKILL too), the guard reads end of file and stops those groups: none of the demo outlives the launcher.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import errno
 import os
 import secrets
@@ -28,16 +27,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 PYTHON = sys.executable
 
 
-#: prctl(2) option: the signal a process gets when the thread that started it ends.
-PR_SET_PDEATHSIG = 1
+#: The guard process's program (see :class:`Guard`).
+GUARD_SCRIPT = ROOT / "scripts" / "demo_guard.py"
 #: Restart backoff of a dead child: first delay, cap, and how long a child must run for the delay to start over.
 RESTART_FIRST_DELAY = 1.0
 RESTART_MAX_DELAY = 30.0
@@ -46,25 +45,82 @@ RESTART_RESET_AFTER = 60.0
 STOP_TIMEOUT = 10.0
 
 
-def parent_death_signal(sig: int) -> Callable[[], None]:
-    """A ``preexec_fn`` that makes the child get ``sig`` when the launcher dies (Linux), however it dies.
+class Guard:
+    """The launcher's side of the guard process, which stops the demo's process groups once the launcher is gone.
 
-    Run in the forked child before ``exec``. If the launcher died between the fork and the ``prctl``, the child is
-    already orphaned and would never get the signal: it ends itself instead.
+    The launcher keeps the only write end of a pipe (``os.pipe`` descriptors are not inherited: children are started
+    with ``close_fds``, and only the guard gets the read end, through ``pass_fds``), so the guard reads end of file
+    exactly when the launcher has exited or been killed. Each child is started through :meth:`popen` in a new
+    session (its own process group) and registers that group itself, before its program runs: a launcher killed
+    between the fork and its own bookkeeping still leaves nothing behind. A guard that dies is started again with
+    every group still running.
     """
-    parent = os.getpid()
 
-    def arm() -> None:
-        if sys.platform.startswith("linux"):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, sig, 0, 0, 0)
-        if os.getppid() != parent:
-            os._exit(1)
+    def __init__(self, env: dict[str, str]) -> None:
+        self.env = env
+        #: The groups started and not yet stopped {pgid: signal the guard sends once the launcher is gone}.
+        self.groups: dict[int, int] = {}
+        self.process: subprocess.Popen[bytes] | None = None
+        self.write_fd = -1
+        self.start()
 
-    return arm
+    def start(self) -> None:
+        """Start the guard process and tell it every group still running."""
+        read_fd, write_fd = os.pipe()
+        self.process = subprocess.Popen(
+            [PYTHON, str(GUARD_SCRIPT), str(read_fd)],
+            cwd=ROOT,
+            env=self.env,
+            pass_fds=(read_fd,),
+            start_new_session=True,
+        )
+        os.close(read_fd)
+        self.write_fd = write_fd
+        for pgid, sig in self.groups.items():
+            self._send(f"+{pgid} {sig}")
 
+    def check(self) -> None:
+        """Start the guard again if it died (killed by someone): without it a SIGKILLed launcher would leave all."""
+        if self.process is not None and (code := self.process.poll()) is not None:
+            print(
+                f"[demo] the guard (pid {self.process.pid}) exited with code {code}; starting it again", file=sys.stderr
+            )
+            os.close(self.write_fd)
+            self.start()
 
-def _run(*args: str, env: dict[str, str]) -> None:
-    subprocess.run([PYTHON, *args], cwd=ROOT, env=env, check=True, preexec_fn=parent_death_signal(signal.SIGTERM))
+    def popen(self, args: list[str], death_signal: int, **options: Any) -> subprocess.Popen[Any]:
+        """Start ``args`` in a new session whose group the guard stops with ``death_signal`` if the launcher dies."""
+        write_fd = self.write_fd
+
+        def register() -> None:
+            # In the forked child, before exec: it still holds the write end here, so the line arrives even if the
+            # launcher died a moment ago, and the guard then sees end of file once exec closes the child's copy.
+            # Popen has restored SIGPIPE's default by now: a dead guard must not kill the child. check() starts
+            # another guard and tells it this group.
+            signal.signal(signal.SIGPIPE, signal.SIG_IGN)
+            with contextlib.suppress(OSError):
+                os.write(write_fd, f"+{os.getpid()} {death_signal}\n".encode())
+            signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+
+        process = subprocess.Popen(args, cwd=ROOT, env=self.env, start_new_session=True, preexec_fn=register, **options)
+        self.groups[process.pid] = death_signal
+        return process
+
+    def forget(self, pgid: int) -> None:
+        """The launcher stopped (or reaped) group ``pgid`` itself: the guard must not signal that id later."""
+        self.groups.pop(pgid, None)
+        self._send(f"-{pgid}")
+
+    def close(self) -> None:
+        """Close the write end (what the kernel does when the launcher dies) and wait for the guard to finish."""
+        os.close(self.write_fd)
+        if self.process is not None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.process.wait(timeout=STOP_TIMEOUT)
+
+    def _send(self, line: str) -> None:
+        with contextlib.suppress(OSError):  # a dead guard: check() starts another and tells it every group
+            os.write(self.write_fd, f"{line}\n".encode())
 
 
 def find_taken_port(ports: dict[str, str]) -> str | None:
@@ -92,7 +148,7 @@ class Child:
     args: list[str]
     #: Sent to the child to stop it (what is left of its process group is killed once it has stopped).
     stop_signal: int = signal.SIGTERM
-    #: Sent by the kernel when the launcher dies (None: ``stop_signal``).
+    #: Sent to its process group by the guard when the launcher dies (None: ``stop_signal``).
     death_signal: int | None = None
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
@@ -107,24 +163,32 @@ class Supervisor:
     """Starts the demo's children, restarts those that die (with backoff), and stops them all.
 
     Every child runs in a session of its own (a terminal's Ctrl-C reaches only the launcher, which stops them in
-    order) and gets its stop signal when the launcher dies. Only the main thread starts children: the parent-death
-    signal fires when the *thread* that forked the child ends.
+    order) that the :class:`Guard` stops when the launcher dies; so do the setup commands (:meth:`run`).
     """
 
     def __init__(self, env: dict[str, str]) -> None:
         self.env = env
         self.children: list[Child] = []
         self.stopping = False
+        self.guard = Guard(env)
+
+    def run(self, args: list[str]) -> str:
+        """Run a setup command (migrate, ...) to its end, guarded like the children; return its standard output."""
+        process = self.guard.popen(args, signal.SIGTERM, stdout=subprocess.PIPE, text=True)
+        try:
+            output, _ = process.communicate()
+        finally:
+            if process.poll() is None:  # interrupted
+                process.kill()
+                process.wait()
+            self.guard.forget(process.pid)
+        if process.returncode:
+            raise subprocess.CalledProcessError(process.returncode, args)
+        return str(output)
 
     def start(self, child: Child) -> Child:
         """Start ``child`` (first time or again) and print its PID."""
-        child.process = subprocess.Popen(
-            child.args,
-            cwd=ROOT,
-            env=self.env,
-            start_new_session=True,
-            preexec_fn=parent_death_signal(child.death_signal or child.stop_signal),
-        )
+        child.process = self.guard.popen(child.args, child.death_signal or child.stop_signal)
         child.started_at, child.restart_at = time.monotonic(), None
         if child not in self.children:
             self.children.append(child)
@@ -136,6 +200,8 @@ class Supervisor:
     def check(self) -> None:
         """Notice dead children and schedule their restart; restart those whose delay has passed."""
         now = time.monotonic()
+        if not self.stopping:
+            self.guard.check()
         for child in self.children:
             process = child.process
             if process is None or self.stopping:
@@ -144,6 +210,7 @@ class Supervisor:
             if code is not None and child.restart_at is None:
                 # What it left behind in its group (a killed Celery worker's pool, gunicorn's workers) goes too.
                 _signal_group(process.pid, signal.SIGKILL)
+                self.guard.forget(process.pid)
                 if now - child.started_at >= RESTART_RESET_AFTER:
                     child.delay = RESTART_FIRST_DELAY
                 child.exit_codes.append(code)
@@ -178,6 +245,8 @@ class Supervisor:
                 child.process.kill()
                 child.process.wait()
             _signal_group(child.process.pid, signal.SIGKILL)  # anything of its group still there
+            self.guard.forget(child.process.pid)
+        self.guard.close()
         print("[demo] stopped", flush=True)
 
 
@@ -303,15 +372,20 @@ def main() -> int:
     signal.signal(signal.SIGTERM, interrupt)
     supervisor = Supervisor(env)
     try:
-        _run("manage.py", "migrate", "--noinput", "-v", "0", env=env)
+        # Migrating in the same Django start as making sure the admin exists: one start fewer before the demo is up.
+        ensure_admin = [
+            PYTHON,
+            "manage.py",
+            "ensure_admin",
+            "--migrate",
+            "--password-file",
+            str(var_dir / "admin-password"),
+        ]
+        admin_line = supervisor.run(ensure_admin).strip()
         if "MESH_UI_STATIC_COLLECTED" not in env:  # given: collected already, or served from the finders (tests)
             # Collected and pre-compressed static files, served by WhiteNoise with gzip.
-            _run("manage.py", "collectstatic", "--noinput", "-v", "0", env=env)
+            supervisor.run([PYTHON, "manage.py", "collectstatic", "--noinput", "-v", "0"])
             env["MESH_UI_STATIC_COLLECTED"] = "1"
-        ensure_admin = [PYTHON, "manage.py", "ensure_admin", "--password-file", str(var_dir / "admin-password")]
-        admin_line = subprocess.run(
-            ensure_admin, cwd=ROOT, env=env, check=True, capture_output=True, text=True
-        ).stdout.strip()
         print(f"[demo] {admin_line}", flush=True)
         return _serve(supervisor, env, port, sim_port, prometheus, prometheus_port, var_dir, kubeconfig, admin_line)
     except KeyboardInterrupt:
@@ -369,7 +443,7 @@ def _serve(
     worker = [*celery, "worker", "--loglevel", "INFO", "--concurrency", str(2 + windows)]
     # SIGQUIT is a cold shutdown for Celery (a sync following watches is safe to cut: it is idempotent and its
     # lease expires); a warm one would wait for that sync, minutes. Once the launcher is gone nobody waits for
-    # even that: SIGKILL, and Celery's pool processes follow with their own parent-death signal.
+    # even that: the guard SIGKILLs the worker's whole group, its pool processes with it.
     supervisor.start(Child("Celery worker", worker, stop_signal=signal.SIGQUIT, death_signal=signal.SIGKILL))
     supervisor.start(Child("Celery beat", [*celery, "beat", "--loglevel", "INFO", "--pidfile", ""]))
     supervisor.start(Child("web server (gunicorn)", build_web_command(port)))
