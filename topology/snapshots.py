@@ -283,7 +283,7 @@ def _store_window(row: SnapshotWindow, result: WindowResult, outcome: WindowOutc
     """Store a built window and count it; the window's state afterwards and whether it completed the snapshot."""
     snapshot = row.snapshot
     graphs = [SnapshotGraph.from_packed(packed, snapshot_id=snapshot.pk) for packed in result.graphs]
-    graphs.sort(key=lambda pair: GRAPH_TYPES.index(pair[0].graph_type))
+    graphs.sort(key=lambda pair: (not pair[0].inject_service_nodes, GRAPH_TYPES.index(pair[0].graph_type)))
     size = sum(graph.size_bytes for graph, _ in graphs)
     counted: dict[str, Any] = {
         "windows_pending": F("windows_pending") - 1,
