@@ -9,7 +9,7 @@ from topology.graph import GraphHealthInputs, GraphInputs, build_graph
 from topology.graph.model import GRAPH_TYPES, GraphOptions, GraphType
 from topology.graph.pipeline import GraphBuilder
 from topology.graph.samples import LatencySample, MeshContext, RequestSample, ServiceInfo, WorkloadInfo
-from topology.graph.snapshot_build import STORED_GRAPHS, WindowGraphBuilder, snapshot_graph_options
+from topology.graph.snapshot_build import STORED_GRAPHS, StoredGraphKey, WindowGraphBuilder, snapshot_graph_options
 from topology.graph.wire import WireIds, encode_graph_json
 from topology.health import WorkloadReplicas
 
@@ -54,7 +54,9 @@ def varied_inputs() -> GraphInputs:
     return GraphInputs(requests=requests, tcp=tcp, latencies=latencies, mesh=mesh, health=health)
 
 
-def window_graphs(inputs: GraphInputs, namespaces: frozenset[str], ids: WireIds | None = None) -> dict[str, Any]:
+def window_graphs(
+    inputs: GraphInputs, namespaces: frozenset[str], ids: WireIds | None = None
+) -> dict[StoredGraphKey, Any]:
     return dict(WindowGraphBuilder(inputs, namespaces, 1_700_000_000, 300, ids).graphs(inputs.latencies))
 
 
@@ -79,8 +81,11 @@ def test_a_window_gives_every_graph_type_as_build_graph_gives_it_alone() -> None
     assert list(built) == list(STORED_GRAPHS)
     for graph_type, inject in STORED_GRAPHS:
         alone = build_graph(inputs, snapshot_graph_options(graph_type, namespaces, inject), 1_700_000_000, 300)
-        assert encode_graph_json(built[(graph_type, inject)]) == encode_graph_json(alone), (graph_type, inject)
-    flat = built[("workload", False)]["elements"]
+        assert encode_graph_json(built[StoredGraphKey(graph_type, inject)]) == encode_graph_json(alone), (
+            graph_type,
+            inject,
+        )
+    flat = built[StoredGraphKey("workload", False)]["elements"]
     services = {n["data"]["id"] for n in flat["nodes"] if n["data"]["nodeType"] == "service"}
     assert not any(edge["data"]["source"] in services for edge in flat["edges"])
     # A second window sharing the memoized ids and numbers gives the same bytes again.
@@ -109,15 +114,16 @@ def test_traffic_maps_built_before_the_latency_rows_get_their_response_times() -
     traffic_only = GraphInputs(requests=inputs.requests, tcp=inputs.tcp, mesh=inputs.mesh, health=inputs.health)
     builder = WindowGraphBuilder(traffic_only, namespaces, 1_700_000_000, 300)
     two_phases = dict(builder.graphs(inputs.latencies))
-    assert encode_graph_json(two_phases[("service", True)]) == encode_graph_json(
-        window_graphs(inputs, namespaces)[("service", True)]
+    assert encode_graph_json(two_phases[StoredGraphKey("service")]) == encode_graph_json(
+        window_graphs(inputs, namespaces)[StoredGraphKey("service")]
     )
     names = {
-        node["data"]["id"]: node["data"].get("service") for node in two_phases[("service", True)]["elements"]["nodes"]
+        node["data"]["id"]: node["data"].get("service")
+        for node in two_phases[StoredGraphKey("service")]["elements"]["nodes"]
     }
     edges = {
         (names[edge["data"]["source"]], names[edge["data"]["target"]]): edge["data"]
-        for edge in two_phases[("service", True)]["elements"]["edges"]
+        for edge in two_phases[StoredGraphKey("service")]["elements"]["edges"]
     }
     # productpage -> reviews: v1 (10 ms, 3 req/s) and v2 (20 ms, 3 req/s) averaged, v3's p99 (70 ms, no average)
     # and the others' quantiles merged as their maximum.
@@ -130,7 +136,7 @@ def test_traffic_maps_built_before_the_latency_rows_get_their_response_times() -
 
 
 def test_graphs_carry_the_varied_traffic() -> None:
-    graph = window_graphs(varied_inputs(), frozenset({NS}))[("workload", True)]
+    graph = window_graphs(varied_inputs(), frozenset({NS}))[StoredGraphKey("workload")]
     protocols = {edge["data"]["traffic"]["protocol"] for edge in graph["elements"]["edges"]}
     assert protocols == {"http", "grpc", "tcp"}
     assert any(node["data"].get("isIdle") for node in graph["elements"]["nodes"])

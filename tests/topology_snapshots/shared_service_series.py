@@ -47,7 +47,7 @@ def build_openmetrics() -> str:
     """The series as an OpenMetrics document for ``promtool tsdb create-blocks-from openmetrics``."""
     series = []
     for report in REQUESTS:
-        points = [(T0 + i * STEP_SECONDS, report.rate * i * STEP_SECONDS) for i in range(POINTS)]
+        points = [(float(T0 + i * STEP_SECONDS), report.rate * i * STEP_SECONDS) for i in range(POINTS)]
         for reporter in report.reporters:
             labels = {**build_labels(report, reporter), "response_code": report.code}
             series.append(OpenMetricsSeries("istio_requests_total", labels, points))

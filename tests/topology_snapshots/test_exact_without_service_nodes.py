@@ -40,7 +40,7 @@ def snapshot(prometheus: RunningPrometheus, settings: Any) -> GraphSnapshot:
     cluster = Cluster.objects.create(name="shop", prometheus_url=prometheus.url)
     Namespace.objects.create(cluster=cluster, name=NS)
     outcome = take_snapshot(cluster.pk, at=AT)
-    assert outcome.status == GraphSnapshot.Status.COMPLETE, outcome.error
+    assert outcome.status == GraphSnapshot.Status.COMPLETE and outcome.snapshot_id is not None, outcome.error
     return GraphSnapshot.objects.get(pk=outcome.snapshot_id)
 
 

@@ -1,19 +1,24 @@
-"""Answers derived from a stored graph: without injected service nodes, focused on one node, with rate options.
+"""Answers derived from stored graphs: focused on one node, with rate options (and, for old snapshots, without
+injected service nodes).
 
-Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's
-default rate). These pure functions turn such a wire-format graph (``topology.graph.wire``) into the other answers
-Kiali's graph API gives, without Prometheus:
+Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's default
+rate), and the app, versioned app and workload graphs also without service nodes (``injectServiceNodes=false``,
+built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``). These pure functions turn such
+wire-format graphs (``topology.graph.wire``) into the other answers Kiali's graph API gives, without Prometheus:
 
-- :func:`collapse_service_nodes` (``injectServiceNodes=false``): an injected hop ``A → S → B`` becomes ``A → B``.
 - :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
-  callees; through an injected service node, the callers of that service and the workloads behind it.
+  callees; through an injected service node, each caller's (or callee's) own traffic, read from the graph without
+  service nodes, whose caller → workload edges are exactly what Kiali's node graph queries.
 - :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
   (``responseTime``).
+- :func:`collapse_service_nodes` (``injectServiceNodes=false`` of a snapshot stored before the graphs without
+  service nodes were): an injected hop ``A → S → B`` becomes ``A → B``.
 
-A stored edge holds traffic summed over everything that crossed it, so where Kiali would ask Prometheus for the
-traffic of one caller through a service, these functions split a service's edges in proportion to each caller's
-share. That is exact whenever the service has a single caller or a single backend (per protocol), which the
-rules below say case by case; docs/graph.md lists them.
+A stored edge through a service sums its traffic over the service's other side, so where no caller → workload edge
+says what one caller sent through a service (old snapshots; a workload behind several services, or also reached
+without one), these functions split a service's edges in proportion to each caller's share. That is exact whenever
+the service has a single caller or a single backend (per protocol), which the rules below say case by case;
+docs/graph.md lists them.
 """
 
 from __future__ import annotations
@@ -218,7 +223,8 @@ _CONFIG_FLAGS: Final = ("hasVS", "hasCB", *ROUTING_FLAGS)
 
 
 def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
-    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``).
+    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``), for snapshots stored before
+    the graphs without service nodes were (``topology.reading``).
 
     A service node with outgoing edges is an injected hop: each caller ``A`` of service ``S`` (protocol ``p``) gets
     edges ``A → B`` to the workloads behind it instead of ``A → S``:

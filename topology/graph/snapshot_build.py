@@ -70,7 +70,9 @@ class WindowGraphBuilder:
         self._timestamp = timestamp
         self._window = window
         self._ids = ids or WireIds()
-        options = [snapshot_graph_options(key.graph_type, namespaces, key.inject_service_nodes) for key in STORED_GRAPHS]
+        options = [
+            snapshot_graph_options(key.graph_type, namespaces, key.inject_service_nodes) for key in STORED_GRAPHS
+        ]
         self._builder = GraphBuilder(traffic, options)
 
     def graphs(
