@@ -201,9 +201,11 @@ class SnapshotGraph(models.Model):
             SnapshotGraphPart.objects.bulk_create(parts, batch_size=500)
 
     @classmethod
-    def create_from_graph(cls, graph: dict[str, Any], *, graph_type: str, window: int, **fields: Any) -> SnapshotGraph:
+    def create_from_graph(
+        cls, graph: dict[str, Any], *, graph_type: str, window: int, inject_service_nodes: bool = True, **fields: Any
+    ) -> SnapshotGraph:
         """Store ``graph`` (a wire-format dict) with its parts."""
-        packed, chunks = pack_graph(graph_type, window, graph)
+        packed, chunks = pack_graph(graph_type, window, graph, inject_service_nodes)
         packed.parts.extend(pack_chunks(chunks))
         row = cls.from_packed(packed, **fields)
         cls.save_with_parts([row])
