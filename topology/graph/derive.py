@@ -425,8 +425,9 @@ class _PairTraffic:
                 self._services_in_front[(data["target"], key[2])].add(data["source"])
             elif by_id[data["target"]].get("nodeType") != "service":
                 self._direct.add(key)
-        _, pair_edges = _copy_elements(pairs)
-        self._edges = {(d["source"], d["target"], _protocol(d)): d for d in pair_edges}
+        # Read, not copied: :meth:`_sum` copies what it changes.
+        pair_edges = ((pairs.get("elements") or {}).get("edges")) or []
+        self._edges = {(e["data"]["source"], e["data"]["target"], _protocol(e["data"])): e["data"] for e in pair_edges}
 
     def through_only(self, service: str, callers: Iterable[str], workloads: Iterable[str], protocol: str) -> bool:
         """True when every pair of ``callers`` and ``workloads`` sent all its traffic through ``service``."""
