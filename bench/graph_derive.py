@@ -2,8 +2,9 @@
 
 Builds the synthetic mesh's graphs in memory (1,000 workloads, 5,000 edges: ``bench/profile_build.py generate``'s
 rows, no Prometheus), then times, per graph type, what a request for a derived answer costs before it is cached:
-``injectServiceNodes=false`` (``collapse_service_nodes``), node graphs of workloads and services (``focus_graph``),
-``rateHttp=none``, and serializing the answer. Prints medians in milliseconds.
+``injectServiceNodes=false`` of snapshots stored before the graphs without service nodes were
+(``collapse_service_nodes``), node graphs of workloads (``focus_graph`` with the graph without service nodes beside) and
+services, ``rateHttp=none``, and serializing the answer. Prints medians in milliseconds.
 
     .venv/bin/python bench/graph_derive.py [--repeat 5] [--nodes 20]
 """
@@ -32,20 +33,21 @@ def _median_ms(action: Callable[[], Any], repeat: int) -> float:
     return statistics.median(times)
 
 
-def _focus_ms(graph: dict[str, Any], refs: list[Any]) -> float:
+def _focus_ms(graph: dict[str, Any], refs: list[Any], pairs: dict[str, Any] | None) -> float:
     """The median time of the node graphs of ``refs`` (0 without any)."""
     from topology.graph.derive import focus_graph
 
     times = []
     for ref in refs:
         started = time.perf_counter()
-        focus_graph(graph, ref)
+        focus_graph(graph, ref, pairs)
         times.append((time.perf_counter() - started) * 1000)
     return statistics.median(times) if times else 0.0
 
 
-def time_graph(graph: dict[str, Any], repeat: int, count: int) -> tuple[int | float, ...]:
-    """Nodes, edges, and the medians (ms) of encoding, collapsing, node graphs and ``rateHttp=none`` of one graph."""
+def time_graph(graph: dict[str, Any], pairs: dict[str, Any] | None, repeat: int, count: int) -> tuple[int | float, ...]:
+    """Nodes, edges, and the medians (ms) of encoding, collapsing, node graphs and ``rateHttp=none`` of one graph
+    (``pairs``: the same graph without service nodes, as a snapshot stores it beside)."""
     from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes
     from topology.graph.wire import encode_graph_json
 
@@ -61,8 +63,8 @@ def time_graph(graph: dict[str, Any], repeat: int, count: int) -> tuple[int | fl
         len(graph["elements"]["edges"]),
         _median_ms(lambda: encode_graph_json(graph), repeat),
         _median_ms(lambda: collapse_service_nodes(graph), repeat),
-        _focus_ms(graph, workloads),
-        _focus_ms(graph, services),
+        _focus_ms(graph, workloads, pairs),
+        _focus_ms(graph, services, None),
         _median_ms(lambda: apply_rate_options(graph, rate_http="none"), repeat),
     )
 
@@ -77,7 +79,7 @@ def main() -> None:
     from profile_build import build_synthetic_payload
 
     from clients.prometheus import build_graph_rows
-    from topology.graph.snapshot_build import WindowGraphBuilder
+    from topology.graph.snapshot_build import StoredGraphKey, WindowGraphBuilder
     from topology.telemetry.rows import (
         build_counted_direction_samples,
         build_counted_latency_samples,
@@ -96,8 +98,10 @@ def main() -> None:
     graphs = dict(builder.graphs(build_counted_latency_samples(rows), build_counted_direction_samples(rows)))
     header = ("graph", "nodes", "edges", "encode", "collapse", "wl node", "svc node", "rate none")
     print(f"{header[0]:14} " + " ".join(f"{h:>9}" for h in header[1:]))
-    for graph_type, graph in graphs.items():
-        figures = time_graph(graph, args.repeat, args.nodes)
+    for (graph_type, inject_service_nodes), graph in graphs.items():
+        if not inject_service_nodes:
+            continue
+        figures = time_graph(graph, graphs.get(StoredGraphKey(graph_type, False)), args.repeat, args.nodes)
         print(f"{graph_type:14} " + " ".join(f"{f:9.1f}" if isinstance(f, float) else f"{f:9d}" for f in figures))
     print("milliseconds, medians; node graphs: the median over the first --nodes workloads / services")
 

@@ -413,6 +413,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     from django.core.management import call_command
 
     from inventory.models import Cluster
+    from topology.graph.snapshot_build import STORED_GRAPHS
     from topology.models import GraphSnapshot, SnapshotGraph, SnapshotGraphPart
     from topology.snapshots import take_snapshot
     from topology.sources import PrometheusSource
@@ -532,7 +533,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             )
         )
     print_table(
-        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x 4 graph types + health + storing (ms)",
+        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x {len(STORED_GRAPHS)} graphs"
+        " + health + storing (ms)",
         ("", "Prometheus", "processing", "storing", "total"),
         snapshot_rows,
     )

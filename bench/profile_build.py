@@ -288,7 +288,7 @@ def process(payload: dict[str, Any], phases: bool = True) -> tuple[dict[str, flo
             del rows
             timings["cpu"] += result.processing_cpu
             for packed in result.graphs:
-                key = f"{packed.window}/{packed.graph_type}"
+                key = f"{packed.window}/{packed.graph_type}" + ("" if packed.inject_service_nodes else "/flat")
                 head = {**packed.head, "nodes": packed.node_count, "edges": packed.edge_count}
                 out[f"{key}/head"] = json.dumps(head, sort_keys=True).encode()
                 for namespace, own, extra in packed.parts:

@@ -111,7 +111,10 @@ def _attach_graph(page: DetailPage, cluster: Cluster, scope: NamespaceScope) -> 
     if snapshot is None:
         return
     stored = SnapshotGraph.objects.filter(
-        snapshot=snapshot, graph_type=GRAPH_FOR_KIND[page.kind], window=snapshot.health_window
+        snapshot=snapshot,
+        graph_type=GRAPH_FOR_KIND[page.kind],
+        window=snapshot.health_window,
+        inject_service_nodes=True,
     ).first()
     if stored is None:
         return

@@ -117,7 +117,7 @@ def load_traffic_overview(
     overview.workload_health = _readable(snapshot.health.get("workload", {}), granted)
     overview.namespace_health = _readable(snapshot.health.get("namespaces", {}), granted)
     stored = SnapshotGraph.objects.filter(
-        snapshot=snapshot, graph_type="workload", window=snapshot.health_window
+        snapshot=snapshot, graph_type="workload", window=snapshot.health_window, inject_service_nodes=True
     ).first()
     if stored is not None:
         if granted is None:

@@ -36,7 +36,7 @@ from topology.api_params import (
     SnapshotRangeQuery,
     parse_query,
 )
-from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph, pick_response_time
+from topology.graph.derive import NodeRef, apply_rate_options, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
 from topology.graph.rate_options import apply_direction_options
 from topology.health_summary import filter_health
@@ -112,13 +112,18 @@ GRAPH_RESPONSES = {
 }
 
 
+def injects_service_nodes(query: dict[str, Any], node: NodeRef | None = None) -> bool:
+    """Whether the answer is read from the graph with service nodes (a service's node graph always is)."""
+    return bool(query.get("injectServiceNodes", True)) or (node is not None and node.kind == "service")
+
+
 def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
-    """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
+    """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph.
+
+    A node graph with service nodes also reads the graph stored without them (``reads_pairs``): its caller → workload
+    pairs are the exact traffic through each service.
+    """
     steps: list[tuple[str, Any]] = []
-    if not query.get("injectServiceNodes", True) and (node is None or node.kind != "service"):
-        steps.append(("collapse", collapse_service_nodes))
-    if node is not None:
-        steps.append((f"node={node!r}", lambda graph: focus_graph(graph, node)))
     rate_http, rate_grpc = query.get("rateHttp", "requests"), query.get("rateGrpc", "requests")
     if "none" in (rate_http, rate_grpc):
         steps.append((f"rates={rate_http},{rate_grpc}", lambda g: apply_rate_options(g, rate_http, rate_grpc)))
@@ -133,15 +138,19 @@ def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> read
     stat = query.get("responseTime")
     if stat and stat != "p95":
         steps.append((f"rt={stat}", lambda graph: pick_response_time(graph, stat)))
-    if not steps:
+    if not steps and node is None:
         return None
 
-    def apply(graph: dict[str, Any]) -> dict[str, Any]:
+    def apply(graph: dict[str, Any], pairs: dict[str, Any] | None) -> dict[str, Any]:
+        if node is not None:
+            graph = focus_graph(graph, node, pairs)
         for _, step in steps:
             graph = step(graph)
         return graph
 
-    return reading.Derivation(key="|".join(name for name, _ in steps), apply=apply)
+    names = ([f"node={node!r}"] if node is not None else []) + [name for name, _ in steps]
+    reads_pairs = node is not None and node.kind != "service" and injects_service_nodes(query, node)
+    return reading.Derivation(key="|".join(names), apply=apply, reads_pairs=reads_pairs)
 
 
 class GraphView(APIView):
@@ -185,6 +194,7 @@ class GraphView(APIView):
                 hide=query.get("hide"),
                 granted=granted,
                 derive=graph_derivation(query, node),
+                inject_service_nodes=injects_service_nodes(query, node),
             )
         except (QueryError, NamespaceRefused) as exc:
             return exc.response()

@@ -32,7 +32,7 @@ def _selects(selector: dict[str, str], labels: dict[str, str]) -> bool:
 
 def load_graph_inputs(cluster: Cluster, config: HealthConfig) -> tuple[MeshContext, GraphHealthInputs]:
     """What the graph steps need from the inventory: the mesh context and the health inputs, read with one query
-    per table (a snapshot's window task reads them once for its four graphs)."""
+    per table (a snapshot's window task reads them once for all its graphs)."""
     services = list(Service.objects.filter(cluster=cluster).only("namespace", "name", "selector", "annotations"))
     workloads = list(Workload.objects.filter(cluster=cluster))
     return _load_mesh_context(cluster, services, workloads), _load_health_inputs(cluster, config, services, workloads)

@@ -135,14 +135,21 @@ class SnapshotWindow(models.Model):
 
 
 class SnapshotGraph(models.Model):
-    """One graph of a snapshot (a graph type over a window), stored as one :class:`SnapshotGraphPart` per namespace.
+    """One graph of a snapshot (a graph type over a window, with or without injected service nodes), stored as one
+    :class:`SnapshotGraphPart` per namespace.
 
-    A request for some namespaces reads only their parts (see :mod:`topology.graph.partition`).
+    A request for some namespaces reads only their parts (see :mod:`topology.graph.partition`). Snapshots stored
+    before the graphs without service nodes were have only ``inject_service_nodes`` ones.
     """
 
     snapshot = models.ForeignKey(GraphSnapshot, on_delete=models.CASCADE, related_name="graphs")
     graph_type = models.CharField(max_length=20)
     window = models.IntegerField(help_text="Seconds.")
+    inject_service_nodes = models.BooleanField(
+        default=True,
+        help_text="Drawn with service nodes between callers and workloads (Kiali's default); false: the graph of "
+        "injectServiceNodes=false, built from the same rows (never for the service graph).",
+    )
     head = models.JSONField(default=dict, help_text="The graph's members besides its elements: timestamp, ...")
     node_count = models.IntegerField(default=0)
     edge_count = models.IntegerField(default=0)
@@ -154,10 +161,15 @@ class SnapshotGraph(models.Model):
     )
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["snapshot", "graph_type", "window"], name="uniq_snapshot_graph")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["snapshot", "graph_type", "window", "inject_service_nodes"], name="uniq_snapshot_graph"
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"{self.snapshot} {self.graph_type}/{self.window}s"
+        flat = "" if self.inject_service_nodes else " without service nodes"
+        return f"{self.snapshot} {self.graph_type}/{self.window}s{flat}"
 
     @classmethod
     def from_packed(cls, packed: PackedGraph, **fields: Any) -> tuple[SnapshotGraph, list[SnapshotGraphPart]]:
@@ -166,6 +178,7 @@ class SnapshotGraph(models.Model):
         stored = cls(
             graph_type=packed.graph_type,
             window=packed.window,
+            inject_service_nodes=packed.inject_service_nodes,
             head=packed.head,
             node_count=packed.node_count,
             edge_count=packed.edge_count,
@@ -188,9 +201,11 @@ class SnapshotGraph(models.Model):
             SnapshotGraphPart.objects.bulk_create(parts, batch_size=500)
 
     @classmethod
-    def create_from_graph(cls, graph: dict[str, Any], *, graph_type: str, window: int, **fields: Any) -> SnapshotGraph:
+    def create_from_graph(
+        cls, graph: dict[str, Any], *, graph_type: str, window: int, inject_service_nodes: bool = True, **fields: Any
+    ) -> SnapshotGraph:
         """Store ``graph`` (a wire-format dict) with its parts."""
-        packed, chunks = pack_graph(graph_type, window, graph)
+        packed, chunks = pack_graph(graph_type, window, graph, inject_service_nodes)
         packed.parts.extend(pack_chunks(chunks))
         row = cls.from_packed(packed, **fields)
         cls.save_with_parts([row])

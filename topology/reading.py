@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from inventory.clusters import ClusterChoice
 from inventory.models import Cluster
+from topology.graph.derive import collapse_service_nodes
 from topology.graph.expressions import NodePredicate
 from topology.graph.filtering import BOX_KINDS, filter_graph, graph_needs_filtering, hide_elements
 from topology.graph.model import GRAPH_TYPES
@@ -172,8 +173,14 @@ def read_graph_json(
     hide: NodePredicate | None = None,
     granted: Collection[str] | None = None,
     derive: Derivation | None = None,
+    inject_service_nodes: bool = True,
 ) -> bytes:
     """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
+
+    ``inject_service_nodes`` False reads the graph stored without service nodes (Kiali's ``injectServiceNodes=false``;
+    the service graph has only one); a snapshot stored before those were is answered with its graph with service
+    nodes collapsed by :func:`~topology.graph.derive.collapse_service_nodes` (proportional where a service had several
+    callers and several backends).
 
     The whole graph, with or without idle nodes (the default request), is spliced from the stored fragments without
     parsing them; other requests parse the parts they need and filter them.
@@ -191,25 +198,22 @@ def read_graph_json(
     if graph_type not in GRAPH_TYPES:
         raise SnapshotRequestError(f"graphType must be one of {', '.join(GRAPH_TYPES)}")
     meta_json = json.dumps(meta.as_dict(), separators=(",", ":")).encode()
+    stored = StoredGraph(graph_type, window, inject_service_nodes or graph_type == "service")
+    if not stored.inject_service_nodes and not _is_stored(snapshot, stored):
+        stored, derive = StoredGraph(graph_type, window), _collapsing(derive)
     if derive is not None:
-        key = _derived_key(snapshot, graph_type, window, namespaces, include_idle, box_by, granted, derive)
+        key = _derived_key(snapshot, stored, namespaces, include_idle, box_by, granted, derive)
         body = cache.get(key)
         if body is None:
             readable = sorted(granted) if granted is not None else None
-            transform = _restricting(readable, derive) if readable is not None else derive.apply
-            body = _read_transformed_graph(
-                snapshot, graph_type, window, namespaces, include_idle, box_by, hide, transform, readable
-            )
+            body = _read_transformed_graph(snapshot, stored, namespaces, include_idle, box_by, hide, derive, readable)
             cache.set(key, body, settings.MESH_UI_DERIVED_CACHE_SECONDS)
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     if granted is not None:
-        readable = sorted(granted)
-        body = _read_transformed_graph(
-            snapshot, graph_type, window, namespaces, include_idle, box_by, hide, _restricting(readable), readable
-        )
+        body = _read_transformed_graph(snapshot, stored, namespaces, include_idle, box_by, hide, None, sorted(granted))
         return body[:-1] + b',"snapshot":' + meta_json + b"}"
     scoped = namespaces is not None and not set(snapshot.namespaces) <= set(namespaces)
-    head, owns, extras = _read_parts(snapshot, graph_type, window, namespaces if scoped else None)
+    head, owns, extras = _read_parts(snapshot, stored, namespaces if scoped else None)
     if hide is None and not graph_needs_filtering(snapshot.namespaces, namespaces, include_idle, box_by):
         body = splice_graph_json(head, owns)
     elif hide is None and not scoped and set(BOX_KINDS) <= set(box_by) and all(map(has_idle_lines, owns)):
@@ -227,30 +231,82 @@ def read_graph_json(
     return body[:-1] + b',"snapshot":' + meta_json + b"}"
 
 
+@dataclass(frozen=True)
+class StoredGraph:
+    """Which graph of a snapshot is read: its type and window, with or without injected service nodes."""
+
+    graph_type: str
+    window: int
+    inject_service_nodes: bool = True
+
+    def lookups(self, snapshot: GraphSnapshot) -> dict[str, Any]:
+        """The field lookups of its :class:`~topology.models.SnapshotGraph` row."""
+        return {
+            "snapshot_id": snapshot.pk,
+            "graph_type": self.graph_type,
+            "window": self.window,
+            "inject_service_nodes": self.inject_service_nodes,
+        }
+
+
+def _is_stored(snapshot: GraphSnapshot, stored: StoredGraph) -> bool:
+    return SnapshotGraph.objects.filter(**stored.lookups(snapshot)).exists()
+
+
 def _read_parts(
-    snapshot: GraphSnapshot, graph_type: str, window: int, namespaces: list[str] | None
+    snapshot: GraphSnapshot, stored: StoredGraph, namespaces: list[str] | None
 ) -> tuple[dict[str, Any], list[bytes], list[bytes]]:
     """:meth:`SnapshotGraph.read_parts` of one stored graph; an empty graph's head when it is not stored."""
-    head, owns, extras = SnapshotGraph.read_parts(
-        namespaces, snapshot_id=snapshot.pk, graph_type=graph_type, window=window
-    )
+    head, owns, extras = SnapshotGraph.read_parts(namespaces, **stored.lookups(snapshot))
     if head is None:  # no such graph stored: an empty one
-        head = {"timestamp": int(snapshot.taken_at.timestamp()), "duration": window, "graphType": graph_type}
+        head = {
+            "timestamp": int(snapshot.taken_at.timestamp()),
+            "duration": stored.window,
+            "graphType": stored.graph_type,
+        }
     return head, owns, extras
+
+
+def _read_pairs(
+    snapshot: GraphSnapshot, stored: StoredGraph, derive: Derivation, namespaces: list[str] | None
+) -> dict[str, Any] | None:
+    """The graph without service nodes that ``derive`` reads beside ``stored`` (None: it reads none, or the snapshot
+    has none), whole or the parts of ``namespaces``."""
+    if not derive.reads_pairs or not stored.inject_service_nodes or stored.graph_type == "service":
+        return None
+    head, owns, extras = SnapshotGraph.read_parts(
+        namespaces, **StoredGraph(stored.graph_type, stored.window, False).lookups(snapshot)
+    )
+    return None if head is None else assemble_graph(head, owns, extras)
 
 
 @dataclass(frozen=True)
 class Derivation:
-    """A derived answer: ``apply`` turns the whole stored graph into it; ``key`` names it in the cache."""
+    """A derived answer: ``apply`` turns the whole stored graph into it; ``key`` names it in the cache.
+
+    ``apply``'s second argument is the graph stored without service nodes when ``reads_pairs`` (node graphs read
+    each caller → workload pair there: exact traffic through a service), else None.
+    """
 
     key: str
-    apply: Callable[[dict[str, Any]], dict[str, Any]]
+    apply: Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
+    reads_pairs: bool = False
+
+
+def _collapsing(derive: Derivation | None) -> Derivation:
+    """``derive`` after :func:`~topology.graph.derive.collapse_service_nodes` (snapshots stored before the graphs
+    without service nodes were)."""
+
+    def apply(graph: dict[str, Any], pairs: dict[str, Any] | None) -> dict[str, Any]:
+        collapsed = collapse_service_nodes(graph)
+        return derive.apply(collapsed, None) if derive is not None else collapsed
+
+    return Derivation(key="collapse|" + (derive.key if derive is not None else ""), apply=apply)
 
 
 def _derived_key(
     snapshot: GraphSnapshot,
-    graph_type: str,
-    window: int,
+    stored: StoredGraph,
     namespaces: list[str] | None,
     include_idle: bool,
     box_by: list[str],
@@ -259,47 +315,42 @@ def _derived_key(
 ) -> str:
     what = repr((namespaces, include_idle, sorted(box_by), sorted(granted) if granted is not None else None))
     digest = hashlib.sha256(f"{what}|{derive.key}".encode()).hexdigest()[:32]
-    return f"graph-derived:{snapshot.pk}:{graph_type}:{window}:{digest}"
-
-
-GraphTransform = Callable[[dict[str, Any]], dict[str, Any]]
+    variant = "" if stored.inject_service_nodes else ":flat"
+    return f"graph-derived:{snapshot.pk}:{stored.graph_type}:{stored.window}{variant}:{digest}"
 
 
 def _read_transformed_graph(
     snapshot: GraphSnapshot,
-    graph_type: str,
-    window: int,
+    stored: StoredGraph,
     namespaces: list[str] | None,
     include_idle: bool,
     box_by: list[str],
     hide: NodePredicate | None,
-    transform: GraphTransform,
-    readable: list[str] | None = None,
+    derive: Derivation | None,
+    readable: list[str] | None,
 ) -> bytes:
-    """``transform`` applied to the assembled graph before it is scoped to ``namespaces``, filtered and encoded.
+    """The stored graph restricted to ``readable``, then ``derive``d, then scoped to ``namespaces``, filtered, encoded.
 
-    Only the parts of the ``readable`` namespaces are read (None: the whole graph, since a node graph or a collapsed
-    hop spans namespaces); ``namespaces`` defaults to ``readable``.
+    ``readable`` (None: every namespace) is what the user may read: only those namespaces' parts are read (own and
+    linking copies) and the rest collapses (:func:`~topology.graph.restriction.restrict_graph`); ``namespaces``
+    defaults to it. Without a restriction the whole graph is read, since a node graph or a collapsed hop spans
+    namespaces.
     """
-    head, owns, extras = _read_parts(snapshot, graph_type, window, readable)
+    head, owns, extras = _read_parts(snapshot, stored, readable)
+    pairs = _read_pairs(snapshot, stored, derive, readable) if derive is not None else None
     with pause_cyclic_gc():
-        graph = transform(assemble_graph(head, owns, extras))
+        graph = assemble_graph(head, owns, extras)
+        if readable is not None:
+            graph = restrict_graph(graph, readable)
+            pairs = restrict_graph(pairs, readable) if pairs is not None else None
+        if derive is not None:
+            graph = derive.apply(graph, pairs)
         graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)
         if hide is not None:
             graph = hide_elements(graph, hide)
         body = encode_graph_json(graph)
         del graph
     return body
-
-
-def _restricting(readable: list[str], derive: Derivation | None = None) -> GraphTransform:
-    """The graph of a user who may read only ``readable`` (their own parts and linking copies), then ``derive``d."""
-
-    def restrict(graph: dict[str, Any]) -> dict[str, Any]:
-        graph = restrict_graph(graph, readable)
-        return derive.apply(graph) if derive is not None else graph
-
-    return restrict
 
 
 def snapshot_times(cluster: Cluster, since: datetime, until: datetime) -> list[dict[str, Any]]:

@@ -8,7 +8,7 @@ A snapshot is taken in three steps, each a function here that a task of ``topolo
    *building* with one :class:`~topology.models.SnapshotWindow` row per window. The task then fans the windows
    out as a ``group``.
 2. :func:`build_snapshot_window`, one task per window on whichever worker process or machine takes it, reads the
-   window's rows, builds its four graphs (``topology.window_build``) and stores them, for the health window with
+   window's rows, builds its graphs (``topology.window_build``) and stores them, for the health window with
    the health and metrics summaries.
 3. The same transaction finishes the snapshot: it marks the window's row done (a conditional UPDATE from
    *running*, so a redelivered message never counts a window twice), takes one off the snapshot's
@@ -283,7 +283,7 @@ def _store_window(row: SnapshotWindow, result: WindowResult, outcome: WindowOutc
     """Store a built window and count it; the window's state afterwards and whether it completed the snapshot."""
     snapshot = row.snapshot
     graphs = [SnapshotGraph.from_packed(packed, snapshot_id=snapshot.pk) for packed in result.graphs]
-    graphs.sort(key=lambda pair: GRAPH_TYPES.index(pair[0].graph_type))
+    graphs.sort(key=lambda pair: (not pair[0].inject_service_nodes, GRAPH_TYPES.index(pair[0].graph_type)))
     size = sum(graph.size_bytes for graph, _ in graphs)
     counted: dict[str, Any] = {
         "windows_pending": F("windows_pending") - 1,

@@ -1,4 +1,4 @@
-"""Build one metric window of a snapshot: fetch its rows, build its four graphs, compress them.
+"""Build one metric window of a snapshot: fetch its rows, build its graphs, compress them.
 
 This is the unit of work a snapshot splits into: one Celery task per window (``topology.tasks``), so the windows
 of a snapshot run on as many worker processes and machines as there are (graph building is pure Python and holds
@@ -64,7 +64,7 @@ class WindowResult:
 
 
 def build_window(job: WindowJob, rows: GraphRows | None = None, ids: WireIds | None = None) -> WindowResult:
-    """Fetch the window's rows (unless given), build its four graphs and compress them.
+    """Fetch the window's rows (unless given), build its graphs (``STORED_GRAPHS``) and compress them.
 
     The traffic maps are built as soon as the request and TCP rows arrive, while Prometheus still computes the
     latency histogram (the slowest query). ``ids`` (memoized wire ids and numbers) may be shared by the windows
@@ -115,10 +115,10 @@ def _build_from_rows(
         del rows
         kept: dict[str, dict[str, Any]] = {}
         pending_parts: list[tuple[PackedGraph, Future[list[PackedPart]]]] = []
-        for graph_type, graph in builder.graphs(latencies, directions):
-            packed, chunks = pack_graph(graph_type, job.window, graph)
+        for (graph_type, inject_service_nodes), graph in builder.graphs(latencies, directions):
+            packed, chunks = pack_graph(graph_type, job.window, graph, inject_service_nodes)
             pending_parts.append((packed, zstd_pool.submit(pack_chunks, chunks)))
-            if job.summarize:
+            if job.summarize and inject_service_nodes:  # health reads the graphs as Kiali draws them by default
                 kept[graph_type] = graph
             del graph, chunks
         del builder, latencies, directions

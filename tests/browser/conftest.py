@@ -162,7 +162,13 @@ def store_edited_snapshot(cluster: Any, edit_node: Callable[[dict[str, Any]], No
         graph = row.load_graph()
         for node in graph["elements"]["nodes"]:
             edit_node(node["data"])
-        SnapshotGraph.create_from_graph(graph, snapshot=copy, graph_type=row.graph_type, window=row.window)
+        SnapshotGraph.create_from_graph(
+            graph,
+            snapshot=copy,
+            graph_type=row.graph_type,
+            window=row.window,
+            inject_service_nodes=row.inject_service_nodes,
+        )
     return copy
 
 

@@ -154,6 +154,46 @@ def test_workload_node_graph_keeps_callees_through_their_service() -> None:
     assert "tester" not in _node_ids(graph)
 
 
+def pairs_graph() -> dict[str, Any]:
+    """The stored graph's twin without service nodes: what each caller sent each workload (not the service's split:
+    productpage sent reviews-v2 0.5 of its 6/s, tester 1.5 of its 2/s, with all of v2's 503s)."""
+    graph = stored_graph()
+    nodes = [n for n in graph["elements"]["nodes"] if n["data"]["nodeType"] != "service"]
+    edges = [
+        _edge("gw", "pp", "10.00"),
+        _edge("pp", "rv1", "5.50"),
+        _edge("pp", "rv2", "0.50"),
+        _edge("tester", "rv1", "0.50"),
+        _edge("tester", "rv2", "1.50", http5xx="0.50"),
+        _edge("pp", "det", "3.80"),
+    ]
+    return {**graph, "elements": {"nodes": nodes, "edges": edges}}
+
+
+def test_node_graphs_take_each_pairs_own_traffic_through_a_service() -> None:
+    behind = _edges(focus_graph(stored_graph(), NodeRef("workload", "bookinfo", "reviews-v2"), pairs_graph()))
+    # Proportionally (above) 1.50 and 0.50; the pairs say 0.50 and 1.50, the 503s all tester's.
+    assert behind[("pp", "svc-rev")]["http"] == "0.50" and "http5xx" not in behind[("pp", "svc-rev")]
+    assert behind[("tester", "svc-rev")] == {"http": "1.50", "http5xx": "0.50", "httpPercentReq": "100.0"}
+    assert behind[("svc-rev", "rv2")]["http"] == "2.00"
+    caller = _edges(focus_graph(stored_graph(), NodeRef("workload", "bookinfo", "productpage-v1"), pairs_graph()))
+    # Proportionally 4.50 and 1.50; details' 0.2/s that reached no workload is not productpage's traffic to details-v1.
+    assert caller[("svc-rev", "rv1")]["http"] == "5.50" and caller[("svc-rev", "rv2")]["http"] == "0.50"
+    assert caller[("gw", "svc-pp")]["http"] == "10.00" and caller[("svc-det", "det")]["http"] == "3.80"
+
+
+def test_node_graphs_stay_proportional_where_a_pair_used_several_services() -> None:
+    graph, pairs = stored_graph(), pairs_graph()
+    # reviews-v2 also behind a second service that tester calls: tester → reviews-v2 no longer says which service.
+    graph["elements"]["nodes"].append(_node("svc-canary", "service", service="reviews-canary"))
+    graph["elements"]["edges"] += [_edge("tester", "svc-canary", "1.00"), _edge("svc-canary", "rv2", "1.00")]
+    pairs["elements"]["edges"][4] = _edge("tester", "rv2", "2.50", http5xx="0.50")
+    edges = _edges(focus_graph(graph, NodeRef("workload", "bookinfo", "reviews-v2"), pairs))
+    # reviews-v2 got 2 of reviews' 8/s: each caller's edge to it scaled by 1/4, as without the pairs.
+    assert edges[("pp", "svc-rev")]["http"] == "1.50" and edges[("tester", "svc-rev")]["http"] == "0.50"
+    assert edges[("tester", "svc-canary")]["http"] == "1.00"  # the canary service's only backend: all of it
+
+
 def test_service_and_app_node_graphs() -> None:
     service = focus_graph(stored_graph(), NodeRef("service", "bookinfo", "reviews"))
     assert set(_edges(service)) == {("pp", "svc-rev"), ("tester", "svc-rev"), ("svc-rev", "rv1"), ("svc-rev", "rv2")}

@@ -9,7 +9,7 @@ from topology.graph import GraphHealthInputs, GraphInputs, build_graph
 from topology.graph.model import GRAPH_TYPES, GraphOptions, GraphType
 from topology.graph.pipeline import GraphBuilder
 from topology.graph.samples import LatencySample, MeshContext, RequestSample, ServiceInfo, WorkloadInfo
-from topology.graph.snapshot_build import WindowGraphBuilder, snapshot_graph_options
+from topology.graph.snapshot_build import STORED_GRAPHS, StoredGraphKey, WindowGraphBuilder, snapshot_graph_options
 from topology.graph.wire import WireIds, encode_graph_json
 from topology.health import WorkloadReplicas
 
@@ -54,7 +54,9 @@ def varied_inputs() -> GraphInputs:
     return GraphInputs(requests=requests, tcp=tcp, latencies=latencies, mesh=mesh, health=health)
 
 
-def window_graphs(inputs: GraphInputs, namespaces: frozenset[str], ids: WireIds | None = None) -> dict[str, Any]:
+def window_graphs(
+    inputs: GraphInputs, namespaces: frozenset[str], ids: WireIds | None = None
+) -> dict[StoredGraphKey, Any]:
     return dict(WindowGraphBuilder(inputs, namespaces, 1_700_000_000, 300, ids).graphs(inputs.latencies))
 
 
@@ -64,19 +66,31 @@ def test_graph_types_are_listed_once_in_snapshot_order() -> None:
 
 
 def test_a_window_gives_every_graph_type_as_build_graph_gives_it_alone() -> None:
-    # The window builds the four graphs from rows compiled once and the service graph from a copy of the
+    # The window builds its graphs from rows compiled once and the service graph from a copy of the
     # versioned-app traffic map; build_graph builds one graph from its own rows and map: same bytes.
     inputs = varied_inputs()
     namespaces = frozenset({NS})
     ids = WireIds()
     built = window_graphs(inputs, namespaces, ids)
-    assert list(built) == list(GRAPH_TYPES)
-    for graph_type in GRAPH_TYPES:
-        alone = build_graph(inputs, snapshot_graph_options(graph_type, namespaces), 1_700_000_000, 300)
-        assert encode_graph_json(built[graph_type]) == encode_graph_json(alone), graph_type
+    # Every type with service nodes, then the three drawn differently without them (the service graph is not).
+    assert list(built) == [(t, True) for t in GRAPH_TYPES] + [
+        ("app", False),
+        ("versionedApp", False),
+        ("workload", False),
+    ]
+    assert list(built) == list(STORED_GRAPHS)
+    for graph_type, inject in STORED_GRAPHS:
+        alone = build_graph(inputs, snapshot_graph_options(graph_type, namespaces, inject), 1_700_000_000, 300)
+        assert encode_graph_json(built[StoredGraphKey(graph_type, inject)]) == encode_graph_json(alone), (
+            graph_type,
+            inject,
+        )
+    flat = built[StoredGraphKey("workload", False)]["elements"]
+    services = {n["data"]["id"] for n in flat["nodes"] if n["data"]["nodeType"] == "service"}
+    assert not any(edge["data"]["source"] in services for edge in flat["edges"])
     # A second window sharing the memoized ids and numbers gives the same bytes again.
     again = window_graphs(inputs, namespaces, ids)
-    assert all(encode_graph_json(again[t]) == encode_graph_json(built[t]) for t in GRAPH_TYPES)
+    assert all(encode_graph_json(again[k]) == encode_graph_json(built[k]) for k in STORED_GRAPHS)
 
 
 def test_a_service_graph_after_a_versioned_app_graph_without_service_nodes_builds_its_own_map() -> None:
@@ -100,11 +114,16 @@ def test_traffic_maps_built_before_the_latency_rows_get_their_response_times() -
     traffic_only = GraphInputs(requests=inputs.requests, tcp=inputs.tcp, mesh=inputs.mesh, health=inputs.health)
     builder = WindowGraphBuilder(traffic_only, namespaces, 1_700_000_000, 300)
     two_phases = dict(builder.graphs(inputs.latencies))
-    assert encode_graph_json(two_phases["service"]) == encode_graph_json(window_graphs(inputs, namespaces)["service"])
-    names = {node["data"]["id"]: node["data"].get("service") for node in two_phases["service"]["elements"]["nodes"]}
+    assert encode_graph_json(two_phases[StoredGraphKey("service")]) == encode_graph_json(
+        window_graphs(inputs, namespaces)[StoredGraphKey("service")]
+    )
+    names = {
+        node["data"]["id"]: node["data"].get("service")
+        for node in two_phases[StoredGraphKey("service")]["elements"]["nodes"]
+    }
     edges = {
         (names[edge["data"]["source"]], names[edge["data"]["target"]]): edge["data"]
-        for edge in two_phases["service"]["elements"]["edges"]
+        for edge in two_phases[StoredGraphKey("service")]["elements"]["edges"]
     }
     # productpage -> reviews: v1 (10 ms, 3 req/s) and v2 (20 ms, 3 req/s) averaged, v3's p99 (70 ms, no average)
     # and the others' quantiles merged as their maximum.
@@ -117,7 +136,7 @@ def test_traffic_maps_built_before_the_latency_rows_get_their_response_times() -
 
 
 def test_graphs_carry_the_varied_traffic() -> None:
-    graph = window_graphs(varied_inputs(), frozenset({NS}))["workload"]
+    graph = window_graphs(varied_inputs(), frozenset({NS}))[StoredGraphKey("workload")]
     protocols = {edge["data"]["traffic"]["protocol"] for edge in graph["elements"]["edges"]}
     assert protocols == {"http", "grpc", "tcp"}
     assert any(node["data"].get("isIdle") for node in graph["elements"]["nodes"])
@@ -125,11 +144,11 @@ def test_graphs_carry_the_varied_traffic() -> None:
 
 
 def test_a_dead_service_in_the_inventory_comes_back_idle_in_every_graph_type() -> None:
-    for graph_type, graph in window_graphs(varied_inputs(), frozenset({NS})).items():
+    for (graph_type, inject), graph in window_graphs(varied_inputs(), frozenset({NS})).items():
         mongo = [node["data"] for node in graph["elements"]["nodes"] if node["data"].get("service") == "mongo"]
-        assert [(node["nodeType"], node.get("isIdle"), node.get("traffic")) for node in mongo] == [
-            ("service", True, None)
-        ], graph_type
+        # Kiali adds idle services only to graphs with service nodes.
+        expected = [("service", True, None)] if inject else []
+        assert [(node["nodeType"], node.get("isIdle"), node.get("traffic")) for node in mongo] == expected, graph_type
 
 
 def test_a_traffic_map_copy_has_its_own_nodes_with_every_field() -> None:

@@ -19,7 +19,8 @@ import topology.api
 from inventory.sync import sync_cluster
 from tests.topology.direction_traffic import direction_rows
 from tests.topology_snapshots.test_snapshots_api import ScriptedSource
-from topology.graph.derive import collapse_service_nodes
+from topology.graph.derive import focus_graph
+from topology.models import SnapshotGraph
 from topology.snapshots import take_snapshot
 
 pytestmark = pytest.mark.django_db
@@ -68,30 +69,39 @@ def test_without_injected_service_nodes_callers_point_at_workloads(snapshot, cli
     assert {"cluster": reviews_v2["cluster"], "namespace": "bookinfo", "name": "reviews"} in reviews_v2["destServices"]
     # The default still injects them, and the stored answer is unchanged.
     assert ("productpage-v1", "svc:reviews") in _edges(_get(client))
+    # A snapshot stored before the graphs without service nodes were: the same answer, derived from the stored graph
+    # (exact here: each service has one caller or one backend).
+    SnapshotGraph.objects.filter(inject_service_nodes=False).delete()
+    cache.clear()
+    derived = _get(client, injectServiceNodes="false")
+    assert _edges(derived) == _edges(graph)
+    assert not [n for n in derived["elements"]["nodes"] if n["data"]["nodeType"] == "service"]
 
 
 def test_derived_answers_are_cached_per_snapshot(snapshot, client, monkeypatch):
     calls = []
 
-    def counting(graph):
-        calls.append(1)
-        return collapse_service_nodes(graph)
+    def counting(graph, node, pairs=None):
+        calls.append(pairs is not None)
+        return focus_graph(graph, node, pairs)
 
-    monkeypatch.setattr(topology.api, "collapse_service_nodes", counting)
-    first = _get(client, injectServiceNodes="false")
-    second = _get(client, injectServiceNodes="false")
-    assert first["elements"] == second["elements"] and len(calls) == 1
-    _get(client, injectServiceNodes="false", graphType="app")  # another graph: derived anew
+    monkeypatch.setattr(topology.api, "focus_graph", counting)
+    path = "/api/v1/namespaces/bookinfo/workloads/reviews-v2/graph"
+    first = _get(client, path)
+    second = _get(client, path)
+    # Derived once, with the graph stored without service nodes beside it.
+    assert first["elements"] == second["elements"] and calls == [True]
+    _get(client, path, graphType="app")  # another graph: derived anew
     assert len(calls) == 2
     cache.clear()
-    _get(client, injectServiceNodes="false")
+    _get(client, path)
     assert len(calls) == 3
 
 
 def test_workload_node_graph_holds_the_node_its_callers_and_callees(snapshot, client):
     graph = _get(client, "/api/v1/namespaces/bookinfo/workloads/reviews-v2/graph")
-    # In: reviews-v2 got 3 of reviews' 10/s, so 3/10 of productpage's 10/s to the service. Out: reviews-v2 sent 3 of
-    # ratings' 7/s, so 3/7 of the service's 7/s to ratings-v1.
+    # In: productpage sent reviews-v2 3/s (through reviews, its only service). Out: reviews-v2 sent ratings-v1 3/s
+    # (through ratings, its only service).
     assert _edges(graph) == {
         ("productpage-v1", "svc:reviews"): "3.00",
         ("svc:reviews", "reviews-v2"): "3.00",

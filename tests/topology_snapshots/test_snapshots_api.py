@@ -15,6 +15,7 @@ from clients.prometheus import GraphRows
 from inventory.sync import sync_cluster
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph.filtering import BOX_KINDS, filter_graph
+from topology.graph.snapshot_build import STORED_GRAPHS
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart, SnapshotWindow
 from topology.snapshots import (
     WINDOW_ATTEMPTS,
@@ -85,7 +86,7 @@ def test_snapshot_stores_every_graph_type_and_window_with_health(synced, setting
     snapshot = GraphSnapshot.objects.get(pk=outcome.snapshot_id)
     windows = settings.MESH_UI_GRAPH_WINDOWS
     assert source.calls == len(windows)
-    assert SnapshotGraph.objects.filter(snapshot=snapshot).count() == 4 * len(windows)
+    assert SnapshotGraph.objects.filter(snapshot=snapshot).count() == len(STORED_GRAPHS) * len(windows)
     assert snapshot.size_bytes > 0
     assert snapshot.health["workload"]["bookinfo/reviews-v2"]["status"] == "Failure"  # 0.5 of 3 rps are 503s
     assert snapshot.health["workload"]["bookinfo/reviews-v1"]["status"] == "Healthy"
@@ -110,7 +111,9 @@ def test_graph_api_serves_the_latest_snapshot_in_kiali_shape(synced, client):
 
 def test_scoped_graph_reads_slice_one_namespace_and_equal_the_filtered_whole(synced, client):
     outcome = take_snapshot(synced.pk, source=ScriptedSource())
-    stored = SnapshotGraph.objects.get(snapshot_id=outcome.snapshot_id, graph_type="versionedApp", window=300)
+    stored = SnapshotGraph.objects.get(
+        snapshot_id=outcome.snapshot_id, graph_type="versionedApp", window=300, inject_service_nodes=True
+    )
     whole = stored.load_graph()
     assert json.loads(stored.json_bytes())["elements"]["edges"]  # the spliced whole graph parses
     for namespaces in (["bookinfo"], ["istio-system"], ["bookinfo", "istio-system"], ["nowhere"]):
@@ -189,7 +192,7 @@ def test_a_building_snapshot_is_invisible_until_its_last_window_is_stored(synced
     assert build_snapshot_window(started.snapshot_id, last, source).completed
     complete = GraphSnapshot.objects.get(pk=started.snapshot_id)
     assert complete.windows_pending == 0 and complete.health["workload"]
-    assert SnapshotGraph.objects.filter(snapshot=complete).count() == 4 * len(started.windows)
+    assert SnapshotGraph.objects.filter(snapshot=complete).count() == len(STORED_GRAPHS) * len(started.windows)
     assert _graph(client)["snapshot"]["id"] == complete.pk
 
 
@@ -228,7 +231,7 @@ def test_thinning_fails_snapshots_stuck_building_and_never_touches_running_ones(
     assert thin_snapshots(synced.pk) == 1 and not GraphSnapshot.every_snapshot.filter(pk=stuck.snapshot_id).exists()
     running_row = GraphSnapshot.every_snapshot.get(pk=running.snapshot_id)
     assert running_row.status == "building"
-    assert SnapshotGraph.objects.filter(snapshot=running_row).count() == 4
+    assert SnapshotGraph.objects.filter(snapshot=running_row).count() == len(STORED_GRAPHS)
     for window in running.windows[1:]:
         build_snapshot_window(running.snapshot_id, window, source)
     assert GraphSnapshot.objects.filter(pk=running.snapshot_id).exists()
@@ -297,11 +300,15 @@ def test_thinning_keeps_one_snapshot_per_slot(synced, settings):
         settings.MESH_UI_HEALTH_WINDOW
     }
     recent = GraphSnapshot.objects.get(pk=ids[0])
-    assert SnapshotGraph.objects.filter(snapshot=recent).count() == 4 * len(settings.MESH_UI_GRAPH_WINDOWS)
+    assert SnapshotGraph.objects.filter(snapshot=recent).count() == len(STORED_GRAPHS) * len(
+        settings.MESH_UI_GRAPH_WINDOWS
+    )
     # ...without the copies linking namespaces; a scoped read of it still gives what filtering the whole gives.
-    old_graph = SnapshotGraph.objects.get(snapshot=kept_old, graph_type="workload")
+    old_graph = SnapshotGraph.objects.get(snapshot=kept_old, graph_type="workload", inject_service_nodes=True)
     assert not old_graph.linked and not old_graph.parts.exclude(extra=b"").exists()
-    recent_graph = SnapshotGraph.objects.get(snapshot=recent, graph_type="workload", window=old_graph.window)
+    recent_graph = SnapshotGraph.objects.get(
+        snapshot=recent, graph_type="workload", window=old_graph.window, inject_service_nodes=True
+    )
     assert recent_graph.linked and recent_graph.parts.exclude(extra=b"").exists()
     for graph in (old_graph, recent_graph):
         scoped = filter_graph(graph.load_graph(["bookinfo"]), ["bookinfo"], False, BOX_KINDS)
@@ -377,7 +384,9 @@ def test_the_default_whole_mesh_request_is_the_filtered_whole_graph_without_idle
         if "reviews-v3" not in (s.labels["destination_workload"], s.labels["source_workload"])
     ]
     outcome = take_snapshot(synced.pk, source=ScriptedSource(samples=samples))
-    stored = SnapshotGraph.objects.get(snapshot_id=outcome.snapshot_id, graph_type="workload", window=300)
+    stored = SnapshotGraph.objects.get(
+        snapshot_id=outcome.snapshot_id, graph_type="workload", window=300, inject_service_nodes=True
+    )
     whole = stored.load_graph()
     assert any(n["data"].get("isIdle") for n in whole["elements"]["nodes"])  # reviews-v3 is stored, idle
     expected = filter_graph(whole, None, include_idle=False, box_by=BOX_KINDS)

@@ -1,19 +1,24 @@
-"""Answers derived from a stored graph: without injected service nodes, focused on one node, with rate options.
+"""Answers derived from stored graphs: focused on one node, with rate options (and, for old snapshots, without
+injected service nodes).
 
-Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's
-default rate). These pure functions turn such a wire-format graph (``topology.graph.wire``) into the other answers
-Kiali's graph API gives, without Prometheus:
+Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's default
+rate), and the app, versioned app and workload graphs also without service nodes (``injectServiceNodes=false``,
+built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``). These pure functions turn such
+wire-format graphs (``topology.graph.wire``) into the other answers Kiali's graph API gives, without Prometheus:
 
-- :func:`collapse_service_nodes` (``injectServiceNodes=false``): an injected hop ``A → S → B`` becomes ``A → B``.
 - :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
-  callees; through an injected service node, the callers of that service and the workloads behind it.
+  callees; through an injected service node, each caller's (or callee's) own traffic, read from the graph without
+  service nodes, whose caller → workload edges are exactly what Kiali's node graph queries.
 - :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
   (``responseTime``).
+- :func:`collapse_service_nodes` (``injectServiceNodes=false`` of a snapshot stored before the graphs without
+  service nodes were): an injected hop ``A → S → B`` becomes ``A → B``.
 
-A stored edge holds traffic summed over everything that crossed it, so where Kiali would ask Prometheus for the
-traffic of one caller through a service, these functions split a service's edges in proportion to each caller's
-share. That is exact whenever the service has a single caller or a single backend (per protocol), which the
-rules below say case by case; docs/graph.md lists them.
+A stored edge through a service sums its traffic over the service's other side, so where no caller → workload edge
+says what one caller sent through a service (old snapshots; a workload behind several services, or also reached
+without one), these functions split a service's edges in proportion to each caller's share. That is exact whenever
+the service has a single caller or a single backend (per protocol), which the rules below say case by case;
+docs/graph.md lists them.
 """
 
 from __future__ import annotations
@@ -218,7 +223,8 @@ _CONFIG_FLAGS: Final = ("hasVS", "hasCB", *ROUTING_FLAGS)
 
 
 def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
-    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``).
+    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``), for snapshots stored before
+    the graphs without service nodes were (``topology.reading``).
 
     A service node with outgoing edges is an injected hop: each caller ``A`` of service ``S`` (protocol ``p``) gets
     edges ``A → B`` to the workloads behind it instead of ``A → S``:
@@ -329,31 +335,43 @@ def _adopt_service(target: dict[str, Any], service: Mapping[str, Any]) -> None:
 # --- node graphs -------------------------------------------------------------------------------------------------
 
 
-def focus_graph(graph: Mapping[str, Any], node: NodeRef) -> dict[str, Any]:
+def focus_graph(graph: Mapping[str, Any], node: NodeRef, pairs: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """Kiali's node graph of ``node`` from a whole graph of the same type: the node, its callers and its callees.
 
     The focus is every node ``node`` matches (all versions of an app unless one is named). Kept: every edge into or
-    out of the focus; through a service node in front of the focus, its callers' edges scaled to the share of the
-    service's traffic that went to the focus (exact when the service has one backend); through a service node the
-    focus calls, its edges to the workloads behind it scaled to the focus's share of what the service received
-    (exact when the focus is its only caller). A service's node graph is every edge into and out of the service
-    (exact). Node rates are then the sums of the edges drawn, as in Kiali's node graph; the focus nodes are marked
-    ``isFocus`` (**ext**). A node the graph does not hold gives an empty graph.
+    out of the focus, and the hops through the service nodes next to it, each cut down to the focus's traffic as
+    Kiali's node graph reads only the rows to or from the focus:
+
+    - a caller's edge into a service in front of the focus carries what that caller sent the focus through it;
+    - a service's edge to a workload behind it, when the focus calls the service, carries what the focus sent it.
+
+    ``pairs`` is the same graph without service nodes (as stored): its caller → workload edge is that traffic exactly
+    (rates, response mix, response times) wherever the pair's traffic went through that one service only. Otherwise
+    (no ``pairs``: a snapshot stored before those graphs were; a workload behind several services, or also called
+    without one, for the protocol) the hop's edge is scaled to the focus's share of the service's traffic. A service's
+    node graph is every edge into and out of the service (exact). Node rates are then the sums of the edges drawn, as
+    in Kiali's node graph; the focus nodes are marked ``isFocus`` (**ext**). A node the graph does not hold gives an
+    empty graph.
     """
     by_id, edges = _copy_elements(graph)
     focus = {node_id for node_id, data in by_id.items() if node.matches(data)}
     kept: list[dict[str, Any]] = []
     through_in: dict[tuple[str, str], float] = defaultdict(float)  # (service, protocol) -> rate to the focus
     through_out: dict[tuple[str, str], float] = defaultdict(float)  # (service, protocol) -> rate from the focus
+    behind: dict[tuple[str, str], list[str]] = defaultdict(list)  # (service, protocol) -> focus nodes it sends to
+    callers: dict[tuple[str, str], list[str]] = defaultdict(list)  # (service, protocol) -> focus nodes calling it
     for data in edges:
         source, target = data["source"], data["target"]
         if source in focus or target in focus:
             kept.append(data)
             if target in focus and source not in focus and by_id[source].get("nodeType") == "service":
                 through_in[(source, _protocol(data))] += edge_rate(data)
+                behind[(source, _protocol(data))].append(target)
             if source in focus and target not in focus and by_id[target].get("nodeType") == "service":
                 through_out[(target, _protocol(data))] += edge_rate(data)
-    if node.kind != "service":
+                callers[(target, _protocol(data))].append(source)
+    if node.kind != "service" and (through_in or through_out):
+        exact = _PairTraffic(by_id, edges, pairs) if pairs is not None else None
         service_in: dict[tuple[str, str], float] = defaultdict(float)
         service_out: dict[tuple[str, str], float] = defaultdict(float)
         for data in edges:
@@ -363,11 +381,19 @@ def focus_graph(graph: Mapping[str, Any], node: NodeRef) -> dict[str, Any]:
             source, target, protocol = data["source"], data["target"], _protocol(data)
             if source in focus or target in focus:
                 continue
-            if (target, protocol) in through_in:
+            if (target, protocol) in through_in:  # caller -> service in front of the focus
+                workloads = behind[(target, protocol)]
+                if exact is not None and exact.through_only(target, [source], workloads, protocol):
+                    kept.extend(exact.summed(source, workloads, protocol, source, target))
+                    continue
                 total = service_out[(target, protocol)]
                 factor = through_in[(target, protocol)] / total if total > 0 else 1.0
                 kept.append(scale_edge(data, min(factor, 1.0), source, target))
-            elif (source, protocol) in through_out:
+            elif (source, protocol) in through_out:  # service the focus calls -> workload behind it
+                focus_callers = callers[(source, protocol)]
+                if exact is not None and exact.through_only(source, focus_callers, [target], protocol):
+                    kept.extend(exact.summed_from(focus_callers, target, protocol, source, target))
+                    continue
                 total = service_in[(source, protocol)]
                 factor = through_out[(source, protocol)] / total if total > 0 else 1.0
                 kept.append(scale_edge(data, min(factor, 1.0), source, target))
@@ -378,6 +404,61 @@ def focus_graph(graph: Mapping[str, Any], node: NodeRef) -> dict[str, Any]:
     for node_id in focus:
         by_id[node_id]["isFocus"] = True
     return _assemble(graph, by_id, linked, kept)
+
+
+class _PairTraffic:
+    """The caller → workload edges of a graph without service nodes, and where they say what went through a service.
+
+    Such an edge sums the pair's traffic over every service between them (and what went without one). It is the
+    traffic through service ``S`` when ``S`` is the only service in front of the workload for the protocol and the
+    graph with service nodes has no direct edge between the pair.
+    """
+
+    def __init__(
+        self, by_id: Mapping[str, Mapping[str, Any]], edges: Iterable[Mapping[str, Any]], pairs: Mapping[str, Any]
+    ) -> None:
+        self._services_in_front: dict[tuple[str, str], set[str]] = defaultdict(set)
+        self._direct: set[tuple[str, str, str]] = set()
+        for data in edges:
+            key = (data["source"], data["target"], _protocol(data))
+            if by_id[data["source"]].get("nodeType") == "service":
+                self._services_in_front[(data["target"], key[2])].add(data["source"])
+            elif by_id[data["target"]].get("nodeType") != "service":
+                self._direct.add(key)
+        # Read, not copied: :meth:`_sum` copies what it changes.
+        pair_edges = ((pairs.get("elements") or {}).get("edges")) or []
+        self._edges = {(e["data"]["source"], e["data"]["target"], _protocol(e["data"])): e["data"] for e in pair_edges}
+
+    def through_only(self, service: str, callers: Iterable[str], workloads: Iterable[str], protocol: str) -> bool:
+        """True when every pair of ``callers`` and ``workloads`` sent all its traffic through ``service``."""
+        workloads = list(workloads)
+        if any(self._services_in_front.get((w, protocol)) != {service} for w in workloads):
+            return False
+        return not any((c, w, protocol) in self._direct for c in callers for w in workloads)
+
+    def summed(
+        self, caller: str, workloads: Iterable[str], protocol: str, source: str, target: str
+    ) -> list[dict[str, Any]]:
+        """The pair edges from ``caller`` to ``workloads`` as one edge ``source → target`` (none without traffic)."""
+        return self._sum([(caller, w, protocol) for w in workloads], source, target)
+
+    def summed_from(
+        self, callers: Iterable[str], workload: str, protocol: str, source: str, target: str
+    ) -> list[dict[str, Any]]:
+        """The pair edges from ``callers`` to ``workload`` as one edge ``source → target`` (none without traffic)."""
+        return self._sum([(c, workload, protocol) for c in callers], source, target)
+
+    def _sum(self, keys: Iterable[tuple[str, str, str]], source: str, target: str) -> list[dict[str, Any]]:
+        found = [self._edges[key] for key in dict.fromkeys(keys) if key in self._edges]
+        if not found:
+            return []
+        found.sort(key=edge_rate, reverse=True)  # the mix (percentages, response times) of the largest stays
+        total = scale_edge(found[0], 1.0, source, target)
+        if isinstance(total.get("traffic"), dict):  # merged into below: not the stored pair's own rates
+            total["traffic"] = {**total["traffic"], "rates": dict(total["traffic"].get("rates") or {})}
+        for extra in found[1:]:
+            _merge_into(total, extra)
+        return [total]
 
 
 # --- rate options ------------------------------------------------------------------------------------------------

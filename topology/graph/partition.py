@@ -195,13 +195,19 @@ class PackedGraph:
     node_count: int
     edge_count: int
     parts: list[PackedPart]
+    #: False for a graph drawn without service nodes (Kiali's ``injectServiceNodes=false``).
+    inject_service_nodes: bool = True
 
 
-def pack_graph(graph_type: str, window: int, graph: dict[str, Any]) -> tuple[PackedGraph, dict[str, NamespaceChunks]]:
+def pack_graph(
+    graph_type: str, window: int, graph: dict[str, Any], inject_service_nodes: bool = True
+) -> tuple[PackedGraph, dict[str, NamespaceChunks]]:
     """The stored form of ``graph`` with its parts still to compress (see :func:`pack_chunks`)."""
     head, chunks = split_graph_by_namespace(graph)
     elements = graph["elements"]
-    packed = PackedGraph(graph_type, window, head, len(elements["nodes"]), len(elements["edges"]), [])
+    packed = PackedGraph(
+        graph_type, window, head, len(elements["nodes"]), len(elements["edges"]), [], inject_service_nodes
+    )
     return packed, chunks
 
 
