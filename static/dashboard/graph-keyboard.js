@@ -50,6 +50,12 @@ export class GraphKeyboard {
     container.addEventListener("keydown", (event) => this.onKey(event));
     container.addEventListener("focus", () => this.onFocus());
     container.addEventListener("blur", () => this.mark(null));
+    // Escape on the key list's own button closes it too.
+    help.addEventListener("keydown", (event) => {
+      if (event.key !== "Escape" || !help.open) return;
+      help.open = false;
+      event.stopPropagation();
+    });
   }
 
   get cy() {

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from devtools.browser_wait import wait_for_js
-from tests.browser.conftest import ARTIFACTS
+from tests.browser.conftest import ARTIFACTS, open_page, session_cookie
 from tests.browser.test_graph_interact import READY, SERVICE_REVIEWS, open_graph
 
 pytestmark = pytest.mark.browser
@@ -225,3 +225,18 @@ def test_png_export_uses_cy_png_and_is_a_png_of_the_whole_graph(bookinfo, live_s
     assert len(data) > 10_000
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "graph-export.png").write_bytes(data)
+
+
+def test_the_read_out_and_the_key_list_are_in_chinese_for_a_chinese_browser(
+    bookinfo, live_server, browser, request, alice
+):
+    with open_page(browser, request, [session_cookie(alice, live_server)], locale="zh-CN") as page:
+        open_graph(page, live_server)
+        tab_into_graph(page)
+        walk_with_arrows(page, node_id(page, SERVICE_REVIEWS))
+        spoken = page.locator("#graph-announce").inner_text()
+        comma = "\uff0c"  # the Chinese (full-width) comma of the translation
+        assert re.fullmatch(rf"reviews{comma}service{comma}namespace bookinfo{comma}[0-9.]+ rps", spoken), spoken
+        assert page.locator("#graph-keys summary").get_attribute("aria-label") == "键盘快捷键"
+        page.keyboard.press("e")
+        assert page.locator("#graph-announce").inner_text().startswith("从 ")
