@@ -47,9 +47,15 @@ export class GraphKeyboard {
     // The focused element's id, kept across redraws; the node an edge was reached from (arrows continue there).
     this.focusedId = "";
     this.edgeHomeId = "";
+    // True from the first key the graph handles until focus leaves: a redraw then keeps the outline shown.
+    this.active = false;
     container.addEventListener("keydown", (event) => this.onKey(event));
     container.addEventListener("focus", () => this.onFocus());
-    container.addEventListener("blur", () => this.mark(null));
+    container.addEventListener("blur", () => {
+      this.active = false;
+      container.classList.remove("pointer-focus");
+      this.mark(null);
+    });
     // Escape on the key list's own button closes it too.
     help.addEventListener("keydown", (event) => {
       if (event.key !== "Escape" || !help.open) return;
@@ -64,6 +70,13 @@ export class GraphKeyboard {
 
   /** Follows the mouse: a tapped node or edge is where the keyboard carries on (call for each new instance). */
   attach(cy) {
+    // Cytoscape keeps a click from focusing the container: focus it, so keys work after a click too.
+    // Given by the mouse, that focus shows neither the ring (class pointer-focus) nor a node outline until a key.
+    cy.on("tap", () => {
+      if (this.hasFocus()) return;
+      this.container.classList.add("pointer-focus");
+      this.container.focus({ preventScroll: true });
+    });
     cy.on("tap", "node, edge", (event) => {
       const target = event.target;
       if (target.isNode() && target.isParent()) return;
@@ -97,7 +110,8 @@ export class GraphKeyboard {
 
   onFocus() {
     // Focus given by a click is not the keyboard's: no outline, no announcement (Tab and keys bring them).
-    if (!this.container.matches(":focus-visible")) return;
+    const byKeyboard = this.container.matches(":focus-visible") && !this.container.classList.contains("pointer-focus");
+    if (!this.active && !byKeyboard) return;
     const current = this.focused();
     if (current) {
       this.mark(current);
@@ -152,6 +166,8 @@ export class GraphKeyboard {
     if (event.altKey || event.ctrlKey || event.metaKey || !this.cy) return;
     const handled = this.handle(event.key, event.shiftKey);
     if (handled) {
+      this.active = true;
+      this.container.classList.remove("pointer-focus");
       event.preventDefault();
       event.stopPropagation();
     }

@@ -240,3 +240,24 @@ def test_the_read_out_and_the_key_list_are_in_chinese_for_a_chinese_browser(
         assert page.locator("#graph-keys summary").get_attribute("aria-label") == "键盘快捷键"
         page.keyboard.press("e")
         assert page.locator("#graph-announce").inner_text().startswith("从 ")
+
+
+def test_a_click_shows_no_outline_and_the_keys_go_on_from_the_clicked_node(bookinfo, live_server, page):
+    open_graph(page, live_server)
+    target = node_id(page, SERVICE_REVIEWS)
+    x, y = page.evaluate(
+        """(id) => { const box = cy.container().getBoundingClientRect();
+                     const p = cy.getElementById(id).renderedPosition(); return [box.left + p.x, box.top + p.y]; }""",
+        target,
+    )
+    page.mouse.click(x, y)
+    page.locator("#graph-panel").wait_for(state="visible")
+    assert page.evaluate("document.activeElement.id") == "graph-cy"
+    assert page.evaluate("cy.elements('.kb-focus').length") == 0
+    assert page.evaluate("getComputedStyle(document.getElementById('graph-cy')).outlineStyle") == "none"
+    tx, _ = position(page, target)
+    page.keyboard.press("ArrowRight")
+    moved = page.evaluate(FOCUSED_NODE_JS)
+    assert moved and moved != target
+    assert position(page, moved)[0] > tx
+    assert page.evaluate("getComputedStyle(document.getElementById('graph-cy')).outlineStyle") == "solid"
