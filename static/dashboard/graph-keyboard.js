@@ -1,5 +1,5 @@
 // The graph from the keyboard: the Cytoscape container is one Tab stop (tabindex=0, a focus ring); inside it a
-// "keyboard focus" moves over the shown nodes, marked with the class kb-focus (graph-style.js draws it) and read
+// "keyboard focus" moves over the shown nodes, marked with the class kb-focus (keyboardFocusStyle() draws it) and read
 // out by an aria-live region (name, type, namespace, request rate).
 //
 // Keys while the graph has focus: arrows go to the nearest node that way, Tab / Shift+Tab to the next / previous
