@@ -77,7 +77,7 @@ function nodeLabel(d, graphType) {
   return lines.join("\n");
 }
 
-function formatRate(value) {
+export function formatRate(value) {
   return value >= 10 ? value.toFixed(1) : value >= 0.01 ? value.toFixed(2) : value.toPrecision(1);
 }
 

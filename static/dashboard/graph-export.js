@@ -1,8 +1,9 @@
 // Downloads of the current view: PNG and SVG images and the graph JSON exactly as the API returned it.
 // Images carry the graph's icons (mTLS locks, config marks) as drawn paths (graph-icons.js), not as glyphs.
 //
-// The PNG is drawn with the renderer's bufferCanvasImage (what cy.png() uses) so the icons can be painted on the
-// same canvas: loading cy.png()'s data URL back into an image is what the page's Content-Security-Policy forbids.
+// The PNG comes from Cytoscape's public cy.png() as a Blob; createImageBitmap() decodes it without going through
+// an <img> (a data: or blob: image URL is what the page's Content-Security-Policy forbids), so the icons can be
+// painted over it on a canvas of the same size.
 
 import { drawIcons, iconPlacements, iconsSvg } from "./graph-icons.js";
 import { loadScript } from "./graph-scripts.js";
@@ -28,16 +29,21 @@ function exportTransform(cy, imageWidth) {
 }
 
 /** The full graph as a PNG blob, icons included. */
-export function pngBlob(cy) {
-  const canvas = cy.renderer().bufferCanvasImage({ full: true, bg: "#ffffff", maxWidth: MAX_SIDE, maxHeight: MAX_SIDE });
+export async function pngBlob(cy) {
+  const graphOnly = await cy.png({ full: true, output: "blob-promise", bg: "#ffffff", maxWidth: MAX_SIDE, maxHeight: MAX_SIDE });
+  const bitmap = await createImageBitmap(graphOnly);
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width;
+  canvas.height = bitmap.height;
   const ctx = canvas.getContext("2d");
+  ctx.drawImage(bitmap, 0, 0);
+  bitmap.close();
   const t = exportTransform(cy, canvas.width);
-  ctx.save();
-  ctx.globalCompositeOperation = "source-over"; // the renderer leaves "destination-over" from its background fill
   ctx.setTransform(t.scale, 0, 0, t.scale, t.dx, t.dy);
   drawIcons(ctx, iconPlacements(cy));
-  ctx.restore();
-  return new Promise((resolve) => canvas.toBlob(resolve, "image/png"));
+  return new Promise((resolve, reject) =>
+    canvas.toBlob((blob) => (blob ? resolve(blob) : reject(new Error("the PNG could not be encoded"))), "image/png"),
+  );
 }
 
 /** The full graph as SVG text, icons included (cytoscape-svg must be loaded). */

@@ -176,14 +176,16 @@ export function bindInteractions(cy, canvas) {
     canvas.dataset.hoverLeave = "1";
     container.addEventListener("mouseleave", () => window.cy && highlight(window.cy, null));
   }
-  // The keyboard way in: the Menu key or Shift+F10 opens the menu of the selected (tapped) node.
+  // The keyboard way in: the Menu key or Shift+F10 opens the menu of the keyboard's node or the selected (tapped) one.
   if (!canvas.dataset.menuKeys) {
     canvas.dataset.menuKeys = "1";
     document.addEventListener("keydown", (event) => {
       const current = window.cy;
       const wantsMenu = event.key === "ContextMenu" || (event.key === "F10" && event.shiftKey);
       if (!wantsMenu || !current || menu.open) return;
-      const node = current.nodes(":selected").filter((n) => !n.isParent())[0];
+      // The node the keyboard is on (graph-keyboard.js), else the selected one.
+      const leaf = (selector) => current.nodes(selector).filter((n) => !n.isParent())[0];
+      const node = leaf(".kb-focus") || leaf(":selected");
       if (!node) return;
       event.preventDefault();
       const p = node.renderedPosition();

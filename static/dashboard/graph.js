@@ -4,7 +4,7 @@
 // Its parts, each a module of its own: the view state in the query string (graph-state.js) and the toolbar that
 // edits it (graph-toolbar.js), find and hide (graph-filters.js), the snapshot line, banner and on-demand builds
 // (graph-status.js), the replay slider (graph-replay.js), polling (graph-polling.js), the node-graph breadcrumb
-// (graph-breadcrumb.js); this module holds the state and draws.
+// (graph-breadcrumb.js), the keyboard (graph-keyboard.js); this module holds the state and draws.
 //
 // A hide expression made of terms the server evaluates (label:, name, node, healthy, idle) is sent as hide= so a
 // large mesh sends only what is shown; it is applied here too, as every other expression.
@@ -12,7 +12,7 @@
 // Tests and the benchmark read window.cy, and window.graphReady (true once the graph is drawn and laid out; a
 // "graph:ready" event fires on document each time).
 //
-// Node graphs (Kiali's): double-clicking a node, or a "mesh-ui:node-graph" event on document with
+// Node graphs (Kiali's): double-clicking a node (Shift+Enter or "d" on the keyboard's node), or a "mesh-ui:node-graph" event on document with
 // detail {nodeId}, shows the graph of that node (URL state node=kind:namespace:name[:version]); the breadcrumb
 // leads back.
 
@@ -22,6 +22,7 @@ import { buildElements, edgeLabel } from "./graph-data.js";
 import { exportGraph } from "./graph-export.js";
 import { applyFilters, isShown, serverHide } from "./graph-filters.js";
 import { bindInteractions } from "./graph-interact.js";
+import { GraphKeyboard, keyboardFocusStyle } from "./graph-keyboard.js";
 import { isLargeGraph, prepareLayout, runLayout, setDagreScripts, setFcoseScripts } from "./graph-layout.js";
 import { focusStyle, nodeGraphUrl, nodeRefOf, parseNodeRef } from "./graph-node.js";
 import { setBadgeList, setDetailUrls, showPanel } from "./graph-panel.js";
@@ -78,7 +79,7 @@ function createCy(forLarge) {
   large = forLarge;
   cy = cytoscape({
     container: $("graph-cy"),
-    style: [...buildStyle({ large }), ...badgeStyle(), ...focusStyle()],
+    style: [...buildStyle({ large }), ...badgeStyle(), ...focusStyle(), ...keyboardFocusStyle()],
     minZoom: 0.02,
     maxZoom: 4,
     boxSelectionEnabled: false,
@@ -97,6 +98,7 @@ function createCy(forLarge) {
   });
   window.cy = cy;
   bindInteractions(cy, document.querySelector(".graph-canvas"));
+  keyboard.attach(cy);
   traffic?.stop();
   traffic = new TrafficAnimation(cy, $("graph-traffic"));
 }
@@ -147,6 +149,7 @@ async function draw(relayout) {
   refreshPanel();
   updateTraffic();
   updateCounts();
+  keyboard.refresh();
 }
 
 function openPanel(element) {
@@ -377,6 +380,15 @@ async function goBack(index) {
 document.addEventListener("mesh-ui:node-graph", (event) => {
   const id = event.detail?.nodeId;
   if (cy && id) drillInto(cy.getElementById(String(id)));
+});
+
+// The keyboard way through the graph (graph-keyboard.js): the same actions as the mouse's.
+const keyboard = new GraphKeyboard($("graph-cy"), $("graph-announce"), $("graph-keys"), {
+  cy: () => cy,
+  openPanel,
+  drillInto,
+  goBack: () => goBack(trail.length - 1),
+  canGoBack: () => Boolean(state.node),
 });
 
 // --- Start -----------------------------------------------------------------------------------------------------
