@@ -5,7 +5,8 @@
   failing writes, or another client's VirtualService created in between through its ``after_write`` hook): the
   DestinationRule is restored exactly (or deleted, when the wizard created it), and its history shows both steps;
 - the DestinationRule changed by someone else in between: it is left applied, their change is kept, and the page
-  says so with a link to its history.
+  says so with a link to its history;
+- "Remove routing" whose DestinationRule fails to delete: the VirtualService deleted before it is re-created.
 
 Each failing case has its near-identical passing twin.
 """
@@ -19,7 +20,7 @@ import yaml
 
 from istio_config.models import ConfigChange
 from istio_config.wizards.inputs import WIZARD_LABEL
-from tests.dashboard.test_wizard_views import JASON_FORM, apply, preview
+from tests.dashboard.test_wizard_views import JASON_FORM, REMOVE_URL, apply, preview, wizard_url
 from tests.istio_config.writes_support import cluster_copy, custom_api, editor, reviews_route, sync_once, synced
 
 __all__ = ["editor", "synced"]  # fixtures
@@ -211,3 +212,47 @@ def test_a_rule_changed_by_someone_else_before_the_rollback_is_left_applied_and_
     assert configuration(rule(simulator))[1] == {WIZARD_LABEL: "traffic-shifting", "owner": "someone-else"}
     undo = ConfigChange.objects.filter(kind="DestinationRule").latest("pk")
     assert (undo.action, undo.result) == ("rollback", "conflict")
+
+
+def test_a_chinese_reader_is_told_in_chinese_that_the_rule_was_rolled_back(routed, editor, simulator):
+    previewed = preview(editor, "traffic-shifting", SHIFT)
+    plan = previewed.context["plan"]
+    simulator.faults.fail_writes("virtualservices")
+    body = {**SHIFT, "step": "apply", "digest": plan.digest, "versions": plan.versions_json}
+    html = editor.post(wizard_url("traffic-shifting"), body, HTTP_ACCEPT_LANGUAGE="zh-CN").content.decode()
+    assert "没有遗留任何已应用的更改" in html and "随后已恢复为原来的样子" in html
+    assert "Nothing is left applied" not in html
+
+
+def removal_versions(editor: Any) -> str:
+    page = editor.get(REMOVE_URL)
+    assert [w["write"].key for w in page.context["writes"]] == ["VirtualService/reviews", "DestinationRule/reviews"]
+    return str(page.context["versions"])
+
+
+def test_remove_routing_whose_rule_fails_to_delete_re_creates_the_route(routed, editor, simulator):
+    route_before, rule_before = route(simulator), rule(simulator)
+    versions = removal_versions(editor)
+    simulator.faults.fail_writes("destinationrules")
+
+    answer = editor.post(REMOVE_URL, {"versions": versions})
+
+    assert answer.status_code == 502
+    assert answer.context["result"] == "rolled-back"
+    assert configuration(route(simulator)) == configuration(route_before), "the deleted route is back as it was"
+    assert rule(simulator) == rule_before
+    history = list(ConfigChange.objects.filter(kind="VirtualService").order_by("pk"))
+    assert [(c.action, c.result) for c in history] == [
+        ("create", "applied"),
+        ("delete", "applied"),
+        ("rollback", "applied"),
+    ]
+    assert history[2].rollback_of == history[1]
+
+
+def test_the_same_removal_without_the_failing_rule_deletes_both(routed, editor, simulator):
+    versions = removal_versions(editor)
+    simulator.faults.fail_writes("services")
+
+    assert editor.post(REMOVE_URL, {"versions": versions}).status_code == 302
+    assert route(simulator) is None and rule(simulator) is None
