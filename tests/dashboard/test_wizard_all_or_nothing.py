@@ -43,6 +43,17 @@ def route(simulator: Any) -> dict[str, Any] | None:
     return cluster_copy(simulator, "virtualservices", "reviews")
 
 
+def outcome(answer: Any, status: int, result: str, rule_was: tuple[str, str], route_was: tuple[str, str]) -> str:
+    """The page's HTML, once its status, overall result and each object's (status, code) are checked."""
+    assert answer.status_code == status, answer.content.decode()[:3000]
+    assert answer.context["result"] == result
+    html: str = answer.content.decode()
+    assert f'data-wizard-result="{result}"' in html
+    found = {row["write"].key: (row["status"], row["outcome"].code) for row in answer.context["applied"]}
+    assert found == {"DestinationRule/reviews": rule_was, "VirtualService/reviews": route_was}
+    return html
+
+
 @pytest.fixture
 def routed(synced, editor, simulator):
     """reviews routed by the request-routing wizard (both objects written), as the starting point."""
@@ -74,15 +85,8 @@ def test_a_route_the_checks_refuse_writes_nothing(routed, editor, simulator, dja
 
     answer = apply(editor, "traffic-shifting", SHIFT, previewed)
 
-    assert answer.status_code == 422, answer.content.decode()[:3000]
-    assert answer.context["result"] == "nothing-written"
-    statuses = {row["write"].key: (row["status"], row["outcome"].code) for row in answer.context["applied"]}
-    assert statuses == {
-        "DestinationRule/reviews": ("not-written", ""),
-        "VirtualService/reviews": ("refused", "warnings-not-accepted"),
-    }
-    html = answer.content.decode()
-    assert 'data-wizard-result="nothing-written"' in html and "Nothing was written: the cluster is as it was" in html
+    html = outcome(answer, 422, "nothing-written", ("not-written", ""), ("refused", "warnings-not-accepted"))
+    assert "Nothing was written: the cluster is as it was" in html
     assert rule(simulator) == rule_before, "the DestinationRule is untouched, resourceVersion included"
     assert route(simulator) == route_before
     refused = ConfigChange.objects.filter(kind="VirtualService").latest("pk")
@@ -112,14 +116,7 @@ def test_a_route_failing_at_the_api_after_the_rule_was_written_rolls_the_rule_ba
 
     answer = apply(editor, "traffic-shifting", SHIFT, previewed)
 
-    assert answer.status_code == 502
-    assert answer.context["result"] == "rolled-back"
-    statuses = {row["write"].key: (row["status"], row["outcome"].code) for row in answer.context["applied"]}
-    assert statuses == {
-        "DestinationRule/reviews": ("rolled-back", ""),
-        "VirtualService/reviews": ("refused", "api-error"),
-    }
-    html = answer.content.decode()
+    html = outcome(answer, 502, "rolled-back", ("rolled-back", ""), ("refused", "api-error"))
     assert "Nothing is left applied" in html and "written, then restored to what it was before" in html
     assert "/namespaces/bookinfo/istio/DestinationRule/reviews/history/?cluster=sim" in html
     assert configuration(rule(simulator)) == configuration(rule_before)
@@ -195,15 +192,8 @@ def test_a_rule_changed_by_someone_else_before_the_rollback_is_left_applied_and_
 
     answer = apply(editor, "traffic-shifting", SHIFT, previewed)
 
-    assert answer.status_code == 502
-    assert answer.context["result"] == "left-applied"
-    statuses = {row["write"].key: (row["status"], row["outcome"].code) for row in answer.context["applied"]}
-    assert statuses == {
-        "DestinationRule/reviews": ("left-applied", ""),
-        "VirtualService/reviews": ("refused", "api-error"),
-    }
-    html = answer.content.decode()
-    assert 'data-wizard-result="left-applied"' in html and "Part of the change is left applied" in html
+    html = outcome(answer, 502, "left-applied", ("left-applied", ""), ("refused", "api-error"))
+    assert "Part of the change is left applied" in html
     assert "DestinationRule reviews is left applied as the wizard wrote it" in html
     assert (
         "data-undo-diff" in html and "/namespaces/bookinfo/istio/DestinationRule/reviews/history/?cluster=sim" in html
