@@ -75,12 +75,16 @@ def _apply(user: Any, cluster: Cluster, write: PlannedWrite, accept_warnings: bo
     )
 
 
+def _others(writes: list[PlannedWrite], write: PlannedWrite) -> tuple[dict[str, Any], ...]:
+    """The documents of ``writes`` but ``write``: what its configuration checks take as written with it."""
+    return tuple(w.document for w in writes if w is not write and w.document is not None)
+
+
 def _check(user: Any, cluster: Cluster, writes: list[PlannedWrite], accept_warnings: bool) -> list[AppliedWrite]:
     """Every write checked (nothing written), each with the others' documents taken as written."""
     rows = []
     for write in writes:
-        others = tuple(w.document for w in writes if w is not write and w.document is not None)
-        outcome = _apply(user, cluster, write, accept_warnings, check_only=True, together_with=others)
+        outcome = _apply(user, cluster, write, accept_warnings, check_only=True, together_with=_others(writes, write))
         rows.append(AppliedWrite(write, outcome, NOT_WRITTEN if outcome.applied else REFUSED))
     return rows
 
@@ -126,7 +130,9 @@ def apply_writes(
         return WritesResult(NOTHING_WRITTEN, checked)
     rows: list[AppliedWrite] = []
     for index, write in enumerate(planned):
-        outcome = _apply(user, cluster, write, accept_warnings)
+        # Checked as in the first pass (the next writes taken as written), so that it is not refused for what the
+        # whole change resolves (a rule dropping a subset only the route it replaces names).
+        outcome = _apply(user, cluster, write, accept_warnings, together_with=_others(planned, write))
         if outcome.applied:
             rows.append(AppliedWrite(write, outcome, WRITTEN))
             continue
