@@ -194,7 +194,7 @@ def test_a_rule_changed_by_someone_else_before_the_rollback_is_left_applied_and_
 
     html = outcome(answer, 502, "left-applied", ("left-applied", ""), ("refused", "api-error"))
     assert "Part of the change is left applied" in html
-    assert "DestinationRule reviews is left applied as the wizard wrote it" in html
+    assert "DestinationRule reviews was not restored to what it was before" in html
     assert (
         "data-undo-diff" in html and "/namespaces/bookinfo/istio/DestinationRule/reviews/history/?cluster=sim" in html
     )
