@@ -246,3 +246,22 @@ def test_the_same_removal_without_the_failing_rule_deletes_both(routed, editor, 
 
     assert editor.post(REMOVE_URL, {"versions": versions}).status_code == 302
     assert route(simulator) is None and rule(simulator) is None
+
+
+def test_a_rule_deleted_by_someone_else_before_the_rollback_is_not_re_created(routed, editor, simulator):
+    previewed = preview(editor, "traffic-shifting", SHIFT)
+    simulator.faults.fail_writes("virtualservices")
+    simulator.faults.after_write(
+        "destinationrules",
+        lambda _: custom_api(simulator).delete_namespaced_custom_object(
+            GROUP, VERSION, "bookinfo", "destinationrules", "reviews"
+        ),
+    )
+
+    answer = apply(editor, "traffic-shifting", SHIFT, previewed)
+
+    html = outcome(answer, 502, "left-applied", ("left-applied", ""), ("refused", "api-error"))
+    assert "DestinationRule reviews was not restored to what it was before" in html
+    assert rule(simulator) is None, "their delete is kept: the rollback does not re-create the rule"
+    undo = ConfigChange.objects.filter(kind="DestinationRule").latest("pk")
+    assert (undo.action, undo.result) == ("rollback", "api-error")
