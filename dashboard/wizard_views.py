@@ -3,8 +3,10 @@
 A wizard page is a plain form: **Preview** generates the objects (``istio_config.wizards``), shows their YAML, the
 diff against the stored objects and the checks' findings; **Apply** writes exactly what was previewed (the
 preview's digest and versions travel with the form) through ``istio_config.writes.apply_change``, DestinationRule
-first. Reading needs a role in the namespace (others get 404, as on the service page); wizards need
-``accounts.access.can_write`` (others 403), and the write service checks it again.
+first, all or nothing (``istio_config.wizard_apply``): the page says whether both were written, nothing was, the
+first was rolled back, or it is left applied (and why). Reading needs a role in the namespace (others get 404, as
+on the service page); wizards need ``accounts.access.can_write`` (others 403), and the write service checks it
+again.
 """
 
 from __future__ import annotations
@@ -27,11 +29,10 @@ from dashboard.wizard_forms import WIZARD_FORMS
 from dashboard.wizard_messages import translate_message
 from inventory.models import Cluster, Service
 from istio_config.history import diff_lines
+from istio_config.wizard_apply import WRITTEN, WritesResult, apply_writes
 from istio_config.wizard_writes import (
-    AppliedWrite,
     RoutingState,
     WizardPlan,
-    apply_writes,
     findings_after_removal,
     plan_removal,
     plan_wizard,
@@ -65,12 +66,26 @@ def _posted_versions(request: HttpRequest) -> dict[str, str]:
     return {str(k): str(v) for k, v in found.items() if isinstance(v, str)}
 
 
-def _outcome_rows(applied: list[AppliedWrite]) -> list[dict[str, Any]]:
+def _outcome_rows(cluster: Cluster, result: WritesResult | None) -> list[dict[str, Any]]:
+    """Each write of an apply with what became of it, its conflict diffs and its history page."""
     rows = []
-    for done in applied:
+    for done in result.rows if result is not None else []:
         conflict = done.outcome.conflict
-        conflict_diff = diff_lines(conflict.diffs["theirsToMine"]) if conflict is not None else []
-        rows.append({"write": done.write, "outcome": done.outcome, "conflict_diff": conflict_diff})
+        undo_conflict = done.undo.conflict if done.undo is not None else None
+        ref = done.write.ref
+        history = reverse("dashboard:istio-history", args=[ref.namespace, ref.kind, ref.name])
+        rows.append(
+            {
+                "write": done.write,
+                "status": done.status,
+                "outcome": done.outcome,
+                "undo": done.undo,
+                "conflict_diff": diff_lines(conflict.diffs["theirsToMine"]) if conflict is not None else [],
+                # What someone else made of the object since the wizard wrote it, against what the undo restores.
+                "undo_diff": diff_lines(undo_conflict.diffs["theirsToMine"]) if undo_conflict is not None else [],
+                "history_url": f"{history}?cluster={cluster.name}",
+            }
+        )
     return rows
 
 
@@ -92,7 +107,7 @@ def service_wizard_page(
     form = form_class(prepared.target, request.POST if request.method == "POST" else None)
     plan: WizardPlan | None = None
     refusal = ""
-    applied: list[AppliedWrite] = []
+    result: WritesResult | None = None
     if request.method == "POST" and form.is_valid():
         wizard_input = form.to_input()
         errors = check_wizard_input(wizard_input, prepared.target)
@@ -103,15 +118,15 @@ def service_wizard_page(
     if plan is not None and request.POST.get("step") == "apply":
         refusal = _apply_refusal(request, plan)
         if not refusal:
-            applied = apply_writes(
+            result = apply_writes(
                 request.user,
                 cluster,
                 plan.writes,
                 _posted_versions(request),
                 request.POST.get("accept_warnings") == "on",
             )
-            if applied and all(a.outcome.applied for a in applied) and len(applied) == len(plan.writes):
-                names = ", ".join(f"{a.write.ref.kind} {a.write.ref.name}" for a in applied)
+            if result.result == WRITTEN and len(result.rows) == len(plan.writes):
+                names = ", ".join(f"{a.write.ref.kind} {a.write.ref.name}" for a in result.rows)
                 text = gettext("%(wizard)s applied to %(service)s: %(objects)s")
                 messages.success(request, text % {"wizard": form.title, "service": name, "objects": names})
                 return redirect(_service_url(cluster, namespace, name))
@@ -126,17 +141,13 @@ def service_wizard_page(
         "plan": plan,
         "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in plan.writes] if plan else [],
         "refusal": refusal,
-        "applied": _outcome_rows(applied),
+        "result": result.result if result is not None else "",
+        "applied": _outcome_rows(cluster, result),
         "whatif": _whatif(cluster, namespace, plan),
         # The graph page's path: wizards.js adds the query (``whatIfGraphUrl`` of graph-whatif-contract.js).
         "graph_url": reverse("dashboard:graph"),
     }
-    status = 200
-    failed = [a for a in applied if not a.outcome.applied]
-    if failed:
-        status = failed[0].outcome.http_status
-    elif refusal:
-        status = 409
+    status = result.http_status if result is not None else (409 if refusal else 200)
     return render(request, "dashboard/service_wizard.html", context, status=status)
 
 
@@ -173,28 +184,28 @@ def service_routing_remove_page(
     state = _routing_state(request, cluster, namespace, name)
     assert cluster is not None
     writes = plan_removal(state)
-    applied: list[AppliedWrite] = []
+    result: WritesResult | None = None
     refusal = ""
     if request.method == "POST" and set(_posted_versions(request)) != {w.key for w in writes}:
         refusal = gettext(
             "Nothing was deleted: the routing written by wizards changed since this page was shown. Review it again."
         )
     elif request.method == "POST":
-        applied = apply_writes(request.user, cluster, writes, _posted_versions(request), accept_warnings=False)
-        if applied and all(a.outcome.applied for a in applied) and len(applied) == len(writes):
+        result = apply_writes(request.user, cluster, writes, _posted_versions(request), accept_warnings=False)
+        if result.result == WRITTEN and result.rows and len(result.rows) == len(writes):
             messages.success(
                 request, gettext("Routing written by wizards removed from %(service)s") % {"service": name}
             )
             return redirect(_service_url(cluster, namespace, name))
-    failed = [a for a in applied if not a.outcome.applied]
     context = {
         "cluster": cluster,
         "state": state,
         "writes": [{"write": w, "diff": diff_lines(w.diff)} for w in writes],
         "versions": json.dumps({w.key: w.base_version for w in writes}),
         "after_removal": findings_after_removal(cluster, state, writes),
-        "applied": _outcome_rows(applied),
+        "result": result.result if result is not None else "",
+        "applied": _outcome_rows(cluster, result),
         "refusal": refusal,
     }
-    status = failed[0].outcome.http_status if failed else (409 if refusal else 200)
+    status = result.http_status if result is not None else (409 if refusal else 200)
     return render(request, "dashboard/service_routing_remove.html", context, status=status)

@@ -7,8 +7,8 @@
 - :func:`plan_wizard`: the generated objects, each with the cluster's current YAML, the diff, and the findings of
   the schema and configuration checks run on all of them at once; a digest so that an apply writes exactly what
   was previewed.
-- :func:`apply_writes`: each planned write through :func:`istio_config.writes.apply_change` (validation, dry run,
-  conflict check against the version the preview showed, history), DestinationRule first; the first refusal stops.
+- :func:`istio_config.wizard_apply.apply_writes` makes the planned writes all or nothing (checked first, undone
+  when a later one fails), each through :func:`istio_config.writes.apply_change`.
 - :func:`plan_removal`: "Remove routing" — deletes of the wizard-labelled objects only, VirtualService first;
   :func:`findings_after_removal` what the checks would then find on the hand-written routing that stays.
 """
@@ -30,7 +30,6 @@ from istio_config.wizards.generate import Replaced, build_wizard_objects, plan_s
 from istio_config.wizards.inputs import CircuitBreaking, ServiceTarget, WizardInput
 from istio_config.wizards.messages import Message
 from istio_config.write_input import ObjectRef, check_schema, config_yaml, unified_diff
-from istio_config.writes import WriteOutcome, apply_change
 
 ROUTING_KINDS = ("DestinationRule", "VirtualService")
 
@@ -229,29 +228,3 @@ def findings_after_removal(cluster: Cluster, state: RoutingState, writes: list[P
 
 def _before_after(obj: IstioObject) -> tuple[str, str]:
     return _current(obj)[0], ""
-
-
-@dataclass
-class AppliedWrite:
-    write: PlannedWrite
-    outcome: WriteOutcome
-
-
-def apply_writes(
-    user: Any, cluster: Cluster, writes: list[PlannedWrite], versions: dict[str, str], accept_warnings: bool
-) -> list[AppliedWrite]:
-    """Make ``writes`` in order through ``apply_change``, each against the version in ``versions`` (what the page
-    showed: empty for "did not exist", so an object created since is refused as already existing); stop at the
-    first one refused. A write whose key ``versions`` lacks is not made."""
-    done: list[AppliedWrite] = []
-    for write in writes:
-        base = versions.get(write.key)
-        if base is None:
-            break
-        action = write.action if write.action == "delete" else ("update" if base else "create")
-        target = None if action == "create" else write.ref
-        outcome = apply_change(user, cluster, action, write.document, base, accept_warnings, target)
-        done.append(AppliedWrite(replace(write, action=action, base_version=base), outcome))
-        if not outcome.applied:
-            break
-    return done

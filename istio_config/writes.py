@@ -13,7 +13,9 @@ Steps, each of which can stop the change with nothing written:
    nothing is written and the outcome is a conflict with base, mine, theirs and their diffs;
 6. the stored mirror is updated from what the cluster answered, never from the posted text.
 
-Every attempt is recorded in the history (``ConfigChange``) and the audit log, whatever its result.
+Every attempt is recorded in the history (``ConfigChange``) and the audit log, whatever its result; a
+``check_only`` call (steps 1 to 4 and the conflict check, for writes that must all pass before any is made, as a
+wizard's) records only a refusal.
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ from inventory.models import Cluster
 from inventory.store import apply_events
 from inventory.sync import connection_for
 from istio_config import validation
+from istio_config.checks import IstioConfig
 from istio_config.history import forget_echo, history_of, yaml_at_version
 from istio_config.inventory_loader import stored_kind
 from istio_config.models import ConfigChange
@@ -147,16 +150,31 @@ def _write_client(cluster: Cluster) -> KubernetesWriteClient:
         raise _kube_stop(exc, "connect") from exc
 
 
-def _validate(cluster: Cluster, document: dict[str, Any], text: str, accept_warnings: bool) -> list[dict[str, Any]]:
-    """Schema and configuration checks; returns the warnings (and infos) to show, raises on what blocks."""
+def _checked_config(document: dict[str, Any]) -> IstioConfig:
+    """``document`` as the configuration checks take it (the kind they know it by)."""
+    group = str(document["apiVersion"]).rpartition("/")[0]
+    return replace(validation.istio_config_of(document, ""), kind=check_kind_of(group, str(document["kind"])))
+
+
+def _validate(
+    cluster: Cluster,
+    document: dict[str, Any],
+    text: str,
+    accept_warnings: bool,
+    together_with: tuple[dict[str, Any], ...] = (),
+) -> list[dict[str, Any]]:
+    """Schema and configuration checks (``together_with`` taken as written too); returns the warnings (and infos) to
+    show, raises on what blocks."""
     schema_errors = check_schema(document, text)
     if schema_errors:
         raise _Stop(
             "validation-failed", Result.REFUSED_VALIDATION, "the object does not match its schema", schema_errors
         )
-    group = str(document["apiVersion"]).rpartition("/")[0]
-    posted = replace(validation.istio_config_of(document, ""), kind=check_kind_of(group, str(document["kind"])))
-    findings = [_finding_row(f) for f in pin_findings(validation.check_object(cluster, posted), text)]
+    posted = _checked_config(document)
+    key = (posted.kind, posted.namespace, posted.name)
+    found = validation.check_objects(cluster, [posted, *(_checked_config(d) for d in together_with)])
+    mine = [f for f in found if (f.kind, f.namespace, f.name) == key]
+    findings = [_finding_row(f) for f in pin_findings(mine, text)]
     errors = [f for f in findings if f["severity"] == "error"]
     if errors:
         raise _Stop("validation-failed", Result.REFUSED_VALIDATION, "the configuration checks found errors", findings)
@@ -198,6 +216,9 @@ class _Attempt:
         self.yaml_before = ""
         self.yaml_after = ""
         self.rollback_of: ConfigChange | None = None
+        self.check_only = False
+        self.recreate = True
+        self.together_with: tuple[dict[str, Any], ...] = ()
 
     def record(self, result: str, message: str) -> ConfigChange:
         ref = self.ref or ObjectRef("", "", "")
@@ -236,6 +257,10 @@ def apply_change(
     accept_warnings: bool = False,
     target: ObjectRef | None = None,
     rollback_of: ConfigChange | None = None,
+    *,
+    check_only: bool = False,
+    together_with: tuple[dict[str, Any], ...] = (),
+    recreate: bool = True,
 ) -> WriteOutcome:
     """Create, update or delete one Istio / Gateway API object of ``cluster`` as ``user``; see the module doc.
 
@@ -243,9 +268,16 @@ def apply_change(
     longer exists, of the version ``rollback_of`` restores). ``target`` is the object the URL names (required but
     for a create); ``document`` the posted YAML/JSON (None for a delete); ``base_resource_version`` the version the
     user started from (required for an update, a delete and a rollback of an existing object).
+
+    ``check_only``: everything but the write itself (the dry run included); a pass is not recorded and its outcome
+    has no ``change``. ``together_with``: objects the configuration checks take as written alongside (a wizard's
+    DestinationRule when its VirtualService is checked before either is written). ``recreate=False``: a rollback of
+    an object that no longer exists is refused (not-found) instead of re-creating it (a wizard's compensation must
+    not undo someone else's delete).
     """
     attempt = _Attempt(user, cluster, action, target)
     attempt.rollback_of = rollback_of
+    attempt.check_only, attempt.together_with, attempt.recreate = check_only, together_with, recreate
     outcome = WriteOutcome(ref=target)
     try:
         _run(attempt, outcome, document, base_resource_version, accept_warnings)
@@ -286,7 +318,7 @@ def _run(
     client = _write_client(cluster)
     try:
         current = _fetch(client, kind, ref) if attempt.action != Action.CREATE else None
-        if attempt.action == Action.ROLLBACK and current is None:
+        if attempt.action == Action.ROLLBACK and current is None and attempt.recreate:
             base_version = ""  # the object is gone: the rollback re-creates it
         elif attempt.action in (Action.UPDATE, Action.DELETE, Action.ROLLBACK):
             if current is None:
@@ -301,10 +333,12 @@ def _run(
             if str(current["metadata"].get("resourceVersion")) != base_version:
                 _raise_conflict(attempt, outcome, client, kind, ref, base_version)
         if document is not None:
-            outcome.warnings = _validate(cluster, document, text, accept_warnings)
+            outcome.warnings = _validate(cluster, document, text, accept_warnings, attempt.together_with)
         answer = _dry_run_and_write(attempt, outcome, client, kind, ref, document, base_version)
     finally:
         client.close()
+    if attempt.check_only:
+        return
     _store_applied(attempt, outcome, kind, answer)
 
 
@@ -330,7 +364,7 @@ def _dry_run_and_write(
         body["metadata"].pop("resourceVersion", None)
         if base_version:
             body["metadata"]["resourceVersion"] = base_version
-    for dry_run in (True, False):
+    for dry_run in (True,) if attempt.check_only else (True, False):
         try:
             if body is None:
                 answer = client.delete_object(kind, ref.namespace, ref.name, base_version, dry_run=dry_run)

@@ -3,14 +3,18 @@
 Lets tests and demos make resources answer 403 Forbidden (as missing RBAC would), make the writes that would store
 something fail (dry runs still pass, as when etcd fails between a client's dry run and its write), add latency to
 every request, expire the watches of one resource (their next event is a 410 Gone, as after an etcd
-compaction) and take the mesh's metrics endpoint down (``/metrics`` answers 503, so Prometheus records ``up == 0``
-for it, as when the sidecars' stats port stops answering). The outage of the whole server (it stops listening and
-comes back with the same objects) is :meth:`simulator.Simulator.outage`.
+compaction), run a test's hook right after the next committed write of a resource (another client's change landing
+between two of mesh-ui's writes: :meth:`Faults.after_write`) and take the mesh's metrics endpoint down
+(``/metrics`` answers 503, so Prometheus records ``up == 0`` for it, as when the sidecars' stats port stops
+answering). The outage of the whole server (it stops listening and comes back with the same objects) is
+:meth:`simulator.Simulator.outage`.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from typing import Any
 
 from simulator.errors import Forbidden, StoreError
 from simulator.resources import ResourceType
@@ -29,6 +33,7 @@ class Faults:
         #: ``/metrics`` (and the per-pod endpoints below it) answer 503.
         self.metrics_down = False
         self._watch_generations: dict[str, int] = {}
+        self._after_write: dict[str, Callable[[dict[str, Any]], None]] = {}
 
     @property
     def forbidden(self) -> list[str]:
@@ -51,11 +56,28 @@ class Faults:
         with self._lock:
             self._failing_writes.add(plural)
 
+    def after_write(self, plural: str, hook: Callable[[dict[str, Any]], None]) -> None:
+        """Call ``hook`` once, with the stored object, right after the next committed (not dry-run) create or update
+        of ``plural`` and before it is answered: what another client writes between two of a client's requests (a
+        race a test cannot otherwise time). The hook may call the API itself (each connection has its thread)."""
+        with self._lock:
+            self._after_write[plural] = hook
+
+    def wrote(self, rt: ResourceType, dry_run: bool, stored: dict[str, Any]) -> None:
+        """Run (and forget) the :meth:`after_write` hook of ``rt`` after a committed write of ``stored``."""
+        if dry_run:
+            return
+        with self._lock:
+            hook = self._after_write.pop(rt.plural, None)
+        if hook is not None:
+            hook(stored)
+
     def clear(self) -> None:
         """Remove every injected fault (expired watches stay expired: they are already gone)."""
         with self._lock:
             self._forbidden.clear()
             self._failing_writes.clear()
+            self._after_write.clear()
         self.latency = 0.0
         self.metrics_down = False
 

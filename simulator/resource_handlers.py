@@ -132,6 +132,7 @@ class ResourceHandlers:
         created = self.store.create(obj, dry_run=request.dry_run)
         if not request.dry_run:
             self._reconcile(request.namespace)
+        self.faults.wrote(request.rt, request.dry_run, created)
         return 201, request.present(created)
 
     def _allocate_cluster_ip(self, service: Obj) -> None:
@@ -166,6 +167,7 @@ class ResourceHandlers:
         updated = self.store.update(new, dry_run=request.dry_run)
         if not request.dry_run:
             self._reconcile(request.namespace)
+        self.faults.wrote(request.rt, request.dry_run, updated)
         return request.present(updated)
 
     def replace_object(self, request: ApiRequest, body: bytes) -> tuple[int, Obj]:

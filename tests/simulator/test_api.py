@@ -223,6 +223,25 @@ def test_forbidden_fault_gives_403(core: client.CoreV1Api, sim: Simulator):
     assert core.list_namespaced_pod("bookinfo").items
 
 
+def test_after_write_hook_runs_once_after_the_next_committed_write(core: client.CoreV1Api, sim: Simulator):
+    seen: list[tuple[str, str]] = []
+
+    def someone_else(stored: dict) -> None:  # another client's write landing before the first one is answered
+        seen.append((stored["metadata"]["name"], stored["metadata"]["resourceVersion"]))
+        core.patch_namespaced_config_map(stored["metadata"]["name"], "bookinfo", {"data": {"by": "someone-else"}})
+
+    sim.faults.after_write("configmaps", someone_else)
+    body = {"metadata": {"name": "raced"}, "data": {"by": "me"}}
+    core.create_namespaced_config_map("bookinfo", body, dry_run="All")
+    assert seen == [], "a dry run stores nothing and runs no hook"
+    created = core.create_namespaced_config_map("bookinfo", body)
+    assert seen == [("raced", created.metadata.resource_version)]
+    now = core.read_namespaced_config_map("raced", "bookinfo")
+    assert now.data == {"by": "someone-else"} and now.metadata.resource_version != created.metadata.resource_version
+    core.patch_namespaced_config_map("raced", "bookinfo", {"data": {"by": "me-again"}})
+    assert len(seen) == 1, "the hook runs once"
+
+
 def test_discovery_health_and_extra_routes(core: client.CoreV1Api, sim: Simulator):
     sim.add_route("/metrics", lambda: (200, "text/plain; version=0.0.4", b"up 1\n"))
     with urllib.request.urlopen(f"{sim.url}/metrics") as response:
