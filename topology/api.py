@@ -36,6 +36,7 @@ from topology.api_params import (
     SnapshotRangeQuery,
     parse_query,
 )
+from topology.graph.ambient_options import DEFAULT_AMBIENT_TRAFFIC, apply_ambient_traffic
 from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
 from topology.graph.rate_options import apply_direction_options
@@ -115,6 +116,9 @@ GRAPH_RESPONSES = {
 def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> reading.Derivation | None:
     """What a graph request asks beyond the stored graph (see ``topology.graph.derive``); None: the stored graph."""
     steps: list[tuple[str, Any]] = []
+    ambient = query.get("ambientTraffic", DEFAULT_AMBIENT_TRAFFIC)
+    if ambient != DEFAULT_AMBIENT_TRAFFIC:  # first: the steps below start from the rows the option counts
+        steps.append((f"ambient={ambient}", lambda graph: apply_ambient_traffic(graph, ambient)))
     if not query.get("injectServiceNodes", True) and (node is None or node.kind != "service"):
         steps.append(("collapse", collapse_service_nodes))
     if node is not None:
