@@ -34,17 +34,18 @@ const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.d
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
 const RELOAD_KEYS = [
   "cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc",
-  "rateTcp", "queryTime",
+  "rateTcp", "ambientTraffic", "queryTime",
 ];
 const SELECTS = [
-  "graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "boxBy",
+  "graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "ambientTraffic",
+  "layout", "boxBy",
 ];
 const badgeBase = root.dataset.badgeBase || "";
 setBadgeList((d) => badgeList(d, badgeBase));
 
 // The values each toolbar select offers (rendered by the server) are the only ones a URL may choose.
 const choices = Object.fromEntries(
-  ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "refresh"]
+  ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "ambientTraffic", "layout", "refresh"]
     .filter((name) => form.elements[name])
     .map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
 );
