@@ -137,6 +137,8 @@ def apply_ambient_traffic(graph: Mapping[str, Any], option: str = DEFAULT_AMBIEN
     kept = [data for data, outcome in outcomes if outcome is not False]
     if all(outcome is None for _, outcome in outcomes):
         return _assemble(graph, by_id, set(by_id), kept)
+    for data in kept:  # the parts describe the stored rates: applying them again would count them twice
+        data.pop("ambientParts", None)
     had_traffic = {node_id for node_id, data in by_id.items() if data.get("traffic")}
     _recompute_request_shares(by_id, kept)
     _recompute_node_traffic(by_id, kept)
