@@ -146,6 +146,16 @@ def reads_row(option: str, labels: Labels) -> bool:
     return not (option in ("none", "waypoint") and is_ztunnel_row(labels))
 
 
+def has_ambient_rows(rows: Iterable[Labels]) -> bool:
+    """Whether any row is a waypoint report or ztunnel's (else every option counts the same rows)."""
+    marker, ztunnel = ZTUNNEL_MARKER
+    for row in rows:
+        get = row.get
+        if get("reporter") == "waypoint" or get(marker) == ztunnel:
+            return True
+    return False
+
+
 def build_option_masks(label_sets: Iterable[Labels], key_labels: tuple[str, ...]) -> Callable[[Labels], int]:
     """For any row of ``label_sets``, the options under which the graph counts it, as a bit mask (0: never).
 
@@ -153,7 +163,7 @@ def build_option_masks(label_sets: Iterable[Labels], key_labels: tuple[str, ...]
     mesh without waypoint or ztunnel rows count under every option or none (one filter suffices).
     """
     rows = label_sets if isinstance(label_sets, list | tuple) else list(label_sets)
-    if not any(is_waypoint_report(row) or is_ztunnel_row(row) for row in rows):
+    if not has_ambient_rows(rows):
         is_counted = build_counted_filter(rows, key_labels)
         return lambda labels: EVERY_OPTION if is_counted(labels) else 0
     filters = [
@@ -175,6 +185,9 @@ def select_readable_rows(rows: list[dict[str, Any]], key_labels: tuple[str, ...]
     """The Prometheus rows some ``ambientTraffic`` option counts, in their order (what the request and TCP queries
     fetch: the graph stores ``total`` and what the other options need)."""
     metrics: list[Labels] = [row.get("metric", {}) for row in rows]
+    if not has_ambient_rows(metrics):
+        is_counted = build_counted_filter(metrics, key_labels)
+        return [row for row, metric in zip(rows, metrics, strict=True) if is_counted(metric)]
     mask = build_option_masks(metrics, key_labels)
     return [row for row, metric in zip(rows, metrics, strict=True) if mask(metric)]
 
