@@ -60,6 +60,13 @@ RATE_GRPC = [
 ]
 # Kiali's rateTcp: the bytes/s of tcp edges in one direction or both (Kiali's default sent; snapshots store total).
 RATE_TCP = [("sent", _("TCP: sent")), ("received", _("TCP: received")), ("total", _("TCP: total"))]
+# Kiali's ambientTraffic: which ambient telemetry the graph reads (waypoint L7 reports, ztunnel L4 rows, both, neither).
+AMBIENT_TRAFFIC = [
+    ("total", _("Ambient: waypoint and ztunnel")),
+    ("waypoint", _("Ambient: waypoint only")),
+    ("ztunnel", _("Ambient: ztunnel only")),
+    ("none", _("Ambient: neither")),
+]
 # Windows the toolbar offers beyond the stored ones: their graphs are built on demand (topology.on_demand).
 ON_DEMAND_WINDOWS = [1800, 3600, 3 * 3600]
 LAYOUTS = [
@@ -111,6 +118,7 @@ def graph_page(request: HttpRequest, cluster: Cluster | None, query: dict[str, A
         "rate_http": RATE_HTTP,
         "rate_grpc": RATE_GRPC,
         "rate_tcp": RATE_TCP,
+        "ambient_traffic": AMBIENT_TRAFFIC,
         "layouts": LAYOUTS,
         "box_choices": BOX_CHOICES,
         "detail_urls": detail_url_patterns(),

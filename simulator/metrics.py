@@ -26,6 +26,7 @@ from typing import Literal
 from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4, generate_latest
 from prometheus_client.metrics_core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.registry import CollectorRegistry
+from prometheus_client.samples import Sample
 
 UNKNOWN = "unknown"
 
@@ -266,6 +267,8 @@ class MetricsSnapshot:
 
 
 _SeriesKey = tuple[str, tuple[str, ...]]
+#: A counter series of the merged exposition: name, Istio label values, and its pod's scrape target labels.
+_TargetSeriesKey = tuple[str, tuple[str, ...], tuple[tuple[str, str], ...]]
 
 
 @dataclass
@@ -275,6 +278,15 @@ class MetricsRegistry:
     _counters: dict[str, dict[_SeriesKey, float]] = field(default_factory=dict)
     _histograms: dict[str, dict[_SeriesKey, _HistogramState]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Labels Prometheus' pod-label relabelling gives every series scraped from a pod (ztunnel's ``app="ztunnel"``,
+    #: which tells its rows apart): the merged exposition carries them on that pod's counters, as Prometheus stores
+    #: them; a pod's own endpoint does not (the proxy does not export them).
+    _target_labels: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+
+    def set_target_labels(self, reporter_pod: str, labels: Mapping[str, str]) -> None:
+        """The scrape target labels of ``reporter_pod`` (see ``_target_labels``; counters only)."""
+        with self._lock:
+            self._target_labels[reporter_pod] = tuple(sorted(labels.items()))
 
     def add_to_counter(self, reporter_pod: str, name: str, labels: Mapping[str, str], amount: float = 1) -> None:
         """Increase counter ``name`` of the series ``labels`` reported by ``reporter_pod``."""
@@ -328,15 +340,18 @@ class MetricsRegistry:
         with self._lock:
             return sorted(set(self._counters) | set(self._histograms))
 
-    def _merged(self, pod: str | None) -> tuple[dict[_SeriesKey, float], dict[_SeriesKey, _HistogramState]]:
-        """Copies of the counter and histogram series of ``pod`` (or all pods summed), taken under the lock."""
-        counters: dict[_SeriesKey, float] = {}
+    def _merged(self, pod: str | None) -> tuple[dict[_TargetSeriesKey, float], dict[_SeriesKey, _HistogramState]]:
+        """Copies of the counter and histogram series of ``pod`` (or all pods summed, counters with their pod's target
+        labels), taken under the lock."""
+        counters: dict[_TargetSeriesKey, float] = {}
         histograms: dict[_SeriesKey, _HistogramState] = {}
         with self._lock:
             pods = [pod] if pod is not None else list(self._counters) + list(self._histograms)
             for reporter in dict.fromkeys(pods):
-                for key, value in self._counters.get(reporter, {}).items():
-                    counters[key] = counters.get(key, 0) + value
+                target = self._target_labels.get(reporter, ()) if pod is None else ()
+                for (name, values), value in self._counters.get(reporter, {}).items():
+                    counter_key = (name, values, target)
+                    counters[counter_key] = counters.get(counter_key, 0) + value
                 for key, state in self._histograms.get(reporter, {}).items():
                     merged = histograms.get(key)
                     if merged is None:
@@ -352,8 +367,10 @@ class MetricsRegistry:
         """Structured copy of all series (of one reporting pod, or all pods summed)."""
         counters, histograms = self._merged(pod)
         counter_samples = tuple(
-            CounterSample(name, dict(zip(FAMILIES_BY_NAME[name].label_names, values, strict=True)), value)
-            for (name, values), value in sorted(counters.items())
+            CounterSample(
+                name, {**dict(zip(FAMILIES_BY_NAME[name].label_names, values, strict=True)), **dict(target)}, value
+            )
+            for (name, values, target), value in sorted(counters.items())
         )
         histogram_samples = []
         for (name, values), state in sorted(histograms.items()):
@@ -388,7 +405,9 @@ class IstioMetricsCollector:
     series are sorted by label values.  Counters carry no created timestamp, so no ``_created`` series appear.
     """
 
-    def __init__(self, counters: Mapping[_SeriesKey, float], histograms: Mapping[_SeriesKey, _HistogramState]) -> None:
+    def __init__(
+        self, counters: Mapping[_TargetSeriesKey, float], histograms: Mapping[_SeriesKey, _HistogramState]
+    ) -> None:
         self._counters = counters
         self._histograms = histograms
 
@@ -412,8 +431,13 @@ class IstioMetricsCollector:
             for family in METRIC_FAMILIES
             if family.type == "histogram"
         }
-        for (name, values), value in sorted(self._counters.items()):
-            counter_families[name].add_metric(values, value)
+        for (name, values, target), value in sorted(self._counters.items()):
+            counter_family = counter_families[name]
+            if not target:
+                counter_family.add_metric(values, value)
+                continue
+            labels = {**dict(zip(FAMILIES_BY_NAME[name].label_names, values, strict=True)), **dict(target)}
+            counter_family.samples.append(Sample(counter_family.name + "_total", labels, value))
         for (name, values), state in sorted(self._histograms.items()):
             buckets = list(zip(_BUCKET_BOUNDS[name], accumulate(state.bucket_counts), strict=True))
             histogram_families[name].add_metric(values, buckets, state.total)

@@ -36,6 +36,7 @@ from topology.api_params import (
     SnapshotRangeQuery,
     parse_query,
 )
+from topology.graph.ambient_options import DEFAULT_AMBIENT_TRAFFIC, apply_ambient_traffic
 from topology.graph.derive import NodeRef, apply_rate_options, focus_graph, pick_response_time
 from topology.graph.diff import compute_graph_diff
 from topology.graph.rate_options import apply_direction_options
@@ -138,7 +139,10 @@ def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> read
     stat = query.get("responseTime")
     if stat and stat != "p95":
         steps.append((f"rt={stat}", lambda graph: pick_response_time(graph, stat)))
-    if not steps and node is None:
+    ambient = query.get("ambientTraffic", DEFAULT_AMBIENT_TRAFFIC)
+    # First, on the stored graph and its pairs: every step after it starts from the rows the option counts.
+    before = (lambda graph: apply_ambient_traffic(graph, ambient)) if ambient != DEFAULT_AMBIENT_TRAFFIC else None
+    if not steps and node is None and before is None:
         return None
 
     def apply(graph: dict[str, Any], pairs: dict[str, Any] | None) -> dict[str, Any]:
@@ -148,9 +152,10 @@ def graph_derivation(query: dict[str, Any], node: NodeRef | None = None) -> read
             graph = step(graph)
         return graph
 
-    names = ([f"node={node!r}"] if node is not None else []) + [name for name, _ in steps]
+    names = [f"ambient={ambient}"] if before is not None else []
+    names += ([f"node={node!r}"] if node is not None else []) + [name for name, _ in steps]
     reads_pairs = node is not None and node.kind != "service" and injects_service_nodes(query, node)
-    return reading.Derivation(key="|".join(names), apply=apply, reads_pairs=reads_pairs)
+    return reading.Derivation(key="|".join(names), apply=apply, reads_pairs=reads_pairs, before=before)
 
 
 class GraphView(APIView):

@@ -25,6 +25,7 @@ from rest_framework.response import Response
 
 from mesh_ui.api_errors import validation_error_body
 from topology.entity_metrics import ENTITY_KINDS
+from topology.graph.ambient_options import AMBIENT_TRAFFIC_VALUES, DEFAULT_AMBIENT_TRAFFIC
 from topology.graph.derive import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_STATS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
@@ -260,6 +261,13 @@ class GraphQuery(NamespacedQuery):
         required=False,
         help_text="sent (Kiali's default), received or total: the bytes/s of tcp edges (rate and throughput). Without "
         "the parameter, total: what snapshots store and the graph page shows.",
+    )
+    ambientTraffic = serializers.ChoiceField(
+        choices=list(AMBIENT_TRAFFIC_VALUES),
+        default=DEFAULT_AMBIENT_TRAFFIC,
+        help_text="Kiali's ambient telemetry choice: total (default: both), waypoint (the waypoint proxies' L7 "
+        "reports, no ztunnel row), ztunnel (ztunnel's L4 rows, no waypoint report) or none (neither; a source "
+        "report a waypoint report outranks counts again).",
     )
     throughputType = serializers.ChoiceField(
         choices=list(THROUGHPUT_TYPES),

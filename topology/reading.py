@@ -285,12 +285,14 @@ class Derivation:
     """A derived answer: ``apply`` turns the whole stored graph into it; ``key`` names it in the cache.
 
     ``apply``'s second argument is the graph stored without service nodes when ``reads_pairs`` (node graphs read
-    each caller → workload pair there: exact traffic through a service), else None.
+    each caller → workload pair there: exact traffic through a service), else None. ``before`` (the ambient-traffic
+    filter) runs first on the stored graph and on those pairs, before any collapse or focus.
     """
 
     key: str
     apply: Callable[[dict[str, Any], dict[str, Any] | None], dict[str, Any]]
     reads_pairs: bool = False
+    before: Callable[[dict[str, Any]], dict[str, Any]] | None = None
 
 
 def _collapsing(derive: Derivation | None) -> Derivation:
@@ -301,7 +303,11 @@ def _collapsing(derive: Derivation | None) -> Derivation:
         collapsed = collapse_service_nodes(graph)
         return derive.apply(collapsed, None) if derive is not None else collapsed
 
-    return Derivation(key="collapse|" + (derive.key if derive is not None else ""), apply=apply)
+    return Derivation(
+        key="collapse|" + (derive.key if derive is not None else ""),
+        apply=apply,
+        before=derive.before if derive is not None else None,
+    )
 
 
 def _derived_key(
@@ -343,6 +349,9 @@ def _read_transformed_graph(
         if readable is not None:
             graph = restrict_graph(graph, readable)
             pairs = restrict_graph(pairs, readable) if pairs is not None else None
+        if derive is not None and derive.before is not None:
+            graph = derive.before(graph)
+            pairs = derive.before(pairs) if pairs is not None else None
         if derive is not None:
             graph = derive.apply(graph, pairs)
         graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)

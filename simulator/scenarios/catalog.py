@@ -32,6 +32,8 @@ INGRESS = "istio-ingressgateway"
 #: Istio's `reporter` of an ambient waypoint proxy, and the pods standing for the proxies that report.
 WAYPOINT_REPORTER = "waypoint"
 ZTUNNEL_POD = "ztunnel-sim"
+#: The scrape target label of the ztunnel pod (its pod label ``app``, as Prometheus' relabelling copies it).
+ZTUNNEL_TARGET = (("app", "ztunnel"),)
 
 
 def _bookinfo(app: str, ns: str, version: str = "v1", cluster: str = HOME_CLUSTER) -> PeerLabels:
@@ -194,7 +196,9 @@ def ambient(ns: str) -> tuple[list[Obj], list[Flow]]:
     ingress = _gateway(INGRESS)
     web_service, cart_service = service_labels("web", amb), service_labels("cart", amb)
     at_waypoint = Report(WAYPOINT_REPORTER, _pod(WAYPOINT), MTLS)
-    ztunnel_source, ztunnel_destination = Report("source", ZTUNNEL_POD, MTLS), Report("destination", ZTUNNEL_POD, MTLS)
+    # ztunnel's series carry its pod's app="ztunnel" as Prometheus stores them (Kiali's ambientTraffic marker).
+    ztunnel_source = Report("source", ZTUNNEL_POD, MTLS, ZTUNNEL_TARGET)
+    ztunnel_destination = Report("destination", ZTUNNEL_POD, MTLS, ZTUNNEL_TARGET)
     flows = [
         # The ingress gateway's own report and the waypoint's: one request, counted once (the waypoint's).
         Flow(ingress, web, web_service, 2.0, (Report("source", _pod(INGRESS), UNKNOWN), at_waypoint)),

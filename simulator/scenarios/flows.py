@@ -54,6 +54,8 @@ class Report:
     reporter: str
     pod: str
     security: str = UNKNOWN
+    #: The labels Prometheus' pod-label relabelling gives the reporting pod's series (ztunnel's ``app="ztunnel"``).
+    target: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass
@@ -95,6 +97,8 @@ class Flow:
         """Add ``rate * seconds`` requests (or that many seconds of TCP bytes) to every report's series."""
         if self.code is None:
             for report in self.reports:
+                if report.target:
+                    registry.set_target_labels(report.pod, dict(report.target))
                 labels = self.labels(report)
                 registry.add_to_counter(report.pod, TCP_SENT_BYTES, labels, self.sent * seconds)
                 registry.add_to_counter(report.pod, TCP_RECEIVED_BYTES, labels, self.received * seconds)

@@ -20,6 +20,7 @@ export const DEFAULTS = Object.freeze({
   rateHttp: "requests",
   rateGrpc: "requests",
   rateTcp: "total", // what snapshots store (the API's default); Kiali's default is sent
+  ambientTraffic: "total", // Kiali's default: waypoint and ztunnel telemetry both
   queryTime: "",
   whatif: "", // "1": the what-if preview (graph-whatif.js) is open
 });
@@ -81,5 +82,6 @@ export function graphApiQuery(state) {
   if (state.rateHttp && state.rateHttp !== "requests") params.set("rateHttp", state.rateHttp);
   if (state.rateGrpc && state.rateGrpc !== "requests") params.set("rateGrpc", state.rateGrpc);
   if (state.rateTcp && state.rateTcp !== "total") params.set("rateTcp", state.rateTcp);
+  if (state.ambientTraffic && state.ambientTraffic !== "total") params.set("ambientTraffic", state.ambientTraffic);
   return params.toString();
 }

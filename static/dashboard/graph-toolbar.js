@@ -6,13 +6,14 @@ import { gettext, interpolate } from "./i18n.js";
 const $ = (id) => document.getElementById(id);
 
 const SELECTS = [
-  "graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "boxBy",
+  "graphType", "duration", "refresh", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "ambientTraffic",
+  "layout", "boxBy",
 ];
 
 /** The values each toolbar select offers (rendered by the server): the only ones a URL may choose. */
 export function toolbarChoices(form) {
   return Object.fromEntries(
-    ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "layout", "refresh"]
+    ["graphType", "edgeLabels", "rtStat", "rateHttp", "rateGrpc", "rateTcp", "ambientTraffic", "layout", "refresh"]
       .filter((name) => form.elements[name])
       .map((name) => [name, [...form.elements[name].options].map((o) => o.value)]),
   );

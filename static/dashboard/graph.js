@@ -45,7 +45,7 @@ const defaults = { duration: root.dataset.defaultDuration || "", cluster: root.d
 setDetailUrls(JSON.parse($("graph-urls")?.textContent || "{}"));
 const RELOAD_KEYS = [
   "cluster", "namespaces", "graphType", "duration", "idle", "boxBy", "at", "node", "services", "rateHttp", "rateGrpc",
-  "rateTcp", "queryTime",
+  "rateTcp", "ambientTraffic", "queryTime",
 ];
 const badgeBase = root.dataset.badgeBase || "";
 setBadgeList((d) => badgeList(d, badgeBase));

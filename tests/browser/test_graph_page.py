@@ -508,3 +508,25 @@ def test_tcp_rate_menu_shows_the_chosen_direction_of_a_tcp_edge(ambient_mesh, li
     wait_reloaded(page)
     assert page.locator("#ctl-rateTcp").input_value() == "sent"
     assert page.evaluate(read)[0][1] == pytest.approx(sent, abs=0.01)
+
+
+def test_ambient_menu_reads_the_chosen_telemetry_layer(ambient_mesh, live_server, page):
+    open_graph(page, live_server, "graphType=workload")
+    count = """(protocol) => cy.edges().filter(e => e.data('_protocol') === protocol
+                   && cy.getElementById(e.data('target')).data('namespace') === 'ambient-shop').length"""
+    # total (the default): ztunnel's L4 edges (web -> waypoint -> cart, cart -> db) and the waypoint's L7 ones.
+    assert page.evaluate(count, "tcp") > 0 and page.evaluate(count, "http") > 0
+    page.select_option("#ctl-ambientTraffic", "waypoint")
+    wait_for_js(page, "location.search.includes('ambientTraffic=waypoint')")
+    wait_reloaded(page)
+    # waypoint: no ztunnel row is read, so no tcp edge into ambient-shop is left; the L7 edges stay.
+    wait_for_js(page, f"() => ({count})('tcp') === 0")
+    assert page.evaluate(count, "http") > 0
+    page.select_option("#ctl-ambientTraffic", "ztunnel")
+    wait_for_js(page, "location.search.includes('ambientTraffic=ztunnel')")
+    wait_reloaded(page)
+    # ztunnel: the L4 edges are back; of L7 only the ingress gateway's own report into web (no waypoint report).
+    wait_for_js(page, f"() => ({count})('tcp') > 0")
+    page.reload()
+    wait_reloaded(page)
+    assert page.locator("#ctl-ambientTraffic").input_value() == "ztunnel"

@@ -16,6 +16,7 @@ from devtools.scenario_graph import scenario_graph
 from simulator import Simulator
 from simulator.__main__ import main
 from simulator.scenarios import SCENARIO_NAMES, parse_scenario_names
+from topology.graph.ambient_options import apply_ambient_traffic
 
 K, NS = "Kubernetes", "bookinfo"
 SECONDS = 60.0
@@ -128,6 +129,43 @@ def test_ambient():
     assert edges[(app("cart", ns=amb), svc("db", amb), "tcp")]["tcp"] == "8000.00"
     assert nodes[waypoint]["isWaypoint"] is True
     assert not [n for n, data in nodes.items() if amb in n and data.get("hasMissingSC")]  # ambient: no sidecar needed
+
+
+def test_ambient_traffic_options_read_the_simulators_ztunnel_marker():
+    # The merged scrape carries the ztunnel pod's app="ztunnel" on its TCP series (as Prometheus' relabelling stores
+    # them), and no other series: the direct source groups TCP rows by it, so every ambientTraffic value is answered.
+    series = run(("ambient",))
+    marked = {dict(labels).get("reporter") for (name, labels) in series if ("app", "ztunnel") in labels}
+    assert marked == {"source", "destination"}
+    assert not [name for (name, labels) in series if ("app", "ztunnel") in labels and "tcp" not in name]
+    graph = scenario_graph(("ambient",), seconds=SECONDS)
+    amb = "ambient-shop"
+    web, waypoint = app("web", ns=amb), f"wl|{K}|{amb}|waypoint"
+    ingress = app("istio-ingressgateway", "latest", "istio-system")
+
+    def edges_of(option: str) -> dict[tuple[str, str, str], str]:
+        found = apply_ambient_traffic(graph, option)["elements"]["edges"]
+        return {
+            (e["data"]["source"], e["data"]["target"], e["data"]["traffic"]["protocol"]): e["data"]["traffic"]["rates"][
+                e["data"]["traffic"]["protocol"]
+            ]
+            for e in found
+            if amb in e["data"]["source"] + e["data"]["target"]
+        }
+
+    # waypoint: the L7 edges (web -> cart 3.3/s) without ztunnel's L4 ones.
+    waypoint_only = edges_of("waypoint")
+    assert waypoint_only[(web, svc("cart", amb), "http")] == "3.30"
+    assert not [key for key in waypoint_only if key[2] == "tcp"]
+    # ztunnel: the L4 edges (4000 + 900 B/s a hop), no waypoint report; the gateway's own 2/s into web counts instead.
+    ztunnel = edges_of("ztunnel")
+    assert (ztunnel[(web, waypoint, "tcp")], ztunnel[(ingress, svc("web", amb), "http")]) == ("4900.00", "2.00")
+    assert (web, svc("cart", amb), "http") not in ztunnel
+    # none: only the gateway's report.
+    assert edges_of("none") == {
+        (ingress, svc("web", amb), "http"): "2.00",
+        (svc("web", amb), web, "http"): "2.00",
+    }
 
 
 def test_east_west():

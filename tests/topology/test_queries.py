@@ -8,12 +8,14 @@ from topology.graph.paths import IDENTITY_LABELS
 from topology.graph.queries import (
     LATENCY_LABELS,
     REQUEST_LABELS,
+    TCP_LABELS,
     build_graph_queries,
     build_request_query,
     build_scope_selectors,
+    build_tcp_queries,
     split_sum_rate_query,
 )
-from topology.graph.reporters import REQUEST_KEY_LABELS
+from topology.graph.reporters import REQUEST_KEY_LABELS, TCP_KEY_LABELS
 
 
 def test_request_query_unions_outgoing_and_incoming_scope_for_both_reporters():
@@ -60,11 +62,12 @@ def test_invalid_namespaces_or_windows_are_rejected(namespaces, window):
         build_request_query(namespaces, window)
 
 
-def test_request_query_reads_only_the_counted_rows_by_default():
+def test_request_query_reads_only_the_rows_some_ambient_option_counts_by_default():
     query = build_request_query(["bookinfo"], "1m")
     parts = split_sum_rate_query(query)
     # Per scope side (outgoing, incoming): destination reports of requests to a workload, waypoint reports unless the
-    # destination reported the same key, and source reports unless the destination or a waypoint did.
+    # destination reported the same key, and source reports unless the destination did (not unless a waypoint did:
+    # ambientTraffic=none reads no waypoint report, so the source report counts then).
     assert len(parts) == 6 and "source|destination" not in query
     key = ",".join(REQUEST_KEY_LABELS)
     for side in ('source_workload_namespace=~"bookinfo"}', 'source_workload_namespace!~"bookinfo"}'):
@@ -76,9 +79,29 @@ def test_request_query_reads_only_the_counted_rows_by_default():
         assert '{reporter="waypoint",' in waypoint and over_destination == own[0]
         source, *twins = own[2].split(f" unless on({key}) ")
         assert '{reporter="source",' in source and "destination_workload" not in source.split("{")[1]
-        assert twins == [own[0], waypoint]  # the same destination and waypoint rows the query sends, `> 0` included
+        assert twins == [own[0]]  # the same destination rows the query sends, `> 0` included
     assert "reporter" not in REQUEST_KEY_LABELS and "connection_security_policy" not in REQUEST_KEY_LABELS
     assert "destination_workload" in REQUEST_KEY_LABELS  # a source report to no workload never has a twin
+    assert 'app="ztunnel"' not in query  # ztunnel reports no request: its marker is the TCP queries' business
+
+
+def test_tcp_queries_tell_ztunnel_rows_apart_by_the_scrape_targets_app_label():
+    query = build_tcp_queries(["bookinfo"], "1m").sent
+    parts = split_sum_rate_query(query)
+    key = ",".join(TCP_KEY_LABELS)
+    assert "app" in TCP_LABELS and "app" not in TCP_KEY_LABELS  # grouped by, never matched on
+    # Per side: destination; waypoint unless a non-ztunnel destination; non-ztunnel source unless a non-ztunnel
+    # destination (none/waypoint read no ztunnel row); ztunnel's source unless any destination (it is read only with
+    # ztunnel's destination reports).
+    assert len(parts) == 8
+    outgoing = [part for part in parts if 'source_workload_namespace=~"bookinfo"}' in part.split(" unless ")[0]]
+    destination, waypoint, source, ztunnel_source = outgoing[0], outgoing[1], outgoing[2], outgoing[3]
+    not_ztunnel = waypoint.split(f" unless on({key}) ")[1]
+    assert '{reporter="destination",destination_workload!~"unknown|",app!="ztunnel",' in not_ztunnel
+    assert source.split(f" unless on({key}) ")[1] == not_ztunnel
+    assert '{reporter="source",app!="ztunnel",' in source.split(" unless ")[0]
+    assert '{reporter="source",app="ztunnel",' in ztunnel_source.split(" unless ")[0]
+    assert ztunnel_source.split(f" unless on({key}) ")[1] == destination
 
 
 def test_counted_parts_concatenate_back_into_the_whole_query():

@@ -161,3 +161,30 @@ def test_the_opaque_node_is_outside_when_namespaces_are_requested() -> None:
     assert opaque["isOutside"] is True and "parent" not in opaque
     boxes = [d for d in _nodes(narrowed).values() if d.get("isBox")]
     assert all(d.get("namespace") in ("bookinfo", "") for d in boxes)
+
+
+def test_a_kept_edges_ambient_parts_name_no_hidden_host() -> None:
+    # web -> cart, both granted: routing sent part of it to a host of a hidden namespace, and the waypoint's report of
+    # that part (ambientParts, what ambientTraffic subtracts) names the same host: neither may reach the reader.
+    secret = "secret.hidden.svc.cluster.local"
+    responses = {"200": {"flags": {"-": "100.0"}, "hosts": {"cart.shop.svc.cluster.local": "50.0", secret: "50.0"}}}
+    edge = {
+        "id": "web.cart.http",
+        "source": "web",
+        "target": "cart",
+        "traffic": {"protocol": "http", "rates": {"http": "2.00"}, "responses": responses},
+        "ambientParts": {
+            "waypoint,total": {
+                "rates": {"http": "1.00"},
+                "responses": {"200": {"flags": {"-": "1.00"}, "hosts": {secret: "1.00"}}},
+            }
+        },
+    }
+    nodes = [
+        {"data": {"id": name, "nodeType": "workload", "cluster": "east", "namespace": "shop", "workload": name}}
+        for name in ("web", "cart")
+    ]
+    graph = {"elements": {"nodes": nodes, "edges": [{"data": edge}]}}
+    [kept] = restrict_graph(graph, {"shop"})["elements"]["edges"]
+    assert "hidden" not in json.dumps(kept)
+    assert kept["data"]["ambientParts"]["waypoint,total"]["rates"] == {"http": "1.00"}  # the amounts stay

@@ -22,7 +22,7 @@ from tests.support.prometheus import (
 from tests.topology_prometheus.fidelity_series import AT, WINDOW, WINDOW_SECONDS
 from tests.topology_prometheus.traffic_series import HOME, NS, build_openmetrics
 from topology.graph import GraphInputs, GraphOptions, MeshContext, WorkloadInfo, build_graph, build_graph_queries
-from topology.graph.reporters import REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_counted_rows
+from topology.graph.reporters import REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_readable_rows
 from topology.snapshots import take_snapshot
 from topology.telemetry.rows import build_graph_inputs, build_graph_query_parts
 
@@ -82,19 +82,24 @@ def rate(edges: dict[tuple[str, str, str], dict[str, Any]], source: str, target:
     return str(edges[(source, target, protocol)]["traffic"]["rates"][protocol])
 
 
-def test_prometheus_sends_the_rows_the_three_reporter_rule_counts(prometheus: PrometheusClient, rows: GraphRows):
+def test_prometheus_sends_the_rows_some_ambient_option_counts(prometheus: PrometheusClient, rows: GraphRows):
     all_rows = prometheus.fetch_graph_rows(
         build_graph_query_parts(build_graph_queries([NS], WINDOW, counted_only=False)), at=AT
     )
     assert sorted(map(repr, rows.requests)) == sorted(
-        map(repr, select_counted_rows(all_rows.requests, REQUEST_KEY_LABELS))
+        map(repr, select_readable_rows(all_rows.requests, REQUEST_KEY_LABELS))
     )
-    assert sorted(map(repr, rows.tcp_sent)) == sorted(map(repr, select_counted_rows(all_rows.tcp_sent, TCP_KEY_LABELS)))
+    for sent, every in ((rows.tcp_sent, all_rows.tcp_sent), (rows.tcp_received, all_rows.tcp_received)):
+        assert sorted(map(repr, sent)) == sorted(map(repr, select_readable_rows(every, TCP_KEY_LABELS)))
     # Request series in scope: A1 x2, A2, A3, M1 x2, M2, B1, B2, B3, B4 (into shop's external host), B5, B6 = 13;
-    # counted: A1's gateway copy and M1's source copy go: 11.
-    assert (len(all_rows.requests), len(rows.requests)) == (13, 11)
+    # M1's source copy goes; A1's gateway copy stays (ambientTraffic=none reads no waypoint report, so it counts): 12.
+    assert (len(all_rows.requests), len(rows.requests)) == (13, 12)
     a1 = [r["metric"]["reporter"] for r in rows.requests if r["metric"]["destination_workload"] == "web-v1"]
-    assert sorted(a1) == ["destination", "destination", "waypoint"]  # A1 from the waypoint; B5, B6
+    assert sorted(a1) == ["destination", "destination", "source", "waypoint"]  # A1 twice; B5, B6
+    # TCP: Z1 (web's ztunnel), Z2 (cart's ztunnel), Z3 from cart's ztunnel only (db's outranks it under every option
+    # that reads ztunnel): 3 of 4, each still marked as ztunnel's.
+    assert (len(all_rows.tcp_sent), len(rows.tcp_sent)) == (4, 3)
+    assert {r["metric"]["app"] for r in rows.tcp_sent} == {"ztunnel"}
 
 
 # Ambient: ztunnel's L4 and the waypoint's L7 both appear, each counted once.

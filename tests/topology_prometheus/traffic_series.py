@@ -9,7 +9,8 @@ rate is ``increase / 300 s``).  Namespace ``shop``, home cluster ``east``; ``way
   sidecar);
 - ``Z1`` web -> waypoint TCP (service cart), 400 B/s sent + 100 B/s received, web's ztunnel (source) only;
   ``Z2`` waypoint -> cart-v1 TCP, the same bytes, cart's ztunnel (destination) only;
-  ``Z3`` cart -> db TCP 1000 + 3000 B/s, both ztunnels;
+  ``Z3`` cart -> db TCP 1000 + 3000 B/s, both ztunnels (every ztunnel series carries ``app="ztunnel"``, as Prometheus'
+  pod-label relabelling of the ztunnel pod gives it);
 - ``M1`` web -> payments-v1 of cluster ``west`` 200 @ 1/s, both sidecars (one Prometheus reads both clusters);
 - ``M2`` web -> search-v1 200 @ 0.5/s, source only, ``destination_cluster="unknown"`` (Istio#29373);
 - ``B1`` web -> a pod IP named as the service (``10.1.2.3:8080``, no workload) @ 0.25/s, source only (dropped);
@@ -59,10 +60,12 @@ REQUESTS: tuple[Report, ...] = (
     Report(NAMESPACE_ONLY, WEB, "web", NS, 0.2, ("destination",)),
     Report(UNKNOWN_CALLER, WEB, "web", NS, 1, ("destination",)),
 )
+#: The label Prometheus' pod-label relabelling gives every series scraped from the ztunnel pod (Kiali's marker).
+ZTUNNEL_TARGET = {"app": "ztunnel"}
 TCP: tuple[tuple[Report, float, float], ...] = (
-    (Report(WEB, WAYPOINT, "cart", NS, 0, ("source",)), 400, 100),
-    (Report(WAYPOINT, CART, "cart", NS, 0, ("destination",)), 400, 100),
-    (Report(CART, DB, "db", NS, 0, ("source", "destination")), 1000, 3000),
+    (Report(WEB, WAYPOINT, "cart", NS, 0, ("source",), extra=ZTUNNEL_TARGET), 400, 100),
+    (Report(WAYPOINT, CART, "cart", NS, 0, ("destination",), extra=ZTUNNEL_TARGET), 400, 100),
+    (Report(CART, DB, "db", NS, 0, ("source", "destination"), extra=ZTUNNEL_TARGET), 1000, 3000),
 )
 
 

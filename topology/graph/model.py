@@ -124,6 +124,9 @@ class Edge:
     source_principals: set[str] = field(default_factory=set)
     dest_principals: set[str] = field(default_factory=set)
     health: HealthAnnotation | None = None
+    #: The traffic of rows some ``ambientTraffic`` values count and others not, by the mask of the values that count
+    #: them (:func:`topology.graph.reporters.build_option_masks`); None for the edges of every option alike.
+    ambient_parts: dict[int, Edge] | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -180,6 +183,19 @@ class Edge:
             self.dest_principals |= other.dest_principals
         if other.response_times is not None:
             self.response_times = merge_response_times(self.response_times, other.response_times, factor)
+        if other.ambient_parts:
+            for mask, part in other.ambient_parts.items():
+                self.ambient_part(mask).merge_from(part, factor)
+
+    def ambient_part(self, mask: int) -> Edge:
+        """This edge's part of the rows whose ``ambientTraffic`` mask is ``mask`` (created empty when missing)."""
+        parts = self.ambient_parts
+        if parts is None:
+            parts = self.ambient_parts = {}
+        part = parts.get(mask)
+        if part is None:
+            part = parts[mask] = Edge(self.source, self.target, self.protocol)
+        return part
 
 
 def merge_response_times(current: ResponseTimes | None, extra: ResponseTimes, factor: float = 1.0) -> ResponseTimes:

@@ -8,7 +8,9 @@ selectors: traffic *from* the requested namespaces, and traffic *into* them from
 further split so that only the rows the graph counts are sent (:mod:`topology.graph.reporters`: every destination
 report, a waypoint report only where the destination did not report the same request, and a source report only where
 neither did, ``unless on(<key>)``); the second report of a request, which the pipeline would drop, is neither sent
-nor parsed.
+nor parsed.  The request and TCP queries fetch what every value of Kiali's ``ambientTraffic`` option counts (a source
+report a waypoint report outranks counts with ``none``), and TCP rows are grouped also by ztunnel's marker
+(:data:`~topology.graph.reporters.ZTUNNEL_MARKER`, a label of the scrape target).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from topology.graph.paths import IDENTITY_LABELS
-from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS
+from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, ZTUNNEL_MARKER
 
 REQUEST_LABELS: tuple[str, ...] = (
     "reporter",
@@ -38,6 +40,7 @@ TCP_LABELS: tuple[str, ...] = (
     "destination_principal",
     "response_flags",
     "connection_security_policy",
+    ZTUNNEL_MARKER[0],
 )
 LATENCY_LABELS: tuple[str, ...] = ("reporter", *IDENTITY_LABELS, "request_protocol")
 #: The labels of the gRPC message and HTTP body byte rates: an edge row's identity and protocol (as latency rows).
@@ -85,6 +88,9 @@ ALL_REPORTERS = 'reporter=~"source|destination|waypoint"'
 DESTINATION_REPORTS = 'reporter="destination",destination_workload!~"unknown|"'
 WAYPOINT_REPORTS = 'reporter="waypoint"'
 SOURCE_REPORTS = 'reporter="source"'
+#: ztunnel's rows and the others (its scrape target's label; Kiali's ``app!="ztunnel"``).
+ZTUNNEL_ROWS = f'{ZTUNNEL_MARKER[0]}="{ZTUNNEL_MARKER[1]}"'
+NOT_ZTUNNEL_ROWS = f'{ZTUNNEL_MARKER[0]}!="{ZTUNNEL_MARKER[1]}"'
 
 
 def _sum_rate(metric: str, by: str, selector: str, window: str, drop_zero: bool) -> str:
@@ -100,6 +106,8 @@ def build_counted_parts(
     window: str = "5m",
     clusters: Collection[str] = (),
     drop_zero: bool = True,
+    every_option: bool = False,
+    marked: bool = False,
 ) -> tuple[str, ...]:
     """The disjoint queries whose rows are exactly the rows the graph counts (:mod:`topology.graph.reporters`).
 
@@ -108,6 +116,12 @@ def build_counted_parts(
     (each with the same ``> 0`` as its own part, so a row is dropped exactly when a twin that outranks it is among the
     rows sent; the key holds ``destination_workload``, so a source report of a request that reached no workload
     stays unless a waypoint reported it).
+
+    ``every_option`` fetches the rows some ``ambientTraffic`` value counts
+    (:func:`~topology.graph.reporters.select_readable_rows`): a source report unless the destination reported the
+    key (``none`` reads no waypoint report).  With ``marked`` (TCP, grouped by ztunnel's marker) only a destination
+    report that is not ztunnel's outranks a waypoint report or a source report that is not ztunnel's (``none`` and
+    ``waypoint`` read no ztunnel row), and ztunnel's source reports stay unless any destination reported the key.
     """
     w = _validate_window(window)
     by = ",".join(labels)
@@ -117,10 +131,25 @@ def build_counted_parts(
         rest = scope.removeprefix(ALL_REPORTERS + ",")
         destination = _sum_rate(metric, by, f"{DESTINATION_REPORTS},{rest}", w, drop_zero)
         parts.append(destination)
+        if not every_option:
+            waypoint = _sum_rate(metric, by, f"{WAYPOINT_REPORTS},{rest}", w, drop_zero)
+            parts.append(f"{waypoint} unless on({key}) {destination}")
+            source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{rest}", w, drop_zero)
+            parts.append(f"{source} unless on({key}) {destination} unless on({key}) {waypoint}")
+            continue
+        outranking = destination
+        if marked:
+            outranking = _sum_rate(metric, by, f"{DESTINATION_REPORTS},{NOT_ZTUNNEL_ROWS},{rest}", w, drop_zero)
         waypoint = _sum_rate(metric, by, f"{WAYPOINT_REPORTS},{rest}", w, drop_zero)
-        parts.append(f"{waypoint} unless on({key}) {destination}")
-        source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{rest}", w, drop_zero)
-        parts.append(f"{source} unless on({key}) {destination} unless on({key}) {waypoint}")
+        parts.append(f"{waypoint} unless on({key}) {outranking}")
+        if marked:
+            source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{NOT_ZTUNNEL_ROWS},{rest}", w, drop_zero)
+            parts.append(f"{source} unless on({key}) {outranking}")
+            ztunnel_source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{ZTUNNEL_ROWS},{rest}", w, drop_zero)
+            parts.append(f"{ztunnel_source} unless on({key}) {destination}")
+        else:
+            source = _sum_rate(metric, by, f"{SOURCE_REPORTS},{rest}", w, drop_zero)
+            parts.append(f"{source} unless on({key}) {destination}")
     return tuple(parts)
 
 
@@ -133,6 +162,8 @@ def build_sum_rate_query(
     drop_zero: bool = True,
     counted_only: bool = True,
     key_labels: Collection[str] = (),
+    every_option: bool = False,
+    marked: bool = False,
 ) -> str:
     """The rows of ``metric`` in scope, summed by ``labels``, optionally ``> 0``.
 
@@ -142,7 +173,10 @@ def build_sum_rate_query(
     if counted_only:
         if not key_labels:
             raise ValueError("counted_only needs the reporter key labels")
-        return " or ".join(build_counted_parts(metric, labels, key_labels, namespaces, window, clusters, drop_zero))
+        parts = build_counted_parts(
+            metric, labels, key_labels, namespaces, window, clusters, drop_zero, every_option, marked
+        )
+        return " or ".join(parts)
     w = _validate_window(window)
     by = ",".join(labels)
     rates = " or ".join(f"rate({metric}{{{s}}}[{w}])" for s in build_scope_selectors(namespaces, clusters))
@@ -188,6 +222,7 @@ def build_request_query(
         drop_zero,
         counted_only,
         REQUEST_KEY_LABELS,
+        every_option=True,
     )
 
 
@@ -210,7 +245,7 @@ def build_tcp_queries(
 
     def query(metric: str) -> str:
         return build_sum_rate_query(
-            metric, TCP_LABELS, namespaces, window, clusters, drop_zero, counted_only, TCP_KEY_LABELS
+            metric, TCP_LABELS, namespaces, window, clusters, drop_zero, counted_only, TCP_KEY_LABELS, True, True
         )
 
     return TcpQueries(sent=query("istio_tcp_sent_bytes_total"), received=query("istio_tcp_received_bytes_total"))

@@ -253,20 +253,33 @@ def _without_hidden_peers(edge: dict[str, Any], allowed: set[str]) -> dict[str, 
         for key in ("sourcePrincipal", "destPrincipal")
         if key in data and _principal_namespace(str(data[key])) not in allowed
     ]
-    responses = (data.get("traffic") or {}).get("responses") or {}
+    # The responses of the edge and of its ambient parts (topology.graph.ambient_options) name hosts.
+    holders = [data.get("traffic") or {}, *(data.get("ambientParts") or {}).values()]
     hidden_hosts = any(
-        _is_hidden_host(host, allowed) for detail in responses.values() for host in (detail or {}).get("hosts") or {}
+        _is_hidden_host(host, allowed)
+        for holder in holders
+        for detail in (holder.get("responses") or {}).values()
+        for host in (detail or {}).get("hosts") or {}
     )
     if not drop and not hidden_hosts:
         return edge
     cleaned = {key: value for key, value in data.items() if key not in drop}
     if hidden_hosts:
-        traffic = dict(cleaned["traffic"])
-        traffic["responses"] = {
-            code: _visible_hosts(detail or {}, allowed) for code, detail in traffic["responses"].items()
-        }
-        cleaned["traffic"] = traffic
+        cleaned["traffic"] = _with_visible_hosts(cleaned["traffic"], allowed)
+        if "ambientParts" in cleaned:
+            parts = cleaned["ambientParts"].items()
+            cleaned["ambientParts"] = {name: _with_visible_hosts(part, allowed) for name, part in parts}
     return {"data": cleaned}
+
+
+def _with_visible_hosts(holder: Mapping[str, Any], allowed: set[str]) -> dict[str, Any]:
+    """A copy of ``holder`` (an edge's traffic or ambient part) whose responses name no hidden host."""
+    copied = dict(holder)
+    if "responses" in copied:
+        copied["responses"] = {
+            code: _visible_hosts(detail or {}, allowed) for code, detail in holder["responses"].items()
+        }
+    return copied
 
 
 def _visible_hosts(detail: dict[str, Any], allowed: set[str]) -> dict[str, Any]:

@@ -40,7 +40,15 @@ from topology.graph.model import (
     merge_response_times,
 )
 from topology.graph.paths import IDENTITY_LABELS, Hop, PathResolver, WaypointKeys
-from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, build_counted_filter
+from topology.graph.reporters import (
+    EVERY_OPTION,
+    LATENCY_KEY_LABELS,
+    REQUEST_KEY_LABELS,
+    TCP_KEY_LABELS,
+    TOTAL_BIT,
+    build_counted_filter,
+    build_option_masks,
+)
 from topology.graph.samples import DirectionSamples, IstioLabels, LatencySample, RequestSample, TcpSample
 
 
@@ -77,7 +85,9 @@ class CompiledSamples:
     ``identities`` holds one label dict per distinct identity (the labels of the first row that had it), in the
     order they are first met: request rows, TCP rows, then latency rows. ``slots`` lists the ``(identity,
     protocol)`` pair of each slot: all rows of a slot land on the same edges in any graph type.  ``grpc_messages``
-    (grpc slots) and ``http_bytes`` (http slots) are the request edges' traffic by direction.
+    (grpc slots) and ``http_bytes`` (http slots) are the request edges' traffic by direction.  ``requests`` and ``tcp``
+    are the rows ``ambientTraffic=total`` counts (what snapshots store); ``request_parts`` and ``tcp_parts`` repeat,
+    with their option mask, the rows that not every ``ambientTraffic`` value counts (ambient meshes only).
     """
 
     identities: list[IstioLabels]
@@ -87,6 +97,8 @@ class CompiledSamples:
     latencies: list[CompiledLatency]
     grpc_messages: list[CompiledDirection] = field(default_factory=list)
     http_bytes: list[CompiledDirection] = field(default_factory=list)
+    request_parts: list[tuple[int, CompiledRequest]] = field(default_factory=list)
+    tcp_parts: list[tuple[int, CompiledTcp]] = field(default_factory=list)
 
 
 def _response_class(labels: IstioLabels, protocol: str) -> tuple[str, int]:
@@ -181,23 +193,34 @@ class SampleCompiler:
     def add_traffic(self, requests: Sequence[RequestSample], tcp: Sequence[TcpSample]) -> CompiledSamples:
         """Compile the counted request and TCP rows (call once, before :meth:`add_latencies`)."""
         interner, compiled_requests, compiled_tcp = self._interner, self.samples.requests, self.samples.tcp
-        is_counted = build_counted_filter([sample.labels for sample in requests], REQUEST_KEY_LABELS)
+        request_parts, tcp_parts = self.samples.request_parts, self.samples.tcp_parts
+        mask_of = build_option_masks([sample.labels for sample in requests], REQUEST_KEY_LABELS)
         for sample in requests:
             labels = sample.labels
-            if not is_counted(labels):
+            mask = mask_of(labels)
+            if not mask:
                 continue
             protocol = request_protocol(labels)
             slot = interner.slot(labels, protocol)
             response_key, response_class = _response_class(labels, protocol)
-            compiled_requests.append((slot, sample.rate, response_key, response_class, *_row_details(labels)))
-        is_counted = build_counted_filter([tcp_sample.labels for tcp_sample in tcp], TCP_KEY_LABELS)
+            row = (slot, sample.rate, response_key, response_class, *_row_details(labels))
+            if mask & TOTAL_BIT:
+                compiled_requests.append(row)
+            if mask != EVERY_OPTION:
+                request_parts.append((mask, row))
+        mask_of = build_option_masks([tcp_sample.labels for tcp_sample in tcp], TCP_KEY_LABELS)
         for tcp_sample in tcp:
             labels = tcp_sample.labels
-            if not is_counted(labels):
+            mask = mask_of(labels)
+            if not mask:
                 continue
             slot = interner.slot(labels, "tcp")
             sent, received = tcp_sample.sent_bytes, tcp_sample.received_bytes
-            compiled_tcp.append((slot, sent + received, *_row_details(labels), sent, received))
+            tcp_row = (slot, sent + received, *_row_details(labels), sent, received)
+            if mask & TOTAL_BIT:
+                compiled_tcp.append(tcp_row)
+            if mask != EVERY_OPTION:
+                tcp_parts.append((mask, tcp_row))
         return self.samples
 
     def add_latencies(
@@ -330,6 +353,7 @@ def build_traffic_map(
         edge.received += received
         edge.throughput = (edge.throughput or 0.0) + rate
         _add_response(edge, "-", flags, host, rate)
+    _add_ambient_parts(samples, slot_edges)
     compute_node_rates(tm)
     # mTLS and principals: the counted rows with traffic, requests then TCP.
     for edge, (_, rate, _, _, _, _, secured, source_principal, dest_principal) in rows:
@@ -337,6 +361,42 @@ def build_traffic_map(
     for edge, (_, rate, _, _, secured, source_principal, dest_principal, _, _) in tcp_rows:
         edge.add_security(rate, secured, source_principal, dest_principal)
     return TrafficBuild(tm, resolver, hops_of)
+
+
+def _add_ambient_parts(samples: CompiledSamples, slot_edges: list[tuple[Edge, ...] | None]) -> None:
+    """Add the rows not every ``ambientTraffic`` value counts to their edges' parts (:meth:`Edge.ambient_part`).
+
+    Such a row shares its key, so its path, with a row ``total`` counts (the report that outranks it, or itself): its
+    edges exist already; a row whose slot has no edges is left out rather than creating edges ``total`` lacks.
+    """
+    for mask, (slot, rate, code, response_class, flags, host, *_) in samples.request_parts:
+        edges = slot_edges[slot]
+        if edges is None or rate <= 0:
+            continue
+        for edge in edges:
+            part = edge.ambient_part(mask)
+            part.rate += rate
+            if response_class == HTTP_5XX:
+                part.rate_5xx += rate
+            elif response_class == HTTP_4XX:
+                part.rate_4xx += rate
+            elif response_class == HTTP_3XX:
+                part.rate_3xx += rate
+            elif response_class == GRPC_ERROR:
+                part.rate_grpc_err += rate
+            elif response_class == NO_RESPONSE:
+                part.rate_no_response += rate
+            _add_response(part, code, flags, host, rate)
+    for mask, (slot, rate, flags, host, _, _, _, sent, received) in samples.tcp_parts:
+        edges = slot_edges[slot]
+        if edges is None or rate <= 0:
+            continue
+        for edge in edges:
+            part = edge.ambient_part(mask)
+            part.rate += rate
+            part.sent += sent
+            part.received += received
+            _add_response(part, "-", flags, host, rate)
 
 
 def add_response_times(traffic: TrafficBuild, samples: CompiledSamples) -> TrafficMap:

@@ -20,6 +20,7 @@ except ImportError:  # pragma: no cover - the standard library gives the same by
     orjson = None  # type: ignore[assignment]
 
 from topology.graph.model import BoxNode, Edge, GraphOptions, HealthAnnotation, Node, TrafficMap
+from topology.graph.reporters import AMBIENT_TRAFFIC
 
 NODE_RATE_KEYS: dict[str, tuple[str, ...]] = {
     "grpc": ("grpcIn", "grpcInNoResponse", "grpcInErr", "grpcOut"),
@@ -381,6 +382,8 @@ class _EdgeWriter:
             data["sourcePrincipal"] = next(iter(edge.source_principals))
         if len(edge.dest_principals) == 1:
             data["destPrincipal"] = next(iter(edge.dest_principals))
+        if edge.ambient_parts:
+            data["ambientParts"] = build_ambient_parts_data(edge.ambient_parts)
         health = edge.health
         if health is not None:  # as _health_fields, without hasHealthConfig (edges never carry it)
             data["healthStatus"] = health.status
@@ -389,6 +392,43 @@ class _EdgeWriter:
             if health.warnings:
                 data["healthWarnings"] = list(health.warnings)
         return data
+
+
+def ambient_mask_name(mask: int) -> str:
+    """The ``ambientTraffic`` values of a mask, comma-separated in Kiali's order (``"waypoint,total"``)."""
+    return ",".join(option for bit, option in enumerate(AMBIENT_TRAFFIC) if mask & (1 << bit))
+
+
+def build_ambient_parts_data(parts: Mapping[int, Edge]) -> dict[str, Any]:
+    """An edge's ``ambientParts`` (**ext**): per set of ``ambientTraffic`` values, the traffic of the rows only those
+    values count, in absolute numbers (``rates``: the edge's rate keys without percentages; ``responses``: code ->
+    flags and hosts -> rate), so :mod:`topology.graph.ambient_options` can subtract or add it."""
+    found: dict[str, Any] = {}
+    for mask in sorted(parts):
+        part = parts[mask]
+        if part.rate <= 0:
+            continue
+        protocol = part.protocol
+        numbers = {
+            protocol: part.rate,
+            protocol + "NoResponse": part.rate_no_response,
+            "http3xx": part.rate_3xx,
+            "http4xx": part.rate_4xx,
+            "http5xx": part.rate_5xx,
+            "grpcErr": part.rate_grpc_err,
+        }
+        if protocol == "tcp":
+            numbers.update({"tcpSent": part.sent, "tcpReceived": part.received})
+        responses = {
+            code: {
+                "flags": {flag: format_rate(value) for flag, value in sorted(detail.flags.items())},
+                "hosts": {host: format_rate(value) for host, value in sorted(detail.hosts.items())},
+            }
+            for code, detail in sorted(part.responses.items())
+        }
+        rates = {key: format_rate(value) for key, value in numbers.items() if value > 0}
+        found[ambient_mask_name(mask)] = {"rates": rates, "responses": responses}
+    return found
 
 
 def node_order_key(data: Mapping[str, Any]) -> tuple[Any, ...]:

@@ -9,7 +9,9 @@ cannot tell the sources apart:
   the previous one means the counter restarted from zero);
 - the scope filters are the very label selectors of :func:`~topology.graph.queries.build_scope_selectors`,
   parsed and evaluated here; the counted rows are chosen by the rule the queries' ``unless`` applies
-  (:mod:`topology.graph.reporters`), and ``sum by (...)`` uses the label lists the queries group by;
+  (:mod:`topology.graph.reporters`; request and TCP rows: what some ``ambientTraffic`` value counts), and
+  ``sum by (...)`` uses the label lists the queries group by (TCP rows also by ztunnel's marker, ``app``, which the
+  scraped series carry as Prometheus' relabelling of the ztunnel pod would give them);
 - ``> 0`` drops idle rows when ``drop_zero``; the average and quantiles are then derived from the bucket and sum
   rows by the same code as for Prometheus' rows (:mod:`topology.telemetry.promql_math`).
 
@@ -43,7 +45,13 @@ from topology.graph.queries import (
     TCP_LABELS,
     build_scope_selectors,
 )
-from topology.graph.reporters import LATENCY_KEY_LABELS, REQUEST_KEY_LABELS, TCP_KEY_LABELS, select_counted_rows
+from topology.graph.reporters import (
+    LATENCY_KEY_LABELS,
+    REQUEST_KEY_LABELS,
+    TCP_KEY_LABELS,
+    select_counted_rows,
+    select_readable_rows,
+)
 from topology.telemetry.promql_math import format_sample_value
 
 _MATCHER = re.compile(r'([a-zA-Z_][a-zA-Z0-9_]*)(=~|!~|!=|=)"((?:[^"\\]|\\.)*)"')
@@ -160,7 +168,10 @@ def build_rows_between(
 
     def rows(name: str, by: tuple[str, ...], key: tuple[str, ...], drop: bool) -> list[Row]:
         found = _rows(build_summed_rates(older, newer, name, by, seconds, scope), by, instant, drop)
-        return select_counted_rows(found, key) if counted_only else found
+        if not counted_only:
+            return found
+        # Request and TCP rows: what some ambientTraffic option counts, as their queries fetch.
+        return select_readable_rows(found, key) if key != LATENCY_KEY_LABELS else select_counted_rows(found, key)
 
     return build_graph_rows(
         {

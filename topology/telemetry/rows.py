@@ -6,9 +6,9 @@
 :class:`clients.prometheus.GraphRows` and are parsed here into the pipeline's
 :class:`~topology.graph.pipeline.GraphInputs`: the request and TCP samples first
 (:func:`build_traffic_inputs`, what the traffic maps need), the latency samples once the histogram rows are in
-(:func:`build_counted_latency_samples`).  Rows the graph does not count (the second report of a request,
-:mod:`topology.graph.reporters`) are dropped before parsing: the pipeline would skip them anyway, once per graph
-type built.  Pure: no I/O, no Django.
+(:func:`build_counted_latency_samples`).  Rows the graph does not count under any ``ambientTraffic`` value (the
+second report of a request, :mod:`topology.graph.reporters`) are dropped before parsing: the pipeline would skip them
+anyway, once per graph type built.  Pure: no I/O, no Django.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from topology.graph.reporters import (
     TCP_KEY_LABELS,
     build_counted_filter,
     select_counted_rows,
+    select_readable_rows,
 )
 from topology.graph.samples import (
     DirectionSample,
@@ -57,12 +58,12 @@ def build_graph_query_parts(queries: GraphQueries) -> dict[str, tuple[str, ...]]
 def build_traffic_inputs(
     rows: GraphRows, mesh: MeshContext | None = None, health: GraphHealthInputs | None = None
 ) -> GraphInputs:
-    """The graph inputs the request and TCP rows give (no latency samples, no traffic by direction), counted reporter
-    only."""
+    """The graph inputs the request and TCP rows give (no latency samples, no traffic by direction): the rows some
+    ``ambientTraffic`` value counts (:func:`~topology.graph.reporters.select_readable_rows`)."""
     return GraphInputs(
-        requests=parse_request_samples(select_counted_rows(rows.requests, REQUEST_KEY_LABELS)),
+        requests=parse_request_samples(select_readable_rows(rows.requests, REQUEST_KEY_LABELS)),
         tcp=build_tcp_samples(
-            select_counted_rows(rows.tcp_sent, TCP_KEY_LABELS), select_counted_rows(rows.tcp_received, TCP_KEY_LABELS)
+            select_readable_rows(rows.tcp_sent, TCP_KEY_LABELS), select_readable_rows(rows.tcp_received, TCP_KEY_LABELS)
         ),
         mesh=mesh or MeshContext(),
         health=health,
