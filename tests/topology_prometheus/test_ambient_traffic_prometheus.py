@@ -146,8 +146,8 @@ def test_the_stored_snapshot_api_answers_each_option(rows: GraphRows, cluster: A
     sync_cluster(cluster.pk)
     take_snapshot(cluster.pk, source=RowsSource(rows))
 
-    def read(option: str | None) -> dict[tuple[str, str, str], str]:
-        query = {"namespaces": NS, "graphType": "versionedApp", "duration": "5m"}
+    def read(option: str | None, **extra: str) -> dict[tuple[str, str, str], str]:
+        query = {"namespaces": NS, "graphType": "versionedApp", "duration": "5m", **extra}
         if option is not None:
             query["ambientTraffic"] = option
         response = client.get("/api/v1/graph", query)
@@ -188,6 +188,15 @@ def test_the_stored_snapshot_api_answers_each_option(rows: GraphRows, cluster: A
     none = read("none")
     assert none == {key: value for key, value in ztunnel.items() if key[2] == "http"}
     assert (none[("istio-ingressgateway", "web", "http")], none[("web", "payments", "http")]) == ("2.00", "1.00")
+
+    # The option applies to the graph stored without service nodes too (it is filtered before anything else): with
+    # waypoints only, web -> cart 3.5/s straight and no tcp edge; with ztunnel only, cart -> db 4000 B/s straight and no
+    # web -> cart request.
+    flat_waypoint = read("waypoint", injectServiceNodes="false")
+    assert flat_waypoint[("web", "cart", "http")] == "3.50" and not [k for k in flat_waypoint if k[2] == "tcp"]
+    flat_ztunnel = read("ztunnel", injectServiceNodes="false")
+    assert flat_ztunnel[("cart", "db", "tcp")] == "4000.00" and ("web", "cart", "http") not in flat_ztunnel
+    assert read("total", injectServiceNodes="false")[("web", "cart", "http")] == "3.50"
 
 
 def test_the_api_refuses_an_unknown_option(client: Any, db: Any):
