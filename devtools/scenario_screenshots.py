@@ -8,6 +8,7 @@ as the demo's ``admin``, waits until a stored graph shows what the scenario adds
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import secrets
@@ -114,7 +115,11 @@ def screenshot(name: str, browser: Any, work: Path) -> Path:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Screenshot every scenario named (default: all); print the PNG paths."""
-    names = list(argv if argv is not None else sys.argv[1:]) or list(SCENARIO_NAMES)
+    parser = argparse.ArgumentParser(prog="python -m devtools.scenario_screenshots", description=__doc__)
+    parser.add_argument("names", nargs="*", metavar="NAME", help=f"scenarios: {', '.join(SCENARIO_NAMES)} (default: all)")
+    names = parser.parse_args(argv).names or list(SCENARIO_NAMES)
+    if unknown := sorted(set(names) - set(SCENARIO_NAMES)):
+        parser.error(f"unknown scenario: {', '.join(unknown)}")
     from playwright.sync_api import sync_playwright
 
     with tempfile.TemporaryDirectory(prefix="scenario-demo-") as tmp, sync_playwright() as playwright:
