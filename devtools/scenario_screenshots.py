@@ -116,7 +116,8 @@ def screenshot(name: str, browser: Any, work: Path) -> Path:
 def main(argv: Sequence[str] | None = None) -> int:
     """Screenshot every scenario named (default: all); print the PNG paths."""
     parser = argparse.ArgumentParser(prog="python -m devtools.scenario_screenshots", description=__doc__)
-    parser.add_argument("names", nargs="*", metavar="NAME", help=f"scenarios: {', '.join(SCENARIO_NAMES)} (default: all)")
+    names_help = f"scenarios: {', '.join(SCENARIO_NAMES)} (default: all)"
+    parser.add_argument("names", nargs="*", metavar="NAME", help=names_help)
     names = parser.parse_args(argv).names or list(SCENARIO_NAMES)
     if unknown := sorted(set(names) - set(SCENARIO_NAMES)):
         parser.error(f"unknown scenario: {', '.join(unknown)}")
