@@ -15,10 +15,12 @@ It first prints the machine-speed reference of the run (``bench/machine_speed.py
    process), ``take_snapshot`` inline (the windows one after another in this process; also with Prometheus on a
    core of its own), then snapshots taken by a real Celery worker, one task per window, on the embedded
    file-system broker and (``--redis``) on Redis: from sending the snapshot task until the snapshot is complete;
+   and the peak memory Python holds while building one window from its rows (``tracemalloc``, apart from the timings);
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
    serialising the same graph with ``orjson.dumps``, the serializer the server's JSON comes from, for the default
    request and a one-namespace request;
-3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION``.
+3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION`` (and
+   ``MESH_UI_EXACT_GRAPHS_MAX_AGE``: past it, no graphs without service nodes).
 
 Everything lives in a temporary directory that is removed at the end.
 
@@ -554,7 +556,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             )
         )
     print_table(
-        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x {len(STORED_GRAPHS)} graphs"
+        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x up to {len(STORED_GRAPHS)} graphs"
         " + health + storing (ms)",
         ("", "Prometheus", "processing", "storing", "total"),
         snapshot_rows,
