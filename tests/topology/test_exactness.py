@@ -17,6 +17,7 @@ from tests.topology.bookinfo import NS, bookinfo_latencies, bookinfo_requests, b
 from tests.topology.test_snapshot_build import varied_inputs
 from topology.graph import GraphHealthInputs, GraphInputs, build_graph
 from topology.graph.derive import NodeRef, collapse_service_nodes, focus_graph
+from topology.graph.exactness import names_missing_services
 from topology.graph.model import GraphType
 from topology.graph.samples import LatencySample, RequestSample
 from topology.graph.snapshot_build import StoredGraphKey, WindowGraphBuilder, snapshot_graph_options
@@ -172,3 +173,14 @@ def test_the_varied_mesh_without_its_skewing_rows_is_collapsed_exactly() -> None
         assert normalized(collapsed) == normalized(built_without_service_nodes(inputs, graph_type)), graph_type
     idle = [n["data"] for n in collapsed["elements"]["nodes"] if n["data"].get("workload") == "reviews-v4"]
     assert idle[0]["hasVS"] == {"hostnames": [f"reviews.{NS}.svc.cluster.local"]}
+
+
+def test_a_node_serving_a_service_the_graph_has_no_node_of_is_found() -> None:
+    def node(node_type: str, **data: Any) -> dict[str, Any]:
+        return {"data": {"id": str(data), "nodeType": node_type, "cluster": "east", "namespace": NS, **data}}
+
+    served = [{"cluster": "east", "namespace": NS, "name": "reviews"}]
+    graph = {"elements": {"nodes": [node("workload", workload="reviews-v1", destServices=served)], "edges": []}}
+    assert names_missing_services(graph)
+    graph["elements"]["nodes"].append(node("service", service="reviews"))
+    assert not names_missing_services(graph)
