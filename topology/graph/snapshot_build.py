@@ -4,9 +4,11 @@ The snapshot task stores, per window, the app, versioned app, workload and servi
 idle nodes and cluster/namespace/app boxes, as Kiali draws them by default (``injectServiceNodes=true``), and the app,
 versioned app and workload graphs once more without service nodes (``injectServiceNodes=false``: Kiali builds those
 from the caller → destination workload rows, which no graph with service nodes keeps apart; the service graph is the
-same either way). :data:`STORED_GRAPHS` lists them. :class:`WindowGraphBuilder` builds them with the pipeline's
-:class:`~topology.graph.pipeline.GraphBuilder`: the traffic maps as soon as the request and TCP rows are in, the
-graphs once the latency rows are, one at a time, so the caller can compress one while the next is built.
+same either way) where collapsing the graph with service nodes would not give them exactly
+(:mod:`topology.graph.exactness`). :data:`STORED_GRAPHS` lists them all. :class:`WindowGraphBuilder` builds them
+with the pipeline's :class:`~topology.graph.pipeline.GraphBuilder`: the traffic maps as soon as the request and TCP
+rows are in, the graphs once the latency rows are, one at a time, so the caller can compress one while the next is
+built.
 """
 
 from __future__ import annotations
@@ -83,12 +85,12 @@ class WindowGraphBuilder:
             for index, graph_type in enumerate(GRAPH_TYPES)
             if graph_type != "service" and not annotated and collapse_is_exact(self._builder.traffic_paths(index))
         )
-        self._flat = [
+        flat = [
             snapshot_graph_options(key.graph_type, namespaces, False)
             for key in STORED_GRAPHS
             if not key.inject_service_nodes and key.graph_type not in self.collapsible
         ]
-        self._builder.add_graphs(self._flat)
+        self._builder.add_graphs(flat)
         self._namespaces = namespaces
 
     def graphs(
