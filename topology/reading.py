@@ -299,8 +299,8 @@ class Derivation:
 
 
 def _collapsing(derive: Derivation | None) -> Derivation:
-    """``derive`` after :func:`~topology.graph.derive.collapse_service_nodes` (snapshots stored before the graphs
-    without service nodes were)."""
+    """``derive`` after :func:`~topology.graph.derive.collapse_service_nodes` (where a snapshot stores no graph
+    without service nodes)."""
 
     def apply(graph: dict[str, Any], pairs: dict[str, Any] | None) -> dict[str, Any]:
         collapsed = collapse_service_nodes(graph)

@@ -1,9 +1,10 @@
-"""Answers derived from stored graphs: focused on one node, with rate options (and, for old snapshots, without
+"""Answers derived from stored graphs: focused on one node, with rate options (and, where none is stored, without
 injected service nodes).
 
 Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's default
 rate), and the app, versioned app and workload graphs also without service nodes (``injectServiceNodes=false``,
-built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``). These pure functions turn such
+built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``) where collapsing the first would not give
+them exactly. These pure functions turn such
 wire-format graphs (``topology.graph.wire``) into the other answers Kiali's graph API gives, without Prometheus:
 
 - :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
@@ -11,8 +12,8 @@ wire-format graphs (``topology.graph.wire``) into the other answers Kiali's grap
   service nodes, whose caller → workload edges are exactly what Kiali's node graph queries.
 - :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
   (``responseTime``).
-- :func:`collapse_service_nodes` (``injectServiceNodes=false`` of a snapshot stored before the graphs without
-  service nodes were): an injected hop ``A → S → B`` becomes ``A → B``.
+- :func:`collapse_service_nodes` (``injectServiceNodes=false``, and the pairs of node graphs, where no graph without
+  service nodes is stored): an injected hop ``A → S → B`` becomes ``A → B``.
 
 A stored edge through a service sums its traffic over the service's other side, so where no caller → workload edge
 says what one caller sent through a service (old snapshots; a workload behind several services, or also reached
@@ -223,8 +224,9 @@ _ROUTING_FLAGS: Final = ("hasVS", *ROUTING_FLAGS)
 
 
 def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
-    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``), for snapshots stored before
-    the graphs without service nodes were (``topology.reading``).
+    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``) where a snapshot stores none
+    (``topology.reading``): skipped because this gives it exactly (``topology.graph.exactness``), or stored before
+    those graphs were, or older than ``MESH_UI_EXACT_GRAPHS_MAX_AGE``.
 
     A service node with outgoing edges is an injected hop: each caller ``A`` of service ``S`` (protocol ``p``) gets
     edges ``A → B`` to the workloads behind it instead of ``A → S``:
