@@ -15,10 +15,12 @@ It first prints the machine-speed reference of the run (``bench/machine_speed.py
    process), ``take_snapshot`` inline (the windows one after another in this process; also with Prometheus on a
    core of its own), then snapshots taken by a real Celery worker, one task per window, on the embedded
    file-system broker and (``--redis``) on Redis: from sending the snapshot task until the snapshot is complete;
+   and the peak memory Python holds while building one window from its rows (``tracemalloc``, apart from the timings);
 2. ``GET /api/v1/graph`` server time (in-process Django test client, median of many) against the floor of
    serialising the same graph with ``orjson.dumps``, the serializer the server's JSON comes from, for the default
    request and a one-namespace request;
-3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION``.
+3. storage per snapshot, per day and per week of history under ``MESH_UI_SNAPSHOT_RETENTION`` (and
+   ``MESH_UI_EXACT_GRAPHS_MAX_AGE``: past it, no graphs without service nodes).
 
 Everything lives in a temporary directory that is removed at the end.
 
@@ -122,6 +124,23 @@ def time_processing_here(jobs: Sequence[Any], rows: dict[int, Any]) -> tuple[flo
     for job in jobs:
         build_window(job, rows[job.window], ids)
     return time.perf_counter() - started, time.process_time() - cpu
+
+
+def peak_window_memory(job: Any, rows: Any) -> int:
+    """Bytes Python held at most while building one window from ``rows`` in memory, beyond what it held before
+    (``tracemalloc``: every allocation traced, so it runs apart from the timed rounds)."""
+    import tracemalloc
+
+    from topology.window_build import build_window
+
+    tracemalloc.start()
+    try:
+        tracemalloc.reset_peak()
+        before = tracemalloc.get_traced_memory()[0]
+        build_window(job, rows)
+        return tracemalloc.get_traced_memory()[1] - before
+    finally:
+        tracemalloc.stop()
 
 
 @contextmanager
@@ -442,6 +461,10 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
                 rounds["n"].append(time_in_processes(jobs))
                 rounds["1"].append(time_processing_here(jobs, rows))
         print(f"Prometheus request rows per window: { {w: len(r.requests) for w, r in rows.items()} }")
+        sizes = {job.window: len(rows[job.window].requests) for job in jobs}
+        largest = max(jobs, key=lambda job: sizes[job.window])
+        peak = peak_window_memory(largest, rows[largest.window])
+        print(f"peak memory of one window build ({largest.window} s window, tracemalloc): {mib(peak)}")
         del rows
         first_round = rounds["n"][0]
         # The first round runs in fresh processes; a worker's pool processes live on, so the later rounds count.
@@ -533,7 +556,7 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
             )
         )
     print_table(
-        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x {len(STORED_GRAPHS)} graphs"
+        f"take_snapshot inline: {len(settings.MESH_UI_GRAPH_WINDOWS)} windows x up to {len(STORED_GRAPHS)} graphs"
         " + health + storing (ms)",
         ("", "Prometheus", "processing", "storing", "total"),
         snapshot_rows,
@@ -635,6 +658,13 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     health_extras = SnapshotGraphPart.objects.filter(graph__snapshot=stored, graph__window=stored.health_window)
     health_extra_bytes = sum(len(bytes(extra)) for extra in health_extras.values_list("extra", flat=True))
     health_graph_bytes = sum(g.size_bytes for g in graphs if g.window == stored.health_window) - health_extra_bytes
+    # ...and without the graphs without service nodes once past MESH_UI_EXACT_GRAPHS_MAX_AGE (counted here when it
+    # is at most the first tier's age, its default).
+    exact_age = getattr(settings, "MESH_UI_EXACT_GRAPHS_MAX_AGE", None)
+    if exact_age is not None and exact_age <= first_tier.max_age:
+        health_flat = [g for g in graphs if g.window == stored.health_window and not g.inject_service_nodes]
+        flat_extras = health_extras.filter(graph__inject_service_nodes=False).values_list("extra", flat=True)
+        health_graph_bytes -= sum(g.size_bytes for g in health_flat) - sum(len(bytes(e)) for e in flat_extras)
     older_snapshot = per_snapshot - graph_bytes + health_graph_bytes
     per_day_bytes = recent * per_snapshot + (per_day - recent) * older_snapshot
     per_week_bytes = recent * per_snapshot + (per_week - recent) * older_snapshot
@@ -642,7 +672,8 @@ def run(args: argparse.Namespace, workdir: Path) -> None:
     print(
         f"  per snapshot: {mib(per_snapshot)} ({len(graphs)} graphs: {mib(graph_bytes)} zstd of {mib(raw_bytes)} JSON, "
         f"{mib(extra_bytes)} of it copies linking namespaces; "
-        f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs, no copies)"
+        f"health {mib(health_bytes)}); past the first tier {mib(older_snapshot)} (health-window graphs, no copies"
+        f"{', none without service nodes' if exact_age is not None and exact_age <= first_tier.max_age else ''})"
     )
     print(f"  a day of history keeps {' + '.join(day_parts)} = {per_day} snapshots: {mib(per_day_bytes)}")
     print(f"  a week keeps {' + '.join(week_parts)} = {per_week} snapshots: {mib(per_week_bytes)}")

@@ -356,6 +356,15 @@ try:
     parse_retention(MESH_UI_SNAPSHOT_RETENTION)
 except ValueError as _exc:
     raise ImproperlyConfigured(f"MESH_UI_SNAPSHOT_RETENTION: {_exc}") from _exc
+# Snapshots older than this drop their graphs without service nodes (exact injectServiceNodes=false and node graphs
+# where a service has several callers and several backends); they then collapse their graphs with service nodes,
+# proportionally there. Default: the first retention tier's age (when thinning starts).
+_EXACT_GRAPHS_MAX_AGE = env_str("MESH_UI_EXACT_GRAPHS_MAX_AGE", "")
+MESH_UI_EXACT_GRAPHS_MAX_AGE = (
+    _seconds("MESH_UI_EXACT_GRAPHS_MAX_AGE", _EXACT_GRAPHS_MAX_AGE)
+    if _EXACT_GRAPHS_MAX_AGE
+    else parse_retention(MESH_UI_SNAPSHOT_RETENTION)[0].max_age
+)
 # Without Prometheus, a snapshot can read the mesh's counters straight from a metrics endpoint (the simulator's).
 MESH_UI_METRICS_URL = env_str("MESH_UI_METRICS_URL", "")
 PROMETHEUS_TOKEN = env_str("PROMETHEUS_TOKEN", "")

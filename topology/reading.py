@@ -178,9 +178,10 @@ def read_graph_json(
     """The graph as JSON bytes with a ``snapshot`` member; the stored bytes untouched when no filter applies.
 
     ``inject_service_nodes`` False reads the graph stored without service nodes (Kiali's ``injectServiceNodes=false``;
-    the service graph has only one); a snapshot stored before those were is answered with its graph with service
-    nodes collapsed by :func:`~topology.graph.derive.collapse_service_nodes` (proportional where a service had several
-    callers and several backends).
+    the service graph has only one). Where none is stored it is the graph with service nodes collapsed by
+    :func:`~topology.graph.derive.collapse_service_nodes`: exactly the same answer where the snapshot skipped it
+    (``topology.graph.exactness``), proportional where a service had several callers and several backends in a
+    snapshot stored before those graphs were, or one thinned past ``MESH_UI_EXACT_GRAPHS_MAX_AGE``.
 
     The whole graph, with or without idle nodes (the default request), is spliced from the stored fragments without
     parsing them; other requests parse the parts they need and filter them.
@@ -271,13 +272,17 @@ def _read_pairs(
     snapshot: GraphSnapshot, stored: StoredGraph, derive: Derivation, namespaces: list[str] | None
 ) -> dict[str, Any] | None:
     """The graph without service nodes that ``derive`` reads beside ``stored`` (None: it reads none, or the snapshot
-    has none), whole or the parts of ``namespaces``."""
-    if not derive.reads_pairs or not stored.inject_service_nodes or stored.graph_type == "service":
+    has none: then :func:`_read_transformed_graph` collapses ``stored``), whole or the parts of ``namespaces``."""
+    if not _reads_pairs(stored, derive):
         return None
     head, owns, extras = SnapshotGraph.read_parts(
         namespaces, **StoredGraph(stored.graph_type, stored.window, False).lookups(snapshot)
     )
     return None if head is None else assemble_graph(head, owns, extras)
+
+
+def _reads_pairs(stored: StoredGraph, derive: Derivation) -> bool:
+    return derive.reads_pairs and stored.inject_service_nodes and stored.graph_type != "service"
 
 
 @dataclass(frozen=True)
@@ -296,8 +301,8 @@ class Derivation:
 
 
 def _collapsing(derive: Derivation | None) -> Derivation:
-    """``derive`` after :func:`~topology.graph.derive.collapse_service_nodes` (snapshots stored before the graphs
-    without service nodes were)."""
+    """``derive`` after :func:`~topology.graph.derive.collapse_service_nodes` (where a snapshot stores no graph
+    without service nodes)."""
 
     def apply(graph: dict[str, Any], pairs: dict[str, Any] | None) -> dict[str, Any]:
         collapsed = collapse_service_nodes(graph)
@@ -335,7 +340,8 @@ def _read_transformed_graph(
     derive: Derivation | None,
     readable: list[str] | None,
 ) -> bytes:
-    """The stored graph restricted to ``readable``, then ``derive``d, then scoped to ``namespaces``, filtered, encoded.
+    """The stored graph ``derive``d (its ``before`` step first, then restricted to ``readable``, then ``apply``), then
+    scoped to ``namespaces``, filtered, encoded.
 
     ``readable`` (None: every namespace) is what the user may read: only those namespaces' parts are read (own and
     linking copies) and the rest collapses (:func:`~topology.graph.restriction.restrict_graph`); ``namespaces``
@@ -346,12 +352,15 @@ def _read_transformed_graph(
     pairs = _read_pairs(snapshot, stored, derive, readable) if derive is not None else None
     with pause_cyclic_gc():
         graph = assemble_graph(head, owns, extras)
+        if derive is not None and derive.before is not None:  # first: every later step reads the rows it counts
+            graph = derive.before(graph)
+            pairs = derive.before(pairs) if pairs is not None else None
+        if pairs is None and derive is not None and _reads_pairs(stored, derive):
+            # Not stored: a snapshot stores it only where this collapse would not give it exactly (or predates it).
+            pairs = collapse_service_nodes(graph)
         if readable is not None:
             graph = restrict_graph(graph, readable)
             pairs = restrict_graph(pairs, readable) if pairs is not None else None
-        if derive is not None and derive.before is not None:
-            graph = derive.before(graph)
-            pairs = derive.before(pairs) if pairs is not None else None
         if derive is not None:
             graph = derive.apply(graph, pairs)
         graph = filter_graph(graph, namespaces if namespaces is not None else readable, include_idle, box_by)

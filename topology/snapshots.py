@@ -408,7 +408,8 @@ def thin_snapshots(cluster_id: int) -> int:
     past the first tier. Snapshots past the first tier also lose their graphs of other windows than the health
     window (history is read at one window) and the copies linking namespaces in the graphs they keep (a scoped read
     of old history then reads the whole graph): together this cuts what a day of history stores by about four
-    fifths.
+    fifths. Snapshots older than ``MESH_UI_EXACT_GRAPHS_MAX_AGE`` lose their graphs without service nodes (read
+    then as the collapse of the graphs with them, as snapshots stored before those graphs were).
     """
     tiers = parse_retention(settings.MESH_UI_SNAPSHOT_RETENTION)
     now = timezone.now()
@@ -430,6 +431,11 @@ def thin_snapshots(cluster_id: int) -> int:
         if snapshot.windows != [snapshot.health_window]:
             SnapshotGraph.objects.filter(snapshot=snapshot).exclude(window=snapshot.health_window).delete()
             GraphSnapshot.objects.filter(pk=snapshot.pk).update(windows=[snapshot.health_window])
+    exact_until = now - timedelta(seconds=settings.MESH_UI_EXACT_GRAPHS_MAX_AGE)
+    flat = SnapshotGraph.objects.filter(
+        snapshot__in=complete.filter(taken_at__lt=exact_until), inject_service_nodes=False
+    )
+    flat.delete()
     # The copies of every older graph that still has them, in two statements (not one query per snapshot).
     linked = SnapshotGraph.objects.filter(snapshot__in=older, linked=True)
     SnapshotGraphPart.objects.filter(graph__in=linked).exclude(extra=b"").update(extra=b"")

@@ -146,11 +146,11 @@ def test_the_stored_snapshot_api_answers_each_option(rows: GraphRows, cluster: A
     sync_cluster(cluster.pk)
     take_snapshot(cluster.pk, source=RowsSource(rows))
 
-    def read(option: str | None, **extra: str) -> dict[tuple[str, str, str], str]:
+    def read(option: str | None, path: str = "/api/v1/graph", **extra: str) -> dict[tuple[str, str, str], str]:
         query = {"namespaces": NS, "graphType": "versionedApp", "duration": "5m", **extra}
         if option is not None:
             query["ambientTraffic"] = option
-        response = client.get("/api/v1/graph", query)
+        response = client.get(path, query)
         assert response.status_code == 200, response.content
         graph = json.loads(response.content)
         names = {
@@ -197,6 +197,12 @@ def test_the_stored_snapshot_api_answers_each_option(rows: GraphRows, cluster: A
     flat_ztunnel = read("ztunnel", injectServiceNodes="false")
     assert flat_ztunnel[("cart", "db", "tcp")] == "4000.00" and ("web", "cart", "http") not in flat_ztunnel
     assert read("total", injectServiceNodes="false")[("web", "cart", "http")] == "3.50"
+    # And to node graphs (cart's: its callers and callees), before the focus: with waypoints only, web -> cart 3.5/s
+    # and no tcp edge; with ztunnel only, cart -> db 4000 B/s and no request reaches cart.
+    cart = f"/api/v1/namespaces/{NS}/applications/cart/graph"
+    node_waypoint, node_ztunnel = read("waypoint", cart), read("ztunnel", cart)
+    assert node_waypoint[("web", "cart", "http")] == "3.50" and not [k for k in node_waypoint if k[2] == "tcp"]
+    assert node_ztunnel[("cart", "db", "tcp")] == "4000.00" and not [k for k in node_ztunnel if k[2] == "http"]
 
 
 def test_the_api_refuses_an_unknown_option(client: Any, db: Any):

@@ -10,17 +10,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from inventory.models import Cluster, Namespace
 from tests.support.prometheus import RunningPrometheus, backfill_openmetrics, require_prometheus, running_prometheus
 from tests.topology_snapshots.shared_service_series import AT, NS, build_openmetrics
 from topology import tasks
+from topology.graph import snapshot_build
 from topology.models import GraphSnapshot, SnapshotGraph
-from topology.snapshots import build_snapshot_window, take_snapshot
+from topology.snapshots import build_snapshot_window, take_snapshot, thin_snapshots
 
 pytestmark = [pytest.mark.django_db, pytest.mark.prometheus]
 
@@ -139,6 +142,72 @@ def test_a_workload_node_graph_holds_only_its_own_traffic_through_each_service(s
     }
 
 
+def test_a_snapshot_stores_only_the_graphs_the_collapse_would_not_give(snapshot, client):
+    # reviews has two callers and two backends in the workload and versioned app graphs; in the app graph its one
+    # backend is the reviews app, ratings has one backend and details one caller: nothing to tell apart there.
+    stored = SnapshotGraph.objects.filter(snapshot=snapshot, window=snapshot.health_window, inject_service_nodes=False)
+    assert sorted(stored.values_list("graph_type", flat=True)) == ["versionedApp", "workload"]
+
+
+def _answers(client: Any) -> list[dict[str, Any]]:
+    """The app graph without service nodes and the app node graphs, without what names the snapshot."""
+    paths = [
+        ("/api/v1/graph", {"graphType": "app", "injectServiceNodes": "false"}),
+        ("/api/v1/graph", {"graphType": "app", "injectServiceNodes": "false", "namespaces": NS, "idleNodes": "true"}),
+        ("/api/v1/namespaces/shop/applications/reviews/graph", {"graphType": "app"}),
+        ("/api/v1/namespaces/shop/applications/web/graph", {"graphType": "app"}),
+        ("/api/v1/namespaces/shop/applications/reviews/graph", {"graphType": "app", "injectServiceNodes": "false"}),
+    ]
+    answers = []
+    for path, params in paths:
+        answer = _get(client, path, **params)
+        del answer["snapshot"]
+        answers.append(answer)
+    return answers
+
+
+def test_the_app_graph_answers_the_same_collapsed_as_stored(prometheus, settings, client, monkeypatch):
+    settings.MESH_UI_PROMETHEUS_TARGET_SELECTOR = ""
+    cluster = Cluster.objects.create(name="shop", prometheus_url=prometheus.url)
+    Namespace.objects.create(cluster=cluster, name=NS)
+    skipped = take_snapshot(cluster.pk, at=AT)
+    app_flat = {"graph_type": "app", "inject_service_nodes": False}
+    assert not SnapshotGraph.objects.filter(snapshot_id=skipped.snapshot_id, **app_flat).exists()
+    collapsed = _answers(client)
+    GraphSnapshot.objects.filter(pk=skipped.snapshot_id).delete()
+    # The same snapshot storing every graph without service nodes.
+    monkeypatch.setattr(snapshot_build, "collapse_is_exact", lambda paths: False)
+    every = take_snapshot(cluster.pk, at=AT, force=True)
+    assert SnapshotGraph.objects.filter(snapshot_id=every.snapshot_id, **app_flat).exists()
+    assert _answers(client) == collapsed
+    edges = _edges(collapsed[0])
+    assert (edges[("web", "reviews")], edges[("loadgen", "reviews")], edges[("reviews", "ratings")]) == (
+        "4.00",
+        "3.50",
+        "3.00",
+    )
+
+
+def test_a_snapshot_past_the_exact_graphs_age_drops_them_and_answers_proportionally(snapshot, client, settings):
+    settings.MESH_UI_SNAPSHOT_RETENTION = "15s:1h,1m:1d"
+    settings.MESH_UI_EXACT_GRAPHS_MAX_AGE = 3600
+    GraphSnapshot.objects.filter(pk=snapshot.pk).update(taken_at=timezone.now() - timedelta(hours=2))
+    thin_snapshots(snapshot.cluster_id)
+    assert GraphSnapshot.objects.filter(pk=snapshot.pk).exists()
+    assert not SnapshotGraph.objects.filter(snapshot=snapshot, inject_service_nodes=False).exists()
+    assert _edges(_get(client, injectServiceNodes="false")) == {
+        # reviews' edges split by each caller's share of its 7.5/s: web 4/7.5 of v1's 3.5 and v2's 4, loadgen 3.5/7.5.
+        ("web-v1", "reviews-v1"): "1.87",
+        ("web-v1", "reviews-v2"): "2.13",
+        ("loadgen-v1", "reviews-v1"): "1.63",
+        ("loadgen-v1", "reviews-v2"): "1.87",
+        # One backend (ratings) or one caller (details): still exact.
+        ("reviews-v1", "ratings-v1"): "1.00",
+        ("reviews-v2", "ratings-v1"): "2.00",
+        ("web-v1", "details-v1"): "2.00",
+    }
+
+
 def test_an_on_demand_window_stores_the_graphs_without_service_nodes_too(
     snapshot, client, monkeypatch, django_capture_on_commit_callbacks
 ):
@@ -152,9 +221,10 @@ def test_an_on_demand_window_stores_the_graphs_without_service_nodes_too(
     [(build_id, window)] = queued
     build_snapshot_window(build_id, window)  # the worker: reads the cluster's Prometheus at the periodic one's moment
     stored = SnapshotGraph.objects.filter(snapshot_id=build_id)
+    # Not the app graph's: reviews has one backend there (the reviews app), so collapsing gives it exactly.
     assert sorted(stored.values_list("graph_type", "inject_service_nodes")) == sorted(
         [(t, True) for t in ("app", "versionedApp", "workload", "service")]
-        + [(t, False) for t in ("app", "versionedApp", "workload")]
+        + [(t, False) for t in ("versionedApp", "workload")]
     )
     graph = _get(client, duration="2m", injectServiceNodes="false")
     assert graph["snapshot"]["onDemand"] is True and graph["duration"] == 120

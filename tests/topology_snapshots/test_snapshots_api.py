@@ -15,7 +15,7 @@ from clients.prometheus import GraphRows
 from inventory.sync import sync_cluster
 from tests.topology.bookinfo import bookinfo_requests, both_reporters
 from topology.graph.filtering import BOX_KINDS, filter_graph
-from topology.graph.snapshot_build import STORED_GRAPHS
+from topology.graph.model import GRAPH_TYPES
 from topology.models import GraphSnapshot, MetricsSourceStatus, SnapshotGraph, SnapshotGraphPart, SnapshotWindow
 from topology.snapshots import (
     WINDOW_ATTEMPTS,
@@ -86,7 +86,10 @@ def test_snapshot_stores_every_graph_type_and_window_with_health(synced, setting
     snapshot = GraphSnapshot.objects.get(pk=outcome.snapshot_id)
     windows = settings.MESH_UI_GRAPH_WINDOWS
     assert source.calls == len(windows)
-    assert SnapshotGraph.objects.filter(snapshot=snapshot).count() == len(STORED_GRAPHS) * len(windows)
+    # Bookinfo: every service has one caller or one backend, so collapsing the graphs with service nodes gives those
+    # without them exactly, and none of those is stored.
+    assert SnapshotGraph.objects.filter(snapshot=snapshot).count() == len(GRAPH_TYPES) * len(windows)
+    assert not SnapshotGraph.objects.filter(snapshot=snapshot, inject_service_nodes=False).exists()
     assert snapshot.size_bytes > 0
     assert snapshot.health["workload"]["bookinfo/reviews-v2"]["status"] == "Failure"  # 0.5 of 3 rps are 503s
     assert snapshot.health["workload"]["bookinfo/reviews-v1"]["status"] == "Healthy"
@@ -192,7 +195,7 @@ def test_a_building_snapshot_is_invisible_until_its_last_window_is_stored(synced
     assert build_snapshot_window(started.snapshot_id, last, source).completed
     complete = GraphSnapshot.objects.get(pk=started.snapshot_id)
     assert complete.windows_pending == 0 and complete.health["workload"]
-    assert SnapshotGraph.objects.filter(snapshot=complete).count() == len(STORED_GRAPHS) * len(started.windows)
+    assert SnapshotGraph.objects.filter(snapshot=complete).count() == len(GRAPH_TYPES) * len(started.windows)
     assert _graph(client)["snapshot"]["id"] == complete.pk
 
 
@@ -231,7 +234,7 @@ def test_thinning_fails_snapshots_stuck_building_and_never_touches_running_ones(
     assert thin_snapshots(synced.pk) == 1 and not GraphSnapshot.every_snapshot.filter(pk=stuck.snapshot_id).exists()
     running_row = GraphSnapshot.every_snapshot.get(pk=running.snapshot_id)
     assert running_row.status == "building"
-    assert SnapshotGraph.objects.filter(snapshot=running_row).count() == len(STORED_GRAPHS)
+    assert SnapshotGraph.objects.filter(snapshot=running_row).count() == len(GRAPH_TYPES)
     for window in running.windows[1:]:
         build_snapshot_window(running.snapshot_id, window, source)
     assert GraphSnapshot.objects.filter(pk=running.snapshot_id).exists()
@@ -300,7 +303,7 @@ def test_thinning_keeps_one_snapshot_per_slot(synced, settings):
         settings.MESH_UI_HEALTH_WINDOW
     }
     recent = GraphSnapshot.objects.get(pk=ids[0])
-    assert SnapshotGraph.objects.filter(snapshot=recent).count() == len(STORED_GRAPHS) * len(
+    assert SnapshotGraph.objects.filter(snapshot=recent).count() == len(GRAPH_TYPES) * len(
         settings.MESH_UI_GRAPH_WINDOWS
     )
     # ...without the copies linking namespaces; a scoped read of it still gives what filtering the whole gives.

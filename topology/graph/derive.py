@@ -1,9 +1,10 @@
-"""Answers derived from stored graphs: focused on one node, with rate options (and, for old snapshots, without
+"""Answers derived from stored graphs: focused on one node, with rate options (and, where none is stored, without
 injected service nodes).
 
 Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's default
 rate), and the app, versioned app and workload graphs also without service nodes (``injectServiceNodes=false``,
-built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``). These pure functions turn such
+built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``) where collapsing the first would not give
+them exactly. These pure functions turn such
 wire-format graphs (``topology.graph.wire``) into the other answers Kiali's graph API gives, without Prometheus:
 
 - :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
@@ -11,8 +12,8 @@ wire-format graphs (``topology.graph.wire``) into the other answers Kiali's grap
   service nodes, whose caller → workload edges are exactly what Kiali's node graph queries.
 - :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
   (``responseTime``).
-- :func:`collapse_service_nodes` (``injectServiceNodes=false`` of a snapshot stored before the graphs without
-  service nodes were): an injected hop ``A → S → B`` becomes ``A → B``.
+- :func:`collapse_service_nodes` (``injectServiceNodes=false``, and the pairs of node graphs, where no graph without
+  service nodes is stored): an injected hop ``A → S → B`` becomes ``A → B``.
 
 A stored edge through a service sums its traffic over the service's other side, so where no caller → workload edge
 says what one caller sent through a service (old snapshots; a workload behind several services, or also reached
@@ -219,12 +220,13 @@ def _copy_elements(graph: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]],
 
 # --- injectServiceNodes=false ------------------------------------------------------------------------------------
 
-_CONFIG_FLAGS: Final = ("hasVS", "hasCB", *ROUTING_FLAGS)
+_ROUTING_FLAGS: Final = ("hasVS", *ROUTING_FLAGS)
 
 
 def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
-    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``), for snapshots stored before
-    the graphs without service nodes were (``topology.reading``).
+    """The graph without injected service nodes (Kiali's ``injectServiceNodes=false``) where a snapshot stores none
+    (``topology.reading``): skipped because this gives it exactly (``topology.graph.exactness``), or stored before
+    those graphs were, or older than ``MESH_UI_EXACT_GRAPHS_MAX_AGE``.
 
     A service node with outgoing edges is an injected hop: each caller ``A`` of service ``S`` (protocol ``p``) gets
     edges ``A → B`` to the workloads behind it instead of ``A → S``:
@@ -237,7 +239,8 @@ def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
     What a caller sent that reached no backend (``404 NR``, ``503 UH``: Kiali draws it to the service node, which
     then stays as a terminal node) stays on ``A → S`` when it is more than :data:`RESIDUAL_SHARE` of ``A → S``.
     Edges that collapse onto an existing ``A → B`` add to it. ``B`` gets ``S`` in its ``destServices`` and ``S``'s
-    Istio-config flags (``hasVS``…, as Kiali's istio appender sets them on destination nodes without service nodes).
+    VirtualService flags (``hasVS``…, as Kiali's istio appender sets them on destination nodes without service nodes),
+    as does every app or workload node whose ``destServices`` name ``S``.
     Service nodes left without edges go (idle ones too: Kiali adds idle services only with service nodes), as do
     boxes left empty. The service graph is returned as it is.
     """
@@ -292,6 +295,7 @@ def collapse_service_nodes(graph: Mapping[str, Any]) -> dict[str, Any]:
                     add(scale_edge(backend, factor, caller["source"], backend["target"]))
                 if residual > RESIDUAL_SHARE:
                     add(scale_edge(caller, residual, caller["source"], service_id))
+    _adopt_routing_flags(by_id)
     result_edges = list(merged.values())
     _recompute_request_shares(by_id, result_edges)
     linked = {d["source"] for d in result_edges} | {d["target"] for d in result_edges}
@@ -310,7 +314,7 @@ def _terminal_without_traffic(data: Mapping[str, Any], node_id: str, hops: set[s
 
 
 def _adopt_service(target: dict[str, Any], service: Mapping[str, Any]) -> None:
-    """Record ``service`` in ``target``'s ``destServices`` and give it the service's Istio-config flags."""
+    """Record ``service`` in ``target``'s ``destServices``."""
     entry = {
         "cluster": service.get("cluster", ""),
         "namespace": service.get("namespace", ""),
@@ -321,15 +325,33 @@ def _adopt_service(target: dict[str, Any], service: Mapping[str, Any]) -> None:
         services.append(entry)
         services.sort(key=lambda s: (s["cluster"], s["namespace"], s["name"]))
         target["destServices"] = services
-    for flag in _CONFIG_FLAGS:
-        value = service.get(flag)
-        if not value:
+
+
+def _adopt_routing_flags(by_id: Mapping[str, dict[str, Any]]) -> None:
+    """Give every app and workload node the VirtualService flags (``hasVS`` and the routing flags) of the service
+    nodes its ``destServices`` name, as Kiali's istio appender sets them on destination nodes without service nodes
+    (idle ones too). ``hasCB`` is not the service's: it is set on app and workload nodes either way, by version."""
+    services = {
+        (data.get("cluster", ""), data.get("namespace", ""), data.get("service")): data
+        for data in by_id.values()
+        if data.get("nodeType") == "service" and not data.get("isBox")
+    }
+    for target in by_id.values():
+        if target.get("isBox") or target.get("nodeType") == "service":
             continue
-        if flag == "hasVS":
-            hosts = set((target.get("hasVS") or {}).get("hostnames") or []) | set(value.get("hostnames") or [])
-            target["hasVS"] = {"hostnames": sorted(hosts)}
-        else:
-            target[flag] = True
+        for entry in target.get("destServices") or []:
+            service = services.get((entry.get("cluster", ""), entry.get("namespace", ""), entry.get("name")))
+            if service is None:
+                continue
+            for flag in _ROUTING_FLAGS:
+                value = service.get(flag)
+                if not value:
+                    continue
+                if flag == "hasVS":
+                    hosts = set((target.get("hasVS") or {}).get("hostnames") or []) | set(value.get("hostnames") or [])
+                    target["hasVS"] = {"hostnames": sorted(hosts)}
+                else:
+                    target[flag] = True
 
 
 # --- node graphs -------------------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ from typing import Any
 from topology.graph.boxes import BoxStep
 from topology.graph.health_step import GraphHealthInputs, HealthStep
 from topology.graph.model import GraphOptions, TrafficMap
-from topology.graph.paths import PathResolver
+from topology.graph.paths import Hop, PathResolver
 from topology.graph.samples import (
     DirectionSample,
     DirectionSamples,
@@ -142,6 +142,33 @@ class GraphBuilder:
                 else build_traffic_map(samples, graph_options, self._waypoints)
                 for index, graph_options in enumerate(self._options)
             ]
+
+    def add_graphs(self, options: Sequence[GraphOptions]) -> None:
+        """Build the traffic maps of more graphs from the rows already compiled (before :meth:`graphs`)."""
+        with pause_cyclic_gc():
+            samples = self._compiler.samples
+            self._traffic += [build_traffic_map(samples, graph_options, self._waypoints) for graph_options in options]
+        self._options += tuple(options)
+
+    def traffic_paths(self, index: int) -> list[tuple[tuple[Hop, ...], str]]:
+        """Graph ``index``'s path of every traffic slot (distinct row identity and protocol) with its protocol
+        (before :meth:`graphs`; not for a service graph sharing the versioned-app map)."""
+        traffic = self._traffic[index]
+        assert traffic is not None
+        hops_of = traffic.hops_of
+        return [(hops_of[identity], protocol) for identity, protocol in self._compiler.samples.slots]
+
+    def latency_only_paths(self, options: GraphOptions) -> list[tuple[tuple[Hop, ...], str]]:
+        """The paths in ``options``' graph of the latency rows whose identity and protocol no traffic row has
+        (after :meth:`graphs` took the latency rows)."""
+        samples = self._compiler.samples
+        traffic = set(samples.slots)
+        resolver = PathResolver(options, self._waypoints)
+        return [
+            (resolver.resolve(samples.identities[identity]), protocol)
+            for identity, protocol, _ in samples.latencies
+            if (identity, protocol) not in traffic
+        ]
 
     def graphs(
         self,
