@@ -4,6 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
+# pytest-xdist workers for `make test` (README, "Tests in parallel"); TEST_WORKERS=0 runs the suite in one process.
+TEST_WORKERS ?= 4
 
 .PHONY: demo test install lint typecheck bench clean
 
@@ -50,7 +52,7 @@ test: install lint typecheck
 	$(BIN)/python manage.py check --settings tests.settings
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings tests.settings
 	npm test --silent
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal
 
 bench: install
 	$(BIN)/python bench/sync_inventory.py
