@@ -30,6 +30,7 @@ from tests.support.wait import wait_until
 
 pytestmark = [
     pytest.mark.faults,
+    pytest.mark.serial,  # its shutdown bound (10 s) is for a machine not running 3 other tests
     pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc and relies on PR_SET_PDEATHSIG"),
 ]
 
