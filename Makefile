@@ -4,6 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PORT ?= 8000
+# pytest-xdist workers for `make test` (README, "Tests in parallel"); TEST_WORKERS=0 runs the suite in one process.
+# Tests marked `serial` run afterwards, alone.
+TEST_WORKERS ?= 3
 
 .PHONY: demo test install lint typecheck bench clean
 
@@ -50,7 +53,8 @@ test: install lint typecheck
 	$(BIN)/python manage.py check --settings tests.settings
 	$(BIN)/python manage.py makemigrations --check --dry-run --settings tests.settings
 	npm test --silent
-	$(BIN)/pytest
+	$(BIN)/pytest -n $(TEST_WORKERS) --dist worksteal -m 'not serial'
+	$(BIN)/pytest -m serial
 
 bench: install
 	$(BIN)/python bench/sync_inventory.py

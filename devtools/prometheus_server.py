@@ -31,6 +31,8 @@ from urllib.parse import urlsplit
 
 READY_TIMEOUT_SECONDS = 30.0
 STOP_TIMEOUT_SECONDS = 10.0
+#: Starts on a fresh free port when another process took the previous one first.
+PORT_ATTEMPTS = 5
 #: Backfilled data lives at fixed past timestamps; retention must not delete it at start-up.
 RETENTION = "50y"
 #: The OpenMetrics type of each Istio metric family the tests and benchmarks backfill.
@@ -116,6 +118,37 @@ def _ready(url: str) -> bool:
         return False
 
 
+def _serves_from(url: str, tsdb_dir: Path) -> bool:
+    """Whether the Prometheus answering at ``url`` is ready and is the one keeping its data in ``tsdb_dir``.
+
+    A free port can be taken by another process between :func:`find_free_port` and Prometheus binding it (tests run
+    side by side under pytest-xdist); then the server that answers is someone else's, told apart by its data path.
+    """
+    if not _ready(url):
+        return False
+    try:
+        with urllib.request.urlopen(f"{url}/api/v1/status/flags", timeout=1) as response:
+            flags = json.loads(response.read())["data"]
+    except (urllib.error.URLError, OSError, ValueError, KeyError):
+        return False
+    return bool(flags.get("storage.tsdb.path") == str(tsdb_dir))
+
+
+def _wait_until_serving(server: RunningPrometheus) -> bool:
+    """Wait until ``server`` is ready; False when it exited because its port was taken meanwhile (try another)."""
+    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
+    while not _serves_from(server.url, server.tsdb_dir):
+        exit_code = server.process.poll()
+        if exit_code is not None and "address already in use" in server.log_tail():
+            return False
+        if exit_code is not None or time.monotonic() > deadline:
+            raise PrometheusHarnessError(
+                f"prometheus did not get ready on port {server.port} (exit code {exit_code}):\n{server.log_tail()}"
+            )
+        time.sleep(0.05)
+    return True
+
+
 def _stop(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is not None:
         return
@@ -149,28 +182,26 @@ def running_prometheus(
         config = work / "prometheus.yml"
         config.write_text(json.dumps(build_scrape_config(scrape_targets, scrape_interval), indent=2))  # JSON is YAML
         log_path = work / "prometheus.log"
-        port = find_free_port()
-        command = [
-            prometheus_bin,
-            f"--config.file={config}",
-            f"--storage.tsdb.path={data}",
-            f"--storage.tsdb.retention.time={RETENTION}",
-            f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=warn",
-        ]
-        if enable_lifecycle:
-            command.append("--web.enable-lifecycle")
-        log = stack.enter_context(log_path.open("wb"))
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work)
-        stack.callback(_stop, process)
-        server = RunningPrometheus(f"http://127.0.0.1:{port}", port, data, process, log_path)
-        deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-        while not _ready(server.url):
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise PrometheusHarnessError(
-                    f"prometheus did not get ready on port {port} (exit code {process.poll()}):\n{server.log_tail()}"
-                )
-            time.sleep(0.05)
+        for _attempt in range(PORT_ATTEMPTS):
+            port = find_free_port()
+            command = [
+                prometheus_bin,
+                f"--config.file={config}",
+                f"--storage.tsdb.path={data}",
+                f"--storage.tsdb.retention.time={RETENTION}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ]
+            if enable_lifecycle:
+                command.append("--web.enable-lifecycle")
+            with log_path.open("wb") as log:
+                process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work)
+            stack.callback(_stop, process)
+            server = RunningPrometheus(f"http://127.0.0.1:{port}", port, data, process, log_path)
+            if _wait_until_serving(server):
+                break
+        else:
+            raise PrometheusHarnessError(f"prometheus found no free port in {PORT_ATTEMPTS} attempts")
         yield server
 
 

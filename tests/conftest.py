@@ -15,7 +15,7 @@ import socket
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -111,8 +111,28 @@ def cluster(db: None, simulator: object):
     return Cluster.objects.create(name="sim", kubeconfig_path=str(simulator.kubeconfig_path))  # type: ignore[attr-defined]
 
 
+def redis_url_of_worker(base_url: str, worker: str) -> str:
+    """The Redis URL of one pytest-xdist worker: database ``N - i`` for worker ``gw<i>`` of a base URL ending in
+    ``/N`` (``gw0`` and a serial run use ``N`` itself), so the Celery queues of tests running side by side never mix.
+
+    A base database too low for the number of workers fails loudly rather than sharing a database.
+    """
+    parts = urlsplit(base_url)
+    base_db = int(parts.path.strip("/") or 0)
+    index = int(worker.removeprefix("gw")) if worker.startswith("gw") else 0
+    if base_db - index < 0:
+        pytest.fail(
+            f"MESH_UI_TEST_REDIS_URL={base_url} leaves no Redis database for xdist worker {worker}: "
+            f"workers gw0..gwK use databases N..N-K, so give a database number of at least {index}",
+            pytrace=False,
+        )
+    return urlunsplit(parts._replace(path=f"/{base_db - index}"))
+
+
 @pytest.fixture
 def redis_url() -> str:
-    url = os.environ.get("MESH_UI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    """The Redis URL of this test process (see :func:`redis_url_of_worker`), skipped when Redis is not there."""
+    base_url = os.environ.get("MESH_UI_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+    url = redis_url_of_worker(base_url, os.environ.get("PYTEST_XDIST_WORKER", ""))
     require(tcp_reachable(url, 6379), f"Redis is not reachable at {url}")
     return url

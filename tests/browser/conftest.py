@@ -125,7 +125,8 @@ def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> A
     """Advance the simulator's traffic by ``seconds`` and store a snapshot read from its counters.
 
     The direct source rates counters between two scrapes; the previous scrape is moved back in time by
-    ``seconds`` so simulated time and wall time agree without sleeping.
+    ``seconds`` so simulated time and wall time agree without sleeping, and the new scrape is stamped exactly
+    ``seconds`` after it (``at``), however long the steps in between take on a loaded machine.
     """
     from topology.models import CounterScrape
     from topology.snapshots import take_snapshot
@@ -135,9 +136,11 @@ def take_live_snapshot(simulator: Any, cluster: Any, seconds: float = 30.0) -> A
     if not CounterScrape.objects.filter(cluster=cluster).exists():
         take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
     simulator.traffic.step(seconds)
-    for scrape in CounterScrape.objects.filter(cluster=cluster):
+    scrapes = list(CounterScrape.objects.filter(cluster=cluster))
+    for scrape in scrapes:
         CounterScrape.objects.filter(pk=scrape.pk).update(taken_at=scrape.taken_at - timedelta(seconds=seconds))
-    outcome = take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True)
+    at = max(scrape.taken_at for scrape in scrapes).timestamp()
+    outcome = take_snapshot(cluster.pk, source=DirectScrapeSource(cluster, url), force=True, at=at)
     assert outcome.snapshot_id, outcome
     return outcome
 

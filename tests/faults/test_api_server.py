@@ -23,7 +23,7 @@ from tests.faults.probes import (
     syncing_worker,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.redis]
+pytestmark = [pytest.mark.faults, pytest.mark.serial, pytest.mark.redis]
 
 DETECT_SECONDS = 5.0
 RECOVER_SECONDS = 10.0

@@ -12,7 +12,7 @@ from inventory.models import Cluster, SyncStatus
 from tests.faults.probes import banner_kinds, inventory_fingerprint, measure, record_timing
 from tests.support.celery_worker import call_task, running_worker, worker_env
 
-pytestmark = [pytest.mark.faults, pytest.mark.redis]
+pytestmark = [pytest.mark.faults, pytest.mark.serial, pytest.mark.redis]
 
 BROKEN_LINE = 4
 

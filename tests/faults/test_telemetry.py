@@ -24,7 +24,7 @@ from topology.models import GraphSnapshot
 from topology.snapshots import take_snapshot
 from topology.telemetry.targets import TARGETS_DOWN
 
-pytestmark = [pytest.mark.faults, pytest.mark.prometheus, pytest.mark.django_db]
+pytestmark = [pytest.mark.faults, pytest.mark.serial, pytest.mark.prometheus, pytest.mark.django_db]
 
 WINDOW = 10  # seconds: Prometheus scrapes every second, so a 10 s window has traffic after two scrapes
 #: Bounds with a 1 s scrape interval and a snapshot taken on every probe: a scrape fails within 1 s of the fault,

@@ -20,7 +20,7 @@ from tests.faults.probes import (
     syncing_worker,
 )
 
-pytestmark = [pytest.mark.faults, pytest.mark.redis]
+pytestmark = [pytest.mark.faults, pytest.mark.serial, pytest.mark.redis]
 
 STALLED_BANNER_SECONDS = 15.0  # the bound; the header shows it after SYNC_SILENT_SECONDS (12 s)
 
