@@ -494,9 +494,8 @@ def test_tcp_rate_menu_shows_the_chosen_direction_of_a_tcp_edge(ambient_mesh, li
                  .map(e => [e.data('label'), Number(e.data('traffic').rates.tcp)])"""
     [(total_label, total)] = page.evaluate(read)
     # Both ztunnels report the connection, counted once: 6000 B/s sent (responses) + 2000 B/s received, over the
-    # snapshot's measured interval: 30 simulated seconds plus the wall time between the two scrapes (under 3 s even on
-    # a loaded machine), so between 8000 * 30/33 and 8000 B/s.
-    assert 8000 * 30 / 33 <= total <= 8000 * 1.001 and total_label.endswith(f"{total / 1024:.1f} kB/s")
+    # snapshot's interval (exactly 30 s: take_live_snapshot stamps the second scrape 30 s after the first), 8000 B/s.
+    assert total == pytest.approx(8000, rel=0.01) and total_label.endswith(f"{total / 1024:.1f} kB/s")
     page.select_option("#ctl-rateTcp", "sent")
     wait_for_js(page, "location.search.includes('rateTcp=sent')")
     wait_reloaded(page)
