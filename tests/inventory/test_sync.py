@@ -105,7 +105,8 @@ def test_watched_changes_reach_the_database(cluster, simulator, monkeypatch):
         follow_watches(*args, **kwargs)
 
     monkeypatch.setattr(inventory.sync, "follow_watches", change_then_follow_watches)
-    outcome = sync_cluster(cluster.pk, watch_seconds=3)
+    # The watches run for the whole time given: long enough for every watch thread to connect on a busy machine.
+    outcome = sync_cluster(cluster.pk, watch_seconds=6)
 
     assert outcome.events_applied > 0
     reviews_v3 = Workload.objects.get(cluster=cluster, name="reviews-v3")

@@ -20,6 +20,9 @@ from simulator import Simulator
 
 pytestmark = pytest.mark.django_db
 
+#: Seconds a sync follows its watches in the tests that change objects while it does.
+WATCH_SECONDS = 6
+
 GATEWAY_API = "gateway.networking.k8s.io"
 HTTP_ROUTE = {
     "apiVersion": f"{GATEWAY_API}/v1",
@@ -85,7 +88,8 @@ def test_a_changed_mesh_config_is_followed_by_the_watch(
         follow_watches(*args, **kwargs)
 
     monkeypatch.setattr(inventory.sync, "follow_watches", change_then_follow)
-    outcome = sync_cluster(cluster.pk, watch_seconds=2)
+    # The watches run for the whole time given: long enough for 15 watch threads to connect on a busy machine.
+    outcome = sync_cluster(cluster.pk, watch_seconds=WATCH_SECONDS)
 
     assert outcome.events_applied >= 1
     assert list(ConfigMap.objects.filter(cluster=cluster).values_list("name", flat=True)) == ["istio"]
@@ -130,7 +134,7 @@ def test_a_secret_deleted_while_watching_is_removed(
         follow_watches(*args, **kwargs)
 
     monkeypatch.setattr(inventory.sync, "follow_watches", change_then_follow)
-    sync_cluster(cluster.pk, watch_seconds=2)
+    sync_cluster(cluster.pk, watch_seconds=WATCH_SECONDS)
 
     names = set(SecretName.objects.filter(cluster=cluster, namespace="bookinfo").values_list("name", flat=True))
     assert names == {"shop-cert-2"}
@@ -229,7 +233,7 @@ def test_gateway_api_removed_while_watching_is_recorded_not_installed(
         follow_watches(*args, **kwargs)
 
     monkeypatch.setattr(inventory.sync, "follow_watches", remove_then_follow)
-    outcome = sync_cluster(cluster.pk, watch_seconds=3)
+    outcome = sync_cluster(cluster.pk, watch_seconds=WATCH_SECONDS)
 
     gateway_api_keys = {"k8sgateways", "httproutes", "grpcroutes", "referencegrants"}
     assert gateway_api_keys <= set(outcome.listed)  # listed before the CRDs went
