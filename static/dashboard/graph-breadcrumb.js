@@ -1,6 +1,7 @@
 // The breadcrumb above a node graph: "Full graph", the node graphs drilled through, then the current one.
 
 import { nodeRefLabel } from "./graph-node.js";
+import { gettext } from "./i18n.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -23,7 +24,7 @@ export function renderBreadcrumb(node, trail, goBack) {
     item.appendChild(button);
     return item;
   };
-  list.appendChild(crumb("Full graph", -1));
+  list.appendChild(crumb(gettext("Full graph"), -1));
   trail.forEach((ref, index) => list.appendChild(crumb(nodeRefLabel(ref), index)));
   const current = document.createElement("li");
   current.textContent = nodeRefLabel(node);

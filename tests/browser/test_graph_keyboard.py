@@ -240,6 +240,11 @@ def test_the_read_out_and_the_key_list_are_in_chinese_for_a_chinese_browser(
         assert page.locator("#graph-keys summary").get_attribute("aria-label") == "键盘快捷键"
         page.keyboard.press("e")
         assert page.locator("#graph-announce").inner_text().startswith("从 ")
+        # Drilled down, the breadcrumb's way back to the whole graph is in Chinese too.
+        page.keyboard.press("d")
+        wait_for_js(page, "location.search.includes('node=service:bookinfo:reviews')")
+        wait_for_js(page, READY)
+        assert page.locator("#graph-crumbs button").first.inner_text() == "完整拓扑图"
 
 
 def test_a_click_shows_no_outline_and_the_keys_go_on_from_the_clicked_node(bookinfo, live_server, page):
