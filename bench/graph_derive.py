@@ -48,7 +48,8 @@ def _focus_ms(graph: dict[str, Any], refs: list[Any], pairs: dict[str, Any] | No
 def time_graph(graph: dict[str, Any], pairs: dict[str, Any] | None, repeat: int, count: int) -> tuple[int | float, ...]:
     """Nodes, edges, and the medians (ms) of encoding, collapsing, node graphs and ``rateHttp=none`` of one graph
     (``pairs``: the same graph without service nodes, as a snapshot stores it beside)."""
-    from topology.graph.derive import NodeRef, apply_rate_options, collapse_service_nodes
+    from topology.graph.derive import NodeRef, collapse_service_nodes
+    from topology.graph.rate_options import apply_rate_options
     from topology.graph.wire import encode_graph_json
 
     nodes = [n["data"] for n in graph["elements"]["nodes"] if not n["data"].get("isBox")]

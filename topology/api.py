@@ -37,9 +37,9 @@ from topology.api_params import (
     parse_query,
 )
 from topology.graph.ambient_options import DEFAULT_AMBIENT_TRAFFIC, apply_ambient_traffic
-from topology.graph.derive import NodeRef, apply_rate_options, focus_graph, pick_response_time
+from topology.graph.derive import NodeRef, focus_graph
 from topology.graph.diff import compute_graph_diff
-from topology.graph.rate_options import apply_direction_options
+from topology.graph.rate_options import apply_direction_options, apply_rate_options, pick_response_time
 from topology.health_summary import filter_health
 from topology.models import GraphSnapshot, SnapshotGraph
 

@@ -26,11 +26,10 @@ from rest_framework.response import Response
 from mesh_ui.api_errors import validation_error_body
 from topology.entity_metrics import ENTITY_KINDS
 from topology.graph.ambient_options import AMBIENT_TRAFFIC_VALUES, DEFAULT_AMBIENT_TRAFFIC
-from topology.graph.derive import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_STATS
 from topology.graph.expressions import ExpressionError, NodePredicate, parse_hide_expression
 from topology.graph.filtering import BOX_KINDS
 from topology.graph.model import GRAPH_TYPES
-from topology.graph.rate_options import THROUGHPUT_TYPES
+from topology.graph.rate_options import RATE_GRPC, RATE_HTTP, RATE_TCP, RESPONSE_TIME_STATS, THROUGHPUT_TYPES
 from topology.retention import parse_duration
 
 MAX_POINTS = 1000

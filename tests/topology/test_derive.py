@@ -13,13 +13,8 @@ from typing import Any
 
 import pytest
 
-from topology.graph.derive import (
-    NodeRef,
-    apply_rate_options,
-    collapse_service_nodes,
-    focus_graph,
-    pick_response_time,
-)
+from topology.graph.derive import NodeRef, collapse_service_nodes, focus_graph
+from topology.graph.rate_options import apply_rate_options, pick_response_time
 
 
 def _node(node_id: str, node_type: str, namespace: str = "bookinfo", **data: Any) -> dict[str, Any]:

@@ -1,17 +1,15 @@
-"""Answers derived from stored graphs: focused on one node, with rate options (and, where none is stored, without
-injected service nodes).
+"""Answers derived from stored graphs: focused on one node (and, where none is stored, without injected service
+nodes); the rate options are in :mod:`topology.graph.rate_options`.
 
 Snapshots store each graph the way Kiali draws it by default (``injectServiceNodes=true``, every protocol's default
 rate), and the app, versioned app and workload graphs also without service nodes (``injectServiceNodes=false``,
 built from the same rows: ``topology.graph.snapshot_build.STORED_GRAPHS``) where collapsing the first would not give
-them exactly. These pure functions turn such
-wire-format graphs (``topology.graph.wire``) into the other answers Kiali's graph API gives, without Prometheus:
+them exactly. These pure functions turn such wire-format graphs (``topology.graph.wire``) into the other answers
+Kiali's graph API gives, without Prometheus:
 
 - :func:`focus_graph` (Kiali's node graphs): one workload, app, versioned app or service with its callers and
   callees; through an injected service node, each caller's (or callee's) own traffic, read from the graph without
   service nodes, whose caller → workload edges are exactly what Kiali's node graph queries.
-- :func:`apply_rate_options` (``rateHttp``/``rateGrpc``/``rateTcp``) and :func:`pick_response_time`
-  (``responseTime``).
 - :func:`collapse_service_nodes` (``injectServiceNodes=false``, and the pairs of node graphs, where no graph without
   service nodes is stored): an injected hop ``A → S → B`` becomes ``A → B``.
 
@@ -481,52 +479,3 @@ class _PairTraffic:
         for extra in found[1:]:
             _merge_into(total, extra)
         return [total]
-
-
-# --- rate options ------------------------------------------------------------------------------------------------
-
-RATE_HTTP: Final = ("requests", "none")
-RATE_GRPC: Final = ("requests", "sent", "received", "total", "none")
-RATE_TCP: Final = ("sent", "received", "total")
-RESPONSE_TIME_STATS: Final = ("avg", "p50", "p95", "p99")
-
-
-def apply_rate_options(
-    graph: Mapping[str, Any], rate_http: str = "requests", rate_grpc: str = "requests"
-) -> dict[str, Any]:
-    """Leave out the protocols whose rate is ``none`` (Kiali then reads no telemetry of them): their edges, their
-    node traffic, and nodes left without any edge that only had that traffic."""
-    dropped = {p for p, rate in (("http", rate_http), ("grpc", rate_grpc)) if rate == "none"}
-    if not dropped:
-        return dict(graph)
-    by_id, edges = _copy_elements(graph)
-    kept = [d for d in edges if _protocol(d) not in dropped]
-    linked = {d["source"] for d in kept} | {d["target"] for d in kept}
-    keep = set()
-    for node_id, data in by_id.items():
-        if data.get("isBox"):
-            continue
-        traffic = [t for t in data.get("traffic") or [] if t.get("protocol") not in dropped]
-        had_dropped = len(traffic) != len(data.get("traffic") or [])
-        if traffic:
-            data["traffic"] = traffic
-        else:
-            data.pop("traffic", None)
-        if node_id in linked or not had_dropped:
-            keep.add(node_id)
-    return _assemble(graph, by_id, keep, kept)
-
-
-def pick_response_time(graph: Mapping[str, Any], stat: str) -> dict[str, Any]:
-    """Every edge's ``responseTime`` as the statistic ``stat`` of its ``responseTimes`` (Kiali's ``responseTime``
-    option; snapshots store p95, Kiali's default)."""
-    by_id, edges = _copy_elements(graph)
-    for data in edges:
-        value = (data.get("responseTimes") or {}).get(stat)
-        if value is None:
-            data.pop("responseTime", None)
-        else:
-            data["responseTime"] = f"{_num(value):.0f}"
-    result = {key: value for key, value in graph.items() if key != "elements"}
-    result["elements"] = {"nodes": [{"data": d} for d in by_id.values()], "edges": [{"data": d} for d in edges]}
-    return result

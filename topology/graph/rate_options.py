@@ -1,4 +1,6 @@
-"""Kiali's direction rate options answered from a stored graph: ``rateTcp``, ``rateGrpc`` messages, ``throughputType``.
+"""Kiali's rate options answered from a stored graph: ``rateTcp``, ``rateGrpc`` messages, ``throughputType``; and
+which protocols are read (``rateHttp``/``rateGrpc=none``, :func:`apply_rate_options`) and which response-time
+statistic edges show (``responseTime``, :func:`pick_response_time`).
 
 A stored edge keeps its traffic by direction next to its default rate (``topology.graph.wire``'s ``_DIRECTION_KEYS``):
 tcp edges their bytes/s sent and received (``tcpSent``/``tcpReceived``; the stored ``tcp`` rate is their total), grpc
@@ -148,3 +150,52 @@ def apply_direction_options(
 
 
 __all__: list[str] = ["THROUGHPUT_TYPES", "apply_direction_options"]
+
+
+# --- which protocols and which response-time statistic (rateHttp, rateGrpc=none, responseTime) -------------------
+
+RATE_HTTP: Final = ("requests", "none")
+RATE_GRPC: Final = ("requests", "sent", "received", "total", "none")
+RATE_TCP: Final = ("sent", "received", "total")
+RESPONSE_TIME_STATS: Final = ("avg", "p50", "p95", "p99")
+
+
+def apply_rate_options(
+    graph: Mapping[str, Any], rate_http: str = "requests", rate_grpc: str = "requests"
+) -> dict[str, Any]:
+    """Leave out the protocols whose rate is ``none`` (Kiali then reads no telemetry of them): their edges, their
+    node traffic, and nodes left without any edge that only had that traffic."""
+    dropped = {p for p, rate in (("http", rate_http), ("grpc", rate_grpc)) if rate == "none"}
+    if not dropped:
+        return dict(graph)
+    by_id, edges = _copy_elements(graph)
+    kept = [d for d in edges if _protocol(d) not in dropped]
+    linked = {d["source"] for d in kept} | {d["target"] for d in kept}
+    keep = set()
+    for node_id, data in by_id.items():
+        if data.get("isBox"):
+            continue
+        traffic = [t for t in data.get("traffic") or [] if t.get("protocol") not in dropped]
+        had_dropped = len(traffic) != len(data.get("traffic") or [])
+        if traffic:
+            data["traffic"] = traffic
+        else:
+            data.pop("traffic", None)
+        if node_id in linked or not had_dropped:
+            keep.add(node_id)
+    return _assemble(graph, by_id, keep, kept)
+
+
+def pick_response_time(graph: Mapping[str, Any], stat: str) -> dict[str, Any]:
+    """Every edge's ``responseTime`` as the statistic ``stat`` of its ``responseTimes`` (Kiali's ``responseTime``
+    option; snapshots store p95, Kiali's default)."""
+    by_id, edges = _copy_elements(graph)
+    for data in edges:
+        value = (data.get("responseTimes") or {}).get(stat)
+        if value is None:
+            data.pop("responseTime", None)
+        else:
+            data["responseTime"] = f"{_num(value):.0f}"
+    result = {key: value for key, value in graph.items() if key != "elements"}
+    result["elements"] = {"nodes": [{"data": d} for d in by_id.values()], "edges": [{"data": d} for d in edges]}
+    return result
