@@ -58,6 +58,13 @@ def open_wizard(page: Any, live_server: Any, link: str) -> None:
         wait_for_js(page, "document.body?.dataset.wizardReady === 'true'")
 
 
+def wait_for_service_page(page: Any) -> None:
+    """Wait for the service page an apply redirects to. An apply checks both objects, with the server's dry run, before
+    writing each: on a machine running other tests in parallel it can take longer than Playwright's 30 s default,
+    and only the page's HTML is needed (its charts may still be loading)."""
+    page.wait_for_url("**/services/reviews/?cluster=bookinfo", wait_until="domcontentloaded", timeout=90_000)
+
+
 def preview_and_apply(page: Any, screenshot: str) -> None:
     """Preview (both objects pass the checks; a screenshot of the preview is left behind), then apply."""
     page.locator("[data-wizard-preview]").click()
@@ -67,7 +74,7 @@ def preview_and_apply(page: Any, screenshot: str) -> None:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(ARTIFACTS / f"{screenshot}.png"), full_page=True)
     page.locator("[data-wizard-apply]").click()
-    page.wait_for_url("**/services/reviews/?cluster=bookinfo")
+    wait_for_service_page(page)
     assert "applied to reviews" in page.locator("[data-message]").inner_text()
 
 
@@ -123,7 +130,7 @@ def test_request_routing_for_jason_then_remove_routing(bookinfo, live_server, ed
     open_wizard(page, live_server, "remove")
     assert page.locator("[data-write]").count() == 2
     page.locator("[data-remove-routing]").click()
-    page.wait_for_url("**/services/reviews/?cluster=bookinfo")
+    wait_for_service_page(page)
     assert "removed" in page.locator("[data-message]").inner_text()
     assert cluster_copy(bookinfo, "virtualservices", "reviews") is None
     assert cluster_copy(bookinfo, "destinationrules", "reviews") is None

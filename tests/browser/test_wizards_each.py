@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from devtools.browser_wait import wait_for_js
-from tests.browser.test_wizards import cluster_copy, open_wizard, traffic_after_step
+from tests.browser.test_wizards import cluster_copy, open_wizard, traffic_after_step, wait_for_service_page
 from tests.browser.test_yaml_editor import editor_page, editor_user
 
 pytestmark = pytest.mark.browser
@@ -33,7 +33,7 @@ def fill_preview_and_apply(page: Any, fields: dict[str, str], writes: int) -> No
     assert page.locator("[data-write]").count() == writes, plan
     assert page.locator("[data-write-clean]").count() == writes, plan
     page.locator("[data-wizard-apply]").click()
-    page.wait_for_url("**/services/reviews/?cluster=bookinfo")
+    wait_for_service_page(page)
     assert "applied to reviews" in page.locator("[data-message]").inner_text()
 
 
