@@ -274,6 +274,22 @@ def _attach(tm: TrafficMap, hops: tuple[Hop, ...], protocol: str) -> tuple[Edge,
     return tuple(found)
 
 
+def _add_request(edge: Edge, rate: float, code: str, response_class: int, flags: str, host: str) -> None:
+    """Add one request row's rate to ``edge``: requests/s, the rate of its response class, its response detail."""
+    edge.rate += rate
+    if response_class == HTTP_5XX:
+        edge.rate_5xx += rate
+    elif response_class == HTTP_4XX:
+        edge.rate_4xx += rate
+    elif response_class == HTTP_3XX:
+        edge.rate_3xx += rate
+    elif response_class == GRPC_ERROR:
+        edge.rate_grpc_err += rate
+    elif response_class == NO_RESPONSE:
+        edge.rate_no_response += rate
+    _add_response(edge, code, flags, host, rate)
+
+
 def _add_response(edge: Edge, code: str, flags: str, host: str, rate: float) -> None:
     detail = edge.responses.get(code)
     if detail is None:
@@ -316,7 +332,7 @@ def build_traffic_map(
             edges = slot_edges[slot] = _attach(tm, hops_of[identity], protocol)
         return edges
 
-    # _add_response inlined: this loop runs once per row and edge of every graph type.
+    # _add_request inlined: this loop runs once per row and edge of every graph type.
     rows: list[tuple[Edge, CompiledRequest]] = []
     for row in samples.requests:
         edges = edges_of_slot(row[0])
@@ -374,19 +390,7 @@ def _add_ambient_parts(samples: CompiledSamples, slot_edges: list[tuple[Edge, ..
         if edges is None or rate <= 0:
             continue
         for edge in edges:
-            part = edge.ambient_part(mask)
-            part.rate += rate
-            if response_class == HTTP_5XX:
-                part.rate_5xx += rate
-            elif response_class == HTTP_4XX:
-                part.rate_4xx += rate
-            elif response_class == HTTP_3XX:
-                part.rate_3xx += rate
-            elif response_class == GRPC_ERROR:
-                part.rate_grpc_err += rate
-            elif response_class == NO_RESPONSE:
-                part.rate_no_response += rate
-            _add_response(part, code, flags, host, rate)
+            _add_request(edge.ambient_part(mask), rate, code, response_class, flags, host)
     for mask, (slot, rate, flags, host, _, _, _, sent, received) in samples.tcp_parts:
         edges = slot_edges[slot]
         if edges is None or rate <= 0:
