@@ -19,7 +19,8 @@ from tests.browser.conftest import ARTIFACTS
 from tests.browser.test_yaml_editor import editor_page, editor_user
 from tests.support.reviews_traffic import reviews_traffic
 
-pytestmark = pytest.mark.browser
+# serial: under 3 parallel workers an apply twice took over 30 s and once over 90 s, then succeeded (cause not found).
+pytestmark = [pytest.mark.browser, pytest.mark.serial]
 
 SERVICE_PAGE = "/namespaces/bookinfo/services/reviews/?cluster=bookinfo"
 __all__ = ["editor_page", "editor_user"]  # fixtures

@@ -14,7 +14,7 @@ from devtools.browser_wait import wait_for_js
 from tests.browser.test_wizards import cluster_copy, open_wizard, traffic_after_step, wait_for_service_page
 from tests.browser.test_yaml_editor import editor_page, editor_user
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.serial]  # as test_wizards.py
 
 __all__ = ["editor_page", "editor_user"]  # fixtures
 
